@@ -1,0 +1,109 @@
+//! Diagnostics: one problem in a user's file, with its position.
+//!
+//! Every validator (config, rules) collects all its problems as `Diagnostic`s and returns them
+//! together, so `kkachi check` can print them one per line as `FILE:LINE:COL: message`.
+
+use std::fmt;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub file: PathBuf,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, counted in characters.
+    pub col: usize,
+    pub severity: Severity,
+    /// Lower-case, no trailing period; names the item (rule, feed, key) it is about.
+    pub message: String,
+    /// Extra lines shown under the message, e.g. a query with a caret under the problem.
+    pub notes: Vec<String>,
+}
+
+impl Diagnostic {
+    pub fn error(file: impl Into<PathBuf>, line: usize, col: usize, message: impl Into<String>) -> Self {
+        Diagnostic {
+            file: file.into(),
+            line,
+            col,
+            severity: Severity::Error,
+            message: message.into(),
+            notes: Vec::new(),
+        }
+    }
+
+    pub fn warning(file: impl Into<PathBuf>, line: usize, col: usize, message: impl Into<String>) -> Self {
+        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(file, line, col, message) }
+    }
+
+    pub fn with_note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(note.into());
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    /// `FILE:LINE:COL: message` (warnings say `warning:` before the message); notes follow on
+    /// their own lines, indented.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self.severity {
+            Severity::Warning => "warning: ",
+            Severity::Error => "",
+        };
+        write!(f, "{}:{}:{}: {}{}", self.file.display(), self.line, self.col, kind, self.message)?;
+        for note in &self.notes {
+            write!(f, "\n    {note}")?;
+        }
+        Ok(())
+    }
+}
+
+/// 1-based (line, column) of a byte offset in `src`; the column counts characters.
+pub fn line_col(src: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(src.len());
+    let before = &src[..floor_char_boundary(src, offset)];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let col = before[line_start..].chars().count() + 1;
+    (line, col)
+}
+
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_counts_characters() {
+        let src = "a = 1\n한국 = 2\n";
+        assert_eq!(line_col(src, 0), (1, 1));
+        assert_eq!(line_col(src, 6), (2, 1));
+        // byte 12 is after "한국 " (3 + 3 + 1 bytes): column 4
+        assert_eq!(line_col(src, 13), (2, 4));
+    }
+
+    #[test]
+    fn display_is_file_line_col_message() {
+        let d = Diagnostic::error("config/kkachi.toml", 3, 7, "unknown key `crn`")
+            .with_note("crn = \"x\"");
+        assert_eq!(d.to_string(), "config/kkachi.toml:3:7: unknown key `crn`\n    crn = \"x\"");
+        let w = Diagnostic::warning("r.toml", 1, 1, "short term");
+        assert_eq!(w.to_string(), "r.toml:1:1: warning: short term");
+    }
+}

@@ -1,0 +1,13 @@
+//! kkachi: a media-monitoring alert daemon.
+//!
+//! ```text
+//! scheduler ─▶ fetch ─▶ feed (decode, parse, normalise) ─▶ store (dedup) ─▶ rules (match)
+//!           ─▶ deliver (console)
+//! config (load, validate) ─▶ all
+//! ```
+//!
+//! Modules in reading order. `diag`, `story`, `feed` and `rules` are pure (no IO, no `.await`).
+
+pub mod diag;
+pub mod story;
+pub mod rules;
