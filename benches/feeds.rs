@@ -1,1 +1,140 @@
-fn main() {}
+//! Feed throughput: decode + parse + normalise (`feed::parse_feed`) and dedup keys
+//! (`story::dedup_keys`) over every fixture feed, in stories/s and MB/s.
+//!
+//! Run: `cargo bench --bench feeds` (release). Does nothing unless `--bench` is among the
+//! arguments, so `cargo clippy --all-targets` / `cargo test --all-targets` stay fast.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use kkachi::feed::parse_feed;
+use kkachi::story::{Story, dedup_keys};
+
+macro_rules! fixture {
+    ($path:literal) => {
+        (
+            $path,
+            include_bytes!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/data/feeds/",
+                $path
+            )) as &[u8],
+        )
+    };
+}
+
+const FIXTURES: [(&str, &[u8]); 9] = [
+    fixture!("ko/donga-2022-07-30.xml"),
+    fixture!("ko/joongang-2022-07-30.xml"),
+    fixture!("ko/kmib-2022-07-30.xml"),
+    fixture!("ko/nocut-2022-07-30.xml"),
+    fixture!("ko/pressian-2022-07-30.xml"),
+    fixture!("ko/euc-kr-declared-tiny.xml"),
+    fixture!("en/techcrunch-2011.xml"),
+    fixture!("en/huffpost-canada-2017.xml"),
+    fixture!("en/reddit-worldnews-atom-2019.xml"),
+];
+
+const TZ: chrono_tz::Tz = chrono_tz::Asia::Seoul;
+
+/// Per-story work after parsing. Today: the dedup keys. The store step (sled insert of the
+/// keys) belongs here too when it is benchmarked.
+fn per_story(story: &Story) -> usize {
+    dedup_keys(story).all().count()
+}
+
+/// One pass over one feed body: parse, then the per-story work. Returns the story count.
+fn one_feed(name: &str, body: &[u8]) -> usize {
+    let stories = match parse_feed(name, body, None, TZ) {
+        Ok(stories) => stories,
+        Err(e) => panic!("{name}: {e}"),
+    };
+    let keys: usize = stories.iter().map(per_story).sum();
+    black_box(keys);
+    stories.len()
+}
+
+struct Measured {
+    stories: usize,
+    bytes: usize,
+    elapsed: Duration,
+}
+
+impl Measured {
+    fn stories_per_sec(&self) -> f64 {
+        self.stories as f64 / self.elapsed.as_secs_f64()
+    }
+    fn mb_per_sec(&self) -> f64 {
+        self.bytes as f64 / 1e6 / self.elapsed.as_secs_f64()
+    }
+}
+
+/// Runs `f` over `feeds` until at least `min` has passed (after one warm-up pass).
+fn measure(feeds: &[(&str, &[u8])], min: Duration, f: impl Fn(&str, &[u8]) -> usize) -> Measured {
+    for (name, body) in feeds {
+        f(name, body);
+    }
+    let mut m = Measured {
+        stories: 0,
+        bytes: 0,
+        elapsed: Duration::ZERO,
+    };
+    let started = Instant::now();
+    while started.elapsed() < min {
+        for (name, body) in feeds {
+            m.stories += f(name, black_box(body));
+            m.bytes += body.len();
+        }
+    }
+    m.elapsed = started.elapsed();
+    m
+}
+
+fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    let per_feed = Duration::from_secs(2);
+    println!(
+        "{:<36} {:>8} {:>9} {:>12} {:>8}",
+        "feed", "stories", "bytes", "stories/s", "MB/s"
+    );
+    for (name, body) in FIXTURES {
+        let m = measure(&[(name, body)], per_feed, one_feed);
+        let per_pass = m.stories * body.len() / m.bytes.max(1);
+        println!(
+            "{name:<36} {per_pass:>8} {:>9} {:>12.0} {:>8.1}",
+            body.len(),
+            m.stories_per_sec(),
+            m.mb_per_sec()
+        );
+    }
+    let all = measure(&FIXTURES, Duration::from_secs(10), one_feed);
+    println!(
+        "{:<36} {:>8} {:>9} {:>12.0} {:>8.1}",
+        "all fixtures (parse + dedup keys)",
+        all.stories,
+        all.bytes,
+        all.stories_per_sec(),
+        all.mb_per_sec()
+    );
+    // The keys alone, on already-parsed stories.
+    let stories: Vec<Story> = FIXTURES
+        .iter()
+        .flat_map(|(name, body)| parse_feed(name, body, None, TZ).unwrap_or_default())
+        .collect();
+    let (started, mut n, mut keys) = (Instant::now(), 0usize, 0usize);
+    while started.elapsed() < Duration::from_secs(2) {
+        for s in &stories {
+            keys += per_story(black_box(s));
+        }
+        n += stories.len();
+    }
+    let per_sec = n as f64 / started.elapsed().as_secs_f64();
+    println!(
+        "{:<36} {n:>8} {:>9} {per_sec:>12.0}   ({:.2} keys/story)",
+        "dedup_keys alone",
+        "-",
+        keys as f64 / n as f64
+    );
+}

@@ -10,4 +10,7 @@
 
 pub mod diag;
 pub mod story;
+pub mod text;
+pub mod feed;
 pub mod rules;
+pub mod summary;

@@ -1,1 +1,355 @@
-fn main(){}
+//! The `kkachi` command line: argument parsing, logging set-up, exit codes. Everything else is
+//! in the library.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use kkachi::app::{self, RunOptions};
+use kkachi::config::{self, FeedSource};
+use kkachi::deliver::{self, Alert, Format};
+use kkachi::fetch::{Fetched, Fetcher, Validators};
+use kkachi::rules::{self, Doc, RuleSet};
+use kkachi::story::Story;
+
+#[derive(Parser)]
+#[command(name = "kkachi", version, about = "Watches news feeds and alerts, once, on the stories you care about")]
+struct Cli {
+    /// Log format on stderr (filter with RUST_LOG, e.g. RUST_LOG=kkachi=debug).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Args, Clone)]
+struct ConfigArg {
+    /// Config file [default: $KKACHI_CONFIG, else config/kkachi.toml]
+    #[arg(long, value_name = "PATH")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the daemon: poll feeds on their schedules and alert on matching stories.
+    Run {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Poll every enabled feed once, deliver, and exit.
+        #[arg(long)]
+        once: bool,
+        /// Deliver to stdout only.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Validate the config and rules files; print every problem as FILE:LINE:COL: message.
+    Check {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Feed tools.
+    Feed {
+        #[command(subcommand)]
+        command: FeedCommand,
+    },
+    /// Rule tools.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+    /// Run the current rules over the stories kept in the store and print what would have
+    /// alerted, without sending.
+    Replay {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// How far back, e.g. 7d, 12h.
+        #[arg(long, default_value = "7d", value_parser = humantime::parse_duration)]
+        since: Duration,
+        /// Only this rule.
+        #[arg(long)]
+        rule: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+}
+
+#[derive(Subcommand)]
+enum FeedCommand {
+    /// Fetch and parse one feed (URL or file path) and print its normalised stories.
+    Test {
+        source: String,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// Test one query against a text; exit 0 on a match, 1 on no match, 2 on an error.
+    Test {
+        query: String,
+        /// The whole text to test against (as a story's title).
+        #[arg(long, conflicts_with_all = ["title", "file"])]
+        text: Option<String>,
+        #[arg(long, conflicts_with = "file")]
+        title: Option<String>,
+        #[arg(long, requires = "title")]
+        summary: Option<String>,
+        /// A file whose text is tested.
+        #[arg(long)]
+        file: Option<PathBuf>,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Read stories as JSON lines and print one JSON line per (story, rule) match.
+    Match {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// JSON-lines input; `-` is stdin.
+        #[arg(long, default_value = "-")]
+        input: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    match dispatch(cli.command) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
+}
+
+fn dispatch(command: Command) -> Result<ExitCode> {
+    match command {
+        Command::Run { config, once, dry_run, format } => {
+            let loaded = app::load_config(&config::resolve_path(config.config))?;
+            let opts = RunOptions { once, dry_run, format };
+            let reports = runtime()?.block_on(app::run(loaded, opts, app::shutdown_signal()))?;
+            if once {
+                app::log_cycle(&reports);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Check { config } => Ok(check(&config::resolve_path(config.config))),
+        Command::Feed { command: FeedCommand::Test { source, format, config } } => feed_test(&source, format, config),
+        Command::Rules { command: RulesCommand::Test { query, text, title, summary, file, config } } => {
+            Ok(rules_test(&query, text, title, summary, file, config))
+        }
+        Command::Rules { command: RulesCommand::Match { config, input } } => rules_match(config, &input),
+        Command::Replay { config, since, rule, format } => replay(config, since, rule.as_deref(), format),
+    }
+}
+
+fn check(path: &std::path::Path) -> ExitCode {
+    match config::load(path) {
+        Ok(loaded) => {
+            for w in &loaded.warnings {
+                println!("{w}");
+            }
+            println!(
+                "{}: ok ({} feeds, {} rules)",
+                path.display(),
+                loaded.config.feeds.len(),
+                loaded.rules.rules().len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(diags) => {
+            for d in &diags {
+                println!("{d}");
+            }
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// The config if it loads; tools that work without one fall back to defaults.
+fn optional_config(arg: ConfigArg) -> Option<config::Loaded> {
+    let path = config::resolve_path(arg.config.clone());
+    match config::load(&path) {
+        Ok(l) => Some(l),
+        Err(diags) => {
+            if arg.config.is_some() || path.exists() {
+                tracing::warn!(config = %path.display(), problems = diags.len(), "config not usable; using defaults");
+            }
+            None
+        }
+    }
+}
+
+fn default_fetch_config() -> config::FetchConfig {
+    config::FetchConfig {
+        timeout: Duration::from_secs(20),
+        connect_timeout: Duration::from_secs(10),
+        max_body_bytes: 10 * 1024 * 1024,
+        concurrency: 4,
+        per_host_concurrency: 2,
+        user_agent: config::default_user_agent(),
+        max_backoff: Duration::from_secs(6 * 3600),
+    }
+}
+
+fn feed_test(source: &str, format: Format, config: ConfigArg) -> Result<ExitCode> {
+    let loaded = optional_config(config);
+    let fetch_cfg = loaded.as_ref().map_or_else(default_fetch_config, |l| l.config.fetch.clone());
+    let tz = loaded.as_ref().map_or(chrono_tz::Asia::Seoul, |l| l.config.schedule.timezone);
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let src = FeedSource::parse(source, &cwd).map_err(anyhow::Error::msg)?;
+    let name = match &src {
+        FeedSource::Http(u) => u.host_str().unwrap_or("feed").to_string(),
+        FeedSource::File(p) => p.file_stem().map_or("feed".into(), |s| s.to_string_lossy().into_owned()),
+    };
+    let fetcher = Fetcher::new(&fetch_cfg, false)?;
+    let fetched = runtime()?
+        .block_on(fetcher.fetch(&src, &Validators::default()))
+        .with_context(|| format!("cannot fetch {src}"))?;
+    let Fetched::Body { bytes, content_type, .. } = fetched else {
+        anyhow::bail!("{src}: the server answered 304 Not Modified to a plain GET");
+    };
+    let stories = kkachi::feed::parse_feed(&name, &bytes, content_type.as_deref(), tz)
+        .with_context(|| format!("cannot parse {src}"))?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for story in &stories {
+        match format {
+            Format::Json => writeln!(out, "{}", serde_json::to_string(story)?)?,
+            Format::Text => write!(out, "{}", deliver::render_story_text(story, tz))?,
+        }
+    }
+    tracing::info!(stories = stories.len(), bytes = bytes.len(), "parsed {src}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn rules_test(
+    query: &str,
+    text: Option<String>,
+    title: Option<String>,
+    summary: Option<String>,
+    file: Option<PathBuf>,
+    config: ConfigArg,
+) -> ExitCode {
+    let (title, summary) = match (text, title, file) {
+        (Some(t), _, _) => (t, String::new()),
+        (_, Some(t), _) => (t, summary.unwrap_or_default()),
+        (_, _, Some(f)) => match std::fs::read_to_string(&f) {
+            Ok(t) => (t, String::new()),
+            Err(e) => {
+                eprintln!("error: cannot read {}: {e}", f.display());
+                return ExitCode::from(2);
+            }
+        },
+        _ => {
+            eprintln!("error: give the text to test with --text, --title [--summary] or --file");
+            return ExitCode::from(2);
+        }
+    };
+    let rules = optional_config(config).map_or_else(|| Arc::new(RuleSet::empty()), |l| l.rules);
+    let doc = Doc { feed: "", title: &title, summary: &summary, content: "" };
+    match rules::test_query(query, &rules, &doc) {
+        Err(e) => {
+            eprintln!("error: {e}\n{}", e.caret(query));
+            ExitCode::from(2)
+        }
+        Ok(report) => {
+            println!("{}", if report.matched { "matched" } else { "no match" });
+            for hit in &report.hits {
+                println!("  {} in {}: {}", hit.term, hit.field, hit.context);
+            }
+            if report.matched { ExitCode::SUCCESS } else { ExitCode::from(1) }
+        }
+    }
+}
+
+fn rules_match(config: ConfigArg, input: &str) -> Result<ExitCode> {
+    let loaded = app::load_config(&config::resolve_path(config.config))?;
+    let reader: Box<dyn BufRead> = if input == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        Box::new(std::io::BufReader::new(
+            std::fs::File::open(input).with_context(|| format!("cannot open {input}"))?,
+        ))
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut bad = 0usize;
+    for (n, line) in reader.lines().enumerate() {
+        let line = line.with_context(|| format!("{input}:{}: cannot read", n + 1))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let story: Story = match serde_json::from_str(&line) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("{input}:{}: not a story JSON line: {e}", n + 1);
+                bad += 1;
+                continue;
+            }
+        };
+        for m in loaded.rules.match_doc(&kkachi::pipeline::doc(&story)) {
+            let line = serde_json::json!({"id": story.id, "rule": m.rule, "matched": m.matched});
+            writeln!(out, "{line}")?;
+        }
+    }
+    out.flush()?;
+    Ok(if bad > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+fn replay(config: ConfigArg, since: Duration, rule: Option<&str>, format: Format) -> Result<ExitCode> {
+    let loaded = app::load_config(&config::resolve_path(config.config))?;
+    if let Some(rule) = rule {
+        if !loaded.rules.rules().iter().any(|r| r.name == rule) {
+            anyhow::bail!("no rule named {rule:?} in {}", loaded.config.rules_path.display());
+        }
+    }
+    let store = app::open_store(&loaded)?;
+    let cutoff = chrono::Utc::now() - chrono::Duration::from_std(since).unwrap_or_default();
+    let console = deliver::Console { format, timezone: loaded.config.schedule.timezone };
+    let mut count = 0usize;
+    for stored in store.stories_since(cutoff)? {
+        let story = &stored.story;
+        let alerts: Vec<Alert> = loaded
+            .rules
+            .match_doc(&kkachi::pipeline::doc(story))
+            .iter()
+            .filter(|m| rule.is_none_or(|r| m.rule == r))
+            .map(|m| Alert::new(story, m))
+            .collect();
+        count += alerts.len();
+        console.deliver(&alerts)?;
+    }
+    tracing::info!(alerts = count, "replay done (nothing was sent)");
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,1 +1,393 @@
-//! placeholder
+//! Watch rules: the query language, `rules.toml`, and matching stories against thousands of
+//! rules at once.
+//!
+//! Owns everything between a rule's text and the answer "which rules does this story match, and
+//! on which terms". Pure: no IO (the caller reads `rules.toml`), no `.await`, no global mutable
+//! state; the only `static` is the built-in alias table.
+//!
+//! # The language
+//!
+//! | syntax | meaning |
+//! |---|---|
+//! | `A AND B`, `A B` | both (side by side is an implicit AND) |
+//! | `A OR B` | either |
+//! | `NOT A`, `-A`, `A NOT B` | exclude (`A NOT B` is `A AND NOT B`) |
+//! | `( … )` | grouping |
+//! | `"exact phrase"`, `“…”`, `‘…’` | consecutive words |
+//! | `A NEAR/n B`, `A NEAR B` | both within `n` words (default 5) in the same field; each side is a term, a phrase or an OR group of them |
+//! | `title:A`, `summary:(A OR B)`, `content:A` | only in that field |
+//! | `feed:yna` | only stories from that feed (case-insensitive) |
+//! | `반도체*`, `regul*` | prefix: any ending (at least 2 Hangul syllables or 3 letters before `*`) |
+//! | `*기업` | may start inside a word: matches 중소기업 |
+//! | `=메타` | whole word: the word alone or followed by particles only (see below) |
+//!
+//! Operators are capitals only (`and`, `or` are ordinary words). Precedence, tightest first:
+//! parentheses and quotes; field prefixes and `*`; `NEAR/n`; `NOT`; `AND`; `OR`.
+//!
+//! # Matching
+//!
+//! Text and terms are normalised the same way ([`normalize`]): NFKC, lower-case, zero-width
+//! characters and soft hyphens removed, whitespace collapsed. Then:
+//!
+//! - A term that starts with Hangul (or any non-Latin letter) matches at the start of a word
+//!   and takes any ending: `기업` matches `기업들과의`; `애플` does not match `파인애플`.
+//! - A term that starts or ends with a Latin letter or digit needs a character that is not a
+//!   Latin letter or digit on that side: `AI` matches `AI가` and `(AI)`, not `FAIR`; `sk` does
+//!   not match `ask`; `오픈AI` matches `오픈AI는`.
+//! - A phrase matches consecutive words, with the same rules at its two ends: `"한국 기업"`
+//!   matches `한국 기업들과의`, not `한국의 기업`.
+//! - `=term` (whole word) is for names that are also the start of other words: `=메타` matches
+//!   메타, 메타가, 메타와의 but not 메타버스. After the term the rest of the word must be empty or
+//!   a chain of up to three of these particles and endings: 이 가 은 는 을 를 의 와 과 도 에
+//!   에서 에게 께 께서 한테 로 으로 로서 으로서 로써 으로써 만 까지 부터 처럼 보다 같이 라고
+//!   이라고 이나 나 랑 이랑 하고 마저 조차 밖에 야 이야 며 이며 고 이고 다 이다 였다 이었다
+//!   입니다 라는 이라는 란 이란 든 이든 든지 이든지 지만 이지만 요 이요 들 (so 들과의, 에서는).
+//!   For a term ending in a Latin letter or digit, `=` changes nothing.
+//! - Aliases: a term that belongs to a synonym group matches every member (`OpenAI` finds
+//!   `오픈AI`). Built-in groups ([`aliases::BUILTIN`]) are on unless `builtin_aliases = false`;
+//!   `[aliases]` adds groups, and a user group with a built-in group's name replaces it.
+//!   Modifiers (`*`, `=`) apply to every member.
+//! - A rule matches the story's title, summary and content (when the feed carries it).
+//!
+//! Known limitation, by design: boundaries cannot tell homonyms apart. `주가` (share price)
+//! matches `이번 주가 고비` (this week + particle); add context (`주가 AND (증시 OR 코스피)`).
+//! Plain `메타` matches `메타버스`; use `=메타`.
+//!
+//! # Speed
+//!
+//! [`RuleSet`] compiles every rule's literals (aliases expanded) into one Aho-Corasick
+//! automaton, scans each field of a story once, and evaluates only the rules whose trigger
+//! literals occurred ([`index`]). [`RuleSet::match_doc_naive`] evaluates every rule directly
+//! and is the reference the property tests compare against.
+
+pub mod aliases;
+mod compile;
+mod file;
+mod index;
+mod lexer;
+pub mod literal;
+mod naive;
+pub mod normalize;
+mod parser;
+
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+
+use serde::Serialize;
+
+pub use crate::diag::Diagnostic;
+pub use file::load;
+pub use normalize::normalize;
+pub use parser::{Expr, Field, Term, Warning};
+
+use aliases::Aliases;
+use compile::{Compiled, FIELD_NAMES, LeafKind, LiteralTable, compile};
+use literal::Bounds;
+use naive::Fields;
+
+/// The story as the matcher sees it. `content` is empty when the feed carries none.
+#[derive(Debug, Clone, Copy)]
+pub struct Doc<'a> {
+    pub feed: &'a str,
+    pub title: &'a str,
+    pub summary: &'a str,
+    pub content: &'a str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RuleMatch {
+    /// The rule's name.
+    pub rule: String,
+    /// The positive terms of the query that hit, as written (canonical form: straight quotes,
+    /// no field prefix; `feed:name` for feed terms), in query order, without duplicates.
+    pub matched: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RuleInfo {
+    pub name: String,
+    pub query: String,
+    pub description: String,
+    pub feeds: Vec<String>,
+    pub chats: Vec<i64>,
+}
+
+/// A valid rules file: the rules and the warnings worth showing.
+#[derive(Debug)]
+pub struct Loaded {
+    pub rules: RuleSet,
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// A syntax or meaning error in one query, at a 1-based character column of the query.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("column {column}: {message}")]
+pub struct QueryError {
+    /// 1-based, in characters; one past the end when something is missing at the end.
+    pub column: usize,
+    pub message: String,
+}
+
+impl QueryError {
+    /// The query and, on the next line, a caret under the column (wide Hangul and CJK
+    /// characters count as two terminal cells).
+    pub fn caret(&self, query: &str) -> String {
+        format!("{query}\n{}", caret_line(query, self.column))
+    }
+}
+
+/// Spaces up to the display position of `column` in `query`, then `^`.
+pub fn caret_line(query: &str, column: usize) -> String {
+    let width: usize = query.chars().take(column.saturating_sub(1)).map(display_width).sum();
+    format!("{}^", " ".repeat(width))
+}
+
+fn display_width(c: char) -> usize {
+    let wide = matches!(c as u32,
+        0x1100..=0x115F | 0x2E80..=0x303E | 0x3041..=0x33FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF
+        | 0xA000..=0xA4CF | 0xA960..=0xA97F | 0xAC00..=0xD7A3 | 0xF900..=0xFAFF | 0xFE30..=0xFE4F
+        | 0xFF00..=0xFF60 | 0xFFE0..=0xFFE6);
+    if wide { 2 } else { 1 }
+}
+
+struct CompiledRule {
+    /// Normalised `feeds = [..]`; empty = every feed.
+    feeds: Box<[Box<str>]>,
+    compiled: Compiled,
+}
+
+/// A compiled, immutable set of rules. `Send + Sync`; share it in an `Arc` and swap the `Arc`
+/// on reload.
+pub struct RuleSet {
+    infos: Vec<RuleInfo>,
+    rules: Vec<CompiledRule>,
+    lits: Vec<(Box<str>, Bounds)>,
+    aliases: Aliases,
+    index: index::Index,
+}
+
+impl fmt::Debug for RuleSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RuleSet")
+            .field("rules", &self.infos.len())
+            .field("literals", &self.lits.len())
+            .field("index", &self.index)
+            .finish()
+    }
+}
+
+/// One hit of one term, for `kkachi rules test`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit {
+    /// The term as written (canonical form).
+    pub term: String,
+    /// "title", "summary" or "content".
+    pub field: &'static str,
+    /// The original text that matched.
+    pub found: String,
+    /// About 30 characters either side, the hit wrapped in `[ ]`.
+    pub context: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestReport {
+    pub matched: bool,
+    /// The first hit of each positive term in each field.
+    pub hits: Vec<Hit>,
+    /// Hits of negated terms (why a story did not match).
+    pub excluded: Vec<Hit>,
+}
+
+/// Parses and checks one query on its own: errors, then warnings.
+pub fn check_query(query: &str) -> Result<Vec<Warning>, QueryError> {
+    parser::parse(query).map(|p| p.warnings)
+}
+
+/// For `kkachi rules test 'QUERY'`: evaluates one query with the aliases of `aliases_from`, and
+/// shows where each term hit.
+pub fn test_query(query: &str, aliases_from: &RuleSet, doc: &Doc) -> Result<TestReport, QueryError> {
+    let parsed = parser::parse(query)?;
+    let mut table = LiteralTable::default();
+    let compiled = compile(&parsed.expr, &aliases_from.aliases, &mut table);
+    let lits = table.into_lits();
+    let originals = [doc.title, doc.summary, doc.content];
+    let mapped = originals.map(normalize::normalize_mapped);
+    let feed = normalize(doc.feed);
+    let fields = Fields { texts: [&mapped[0].0, &mapped[1].0, &mapped[2].0], feed: feed.trim() };
+    let matched = naive::match_rule(&compiled, &lits, &fields).is_some();
+
+    let mut report = TestReport { matched, hits: Vec::new(), excluded: Vec::new() };
+    for leaf in compiled.leaves.iter() {
+        let LeafKind::Text { fields: mask, lits: ids } = &leaf.kind else { continue };
+        for (i, (bit, name)) in FIELD_NAMES.iter().enumerate() {
+            if mask & bit == 0 {
+                continue;
+            }
+            let (norm, map) = &mapped[i];
+            let first = ids
+                .iter()
+                .filter_map(|&id| {
+                    let (text, bounds) = &lits[id as usize];
+                    naive::occurrences(norm, text, *bounds).next()
+                })
+                .min();
+            let Some((s, e)) = first else { continue };
+            let (os, oe) = (map[s].0, map[e - 1].1);
+            let hit = Hit { term: leaf.written.to_string(), field: name, found: originals[i][os..oe].to_string(), context: context(originals[i], os, oe) };
+            if leaf.positive {
+                report.hits.push(hit);
+            } else {
+                report.excluded.push(hit);
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// About 30 characters either side of `text[start..end]`, the hit in `[ ]`, `…` where cut.
+fn context(text: &str, start: usize, end: usize) -> String {
+    const SIDE: usize = 30;
+    let before: Vec<char> = text[..start].chars().collect();
+    let after: Vec<char> = text[end..].chars().collect();
+    let cut_before = before.len() > SIDE;
+    let cut_after = after.len() > SIDE;
+    let before: String = before[before.len().saturating_sub(SIDE)..].iter().collect();
+    let after: String = after[..after.len().min(SIDE)].iter().collect();
+    let squash = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let lead = if before.ends_with(char::is_whitespace) { " " } else { "" };
+    let trail = if after.starts_with(char::is_whitespace) { " " } else { "" };
+    format!(
+        "{}{}{lead}[{}]{trail}{}{}",
+        if cut_before { "…" } else { "" },
+        squash(&before),
+        &text[start..end],
+        squash(&after),
+        if cut_after { "…" } else { "" }
+    )
+}
+
+impl RuleSet {
+    pub fn empty() -> RuleSet {
+        RuleSet::build(Vec::new(), Aliases::new(true, &[]))
+    }
+
+    /// Builds from (name, query) pairs with the built-in aliases, e.g. for benches and tests.
+    /// `Err` lists every query that does not parse, with its rule name. Names are not checked.
+    pub fn from_queries<'a>(
+        queries: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<RuleSet, Vec<(String, QueryError)>> {
+        RuleSet::from_queries_with_aliases(queries, true, &[])
+    }
+
+    /// Like [`RuleSet::from_queries`], with the alias settings of a rules file.
+    pub fn from_queries_with_aliases<'a>(
+        queries: impl IntoIterator<Item = (&'a str, &'a str)>,
+        builtin_aliases: bool,
+        groups: &[(String, Vec<String>)],
+    ) -> Result<RuleSet, Vec<(String, QueryError)>> {
+        let mut rules = Vec::new();
+        let mut errors = Vec::new();
+        for (name, query) in queries {
+            match parser::parse(query) {
+                Ok(p) => rules.push((
+                    RuleInfo {
+                        name: name.to_string(),
+                        query: query.to_string(),
+                        description: String::new(),
+                        feeds: Vec::new(),
+                        chats: Vec::new(),
+                    },
+                    p.expr,
+                )),
+                Err(e) => errors.push((name.to_string(), e)),
+            }
+        }
+        if errors.is_empty() {
+            Ok(RuleSet::build(rules, Aliases::new(builtin_aliases, groups)))
+        } else {
+            Err(errors)
+        }
+    }
+
+    fn build(rules: Vec<(RuleInfo, Expr)>, aliases: Aliases) -> RuleSet {
+        let mut table = LiteralTable::default();
+        let mut infos = Vec::with_capacity(rules.len());
+        let mut compiled = Vec::with_capacity(rules.len());
+        for (info, expr) in rules {
+            compiled.push(CompiledRule {
+                feeds: info.feeds.iter().map(|f| normalize(f).trim().into()).collect(),
+                compiled: compile(&expr, &aliases, &mut table),
+            });
+            infos.push(info);
+        }
+        let lits = table.into_lits();
+        let refs: Vec<&Compiled> = compiled.iter().map(|r| &r.compiled).collect();
+        let index = index::Index::build(&refs, &lits);
+        RuleSet { infos, rules: compiled, lits, aliases, index }
+    }
+
+    pub fn rules(&self) -> &[RuleInfo] {
+        &self.infos
+    }
+
+    pub fn len(&self) -> usize {
+        self.infos.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.infos.is_empty()
+    }
+
+    /// The indexed matcher. Results in rule-file order.
+    pub fn match_doc(&self, doc: &Doc) -> Vec<RuleMatch> {
+        let texts = [normalize(doc.title), normalize(doc.summary), normalize(doc.content)];
+        let feed = normalize(doc.feed);
+        let feed = feed.trim();
+        let (hits, candidates) = self.index.scan([&texts[0], &texts[1], &texts[2]], self.rules.len());
+        let mut out = Vec::new();
+        for r in candidates {
+            let rule = &self.rules[r as usize];
+            if !feed_allowed(rule, feed) {
+                continue;
+            }
+            if let Some(matched) = hits.match_rule(&rule.compiled, feed) {
+                out.push(RuleMatch { rule: self.infos[r as usize].name.clone(), matched });
+            }
+        }
+        out
+    }
+
+    /// The reference: every rule evaluated directly on the story. Same results as
+    /// [`RuleSet::match_doc`], much slower with many rules.
+    pub fn match_doc_naive(&self, doc: &Doc) -> Vec<RuleMatch> {
+        let texts = [normalize(doc.title), normalize(doc.summary), normalize(doc.content)];
+        let feed = normalize(doc.feed);
+        let fields = Fields { texts: [&texts[0], &texts[1], &texts[2]], feed: feed.trim() };
+        let mut out = Vec::new();
+        for (info, rule) in self.infos.iter().zip(&self.rules) {
+            if !feed_allowed(rule, fields.feed) {
+                continue;
+            }
+            if let Some(matched) = naive::match_rule(&rule.compiled, &self.lits, &fields) {
+                out.push(RuleMatch { rule: info.name.clone(), matched });
+            }
+        }
+        out
+    }
+
+    /// The automaton's patterns (normalised literals), for benchmarks.
+    pub fn automaton_patterns(&self) -> Vec<&str> {
+        self.index.patterns().collect()
+    }
+
+    /// Heap bytes of the index alone (automaton and maps), for benchmarks.
+    pub fn index_heap_bytes(&self) -> usize {
+        self.index.heap_bytes()
+    }
+}
+
+fn feed_allowed(rule: &CompiledRule, feed: &str) -> bool {
+    rule.feeds.is_empty() || rule.feeds.iter().any(|f| **f == *feed)
+}

@@ -1,0 +1,645 @@
+//! Configuration: load `kkachi.toml` and its rules file, validate everything, and hand out an
+//! immutable snapshot.
+//!
+//! Two stages, as in ripgrep: the raw TOML (with spans) becomes a validated [`Config`]. Every
+//! problem found is collected as a [`Diagnostic`] with `FILE:LINE:COL`, so `kkachi check` lists
+//! them all at once. Relative paths inside a config file resolve against that file's directory.
+//! This module reads files but never touches the network or the store.
+
+use std::collections::{BTreeMap, HashSet};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde::de::IntoDeserializer;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use crate::diag::{Diagnostic, line_col};
+use crate::rules::{self, RuleSet};
+use crate::scheduler::CronSchedule;
+
+/// The validated configuration. Immutable: a reload builds a new one.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The config file this came from.
+    pub path: PathBuf,
+    pub store: StoreConfig,
+    pub schedule: ScheduleConfig,
+    pub fetch: FetchConfig,
+    pub feeds: Vec<FeedConfig>,
+    /// The rules file, resolved against the config file's directory.
+    pub rules_path: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    pub path: PathBuf,
+    pub retention_days: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct ScheduleConfig {
+    pub cron: CronSchedule,
+    pub timezone: chrono_tz::Tz,
+    /// Each poll waits a random delay in `0..=jitter` after its tick.
+    pub jitter: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct FetchConfig {
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    pub max_body_bytes: u64,
+    pub concurrency: usize,
+    pub per_host_concurrency: usize,
+    pub user_agent: String,
+    pub max_backoff: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct FeedConfig {
+    pub name: String,
+    pub source: FeedSource,
+    /// The feed's own schedule, or `[schedule] cron`.
+    pub cron: CronSchedule,
+    pub enabled: bool,
+    /// On the feed's first successful poll, alert on this many of the newest items.
+    pub backfill: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeedSource {
+    Http(url::Url),
+    File(PathBuf),
+}
+
+impl FeedSource {
+    /// Parses `http(s)://…` as a URL and anything without a scheme as a file path (relative to
+    /// `base`).
+    pub fn parse(raw: &str, base: &Path) -> Result<FeedSource, String> {
+        let lower = raw.to_ascii_lowercase();
+        if lower.starts_with("http://") || lower.starts_with("https://") {
+            return url::Url::parse(raw)
+                .map(FeedSource::Http)
+                .map_err(|e| format!("invalid URL {raw:?}: {e}"));
+        }
+        if let Some(path) = lower.strip_prefix("file://").map(|_| &raw[7..]) {
+            return Ok(FeedSource::File(base.join(path)));
+        }
+        if let Some((scheme, _)) = raw.split_once("://") {
+            return Err(format!("unsupported scheme {scheme:?} in {raw:?}: use http, https or a file path"));
+        }
+        if raw.trim().is_empty() {
+            return Err("empty url".to_string());
+        }
+        Ok(FeedSource::File(base.join(raw)))
+    }
+
+    /// The host the per-host concurrency limit applies to (`None` for files).
+    pub fn host(&self) -> Option<String> {
+        match self {
+            FeedSource::Http(u) => u.host_str().map(str::to_owned),
+            FeedSource::File(_) => None,
+        }
+    }
+}
+
+impl std::fmt::Display for FeedSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FeedSource::Http(u) => write!(f, "{u}"),
+            FeedSource::File(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
+pub const DEFAULT_CRON: &str = "*/10 * * * *";
+pub const DEFAULT_TIMEZONE: &str = "Asia/Seoul";
+
+pub fn default_user_agent() -> String {
+    format!("kkachi/{} (news alert daemon)", env!("CARGO_PKG_VERSION"))
+}
+
+/// What loading produced: the config, its compiled rules and every warning.
+#[derive(Clone)]
+pub struct Loaded {
+    pub config: Arc<Config>,
+    pub rules: Arc<RuleSet>,
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Which config file to use: `--config`, else `$KKACHI_CONFIG`, else `config/kkachi.toml`.
+pub fn resolve_path(flag: Option<PathBuf>) -> PathBuf {
+    flag.or_else(|| std::env::var_os("KKACHI_CONFIG").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("config/kkachi.toml"))
+}
+
+/// Reads and validates the config file and its rules file. `Err` holds every problem found
+/// (errors and warnings), sorted by file and position.
+pub fn load(path: &Path) -> Result<Loaded, Vec<Diagnostic>> {
+    let src = std::fs::read_to_string(path).map_err(|e| {
+        vec![Diagnostic::error(path, 1, 1, format!("cannot read config file: {e}"))]
+    })?;
+    let (config, rules_path, mut diags) = parse(&src, path);
+    let rules = match std::fs::read_to_string(&rules_path) {
+        Ok(rules_src) => match rules::load(&rules_src, &rules_path) {
+            Ok(loaded) => {
+                diags.extend(loaded.warnings);
+                if let Some(config) = &config {
+                    diags.extend(check_rule_feeds(&loaded.rules, config, &src, path));
+                }
+                Some(loaded.rules)
+            }
+            Err(errs) => {
+                diags.extend(errs);
+                None
+            }
+        },
+        Err(e) => {
+            let (line, col) = config_rules_position(&src);
+            diags.push(Diagnostic::error(
+                path,
+                line,
+                col,
+                format!("cannot read rules file {}: {e}", rules_path.display()),
+            ));
+            None
+        }
+    };
+    match (config, rules) {
+        (Some(config), Some(rules)) if !diags.iter().any(Diagnostic::is_error) => Ok(Loaded {
+            config: Arc::new(config),
+            rules: Arc::new(rules),
+            warnings: sorted(diags),
+        }),
+        _ => Err(sorted(diags)),
+    }
+}
+
+fn sorted(mut diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    diags.sort_by(|a, b| (&a.file, a.line, a.col).cmp(&(&b.file, b.line, b.col)));
+    diags
+}
+
+/// A rule that names a feed the config does not have is a warning (the feed may be added later).
+fn check_rule_feeds(rules: &RuleSet, config: &Config, src: &str, path: &Path) -> Vec<Diagnostic> {
+    let names: HashSet<&str> = config.feeds.iter().map(|f| f.name.as_str()).collect();
+    let (line, col) = config_rules_position(src);
+    let mut out = Vec::new();
+    for rule in rules.rules() {
+        for feed in &rule.feeds {
+            if !names.contains(feed.as_str()) {
+                out.push(Diagnostic::warning(
+                    path,
+                    line,
+                    col,
+                    format!("rule {:?} names feed {feed:?}, which this config does not define", rule.name),
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn config_rules_position(src: &str) -> (usize, usize) {
+    DeTable::parse(src)
+        .ok()
+        .and_then(|t| t.get_ref().get("rules").map(|v| line_col(src, v.span().start)))
+        .unwrap_or((1, 1))
+}
+
+// ---- raw stage --------------------------------------------------------------------------------
+
+const TOP_KEYS: &[&str] = &["store", "schedule", "fetch", "feeds", "rules"];
+const STORE_KEYS: &[&str] = &["path", "retention_days"];
+const SCHEDULE_KEYS: &[&str] = &["cron", "timezone", "jitter"];
+const FETCH_KEYS: &[&str] = &[
+    "timeout",
+    "connect_timeout",
+    "max_body_bytes",
+    "concurrency",
+    "per_host_concurrency",
+    "user_agent",
+    "max_backoff",
+];
+const FEED_KEYS: &[&str] = &["name", "url", "cron", "enabled", "backfill"];
+
+#[derive(Deserialize, Default)]
+struct RawStore {
+    path: Option<Spanned<String>>,
+    retention_days: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawSchedule {
+    cron: Option<Spanned<String>>,
+    timezone: Option<Spanned<String>>,
+    jitter: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawFetch {
+    timeout: Option<Spanned<String>>,
+    connect_timeout: Option<Spanned<String>>,
+    max_body_bytes: Option<Spanned<i64>>,
+    concurrency: Option<Spanned<i64>>,
+    per_host_concurrency: Option<Spanned<i64>>,
+    user_agent: Option<Spanned<String>>,
+    max_backoff: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+struct RawFeed {
+    name: Spanned<String>,
+    url: Spanned<String>,
+    cron: Option<Spanned<String>>,
+    enabled: Option<bool>,
+    backfill: Option<Spanned<i64>>,
+}
+
+// Unknown keys are found by walking the table (so every one of them is reported, not only the
+// first), so the raw structs accept and ignore them.
+
+/// Collects diagnostics for one file.
+struct Sink<'a> {
+    src: &'a str,
+    path: &'a Path,
+    diags: Vec<Diagnostic>,
+}
+
+impl Sink<'_> {
+    fn error(&mut self, span: Range<usize>, message: impl Into<String>) {
+        let (line, col) = line_col(self.src, span.start);
+        self.diags.push(Diagnostic::error(self.path, line, col, message));
+    }
+
+    fn warning(&mut self, span: Range<usize>, message: impl Into<String>) {
+        let (line, col) = line_col(self.src, span.start);
+        self.diags.push(Diagnostic::warning(self.path, line, col, message));
+    }
+
+    fn toml_error(&mut self, err: &toml::de::Error, fallback: Range<usize>, context: &str) {
+        let span = err.span().unwrap_or(fallback);
+        let message = err.message().trim().to_string();
+        self.error(span, format!("{context}{message}"));
+    }
+
+    /// Deserialises one section, reporting a type error at its position.
+    fn section<T: for<'de> Deserialize<'de> + Default>(
+        &mut self,
+        value: Option<&Spanned<DeValue<'_>>>,
+        context: &str,
+    ) -> T {
+        let Some(value) = value else { return T::default() };
+        let span = value.span();
+        match T::deserialize(value.clone().into_deserializer()) {
+            Ok(v) => v,
+            Err(e) => {
+                self.toml_error(&e, span, context);
+                T::default()
+            }
+        }
+    }
+
+    /// Every key of `table` that is not in `allowed` is an error at the key's position.
+    fn unknown_keys(&mut self, table: &DeTable<'_>, allowed: &[&str], section: &str) {
+        for key in table.keys() {
+            if !allowed.contains(&key.get_ref().as_ref()) {
+                let name: &str = key.get_ref();
+                let hint = closest(name, allowed)
+                    .map(|c| format!(" (did you mean `{c}`?)"))
+                    .unwrap_or_default();
+                self.error(
+                    key.span(),
+                    format!("unknown key `{name}` in {section}{hint}; expected one of: {}", allowed.join(", ")),
+                );
+            }
+        }
+    }
+}
+
+fn closest<'a>(name: &str, allowed: &[&'a str]) -> Option<&'a str> {
+    allowed
+        .iter()
+        .map(|a| (edit_distance(name, a), *a))
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map(|(_, a)| a)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+fn as_table<'a, 'i>(v: &'a Spanned<DeValue<'i>>) -> Option<&'a DeTable<'i>> {
+    match v.get_ref() {
+        DeValue::Table(t) => Some(t),
+        _ => None,
+    }
+}
+
+/// Parses and validates `src` (the text of `path`). Returns the config when nothing is fatal in
+/// it, the rules file it names, and every problem found. Does not read the rules file.
+pub fn parse(src: &str, path: &Path) -> (Option<Config>, PathBuf, Vec<Diagnostic>) {
+    let mut sink = Sink { src, path, diags: Vec::new() };
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let root = match DeTable::parse(src) {
+        Ok(root) => root.into_inner(),
+        Err(e) => {
+            sink.toml_error(&e, 0..0, "invalid TOML: ");
+            return (None, base.join("rules.toml"), sink.diags);
+        }
+    };
+    sink.unknown_keys(&root, TOP_KEYS, "the top level");
+    for (name, keys) in [("store", STORE_KEYS), ("schedule", SCHEDULE_KEYS), ("fetch", FETCH_KEYS)] {
+        if let Some(v) = root.get(name) {
+            match as_table(v) {
+                Some(t) => sink.unknown_keys(t, keys, &format!("[{name}]")),
+                None => sink.error(v.span(), format!("`{name}` must be a table ([{name}])")),
+            }
+        }
+    }
+
+    let store: RawStore = sink.section(root.get("store"), "[store]: ");
+    let schedule: RawSchedule = sink.section(root.get("schedule"), "[schedule]: ");
+    let fetch: RawFetch = sink.section(root.get("fetch"), "[fetch]: ");
+
+    // [store]
+    let store_path = store.path.as_ref().map_or_else(|| base.join("kkachi-data"), |p| base.join(p.get_ref()));
+    let retention_days = positive(&mut sink, store.retention_days.as_ref(), 30, "[store] retention_days");
+
+    // [schedule]
+    let default_cron = match &schedule.cron {
+        Some(c) => cron_or_report(&mut sink, c, "[schedule] cron"),
+        None => CronSchedule::parse(DEFAULT_CRON).ok(),
+    };
+    let timezone = match &schedule.timezone {
+        Some(tz) => match tz.get_ref().parse::<chrono_tz::Tz>() {
+            Ok(tz) => tz,
+            Err(_) => {
+                sink.error(
+                    tz.span(),
+                    format!("[schedule] timezone: unknown time zone {:?} (use an IANA name such as \"Asia/Seoul\" or \"UTC\")", tz.get_ref()),
+                );
+                chrono_tz::Asia::Seoul
+            }
+        },
+        None => chrono_tz::Asia::Seoul,
+    };
+    let jitter = duration(&mut sink, schedule.jitter.as_ref(), Duration::from_secs(30), "[schedule] jitter");
+
+    // [fetch]
+    let fetch = FetchConfig {
+        timeout: duration(&mut sink, fetch.timeout.as_ref(), Duration::from_secs(20), "[fetch] timeout"),
+        connect_timeout: duration(&mut sink, fetch.connect_timeout.as_ref(), Duration::from_secs(10), "[fetch] connect_timeout"),
+        max_body_bytes: positive(&mut sink, fetch.max_body_bytes.as_ref(), 10 * 1024 * 1024, "[fetch] max_body_bytes"),
+        concurrency: positive(&mut sink, fetch.concurrency.as_ref(), 32, "[fetch] concurrency"),
+        per_host_concurrency: positive(&mut sink, fetch.per_host_concurrency.as_ref(), 2, "[fetch] per_host_concurrency"),
+        user_agent: fetch.user_agent.map_or_else(default_user_agent, |u| u.into_inner()),
+        max_backoff: duration(&mut sink, fetch.max_backoff.as_ref(), Duration::from_secs(6 * 3600), "[fetch] max_backoff"),
+    };
+
+    // [[feeds]]
+    let mut feeds = Vec::new();
+    let mut seen_names: BTreeMap<String, usize> = BTreeMap::new();
+    match root.get("feeds").map(|v| (v.span(), v.get_ref())) {
+        None => {}
+        Some((_, DeValue::Array(items))) => {
+            for (i, item) in items.iter().enumerate() {
+                let context = format!("[[feeds]] #{}: ", i + 1);
+                if let Some(t) = as_table(item) {
+                    sink.unknown_keys(t, FEED_KEYS, &format!("[[feeds]] #{}", i + 1));
+                }
+                let raw = match RawFeed::deserialize(item.clone().into_deserializer()) {
+                    Ok(raw) => raw,
+                    Err(e) => {
+                        sink.toml_error(&e, item.span(), &context);
+                        continue;
+                    }
+                };
+                if let Some(feed) = feed(&mut sink, raw, &base, default_cron.as_ref(), &mut seen_names, i) {
+                    feeds.push(feed);
+                }
+            }
+        }
+        Some((span, _)) => sink.error(span, "`feeds` must be an array of tables ([[feeds]])"),
+    }
+
+    // rules = "rules.toml"
+    let rules_path = match root.get("rules").map(|v| (v.span(), v.get_ref())) {
+        None => base.join("rules.toml"),
+        Some((_, DeValue::String(s))) => base.join(s.as_ref()),
+        Some((span, _)) => {
+            sink.error(span, "`rules` must be a path string, e.g. rules = \"rules.toml\"");
+            base.join("rules.toml")
+        }
+    };
+
+    if feeds.is_empty() && root.get("feeds").is_none() {
+        sink.warning(0..0, "no [[feeds]] defined: kkachi has nothing to watch");
+    }
+
+    let fatal = sink.diags.iter().any(Diagnostic::is_error);
+    let config = match default_cron {
+        Some(cron) if !fatal => Some(Config {
+            path: path.to_path_buf(),
+            store: StoreConfig { path: store_path, retention_days },
+            schedule: ScheduleConfig { cron, timezone, jitter },
+            fetch,
+            feeds,
+            rules_path: rules_path.clone(),
+        }),
+        _ => None,
+    };
+    (config, rules_path, sink.diags)
+}
+
+fn feed(
+    sink: &mut Sink<'_>,
+    raw: RawFeed,
+    base: &Path,
+    default_cron: Option<&CronSchedule>,
+    seen: &mut BTreeMap<String, usize>,
+    index: usize,
+) -> Option<FeedConfig> {
+    let name = raw.name.get_ref().clone();
+    let mut ok = true;
+    if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || "_-.".contains(c)) {
+        sink.error(
+            raw.name.span(),
+            format!("feed name {name:?} must be non-empty and use only letters, digits, '_', '-' and '.'"),
+        );
+        ok = false;
+    }
+    if let Some(first) = seen.insert(name.clone(), index) {
+        sink.error(raw.name.span(), format!("duplicate feed name {name:?} (also feed #{})", first + 1));
+        ok = false;
+    }
+    let source = match FeedSource::parse(raw.url.get_ref(), base) {
+        Ok(s) => {
+            if let FeedSource::File(p) = &s
+                && !p.is_file()
+            {
+                sink.warning(raw.url.span(), format!("feed {name:?}: file {} does not exist (yet)", p.display()));
+            }
+            Some(s)
+        }
+        Err(e) => {
+            sink.error(raw.url.span(), format!("feed {name:?}: {e}"));
+            None
+        }
+    };
+    let cron = match &raw.cron {
+        Some(c) => cron_or_report(sink, c, &format!("feed {name:?} cron")),
+        None => default_cron.cloned(),
+    };
+    let backfill = match raw.backfill {
+        Some(b) if *b.get_ref() < 0 => {
+            sink.error(b.span(), format!("feed {name:?}: backfill must be 0 or more"));
+            0
+        }
+        Some(b) => usize::try_from(*b.get_ref()).unwrap_or(usize::MAX),
+        None => 0,
+    };
+    match (ok, source, cron) {
+        (true, Some(source), Some(cron)) => Some(FeedConfig {
+            name,
+            source,
+            cron,
+            enabled: raw.enabled.unwrap_or(true),
+            backfill,
+        }),
+        _ => None,
+    }
+}
+
+fn cron_or_report(sink: &mut Sink<'_>, expr: &Spanned<String>, what: &str) -> Option<CronSchedule> {
+    match CronSchedule::parse(expr.get_ref()) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            sink.error(expr.span(), format!("{what}: {e}"));
+            None
+        }
+    }
+}
+
+fn duration(sink: &mut Sink<'_>, raw: Option<&Spanned<String>>, default: Duration, what: &str) -> Duration {
+    let Some(raw) = raw else { return default };
+    match humantime::parse_duration(raw.get_ref()) {
+        Ok(d) => d,
+        Err(e) => {
+            sink.error(raw.span(), format!("{what}: invalid duration {:?} ({e}); write e.g. \"30s\", \"5m\", \"6h\"", raw.get_ref()));
+            default
+        }
+    }
+}
+
+fn positive<T: TryFrom<i64> + Copy>(sink: &mut Sink<'_>, raw: Option<&Spanned<i64>>, default: T, what: &str) -> T {
+    let Some(raw) = raw else { return default };
+    match T::try_from(*raw.get_ref()) {
+        Ok(v) if *raw.get_ref() > 0 => v,
+        _ => {
+            sink.error(raw.span(), format!("{what} must be a positive number, not {}", raw.get_ref()));
+            default
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(src: &str) -> (Option<Config>, Vec<String>) {
+        let (c, _, d) = parse(src, Path::new("/nonexistent/k.toml"));
+        (c, d.iter().map(ToString::to_string).collect())
+    }
+
+    #[test]
+    fn defaults_apply() {
+        let (c, d) = parse_str("[[feeds]]\nname = \"a\"\nurl = \"https://example.com/rss\"\n");
+        let c = c.expect("valid");
+        assert!(d.is_empty(), "{d:?}");
+        assert_eq!(c.store.retention_days, 30);
+        assert_eq!(c.store.path, Path::new("/nonexistent/kkachi-data"));
+        assert_eq!(c.schedule.timezone, chrono_tz::Asia::Seoul);
+        assert_eq!(c.fetch.max_body_bytes, 10 * 1024 * 1024);
+        assert_eq!(c.fetch.max_backoff, Duration::from_secs(6 * 3600));
+        assert_eq!(c.rules_path, Path::new("/nonexistent/rules.toml"));
+        assert!(c.feeds[0].enabled);
+        assert_eq!(c.feeds[0].backfill, 0);
+        assert!(c.fetch.user_agent.starts_with("kkachi/"));
+    }
+
+    #[test]
+    fn relative_paths_resolve_against_the_config_dir() {
+        let (c, _) = parse_str("rules = \"r/x.toml\"\n[store]\npath = \"../db\"\n[[feeds]]\nname = \"f\"\nurl = \"feeds/a.xml\"\n");
+        let c = c.expect("valid");
+        assert_eq!(c.rules_path, Path::new("/nonexistent/r/x.toml"));
+        assert_eq!(c.store.path, Path::new("/nonexistent/../db"));
+        assert_eq!(c.feeds[0].source, FeedSource::File(PathBuf::from("/nonexistent/feeds/a.xml")));
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_position() {
+        let src = "[schedule]\ncrn = \"x\"\ncron = \"61 * * * *\"\ntimezone = \"Mars/Base\"\n\
+                   [fetch]\ntimeout = \"soon\"\nconcurrency = 0\n\
+                   [[feeds]]\nname = \"a\"\nurl = \"ftp://x/y\"\nbackfil = 3\n\
+                   [[feeds]]\nname = \"a\"\nurl = \"https://e.com/\"\ncron = \"bad\"\n";
+        let (c, d) = parse_str(src);
+        assert!(c.is_none());
+        let joined = d.join("\n");
+        let expect = [
+            "/nonexistent/k.toml:2:1: unknown key `crn` in [schedule] (did you mean `cron`?)",
+            "/nonexistent/k.toml:3:8: [schedule] cron:",
+            "/nonexistent/k.toml:4:12: [schedule] timezone: unknown time zone \"Mars/Base\"",
+            "/nonexistent/k.toml:6:11: [fetch] timeout: invalid duration \"soon\"",
+            "/nonexistent/k.toml:7:15: [fetch] concurrency must be a positive number, not 0",
+            "/nonexistent/k.toml:10:7: feed \"a\": unsupported scheme \"ftp\"",
+            "/nonexistent/k.toml:11:1: unknown key `backfil` in [[feeds]] #1 (did you mean `backfill`?)",
+            "/nonexistent/k.toml:13:8: duplicate feed name \"a\" (also feed #1)",
+            "/nonexistent/k.toml:15:8: feed \"a\" cron:",
+        ];
+        for e in expect {
+            assert!(d.iter().any(|l| l.starts_with(e)), "missing {e:?} in:\n{joined}");
+        }
+    }
+
+    #[test]
+    fn syntax_error_has_a_position() {
+        let (c, d) = parse_str("[store]\npath = \n");
+        assert!(c.is_none());
+        assert!(d[0].starts_with("/nonexistent/k.toml:2:"), "{d:?}");
+        assert!(d[0].contains("invalid TOML"), "{d:?}");
+    }
+
+    #[test]
+    fn key_lists_match_the_structs() {
+        // Every key listed as allowed must deserialize into its raw struct.
+        fn doc(keys: &[&str], value: &str) -> String {
+            keys.iter().map(|k| format!("{k} = {value}\n")).collect()
+        }
+        let _: RawStore = toml::from_str("path = \"x\"\nretention_days = 1").expect("store keys");
+        let _: RawSchedule = toml::from_str(&doc(SCHEDULE_KEYS, "\"x\"")).expect("schedule keys");
+        let fetch_doc = "timeout = \"1s\"\nconnect_timeout = \"1s\"\nmax_body_bytes = 1\nconcurrency = 1\n\
+                         per_host_concurrency = 1\nuser_agent = \"x\"\nmax_backoff = \"1s\"\n";
+        assert_eq!(fetch_doc.lines().count(), FETCH_KEYS.len());
+        let _: RawFetch = toml::from_str(fetch_doc).expect("fetch keys");
+        let _: RawFeed = toml::from_str("name = \"a\"\nurl = \"b\"\ncron = \"c\"\nenabled = true\nbackfill = 1")
+            .expect("feed keys");
+        assert_eq!(STORE_KEYS.len(), 2);
+        assert_eq!(FEED_KEYS.len(), 5);
+    }
+}

@@ -1,0 +1,202 @@
+//! Text normalisation shared by rule terms and story text: NFKC, lower-case, zero-width
+//! characters and soft hyphens removed, every whitespace run collapsed to one ASCII space.
+//!
+//! Owns the one definition of "the same text" for matching; must not know about rules or
+//! queries. Text and terms always go through [`normalize`], so a full-width `ＯｐｅｎＡＩ` in a
+//! story finds the rule `OpenAI`. Korean news text is mostly Hangul syllables and ASCII, which
+//! are checked byte by byte: text that is already normal is borrowed, not copied.
+
+use std::borrow::Cow;
+
+use unicode_normalization::char::canonical_combining_class;
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
+
+/// Characters that are deleted: zero-width space, non-joiner, joiner, word joiner, BOM, soft
+/// hyphen, Mongolian vowel separator. Text copied from web pages carries them inside words.
+pub fn is_removed(c: char) -> bool {
+    matches!(c, '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}' | '\u{180E}')
+}
+
+fn is_hangul_syllable(c: char) -> bool {
+    ('\u{AC00}'..='\u{D7A3}').contains(&c)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Work {
+    /// Already normal.
+    None,
+    /// Only ASCII upper-case letters or whitespace need changing.
+    Ascii,
+    /// Anything else: the full NFKC path.
+    Full,
+}
+
+/// Normalises `text`; borrows it when nothing changes.
+pub fn normalize(text: &str) -> Cow<'_, str> {
+    match work_needed(text) {
+        Work::None => Cow::Borrowed(text),
+        Work::Ascii => Cow::Owned(ascii_only(text)),
+        Work::Full => Cow::Owned(full(text, None)),
+    }
+}
+
+/// Normalises `text` and maps every byte of the result back to the byte range of `text` it came
+/// from, for showing a hit in the original text. Gives the same string as [`normalize`].
+pub fn normalize_mapped(text: &str) -> (String, Vec<(usize, usize)>) {
+    let mut map = Vec::with_capacity(text.len());
+    let out = full(text, Some(&mut map));
+    (out, map)
+}
+
+fn work_needed(text: &str) -> Work {
+    let mut work = Work::None;
+    let mut prev_space = false;
+    for c in text.chars() {
+        if c == ' ' {
+            if prev_space {
+                work = Work::Ascii;
+            }
+            prev_space = true;
+            continue;
+        }
+        prev_space = false;
+        if c.is_ascii() {
+            if c.is_ascii_uppercase() || c.is_whitespace() {
+                work = Work::Ascii;
+            }
+        } else if !is_hangul_syllable(c) && !is_stable(c) {
+            return Work::Full;
+        }
+    }
+    work
+}
+
+/// A non-ASCII character that is its own normal form whatever surrounds it: a starter that
+/// NFKC keeps and that has no lower-case mapping.
+fn is_stable(c: char) -> bool {
+    if c.is_whitespace() || is_removed(c) || canonical_combining_class(c) != 0 {
+        return false;
+    }
+    if is_nfkc_quick(std::iter::once(c)) != IsNormalized::Yes {
+        return false;
+    }
+    let mut lower = c.to_lowercase();
+    lower.next() == Some(c) && lower.next().is_none()
+}
+
+fn push_collapsed(out: &mut String, c: char) -> bool {
+    if c.is_whitespace() {
+        if out.ends_with(' ') {
+            return false;
+        }
+        out.push(' ');
+    } else {
+        out.push(c);
+    }
+    true
+}
+
+fn ascii_only(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        push_collapsed(&mut out, c.to_ascii_lowercase());
+    }
+    out
+}
+
+/// A chunk starts at a character that cannot combine with what precedes it, so normalising
+/// chunk by chunk gives the same result as normalising the whole text, and each output byte
+/// knows its chunk.
+fn starts_chunk(c: char) -> bool {
+    canonical_combining_class(c) == 0 && is_nfkc_quick(std::iter::once(c)) == IsNormalized::Yes
+}
+
+fn full(text: &str, mut map: Option<&mut Vec<(usize, usize)>>) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    let mut start = 0;
+    let mut chunk = String::new();
+    let mut emit = |from: usize, to: usize, out: &mut String| {
+        chunk.clear();
+        let piece = &text[from..to];
+        let folded: String =
+            piece.chars().filter(|c| !is_removed(*c)).nfkc().flat_map(char::to_lowercase).collect();
+        // Lower-casing can leave text that is not NFKC (rare): normalise once more.
+        if is_nfkc_quick(folded.chars()) == IsNormalized::Yes {
+            chunk.push_str(&folded);
+        } else {
+            chunk.extend(folded.nfkc());
+        }
+        for c in chunk.chars() {
+            let before = out.len();
+            if push_collapsed(out, c)
+                && let Some(map) = map.as_deref_mut()
+            {
+                map.extend(std::iter::repeat_n((from, to), out.len() - before));
+            }
+        }
+    };
+    for (i, c) in text.char_indices() {
+        if i > start && starts_chunk(c) {
+            emit(start, i, &mut out);
+            start = i;
+        }
+    }
+    if start < text.len() {
+        emit(start, text.len(), &mut out);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table() {
+        let cases = [
+            ("OpenAI", "openai"),
+            ("ＯｐｅｎＡＩ", "openai"),
+            ("㈜삼성", "(주)삼성"),
+            ("삼성\u{200B}전자", "삼성전자"),
+            ("soft\u{00AD}ware", "software"),
+            ("한국   기업\n\t들", "한국 기업 들"),
+            ("한국\u{3000}기업", "한국 기업"),
+            ("ÉCOLE", "école"),
+            // conjoining jamo compose to the syllable
+            ("\u{1100}\u{1161}\u{11A8}", "각"),
+            ("이미 정규화된 텍스트", "이미 정규화된 텍스트"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(normalize(input), want, "{input:?}");
+            assert_eq!(normalize_mapped(input).0, want, "mapped {input:?}");
+        }
+    }
+
+    #[test]
+    fn clean_text_is_borrowed() {
+        assert!(matches!(normalize("삼성전자, 한국 기업들과의 협력 “확대”"), Cow::Borrowed(_)));
+        assert!(matches!(normalize("OpenAI"), Cow::Owned(_)));
+    }
+
+    #[test]
+    fn map_points_back_to_the_original() {
+        let text = "ＯｐｅｎＡＩ는  한국";
+        let (norm, map) = normalize_mapped(text);
+        assert_eq!(norm, "openai는 한국");
+        assert_eq!(map.len(), norm.len());
+        let start = norm.find('는').unwrap_or_default();
+        let (s, e) = map[start];
+        assert_eq!(&text[s..e], "는");
+        let (s, _) = map[0];
+        let (_, e) = map[5];
+        assert_eq!(&text[s..e], "ＯｐｅｎＡＩ");
+    }
+
+    #[test]
+    fn idempotent() {
+        for s in ["İstanbul", "Ǆ", "ﬁ", "Ⅻ", "ḀḁĀ", "ㄱㄴ", "…"] {
+            let once = normalize(s).into_owned();
+            assert_eq!(normalize(&once), once.as_str(), "{s:?}");
+        }
+    }
+}

@@ -1,0 +1,306 @@
+//! The embedded store: the only module that knows sled.
+//!
+//! Trees (each name carries its record version; changing a record means a new tree and a
+//! migration, never a silent re-alert of everything):
+//! - `seen.v1`: dedup key (32-byte SHA-256, see `story::dedup_keys`) → last sighting, i64 BE
+//!   unix seconds. Refreshed when an old key is seen again, pruned after `retention_days`.
+//! - `stories.v1`: GUID key → [`StoredStory`] as JSON, kept for the retention window (replay,
+//!   and later clustering and digests, read them).
+//! - `feeds.v1`: feed name → [`FeedState`] as JSON: conditional-GET validators, backoff,
+//!   whether the first poll happened.
+//!
+//! Invariant: a story's keys and its record are written in one transaction, so a crash never
+//! leaves a story half-seen. Invariant: sled holds an exclusive file lock, so a second kkachi
+//! on the same store fails to open it with [`StoreError::Locked`].
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+
+use crate::story::{Story, dedup_keys};
+
+/// Keys older than this are refreshed when seen again, so a story that stays in a feed for
+/// longer than the retention window is not forgotten (and re-alerted) while it is still there.
+const REFRESH_AFTER_SECS: i64 = 24 * 3600;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the store at {path} is in use by another kkachi process (only one may run on a store)")]
+    Locked { path: PathBuf },
+    #[error("cannot open the store at {path}: {source}")]
+    Open { path: PathBuf, source: sled::Error },
+    #[error("store error: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("corrupt {what} record in the store: {source}")]
+    Corrupt { what: &'static str, source: serde_json::Error },
+}
+
+/// Per-feed state that must survive restarts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FeedState {
+    /// The first successful poll happened (it marks everything present as seen).
+    pub initialized: bool,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    /// Consecutive failures.
+    pub failures: u32,
+    /// No fetch before this time (backoff or the server's Retry-After).
+    pub retry_at: Option<DateTime<Utc>>,
+    pub last_success: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<DateTime<Utc>>,
+}
+
+/// A story as kept for the retention window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredStory {
+    #[serde(flatten)]
+    pub story: Story,
+    pub first_seen: DateTime<Utc>,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct PruneStats {
+    pub keys: usize,
+    pub stories: usize,
+}
+
+pub struct Store {
+    db: sled::Db,
+    seen: sled::Tree,
+    stories: sled::Tree,
+    feeds: sled::Tree,
+}
+
+impl Store {
+    /// Opens (or creates) the store. Another process holding it gives [`StoreError::Locked`].
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let db = sled::Config::new()
+            .path(path)
+            // sled's default cache is 1 GiB; a news store needs a few MiB to stay fast.
+            .cache_capacity(16 * 1024 * 1024)
+            .flush_every_ms(Some(1000))
+            .open()
+            .map_err(|source| match &source {
+                sled::Error::Io(e) if e.to_string().contains("could not acquire lock") => {
+                    StoreError::Locked { path: path.to_path_buf() }
+                }
+                _ => StoreError::Open { path: path.to_path_buf(), source },
+            })?;
+        Ok(Store {
+            seen: db.open_tree("seen.v1")?,
+            stories: db.open_tree("stories.v1")?,
+            feeds: db.open_tree("feeds.v1")?,
+            db,
+        })
+    }
+
+    pub fn feed_state(&self, feed: &str) -> Result<FeedState, StoreError> {
+        match self.feeds.get(feed.as_bytes())? {
+            Some(v) => serde_json::from_slice(&v).map_err(|source| StoreError::Corrupt { what: "feed state", source }),
+            None => Ok(FeedState::default()),
+        }
+    }
+
+    pub fn set_feed_state(&self, feed: &str, state: &FeedState) -> Result<(), StoreError> {
+        let v = serde_json::to_vec(state).map_err(|source| StoreError::Corrupt { what: "feed state", source })?;
+        self.feeds.insert(feed.as_bytes(), v)?;
+        Ok(())
+    }
+
+    /// Every feed with stored state, by name.
+    pub fn feed_states(&self) -> Result<Vec<(String, FeedState)>, StoreError> {
+        let mut out = Vec::new();
+        for kv in self.feeds.iter() {
+            let (k, v) = kv?;
+            let state = serde_json::from_slice(&v).map_err(|source| StoreError::Corrupt { what: "feed state", source })?;
+            out.push((String::from_utf8_lossy(&k).into_owned(), state));
+        }
+        Ok(out)
+    }
+
+    /// Records a poll's stories and returns the indices (into `stories`) of those never seen
+    /// before: none of their keys (GUID, canonical URL, title within the feed) was known,
+    /// counting earlier items of the same batch. All keys of all stories are marked seen, and
+    /// new stories are kept, in one transaction.
+    pub fn admit(&self, stories: &[Story], now: DateTime<Utc>) -> Result<Vec<usize>, StoreError> {
+        let stamp = now.timestamp();
+        let keys: Vec<_> = stories.iter().map(dedup_keys).collect();
+        let result = (&self.seen, &self.stories).transaction(|(seen, kept)| {
+            let mut new = Vec::new();
+            for (i, keys) in keys.iter().enumerate() {
+                let mut known = false;
+                for key in keys.all() {
+                    match seen.get(key)? {
+                        Some(v) => {
+                            known = true;
+                            if stamp - decode_stamp(&v) > REFRESH_AFTER_SECS {
+                                seen.insert(&key[..], &stamp.to_be_bytes()[..])?;
+                            }
+                        }
+                        None => {
+                            seen.insert(&key[..], &stamp.to_be_bytes()[..])?;
+                        }
+                    }
+                }
+                if !known {
+                    let record = StoredStory { story: stories[i].clone(), first_seen: now };
+                    let json = serde_json::to_vec(&record)
+                        .map_err(|e| ConflictableTransactionError::Abort(format!("cannot encode story: {e}")))?;
+                    kept.insert(&keys.guid[..], json)?;
+                    new.push(i);
+                }
+            }
+            Ok(new)
+        });
+        match result {
+            Ok(new) => Ok(new),
+            Err(TransactionError::Storage(e)) => Err(StoreError::Sled(e)),
+            Err(TransactionError::Abort(msg)) => Err(StoreError::Sled(sled::Error::Unsupported(msg))),
+        }
+    }
+
+    /// Stories first seen at or after `since`, oldest first.
+    pub fn stories_since(&self, since: DateTime<Utc>) -> Result<Vec<StoredStory>, StoreError> {
+        let mut out = Vec::new();
+        for kv in self.stories.iter() {
+            let (_, v) = kv?;
+            let s: StoredStory = serde_json::from_slice(&v).map_err(|source| StoreError::Corrupt { what: "story", source })?;
+            if s.first_seen >= since {
+                out.push(s);
+            }
+        }
+        out.sort_by(|a, b| (a.first_seen, &a.story.feed, &a.story.id).cmp(&(b.first_seen, &b.story.feed, &b.story.id)));
+        Ok(out)
+    }
+
+    /// Removes seen keys and stories older than `retention_days`.
+    pub fn prune(&self, now: DateTime<Utc>, retention_days: u32) -> Result<PruneStats, StoreError> {
+        let cutoff = now - chrono::Duration::days(i64::from(retention_days));
+        let mut stats = PruneStats::default();
+        for kv in self.seen.iter() {
+            let (k, v) = kv?;
+            if decode_stamp(&v) < cutoff.timestamp() {
+                self.seen.remove(k)?;
+                stats.keys += 1;
+            }
+        }
+        for kv in self.stories.iter() {
+            let (k, v) = kv?;
+            // A record we cannot read is removed too: it can never be replayed.
+            let old = serde_json::from_slice::<StoredStory>(&v).map_or(true, |s| s.first_seen < cutoff);
+            if old {
+                self.stories.remove(k)?;
+                stats.stories += 1;
+            }
+        }
+        Ok(stats)
+    }
+
+    pub fn seen_len(&self) -> usize {
+        self.seen.len()
+    }
+
+    pub fn stories_len(&self) -> usize {
+        self.stories.len()
+    }
+
+    /// Writes everything to disk; called at shutdown.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+}
+
+fn decode_stamp(v: &[u8]) -> i64 {
+    <[u8; 8]>::try_from(v).map_or(0, i64::from_be_bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn story(feed: &str, id: &str, title: &str, url: &str) -> Story {
+        Story {
+            id: id.into(),
+            feed: feed.into(),
+            title: title.into(),
+            url: url.into(),
+            published: None,
+            summary: String::new(),
+            authors: vec![],
+            categories: vec![],
+            content: None,
+        }
+    }
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").expect("time").with_timezone(&Utc)
+    }
+
+    #[test]
+    fn a_story_is_new_once_by_any_key() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        let a = story("f", "1", "삼성전자 실적 발표", "https://e.com/1");
+        let b = story("f", "2", "엔비디아 주가 급등", "https://e.com/2");
+        assert_eq!(store.admit(&[a.clone(), b.clone()], now()).expect("admit"), vec![0, 1]);
+        assert!(store.admit(&[b.clone(), a.clone()], now()).expect("admit").is_empty());
+        // Changed GUID, same link; changed link, same title: still known.
+        let a2 = story("f", "1-edited", "다른 제목입니다", "https://e.com/1");
+        let b2 = story("f", "99", "엔비디아 주가 급등", "https://e.com/other");
+        assert!(store.admit(&[a2, b2], now()).expect("admit").is_empty());
+        // The same title in another feed is a different story.
+        let c = story("g", "5", "엔비디아 주가 급등", "https://other.com/5");
+        assert_eq!(store.admit(&[c], now()).expect("admit"), vec![0]);
+        // Repeated items inside one batch count once.
+        let d = story("f", "7", "새 기사 하나", "https://e.com/7");
+        assert_eq!(store.admit(&[d.clone(), d], now()).expect("admit"), vec![0]);
+        assert_eq!(store.stories_len(), 4);
+    }
+
+    #[test]
+    fn state_survives_reopen_and_second_open_is_locked() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let store = Store::open(dir.path()).expect("open");
+            store.admit(&[story("f", "1", "제목 하나입니다", "https://e.com/1")], now()).expect("admit");
+            let st = FeedState { initialized: true, etag: Some("\"x\"".into()), ..FeedState::default() };
+            store.set_feed_state("f", &st).expect("state");
+            let err = Store::open(dir.path()).err().expect("second open must fail");
+            assert!(matches!(err, StoreError::Locked { .. }), "{err}");
+            assert!(err.to_string().contains("in use by another kkachi process"));
+            store.flush().expect("flush");
+        }
+        let store = Store::open(dir.path()).expect("reopen");
+        assert!(store.feed_state("f").expect("state").initialized);
+        assert!(store.admit(&[story("f", "1", "제목 하나입니다", "https://e.com/1")], now()).expect("admit").is_empty());
+    }
+
+    #[test]
+    fn prune_forgets_old_keys_and_stories() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        let old = now() - chrono::Duration::days(40);
+        store.admit(&[story("f", "1", "오래된 기사 제목", "https://e.com/1")], old).expect("admit");
+        store.admit(&[story("f", "2", "새로운 기사 제목", "https://e.com/2")], now()).expect("admit");
+        let stats = store.prune(now(), 30).expect("prune");
+        assert_eq!(stats.stories, 1);
+        assert_eq!(stats.keys, 3);
+        assert_eq!(store.stories_since(old).expect("since").len(), 1);
+    }
+
+    #[test]
+    fn keys_seen_again_are_refreshed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        let s = story("f", "1", "계속 남아있는 기사", "https://e.com/1");
+        store.admit(std::slice::from_ref(&s), now() - chrono::Duration::days(29)).expect("admit");
+        store.admit(std::slice::from_ref(&s), now()).expect("admit");
+        let stats = store.prune(now() + chrono::Duration::days(2), 30).expect("prune");
+        assert_eq!(stats.keys, 0, "keys were refreshed by the second sighting");
+    }
+}

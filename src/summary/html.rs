@@ -1,0 +1,438 @@
+//! The pure page-side inputs of a summary: bytes → text (`decode_html`), page → main text
+//! (`extract_article`), and HTML fragment → plain text with paragraph breaks (`html_to_text`).
+//!
+//! Owns charset detection for pages and the choice of readability port. It must not fetch
+//! anything (the caller hands it bytes and the response's `Content-Type`), and it never fails:
+//! a page it cannot make sense of yields `None` or lossy text, never an error.
+//!
+//! ## Why dom_smoothie
+//!
+//! Two maintained-looking Rust readability ports exist. `dom_smoothie` (0.19) follows Mozilla's
+//! readability.js (the algorithm behind Firefox Reader View, still developed), is released
+//! often, and parses with `dom_query` 0.29, the HTML parser kkachi already uses, so it adds no
+//! second html5ever. `readability` (kumabook, 0.3) ports the 2010 arc90 script, pins
+//! html5ever 0.26 (a second copy of the parser), and its default feature pulls in reqwest 0.11
+//! (blocking) to fetch pages itself, which would break the rule that only `fetch` does IO. We
+//! take dom_smoothie's cleaned article HTML and convert it with our own `html_to_text`, because
+//! its `text_content` glues block elements together (its README says so) and we need paragraph
+//! breaks.
+
+use std::borrow::Cow;
+
+use dom_query::{Document, NodeRef};
+use encoding_rs::Encoding;
+
+/// The main text of a page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Article {
+    pub title: String,
+    /// Paragraphs separated by `"\n\n"`, whitespace collapsed, no markup or entities.
+    pub text: String,
+}
+
+/// Main text of an HTML page (readability.js's algorithm via dom_smoothie), or `None` when the
+/// page has no readable body. `url` only resolves relative links; an invalid one is ignored.
+pub fn extract_article(html: &str, url: Option<&str>) -> Option<Article> {
+    let parse = |url: Option<&str>| {
+        let mut readability = dom_smoothie::Readability::new(html, url, None).ok()?;
+        readability.parse().ok()
+    };
+    let article = parse(url).or_else(|| url.and_then(|_| parse(None)))?;
+    let text = html_to_text(&article.content);
+    if text.is_empty() {
+        return None;
+    }
+    Some(Article {
+        title: collapse_spaces(&article.title),
+        text,
+    })
+}
+
+/// Decodes a page to text. The charset comes from, in order: a byte-order mark; the bytes being
+/// valid UTF-8 with non-ASCII content (a declaration that says otherwise is wrong far more
+/// often than EUC-KR text happens to be valid UTF-8); the HTTP `Content-Type` charset; a
+/// `<meta charset>` or `<meta http-equiv content="…charset=…">` in the first 4 KiB; otherwise
+/// EUC-KR when the bytes are not UTF-8 (the common undeclared legacy encoding of Korean pages).
+/// `cp949`, `x-windows-949`, `ms949` and `uhc` mean EUC-KR (encoding_rs's EUC-KR is
+/// windows-949). Malformed sequences become U+FFFD.
+pub fn decode_html(bytes: &[u8], content_type: Option<&str>) -> String {
+    if let Some((enc, bom)) = Encoding::for_bom(bytes) {
+        return enc
+            .decode_without_bom_handling(&bytes[bom..])
+            .0
+            .into_owned();
+    }
+    let utf8 = std::str::from_utf8(bytes).ok();
+    if let Some(s) = utf8
+        && !s.is_ascii()
+    {
+        return s.to_owned();
+    }
+    let declared = content_type
+        .and_then(charset_param)
+        .and_then(encoding_for_label)
+        .or_else(|| meta_charset(&bytes[..bytes.len().min(4096)]));
+    let enc = match (declared, utf8) {
+        // UTF-16 cannot be declared from inside an ASCII-compatible document.
+        (Some(enc), _) if enc != encoding_rs::UTF_16LE && enc != encoding_rs::UTF_16BE => enc,
+        (_, Some(s)) => return s.to_owned(),
+        _ => encoding_rs::EUC_KR,
+    };
+    enc.decode_without_bom_handling(bytes).0.into_owned()
+}
+
+/// An encoding for a charset label, with the Korean labels WHATWG does not know.
+fn encoding_for_label(label: &str) -> Option<&'static Encoding> {
+    let label = label.trim().trim_matches(|c| c == '"' || c == '\'');
+    let korean = [
+        "cp949",
+        "x-windows-949",
+        "windows-949",
+        "ms949",
+        "uhc",
+        "x-uhc",
+    ];
+    if korean.iter().any(|k| k.eq_ignore_ascii_case(label)) {
+        return Some(encoding_rs::EUC_KR);
+    }
+    Encoding::for_label(label.as_bytes())
+}
+
+/// The `charset=` parameter of a `Content-Type`-style value.
+fn charset_param(value: &str) -> Option<&str> {
+    value.split(';').find_map(|part| {
+        let (name, v) = part.split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| v.trim().trim_matches(|c| c == '"' || c == '\''))
+    })
+}
+
+/// The encoding declared by the first `<meta>` tag that declares one.
+fn meta_charset(head: &[u8]) -> Option<&'static Encoding> {
+    let lower: Vec<u8> = head.to_ascii_lowercase();
+    let mut at = 0;
+    while let Some(pos) = find(&lower[at..], b"<meta") {
+        let start = at + pos + 5;
+        let end = lower[start..]
+            .iter()
+            .position(|&b| b == b'>')
+            .map_or(lower.len(), |e| start + e);
+        let tag = String::from_utf8_lossy(&lower[start..end]);
+        if let Some(i) = tag.find("charset") {
+            let rest = tag[i + 7..].trim_start();
+            if let Some(rest) = rest.strip_prefix('=') {
+                let value: String = rest
+                    .trim_start()
+                    .trim_start_matches(['"', '\''])
+                    .chars()
+                    .take_while(|c| {
+                        !matches!(c, '"' | '\'' | ';' | '/' | '>') && !c.is_whitespace()
+                    })
+                    .collect();
+                if let Some(enc) = encoding_for_label(&value) {
+                    return Some(enc);
+                }
+            }
+        }
+        at = end;
+    }
+    None
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// How an element affects the text.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Tag {
+    /// Never shown: scripts, styles, forms, and photo captions (`<figcaption>`).
+    Hidden,
+    /// Starts and ends a paragraph.
+    Block,
+    Inline,
+}
+
+fn classify(name: &str) -> Tag {
+    match name {
+        "script" | "style" | "noscript" | "template" | "iframe" | "head" | "title" | "select"
+        | "button" | "svg" | "math" | "figcaption" | "object" | "video" | "audio" | "textarea" => {
+            Tag::Hidden
+        }
+        "p" | "div" | "br" | "li" | "ul" | "ol" | "dl" | "dt" | "dd" | "h1" | "h2" | "h3"
+        | "h4" | "h5" | "h6" | "table" | "tr" | "td" | "th" | "blockquote" | "center"
+        | "section" | "article" | "header" | "footer" | "aside" | "figure" | "hr" | "pre"
+        | "address" | "main" | "nav" | "form" => Tag::Block,
+        _ => Tag::Inline,
+    }
+}
+
+/// Plain text of an HTML fragment: tags dropped, entities decoded (twice when the source
+/// escaped them twice, never more), whitespace collapsed, paragraphs separated by `"\n\n"`.
+/// Bare `quot;`/`apos;`/`#39;` whose `&` was lost upstream are repaired first.
+pub fn html_to_text(html: &str) -> String {
+    let html = repair_bare_entities(html);
+    if !html.contains(['<', '&']) {
+        return collapse_paragraphs(&html);
+    }
+    let first = walk(&html);
+    if has_entity(&first) {
+        walk(&first.replace("\n\n", "<br>"))
+    } else {
+        first
+    }
+}
+
+/// Plain text, as [`html_to_text`] makes it, from text that is either HTML or plain text. Plain
+/// text keeps its blank-line paragraph breaks; single newlines are spaces.
+pub fn to_text(s: &str) -> String {
+    if looks_like_html(s) {
+        html_to_text(s)
+    } else {
+        collapse_paragraphs(&repair_bare_entities(s))
+    }
+}
+
+fn looks_like_html(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.windows(2)
+        .any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || w[1] == b'/' || w[1] == b'!'))
+        || has_entity(s)
+}
+
+/// Walks the fragment without recursion (hostile input nests deeply) and collects its text.
+fn walk(html: &str) -> String {
+    let doc = Document::fragment(html);
+    let root = doc.root();
+    let mut out = Collector::default();
+    let mut cur: Option<NodeRef> = root.first_child();
+    'walk: while let Some(node) = cur {
+        let tag = if node.is_element() {
+            node.node_name().map_or(Tag::Inline, |n| classify(&n))
+        } else {
+            Tag::Inline
+        };
+        if node.is_text() {
+            out.text(&node.text());
+        }
+        if tag == Tag::Block {
+            out.block();
+        }
+        if tag != Tag::Hidden
+            && let Some(child) = node.first_child()
+        {
+            cur = Some(child);
+            continue;
+        }
+        let mut leaving = node;
+        loop {
+            if leaving.is_element()
+                && leaving
+                    .node_name()
+                    .is_some_and(|n| classify(&n) == Tag::Block)
+            {
+                out.block();
+            }
+            if let Some(next) = leaving.next_sibling() {
+                cur = Some(next);
+                continue 'walk;
+            }
+            match leaving.parent().filter(|p| p.id != root.id) {
+                Some(parent) => leaving = parent,
+                None => break 'walk,
+            }
+        }
+    }
+    out.out
+}
+
+#[derive(Default)]
+struct Collector {
+    out: String,
+    space: bool,
+    block: bool,
+}
+
+impl Collector {
+    fn text(&mut self, t: &str) {
+        for c in t.chars() {
+            if c.is_whitespace() || c.is_control() {
+                self.space = true;
+            } else if !is_invisible(c) {
+                if !self.out.is_empty() {
+                    if self.block {
+                        self.out.push_str("\n\n");
+                    } else if self.space {
+                        self.out.push(' ');
+                    }
+                }
+                self.space = false;
+                self.block = false;
+                self.out.push(c);
+            }
+        }
+    }
+
+    fn block(&mut self) {
+        self.block = true;
+    }
+}
+
+/// Zero-width space, word joiner, BOM, soft hyphen.
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{200B}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}')
+}
+
+/// Plain text with whitespace collapsed; blank lines become `"\n\n"`.
+fn collapse_paragraphs(s: &str) -> String {
+    let mut out = Collector::default();
+    for (i, para) in s
+        .split("\n\n")
+        .flat_map(|p| p.split("\r\n\r\n"))
+        .enumerate()
+    {
+        if i > 0 {
+            out.block();
+        }
+        out.text(para);
+    }
+    out.out
+}
+
+pub(crate) fn collapse_spaces(s: &str) -> String {
+    let mut out = Collector::default();
+    out.text(s);
+    out.out
+}
+
+/// Entity names seen without their `&` in real feeds (pressian: `quot;…quot;`, `hellip;`).
+const BARE_ENTITIES: [(&str, &str); 11] = [
+    ("quot;", "\""),
+    ("apos;", "'"),
+    ("#39;", "'"),
+    ("#34;", "\""),
+    ("hellip;", "…"),
+    ("middot;", "·"),
+    ("nbsp;", " "),
+    ("lsquo;", "‘"),
+    ("rsquo;", "’"),
+    ("ldquo;", "“"),
+    ("rdquo;", "”"),
+];
+
+fn repair_bare_entities(s: &str) -> Cow<'_, str> {
+    if !s.contains(';') || !BARE_ENTITIES.iter().any(|(name, _)| s.contains(name)) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    'scan: while let Some(c) = rest.chars().next() {
+        for (name, ch) in BARE_ENTITIES {
+            if rest.starts_with(name) && !out.ends_with('&') && !out.ends_with("&#") {
+                out.push_str(ch);
+                rest = &rest[name.len()..];
+                continue 'scan;
+            }
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    Cow::Owned(out)
+}
+
+/// Whether `s` holds something shaped like a character reference: `&name;`, `&#123;`, `&#x1F;`.
+pub(crate) fn has_entity(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    bytes.iter().enumerate().any(|(i, &b)| {
+        if b != b'&' {
+            return false;
+        }
+        let tail = &bytes[i + 1..];
+        let tail = tail.strip_prefix(b"#").unwrap_or(tail);
+        let n = tail
+            .iter()
+            .take(32)
+            .take_while(|b| b.is_ascii_alphanumeric())
+            .count();
+        n > 0 && tail.get(n) == Some(&b';')
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_to_text_table() {
+        let cases: &[(&str, &str)] = &[
+            ("", ""),
+            ("<p>one</p><p>two</p>", "one\n\ntwo"),
+            ("a<br>b", "a\n\nb"),
+            ("<b>bold</b> and <i>it</i>", "bold and it"),
+            ("AT&amp;T &lt;tag&gt; &#39;s&#39;", "AT&T <tag> 's'"),
+            ("AT&amp;amp;T", "AT&T"),
+            ("&amp;#32; submitted by &amp;#32; x", "submitted by x"),
+            ("quot;민족경제quot;", "\"민족경제\""),
+            ("<script>x()</script>visible", "visible"),
+            (
+                "<figure><img src=x><figcaption>사진 설명</figcaption></figure>본문",
+                "본문",
+            ),
+            (
+                "<center><img src=\"x\"></center><br>이재명 후보는<br><br>말했다.",
+                "이재명 후보는\n\n말했다.",
+            ),
+        ];
+        for (input, want) in cases {
+            assert_eq!(html_to_text(input), *want, "input: {input:?}");
+        }
+    }
+
+    #[test]
+    fn to_text_keeps_plain_paragraphs() {
+        assert_eq!(to_text("a\nb\n\nc"), "a b\n\nc");
+        assert_eq!(to_text("3 < 5 and R&D"), "3 < 5 and R&D");
+    }
+
+    #[test]
+    fn decode_html_charsets() {
+        let (euc, _, _) = encoding_rs::EUC_KR.encode("똠방각하 뷁");
+        let page = |meta: &str| {
+            [
+                format!("<html><head>{meta}</head><body>").as_bytes(),
+                &euc,
+                b"</body></html>",
+            ]
+            .concat()
+        };
+        let cases: &[(Vec<u8>, Option<&str>)] = &[
+            (page(""), Some("text/html; charset=EUC-KR")),
+            (page(""), Some("text/html; charset=cp949")),
+            (page(""), Some("text/html; charset=\"ks_c_5601-1987\"")),
+            (page("<meta charset=\"euc-kr\">"), None),
+            (
+                page(
+                    "<META http-equiv=\"Content-Type\" content=\"text/html; charset=x-windows-949\">",
+                ),
+                None,
+            ),
+            (page(""), None),
+            // a wrong HTTP charset does not beat a true meta declaration only when it is unknown
+            (
+                page("<meta charset='euc-kr'>"),
+                Some("text/html; charset=bogus"),
+            ),
+        ];
+        for (bytes, ct) in cases {
+            let text = decode_html(bytes, *ct);
+            assert!(text.contains("똠방각하 뷁"), "{ct:?}: {text}");
+        }
+        // valid UTF-8 wins over a stale declaration
+        let utf8 = "<meta charset=euc-kr><p>안녕하세요</p>".as_bytes();
+        assert!(decode_html(utf8, Some("text/html; charset=euc-kr")).contains("안녕하세요"));
+        // BOM
+        let bom = [&[0xEF, 0xBB, 0xBF][..], "<p>한글</p>".as_bytes()].concat();
+        assert!(decode_html(&bom, Some("text/html; charset=euc-kr")).starts_with("<p>한글"));
+    }
+}

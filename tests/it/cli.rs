@@ -1,0 +1,160 @@
+//! The `kkachi` binary as a user runs it: output, exit codes, error text.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use crate::server::Server;
+use crate::{Env, FeedSpec, fixture, kkachi, rss, rules};
+
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn check_reports_every_problem_with_its_position() {
+    let env = Env::new(&[], "");
+    std::fs::write(
+        env.config(),
+        "rules = \"missing-rules.toml\"\n[schedule]\ncron = \"*/5 * * *\"\n[fetch]\ntimeot = \"5s\"\n\
+         [[feeds]]\nname = \"a\"\nurl = \"https://example.com/rss\"\n",
+    )
+    .expect("write");
+    let out = kkachi().arg("check").arg("--config").arg(env.config()).output().expect("run");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    let file = env.config().display().to_string();
+    let expect = [
+        format!("{file}:1:9: cannot read rules file "),
+        format!("{file}:3:8: [schedule] cron: expected 5 fields"),
+        format!("{file}:5:1: unknown key `timeot` in [fetch] (did you mean `timeout`?)"),
+    ];
+    for e in &expect {
+        assert!(text.lines().any(|l| l.starts_with(e.as_str())), "missing {e:?} in:\n{text}");
+    }
+}
+
+#[test]
+fn check_accepts_the_bundled_configs() {
+    for cfg in ["config/kkachi.toml", "config/demo.toml"] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(cfg);
+        let out = kkachi().arg("check").arg("--config").arg(&path).output().expect("run");
+        assert_eq!(out.status.code(), Some(0), "{cfg}: {}{}", stdout(&out), stderr(&out));
+        assert!(stdout(&out).contains(": ok ("), "{cfg}: {}", stdout(&out));
+    }
+}
+
+#[test]
+fn run_once_prints_json_alerts_and_nothing_the_second_time() {
+    let server = Server::start();
+    server.feed(
+        "/f.xml",
+        rss(&[
+            ("g1", "오픈AI, 한국 기업들과의 협력 확대", "https://news.example.kr/a/1?utm_source=rss"),
+            ("g2", "날씨: 전국 맑음", "https://news.example.kr/a/2"),
+        ]),
+        "application/rss+xml",
+    );
+    let env = Env::new(
+        &[FeedSpec::new("yna", server.url("/f.xml")).backfill(5)],
+        &rules(&[("openai-korea", "OpenAI AND \"한국 기업\"")]),
+    );
+    let run = || kkachi().args(["run", "--once", "--format", "json", "--config"]).arg(env.config()).output().expect("run");
+    let out = run();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 1, "one alert expected:\n{text}");
+    let v: serde_json::Value = serde_json::from_str(lines[0]).expect("json line");
+    assert_eq!(v["rule"], "openai-korea");
+    assert_eq!(v["feed"], "yna");
+    assert_eq!(v["title"], "오픈AI, 한국 기업들과의 협력 확대");
+    assert_eq!(v["url"], "https://news.example.kr/a/1");
+    assert_eq!(v["published"], "2026-11-27T09:00:00+09:00");
+    assert!(v["summary"].as_str().is_some_and(|s| s.contains("관련 기사")));
+    assert!(v["matched"].as_array().is_some_and(|m| !m.is_empty()), "{v}");
+
+    let again = run();
+    assert_eq!(again.status.code(), Some(0));
+    assert_eq!(stdout(&again), "", "the second run must not alert again");
+}
+
+#[test]
+fn a_second_kkachi_on_the_same_store_exits_with_a_clear_error() {
+    let server = Server::start();
+    server.feed("/f.xml", rss(&[("g1", "제목입니다", "https://e.kr/1")]), "application/rss+xml");
+    let env = Env::new(&[FeedSpec::new("f", server.url("/f.xml"))], &rules(&[("any", "feed:f")]));
+    let mut daemon = kkachi()
+        .args(["run", "--config"])
+        .arg(env.config())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn daemon");
+    // Wait until the daemon holds the store (its first poll leaves feed state behind).
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut out = None;
+    while std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+        if env.path("store").exists() {
+            let o = kkachi().args(["run", "--once", "--config"]).arg(env.config()).output().expect("run");
+            if o.status.code() == Some(1) {
+                out = Some(o);
+                break;
+            }
+        }
+    }
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    let out = out.expect("the second process was not refused");
+    assert!(stderr(&out).contains("in use by another kkachi process"), "{}", stderr(&out));
+}
+
+/// EUC-KR bytes, including the CP949 extension syllable 똠, in several disguises.
+fn euc_kr_feed(declaration: Option<&str>) -> Vec<u8> {
+    let decl = declaration.map(|d| format!("<?xml version=\"1.0\" encoding=\"{d}\"?>\n")).unwrap_or_default();
+    let text = format!(
+        "{decl}<rss version=\"2.0\"><channel><title>한글 피드</title><item><title>똠방각하 삼성전자 뉴스</title>\
+         <link>https://e.kr/1</link><description>년 단위 계획</description></item></channel></rss>"
+    );
+    let (bytes, _, unmappable) = encoding_rs::EUC_KR.encode(&text);
+    assert!(!unmappable);
+    bytes.into_owned()
+}
+
+#[test]
+fn feed_test_decodes_euc_kr_from_header_label_or_guess() {
+    let server = Server::start();
+    server.feed("/header-only.xml", euc_kr_feed(None), "text/xml; charset=euc-kr");
+    server.feed("/cp949.xml", euc_kr_feed(Some("cp949")), "text/xml");
+    server.feed("/windows-949.xml", euc_kr_feed(Some("x-windows-949")), "application/rss+xml");
+    server.feed("/nothing.xml", euc_kr_feed(None), "text/xml");
+    server.feed("/tiny.xml", fixture("feeds/ko/euc-kr-declared-tiny.xml"), "text/xml");
+    for path in ["/header-only.xml", "/cp949.xml", "/windows-949.xml", "/nothing.xml"] {
+        let out = kkachi().args(["feed", "test", "--format", "json"]).arg(server.url(path)).output().expect("run");
+        assert_eq!(out.status.code(), Some(0), "{path}: {}", stderr(&out));
+        let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap_or_else(|e| panic!("{path}: {e}: {}", stdout(&out)));
+        assert_eq!(v["title"], "똠방각하 삼성전자 뉴스", "{path}");
+        assert_eq!(v["summary"], "년 단위 계획", "{path}");
+    }
+    let out = kkachi().args(["feed", "test", "--format", "json"]).arg(server.url("/tiny.xml")).output().expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("년"), "the fixture's one item: {}", stdout(&out));
+}
+
+#[test]
+fn feed_test_reads_files_and_explains_failures() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/feeds/ko/nocut-2022-07-30.xml");
+    let out = kkachi().args(["feed", "test"]).arg(&path).output().expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("블링컨-최선희 다음주 '랑데부' 가능성"), "{}", stdout(&out));
+
+    let env = Env::new(&[], "");
+    std::fs::write(env.path("bad.xml"), "<html><body>not a feed</body></html>").expect("write");
+    let out = kkachi().args(["feed", "test"]).arg(env.path("bad.xml")).output().expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("cannot parse"), "{}", stderr(&out));
+}
