@@ -63,7 +63,7 @@ pub fn open_store(loaded: &Loaded) -> Result<Arc<Store>> {
 /// Runs the daemon (or one cycle with `once`) until `shutdown` resolves.
 pub async fn run(loaded: Loaded, opts: RunOptions, shutdown: impl Future<Output = ()>) -> Result<Vec<Report>> {
     let store = open_store(&loaded)?;
-    let fetcher = Arc::new(Fetcher::new(&loaded.config.fetch, false)?);
+    let fetcher = Arc::new(Fetcher::new(&loaded.config.fetch, loaded.config.summary.allow_private)?);
     // Telegram is not wired yet: alerts always go to stdout (`--dry-run` changes nothing today).
     let _ = opts.dry_run;
     let ctx = Ctx {

@@ -32,6 +32,80 @@ pub struct Config {
     pub feeds: Vec<FeedConfig>,
     /// The rules file, resolved against the config file's directory.
     pub rules_path: PathBuf,
+    pub telegram: TelegramConfig,
+    pub summary: SummaryConfig,
+}
+
+/// `[summary]`: how alerts are summarised.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SummaryConfig {
+    /// Longest summary, in characters.
+    pub max_chars: usize,
+    /// Article pages (`full_text = true` feeds) may be fetched from loopback and private
+    /// addresses. Off by default: a feed could otherwise point kkachi at the local network.
+    pub allow_private: bool,
+    pub llm: Option<LlmConfig>,
+}
+
+impl Default for SummaryConfig {
+    fn default() -> Self {
+        SummaryConfig { max_chars: 280, allow_private: false, llm: None }
+    }
+}
+
+/// `[summary.llm]`: an OpenAI-compatible chat endpoint for abstractive summaries, with the
+/// extractive summary as the fallback.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LlmConfig {
+    /// e.g. `https://api.openai.com/v1`; `/chat/completions` is appended.
+    pub base_url: url::Url,
+    pub model: String,
+    /// The environment variable that holds the API key (never the key itself).
+    pub api_key_env: String,
+    pub timeout: Duration,
+}
+
+/// `[telegram]`. The token itself never lives in the TOML: it comes from `$TELOXIDE_TOKEN`,
+/// `token_file`, or systemd's `$CREDENTIALS_DIRECTORY/telegram-token`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TelegramConfig {
+    pub token_file: Option<PathBuf>,
+    /// A local Bot API server; `$TELOXIDE_API_URL` wins over it.
+    pub api_url: Option<url::Url>,
+    pub access: Access,
+    /// Chat ids that may subscribe when `access = "allowlist"`.
+    pub allow: Vec<i64>,
+    /// User ids that receive health notices and may use admin commands.
+    pub admins: Vec<i64>,
+    /// At most this many messages per second to one chat.
+    pub per_chat_per_sec: u32,
+    /// At most this many messages per minute to one group or channel.
+    pub per_group_per_min: u32,
+    /// At most this many messages per second overall.
+    pub global_per_sec: u32,
+}
+
+impl Default for TelegramConfig {
+    fn default() -> Self {
+        TelegramConfig {
+            token_file: None,
+            api_url: None,
+            access: Access::Open,
+            allow: Vec::new(),
+            admins: Vec::new(),
+            per_chat_per_sec: 1,
+            per_group_per_min: 20,
+            global_per_sec: 30,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone may subscribe.
+    Open,
+    /// Only chats in `allow` may subscribe; others get a polite refusal.
+    Allowlist,
 }
 
 #[derive(Debug, Clone)]
@@ -68,6 +142,8 @@ pub struct FeedConfig {
     pub enabled: bool,
     /// On the feed's first successful poll, alert on this many of the newest items.
     pub backfill: usize,
+    /// Fetch each alerting story's article page and summarise its main text.
+    pub full_text: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -213,7 +289,9 @@ fn config_rules_position(src: &str) -> (usize, usize) {
 
 // ---- raw stage --------------------------------------------------------------------------------
 
-const TOP_KEYS: &[&str] = &["store", "schedule", "fetch", "feeds", "rules"];
+const TOP_KEYS: &[&str] = &["store", "schedule", "fetch", "feeds", "rules", "telegram", "summary"];
+const SUMMARY_KEYS: &[&str] = &["max_chars", "allow_private", "llm"];
+const LLM_KEYS: &[&str] = &["base_url", "model", "api_key_env", "timeout"];
 const STORE_KEYS: &[&str] = &["path", "retention_days"];
 const SCHEDULE_KEYS: &[&str] = &["cron", "timezone", "jitter"];
 const FETCH_KEYS: &[&str] = &[
@@ -225,7 +303,17 @@ const FETCH_KEYS: &[&str] = &[
     "user_agent",
     "max_backoff",
 ];
-const FEED_KEYS: &[&str] = &["name", "url", "cron", "enabled", "backfill"];
+const TELEGRAM_KEYS: &[&str] = &[
+    "token_file",
+    "api_url",
+    "access",
+    "allow",
+    "admins",
+    "per_chat_per_sec",
+    "per_group_per_min",
+    "global_per_sec",
+];
+const FEED_KEYS: &[&str] = &["name", "url", "cron", "enabled", "backfill", "full_text"];
 
 #[derive(Deserialize, Default)]
 struct RawStore {
@@ -251,6 +339,18 @@ struct RawFetch {
     max_backoff: Option<Spanned<String>>,
 }
 
+#[derive(Deserialize, Default)]
+struct RawTelegram {
+    token_file: Option<Spanned<String>>,
+    api_url: Option<Spanned<String>>,
+    access: Option<Spanned<String>>,
+    allow: Option<Vec<i64>>,
+    admins: Option<Vec<i64>>,
+    per_chat_per_sec: Option<Spanned<i64>>,
+    per_group_per_min: Option<Spanned<i64>>,
+    global_per_sec: Option<Spanned<i64>>,
+}
+
 #[derive(Deserialize)]
 struct RawFeed {
     name: Spanned<String>,
@@ -258,6 +358,22 @@ struct RawFeed {
     cron: Option<Spanned<String>>,
     enabled: Option<bool>,
     backfill: Option<Spanned<i64>>,
+    full_text: Option<bool>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawSummary {
+    max_chars: Option<Spanned<i64>>,
+    allow_private: Option<bool>,
+    llm: Option<Spanned<RawLlm>>,
+}
+
+#[derive(Deserialize)]
+struct RawLlm {
+    base_url: Spanned<String>,
+    model: String,
+    api_key_env: Option<String>,
+    timeout: Option<Spanned<String>>,
 }
 
 // Unknown keys are found by walking the table (so every one of them is reported, not only the
@@ -364,7 +480,13 @@ pub fn parse(src: &str, path: &Path) -> (Option<Config>, PathBuf, Vec<Diagnostic
         }
     };
     sink.unknown_keys(&root, TOP_KEYS, "the top level");
-    for (name, keys) in [("store", STORE_KEYS), ("schedule", SCHEDULE_KEYS), ("fetch", FETCH_KEYS)] {
+    for (name, keys) in [
+        ("store", STORE_KEYS),
+        ("schedule", SCHEDULE_KEYS),
+        ("fetch", FETCH_KEYS),
+        ("telegram", TELEGRAM_KEYS),
+        ("summary", SUMMARY_KEYS),
+    ] {
         if let Some(v) = root.get(name) {
             match as_table(v) {
                 Some(t) => sink.unknown_keys(t, keys, &format!("[{name}]")),
@@ -376,6 +498,11 @@ pub fn parse(src: &str, path: &Path) -> (Option<Config>, PathBuf, Vec<Diagnostic
     let store: RawStore = sink.section(root.get("store"), "[store]: ");
     let schedule: RawSchedule = sink.section(root.get("schedule"), "[schedule]: ");
     let fetch: RawFetch = sink.section(root.get("fetch"), "[fetch]: ");
+    let telegram: RawTelegram = sink.section(root.get("telegram"), "[telegram]: ");
+    if let Some(llm) = root.get("summary").and_then(as_table).and_then(|t| t.get("llm")).and_then(as_table) {
+        sink.unknown_keys(llm, LLM_KEYS, "[summary.llm]");
+    }
+    let summary: RawSummary = sink.section(root.get("summary"), "[summary]: ");
 
     // [store]
     let store_path = store.path.as_ref().map_or_else(|| base.join("kkachi-data"), |p| base.join(p.get_ref()));
@@ -410,6 +537,33 @@ pub fn parse(src: &str, path: &Path) -> (Option<Config>, PathBuf, Vec<Diagnostic
         per_host_concurrency: positive(&mut sink, fetch.per_host_concurrency.as_ref(), 2, "[fetch] per_host_concurrency"),
         user_agent: fetch.user_agent.map_or_else(default_user_agent, |u| u.into_inner()),
         max_backoff: duration(&mut sink, fetch.max_backoff.as_ref(), Duration::from_secs(6 * 3600), "[fetch] max_backoff"),
+    };
+
+    let telegram = telegram_config(&mut sink, telegram, &base);
+    let summary = SummaryConfig {
+        max_chars: positive(&mut sink, summary.max_chars.as_ref(), 280, "[summary] max_chars"),
+        allow_private: summary.allow_private.unwrap_or(false),
+        llm: summary.llm.and_then(|raw| {
+            let span = raw.span();
+            let raw = raw.into_inner();
+            let base_url = match url::Url::parse(raw.base_url.get_ref()) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") => u,
+                _ => {
+                    sink.error(raw.base_url.span(), format!("[summary.llm] base_url: {:?} is not an http(s) URL", raw.base_url.get_ref()));
+                    return None;
+                }
+            };
+            if raw.model.trim().is_empty() {
+                sink.error(span, "[summary.llm] model must not be empty");
+                return None;
+            }
+            Some(LlmConfig {
+                base_url,
+                model: raw.model,
+                api_key_env: raw.api_key_env.unwrap_or_else(|| "OPENAI_API_KEY".to_string()),
+                timeout: duration(&mut sink, raw.timeout.as_ref(), Duration::from_secs(20), "[summary.llm] timeout"),
+            })
+        }),
     };
 
     // [[feeds]]
@@ -461,10 +615,44 @@ pub fn parse(src: &str, path: &Path) -> (Option<Config>, PathBuf, Vec<Diagnostic
             fetch,
             feeds,
             rules_path: rules_path.clone(),
+            telegram,
+            summary,
         }),
         _ => None,
     };
     (config, rules_path, sink.diags)
+}
+
+fn telegram_config(sink: &mut Sink<'_>, raw: RawTelegram, base: &Path) -> TelegramConfig {
+    let d = TelegramConfig::default();
+    let api_url = raw.api_url.and_then(|u| match url::Url::parse(u.get_ref()) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") => Some(url),
+        _ => {
+            sink.error(u.span(), format!("[telegram] api_url: {:?} is not an http(s) URL", u.get_ref()));
+            None
+        }
+    });
+    let access = match raw.access {
+        None => Access::Open,
+        Some(a) => match a.get_ref().as_str() {
+            "open" => Access::Open,
+            "allowlist" => Access::Allowlist,
+            other => {
+                sink.error(a.span(), format!("[telegram] access must be \"open\" or \"allowlist\", not {other:?}"));
+                Access::Open
+            }
+        },
+    };
+    TelegramConfig {
+        token_file: raw.token_file.map(|p| base.join(p.get_ref())),
+        api_url,
+        access,
+        allow: raw.allow.unwrap_or_default(),
+        admins: raw.admins.unwrap_or_default(),
+        per_chat_per_sec: positive(sink, raw.per_chat_per_sec.as_ref(), d.per_chat_per_sec, "[telegram] per_chat_per_sec"),
+        per_group_per_min: positive(sink, raw.per_group_per_min.as_ref(), d.per_group_per_min, "[telegram] per_group_per_min"),
+        global_per_sec: positive(sink, raw.global_per_sec.as_ref(), d.global_per_sec, "[telegram] global_per_sec"),
+    }
 }
 
 fn feed(
@@ -521,6 +709,7 @@ fn feed(
             cron,
             enabled: raw.enabled.unwrap_or(true),
             backfill,
+            full_text: raw.full_text.unwrap_or(false),
         }),
         _ => None,
     }
@@ -618,6 +807,42 @@ mod tests {
     }
 
     #[test]
+    fn telegram_section() {
+        let (c, d) = parse_str(
+            "[telegram]\naccess = \"allowlist\"\nallow = [-1001]\nadmins = [42]\ntoken_file = \"tok\"\n\
+             [[feeds]]\nname = \"a\"\nurl = \"https://e.com/\"\n",
+        );
+        assert!(d.is_empty(), "{d:?}");
+        let t = c.expect("valid").telegram;
+        assert_eq!(t.access, Access::Allowlist);
+        assert_eq!(t.allow, vec![-1001]);
+        assert_eq!(t.admins, vec![42]);
+        assert_eq!(t.token_file, Some(PathBuf::from("/nonexistent/tok")));
+        assert_eq!((t.per_chat_per_sec, t.per_group_per_min, t.global_per_sec), (1, 20, 30));
+        let (_, d) = parse_str("[telegram]\naccess = \"everyone\"\ntoken = \"123:abc\"\n");
+        assert!(d.iter().any(|l| l.contains("access must be")), "{d:?}");
+        assert!(d.iter().any(|l| l.contains("unknown key `token` in [telegram]")), "{d:?}");
+    }
+
+    #[test]
+    fn summary_section() {
+        let (c, d) = parse_str(
+            "[summary]\nmax_chars = 200\n[summary.llm]\nbase_url = \"http://127.0.0.1:1/v1\"\nmodel = \"m\"\n\
+             [[feeds]]\nname = \"a\"\nurl = \"https://e.com/\"\nfull_text = true\n",
+        );
+        assert!(d.is_empty(), "{d:?}");
+        let c = c.expect("valid");
+        assert_eq!(c.summary.max_chars, 200);
+        assert!(!c.summary.allow_private);
+        let llm = c.summary.llm.expect("llm");
+        assert_eq!(llm.api_key_env, "OPENAI_API_KEY");
+        assert!(c.feeds[0].full_text);
+        let (_, d) = parse_str("[summary.llm]\nbase_url = \"ftp://x\"\nmodel = \"m\"\napi_key = \"sk-1\"\n");
+        assert!(d.iter().any(|l| l.contains("unknown key `api_key` in [summary.llm]")), "{d:?}");
+        assert!(d.iter().any(|l| l.contains("is not an http(s) URL")), "{d:?}");
+    }
+
+    #[test]
     fn syntax_error_has_a_position() {
         let (c, d) = parse_str("[store]\npath = \n");
         assert!(c.is_none());
@@ -637,9 +862,17 @@ mod tests {
                          per_host_concurrency = 1\nuser_agent = \"x\"\nmax_backoff = \"1s\"\n";
         assert_eq!(fetch_doc.lines().count(), FETCH_KEYS.len());
         let _: RawFetch = toml::from_str(fetch_doc).expect("fetch keys");
-        let _: RawFeed = toml::from_str("name = \"a\"\nurl = \"b\"\ncron = \"c\"\nenabled = true\nbackfill = 1")
-            .expect("feed keys");
+        let _: RawFeed =
+            toml::from_str("name = \"a\"\nurl = \"b\"\ncron = \"c\"\nenabled = true\nbackfill = 1\nfull_text = true")
+                .expect("feed keys");
+        let _: RawSummary = toml::from_str("max_chars = 1\nallow_private = true\n[llm]\nbase_url = \"x\"\nmodel = \"m\"\napi_key_env = \"K\"\ntimeout = \"1s\"\n")
+            .expect("summary keys");
+        assert_eq!((SUMMARY_KEYS.len(), LLM_KEYS.len()), (3, 4));
+        let tg = "token_file = \"t\"\napi_url = \"http://x\"\naccess = \"open\"\nallow = [1]\nadmins = [2]\n\
+                  per_chat_per_sec = 1\nper_group_per_min = 1\nglobal_per_sec = 1\n";
+        assert_eq!(tg.lines().count(), TELEGRAM_KEYS.len());
+        let _: RawTelegram = toml::from_str(tg).expect("telegram keys");
         assert_eq!(STORE_KEYS.len(), 2);
-        assert_eq!(FEED_KEYS.len(), 5);
+        assert_eq!(FEED_KEYS.len(), 6);
     }
 }

@@ -17,7 +17,7 @@ use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap};
 use tokio::sync::Semaphore;
 
-use crate::config::{FeedSource, FetchConfig};
+use crate::config::{FeedSource, FetchConfig, LlmConfig};
 
 pub const MAX_REDIRECTS: usize = 5;
 
@@ -162,6 +162,53 @@ impl Fetcher {
             .map(str::to_owned);
         let bytes = self.read_body(resp).await?;
         Ok((bytes, content_type))
+    }
+
+    /// Asks an OpenAI-compatible chat endpoint for a summary of `text`. The caller checks the
+    /// answer against its own limits and falls back to the extractive summary on any error.
+    pub async fn chat_summary(
+        &self,
+        llm: &LlmConfig,
+        api_key: &str,
+        title: &str,
+        text: &str,
+        max_chars: usize,
+    ) -> Result<String, FetchError> {
+        let endpoint = format!("{}/chat/completions", llm.base_url.as_str().trim_end_matches('/'));
+        let system = format!(
+            "You summarise news articles for an alert service. Answer with two or three factual \
+             sentences in the article's own language, at most {max_chars} characters in all, with \
+             no preamble, no markdown and nothing that is not in the article."
+        );
+        let body = serde_json::json!({
+            "model": llm.model,
+            "temperature": 0.2,
+            "messages": [
+                {"role": "system", "content": system},
+                {"role": "user", "content": format!("{title}\n\n{text}")},
+            ],
+        });
+        let resp = self
+            .client
+            .post(&endpoint)
+            .timeout(llm.timeout)
+            .bearer_auth(api_key)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .map_err(|e| self.classify(e))?;
+        if !resp.status().is_success() {
+            return Err(FetchError::Status { status: resp.status(), retry_after: None });
+        }
+        let bytes = self.read_body(resp).await?;
+        let answer: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| FetchError::Request(format!("not a chat completion: {e}")))?;
+        answer["choices"][0]["message"]["content"]
+            .as_str()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| FetchError::Request("the chat completion has no message content".to_string()))
     }
 
     async fn read_file(&self, path: &std::path::Path) -> Result<Fetched, FetchError> {

@@ -70,6 +70,23 @@ enum Command {
         #[command(subcommand)]
         command: RulesCommand,
     },
+    /// Summarise a text, a file (plain text or a saved HTML page) or a web page.
+    Summarize {
+        #[arg(long, conflicts_with_all = ["file", "url"])]
+        text: Option<String>,
+        #[arg(long, conflicts_with = "url")]
+        file: Option<PathBuf>,
+        #[arg(long)]
+        url: Option<String>,
+        /// Longest summary in characters [default: [summary] max_chars, else 280]
+        #[arg(long)]
+        max_chars: Option<usize>,
+        /// Print the sentences found, their scores and what was removed as boilerplate.
+        #[arg(long)]
+        explain: bool,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
     /// Run the current rules over the stories kept in the store and print what would have
     /// alerted, without sending.
     Replay {
@@ -170,6 +187,9 @@ fn dispatch(command: Command) -> Result<ExitCode> {
         }
         Command::Rules { command: RulesCommand::Match { config, input } } => rules_match(config, &input),
         Command::Replay { config, since, rule, format } => replay(config, since, rule.as_deref(), format),
+        Command::Summarize { text, file, url, max_chars, explain, config } => {
+            summarize(text, file, url, max_chars, explain, config)
+        }
     }
 }
 
@@ -239,8 +259,13 @@ fn feed_test(source: &str, format: Format, config: ConfigArg) -> Result<ExitCode
     let Fetched::Body { bytes, content_type, .. } = fetched else {
         anyhow::bail!("{src}: the server answered 304 Not Modified to a plain GET");
     };
-    let stories = kkachi::feed::parse_feed(&name, &bytes, content_type.as_deref(), tz)
+    let mut stories = kkachi::feed::parse_feed(&name, &bytes, content_type.as_deref(), tz)
         .with_context(|| format!("cannot parse {src}"))?;
+    // The summary alerts would carry.
+    let max_chars = loaded.as_ref().map_or(280, |l| l.config.summary.max_chars);
+    for story in &mut stories {
+        story.summary = kkachi::pipeline::summarize_story(story, None, max_chars);
+    }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     for story in &stories {
@@ -345,11 +370,84 @@ fn replay(config: ConfigArg, since: Duration, rule: Option<&str>, format: Format
             .match_doc(&kkachi::pipeline::doc(story))
             .iter()
             .filter(|m| rule.is_none_or(|r| m.rule == r))
-            .map(|m| Alert::new(story, m))
+            .map(|m| Alert {
+                summary: kkachi::pipeline::summarize_story(story, None, loaded.config.summary.max_chars),
+                ..Alert::new(story, m)
+            })
             .collect();
         count += alerts.len();
         console.deliver(&alerts)?;
     }
     tracing::info!(alerts = count, "replay done (nothing was sent)");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn summarize(
+    text: Option<String>,
+    file: Option<PathBuf>,
+    url: Option<String>,
+    max_chars: Option<usize>,
+    explain: bool,
+    config: ConfigArg,
+) -> Result<ExitCode> {
+    use kkachi::summary;
+    let loaded = optional_config(config);
+    let max_chars = max_chars.unwrap_or_else(|| loaded.as_ref().map_or(280, |l| l.config.summary.max_chars));
+    // A page (fetched or saved) goes through the same article extraction as `full_text` feeds.
+    let page = |bytes: &[u8], content_type: Option<&str>, url: Option<&str>| -> (String, String) {
+        let html = summary::decode_html(bytes, content_type);
+        match summary::extract_article(&html, url) {
+            Some(a) => (a.title, a.text),
+            None => (String::new(), summary::html_to_text(&html)),
+        }
+    };
+    let (title, body, is_article) = match (text, file, url) {
+        (Some(t), _, _) => (String::new(), t, false),
+        (_, Some(f), _) => {
+            let bytes = std::fs::read(&f).with_context(|| format!("cannot read {}", f.display()))?;
+            let head = String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]).to_ascii_lowercase();
+            if head.contains("<html") || head.contains("<body") || head.contains("<!doctype html") {
+                let (t, b) = page(&bytes, None, None);
+                (t, b, true)
+            } else {
+                (String::new(), summary::decode_html(&bytes, Some("text/plain")), false)
+            }
+        }
+        (_, _, Some(u)) => {
+            let parsed = url::Url::parse(&u).with_context(|| format!("not a URL: {u}"))?;
+            let fetch_cfg = loaded.as_ref().map_or_else(default_fetch_config, |l| l.config.fetch.clone());
+            let allow_private = loaded.as_ref().is_some_and(|l| l.config.summary.allow_private);
+            let fetcher = Fetcher::new(&fetch_cfg, allow_private)?;
+            let (bytes, content_type) =
+                runtime()?.block_on(fetcher.fetch_page(&parsed)).with_context(|| format!("cannot fetch {u}"))?;
+            let (t, b) = page(&bytes, content_type.as_deref(), Some(&u));
+            (t, b, true)
+        }
+        _ => anyhow::bail!("give the text to summarise with --text, --file or --url"),
+    };
+    let input = if is_article {
+        summary::SummaryInput { title: &title, description: "", content: None, article: Some(&body) }
+    } else {
+        summary::SummaryInput { title: "", description: &body, content: None, article: None }
+    };
+    let explanation = summary::explain(&input, max_chars);
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if explain {
+        writeln!(out, "source: {}", if explanation.source.is_empty() { "none" } else { explanation.source })?;
+        if let Some(f) = explanation.fallback {
+            writeln!(out, "fallback: {f}")?;
+        }
+        writeln!(out, "sentences:")?;
+        for s in &explanation.sentences {
+            writeln!(out, "  {} {:.3}  {}", if s.chosen { "*" } else { " " }, s.score, s.text)?;
+        }
+        writeln!(out, "removed:")?;
+        for r in &explanation.removed {
+            writeln!(out, "  [{}] {}", r.reason, r.text)?;
+        }
+        writeln!(out, "summary:")?;
+    }
+    writeln!(out, "{}", explanation.summary)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -133,18 +133,103 @@ async fn poll(
     let new = ctx.store.admit(&stories, now)?;
     let alerting = if state.initialized { new.clone() } else { backfill(&stories, &new, feed.backfill) };
 
-    let alerts: Vec<Alert> = alerting
-        .iter()
-        .flat_map(|&i| {
-            let story = &stories[i];
-            ctx.rules.match_doc(&doc(story)).into_iter().map(move |m| Alert::new(story, &m))
-        })
-        .collect();
+    let mut alerts = Vec::new();
+    for &i in &alerting {
+        let story = &stories[i];
+        let matches = ctx.rules.match_doc(&doc(story));
+        if matches.is_empty() {
+            continue;
+        }
+        let summary = alert_summary(ctx, feed, story).await;
+        alerts.extend(matches.iter().map(|m| Alert { summary: summary.clone(), ..Alert::new(story, m) }));
+    }
     if let Err(e) = ctx.console.deliver(&alerts) {
         tracing::error!(feed = %feed.name, error = %e, "cannot write alerts to stdout");
     }
     let outcome = Outcome::Polled { items: stories.len(), new: alerting.len(), alerts: alerts.len() };
     Ok((outcome, Some(validators)))
+}
+
+/// The summary an alert carries: an LLM's when `[summary.llm]` is set and it answers within
+/// the limits, else the extractive one over the article (when `full_text` fetched it) or the
+/// feed's own text. Never fails: every fallback ends at the extractive summary.
+async fn alert_summary(ctx: &Ctx, feed: &FeedConfig, story: &Story) -> String {
+    let max = ctx.config.summary.max_chars;
+    let article = if feed.full_text { fetch_article(ctx, &feed.name, &story.url).await } else { None };
+    let extractive = summarize_story(story, article.as_deref(), max);
+    let Some(llm) = &ctx.config.summary.llm else { return extractive };
+    let Ok(key) = std::env::var(&llm.api_key_env) else {
+        tracing::warn!(env = %llm.api_key_env, "[summary.llm] is set but the API key variable is not; using the extractive summary");
+        return extractive;
+    };
+    let text = article.as_deref().or(story.content.as_deref()).unwrap_or(&story.summary);
+    let text: String = text.chars().take(LLM_INPUT_CHARS).collect();
+    match ctx.fetcher.chat_summary(llm, &key, &story.title, &text, max).await {
+        Ok(answer) => match fit_sentences(&answer, max) {
+            Some(fitted) => fitted,
+            None => {
+                tracing::warn!(feed = %feed.name, "llm summary has no sentence within the limit; using the extractive one");
+                extractive
+            }
+        },
+        Err(e) => {
+            tracing::warn!(feed = %feed.name, error = %e, "llm summary failed; using the extractive one");
+            extractive
+        }
+    }
+}
+
+/// At most this much article text is sent to the LLM.
+const LLM_INPUT_CHARS: usize = 8000;
+
+/// Whole sentences of `text`, in order, within `max` characters (`None` if not even one fits).
+fn fit_sentences(text: &str, max: usize) -> Option<String> {
+    let text = text.trim();
+    if text.chars().count() <= max {
+        return (!text.is_empty()).then(|| text.to_string());
+    }
+    let mut out = String::new();
+    for sentence in crate::summary::split_sentences(text) {
+        let len = out.chars().count() + usize::from(!out.is_empty()) + sentence.chars().count();
+        if len > max {
+            break;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(sentence);
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+async fn fetch_article(ctx: &Ctx, feed: &str, url: &str) -> Option<String> {
+    let parsed = url::Url::parse(url).ok()?;
+    match ctx.fetcher.fetch_page(&parsed).await {
+        Ok((bytes, content_type)) => {
+            let html = crate::summary::decode_html(&bytes, content_type.as_deref());
+            let article = crate::summary::extract_article(&html, Some(url));
+            if article.is_none() {
+                tracing::info!(feed, url, "no article text found in the page; using the feed text");
+            }
+            article.map(|a| a.text)
+        }
+        Err(e) => {
+            tracing::warn!(feed, url, error = %e, "cannot fetch the article page; using the feed text");
+            None
+        }
+    }
+}
+
+/// The extractive summary of a story (and of its article's main text, when fetched). Used by
+/// alerts, `feed test` and `replay` alike.
+pub fn summarize_story(story: &Story, article: Option<&str>, max_chars: usize) -> String {
+    let input = crate::summary::SummaryInput {
+        title: &story.title,
+        description: &story.summary,
+        content: story.content.as_deref(),
+        article,
+    };
+    crate::summary::summarize(&input, max_chars)
 }
 
 pub fn doc(story: &Story) -> Doc<'_> {
@@ -213,6 +298,15 @@ mod tests {
         assert_eq!(backfill(&stories, &[0, 1, 2, 3], 2), vec![1, 3]);
         assert_eq!(backfill(&stories, &[0, 1, 2, 3], 0), Vec::<usize>::new());
         assert_eq!(backfill(&stories, &[0, 2], 5), vec![0, 2]);
+    }
+
+    #[test]
+    fn llm_answers_are_cut_to_whole_sentences() {
+        assert_eq!(fit_sentences("  짧은 요약이다.  ", 100).as_deref(), Some("짧은 요약이다."));
+        let long = "첫 문장이다. 두 번째 문장은 조금 더 길다. 세 번째 문장은 한계를 넘는다.";
+        assert_eq!(fit_sentences(long, 30).as_deref(), Some("첫 문장이다. 두 번째 문장은 조금 더 길다."));
+        assert_eq!(fit_sentences("하나의 아주 긴 문장이 한계를 넘는다.", 5), None);
+        assert_eq!(fit_sentences("   ", 5), None);
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! [`super::naive`]; a property test checks it.
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use daachorse::CharwiseDoubleArrayAhoCorasick;
 
 use super::compile::{Compiled, FIELD_NAMES, LeafKind, Node, eval, word_distance};
 use super::literal::Bounds;
@@ -44,9 +45,60 @@ impl Rows {
     }
 }
 
+/// The multi-pattern automaton. daachorse's character-wise double array scans Korean text about
+/// twice as fast as aho-corasick's NFA (see BENCHMARKS.md); aho-corasick is the fallback should
+/// daachorse refuse a pattern set.
+enum Scanner {
+    None,
+    Daachorse(CharwiseDoubleArrayAhoCorasick<u32>),
+    AhoCorasick(AhoCorasick),
+}
+
+impl Scanner {
+    fn build(patterns: &[Box<str>]) -> Scanner {
+        if patterns.is_empty() {
+            return Scanner::None;
+        }
+        // Standard match kind (the default): overlapping search reports every occurrence.
+        if let Ok(d) = CharwiseDoubleArrayAhoCorasick::new(patterns.iter().map(|p| &**p)) {
+            return Scanner::Daachorse(d);
+        }
+        match AhoCorasickBuilder::new().match_kind(MatchKind::Standard).build(patterns.iter().map(|p| p.as_bytes())) {
+            Ok(ac) => Scanner::AhoCorasick(ac),
+            Err(_) => Scanner::None,
+        }
+    }
+
+    /// Calls `f(pattern, start, end)` for every occurrence of every pattern.
+    fn for_each(&self, text: &str, mut f: impl FnMut(usize, usize, usize)) {
+        match self {
+            Scanner::None => {}
+            Scanner::Daachorse(d) => {
+                for m in d.find_overlapping_iter(text) {
+                    f(m.value() as usize, m.start(), m.end());
+                }
+            }
+            Scanner::AhoCorasick(ac) => {
+                for m in ac.find_overlapping_iter(text) {
+                    f(m.pattern().as_usize(), m.start(), m.end());
+                }
+            }
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        match self {
+            Scanner::None => 0,
+            Scanner::Daachorse(d) => d.heap_bytes(),
+            Scanner::AhoCorasick(ac) => ac.memory_usage(),
+        }
+    }
+}
+
 pub struct Index {
-    /// `None` when no rule has a text literal.
-    ac: Option<AhoCorasick>,
+    scanner: Scanner,
+    /// Whether every pattern made it into the scanner; if not, callers use the naive evaluator.
+    pub complete: bool,
     /// Pattern → literals with that text.
     pattern_lits: Rows,
     bounds: Vec<Bounds>,
@@ -162,14 +214,10 @@ impl Index {
             });
             pattern_lits[p].push(u32::try_from(l).unwrap_or(u32::MAX));
         }
-        let ac = if patterns.is_empty() {
-            None
-        } else {
-            // Standard semantics: overlapping search reports every occurrence of every literal.
-            AhoCorasickBuilder::new().match_kind(MatchKind::Standard).build(patterns.iter().map(|p| p.as_bytes())).ok()
-        };
+        let scanner = Scanner::build(&patterns);
         Index {
-            ac,
+            complete: patterns.is_empty() || !matches!(scanner, Scanner::None),
+            scanner,
             pattern_lits: Rows::from_lists(pattern_lits),
             bounds: lits.iter().map(|(_, b)| *b).collect(),
             positional,
@@ -185,7 +233,7 @@ impl Index {
 
     /// Heap bytes of the index (the automaton and the maps), for the benchmarks.
     pub fn heap_bytes(&self) -> usize {
-        self.ac.as_ref().map_or(0, AhoCorasick::memory_usage)
+        self.scanner.heap_bytes()
             + self.pattern_lits.heap_bytes()
             + self.triggers.heap_bytes()
             + self.bounds.capacity() * std::mem::size_of::<Bounds>()
@@ -196,45 +244,35 @@ impl Index {
 
     /// Scans the fields and returns what hit plus the rules worth evaluating (ascending).
     pub fn scan(&self, texts: [&str; 3], rule_count: usize) -> (DocHits, Vec<u32>) {
-        let mut hits: Vec<(u32, u8)> = Vec::new();
+        let mut raw: Vec<(u32, u8)> = Vec::new();
         let mut pos: Vec<(u32, u8, u32, u32)> = Vec::new();
-        if let Some(ac) = &self.ac {
-            for (i, text) in texts.iter().enumerate() {
-                if text.is_empty() {
-                    continue;
-                }
-                let bit = FIELD_NAMES[i].0;
-                let mut spaces: Option<Vec<u32>> = None;
-                for m in ac.find_overlapping_iter(*text) {
-                    for &l in self.pattern_lits.row(m.pattern().as_usize()) {
-                        if !self.bounds[l as usize].accepts(text, m.start(), m.end()) {
-                            continue;
-                        }
-                        hits.push((l, bit));
-                        if self.positional[l as usize] {
-                            let sp = spaces.get_or_insert_with(|| space_offsets(text));
-                            let first = sp.partition_point(|&s| (s as usize) < m.start());
-                            let last = sp.partition_point(|&s| (s as usize) < m.end());
-                            pos.push((l, bit, count(first), count(last)));
-                        }
+        for (i, text) in texts.iter().enumerate() {
+            if text.is_empty() {
+                continue;
+            }
+            let bit = FIELD_NAMES[i].0;
+            let mut spaces: Option<Vec<u32>> = None;
+            self.scanner.for_each(text, |p, start, end| {
+                for &l in self.pattern_lits.row(p) {
+                    if !self.bounds[l as usize].accepts(text, start, end) {
+                        continue;
+                    }
+                    raw.push((l, bit));
+                    if self.positional[l as usize] {
+                        let sp = spaces.get_or_insert_with(|| space_offsets(text));
+                        let first = sp.partition_point(|&s| (s as usize) < start);
+                        let last = sp.partition_point(|&s| (s as usize) < end);
+                        pos.push((l, bit, count(first), count(last)));
                     }
                 }
-            }
+            });
         }
-        hits.sort_unstable();
-        hits.dedup_by(|b, a| {
-            if a.0 == b.0 {
-                a.1 |= b.1;
-                true
-            } else {
-                false
-            }
-        });
         pos.sort_unstable();
+        let hits = HitTable::new(&raw);
 
         let mut bits = vec![0u64; rule_count.div_ceil(64)];
         let mut set = |r: u32| bits[(r / 64) as usize] |= 1 << (r % 64);
-        for &(l, _) in &hits {
+        for l in hits.lits() {
             self.triggers.row(l as usize).iter().for_each(|&r| set(r));
         }
         self.always.iter().for_each(|&r| set(r));
@@ -243,11 +281,64 @@ impl Index {
             let mut word = word;
             while word != 0 {
                 let b = word.trailing_zeros();
-                candidates.push(u32::try_from(w * 64).unwrap_or(u32::MAX) + b);
+                candidates.push(count(w * 64) + b);
                 word &= word - 1;
             }
         }
         (DocHits { hits, pos }, candidates)
+    }
+}
+
+/// Literal → fields it hit in, as a small open-addressing table (a story hits tens to hundreds
+/// of literals; candidate rules look them up many times).
+struct HitTable {
+    /// (literal + 1, fields); 0 marks an empty slot.
+    slots: Vec<(u32, u8)>,
+    mask: usize,
+}
+
+impl HitTable {
+    fn new(raw: &[(u32, u8)]) -> HitTable {
+        let cap = (raw.len() * 2).next_power_of_two().max(8);
+        let mut t = HitTable { slots: vec![(0, 0); cap], mask: cap - 1 };
+        for &(lit, bit) in raw {
+            let mut i = t.slot(lit);
+            loop {
+                let s = &mut t.slots[i];
+                if s.0 == 0 {
+                    *s = (lit + 1, bit);
+                    break;
+                }
+                if s.0 == lit + 1 {
+                    s.1 |= bit;
+                    break;
+                }
+                i = (i + 1) & t.mask;
+            }
+        }
+        t
+    }
+
+    fn slot(&self, lit: u32) -> usize {
+        (lit.wrapping_mul(0x9E37_79B9) >> 7) as usize & self.mask
+    }
+
+    fn fields(&self, lit: u32) -> u8 {
+        let mut i = self.slot(lit);
+        loop {
+            let s = self.slots[i];
+            if s.0 == lit + 1 {
+                return s.1;
+            }
+            if s.0 == 0 {
+                return 0;
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+
+    fn lits(&self) -> impl Iterator<Item = u32> + '_ {
+        self.slots.iter().filter(|s| s.0 != 0).map(|s| s.0 - 1)
     }
 }
 
@@ -261,15 +352,14 @@ fn space_offsets(text: &str) -> Vec<u32> {
 
 /// What one story's scan found.
 pub struct DocHits {
-    /// (literal, fields bitmask), sorted by literal, one entry per literal.
-    hits: Vec<(u32, u8)>,
+    hits: HitTable,
     /// (literal, field bit, first word, last word) for NEAR literals, sorted.
     pos: Vec<(u32, u8, u32, u32)>,
 }
 
 impl DocHits {
     fn fields(&self, lit: u32) -> u8 {
-        self.hits.binary_search_by_key(&lit, |h| h.0).map_or(0, |i| self.hits[i].1)
+        self.hits.fields(lit)
     }
 
     fn positions(&self, lit: u32) -> &[(u32, u8, u32, u32)] {
@@ -285,42 +375,44 @@ impl DocHits {
         }
     }
 
-    fn spans(&self, rule: &Compiled, leaves: &[u32], bit: u8) -> Vec<(u32, u32)> {
-        let mut out = Vec::new();
+    /// Calls `f(first word, last word)` for each occurrence of the leaves in the field `bit`
+    /// until `f` returns true.
+    fn any_span(&self, rule: &Compiled, leaves: &[u32], bit: u8, mut f: impl FnMut((u32, u32)) -> bool) -> bool {
         for &leaf in leaves {
             if let LeafKind::Text { fields, lits } = &rule.leaves[leaf as usize].kind
                 && fields & bit != 0
             {
                 for &l in lits.iter() {
-                    out.extend(self.positions(l).iter().filter(|p| p.1 == bit).map(|p| (p.2, p.3)));
+                    if self.positions(l).iter().any(|p| p.1 == bit && f((p.2, p.3))) {
+                        return true;
+                    }
                 }
             }
         }
-        out
+        false
     }
 
-    /// `Some(matched positive terms)` when the rule matches.
-    pub fn match_rule(&self, rule: &Compiled, feed: &str) -> Option<Vec<String>> {
-        let matched = eval(
-            &rule.root,
-            &mut |leaf| self.leaf_holds(rule, leaf, feed),
-            &mut |a, b, n| {
-                FIELD_NAMES.iter().any(|(bit, _)| {
-                    let a = self.spans(rule, a, *bit);
-                    !a.is_empty() && {
-                        let b = self.spans(rule, b, *bit);
-                        a.iter().any(|x| b.iter().any(|y| word_distance(*x, *y) <= n))
-                    }
-                })
-            },
-        );
+    /// `Some(matched positive terms)` when the rule matches. `memo` is scratch space, reused
+    /// between rules: the leaf results of this rule (0 unknown, 1 false, 2 true).
+    pub fn match_rule(&self, rule: &Compiled, feed: &str, memo: &mut Vec<u8>) -> Option<Vec<String>> {
+        memo.clear();
+        memo.resize(rule.leaves.len(), 0);
+        let mut holds = |leaf: u32, memo: &mut Vec<u8>| -> bool {
+            let m = &mut memo[leaf as usize];
+            if *m == 0 {
+                *m = if self.leaf_holds(rule, leaf, feed) { 2 } else { 1 };
+            }
+            *m == 2
+        };
+        let matched = eval(&rule.root, &mut |leaf| holds(leaf, memo), &mut |a, b, n| {
+            FIELD_NAMES.iter().any(|&(bit, _)| {
+                self.any_span(rule, a, bit, |x| self.any_span(rule, b, bit, |y| word_distance(x, y) <= n))
+            })
+        });
         matched.then(|| {
             let mut out: Vec<String> = Vec::new();
             for (i, leaf) in rule.leaves.iter().enumerate() {
-                if leaf.positive
-                    && !out.iter().any(|w| **w == *leaf.written)
-                    && self.leaf_holds(rule, count(i), feed)
-                {
+                if leaf.positive && holds(count(i), memo) && !out.iter().any(|w| **w == *leaf.written) {
                     out.push(leaf.written.to_string());
                 }
             }

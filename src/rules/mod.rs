@@ -342,17 +342,21 @@ impl RuleSet {
 
     /// The indexed matcher. Results in rule-file order.
     pub fn match_doc(&self, doc: &Doc) -> Vec<RuleMatch> {
+        if !self.index.complete {
+            return self.match_doc_naive(doc);
+        }
         let texts = [normalize(doc.title), normalize(doc.summary), normalize(doc.content)];
         let feed = normalize(doc.feed);
         let feed = feed.trim();
         let (hits, candidates) = self.index.scan([&texts[0], &texts[1], &texts[2]], self.rules.len());
         let mut out = Vec::new();
+        let mut memo = Vec::new();
         for r in candidates {
             let rule = &self.rules[r as usize];
             if !feed_allowed(rule, feed) {
                 continue;
             }
-            if let Some(matched) = hits.match_rule(&rule.compiled, feed) {
+            if let Some(matched) = hits.match_rule(&rule.compiled, feed, &mut memo) {
                 out.push(RuleMatch { rule: self.infos[r as usize].name.clone(), matched });
             }
         }
@@ -390,4 +394,12 @@ impl RuleSet {
 
 fn feed_allowed(rule: &CompiledRule, feed: &str) -> bool {
     rule.feeds.is_empty() || rule.feeds.iter().any(|f| **f == *feed)
+}
+
+impl RuleSet {
+    #[doc(hidden)]
+    pub fn debug_candidates(&self, doc: &Doc) -> usize {
+        let texts = [normalize(doc.title), normalize(doc.summary), normalize(doc.content)];
+        self.index.scan([&texts[0], &texts[1], &texts[2]], self.rules.len()).1.len()
+    }
 }

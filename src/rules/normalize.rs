@@ -25,7 +25,9 @@ fn is_hangul_syllable(c: char) -> bool {
 enum Work {
     /// Already normal.
     None,
-    /// Only ASCII upper-case letters or whitespace need changing.
+    /// Only ASCII upper-case letters need changing.
+    Lower,
+    /// ASCII upper-case letters or whitespace need changing.
     Ascii,
     /// Anything else: the full NFKC path.
     Full,
@@ -35,6 +37,7 @@ enum Work {
 pub fn normalize(text: &str) -> Cow<'_, str> {
     match work_needed(text) {
         Work::None => Cow::Borrowed(text),
+        Work::Lower => Cow::Owned(text.to_ascii_lowercase()),
         Work::Ascii => Cow::Owned(ascii_only(text)),
         Work::Full => Cow::Owned(full(text, None)),
     }
@@ -49,24 +52,43 @@ pub fn normalize_mapped(text: &str) -> (String, Vec<(usize, usize)>) {
 }
 
 fn work_needed(text: &str) -> Work {
+    let bytes = text.as_bytes();
     let mut work = Work::None;
     let mut prev_space = false;
-    for c in text.chars() {
-        if c == ' ' {
-            if prev_space {
-                work = Work::Ascii;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b < 0x80 {
+            if b == b' ' {
+                if prev_space {
+                    work = Work::Ascii;
+                }
+                prev_space = true;
+            } else {
+                prev_space = false;
+                if b.is_ascii_uppercase() {
+                    work = work.max(Work::Lower);
+                } else if b.is_ascii_whitespace() || b == 0x0b {
+                    work = Work::Ascii;
+                }
             }
-            prev_space = true;
+            i += 1;
             continue;
         }
         prev_space = false;
-        if c.is_ascii() {
-            if c.is_ascii_uppercase() || c.is_whitespace() {
-                work = Work::Ascii;
+        // Hangul syllables U+AC00..=U+D7A3 are three bytes, EA B0 80 ..= ED 9E A3: decode inline.
+        if (0xEA..=0xED).contains(&b) && i + 2 < bytes.len() {
+            let cp = (u32::from(b & 0x0F) << 12) | (u32::from(bytes[i + 1] & 0x3F) << 6) | u32::from(bytes[i + 2] & 0x3F);
+            if (0xAC00..=0xD7A3).contains(&cp) {
+                i += 3;
+                continue;
             }
-        } else if !is_hangul_syllable(c) && !is_stable(c) {
+        }
+        let Some(c) = text[i..].chars().next() else { break };
+        if !is_stable(c) {
             return Work::Full;
         }
+        i += c.len_utf8();
     }
     work
 }
@@ -96,12 +118,19 @@ fn push_collapsed(out: &mut String, c: char) -> bool {
     true
 }
 
+/// Only ASCII bytes change (upper-case letters, whitespace), so the result stays UTF-8.
 fn ascii_only(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        push_collapsed(&mut out, c.to_ascii_lowercase());
+    let mut out = Vec::with_capacity(text.len());
+    for &b in text.as_bytes() {
+        if b.is_ascii_whitespace() || b == 0x0b {
+            if out.last() != Some(&b' ') {
+                out.push(b' ');
+            }
+        } else {
+            out.push(b.to_ascii_lowercase());
+        }
     }
-    out
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// A chunk starts at a character that cannot combine with what precedes it, so normalising

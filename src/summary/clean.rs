@@ -198,10 +198,12 @@ fn is_cut_off(s: &str) -> bool {
     dots >= 2
 }
 
-/// Leading bullets and the speaker mark of an interview transcript (`◇ 조태임 >`).
+/// Leading bullets, a stray `?` (a character lost upstream: nocut has `?'북 테이스팅'은`),
+/// and the speaker mark of an interview transcript (`◇ 조태임 >`).
 fn strip_leading_marks(s: &mut String, stripped: &mut Vec<(String, &'static str)>) {
     let bullets = [
-        '▲', '△', '▶', '►', '■', '□', '◆', '◇', '●', '○', '•', '-', '–', '—', '*', '☞', '※',
+        '▲', '△', '▶', '►', '■', '□', '◆', '◇', '●', '○', '•', '-', '–', '—', '*', '☞', '※', '?',
+        '？',
     ];
     let trimmed = s.trim_start_matches(|c: char| bullets.contains(&c) || c.is_whitespace());
     if trimmed.len() == s.len() {
@@ -441,6 +443,10 @@ mod tests {
                 Ok("오늘의 주제는 무엇인가요?"),
             ),
             ("▲ 첫째 안건이 통과됐다.", Ok("첫째 안건이 통과됐다.")),
+            (
+                "?'북 테이스팅'은 8월에 운영한다.",
+                Ok("'북 테이스팅'은 8월에 운영한다."),
+            ),
             ("구자창 기자 critic@kmib.co.kr", Err("byline")),
             ("세종=심희정 기자 simcity@kmib.co.kr", Err("byline")),
             ("문의는 help@example.com으로 하면 된다.", Err("e-mail")),

@@ -5,6 +5,7 @@ mod cli;
 mod poll;
 mod rules_cli;
 mod server;
+mod summary_cli;
 
 use std::path::{Path, PathBuf};
 

@@ -60,7 +60,9 @@ async fn every_fixture_alerts_once_then_never_again_not_even_after_a_restart() {
     for (name, _, _) in FIXTURES {
         let (items, new, alerts) = polled(&first[*name]);
         assert!(items > 0, "{name}: no items");
-        assert_eq!(new, items, "{name}: backfill covers every item on the first poll");
+        // reddit carries one story twice under the same title (a re-post): one alert.
+        let distinct = if *name == "reddit" { items - 1 } else { items };
+        assert_eq!(new, distinct, "{name}: backfill covers every distinct item on the first poll");
         assert!(alerts > 0, "{name}: nothing alerted");
     }
     // A restart: a new process on the same store alerts nothing.

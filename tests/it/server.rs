@@ -19,13 +19,17 @@ pub enum Route {
     Huge { len: usize },
     /// 200 whose body trickles forever (until the client goes away, or 60 s).
     Endless,
+    /// 200 with a JSON body, whatever the method.
+    Json { body: String },
 }
 
 /// What the server saw of one request.
 #[derive(Debug, Clone)]
 pub struct Hit {
+    pub method: String,
     pub path: String,
     pub headers: HashMap<String, String>,
+    pub body: Vec<u8>,
 }
 
 pub struct Server {
@@ -105,14 +109,26 @@ async fn serve(mut sock: TcpStream, routes: Arc<Mutex<HashMap<String, Route>>>, 
             return;
         }
     }
-    let head = String::from_utf8_lossy(&buf).into_owned();
+    let head_end = buf.windows(4).position(|w| w == b"\r\n\r\n").map_or(buf.len(), |p| p + 4);
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
     let mut lines = head.split("\r\n");
-    let path = lines.next().and_then(|l| l.split_whitespace().nth(1)).unwrap_or("/").to_string();
+    let request_line: Vec<&str> = lines.next().unwrap_or("").split_whitespace().collect();
+    let method = request_line.first().copied().unwrap_or("GET").to_string();
+    let path = request_line.get(1).copied().unwrap_or("/").to_string();
     let headers: HashMap<String, String> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
         .collect();
-    hits.lock().expect("hits").push(Hit { path: path.clone(), headers: headers.clone() });
+    // Read a request body (bounded) so the client sees a clean response, and keep it.
+    let want = headers.get("content-length").and_then(|v| v.parse::<usize>().ok()).unwrap_or(0).min(1 << 20);
+    let mut body = buf[head_end..].to_vec();
+    while body.len() < want {
+        match tokio::time::timeout(Duration::from_secs(5), sock.read(&mut chunk)).await {
+            Ok(Ok(n)) if n > 0 => body.extend_from_slice(&chunk[..n]),
+            _ => break,
+        }
+    }
+    hits.lock().expect("hits").push(Hit { method, path: path.clone(), headers: headers.clone(), body });
     let route = routes.lock().expect("routes").get(&path).cloned();
     let _ = match route {
         None => respond(&mut sock, 404, &[], b"not found").await,
@@ -130,6 +146,10 @@ async fn serve(mut sock: TcpStream, routes: Arc<Mutex<HashMap<String, Route>>>, 
         Some(Route::Status { code, headers }) => respond(&mut sock, code, &headers, b"error").await,
         Some(Route::Huge { len }) => stream(&mut sock, len, Duration::ZERO).await,
         Some(Route::Endless) => stream(&mut sock, usize::MAX, Duration::from_millis(100)).await,
+        Some(Route::Json { body }) => {
+            respond(&mut sock, 200, &[("Content-Type".to_string(), "application/json".to_string())], body.as_bytes())
+                .await
+        }
     };
 }
 
