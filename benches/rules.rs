@@ -37,7 +37,8 @@ unsafe impl GlobalAlloc for Counting {
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         if new_size >= layout.size() {
-            let now = LIVE.fetch_add(new_size - layout.size(), Ordering::Relaxed) + new_size - layout.size();
+            let now = LIVE.fetch_add(new_size - layout.size(), Ordering::Relaxed) + new_size
+                - layout.size();
             PEAK.fetch_max(now, Ordering::Relaxed);
         } else {
             LIVE.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
@@ -85,73 +86,460 @@ impl Rng {
 }
 
 const KO_COMPANIES: &[&str] = &[
-    "삼성전자", "SK하이닉스", "LG전자", "현대차", "카카오", "네이버", "크래프톤", "엔비디아", "오픈AI",
-    "딥시크", "구글", "애플", "메타", "아마존", "테슬라", "인텔", "소프트뱅크", "셀트리온", "포스코",
-    "한화에어로스페이스", "두산에너빌리티", "롯데케미칼", "쿠팡", "하이브", "기아", "대한항공", "앤트로픽",
-    "마이크로소프트", "TSMC", "삼성바이오로직스", "KT", "LG에너지솔루션", "카카오뱅크", "엔씨소프트",
+    "삼성전자",
+    "SK하이닉스",
+    "LG전자",
+    "현대차",
+    "카카오",
+    "네이버",
+    "크래프톤",
+    "엔비디아",
+    "오픈AI",
+    "딥시크",
+    "구글",
+    "애플",
+    "메타",
+    "아마존",
+    "테슬라",
+    "인텔",
+    "소프트뱅크",
+    "셀트리온",
+    "포스코",
+    "한화에어로스페이스",
+    "두산에너빌리티",
+    "롯데케미칼",
+    "쿠팡",
+    "하이브",
+    "기아",
+    "대한항공",
+    "앤트로픽",
+    "마이크로소프트",
+    "TSMC",
+    "삼성바이오로직스",
+    "KT",
+    "LG에너지솔루션",
+    "카카오뱅크",
+    "엔씨소프트",
 ];
 const EN_COMPANIES: &[&str] = &[
-    "Samsung Electronics", "SK hynix", "Nvidia", "OpenAI", "DeepSeek", "Google", "Apple", "Meta",
-    "Amazon", "Tesla", "Intel", "SoftBank", "Microsoft", "Anthropic", "TSMC", "Arm", "Kakao", "Naver",
-    "Hyundai Motor", "LG Electronics", "Krafton", "Qualcomm", "Broadcom", "Micron", "Oracle",
+    "Samsung Electronics",
+    "SK hynix",
+    "Nvidia",
+    "OpenAI",
+    "DeepSeek",
+    "Google",
+    "Apple",
+    "Meta",
+    "Amazon",
+    "Tesla",
+    "Intel",
+    "SoftBank",
+    "Microsoft",
+    "Anthropic",
+    "TSMC",
+    "Arm",
+    "Kakao",
+    "Naver",
+    "Hyundai Motor",
+    "LG Electronics",
+    "Krafton",
+    "Qualcomm",
+    "Broadcom",
+    "Micron",
+    "Oracle",
 ];
 const KO_TOPICS: &[&str] = &[
-    "반도체", "인공지능", "규제", "투자", "실적", "증시", "주가", "발표", "협력", "시장", "정부", "기업",
-    "한국", "미국", "중국", "수출", "공급", "메모리", "데이터센터", "클라우드", "전기차", "배터리",
-    "플랫폼", "서비스", "출시", "개발", "연구", "인수", "합병", "소송", "특허", "보안", "해킹",
-    "개인정보", "노조", "파업", "금리", "환율", "물가", "부동산", "코스피", "코스닥", "스타트업",
-    "벤처", "펀드", "매출", "영업이익", "적자", "흑자", "계약", "수주", "공장", "생산", "설비",
-    "고용", "채용", "구조조정", "경영", "이사회", "주주", "배당", "자사주", "상장", "공시", "감사",
-    "검찰", "법원", "공정위", "과징금", "관세", "무역", "제재", "외교", "정상회담", "국회", "법안",
-    "기본법", "시행", "가이드라인", "위원회", "장관", "대통령", "총리", "선거", "여론조사", "지방",
-    "서울", "부산", "세종", "경기", "대학", "교육", "의료", "병원", "바이오", "신약", "임상", "백신",
-    "에너지", "원전", "태양광", "풍력", "수소", "탄소", "기후", "날씨", "폭염", "태풍", "지진",
-    "스마트폰", "노트북", "게임", "콘텐츠", "드라마", "영화", "음악", "공연", "스포츠", "야구", "축구",
-    "자동차", "항공", "조선", "철강", "화학", "건설", "유통", "물류", "배송", "통신", "5G", "위성",
-    "로봇", "자율주행", "드론", "모델", "챗봇", "생성형", "오픈소스", "칩", "파운드리", "HBM",
+    "반도체",
+    "인공지능",
+    "규제",
+    "투자",
+    "실적",
+    "증시",
+    "주가",
+    "발표",
+    "협력",
+    "시장",
+    "정부",
+    "기업",
+    "한국",
+    "미국",
+    "중국",
+    "수출",
+    "공급",
+    "메모리",
+    "데이터센터",
+    "클라우드",
+    "전기차",
+    "배터리",
+    "플랫폼",
+    "서비스",
+    "출시",
+    "개발",
+    "연구",
+    "인수",
+    "합병",
+    "소송",
+    "특허",
+    "보안",
+    "해킹",
+    "개인정보",
+    "노조",
+    "파업",
+    "금리",
+    "환율",
+    "물가",
+    "부동산",
+    "코스피",
+    "코스닥",
+    "스타트업",
+    "벤처",
+    "펀드",
+    "매출",
+    "영업이익",
+    "적자",
+    "흑자",
+    "계약",
+    "수주",
+    "공장",
+    "생산",
+    "설비",
+    "고용",
+    "채용",
+    "구조조정",
+    "경영",
+    "이사회",
+    "주주",
+    "배당",
+    "자사주",
+    "상장",
+    "공시",
+    "감사",
+    "검찰",
+    "법원",
+    "공정위",
+    "과징금",
+    "관세",
+    "무역",
+    "제재",
+    "외교",
+    "정상회담",
+    "국회",
+    "법안",
+    "기본법",
+    "시행",
+    "가이드라인",
+    "위원회",
+    "장관",
+    "대통령",
+    "총리",
+    "선거",
+    "여론조사",
+    "지방",
+    "서울",
+    "부산",
+    "세종",
+    "경기",
+    "대학",
+    "교육",
+    "의료",
+    "병원",
+    "바이오",
+    "신약",
+    "임상",
+    "백신",
+    "에너지",
+    "원전",
+    "태양광",
+    "풍력",
+    "수소",
+    "탄소",
+    "기후",
+    "날씨",
+    "폭염",
+    "태풍",
+    "지진",
+    "스마트폰",
+    "노트북",
+    "게임",
+    "콘텐츠",
+    "드라마",
+    "영화",
+    "음악",
+    "공연",
+    "스포츠",
+    "야구",
+    "축구",
+    "자동차",
+    "항공",
+    "조선",
+    "철강",
+    "화학",
+    "건설",
+    "유통",
+    "물류",
+    "배송",
+    "통신",
+    "5G",
+    "위성",
+    "로봇",
+    "자율주행",
+    "드론",
+    "모델",
+    "챗봇",
+    "생성형",
+    "오픈소스",
+    "칩",
+    "파운드리",
+    "HBM",
 ];
 const KO_PARTICLES: &[&str] = &[
-    "", "", "", "", "이", "가", "은", "는", "을", "를", "의", "와", "과", "도", "에", "에서", "로",
-    "으로", "들", "들과의", "에게", "까지", "부터", "만",
+    "",
+    "",
+    "",
+    "",
+    "이",
+    "가",
+    "은",
+    "는",
+    "을",
+    "를",
+    "의",
+    "와",
+    "과",
+    "도",
+    "에",
+    "에서",
+    "로",
+    "으로",
+    "들",
+    "들과의",
+    "에게",
+    "까지",
+    "부터",
+    "만",
 ];
 const KO_VERBS: &[&str] = &[
-    "밝혔다.", "발표했다.", "전망이다.", "예정이다.", "나타났다.", "설명했다.", "강조했다.", "덧붙였다.",
-    "확대한다.", "추진한다.", "검토 중이다.", "하락했다.", "상승했다.", "기록했다.", "합의했다.",
+    "밝혔다.",
+    "발표했다.",
+    "전망이다.",
+    "예정이다.",
+    "나타났다.",
+    "설명했다.",
+    "강조했다.",
+    "덧붙였다.",
+    "확대한다.",
+    "추진한다.",
+    "검토 중이다.",
+    "하락했다.",
+    "상승했다.",
+    "기록했다.",
+    "합의했다.",
 ];
 const EN_TOPICS: &[&str] = &[
-    "chips", "semiconductor", "AI", "artificial intelligence", "regulation", "investment", "earnings",
-    "shares", "stock", "market", "government", "company", "Korea", "United States", "China",
-    "exports", "supply", "memory", "data center", "cloud", "electric vehicle", "battery", "platform",
-    "service", "launch", "research", "acquisition", "merger", "lawsuit", "patent", "security",
-    "breach", "privacy", "union", "strike", "interest rates", "inflation", "startup", "fund",
-    "revenue", "profit", "loss", "contract", "factory", "production", "hiring", "layoffs", "board",
-    "dividend", "listing", "antitrust", "tariff", "trade", "sanctions", "summit", "parliament",
-    "bill", "law", "guidelines", "minister", "president", "election", "university", "hospital",
-    "vaccine", "energy", "nuclear", "solar", "hydrogen", "climate", "smartphone", "laptop", "game",
-    "drama", "film", "music", "baseball", "football", "car", "airline", "shipbuilding", "steel",
-    "logistics", "telecom", "satellite", "robot", "self-driving", "drone", "model", "chatbot",
-    "open source", "foundry", "HBM", "GPU", "smart glasses",
+    "chips",
+    "semiconductor",
+    "AI",
+    "artificial intelligence",
+    "regulation",
+    "investment",
+    "earnings",
+    "shares",
+    "stock",
+    "market",
+    "government",
+    "company",
+    "Korea",
+    "United States",
+    "China",
+    "exports",
+    "supply",
+    "memory",
+    "data center",
+    "cloud",
+    "electric vehicle",
+    "battery",
+    "platform",
+    "service",
+    "launch",
+    "research",
+    "acquisition",
+    "merger",
+    "lawsuit",
+    "patent",
+    "security",
+    "breach",
+    "privacy",
+    "union",
+    "strike",
+    "interest rates",
+    "inflation",
+    "startup",
+    "fund",
+    "revenue",
+    "profit",
+    "loss",
+    "contract",
+    "factory",
+    "production",
+    "hiring",
+    "layoffs",
+    "board",
+    "dividend",
+    "listing",
+    "antitrust",
+    "tariff",
+    "trade",
+    "sanctions",
+    "summit",
+    "parliament",
+    "bill",
+    "law",
+    "guidelines",
+    "minister",
+    "president",
+    "election",
+    "university",
+    "hospital",
+    "vaccine",
+    "energy",
+    "nuclear",
+    "solar",
+    "hydrogen",
+    "climate",
+    "smartphone",
+    "laptop",
+    "game",
+    "drama",
+    "film",
+    "music",
+    "baseball",
+    "football",
+    "car",
+    "airline",
+    "shipbuilding",
+    "steel",
+    "logistics",
+    "telecom",
+    "satellite",
+    "robot",
+    "self-driving",
+    "drone",
+    "model",
+    "chatbot",
+    "open source",
+    "foundry",
+    "HBM",
+    "GPU",
+    "smart glasses",
 ];
 const EN_FILLER: &[&str] = &[
-    "the", "a", "of", "in", "on", "for", "with", "and", "to", "said", "on Tuesday", "according to",
-    "officials", "analysts", "expected", "new", "first", "largest", "plans", "announced", "will",
+    "the",
+    "a",
+    "of",
+    "in",
+    "on",
+    "for",
+    "with",
+    "and",
+    "to",
+    "said",
+    "on Tuesday",
+    "according to",
+    "officials",
+    "analysts",
+    "expected",
+    "new",
+    "first",
+    "largest",
+    "plans",
+    "announced",
+    "will",
 ];
 
 const KO_SYL1: &[&str] = &[
-    "한빛", "누리", "미래", "새봄", "가온", "다온", "하늘", "바다", "푸른", "별빛", "온누리", "세움",
-    "이음", "든든", "나래", "라온", "아름", "으뜸", "해솔", "도담", "보람", "마루", "초록", "빛나",
-    "한결", "새힘", "큰별", "늘봄", "단비", "여울", "슬기", "소망", "아라", "모두", "우리", "한울",
+    "한빛",
+    "누리",
+    "미래",
+    "새봄",
+    "가온",
+    "다온",
+    "하늘",
+    "바다",
+    "푸른",
+    "별빛",
+    "온누리",
+    "세움",
+    "이음",
+    "든든",
+    "나래",
+    "라온",
+    "아름",
+    "으뜸",
+    "해솔",
+    "도담",
+    "보람",
+    "마루",
+    "초록",
+    "빛나",
+    "한결",
+    "새힘",
+    "큰별",
+    "늘봄",
+    "단비",
+    "여울",
+    "슬기",
+    "소망",
+    "아라",
+    "모두",
+    "우리",
+    "한울",
 ];
 const KO_SYL2: &[&str] = &[
-    "테크", "바이오", "전자", "제약", "소프트", "모빌리티", "에너지", "화학", "증권", "건설",
-    "로보틱스", "반도체", "네트웍스", "헬스케어", "푸드", "게임즈", "엔터", "랩스", "시스템",
-    "메디칼", "정밀", "물산", "해운", "항공", "캐피탈", "자산운용", "인베스트", "솔루션", "디자인",
+    "테크",
+    "바이오",
+    "전자",
+    "제약",
+    "소프트",
+    "모빌리티",
+    "에너지",
+    "화학",
+    "증권",
+    "건설",
+    "로보틱스",
+    "반도체",
+    "네트웍스",
+    "헬스케어",
+    "푸드",
+    "게임즈",
+    "엔터",
+    "랩스",
+    "시스템",
+    "메디칼",
+    "정밀",
+    "물산",
+    "해운",
+    "항공",
+    "캐피탈",
+    "자산운용",
+    "인베스트",
+    "솔루션",
+    "디자인",
 ];
 const EN_SYL: &[&str] = &[
-    "zen", "tri", "vo", "lu", "max", "nex", "or", "ka", "vi", "sol", "ter", "quo", "ra", "mi", "dex",
-    "lon", "fi", "gra", "tek", "sy", "bri", "ko", "nu", "pax", "ze", "ly", "xo", "val", "cor", "ion",
+    "zen", "tri", "vo", "lu", "max", "nex", "or", "ka", "vi", "sol", "ter", "quo", "ra", "mi",
+    "dex", "lon", "fi", "gra", "tek", "sy", "bri", "ko", "nu", "pax", "ze", "ly", "xo", "val",
+    "cor", "ion",
 ];
-const EN_SUFFIX: &[&str] = &["", " Labs", " Systems", " Bio", " Robotics", " Capital", " Networks", " AI"];
+const EN_SUFFIX: &[&str] = &[
+    "",
+    " Labs",
+    " Systems",
+    " Bio",
+    " Robotics",
+    " Capital",
+    " Networks",
+    " AI",
+];
 
 /// Synthetic company and product names: 60% Korean, 40% Latin.
 fn entities(n: usize) -> Vec<String> {
@@ -160,12 +548,16 @@ fn entities(n: usize) -> Vec<String> {
     let mut seen = std::collections::HashSet::new();
     while out.len() < n {
         let name = if rng.chance(60) {
-            let mid = if rng.chance(50) { rng.pick(KO_SYL1).to_string() } else { String::new() };
+            let mid = if rng.chance(50) {
+                rng.pick(KO_SYL1).to_string()
+            } else {
+                String::new()
+            };
             format!("{}{mid}{}", rng.pick(KO_SYL1), rng.pick(KO_SYL2))
         } else {
             let mut s = String::new();
             for _ in 0..2 + rng.below(2) {
-                s.push_str(*rng.pick(EN_SYL));
+                s.push_str(rng.pick::<&str>(EN_SYL));
             }
             let mut c = s.chars();
             let first = c.next().map(|f| f.to_ascii_uppercase()).unwrap_or('X');
@@ -187,7 +579,11 @@ struct Story {
 
 fn entity(rng: &mut Rng, pool: &[String], korean: bool) -> String {
     if rng.chance(25) {
-        if korean { rng.pick(KO_COMPANIES).to_string() } else { rng.pick(EN_COMPANIES).to_string() }
+        if korean {
+            rng.pick(KO_COMPANIES).to_string()
+        } else {
+            rng.pick(EN_COMPANIES).to_string()
+        }
     } else {
         pool[rng.skewed(pool.len())].clone()
     }
@@ -196,15 +592,19 @@ fn entity(rng: &mut Rng, pool: &[String], korean: bool) -> String {
 fn ko_sentence(rng: &mut Rng, pool: &[String], words: usize) -> String {
     let mut s = String::new();
     for i in 0..words {
-        let w = if rng.chance(12) { entity(rng, pool, true) } else { KO_TOPICS[rng.skewed(KO_TOPICS.len())].to_string() };
+        let w = if rng.chance(12) {
+            entity(rng, pool, true)
+        } else {
+            KO_TOPICS[rng.skewed(KO_TOPICS.len())].to_string()
+        };
         s.push_str(&w);
-        s.push_str(*rng.pick(KO_PARTICLES));
+        s.push_str(rng.pick::<&str>(KO_PARTICLES));
         if rng.chance(5) {
             s.push(',');
         }
         s.push(' ');
         if i + 1 == words {
-            s.push_str(*rng.pick(KO_VERBS));
+            s.push_str(rng.pick::<&str>(KO_VERBS));
         }
     }
     s
@@ -230,7 +630,13 @@ fn stories(n: usize, pool: &[String]) -> Vec<Story> {
     (0..n)
         .map(|_| {
             let korean = rng.chance(60);
-            let sentence = |rng: &mut Rng, w| if korean { ko_sentence(rng, pool, w) } else { en_sentence(rng, pool, w) };
+            let sentence = |rng: &mut Rng, w| {
+                if korean {
+                    ko_sentence(rng, pool, w)
+                } else {
+                    en_sentence(rng, pool, w)
+                }
+            };
             let mut title = sentence(&mut rng, if korean { 5 } else { 9 });
             title.truncate(title.trim_end().len());
             let mut summary = String::new();
@@ -243,7 +649,12 @@ fn stories(n: usize, pool: &[String]) -> Vec<Story> {
                 let w = 6 + rng.below(8);
                 content.push_str(&sentence(&mut rng, w));
             }
-            Story { korean, title, summary, content }
+            Story {
+                korean,
+                title,
+                summary,
+                content,
+            }
         })
         .collect()
 }
@@ -257,20 +668,47 @@ fn rules(n: usize, pool: &[String]) -> Vec<(String, String)> {
         let korean = rng.chance(60);
         let ent = |rng: &mut Rng| -> String {
             let e = if rng.chance(8) {
-                if rng.chance(50) { rng.pick(KO_COMPANIES).to_string() } else { rng.pick(EN_COMPANIES).to_string() }
+                if rng.chance(50) {
+                    rng.pick(KO_COMPANIES).to_string()
+                } else {
+                    rng.pick(EN_COMPANIES).to_string()
+                }
             } else {
                 pool[rng.below(pool.len())].clone()
             };
-            if e.contains(' ') { format!("\"{e}\"") } else { e }
+            if e.contains(' ') {
+                format!("\"{e}\"")
+            } else {
+                e
+            }
         };
         let topic = |rng: &mut Rng| -> String {
-            let t = if korean { rng.pick(KO_TOPICS).to_string() } else { rng.pick(EN_TOPICS).to_string() };
-            if t.contains(' ') { format!("\"{t}\"") } else { t }
+            let t = if korean {
+                rng.pick(KO_TOPICS).to_string()
+            } else {
+                rng.pick(EN_TOPICS).to_string()
+            };
+            if t.contains(' ') {
+                format!("\"{t}\"")
+            } else {
+                t
+            }
         };
         let q = match rng.below(100) {
             0..=29 => ent(&mut rng),
-            30..=54 => format!("{} AND ({} OR {})", ent(&mut rng), topic(&mut rng), topic(&mut rng)),
-            55..=64 => format!("({} OR {}) AND {} NOT {}", ent(&mut rng), ent(&mut rng), topic(&mut rng), topic(&mut rng)),
+            30..=54 => format!(
+                "{} AND ({} OR {})",
+                ent(&mut rng),
+                topic(&mut rng),
+                topic(&mut rng)
+            ),
+            55..=64 => format!(
+                "({} OR {}) AND {} NOT {}",
+                ent(&mut rng),
+                ent(&mut rng),
+                topic(&mut rng),
+                topic(&mut rng)
+            ),
             65..=71 => {
                 let e = ent(&mut rng);
                 let t = topic(&mut rng);
@@ -278,10 +716,19 @@ fn rules(n: usize, pool: &[String]) -> Vec<(String, String)> {
             }
             72..=78 => format!("{} NEAR/5 {}", ent(&mut rng), topic(&mut rng)),
             79..=83 => format!("title:{}", ent(&mut rng)),
-            84..=88 => format!("{} AND {}*", ent(&mut rng), if korean { "반도체" } else { "regul" }),
+            84..=88 => format!(
+                "{} AND {}*",
+                ent(&mut rng),
+                if korean { "반도체" } else { "regul" }
+            ),
             89..=91 => format!("*기업 AND {}", ent(&mut rng)),
             92..=94 => format!("={}", ent(&mut rng)),
-            95..=96 => format!("{} AND {} AND {}", topic(&mut rng), topic(&mut rng), topic(&mut rng)),
+            95..=96 => format!(
+                "{} AND {} AND {}",
+                topic(&mut rng),
+                topic(&mut rng),
+                topic(&mut rng)
+            ),
             _ => format!("feed:yna AND {} -{}", ent(&mut rng), topic(&mut rng)),
         };
         out.push((format!("rule-{i}"), q));
@@ -309,7 +756,13 @@ fn throughput(docs: &[Doc], budget: Duration, mut f: impl FnMut(&Doc) -> usize) 
 }
 
 fn fmt_rate(r: f64) -> String {
-    if r >= 10_000.0 { format!("{:.0}k", r / 1000.0) } else if r >= 100.0 { format!("{r:.0}") } else { format!("{r:.1}") }
+    if r >= 10_000.0 {
+        format!("{:.0}k", r / 1000.0)
+    } else if r >= 100.0 {
+        format!("{r:.0}")
+    } else {
+        format!("{r:.1}")
+    }
 }
 
 fn main() {
@@ -320,21 +773,44 @@ fn main() {
     let pool = entities(60_000);
     let stories = stories(2_000, &pool);
     let all_rules = rules(100_000, &pool);
-    let ts_bytes: usize = stories.iter().map(|s| s.title.len() + s.summary.len()).sum::<usize>() / stories.len();
-    let full_bytes: usize = stories.iter().map(|s| s.title.len() + s.content.len()).sum::<usize>() / stories.len();
+    let ts_bytes: usize = stories
+        .iter()
+        .map(|s| s.title.len() + s.summary.len())
+        .sum::<usize>()
+        / stories.len();
+    let full_bytes: usize = stories
+        .iter()
+        .map(|s| s.title.len() + s.content.len())
+        .sum::<usize>()
+        / stories.len();
     let korean = stories.iter().filter(|s| s.korean).count() * 100 / stories.len();
     println!(
         "stories: {} ({korean}% Korean), title+summary {ts_bytes} B, full text {full_bytes} B on average",
         stories.len()
     );
-    let short: Vec<Doc> = stories.iter().map(|s| Doc { feed: "yna", title: &s.title, summary: &s.summary, content: "" }).collect();
+    let short: Vec<Doc> = stories
+        .iter()
+        .map(|s| Doc {
+            feed: "yna",
+            title: &s.title,
+            summary: &s.summary,
+            content: "",
+        })
+        .collect();
     let full: Vec<Doc> = stories
         .iter()
-        .map(|s| Doc { feed: "yna", title: &s.title, summary: "", content: &s.content })
+        .map(|s| Doc {
+            feed: "yna",
+            title: &s.title,
+            summary: "",
+            content: &s.content,
+        })
         .collect();
 
     println!();
-    println!("| rules | build | index heap | rule set (live) | build peak | indexed t+s | naive t+s | indexed full | naive full | matches/story t+s |");
+    println!(
+        "| rules | build | index heap | rule set (live) | build peak | indexed t+s | naive t+s | indexed full | naive full | matches/story t+s |"
+    );
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut sets = Vec::new();
     // KKACHI_BENCH_SIZES=10000,100000 runs only those sizes (for profiling).
@@ -347,7 +823,8 @@ fn main() {
         let before = LIVE.load(Ordering::Relaxed);
         PEAK.store(before, Ordering::Relaxed);
         let t = Instant::now();
-        let set = match RuleSet::from_queries(queries.iter().map(|(a, b)| (a.as_str(), b.as_str()))) {
+        let set = match RuleSet::from_queries(queries.iter().map(|(a, b)| (a.as_str(), b.as_str())))
+        {
             Ok(s) => s,
             Err(e) => {
                 eprintln!("generated rules do not parse: {:?}", &e[..e.len().min(3)]);
@@ -360,8 +837,16 @@ fn main() {
 
         // Correctness on a sample: indexed == naive.
         let sample = if n >= 10_000 { 40 } else { 300 };
-        for d in short.iter().take(sample).chain(full.iter().take(sample / 4)) {
-            assert_eq!(set.match_doc(d), set.match_doc_naive(d), "indexed and naive disagree");
+        for d in short
+            .iter()
+            .take(sample)
+            .chain(full.iter().take(sample / 4))
+        {
+            assert_eq!(
+                set.match_doc(d),
+                set.match_doc_naive(d),
+                "indexed and naive disagree"
+            );
         }
 
         let budget = Duration::from_millis(1500);
@@ -374,8 +859,12 @@ fn main() {
             1_001..=10_000 => 40,
             _ => 8,
         };
-        let (slow_short, _) = throughput(&short[..naive_n], Duration::ZERO, |d| set.match_doc_naive(d).len());
-        let (slow_full, _) = throughput(&full[..naive_n / 2], Duration::ZERO, |d| set.match_doc_naive(d).len());
+        let (slow_short, _) = throughput(&short[..naive_n], Duration::ZERO, |d| {
+            set.match_doc_naive(d).len()
+        });
+        let (slow_full, _) = throughput(&full[..naive_n / 2], Duration::ZERO, |d| {
+            set.match_doc_naive(d).len()
+        });
         let per_story = hits as f64 / (fast_short * budget.as_secs_f64()).max(1.0);
         println!(
             "| {n} | {:.1} ms | {} | {} | {} | {}/s | {}/s | {}/s | {}/s | {per_story:.2} |",
@@ -398,10 +887,16 @@ fn main() {
     println!();
     println!("| rules | patterns | text | automaton | build | heap | MB/s | matches |");
     println!("|---:|---:|---|---|---:|---:|---:|---:|");
-    let korean_text: Vec<String> =
-        stories.iter().filter(|s| s.korean).map(|s| normalize(&format!("{} {}", s.title, s.content)).into_owned()).collect();
-    let english_text: Vec<String> =
-        stories.iter().filter(|s| !s.korean).map(|s| normalize(&format!("{} {}", s.title, s.content)).into_owned()).collect();
+    let korean_text: Vec<String> = stories
+        .iter()
+        .filter(|s| s.korean)
+        .map(|s| normalize(&format!("{} {}", s.title, s.content)).into_owned())
+        .collect();
+    let english_text: Vec<String> = stories
+        .iter()
+        .filter(|s| !s.korean)
+        .map(|s| normalize(&format!("{} {}", s.title, s.content)).into_owned())
+        .collect();
     for (n, set) in &sets {
         let patterns = set.automaton_patterns();
         let t = Instant::now();
@@ -435,13 +930,22 @@ fn main() {
                 );
             };
             if let Some(ac) = &ac {
-                row("aho-corasick 1.1 (auto: contiguous NFA)", ac_build, ac.memory_usage(), &|t| ac.find_overlapping_iter(t).count());
+                row(
+                    "aho-corasick 1.1 (auto: contiguous NFA)",
+                    ac_build,
+                    ac.memory_usage(),
+                    &|t| ac.find_overlapping_iter(t).count(),
+                );
             }
             if let Some(da) = &da {
-                row("daachorse bytewise", da_build, da.heap_bytes(), &|t| da.find_overlapping_iter(t).count());
+                row("daachorse bytewise", da_build, da.heap_bytes(), &|t| {
+                    da.find_overlapping_iter(t).count()
+                });
             }
             if let Some(dc) = &dc {
-                row("daachorse charwise", dc_build, dc.heap_bytes(), &|t| dc.find_overlapping_iter(t).count());
+                row("daachorse charwise", dc_build, dc.heap_bytes(), &|t| {
+                    dc.find_overlapping_iter(t).count()
+                });
             }
         }
     }

@@ -17,6 +17,7 @@ pub mod config;
 pub mod scheduler;
 pub mod fetch;
 pub mod store;
+pub mod telegram;
 pub mod deliver;
 pub mod pipeline;
 pub mod app;

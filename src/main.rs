@@ -354,10 +354,10 @@ fn rules_match(config: ConfigArg, input: &str) -> Result<ExitCode> {
 
 fn replay(config: ConfigArg, since: Duration, rule: Option<&str>, format: Format) -> Result<ExitCode> {
     let loaded = app::load_config(&config::resolve_path(config.config))?;
-    if let Some(rule) = rule {
-        if !loaded.rules.rules().iter().any(|r| r.name == rule) {
-            anyhow::bail!("no rule named {rule:?} in {}", loaded.config.rules_path.display());
-        }
+    if let Some(rule) = rule
+        && !loaded.rules.rules().iter().any(|r| r.name == rule)
+    {
+        anyhow::bail!("no rule named {rule:?} in {}", loaded.config.rules_path.display());
     }
     let store = app::open_store(&loaded)?;
     let cutoff = chrono::Utc::now() - chrono::Duration::from_std(since).unwrap_or_default();

@@ -25,7 +25,16 @@ pub static BUILTIN: &[(&str, &[&str])] = &[
     ("tesla", &["Tesla", "테슬라"]),
     ("samsung", &["Samsung", "삼성"]),
     ("samsung-electronics", &["Samsung Electronics", "삼성전자"]),
-    ("sk-hynix", &["SK hynix", "SK하이닉스", "에스케이하이닉스", "Hynix", "하이닉스"]),
+    (
+        "sk-hynix",
+        &[
+            "SK hynix",
+            "SK하이닉스",
+            "에스케이하이닉스",
+            "Hynix",
+            "하이닉스",
+        ],
+    ),
     ("sk-group", &["SK Group", "SK그룹", "에스케이그룹"]),
     ("lg-electronics", &["LG Electronics", "LG전자", "엘지전자"]),
     ("hyundai-motor", &["Hyundai Motor", "현대차", "현대자동차"]),
@@ -57,7 +66,10 @@ impl Aliases {
         if builtin {
             for (name, members) in BUILTIN {
                 if !user.iter().any(|(n, _)| n == name) {
-                    named.push(((*name).to_string(), members.iter().map(|m| (*m).to_string()).collect()));
+                    named.push((
+                        (*name).to_string(),
+                        members.iter().map(|m| (*m).to_string()).collect(),
+                    ));
                 }
             }
         }
@@ -114,20 +126,50 @@ mod tests {
         assert_eq!(a.expand("sk hynix")[1], "sk하이닉스");
         assert_eq!(a.expand("기업"), ["기업"]);
         let required = [
-            "openai", "deepseek", "anthropic", "google", "microsoft", "apple", "meta", "amazon",
-            "nvidia", "tesla", "samsung", "samsung electronics", "sk hynix", "sk group",
-            "lg electronics", "hyundai motor", "kakao", "naver", "krafton", "softbank", "arm",
-            "tsmc", "intel", "chatgpt", "gemini", "claude",
+            "openai",
+            "deepseek",
+            "anthropic",
+            "google",
+            "microsoft",
+            "apple",
+            "meta",
+            "amazon",
+            "nvidia",
+            "tesla",
+            "samsung",
+            "samsung electronics",
+            "sk hynix",
+            "sk group",
+            "lg electronics",
+            "hyundai motor",
+            "kakao",
+            "naver",
+            "krafton",
+            "softbank",
+            "arm",
+            "tsmc",
+            "intel",
+            "chatgpt",
+            "gemini",
+            "claude",
         ];
         for name in required {
             let e = a.expand(name);
-            assert!(e.len() >= 2 && e.iter().any(|m| m.chars().any(super::super::literal::is_hangul)), "{name}: {e:?}");
+            assert!(
+                e.len() >= 2
+                    && e.iter()
+                        .any(|m| m.chars().any(super::super::literal::is_hangul)),
+                "{name}: {e:?}"
+            );
         }
     }
 
     #[test]
     fn user_groups_replace_builtin_by_name_and_can_be_turned_off() {
-        let user = vec![("openai".to_string(), vec!["OpenAI".to_string(), "오픈AI".to_string()])];
+        let user = vec![(
+            "openai".to_string(),
+            vec!["OpenAI".to_string(), "오픈AI".to_string()],
+        )];
         let a = Aliases::new(true, &user);
         assert_eq!(a.expand("openai"), ["openai", "오픈ai"]);
         let none = Aliases::new(false, &[]);

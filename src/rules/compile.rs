@@ -19,7 +19,8 @@ pub const CONTENT: u8 = 4;
 pub const ALL_FIELDS: u8 = TITLE | SUMMARY | CONTENT;
 
 /// The field names, by bit position.
-pub const FIELD_NAMES: [(u8, &str); 3] = [(TITLE, "title"), (SUMMARY, "summary"), (CONTENT, "content")];
+pub const FIELD_NAMES: [(u8, &str); 3] =
+    [(TITLE, "title"), (SUMMARY, "summary"), (CONTENT, "content")];
 
 #[derive(Debug, Clone)]
 pub enum LeafKind {
@@ -82,9 +83,16 @@ impl LiteralTable {
 }
 
 pub fn compile(expr: &Expr, aliases: &Aliases, table: &mut LiteralTable) -> Compiled {
-    let mut c = Compiler { aliases, table, leaves: Vec::new() };
+    let mut c = Compiler {
+        aliases,
+        table,
+        leaves: Vec::new(),
+    };
     let root = c.node(expr, None, true);
-    Compiled { leaves: c.leaves.into_boxed_slice(), root }
+    Compiled {
+        leaves: c.leaves.into_boxed_slice(),
+        root,
+    }
 }
 
 struct Compiler<'a> {
@@ -114,7 +122,10 @@ impl Compiler<'_> {
         match e {
             Expr::Term(t) => vec![self.leaf(t, field, positive)],
             Expr::Field(f, x) => self.positional(x, Some(*f), positive),
-            Expr::Or(xs) => xs.iter().flat_map(|x| self.positional(x, field, positive)).collect(),
+            Expr::Or(xs) => xs
+                .iter()
+                .flat_map(|x| self.positional(x, field, positive))
+                .collect(),
             // The parser accepts only the shapes above as NEAR operands.
             _ => Vec::new(),
         }
@@ -141,9 +152,16 @@ impl Compiler<'_> {
                 .aliases
                 .expand(&norm)
                 .iter()
-                .map(|m| self.table.intern(m, Bounds::for_literal(m, t.prefix, t.suffix, t.whole)))
+                .map(|m| {
+                    self.table
+                        .intern(m, Bounds::for_literal(m, t.prefix, t.suffix, t.whole))
+                })
                 .collect();
-            Leaf { written: term_written.into(), positive, kind: LeafKind::Text { fields, lits } }
+            Leaf {
+                written: term_written.into(),
+                positive,
+                kind: LeafKind::Text { fields, lits },
+            }
         };
         self.leaves.push(leaf);
         id
@@ -151,7 +169,11 @@ impl Compiler<'_> {
 }
 
 /// Evaluates a compiled rule, given whether each leaf holds and whether NEAR holds.
-pub fn eval(node: &Node, leaf: &mut impl FnMut(u32) -> bool, near: &mut impl FnMut(&[u32], &[u32], u32) -> bool) -> bool {
+pub fn eval(
+    node: &Node,
+    leaf: &mut impl FnMut(u32) -> bool,
+    near: &mut impl FnMut(&[u32], &[u32], u32) -> bool,
+) -> bool {
     match node {
         Node::Leaf(i) => leaf(*i),
         Node::Not(x) => !eval(x, leaf, near),
@@ -166,9 +188,7 @@ pub fn eval(node: &Node, leaf: &mut impl FnMut(u32) -> bool, near: &mut impl FnM
 pub fn word_distance(a: (u32, u32), b: (u32, u32)) -> u32 {
     if b.0 > a.1 {
         b.0 - a.1
-    } else if a.0 > b.1 {
-        a.0 - b.1
     } else {
-        0
+        a.0.saturating_sub(b.1)
     }
 }

@@ -34,22 +34,29 @@ impl Sink<'_> {
 
     fn error(&mut self, span: &Range<usize>, message: impl Into<String>) {
         let (line, col) = self.at(span.start);
-        self.diags.push(Diagnostic::error(self.file, line, col, message));
+        self.diags
+            .push(Diagnostic::error(self.file, line, col, message));
     }
 
     fn warning(&mut self, span: &Range<usize>, message: impl Into<String>) {
         let (line, col) = self.at(span.start);
-        self.diags.push(Diagnostic::warning(self.file, line, col, message));
+        self.diags
+            .push(Diagnostic::warning(self.file, line, col, message));
     }
 
     fn unknown_keys(&mut self, table: &DeTable<'_>, allowed: &[&str], what: &str) {
         for key in table.keys() {
             let name: &str = key.get_ref();
             if !allowed.contains(&name) {
-                let hint = closest(name, allowed).map(|c| format!(" (did you mean `{c}`?)")).unwrap_or_default();
+                let hint = closest(name, allowed)
+                    .map(|c| format!(" (did you mean `{c}`?)"))
+                    .unwrap_or_default();
                 self.error(
                     &key.span(),
-                    format!("unknown key `{name}` in {what}{hint}; expected one of: {}", allowed.join(", ")),
+                    format!(
+                        "unknown key `{name}` in {what}{hint}; expected one of: {}",
+                        allowed.join(", ")
+                    ),
                 );
             }
         }
@@ -57,7 +64,12 @@ impl Sink<'_> {
 }
 
 fn closest<'a>(name: &str, allowed: &[&'a str]) -> Option<&'a str> {
-    allowed.iter().map(|a| (edit_distance(name, a), *a)).filter(|(d, _)| *d <= 2).min().map(|(_, a)| a)
+    allowed
+        .iter()
+        .map(|a| (edit_distance(name, a), *a))
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map(|(_, a)| a)
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {
@@ -66,7 +78,11 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur.push((prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1));
+            cur.push(
+                (prev[j] + usize::from(ca != *cb))
+                    .min(prev[j + 1] + 1)
+                    .min(cur[j] + 1),
+            );
         }
         prev = cur;
     }
@@ -74,13 +90,20 @@ fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 fn is_valid_name(name: &str) -> bool {
-    !name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
 }
 
 /// Parses and validates a rules file. `Ok` when nothing in it is an error (warnings ride
 /// along); `Err` holds every problem, errors and warnings, sorted by position.
 pub fn load(src: &str, file: &Path) -> Result<Loaded, Vec<Diagnostic>> {
-    let mut sink = Sink { src, file, diags: Vec::new() };
+    let mut sink = Sink {
+        src,
+        file,
+        diags: Vec::new(),
+    };
     let root = match DeTable::parse(src) {
         Ok(root) => root.into_inner(),
         Err(e) => {
@@ -108,7 +131,10 @@ pub fn load(src: &str, file: &Path) -> Result<Loaded, Vec<Diagnostic>> {
         return Err(sorted(sink.diags));
     }
     let rules = RuleSet::build(rules, Aliases::new(builtin, &groups));
-    Ok(Loaded { rules, warnings: sorted(sink.diags) })
+    Ok(Loaded {
+        rules,
+        warnings: sorted(sink.diags),
+    })
 }
 
 fn sorted(mut diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
@@ -138,26 +164,39 @@ fn string_array<'a>(
 fn aliases(sink: &mut Sink<'_>, v: Option<&Spanned<DeValue<'_>>>) -> Vec<(String, Vec<String>)> {
     let Some(v) = v else { return Vec::new() };
     let DeValue::Table(t) = v.get_ref() else {
-        sink.error(&v.span(), "aliases must be a table of name = [\"member\", ...]");
+        sink.error(
+            &v.span(),
+            "aliases must be a table of name = [\"member\", ...]",
+        );
         return Vec::new();
     };
     let mut groups = Vec::new();
     for (key, value) in t.iter() {
         let name: &str = key.get_ref();
         let what = format!("alias group `{name}`");
-        let Some(members) = string_array(sink, value, &what) else { continue };
+        let Some(members) = string_array(sink, value, &what) else {
+            continue;
+        };
         let mut kept = Vec::new();
         for (m, span) in members {
             if normalize_member(m).is_empty() {
                 sink.error(&span, format!("{what}: empty member"));
             } else if m.contains(['"', '“', '”', '‘', '’', '(', ')', '*']) {
-                sink.error(&span, format!("{what}: member {m:?} must be plain text (no quotes, parentheses or *)"));
+                sink.error(
+                    &span,
+                    format!(
+                        "{what}: member {m:?} must be plain text (no quotes, parentheses or *)"
+                    ),
+                );
             } else {
                 kept.push(m.to_string());
             }
         }
         if kept.len() < 2 {
-            sink.warning(&key.span(), format!("{what} has fewer than two members and changes nothing"));
+            sink.warning(
+                &key.span(),
+                format!("{what} has fewer than two members and changes nothing"),
+            );
         }
         groups.push((name.to_string(), kept));
     }
@@ -190,7 +229,10 @@ fn rule(
     span: &Range<usize>,
     seen: &mut HashMap<String, usize>,
 ) -> Option<(RuleInfo, Expr)> {
-    let string = |sink: &mut Sink<'_>, key: &str, label: &str| -> Option<(String, Range<usize>, Range<usize>)> {
+    let string = |sink: &mut Sink<'_>,
+                  key: &str,
+                  label: &str|
+     -> Option<(String, Range<usize>, Range<usize>)> {
         let v = t.get(key)?;
         match v.get_ref() {
             DeValue::String(s) => Some((s.to_string(), v.span(), v.span())),
@@ -203,9 +245,15 @@ fn rule(
     let name = match string(sink, "name", "rule: ") {
         Some((name, nspan, _)) => {
             if !is_valid_name(&name) {
-                sink.error(&nspan, format!("rule name {name:?} must use only a-z, 0-9, _ and -"));
+                sink.error(
+                    &nspan,
+                    format!("rule name {name:?} must use only a-z, 0-9, _ and -"),
+                );
             } else if let Some(&first) = seen.get(&name) {
-                sink.error(&nspan, format!("duplicate rule name {name:?} (first defined on line {first})"));
+                sink.error(
+                    &nspan,
+                    format!("duplicate rule name {name:?} (first defined on line {first})"),
+                );
             } else {
                 seen.insert(name.clone(), sink.at(nspan.start).0);
             }
@@ -213,22 +261,34 @@ fn rule(
         }
         None => {
             if t.get("name").is_none() {
-                sink.error(span, "rule without a name: every [[rules]] needs name = \"...\"");
+                sink.error(
+                    span,
+                    "rule without a name: every [[rules]] needs name = \"...\"",
+                );
             }
             None
         }
     };
-    let label = name.as_ref().map_or_else(|| "rule: ".to_string(), |n| format!("rule {n:?}: "));
-    let what = name.as_ref().map_or_else(|| "[[rules]]".to_string(), |n| format!("rule {n:?}"));
+    let label = name
+        .as_ref()
+        .map_or_else(|| "rule: ".to_string(), |n| format!("rule {n:?}: "));
+    let what = name
+        .as_ref()
+        .map_or_else(|| "[[rules]]".to_string(), |n| format!("rule {n:?}"));
     sink.unknown_keys(t, RULE_KEYS, &what);
 
-    let description = string(sink, "description", &label).map(|d| d.0).unwrap_or_default();
+    let description = string(sink, "description", &label)
+        .map(|d| d.0)
+        .unwrap_or_default();
     let feeds = t
         .get("feeds")
         .and_then(|v| string_array(sink, v, &format!("{label}feeds")))
         .map(|f| f.into_iter().map(|(s, _)| s.to_string()).collect())
         .unwrap_or_default();
-    let chats = t.get("chats").map(|v| chats(sink, v, &label)).unwrap_or_default();
+    let chats = t
+        .get("chats")
+        .map(|v| chats(sink, v, &label))
+        .unwrap_or_default();
 
     let query_value = t.get("query");
     let query = string(sink, "query", &label);
@@ -247,13 +307,26 @@ fn rule(
         }
         _ => None,
     };
-    let info = RuleInfo { name: name?, query: t.get("query").and_then(|v| v.get_ref().as_str()).unwrap_or_default().to_string(), description, feeds, chats };
+    let info = RuleInfo {
+        name: name?,
+        query: t
+            .get("query")
+            .and_then(|v| v.get_ref().as_str())
+            .unwrap_or_default()
+            .to_string(),
+        description,
+        feeds,
+        chats,
+    };
     Some((info, expr?))
 }
 
 fn chats(sink: &mut Sink<'_>, v: &Spanned<DeValue<'_>>, label: &str) -> Vec<i64> {
     let DeValue::Array(items) = v.get_ref() else {
-        sink.error(&v.span(), format!("{label}chats must be an array of chat ids"));
+        sink.error(
+            &v.span(),
+            format!("{label}chats must be an array of chat ids"),
+        );
         return Vec::new();
     };
     let mut out = Vec::new();
@@ -264,18 +337,29 @@ fn chats(sink: &mut Sink<'_>, v: &Spanned<DeValue<'_>>, label: &str) -> Vec<i64>
         };
         match id {
             Some(id) => out.push(id),
-            None => sink.error(&item.span(), format!("{label}chats must be an array of chat ids (integers)")),
+            None => sink.error(
+                &item.span(),
+                format!("{label}chats must be an array of chat ids (integers)"),
+            ),
         }
     }
     out
 }
 
 /// Parses the query and reports errors and warnings at their place in the file.
-fn query_expr(sink: &mut Sink<'_>, query: &str, raw: &Spanned<DeValue<'_>>, label: &str) -> Option<Expr> {
+fn query_expr(
+    sink: &mut Sink<'_>,
+    query: &str,
+    raw: &Spanned<DeValue<'_>>,
+    label: &str,
+) -> Option<Expr> {
     let span = raw.span();
     let offsets = char_offsets(&sink.src[span.clone()], query);
     let position = |sink: &Sink<'_>, column: usize| -> (usize, usize) {
-        let rel = offsets.as_ref().and_then(|o| o.get(column.saturating_sub(1)).copied()).unwrap_or(0);
+        let rel = offsets
+            .as_ref()
+            .and_then(|o| o.get(column.saturating_sub(1)).copied())
+            .unwrap_or(0);
         sink.at(span.start + rel)
     };
     let notes = |column: usize| [query.to_string(), caret_line(query, column)];
@@ -285,7 +369,9 @@ fn query_expr(sink: &mut Sink<'_>, query: &str, raw: &Spanned<DeValue<'_>>, labe
                 let (line, col) = position(sink, w.column);
                 let [q, c] = notes(w.column);
                 sink.diags.push(
-                    Diagnostic::warning(sink.file, line, col, format!("{label}{}", w.message)).with_note(q).with_note(c),
+                    Diagnostic::warning(sink.file, line, col, format!("{label}{}", w.message))
+                        .with_note(q)
+                        .with_note(c),
                 );
             }
             Some(parsed.expr)
@@ -293,7 +379,11 @@ fn query_expr(sink: &mut Sink<'_>, query: &str, raw: &Spanned<DeValue<'_>>, labe
         Err(QueryError { column, message }) => {
             let (line, col) = position(sink, column);
             let [q, c] = notes(column);
-            sink.diags.push(Diagnostic::error(sink.file, line, col, format!("{label}{message}")).with_note(q).with_note(c));
+            sink.diags.push(
+                Diagnostic::error(sink.file, line, col, format!("{label}{message}"))
+                    .with_note(q)
+                    .with_note(c),
+            );
             None
         }
     }

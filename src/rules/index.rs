@@ -23,11 +23,15 @@ struct Rows {
 
 impl Rows {
     fn from_lists(lists: Vec<Vec<u32>>) -> Rows {
-        let mut rows = Rows { offsets: Vec::with_capacity(lists.len() + 1), data: Vec::new() };
+        let mut rows = Rows {
+            offsets: Vec::with_capacity(lists.len() + 1),
+            data: Vec::new(),
+        };
         rows.offsets.push(0);
         for l in lists {
             rows.data.extend(l);
-            rows.offsets.push(u32::try_from(rows.data.len()).unwrap_or(u32::MAX));
+            rows.offsets
+                .push(u32::try_from(rows.data.len()).unwrap_or(u32::MAX));
         }
         rows.data.shrink_to_fit();
         rows
@@ -63,7 +67,10 @@ impl Scanner {
         if let Ok(d) = CharwiseDoubleArrayAhoCorasick::new(patterns.iter().map(|p| &**p)) {
             return Scanner::Daachorse(d);
         }
-        match AhoCorasickBuilder::new().match_kind(MatchKind::Standard).build(patterns.iter().map(|p| p.as_bytes())) {
+        match AhoCorasickBuilder::new()
+            .match_kind(MatchKind::Standard)
+            .build(patterns.iter().map(|p| p.as_bytes()))
+        {
             Ok(ac) => Scanner::AhoCorasick(ac),
             Err(_) => Scanner::None,
         }
@@ -113,7 +120,10 @@ pub struct Index {
 
 impl std::fmt::Debug for Index {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Index").field("patterns", &self.patterns.len()).field("always", &self.always.len()).finish()
+        f.debug_struct("Index")
+            .field("patterns", &self.patterns.len())
+            .field("always", &self.always.len())
+            .finish()
     }
 }
 
@@ -125,16 +135,29 @@ struct Trigger {
 
 fn trigger(rule: &Compiled, node: &Node, popularity: &[u32]) -> Option<Trigger> {
     let cost = |t: &Trigger| -> u64 {
-        t.lits.iter().map(|&l| u64::from(popularity[l as usize]) + 1).sum::<u64>() + if t.feed { 1 << 40 } else { 0 }
+        t.lits
+            .iter()
+            .map(|&l| u64::from(popularity[l as usize]) + 1)
+            .sum::<u64>()
+            + if t.feed { 1 << 40 } else { 0 }
     };
     let leaf = |i: u32| -> Trigger {
         match &rule.leaves[i as usize].kind {
-            LeafKind::Text { lits, .. } => Trigger { lits: lits.to_vec(), feed: false },
-            LeafKind::Feed(_) => Trigger { lits: Vec::new(), feed: true },
+            LeafKind::Text { lits, .. } => Trigger {
+                lits: lits.to_vec(),
+                feed: false,
+            },
+            LeafKind::Feed(_) => Trigger {
+                lits: Vec::new(),
+                feed: true,
+            },
         }
     };
     let union = |ts: Vec<Trigger>| -> Trigger {
-        let mut out = Trigger { lits: Vec::new(), feed: false };
+        let mut out = Trigger {
+            lits: Vec::new(),
+            feed: false,
+        };
         for t in ts {
             out.lits.extend(t.lits);
             out.feed |= t.feed;
@@ -144,8 +167,15 @@ fn trigger(rule: &Compiled, node: &Node, popularity: &[u32]) -> Option<Trigger> 
     match node {
         Node::Leaf(i) => Some(leaf(*i)),
         Node::Not(_) => None,
-        Node::And(xs) => xs.iter().filter_map(|x| trigger(rule, x, popularity)).min_by_key(|t| cost(t)),
-        Node::Or(xs) => xs.iter().map(|x| trigger(rule, x, popularity)).collect::<Option<Vec<_>>>().map(union),
+        Node::And(xs) => xs
+            .iter()
+            .filter_map(|x| trigger(rule, x, popularity))
+            .min_by_key(|t| cost(t)),
+        Node::Or(xs) => xs
+            .iter()
+            .map(|x| trigger(rule, x, popularity))
+            .collect::<Option<Vec<_>>>()
+            .map(union),
         Node::Near(a, b, _) => {
             let a = union(a.iter().map(|&i| leaf(i)).collect());
             let b = union(b.iter().map(|&i| leaf(i)).collect());
@@ -203,7 +233,8 @@ impl Index {
             }
         }
 
-        let mut pattern_of: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        let mut pattern_of: std::collections::HashMap<&str, usize> =
+            std::collections::HashMap::new();
         let mut patterns: Vec<Box<str>> = Vec::new();
         let mut pattern_lits: Vec<Vec<u32>> = Vec::new();
         for (l, (text, _)) in lits.iter().enumerate() {
@@ -244,7 +275,7 @@ impl Index {
 
     /// Scans the fields and returns what hit plus the rules worth evaluating (ascending).
     pub fn scan(&self, texts: [&str; 3], rule_count: usize) -> (DocHits, Vec<u32>) {
-        let mut raw: Vec<(u32, u8)> = Vec::new();
+        let mut raw: Vec<(u32, u8)> = Vec::with_capacity(128);
         let mut pos: Vec<(u32, u8, u32, u32)> = Vec::new();
         for (i, text) in texts.iter().enumerate() {
             if text.is_empty() {
@@ -276,7 +307,7 @@ impl Index {
             self.triggers.row(l as usize).iter().for_each(|&r| set(r));
         }
         self.always.iter().for_each(|&r| set(r));
-        let mut candidates = Vec::new();
+        let mut candidates = Vec::with_capacity(64);
         for (w, &word) in bits.iter().enumerate() {
             let mut word = word;
             while word != 0 {
@@ -300,7 +331,10 @@ struct HitTable {
 impl HitTable {
     fn new(raw: &[(u32, u8)]) -> HitTable {
         let cap = (raw.len() * 2).next_power_of_two().max(8);
-        let mut t = HitTable { slots: vec![(0, 0); cap], mask: cap - 1 };
+        let mut t = HitTable {
+            slots: vec![(0, 0); cap],
+            mask: cap - 1,
+        };
         for &(lit, bit) in raw {
             let mut i = t.slot(lit);
             loop {
@@ -347,7 +381,11 @@ fn count(n: usize) -> u32 {
 }
 
 fn space_offsets(text: &str) -> Vec<u32> {
-    text.bytes().enumerate().filter(|(_, b)| *b == b' ').map(|(i, _)| count(i)).collect()
+    text.bytes()
+        .enumerate()
+        .filter(|(_, b)| *b == b' ')
+        .map(|(i, _)| count(i))
+        .collect()
 }
 
 /// What one story's scan found.
@@ -377,13 +415,23 @@ impl DocHits {
 
     /// Calls `f(first word, last word)` for each occurrence of the leaves in the field `bit`
     /// until `f` returns true.
-    fn any_span(&self, rule: &Compiled, leaves: &[u32], bit: u8, mut f: impl FnMut((u32, u32)) -> bool) -> bool {
+    fn any_span(
+        &self,
+        rule: &Compiled,
+        leaves: &[u32],
+        bit: u8,
+        mut f: impl FnMut((u32, u32)) -> bool,
+    ) -> bool {
         for &leaf in leaves {
             if let LeafKind::Text { fields, lits } = &rule.leaves[leaf as usize].kind
                 && fields & bit != 0
             {
                 for &l in lits.iter() {
-                    if self.positions(l).iter().any(|p| p.1 == bit && f((p.2, p.3))) {
+                    if self
+                        .positions(l)
+                        .iter()
+                        .any(|p| p.1 == bit && f((p.2, p.3)))
+                    {
                         return true;
                     }
                 }
@@ -394,25 +442,39 @@ impl DocHits {
 
     /// `Some(matched positive terms)` when the rule matches. `memo` is scratch space, reused
     /// between rules: the leaf results of this rule (0 unknown, 1 false, 2 true).
-    pub fn match_rule(&self, rule: &Compiled, feed: &str, memo: &mut Vec<u8>) -> Option<Vec<String>> {
+    pub fn match_rule(
+        &self,
+        rule: &Compiled,
+        feed: &str,
+        memo: &mut Vec<u8>,
+    ) -> Option<Vec<String>> {
         memo.clear();
         memo.resize(rule.leaves.len(), 0);
-        let mut holds = |leaf: u32, memo: &mut Vec<u8>| -> bool {
+        let holds = |leaf: u32, memo: &mut Vec<u8>| -> bool {
             let m = &mut memo[leaf as usize];
             if *m == 0 {
-                *m = if self.leaf_holds(rule, leaf, feed) { 2 } else { 1 };
+                *m = if self.leaf_holds(rule, leaf, feed) {
+                    2
+                } else {
+                    1
+                };
             }
             *m == 2
         };
         let matched = eval(&rule.root, &mut |leaf| holds(leaf, memo), &mut |a, b, n| {
             FIELD_NAMES.iter().any(|&(bit, _)| {
-                self.any_span(rule, a, bit, |x| self.any_span(rule, b, bit, |y| word_distance(x, y) <= n))
+                self.any_span(rule, a, bit, |x| {
+                    self.any_span(rule, b, bit, |y| word_distance(x, y) <= n)
+                })
             })
         });
         matched.then(|| {
             let mut out: Vec<String> = Vec::new();
             for (i, leaf) in rule.leaves.iter().enumerate() {
-                if leaf.positive && holds(count(i), memo) && !out.iter().any(|w| **w == *leaf.written) {
+                if leaf.positive
+                    && holds(count(i), memo)
+                    && !out.iter().any(|w| **w == *leaf.written)
+                {
                     out.push(leaf.written.to_string());
                 }
             }

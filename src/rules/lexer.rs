@@ -19,9 +19,17 @@ pub enum Tok {
     /// `title:` and friends, directly before a term, phrase or group.
     Field(Field),
     /// A bare word, its modifiers split off.
-    Word { text: String, prefix: bool, suffix: bool, whole: bool },
+    Word {
+        text: String,
+        prefix: bool,
+        suffix: bool,
+        whole: bool,
+    },
     /// A quoted phrase, whitespace collapsed.
-    Phrase { text: String, whole: bool },
+    Phrase {
+        text: String,
+        whole: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,7 +56,10 @@ fn ends_word(c: char) -> bool {
 }
 
 fn err(col: usize, message: impl Into<String>) -> QueryError {
-    QueryError { column: col + 1, message: message.into() }
+    QueryError {
+        column: col + 1,
+        message: message.into(),
+    }
 }
 
 pub fn lex(query: &str) -> Result<Vec<Token>, QueryError> {
@@ -64,18 +75,30 @@ pub fn lex(query: &str) -> Result<Vec<Token>, QueryError> {
         let col = i;
         match c {
             '(' => {
-                out.push(Token { tok: Tok::LParen, col });
+                out.push(Token {
+                    tok: Tok::LParen,
+                    col,
+                });
                 i += 1;
             }
             ')' => {
-                out.push(Token { tok: Tok::RParen, col });
+                out.push(Token {
+                    tok: Tok::RParen,
+                    col,
+                });
                 i += 1;
             }
             '-' => {
-                if chars.get(i + 1).is_none_or(|n| n.is_whitespace() || *n == ')') {
+                if chars
+                    .get(i + 1)
+                    .is_none_or(|n| n.is_whitespace() || *n == ')')
+                {
                     return Err(err(col + 1, "expected a term after -"));
                 }
-                out.push(Token { tok: Tok::Minus, col });
+                out.push(Token {
+                    tok: Tok::Minus,
+                    col,
+                });
                 i += 1;
             }
             _ if closers(c).is_some() => {
@@ -89,7 +112,9 @@ pub fn lex(query: &str) -> Result<Vec<Token>, QueryError> {
                 i = next;
             }
             _ => {
-                let end = (i..chars.len()).find(|&j| ends_word(chars[j])).unwrap_or(chars.len());
+                let end = (i..chars.len())
+                    .find(|&j| ends_word(chars[j]))
+                    .unwrap_or(chars.len());
                 let word: String = chars[i..end].iter().collect();
                 if let Some((prefix, _)) = word.split_once(':')
                     && !prefix.is_empty()
@@ -98,17 +123,28 @@ pub fn lex(query: &str) -> Result<Vec<Token>, QueryError> {
                     let Some(field) = Field::from_name(prefix) else {
                         return Err(err(
                             col,
-                            format!("unknown field {prefix}: (fields are title:, summary:, content:, feed:)"),
+                            format!(
+                                "unknown field {prefix}: (fields are title:, summary:, content:, feed:)"
+                            ),
                         ));
                     };
-                    out.push(Token { tok: Tok::Field(field), col });
+                    out.push(Token {
+                        tok: Tok::Field(field),
+                        col,
+                    });
                     i += prefix.chars().count() + 1;
                     if chars.get(i).is_none_or(|c| c.is_whitespace() || *c == ')') {
-                        return Err(err(i, format!("expected a term, a phrase or ( after {prefix}:")));
+                        return Err(err(
+                            i,
+                            format!("expected a term, a phrase or ( after {prefix}:"),
+                        ));
                     }
                     continue;
                 }
-                out.push(Token { tok: word_token(&word, col)?, col });
+                out.push(Token {
+                    tok: word_token(&word, col)?,
+                    col,
+                });
                 i = end;
             }
         }
@@ -166,13 +202,19 @@ fn word_token(word: &str, col: usize) -> Result<Tok, QueryError> {
         return Err(err(body_col, "expected a term"));
     }
     if let Some(pos) = text.chars().position(|c| c == '*') {
-        return Err(err(body_col + pos, "* is allowed only at the start or end of a term"));
+        return Err(err(
+            body_col + pos,
+            "* is allowed only at the start or end of a term",
+        ));
     }
     if whole && (prefix || suffix) {
         return Err(err(col, "= (whole word) cannot be combined with *"));
     }
     if suffix {
-        let hangul = text.chars().filter(|c| super::literal::is_hangul(*c)).count();
+        let hangul = text
+            .chars()
+            .filter(|c| super::literal::is_hangul(*c))
+            .count();
         if hangul < 2 && text.chars().count() < 3 {
             return Err(err(
                 body_col + text.chars().count(),
@@ -180,5 +222,10 @@ fn word_token(word: &str, col: usize) -> Result<Tok, QueryError> {
             ));
         }
     }
-    Ok(Tok::Word { text: text.to_string(), prefix, suffix, whole })
+    Ok(Tok::Word {
+        text: text.to_string(),
+        prefix,
+        suffix,
+        whole,
+    })
 }

@@ -49,16 +49,78 @@ pub fn is_hangul(c: char) -> bool {
 /// Particles and endings that may follow a whole-word term (`=메타` matches 메타가, 메타와의, not
 /// 메타버스). Up to three chain: 들+과+의, 에서+는.
 pub const PARTICLES: &[&str] = &[
-    "이", "가", "은", "는", "을", "를", "의", "와", "과", "도", "에", "에서", "에게", "께", "께서",
-    "한테", "로", "으로", "로서", "으로서", "로써", "으로써", "만", "까지", "부터", "처럼", "보다",
-    "같이", "라고", "이라고", "이나", "나", "랑", "이랑", "하고", "마저", "조차", "밖에", "야",
-    "이야", "며", "이며", "고", "이고", "다", "이다", "였다", "이었다", "입니다", "라는", "이라는",
-    "란", "이란", "든", "이든", "든지", "이든지", "지만", "이지만", "요", "이요", "들",
+    "이",
+    "가",
+    "은",
+    "는",
+    "을",
+    "를",
+    "의",
+    "와",
+    "과",
+    "도",
+    "에",
+    "에서",
+    "에게",
+    "께",
+    "께서",
+    "한테",
+    "로",
+    "으로",
+    "로서",
+    "으로서",
+    "로써",
+    "으로써",
+    "만",
+    "까지",
+    "부터",
+    "처럼",
+    "보다",
+    "같이",
+    "라고",
+    "이라고",
+    "이나",
+    "나",
+    "랑",
+    "이랑",
+    "하고",
+    "마저",
+    "조차",
+    "밖에",
+    "야",
+    "이야",
+    "며",
+    "이며",
+    "고",
+    "이고",
+    "다",
+    "이다",
+    "였다",
+    "이었다",
+    "입니다",
+    "라는",
+    "이라는",
+    "란",
+    "이란",
+    "든",
+    "이든",
+    "든지",
+    "이든지",
+    "지만",
+    "이지만",
+    "요",
+    "이요",
+    "들",
 ];
 
 impl Bounds {
     /// The boundary rules for a normalised literal written with these modifiers.
-    pub fn for_literal(text: &str, prefix_wild: bool, suffix_wild: bool, whole_word: bool) -> Bounds {
+    pub fn for_literal(
+        text: &str,
+        prefix_wild: bool,
+        suffix_wild: bool,
+        whole_word: bool,
+    ) -> Bounds {
         let first = text.chars().next().unwrap_or(' ');
         let last = text.chars().next_back().unwrap_or(' ');
         let left = if prefix_wild {
@@ -86,8 +148,14 @@ impl Bounds {
     pub fn accepts(self, text: &str, start: usize, end: usize) -> bool {
         let left_ok = match self.left {
             Left::Free => true,
-            Left::Latin => text[..start].chars().next_back().is_none_or(|c| !is_latin(c)),
-            Left::Word => text[..start].chars().next_back().is_none_or(|c| !c.is_alphanumeric()),
+            Left::Latin => text[..start]
+                .chars()
+                .next_back()
+                .is_none_or(|c| !is_latin(c)),
+            Left::Word => text[..start]
+                .chars()
+                .next_back()
+                .is_none_or(|c| !c.is_alphanumeric()),
         };
         left_ok
             && match self.right {
@@ -95,7 +163,9 @@ impl Bounds {
                 Right::Latin => text[end..].chars().next().is_none_or(|c| !is_latin(c)),
                 Right::Particles => {
                     let rest = &text[end..];
-                    let word_end = rest.find(|c: char| !c.is_alphanumeric()).unwrap_or(rest.len());
+                    let word_end = rest
+                        .find(|c: char| !c.is_alphanumeric())
+                        .unwrap_or(rest.len());
                     particles_only(&rest[..word_end], 3)
                 }
             }
@@ -107,7 +177,10 @@ fn particles_only(s: &str, depth: usize) -> bool {
         return true;
     }
     depth > 0
-        && PARTICLES.iter().any(|p| s.strip_prefix(p).is_some_and(|rest| particles_only(rest, depth - 1)))
+        && PARTICLES.iter().any(|p| {
+            s.strip_prefix(p)
+                .is_some_and(|rest| particles_only(rest, depth - 1))
+        })
 }
 
 #[cfg(test)]
@@ -116,7 +189,8 @@ mod tests {
 
     fn hit(lit: &str, text: &str, prefix: bool, suffix: bool, whole: bool) -> bool {
         let b = Bounds::for_literal(lit, prefix, suffix, whole);
-        text.match_indices(lit).any(|(i, m)| b.accepts(text, i, i + m.len()))
+        text.match_indices(lit)
+            .any(|(i, m)| b.accepts(text, i, i + m.len()))
     }
 
     #[test]
@@ -143,7 +217,11 @@ mod tests {
             ("메타", "메타버스", false, false, false, true),
         ];
         for (lit, text, p, s, w, want) in cases {
-            assert_eq!(hit(lit, text, p, s, w), want, "{lit:?} in {text:?} (prefix {p}, suffix {s}, whole {w})");
+            assert_eq!(
+                hit(lit, text, p, s, w),
+                want,
+                "{lit:?} in {text:?} (prefix {p}, suffix {s}, whole {w})"
+            );
         }
     }
 }

@@ -15,7 +15,11 @@ pub struct Fields<'a> {
 }
 
 /// Every accepted occurrence of `lit` in `text`, overlapping ones included.
-pub fn occurrences<'t>(text: &'t str, lit: &'t str, bounds: Bounds) -> impl Iterator<Item = (usize, usize)> + 't {
+pub fn occurrences<'t>(
+    text: &'t str,
+    lit: &'t str,
+    bounds: Bounds,
+) -> impl Iterator<Item = (usize, usize)> + 't {
     let mut from = 0;
     std::iter::from_fn(move || {
         while from <= text.len() {
@@ -32,7 +36,8 @@ pub fn occurrences<'t>(text: &'t str, lit: &'t str, bounds: Bounds) -> impl Iter
 
 /// (first word, last word) of `text[start..end]`: words are separated by single spaces.
 pub fn word_span(text: &str, start: usize, end: usize) -> (u32, u32) {
-    let count = |s: &str| u32::try_from(s.bytes().filter(|b| *b == b' ').count()).unwrap_or(u32::MAX);
+    let count =
+        |s: &str| u32::try_from(s.bytes().filter(|b| *b == b' ').count()).unwrap_or(u32::MAX);
     let first = count(&text[..start]);
     (first, first + count(&text[start..end]))
 }
@@ -40,17 +45,25 @@ pub fn word_span(text: &str, start: usize, end: usize) -> (u32, u32) {
 fn leaf_holds(rule: &Compiled, lits: &[(Box<str>, Bounds)], f: &Fields, leaf: u32) -> bool {
     match &rule.leaves[leaf as usize].kind {
         LeafKind::Feed(name) => **name == *f.feed,
-        LeafKind::Text { fields, lits: ids } => FIELD_NAMES.iter().enumerate().any(|(i, (bit, _))| {
-            fields & bit != 0
-                && ids.iter().any(|&id| {
-                    let (text, bounds) = &lits[id as usize];
-                    occurrences(f.texts[i], text, *bounds).next().is_some()
-                })
-        }),
+        LeafKind::Text { fields, lits: ids } => {
+            FIELD_NAMES.iter().enumerate().any(|(i, (bit, _))| {
+                fields & bit != 0
+                    && ids.iter().any(|&id| {
+                        let (text, bounds) = &lits[id as usize];
+                        occurrences(f.texts[i], text, *bounds).next().is_some()
+                    })
+            })
+        }
     }
 }
 
-fn spans(rule: &Compiled, lits: &[(Box<str>, Bounds)], f: &Fields, leaves: &[u32], field: usize) -> Vec<(u32, u32)> {
+fn spans(
+    rule: &Compiled,
+    lits: &[(Box<str>, Bounds)],
+    f: &Fields,
+    leaves: &[u32],
+    field: usize,
+) -> Vec<(u32, u32)> {
     let bit = FIELD_NAMES[field].0;
     let mut out = Vec::new();
     for &leaf in leaves {
@@ -76,7 +89,8 @@ pub fn match_rule(rule: &Compiled, lits: &[(Box<str>, Bounds)], f: &Fields) -> O
             (0..3).any(|field| {
                 let a = spans(rule, lits, f, a, field);
                 let b = spans(rule, lits, f, b, field);
-                a.iter().any(|x| b.iter().any(|y| word_distance(*x, *y) <= n))
+                a.iter()
+                    .any(|x| b.iter().any(|y| word_distance(*x, *y) <= n))
             })
         },
     );

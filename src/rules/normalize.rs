@@ -14,11 +14,10 @@ use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 /// Characters that are deleted: zero-width space, non-joiner, joiner, word joiner, BOM, soft
 /// hyphen, Mongolian vowel separator. Text copied from web pages carries them inside words.
 pub fn is_removed(c: char) -> bool {
-    matches!(c, '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}' | '\u{180E}')
-}
-
-fn is_hangul_syllable(c: char) -> bool {
-    ('\u{AC00}'..='\u{D7A3}').contains(&c)
+    matches!(
+        c,
+        '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}' | '\u{180E}'
+    )
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -78,13 +77,17 @@ fn work_needed(text: &str) -> Work {
         prev_space = false;
         // Hangul syllables U+AC00..=U+D7A3 are three bytes, EA B0 80 ..= ED 9E A3: decode inline.
         if (0xEA..=0xED).contains(&b) && i + 2 < bytes.len() {
-            let cp = (u32::from(b & 0x0F) << 12) | (u32::from(bytes[i + 1] & 0x3F) << 6) | u32::from(bytes[i + 2] & 0x3F);
+            let cp = (u32::from(b & 0x0F) << 12)
+                | (u32::from(bytes[i + 1] & 0x3F) << 6)
+                | u32::from(bytes[i + 2] & 0x3F);
             if (0xAC00..=0xD7A3).contains(&cp) {
                 i += 3;
                 continue;
             }
         }
-        let Some(c) = text[i..].chars().next() else { break };
+        let Some(c) = text[i..].chars().next() else {
+            break;
+        };
         if !is_stable(c) {
             return Work::Full;
         }
@@ -147,8 +150,12 @@ fn full(text: &str, mut map: Option<&mut Vec<(usize, usize)>>) -> String {
     let mut emit = |from: usize, to: usize, out: &mut String| {
         chunk.clear();
         let piece = &text[from..to];
-        let folded: String =
-            piece.chars().filter(|c| !is_removed(*c)).nfkc().flat_map(char::to_lowercase).collect();
+        let folded: String = piece
+            .chars()
+            .filter(|c| !is_removed(*c))
+            .nfkc()
+            .flat_map(char::to_lowercase)
+            .collect();
         // Lower-casing can leave text that is not NFKC (rare): normalise once more.
         if is_nfkc_quick(folded.chars()) == IsNormalized::Yes {
             chunk.push_str(&folded);
@@ -203,7 +210,10 @@ mod tests {
 
     #[test]
     fn clean_text_is_borrowed() {
-        assert!(matches!(normalize("삼성전자, 한국 기업들과의 협력 “확대”"), Cow::Borrowed(_)));
+        assert!(matches!(
+            normalize("삼성전자, 한국 기업들과의 협력 “확대”"),
+            Cow::Borrowed(_)
+        ));
         assert!(matches!(normalize("OpenAI"), Cow::Owned(_)));
     }
 

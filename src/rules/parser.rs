@@ -79,7 +79,10 @@ pub struct Parsed {
 }
 
 fn err(col: usize, message: impl Into<String>) -> QueryError {
-    QueryError { column: col + 1, message: message.into() }
+    QueryError {
+        column: col + 1,
+        message: message.into(),
+    }
 }
 
 /// Parses a query, checks that it needs at least one positive term, and collects warnings.
@@ -89,7 +92,12 @@ pub fn parse(query: &str) -> Result<Parsed, QueryError> {
     if tokens.is_empty() {
         return Err(err(0, "empty query"));
     }
-    let mut p = Parser { tokens, pos: 0, end, warnings: Vec::new() };
+    let mut p = Parser {
+        tokens,
+        pos: 0,
+        end,
+        warnings: Vec::new(),
+    };
     let expr = p.or()?;
     if let Some(t) = p.tokens.get(p.pos) {
         return Err(match t.tok {
@@ -103,7 +111,10 @@ pub fn parse(query: &str) -> Result<Parsed, QueryError> {
             "the query can match through negation alone; add a term the story must contain (e.g. 반도체 NOT 주가)",
         ));
     }
-    Ok(Parsed { expr, warnings: p.warnings })
+    Ok(Parsed {
+        expr,
+        warnings: p.warnings,
+    })
 }
 
 struct Parser {
@@ -126,7 +137,14 @@ impl Parser {
     fn starts_operand(&self) -> bool {
         matches!(
             self.peek(),
-            Some(Tok::LParen | Tok::Not | Tok::Minus | Tok::Field(_) | Tok::Word { .. } | Tok::Phrase { .. })
+            Some(
+                Tok::LParen
+                    | Tok::Not
+                    | Tok::Minus
+                    | Tok::Field(_)
+                    | Tok::Word { .. }
+                    | Tok::Phrase { .. }
+            )
         )
     }
 
@@ -195,19 +213,30 @@ impl Parser {
     fn near(&mut self) -> Result<Expr, QueryError> {
         let lhs_col = self.col();
         let lhs = self.unary()?;
-        let Some(&Tok::Near(n)) = self.peek() else { return Ok(lhs) };
+        let Some(&Tok::Near(n)) = self.peek() else {
+            return Ok(lhs);
+        };
         if !positional(&lhs) {
-            return Err(err(lhs_col, "NEAR needs terms, phrases or OR groups of them on both sides"));
+            return Err(err(
+                lhs_col,
+                "NEAR needs terms, phrases or OR groups of them on both sides",
+            ));
         }
         self.pos += 1;
         self.expect_operand("NEAR")?;
         let rhs_col = self.col();
         let rhs = self.unary()?;
         if !positional(&rhs) {
-            return Err(err(rhs_col, "NEAR needs terms, phrases or OR groups of them on both sides"));
+            return Err(err(
+                rhs_col,
+                "NEAR needs terms, phrases or OR groups of them on both sides",
+            ));
         }
         if let Some(Tok::Near(_)) = self.peek() {
-            return Err(err(self.col(), "NEAR cannot be chained; join two NEARs with AND"));
+            return Err(err(
+                self.col(),
+                "NEAR cannot be chained; join two NEARs with AND",
+            ));
         }
         Ok(Expr::Near(Box::new(lhs), Box::new(rhs), n))
     }
@@ -220,13 +249,22 @@ impl Parser {
             }
             Some(Tok::Field(f)) => {
                 self.pos += 1;
-                if !matches!(self.peek(), Some(Tok::Word { .. } | Tok::Phrase { .. } | Tok::LParen)) {
-                    return Err(err(self.col(), format!("expected a term, a phrase or ( after {}:", f.name())));
+                if !matches!(
+                    self.peek(),
+                    Some(Tok::Word { .. } | Tok::Phrase { .. } | Tok::LParen)
+                ) {
+                    return Err(err(
+                        self.col(),
+                        format!("expected a term, a phrase or ( after {}:", f.name()),
+                    ));
                 }
                 let inner_col = self.col();
                 let inner = self.primary()?;
                 if contains_field(&inner) {
-                    return Err(err(inner_col, "a field prefix cannot contain another field prefix"));
+                    return Err(err(
+                        inner_col,
+                        "a field prefix cannot contain another field prefix",
+                    ));
                 }
                 if f == Field::Feed
                     && let Some(bad) = first_non_name(&inner)
@@ -242,15 +280,32 @@ impl Parser {
     fn primary(&mut self) -> Result<Expr, QueryError> {
         let col = self.col();
         match self.peek().cloned() {
-            Some(Tok::Word { text, prefix, suffix, whole }) => {
+            Some(Tok::Word {
+                text,
+                prefix,
+                suffix,
+                whole,
+            }) => {
                 self.pos += 1;
-                let term = Term { text, phrase: false, prefix, suffix, whole };
+                let term = Term {
+                    text,
+                    phrase: false,
+                    prefix,
+                    suffix,
+                    whole,
+                };
                 self.check_term(&term, col)?;
                 Ok(Expr::Term(term))
             }
             Some(Tok::Phrase { text, whole }) => {
                 self.pos += 1;
-                let term = Term { text, phrase: true, prefix: false, suffix: false, whole };
+                let term = Term {
+                    text,
+                    phrase: true,
+                    prefix: false,
+                    suffix: false,
+                    whole,
+                };
                 self.check_term(&term, col)?;
                 Ok(Expr::Term(term))
             }
@@ -281,7 +336,10 @@ impl Parser {
         if !term.phrase && !term.suffix && is_short(&norm) {
             self.warnings.push(Warning {
                 column: col + 1,
-                message: format!("short term {} (one syllable, or one or two letters) matches a lot of noise", term_display(term)),
+                message: format!(
+                    "short term {} (one syllable, or one or two letters) matches a lot of noise",
+                    term_display(term)
+                ),
             });
         }
         Ok(())
@@ -295,7 +353,11 @@ fn term_display(t: &Term) -> String {
 /// One Hangul syllable (or other non-Latin character), or one or two Latin letters/digits.
 fn is_short(norm: &str) -> bool {
     let n = norm.chars().count();
-    if norm.chars().all(is_latin) { n <= 2 } else { n <= 1 }
+    if norm.chars().all(is_latin) {
+        n <= 2
+    } else {
+        n <= 1
+    }
 }
 
 fn positional(e: &Expr) -> bool {
@@ -361,7 +423,11 @@ fn level(e: &Expr) -> u8 {
 }
 
 fn write_at(f: &mut fmt::Formatter<'_>, e: &Expr, min: u8) -> fmt::Result {
-    if level(e) < min { write!(f, "({e})") } else { write!(f, "{e}") }
+    if level(e) < min {
+        write!(f, "({e})")
+    } else {
+        write!(f, "{e}")
+    }
 }
 
 impl fmt::Display for Term {
@@ -370,7 +436,11 @@ impl fmt::Display for Term {
             f.write_str("=")?;
         }
         if self.phrase {
-            let (open, close) = if self.text.contains(['"', '“', '”']) { ('‘', '’') } else { ('"', '"') };
+            let (open, close) = if self.text.contains(['"', '“', '”']) {
+                ('‘', '’')
+            } else {
+                ('"', '"')
+            };
             return write!(f, "{open}{}{close}", self.text);
         }
         if self.prefix {
@@ -400,7 +470,11 @@ impl fmt::Display for Expr {
             }
             Expr::And(xs) | Expr::Or(xs) => {
                 // Children of AND and OR that are themselves AND or OR are always parenthesised.
-                let sep = if matches!(self, Expr::And(_)) { " AND " } else { " OR " };
+                let sep = if matches!(self, Expr::And(_)) {
+                    " AND "
+                } else {
+                    " OR "
+                };
                 for (i, x) in xs.iter().enumerate() {
                     if i > 0 {
                         f.write_str(sep)?;
@@ -464,20 +538,62 @@ mod tests {
             ("(OpenAI OR 삼성", "column 1: unclosed ( : missing )"),
             ("OpenAI)", "column 7: unmatched )"),
             ("AND 삼성", "column 1: expected a term before AND"),
-            ("\"한국 기업", "column 1: unterminated phrase: missing closing quote"),
-            ("NOT 주가", "column 1: the query can match through negation alone; add a term the story must contain (e.g. 반도체 NOT 주가)"),
-            ("-주가 -증시", "column 1: the query can match through negation alone; add a term the story must contain (e.g. 반도체 NOT 주가)"),
-            ("삼성 OR NOT 주가", "column 1: the query can match through negation alone; add a term the story must contain (e.g. 반도체 NOT 주가)"),
-            ("titel:삼성", "column 1: unknown field titel: (fields are title:, summary:, content:, feed:)"),
-            ("title: 삼성", "column 7: expected a term, a phrase or ( after title:"),
-            ("삼*성", "column 2: * is allowed only at the start or end of a term"),
-            ("반* 삼성", "column 2: a prefix search (term*) needs at least 2 Hangul syllables or 3 letters before *"),
-            ("ab*", "column 3: a prefix search (term*) needs at least 2 Hangul syllables or 3 letters before *"),
-            ("A NEAR/x B", "column 8: expected a number of words after NEAR/"),
-            ("A NEAR B NEAR C", "column 10: NEAR cannot be chained; join two NEARs with AND"),
-            ("(A AND B) NEAR C", "column 1: NEAR needs terms, phrases or OR groups of them on both sides"),
-            ("title:(summary:A)", "column 7: a field prefix cannot contain another field prefix"),
-            ("=메타*", "column 1: = (whole word) cannot be combined with *"),
+            (
+                "\"한국 기업",
+                "column 1: unterminated phrase: missing closing quote",
+            ),
+            (
+                "NOT 주가",
+                "column 1: the query can match through negation alone; add a term the story must contain (e.g. 반도체 NOT 주가)",
+            ),
+            (
+                "-주가 -증시",
+                "column 1: the query can match through negation alone; add a term the story must contain (e.g. 반도체 NOT 주가)",
+            ),
+            (
+                "삼성 OR NOT 주가",
+                "column 1: the query can match through negation alone; add a term the story must contain (e.g. 반도체 NOT 주가)",
+            ),
+            (
+                "titel:삼성",
+                "column 1: unknown field titel: (fields are title:, summary:, content:, feed:)",
+            ),
+            (
+                "title: 삼성",
+                "column 7: expected a term, a phrase or ( after title:",
+            ),
+            (
+                "삼*성",
+                "column 2: * is allowed only at the start or end of a term",
+            ),
+            (
+                "반* 삼성",
+                "column 2: a prefix search (term*) needs at least 2 Hangul syllables or 3 letters before *",
+            ),
+            (
+                "ab*",
+                "column 3: a prefix search (term*) needs at least 2 Hangul syllables or 3 letters before *",
+            ),
+            (
+                "A NEAR/x B",
+                "column 8: expected a number of words after NEAR/",
+            ),
+            (
+                "A NEAR B NEAR C",
+                "column 10: NEAR cannot be chained; join two NEARs with AND",
+            ),
+            (
+                "(A AND B) NEAR C",
+                "column 1: NEAR needs terms, phrases or OR groups of them on both sides",
+            ),
+            (
+                "title:(summary:A)",
+                "column 7: a field prefix cannot contain another field prefix",
+            ),
+            (
+                "=메타*",
+                "column 1: = (whole word) cannot be combined with *",
+            ),
             ("\"\"", "column 1: empty phrase"),
             ("", "column 1: empty query"),
             ("A - B", "column 4: expected a term after -"),
@@ -491,16 +607,33 @@ mod tests {
     #[test]
     fn warnings() {
         let w = |q: &str| -> Vec<String> {
-            parse(q).map(|p| p.warnings.iter().map(|w| format!("{}: {}", w.column, w.message)).collect()).unwrap_or_default()
+            parse(q)
+                .map(|p| {
+                    p.warnings
+                        .iter()
+                        .map(|w| format!("{}: {}", w.column, w.message))
+                        .collect()
+                })
+                .unwrap_or_default()
         };
-        assert_eq!(w("A AND 삼성 OR 애플"), vec![
-            "1: short term A (one syllable, or one or two letters) matches a lot of noise".to_string(),
-            "10: AND and OR mixed without parentheses; this reads as (A AND 삼성) OR 애플".to_string(),
-        ]);
-        assert_eq!(w("AI 책"), vec![
-            "1: short term AI (one syllable, or one or two letters) matches a lot of noise".to_string(),
-            "4: short term 책 (one syllable, or one or two letters) matches a lot of noise".to_string(),
-        ]);
+        assert_eq!(
+            w("A AND 삼성 OR 애플"),
+            vec![
+                "1: short term A (one syllable, or one or two letters) matches a lot of noise"
+                    .to_string(),
+                "10: AND and OR mixed without parentheses; this reads as (A AND 삼성) OR 애플"
+                    .to_string(),
+            ]
+        );
+        assert_eq!(
+            w("AI 책"),
+            vec![
+                "1: short term AI (one syllable, or one or two letters) matches a lot of noise"
+                    .to_string(),
+                "4: short term 책 (one syllable, or one or two letters) matches a lot of noise"
+                    .to_string(),
+            ]
+        );
         assert!(w("(삼성 AND 애플) OR 구글").is_empty());
         assert!(w("\"AI 규제\" OpenAI 반도체").is_empty());
     }

@@ -8,7 +8,12 @@ use proptest::prelude::*;
 use super::*;
 
 fn doc<'a>(title: &'a str, summary: &'a str) -> Doc<'a> {
-    Doc { feed: "yna", title, summary, content: "" }
+    Doc {
+        feed: "yna",
+        title,
+        summary,
+        content: "",
+    }
 }
 
 /// Runs one query through both matchers; they must agree.
@@ -57,15 +62,40 @@ fn semantics_table() {
         ("\"한국 기업\"", "한국의 기업", "", false),
         ("“한국 기업”", "한국 기업", "", true),
         ("‘한국 기업’", "한국  기업", "", true),
-        ("OpenAI AND \"한국 기업\"", "오픈AI, 한국 기업들과의 협력 확대", "", true),
+        (
+            "OpenAI AND \"한국 기업\"",
+            "오픈AI, 한국 기업들과의 협력 확대",
+            "",
+            true,
+        ),
         // NEAR
         ("AI NEAR/3 규제", "AI 관련 국내 규제 논의", "", true),
         ("AI NEAR/2 규제", "AI 관련 국내 규제 논의", "", false),
-        ("AI NEAR 규제", "규제 당국이 오늘 새로운 AI 법안을", "", true),
-        ("AI NEAR 규제", "AI 는 하나 둘 셋 넷 다섯 여섯 규제", "", false),
-        ("(AI OR 인공지능) NEAR/5 (규제 OR 기본법)", "인공지능 기본법 시행", "", true),
+        (
+            "AI NEAR 규제",
+            "규제 당국이 오늘 새로운 AI 법안을",
+            "",
+            true,
+        ),
+        (
+            "AI NEAR 규제",
+            "AI 는 하나 둘 셋 넷 다섯 여섯 규제",
+            "",
+            false,
+        ),
+        (
+            "(AI OR 인공지능) NEAR/5 (규제 OR 기본법)",
+            "인공지능 기본법 시행",
+            "",
+            true,
+        ),
         ("AI NEAR/3 규제", "AI 이야기", "규제 이야기", false),
-        ("\"한국 기업\" NEAR/1 투자", "한국 기업들 투자 확대", "", true),
+        (
+            "\"한국 기업\" NEAR/1 투자",
+            "한국 기업들 투자 확대",
+            "",
+            true,
+        ),
         // fields
         ("title:딥시크", "딥시크 새 모델", "", true),
         ("title:딥시크", "새 모델", "딥시크가 공개", false),
@@ -119,20 +149,39 @@ fn semantics_table() {
         ("=Meta", "메타버스", "", false),
         ("=AI", "AI가", "", true),
         ("주가", "이번 주가 고비", "", true),
-        ("주가 AND (증시 OR 코스피 OR 주식)", "이번 주가 고비", "", false),
-        ("주가 AND (증시 OR 코스피 OR 주식)", "삼성전자 주가 급등에 코스피 상승", "", true),
+        (
+            "주가 AND (증시 OR 코스피 OR 주식)",
+            "이번 주가 고비",
+            "",
+            false,
+        ),
+        (
+            "주가 AND (증시 OR 코스피 OR 주식)",
+            "삼성전자 주가 급등에 코스피 상승",
+            "",
+            true,
+        ),
         ("현대", "현대 미술관", "", true),
     ];
     for &(query, title, summary, want) in cases {
         let set = one(query);
-        assert_eq!(matches_with(&set, &doc(title, summary)), want, "{query:?} on {title:?} / {summary:?}");
+        assert_eq!(
+            matches_with(&set, &doc(title, summary)),
+            want,
+            "{query:?} on {title:?} / {summary:?}"
+        );
     }
 }
 
 #[test]
 fn content_is_matched_when_present() {
     let set = one("기본법");
-    let d = Doc { feed: "f", title: "제목", summary: "요약", content: "인공지능 기본법이 시행된다" };
+    let d = Doc {
+        feed: "f",
+        title: "제목",
+        summary: "요약",
+        content: "인공지능 기본법이 시행된다",
+    };
     assert!(matches_with(&set, &d));
     let set = one("content:기본법 NOT title:기본법");
     assert!(matches_with(&set, &d));
@@ -140,10 +189,15 @@ fn content_is_matched_when_present() {
 
 #[test]
 fn user_aliases_and_switching_builtins_off() {
-    let groups = vec![("kkachi".to_string(), vec!["까치".to_string(), "magpie".to_string()])];
-    let set = RuleSet::from_queries_with_aliases([("r", "magpie")], true, &groups).unwrap_or_else(|e| panic!("{e:?}"));
+    let groups = vec![(
+        "kkachi".to_string(),
+        vec!["까치".to_string(), "magpie".to_string()],
+    )];
+    let set = RuleSet::from_queries_with_aliases([("r", "magpie")], true, &groups)
+        .unwrap_or_else(|e| panic!("{e:?}"));
     assert!(matches_with(&set, &doc("까치가 울면", "")));
-    let off = RuleSet::from_queries_with_aliases([("r", "OpenAI")], false, &[]).unwrap_or_else(|e| panic!("{e:?}"));
+    let off = RuleSet::from_queries_with_aliases([("r", "OpenAI")], false, &[])
+        .unwrap_or_else(|e| panic!("{e:?}"));
     assert!(!matches_with(&off, &doc("오픈AI 발표", "")));
     assert!(matches_with(&off, &doc("OpenAI 발표", "")));
 }
@@ -163,8 +217,14 @@ fn matched_lists_positive_terms_as_written_in_query_order() {
     assert_eq!(
         got,
         vec![
-            RuleMatch { rule: "chips".into(), matched: vec!["Nvidia".into(), "삼성전자".into(), "반도체".into()] },
-            RuleMatch { rule: "dup".into(), matched: vec!["반도체".into(), "공급".into(), "\"반도체 공급\"".into()] },
+            RuleMatch {
+                rule: "chips".into(),
+                matched: vec!["Nvidia".into(), "삼성전자".into(), "반도체".into()]
+            },
+            RuleMatch {
+                rule: "dup".into(),
+                matched: vec!["반도체".into(), "공급".into(), "\"반도체 공급\"".into()]
+            },
         ]
     );
 }
@@ -174,7 +234,12 @@ fn rule_feeds_restrict_the_feed() {
     let src = "[[rules]]\nname = \"a\"\nquery = '삼성'\nfeeds = [\"hani\"]\n";
     let loaded = load(src, Path::new("rules.toml")).unwrap_or_else(|e| panic!("{e:?}"));
     assert!(!matches_with(&loaded.rules, &doc("삼성", "")));
-    let d = Doc { feed: "hani", title: "삼성", summary: "", content: "" };
+    let d = Doc {
+        feed: "hani",
+        title: "삼성",
+        summary: "",
+        content: "",
+    };
     assert!(matches_with(&loaded.rules, &d));
 }
 
@@ -192,7 +257,8 @@ chats = [-1001234567890, 42]
 
 #[test]
 fn loads_the_issue_example() {
-    let loaded = load(ISSUE_FILE, Path::new("config/rules.toml")).unwrap_or_else(|e| panic!("{e:?}"));
+    let loaded =
+        load(ISSUE_FILE, Path::new("config/rules.toml")).unwrap_or_else(|e| panic!("{e:?}"));
     assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
     let info = &loaded.rules.rules()[0];
     assert_eq!(info.name, "openai-korea");
@@ -200,9 +266,14 @@ fn loads_the_issue_example() {
     assert_eq!(info.description, "OpenAI's business with Korean companies");
     assert!(info.feeds.is_empty());
     assert_eq!(info.chats, vec![-1_001_234_567_890, 42]);
-    let hits = loaded.rules.match_doc(&doc("오픈에이아이, 한국 기업들과 협력", ""));
+    let hits = loaded
+        .rules
+        .match_doc(&doc("오픈에이아이, 한국 기업들과 협력", ""));
     assert_eq!(hits.len(), 1);
-    assert_eq!(hits[0].matched, vec!["OpenAI".to_string(), "\"한국 기업\"".to_string()]);
+    assert_eq!(
+        hits[0].matched,
+        vec!["OpenAI".to_string(), "\"한국 기업\"".to_string()]
+    );
 }
 
 #[test]
@@ -210,7 +281,13 @@ fn the_shipped_rules_file_loads() {
     // config/rules.toml as the lead wrote it; read here only as test data.
     let src = include_str!("../../config/rules.toml");
     if let Err(e) = load(src, Path::new("config/rules.toml")) {
-        panic!("{}", e.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"));
+        panic!(
+            "{}",
+            e.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
     }
 }
 
@@ -226,24 +303,33 @@ fn syntax_error_names_file_line_column_rule_and_shows_a_caret() {
     let src = "[[rules]]\nname = \"openai-korea\"\nquery = 'OpenAI AND'\n";
     assert_eq!(
         errors(src),
-        vec!["rules.toml:3:20: rule \"openai-korea\": expected a term after AND\n    OpenAI AND\n              ^"]
+        vec![
+            "rules.toml:3:20: rule \"openai-korea\": expected a term after AND\n    OpenAI AND\n              ^"
+        ]
     );
     // Hangul before the problem: columns count characters, the caret counts terminal cells.
     let src = "[[rules]]\nname = \"x1\"\nquery = '한국 AND (삼성 OR'\n";
     assert_eq!(
         errors(src),
-        vec!["rules.toml:3:23: rule \"x1\": expected a term after OR\n    한국 AND (삼성 OR\n                     ^"]
+        vec![
+            "rules.toml:3:23: rule \"x1\": expected a term after OR\n    한국 AND (삼성 OR\n                     ^"
+        ]
     );
     // A basic string with escapes: the column is where the character sits in the file.
     let src = "[[rules]]\nname = \"x2\"\nquery = \"\\\"한국\\\" titel:삼성\"\n";
     assert_eq!(
         errors(src),
-        vec!["rules.toml:3:17: rule \"x2\": unknown field titel: (fields are title:, summary:, content:, feed:)\n    \"한국\" titel:삼성\n           ^"]
+        vec![
+            "rules.toml:3:17: rule \"x2\": unknown field titel: (fields are title:, summary:, content:, feed:)\n    \"한국\" titel:삼성\n           ^"
+        ]
     );
     // Multi-line literal string.
     let src = "[[rules]]\nname = \"x3\"\nquery = '''\n삼성 AND\n  (애플'''\n";
     let e = errors(src);
-    assert!(e[0].starts_with("rules.toml:5:3: rule \"x3\": unclosed ( : missing )"), "{e:?}");
+    assert!(
+        e[0].starts_with("rules.toml:5:3: rule \"x3\": unclosed ( : missing )"),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -299,9 +385,16 @@ chats = ["me"]
         "rules.toml:31:1: rule without a name: every [[rules]] needs name = \"...\"",
         "rules.toml:37:10: rule \"chats\": chats must be an array of chat ids (integers)",
     ];
-    let firsts: Vec<&str> = e.iter().map(|d| d.lines().next().unwrap_or_default()).collect();
+    let firsts: Vec<&str> = e
+        .iter()
+        .map(|d| d.lines().next().unwrap_or_default())
+        .collect();
     for want in expected {
-        assert!(firsts.contains(&want), "missing {want:?} in\n{}", firsts.join("\n"));
+        assert!(
+            firsts.contains(&want),
+            "missing {want:?} in\n{}",
+            firsts.join("\n")
+        );
     }
 }
 
@@ -309,7 +402,11 @@ chats = ["me"]
 fn warnings_for_mixing_and_short_terms() {
     let src = "[[rules]]\nname = \"w\"\nquery = 'AI AND 반도체 OR 책'\n";
     let loaded = load(src, Path::new("rules.toml")).unwrap_or_else(|e| panic!("{e:?}"));
-    let w: Vec<String> = loaded.warnings.iter().map(|d| d.to_string().lines().next().unwrap_or_default().to_string()).collect();
+    let w: Vec<String> = loaded
+        .warnings
+        .iter()
+        .map(|d| d.to_string().lines().next().unwrap_or_default().to_string())
+        .collect();
     assert_eq!(
         w,
         vec![
@@ -330,7 +427,9 @@ fn invalid_toml_is_one_error() {
 
 #[test]
 fn query_error_display_and_caret() {
-    let e = RuleSet::from_queries([("r", "OpenAI AND (")]).err().unwrap_or_default();
+    let e = RuleSet::from_queries([("r", "OpenAI AND (")])
+        .err()
+        .unwrap_or_default();
     let (name, err) = &e[0];
     assert_eq!(name, "r");
     assert_eq!(err.to_string(), "column 13: expected a term after (");
@@ -341,26 +440,43 @@ fn query_error_display_and_caret() {
 fn test_query_shows_hits_in_context() {
     let set = RuleSet::empty();
     let d = doc("오픈AI, 한국 기업들과의 협력 확대", "");
-    let r = test_query("OpenAI AND \"한국 기업\" NOT 주가", &set, &d).unwrap_or_else(|e| panic!("{e}"));
+    let r =
+        test_query("OpenAI AND \"한국 기업\" NOT 주가", &set, &d).unwrap_or_else(|e| panic!("{e}"));
     assert!(r.matched);
     assert_eq!(
         r.hits,
         vec![
-            Hit { term: "OpenAI".into(), field: "title", found: "오픈AI".into(), context: "[오픈AI], 한국 기업들과의 협력 확대".into() },
-            Hit { term: "\"한국 기업\"".into(), field: "title", found: "한국 기업".into(), context: "오픈AI, [한국 기업]들과의 협력 확대".into() },
+            Hit {
+                term: "OpenAI".into(),
+                field: "title",
+                found: "오픈AI".into(),
+                context: "[오픈AI], 한국 기업들과의 협력 확대".into()
+            },
+            Hit {
+                term: "\"한국 기업\"".into(),
+                field: "title",
+                found: "한국 기업".into(),
+                context: "오픈AI, [한국 기업]들과의 협력 확대".into()
+            },
         ]
     );
-    let r = test_query("애플", &set, &doc("파인애플 가격 급등", "과일 시장")).unwrap_or_else(|e| panic!("{e}"));
+    let r = test_query("애플", &set, &doc("파인애플 가격 급등", "과일 시장"))
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(!r.matched && r.hits.is_empty());
-    let r = test_query("OpenAI", &set, &doc("", "ＯｐｅｎＡＩ는 오늘")).unwrap_or_else(|e| panic!("{e}"));
+    let r = test_query("OpenAI", &set, &doc("", "ＯｐｅｎＡＩ는 오늘"))
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(r.hits[0].found, "ＯｐｅｎＡＩ");
     assert_eq!(r.hits[0].field, "summary");
-    let r = test_query("반도체 NOT 주가", &set, &doc("반도체 주가", "")).unwrap_or_else(|e| panic!("{e}"));
+    let r = test_query("반도체 NOT 주가", &set, &doc("반도체 주가", ""))
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(!r.matched);
     assert_eq!(r.excluded[0].term, "주가");
     let long = format!("{}삼성{}", "가".repeat(40), "나".repeat(40));
     let r = test_query("*삼성", &set, &doc(&long, "")).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(r.hits[0].context, format!("…{}[삼성]{}…", "가".repeat(30), "나".repeat(30)));
+    assert_eq!(
+        r.hits[0].context,
+        format!("…{}[삼성]{}…", "가".repeat(30), "나".repeat(30))
+    );
     assert!(test_query("OpenAI AND (", &set, &d).is_err());
 }
 
@@ -376,8 +492,27 @@ fn empty_rule_set_matches_nothing() {
 // ---- properties ---------------------------------------------------------------------------------
 
 const WORDS: &[&str] = &[
-    "기업", "한국", "삼성", "삼성전자", "애플", "파인애플", "메타", "메타버스", "오픈AI", "OpenAI",
-    "AI", "FAIR", "sk", "ask", "주가", "반도체", "중소기업", "규제", "딥시크", "DeepSeek", "regulation",
+    "기업",
+    "한국",
+    "삼성",
+    "삼성전자",
+    "애플",
+    "파인애플",
+    "메타",
+    "메타버스",
+    "오픈AI",
+    "OpenAI",
+    "AI",
+    "FAIR",
+    "sk",
+    "ask",
+    "주가",
+    "반도체",
+    "중소기업",
+    "규제",
+    "딥시크",
+    "DeepSeek",
+    "regulation",
 ];
 const PARTICLE_SUFFIXES: &[&str] = &["", "", "", "가", "는", "들과의", "의", "버스", "s", "2"];
 const PUNCT: &[&str] = &["", "", "", ",", "(", ")", "·", "“", "”", "."];
@@ -388,7 +523,15 @@ fn term_strategy() -> impl Strategy<Value = Expr> {
         let chars = w.chars().count();
         let hangul = w.chars().filter(|c| literal::is_hangul(*c)).count();
         let can_suffix = hangul >= 2 || chars >= 3;
-        let t = |text: String, phrase, prefix, suffix, whole| Expr::Term(Term { text, phrase, prefix, suffix, whole });
+        let t = |text: String, phrase, prefix, suffix, whole| {
+            Expr::Term(Term {
+                text,
+                phrase,
+                prefix,
+                suffix,
+                whole,
+            })
+        };
         match m {
             _ if phrase && m < 2 => t(format!("{w} {w2}"), true, false, false, false),
             1 => t(w.to_string(), false, true, false, false),
@@ -419,7 +562,10 @@ fn expr_strategy() -> impl Strategy<Value = Expr> {
             prop::collection::vec(inner.clone(), 2..4).prop_map(Expr::And),
             prop::collection::vec(inner.clone(), 2..4).prop_map(Expr::Or),
             inner.clone().prop_map(|e| Expr::Not(Box::new(e))),
-            (prop::sample::select(&[Field::Title, Field::Summary, Field::Content][..]), term_strategy())
+            (
+                prop::sample::select(&[Field::Title, Field::Summary, Field::Content][..]),
+                term_strategy()
+            )
                 .prop_map(|(f, t)| Expr::Field(f, Box::new(t))),
         ]
     })
@@ -427,7 +573,12 @@ fn expr_strategy() -> impl Strategy<Value = Expr> {
 
 fn text_strategy() -> impl Strategy<Value = String> {
     prop::collection::vec(
-        (prop::sample::select(PUNCT), prop::sample::select(WORDS), prop::sample::select(PARTICLE_SUFFIXES), 0..8u8),
+        (
+            prop::sample::select(PUNCT),
+            prop::sample::select(WORDS),
+            prop::sample::select(PARTICLE_SUFFIXES),
+            0..8u8,
+        ),
         0..14,
     )
     .prop_map(|parts| {

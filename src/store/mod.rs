@@ -9,8 +9,11 @@
 //! - `feeds.v1`: feed name → [`FeedState`] as JSON: conditional-GET validators, backoff,
 //!   whether the first poll happened.
 //!
-//! Invariant: a story's keys and its record are written in one transaction, so a crash never
-//! leaves a story half-seen. Invariant: sled holds an exclusive file lock, so a second kkachi
+//! - `outbox.v1`, `sent.v1`, `subs.v1`, `chats.v1`: Telegram delivery, see [`outbox`].
+//!
+//! Invariant: a story's keys, its record and its queued alerts are written in one transaction
+//! ([`Store::admit_and_enqueue`]), so a crash never leaves a story half-seen or seen but
+//! unannounced. Invariant: sled holds an exclusive file lock, so a second kkachi
 //! on the same store fails to open it with [`StoreError::Locked`].
 
 use std::path::{Path, PathBuf};
@@ -21,6 +24,10 @@ use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 use crate::story::{Story, dedup_keys};
+
+pub mod outbox;
+
+pub use outbox::OutboxEntry;
 
 /// Keys older than this are refreshed when seen again, so a story that stays in a feed for
 /// longer than the retention window is not forgotten (and re-alerted) while it is still there.
@@ -73,6 +80,7 @@ pub struct Store {
     seen: sled::Tree,
     stories: sled::Tree,
     feeds: sled::Tree,
+    tg: outbox::Trees,
 }
 
 impl Store {
@@ -94,6 +102,7 @@ impl Store {
             seen: db.open_tree("seen.v1")?,
             stories: db.open_tree("stories.v1")?,
             feeds: db.open_tree("feeds.v1")?,
+            tg: outbox::Trees::open(&db)?,
             db,
         })
     }
@@ -127,9 +136,22 @@ impl Store {
     /// counting earlier items of the same batch. All keys of all stories are marked seen, and
     /// new stories are kept, in one transaction.
     pub fn admit(&self, stories: &[Story], now: DateTime<Utc>) -> Result<Vec<usize>, StoreError> {
+        self.admit_and_enqueue(stories, now, |_| Vec::new()).map(|(new, _)| new)
+    }
+
+    /// [`Store::admit`], and in the same transaction queues the outbox entries that `enqueue`
+    /// returns for the new stories (it gets their indices, in feed order, and may choose a
+    /// subset, e.g. the backfill). Returns the new indices and how many entries were queued.
+    /// `enqueue` may run more than once (sled retries conflicting transactions): keep it pure.
+    pub fn admit_and_enqueue(
+        &self,
+        stories: &[Story],
+        now: DateTime<Utc>,
+        enqueue: impl Fn(&[usize]) -> Vec<OutboxEntry>,
+    ) -> Result<(Vec<usize>, usize), StoreError> {
         let stamp = now.timestamp();
         let keys: Vec<_> = stories.iter().map(dedup_keys).collect();
-        let result = (&self.seen, &self.stories).transaction(|(seen, kept)| {
+        let result = (&self.seen, &self.stories, &self.tg.outbox).transaction(|(seen, kept, outbox)| {
             let mut new = Vec::new();
             for (i, keys) in keys.iter().enumerate() {
                 let mut known = false;
@@ -154,7 +176,13 @@ impl Store {
                     new.push(i);
                 }
             }
-            Ok(new)
+            let entries = if new.is_empty() { Vec::new() } else { enqueue(&new) };
+            for entry in &entries {
+                let json = serde_json::to_vec(entry)
+                    .map_err(|e| ConflictableTransactionError::Abort(format!("cannot encode outbox entry: {e}")))?;
+                outbox.insert(&outbox.generate_id()?.to_be_bytes()[..], json)?;
+            }
+            Ok((new, entries.len()))
         });
         match result {
             Ok(new) => Ok(new),

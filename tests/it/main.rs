@@ -2,9 +2,11 @@
 //! Nothing here touches the internet.
 
 mod cli;
+mod fake_telegram;
 mod poll;
 mod rules_cli;
 mod server;
+mod telegram_send;
 mod summary_cli;
 
 use std::path::{Path, PathBuf};

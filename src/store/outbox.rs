@@ -1,0 +1,619 @@
+//! Telegram delivery state: the outbox, subscriptions, sent records and per-chat flood waits.
+//!
+//! Owns four sled trees (each name carries its record version; records are JSON like the rest
+//! of the store):
+//! - `outbox.v1`: sequence number (u64 BE, from sled's monotonic id generator, so iteration is
+//!   enqueue order) → [`OutboxEntry`]: one message for one chat. An entry is removed only when
+//!   Telegram accepted every part of it (then a [`SentRecord`] is written in the same
+//!   transaction) or when it failed permanently.
+//! - `sent.v1`: chat (i64 BE) ++ story key (32 bytes) → [`SentRecord`] with Telegram's
+//!   `message_id`s. Invariant: the same story is never sent twice to the same chat: the sender
+//!   checks this tree before sending and writes it atomically with the outbox removal.
+//! - `subs.v1`: chat (i64 BE) → [`Subscription`]: rule names (kept when a rule disappears from
+//!   `rules.toml`), the paused flag, and why the chat ended (blocked, deactivated…).
+//! - `chats.v1`: chat (i64 BE) → [`ChatState`]: `retry_at` after a 429, so a restart honours it.
+//!
+//! Must not: know about teloxide, HTTP or rendering. Records are plain data.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, FixedOffset, Utc};
+use serde::{Deserialize, Serialize};
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+
+use super::{Store, StoreError};
+use crate::rules::RuleMatch;
+use crate::story::{Key, Story};
+
+/// The trees this module owns, opened by [`Store::open`].
+pub(super) struct Trees {
+    pub(super) outbox: sled::Tree,
+    sent: sled::Tree,
+    subs: sled::Tree,
+    chats: sled::Tree,
+}
+
+impl Trees {
+    pub(super) fn open(db: &sled::Db) -> Result<Trees, sled::Error> {
+        Ok(Trees {
+            outbox: db.open_tree("outbox.v1")?,
+            sent: db.open_tree("sent.v1")?,
+            subs: db.open_tree("subs.v1")?,
+            chats: db.open_tree("chats.v1")?,
+        })
+    }
+}
+
+/// One rule that matched, with the terms that hit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleHit {
+    pub rule: String,
+    pub matched: Vec<String>,
+}
+
+impl From<&RuleMatch> for RuleHit {
+    fn from(m: &RuleMatch) -> RuleHit {
+        RuleHit {
+            rule: m.rule.clone(),
+            matched: m.matched.clone(),
+        }
+    }
+}
+
+/// What an alert says: one story and every rule of one chat that it matched.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertRecord {
+    pub title: String,
+    pub url: String,
+    pub feed: String,
+    pub published: Option<DateTime<FixedOffset>>,
+    pub summary: String,
+    pub rules: Vec<RuleHit>,
+}
+
+impl AlertRecord {
+    pub fn new(story: &Story, hits: Vec<RuleHit>) -> AlertRecord {
+        AlertRecord {
+            title: story.title.clone(),
+            url: story.url.clone(),
+            feed: story.feed.clone(),
+            published: story.published,
+            summary: story.summary.clone(),
+            rules: hits,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Body {
+    Alert(AlertRecord),
+    /// A health notice to an admin (plain text).
+    Notice {
+        text: String,
+    },
+}
+
+/// One Telegram message of an entry (a long alert is several).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Part {
+    pub text: String,
+    /// Sent without a parse mode (after "can't parse entities").
+    #[serde(default)]
+    pub plain: bool,
+}
+
+/// One message for one chat, waiting in the outbox.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    pub chat: i64,
+    /// The story's GUID dedup key (hex); `None` for notices.
+    pub story: Option<String>,
+    pub body: Body,
+    pub enqueued_at: DateTime<Utc>,
+    /// The rendered messages, filled by the sender on its first attempt and rewritten after
+    /// Telegram's complaints (plain text, smaller pieces); empty until then.
+    #[serde(default)]
+    pub parts: Vec<Part>,
+    /// `message_id`s of the parts Telegram already accepted, in order.
+    #[serde(default)]
+    pub sent_parts: Vec<i32>,
+    /// A request for the next part was written and its outcome is not known yet. Found set at
+    /// start-up, it means the process died mid-request: an ambiguous attempt.
+    #[serde(default)]
+    pub in_flight: bool,
+    /// Attempts whose outcome was ambiguous (timeout after sending). At most one resend.
+    #[serde(default)]
+    pub ambiguous: u32,
+    /// Failed attempts of any kind, for logs and `/status`.
+    #[serde(default)]
+    pub attempts: u32,
+}
+
+/// Telegram's message length limit in UTF-16 code units.
+pub const MESSAGE_LIMIT: usize = 4096;
+
+impl OutboxEntry {
+    pub fn alert(chat: i64, story: &Key, record: AlertRecord, now: DateTime<Utc>) -> OutboxEntry {
+        OutboxEntry::new(chat, Some(hex::encode(story)), Body::Alert(record), now)
+    }
+
+    pub fn notice(chat: i64, text: impl Into<String>, now: DateTime<Utc>) -> OutboxEntry {
+        OutboxEntry::new(chat, None, Body::Notice { text: text.into() }, now)
+    }
+
+    fn new(chat: i64, story: Option<String>, body: Body, now: DateTime<Utc>) -> OutboxEntry {
+        OutboxEntry {
+            chat,
+            story,
+            body,
+            enqueued_at: now,
+            parts: Vec::new(),
+            sent_parts: Vec::new(),
+            in_flight: false,
+            ambiguous: 0,
+            attempts: 0,
+        }
+    }
+}
+
+/// Proof that a story reached a chat (or, with `uncertain`, may have).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SentRecord {
+    pub message_ids: Vec<i32>,
+    pub sent_at: DateTime<Utc>,
+    /// Given up after an ambiguous resend: Telegram may or may not show it. Never sent again.
+    #[serde(default)]
+    pub uncertain: bool,
+}
+
+/// A chat's subscriptions. Rule names stay when a rule disappears from `rules.toml`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Subscription {
+    pub rules: BTreeSet<String>,
+    #[serde(default)]
+    pub paused: bool,
+    /// Set when Telegram said the chat is gone for good (blocked, deactivated, not found,
+    /// forbidden); nothing is queued for it until the chat talks to the bot again.
+    #[serde(default)]
+    pub ended: Option<Ended>,
+}
+
+impl Subscription {
+    /// Receives alerts now.
+    pub fn active(&self) -> bool {
+        !self.paused && self.ended.is_none()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ended {
+    pub at: DateTime<Utc>,
+    pub reason: String,
+}
+
+/// Per-chat delivery state that must survive restarts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChatState {
+    /// Telegram's flood wait: nothing is sent to this chat before it.
+    pub retry_at: Option<DateTime<Utc>>,
+}
+
+fn chat_key(chat: i64) -> [u8; 8] {
+    chat.to_be_bytes()
+}
+
+fn decode_chat(k: &[u8]) -> Option<i64> {
+    <[u8; 8]>::try_from(k.get(..8)?)
+        .ok()
+        .map(i64::from_be_bytes)
+}
+
+fn sent_key(chat: i64, story_hex: &str) -> Vec<u8> {
+    let mut k = chat_key(chat).to_vec();
+    k.extend_from_slice(&hex::decode(story_hex).unwrap_or_else(|_| story_hex.as_bytes().to_vec()));
+    k
+}
+
+fn decode<T: for<'de> Deserialize<'de>>(v: &[u8], what: &'static str) -> Result<T, StoreError> {
+    serde_json::from_slice(v).map_err(|source| StoreError::Corrupt { what, source })
+}
+
+fn encode<T: Serialize>(v: &T, what: &'static str) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(v).map_err(|source| StoreError::Corrupt { what, source })
+}
+
+fn tx_error(e: TransactionError<String>) -> StoreError {
+    match e {
+        TransactionError::Storage(e) => StoreError::Sled(e),
+        TransactionError::Abort(msg) => StoreError::Sled(sled::Error::Unsupported(msg)),
+    }
+}
+
+impl Store {
+    // ---- outbox ------------------------------------------------------------------------------
+
+    /// Queues entries outside a poll (admin notices, tests). Alerts are queued by
+    /// [`Store::admit_and_enqueue`].
+    pub fn enqueue(&self, entries: &[OutboxEntry]) -> Result<(), StoreError> {
+        for e in entries {
+            let seq = self.db.generate_id()?;
+            self.tg
+                .outbox
+                .insert(seq.to_be_bytes(), encode(e, "outbox entry")?)?;
+        }
+        Ok(())
+    }
+
+    /// Every queued entry, oldest first, with its sequence number.
+    pub fn outbox(&self) -> Result<Vec<(u64, OutboxEntry)>, StoreError> {
+        let mut out = Vec::new();
+        for kv in self.tg.outbox.iter() {
+            let (k, v) = kv?;
+            let seq = <[u8; 8]>::try_from(&k[..]).map_or(0, u64::from_be_bytes);
+            out.push((seq, decode(&v, "outbox entry")?));
+        }
+        Ok(out)
+    }
+
+    pub fn outbox_len(&self) -> usize {
+        self.tg.outbox.len()
+    }
+
+    pub fn outbox_entry(&self, seq: u64) -> Result<Option<OutboxEntry>, StoreError> {
+        self.tg
+            .outbox
+            .get(seq.to_be_bytes())?
+            .map(|v| decode(&v, "outbox entry"))
+            .transpose()
+    }
+
+    /// Rewrites an entry that is still queued (progress, mode, attempt counters).
+    pub fn update_outbox_entry(&self, seq: u64, entry: &OutboxEntry) -> Result<(), StoreError> {
+        let v = encode(entry, "outbox entry")?;
+        self.tg.outbox.insert(seq.to_be_bytes(), v)?;
+        Ok(())
+    }
+
+    /// Removes an entry that failed permanently.
+    pub fn drop_outbox_entry(&self, seq: u64) -> Result<(), StoreError> {
+        self.tg.outbox.remove(seq.to_be_bytes())?;
+        Ok(())
+    }
+
+    /// Telegram accepted the whole message (or the sender gave up after an ambiguous resend):
+    /// the entry leaves the outbox and the sent record is written, in one transaction.
+    pub fn complete(
+        &self,
+        seq: u64,
+        entry: &OutboxEntry,
+        record: &SentRecord,
+    ) -> Result<(), StoreError> {
+        let value = encode(record, "sent record")?;
+        let key = entry.story.as_deref().map(|s| sent_key(entry.chat, s));
+        (&self.tg.outbox, &self.tg.sent)
+            .transaction(|(outbox, sent)| {
+                outbox.remove(&seq.to_be_bytes()[..])?;
+                if let Some(k) = &key {
+                    sent.insert(&k[..], &value[..])?;
+                }
+                Ok::<_, ConflictableTransactionError<String>>(())
+            })
+            .map_err(tx_error)
+    }
+
+    /// The record of a story sent to a chat, if it was.
+    pub fn sent(&self, chat: i64, story_hex: &str) -> Result<Option<SentRecord>, StoreError> {
+        self.tg
+            .sent
+            .get(sent_key(chat, story_hex))?
+            .map(|v| decode(&v, "sent record"))
+            .transpose()
+    }
+
+    /// Sent records since `since` (for `/status`).
+    pub fn sent_since(&self, since: DateTime<Utc>) -> Result<usize, StoreError> {
+        let mut n = 0;
+        for kv in self.tg.sent.iter() {
+            let (_, v) = kv?;
+            let r: SentRecord = decode(&v, "sent record")?;
+            n += usize::from(r.sent_at >= since);
+        }
+        Ok(n)
+    }
+
+    // ---- chats -------------------------------------------------------------------------------
+
+    pub fn chat_state(&self, chat: i64) -> Result<ChatState, StoreError> {
+        match self.tg.chats.get(chat_key(chat))? {
+            Some(v) => decode(&v, "chat state"),
+            None => Ok(ChatState::default()),
+        }
+    }
+
+    pub fn set_chat_state(&self, chat: i64, state: &ChatState) -> Result<(), StoreError> {
+        self.tg
+            .chats
+            .insert(chat_key(chat), encode(state, "chat state")?)?;
+        Ok(())
+    }
+
+    /// Every chat with a flood wait, for the sender's start-up.
+    pub fn chat_states(&self) -> Result<BTreeMap<i64, ChatState>, StoreError> {
+        let mut out = BTreeMap::new();
+        for kv in self.tg.chats.iter() {
+            let (k, v) = kv?;
+            if let Some(chat) = decode_chat(&k) {
+                out.insert(chat, decode(&v, "chat state")?);
+            }
+        }
+        Ok(out)
+    }
+
+    // ---- subscriptions -----------------------------------------------------------------------
+
+    pub fn subscription(&self, chat: i64) -> Result<Option<Subscription>, StoreError> {
+        self.tg
+            .subs
+            .get(chat_key(chat))?
+            .map(|v| decode(&v, "subscription"))
+            .transpose()
+    }
+
+    pub fn set_subscription(&self, chat: i64, sub: &Subscription) -> Result<(), StoreError> {
+        self.tg
+            .subs
+            .insert(chat_key(chat), encode(sub, "subscription")?)?;
+        Ok(())
+    }
+
+    /// Every chat's subscription record, by chat id.
+    pub fn subscriptions(&self) -> Result<BTreeMap<i64, Subscription>, StoreError> {
+        let mut out = BTreeMap::new();
+        for kv in self.tg.subs.iter() {
+            let (k, v) = kv?;
+            if let Some(chat) = decode_chat(&k) {
+                out.insert(chat, decode(&v, "subscription")?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Telegram said the chat is gone for good: its subscriptions end (the rule names are kept
+    /// so that `/start` can bring them back) and its queued messages leave the outbox. Returns
+    /// how many were dropped.
+    pub fn end_chat(
+        &self,
+        chat: i64,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        let mut sub = self.subscription(chat)?.unwrap_or_default();
+        sub.ended = Some(Ended {
+            at: now,
+            reason: reason.to_string(),
+        });
+        self.set_subscription(chat, &sub)?;
+        let mut dropped = 0;
+        for (seq, e) in self.outbox()? {
+            if e.chat == chat {
+                self.drop_outbox_entry(seq)?;
+                dropped += 1;
+            }
+        }
+        Ok(dropped)
+    }
+
+    /// A group became a supergroup: its subscription, flood wait, queued messages and sent
+    /// records move to the new id.
+    pub fn migrate_chat(&self, old: i64, new: i64) -> Result<(), StoreError> {
+        if let Some(sub) = self.subscription(old)? {
+            let mut merged = self.subscription(new)?.unwrap_or_default();
+            merged.rules.extend(sub.rules);
+            merged.paused = sub.paused;
+            self.set_subscription(new, &merged)?;
+            self.tg.subs.remove(chat_key(old))?;
+        }
+        if let Some(v) = self.tg.chats.remove(chat_key(old))? {
+            self.tg.chats.insert(chat_key(new), v)?;
+        }
+        for (seq, mut e) in self.outbox()? {
+            if e.chat == old {
+                e.chat = new;
+                self.update_outbox_entry(seq, &e)?;
+            }
+        }
+        for kv in self.tg.sent.scan_prefix(chat_key(old)) {
+            let (k, v) = kv?;
+            let mut nk = chat_key(new).to_vec();
+            nk.extend_from_slice(&k[8..]);
+            self.tg.sent.insert(nk, v)?;
+            self.tg.sent.remove(k)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+            .expect("time")
+            .with_timezone(&Utc)
+    }
+
+    fn story(id: &str) -> Story {
+        Story {
+            id: id.into(),
+            feed: "f".into(),
+            title: format!("기사 제목 {id}"),
+            url: format!("https://e.com/{id}"),
+            published: None,
+            summary: String::new(),
+            authors: vec![],
+            categories: vec![],
+            content: None,
+        }
+    }
+
+    fn hit(rule: &str) -> Vec<RuleHit> {
+        vec![RuleHit {
+            rule: rule.into(),
+            matched: vec!["x".into()],
+        }]
+    }
+
+    #[test]
+    fn admit_and_enqueue_queues_only_new_stories_in_one_go() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        let stories = vec![story("1"), story("2")];
+        let enqueue = |new: &[usize]| -> Vec<OutboxEntry> {
+            new.iter()
+                .flat_map(|&i| {
+                    let key = crate::story::dedup_keys(&stories[i]).guid;
+                    [10, -20].map(|chat| {
+                        OutboxEntry::alert(
+                            chat,
+                            &key,
+                            AlertRecord::new(&stories[i], hit("r")),
+                            now(),
+                        )
+                    })
+                })
+                .collect()
+        };
+        let (new, queued) = store
+            .admit_and_enqueue(&stories, now(), enqueue)
+            .expect("admit");
+        assert_eq!((new, queued), (vec![0, 1], 4));
+        let (new, queued) = store
+            .admit_and_enqueue(&stories, now(), enqueue)
+            .expect("admit");
+        assert_eq!((new, queued), (vec![], 0));
+        let queue = store.outbox().expect("outbox");
+        let order: Vec<(i64, &str)> = queue
+            .iter()
+            .map(|(_, e)| (e.chat, &e.body))
+            .map(|(c, b)| {
+                (
+                    c,
+                    if let Body::Alert(a) = b {
+                        a.url.as_str()
+                    } else {
+                        ""
+                    },
+                )
+            })
+            .collect();
+        assert_eq!(
+            order,
+            vec![
+                (10, "https://e.com/1"),
+                (-20, "https://e.com/1"),
+                (10, "https://e.com/2"),
+                (-20, "https://e.com/2")
+            ]
+        );
+        assert!(
+            queue.windows(2).all(|w| w[0].0 < w[1].0),
+            "sequence numbers increase"
+        );
+    }
+
+    #[test]
+    fn complete_moves_an_entry_to_sent_atomically_and_survives_reopen() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = story("1");
+        let key = crate::story::dedup_keys(&s).guid;
+        {
+            let store = Store::open(dir.path()).expect("open");
+            store
+                .enqueue(&[OutboxEntry::alert(
+                    7,
+                    &key,
+                    AlertRecord::new(&s, hit("r")),
+                    now(),
+                )])
+                .expect("enqueue");
+            let (seq, entry) = store.outbox().expect("outbox").remove(0);
+            let record = SentRecord {
+                message_ids: vec![99],
+                sent_at: now(),
+                uncertain: false,
+            };
+            store.complete(seq, &entry, &record).expect("complete");
+            store
+                .set_chat_state(
+                    7,
+                    &ChatState {
+                        retry_at: Some(now()),
+                    },
+                )
+                .expect("chat");
+        }
+        let store = Store::open(dir.path()).expect("reopen");
+        assert_eq!(store.outbox_len(), 0);
+        let sent = store
+            .sent(7, &hex::encode(key))
+            .expect("sent")
+            .expect("a record");
+        assert_eq!(sent.message_ids, vec![99]);
+        assert_eq!(store.sent_since(now()).expect("since"), 1);
+        assert_eq!(store.chat_state(7).expect("chat").retry_at, Some(now()));
+        assert!(store.sent(8, &hex::encode(key)).expect("sent").is_none());
+    }
+
+    #[test]
+    fn subscriptions_end_and_migrate() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        let sub = Subscription {
+            rules: ["gone-rule".to_string(), "ai".to_string()].into(),
+            ..Default::default()
+        };
+        store.set_subscription(-5, &sub).expect("sub");
+        store
+            .enqueue(&[
+                OutboxEntry::notice(-5, "a", now()),
+                OutboxEntry::notice(6, "b", now()),
+            ])
+            .expect("enqueue");
+        store.migrate_chat(-5, -1005).expect("migrate");
+        assert!(store.subscription(-5).expect("sub").is_none());
+        assert_eq!(store.subscription(-1005).expect("sub"), Some(sub.clone()));
+        assert_eq!(store.outbox().expect("outbox")[0].1.chat, -1005);
+
+        assert_eq!(
+            store
+                .end_chat(-1005, "bot was blocked", now())
+                .expect("end"),
+            1
+        );
+        let ended = store.subscription(-1005).expect("sub").expect("kept");
+        assert_eq!(ended.rules, sub.rules, "rule names survive");
+        assert!(!ended.active());
+        assert_eq!(store.outbox().expect("outbox").len(), 1);
+    }
+
+    #[test]
+    fn records_are_stable_json() {
+        let e = OutboxEntry::notice(42, "feed x failing", now());
+        let json = serde_json::to_string(&e).expect("json");
+        assert_eq!(
+            json,
+            "{\"chat\":42,\"story\":null,\"body\":{\"kind\":\"notice\",\"text\":\"feed x failing\"},\
+             \"enqueued_at\":\"2026-01-01T00:00:00Z\",\"parts\":[],\"sent_parts\":[],\
+             \"in_flight\":false,\"ambiguous\":0,\"attempts\":0}"
+        );
+        // Older records without the progress fields still read.
+        let old: OutboxEntry = serde_json::from_str(
+            "{\"chat\":42,\"story\":null,\"body\":{\"kind\":\"notice\",\"text\":\"t\"},\"enqueued_at\":\"2026-01-01T00:00:00Z\"}",
+        )
+        .expect("old record");
+        assert!(old.parts.is_empty() && !old.in_flight);
+    }
+}

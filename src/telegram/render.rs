@@ -1,0 +1,548 @@
+//! Rendering alerts for Telegram: HTML parse mode, a plain-text fallback, and splitting into
+//! messages within Telegram's limit. Pure: no IO, no `.await`.
+//!
+//! Every piece of feed text is escaped (`&`, `<`, `>` and `"`, so the same function is safe in
+//! text and inside `href="…"`); the only tags are the template's own `b`, `i`, `a href` and
+//! `code`, all in Telegram's allowed set.
+//!
+//! Lengths are counted in UTF-16 code units over the *raw* message (markup and entities
+//! included). Telegram counts the text after parsing, which is never longer, so a chunk within
+//! the limit here is within Telegram's. [`split`] never cuts inside a tag, an entity or a
+//! surrogate pair; it closes the tags open at a cut and reopens them in the next chunk.
+
+use chrono_tz::Tz;
+
+use crate::store::outbox::{AlertRecord, Body};
+
+/// A summary longer than this (in characters) is trimmed at a word boundary: the alert is a
+/// pointer to the story, not the story.
+pub const SUMMARY_MAX_CHARS: usize = 600;
+
+/// Escapes feed text for HTML parse mode, in text and in attribute values.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+pub fn utf16_len(s: &str) -> usize {
+    s.chars().map(char::len_utf16).sum()
+}
+
+/// The message for a queued body, in HTML.
+pub fn html(body: &Body, tz: Tz) -> String {
+    match body {
+        Body::Alert(a) => alert_html(a, tz),
+        Body::Notice { text } => escape(text),
+    }
+}
+
+/// The message for a queued body, in plain text (no parse mode).
+pub fn plain(body: &Body, tz: Tz) -> String {
+    match body {
+        Body::Alert(a) => alert_plain(a, tz),
+        Body::Notice { text } => text.clone(),
+    }
+}
+
+fn linkable(url: &str) -> bool {
+    let lower = url.to_ascii_lowercase();
+    (lower.starts_with("https://") || lower.starts_with("http://")) && url.len() <= 2048
+}
+
+fn when(a: &AlertRecord, tz: Tz) -> String {
+    a.published
+        .map(|t| t.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z").to_string())
+        .unwrap_or_else(|| "time unknown".to_string())
+}
+
+fn title(a: &AlertRecord) -> &str {
+    if a.title.trim().is_empty() {
+        "(untitled)"
+    } else {
+        a.title.trim()
+    }
+}
+
+/// ```text
+/// <b><a href="URL">TITLE</a></b>
+/// <i>FEED · 2026-11-27 09:00 KST</i>
+///
+/// SUMMARY
+///
+/// 🔎 <b>RULE</b>: <code>TERM</code>, <code>TERM</code>
+/// ```
+pub fn alert_html(a: &AlertRecord, tz: Tz) -> String {
+    let mut s = String::new();
+    if linkable(&a.url) {
+        s.push_str(&format!(
+            "<b><a href=\"{}\">{}</a></b>\n",
+            escape(&a.url),
+            escape(title(a))
+        ));
+    } else {
+        s.push_str(&format!("<b>{}</b>\n", escape(title(a))));
+    }
+    s.push_str(&format!(
+        "<i>{} · {}</i>\n",
+        escape(&a.feed),
+        escape(&when(a, tz))
+    ));
+    let summary = trim_words(a.summary.trim(), SUMMARY_MAX_CHARS);
+    if !summary.is_empty() {
+        s.push('\n');
+        s.push_str(&escape(&summary));
+        s.push('\n');
+    }
+    if !a.rules.is_empty() {
+        s.push('\n');
+    }
+    for hit in &a.rules {
+        s.push_str(&format!("🔎 <b>{}</b>", escape(&hit.rule)));
+        if !hit.matched.is_empty() {
+            let terms: Vec<String> = hit
+                .matched
+                .iter()
+                .map(|t| format!("<code>{}</code>", escape(t)))
+                .collect();
+            s.push_str(": ");
+            s.push_str(&terms.join(", "));
+        }
+        s.push('\n');
+    }
+    s.truncate(s.trim_end().len());
+    s
+}
+
+/// The same content without markup; the URL on its own line.
+pub fn alert_plain(a: &AlertRecord, tz: Tz) -> String {
+    let mut s = format!("{}\n{}\n{} · {}\n", title(a), a.url, a.feed, when(a, tz));
+    let summary = trim_words(a.summary.trim(), SUMMARY_MAX_CHARS);
+    if !summary.is_empty() {
+        s.push('\n');
+        s.push_str(&summary);
+        s.push('\n');
+    }
+    if !a.rules.is_empty() {
+        s.push('\n');
+    }
+    for hit in &a.rules {
+        s.push_str(&format!("🔎 {}", hit.rule));
+        if !hit.matched.is_empty() {
+            s.push_str(&format!(": {}", hit.matched.join(", ")));
+        }
+        s.push('\n');
+    }
+    s.truncate(s.trim_end().len());
+    s
+}
+
+/// At most `max` characters, cut after a sentence end or at a space when one is in the last
+/// third, with `…` when something was cut.
+fn trim_words(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let head: String = s.chars().take(max.saturating_sub(1)).collect();
+    let floor = head.len() * 2 / 3;
+    let sentence = head
+        .rfind(['.', '?', '!', '。'])
+        .filter(|&i| i >= floor)
+        .map(|i| i + 1);
+    if let Some(end) = sentence {
+        return head[..end].to_string();
+    }
+    let cut = head
+        .rfind(char::is_whitespace)
+        .filter(|&i| i >= floor)
+        .unwrap_or(head.len());
+    format!("{}…", head[..cut].trim_end())
+}
+
+/// Whether `text` is HTML (tags and entities are atomic) or plain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Markup {
+    Html,
+    Plain,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tok<'a> {
+    Open {
+        name: &'a str,
+        raw: &'a str,
+    },
+    Close {
+        raw: &'a str,
+    },
+    /// A character or an entity: visible text, never cut.
+    Text {
+        raw: &'a str,
+        space: bool,
+    },
+}
+
+fn tokenize(text: &str, markup: Markup) -> Vec<Tok<'_>> {
+    let mut toks = Vec::new();
+    let mut i = 0;
+    while let Some(c) = text[i..].chars().next() {
+        let rest = &text[i..];
+        let len = match (markup, c) {
+            (Markup::Html, '<') => match rest.find('>') {
+                Some(end) => {
+                    let raw = &rest[..=end];
+                    if raw.starts_with("</") {
+                        toks.push(Tok::Close { raw });
+                    } else {
+                        let inner = &raw[1..raw.len() - 1];
+                        let name = inner
+                            .split(|c: char| c.is_whitespace())
+                            .next()
+                            .unwrap_or(inner);
+                        toks.push(Tok::Open { name, raw });
+                    }
+                    end + 1
+                }
+                None => push_char(&mut toks, rest, c),
+            },
+            (Markup::Html, '&') => {
+                let end = rest
+                    .char_indices()
+                    .take(12)
+                    .find(|&(_, c)| c == ';')
+                    .map(|(i, _)| i);
+                match end {
+                    Some(end)
+                        if end > 1
+                            && rest[1..end]
+                                .chars()
+                                .all(|c| c.is_ascii_alphanumeric() || c == '#') =>
+                    {
+                        toks.push(Tok::Text {
+                            raw: &rest[..=end],
+                            space: false,
+                        });
+                        end + 1
+                    }
+                    _ => push_char(&mut toks, rest, c),
+                }
+            }
+            _ => push_char(&mut toks, rest, c),
+        };
+        i += len;
+    }
+    toks
+}
+
+fn push_char<'a>(toks: &mut Vec<Tok<'a>>, rest: &'a str, c: char) -> usize {
+    let n = c.len_utf8();
+    toks.push(Tok::Text {
+        raw: &rest[..n],
+        space: c.is_whitespace(),
+    });
+    n
+}
+
+fn closing(stack: &[(&str, &str)]) -> String {
+    stack
+        .iter()
+        .rev()
+        .map(|(name, _)| format!("</{name}>"))
+        .collect()
+}
+
+/// Splits `text` into chunks of at most `limit` UTF-16 units, preferring a line break, then a
+/// space, in the second half of a chunk. With [`Markup::Html`], tags open at a cut are closed
+/// at the end of the chunk and reopened at the start of the next, and tags and entities are
+/// never cut. No visible text is lost or reordered. `limit` must leave room for the template's
+/// tags (a few dozen units) and one character.
+pub fn split(text: &str, limit: usize, markup: Markup) -> Vec<String> {
+    if utf16_len(text) <= limit {
+        return vec![text.to_string()];
+    }
+    let toks = tokenize(text, markup);
+    let mut chunks = Vec::new();
+    let mut stack: Vec<(&str, &str)> = Vec::new();
+    let mut cur = String::new();
+    let mut cur_len = 0usize;
+    let mut has_text = false;
+    // (byte length of `cur`, its UTF-16 length, the tag stack, the next token) after a space.
+    let mut brk: Option<(usize, usize, Vec<(&str, &str)>, usize, bool)> = None;
+    let mut line_brk: Option<(usize, usize, Vec<(&str, &str)>, usize, bool)> = None;
+    let mut i = 0;
+    while i < toks.len() {
+        let tok = toks[i];
+        let mut next_stack = stack.clone();
+        let raw = match tok {
+            Tok::Open { name, raw } => {
+                next_stack.push((name, raw));
+                raw
+            }
+            Tok::Close { raw } => {
+                next_stack.pop();
+                raw
+            }
+            Tok::Text { raw, .. } => raw,
+        };
+        let cost = utf16_len(raw);
+        let close_len = utf16_len(&closing(&next_stack));
+        // A chunk takes at least one token, so a degenerate limit cannot loop forever.
+        if cur_len + cost + close_len <= limit || !has_text {
+            cur.push_str(raw);
+            cur_len += cost;
+            stack = next_stack;
+            if let Tok::Text { raw, space } = tok {
+                if space && has_text {
+                    let point = Some((cur.len(), cur_len, stack.clone(), i + 1, true));
+                    if raw == "\n" {
+                        line_brk = point.clone();
+                    }
+                    brk = point;
+                }
+                has_text = true;
+            }
+            i += 1;
+            continue;
+        }
+        // Cut: at the last line break, else the last space, if it keeps at least half a chunk.
+        let half = limit / 2;
+        let point = line_brk
+            .take()
+            .filter(|p| p.1 >= half)
+            .or_else(|| brk.take().filter(|p| p.1 >= half));
+        if let Some((len, _, st, next, _)) = point {
+            cur.truncate(len);
+            stack = st;
+            i = next;
+        }
+        cur.push_str(&closing(&stack));
+        chunks.push(std::mem::take(&mut cur));
+        for (_, raw) in &stack {
+            cur.push_str(raw);
+        }
+        cur_len = utf16_len(&cur);
+        has_text = false;
+        brk = None;
+        line_brk = None;
+    }
+    if has_text || chunks.is_empty() {
+        cur.push_str(&closing(&stack));
+        chunks.push(cur);
+    }
+    chunks
+}
+
+/// One HTML chunk as plain text: tags dropped, entities decoded. For a later part of a long
+/// message that Telegram could not parse (the first part is re-rendered with [`plain`]).
+pub fn html_to_plain(chunk: &str) -> String {
+    let mut out = String::with_capacity(chunk.len());
+    for tok in tokenize(chunk, Markup::Html) {
+        if let Tok::Text { raw, .. } = tok {
+            match raw {
+                "&amp;" => out.push('&'),
+                "&lt;" => out.push('<'),
+                "&gt;" => out.push('>'),
+                "&quot;" => out.push('"'),
+                _ => {
+                    let num = raw.strip_prefix("&#").and_then(|r| r.strip_suffix(';'));
+                    let decoded = num
+                        .and_then(|n| match n.strip_prefix(['x', 'X']) {
+                            Some(hex) => u32::from_str_radix(hex, 16).ok(),
+                            None => n.parse().ok(),
+                        })
+                        .and_then(char::from_u32);
+                    match decoded {
+                        Some(c) => out.push(c),
+                        None => out.push_str(raw),
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::outbox::RuleHit;
+    use chrono::DateTime;
+    use proptest::prelude::*;
+
+    fn record() -> AlertRecord {
+        AlertRecord {
+            title: "<script> & \"quotes\" 삼성전자 실적".into(),
+            url: "https://e.com/a?x=1&y=\"2\"".into(),
+            feed: "yna".into(),
+            published: DateTime::parse_from_rfc3339("2026-11-27T00:30:00+00:00").ok(),
+            summary: "요약 <b>not bold</b> & more".into(),
+            rules: vec![
+                RuleHit {
+                    rule: "samsung".into(),
+                    matched: vec!["삼성전자".into(), "\"실적 발표\"".into()],
+                },
+                RuleHit {
+                    rule: "all<>".into(),
+                    matched: vec![],
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn alert_html_escapes_everything_and_shows_local_time() {
+        let got = alert_html(&record(), chrono_tz::Asia::Seoul);
+        let want = "<b><a href=\"https://e.com/a?x=1&amp;y=&quot;2&quot;\">&lt;script&gt; &amp; &quot;quotes&quot; 삼성전자 실적</a></b>\n\
+                    <i>yna · 2026-11-27 09:30 KST</i>\n\
+                    \n\
+                    요약 &lt;b&gt;not bold&lt;/b&gt; &amp; more\n\
+                    \n\
+                    🔎 <b>samsung</b>: <code>삼성전자</code>, <code>&quot;실적 발표&quot;</code>\n\
+                    🔎 <b>all&lt;&gt;</b>";
+        assert_eq!(got, want);
+        let plain = alert_plain(&record(), chrono_tz::Asia::Seoul);
+        assert!(plain.starts_with("<script> & \"quotes\" 삼성전자 실적\nhttps://e.com/a?x=1&y=\"2\"\nyna · 2026-11-27 09:30 KST"), "{plain}");
+        assert!(plain.ends_with("🔎 all<>"), "{plain}");
+    }
+
+    #[test]
+    fn only_allowed_tags_are_used() {
+        let html = alert_html(&record(), chrono_tz::UTC);
+        for tok in tokenize(&html, Markup::Html) {
+            if let Tok::Open { name, .. } = tok {
+                assert!(["b", "i", "a", "code"].contains(&name), "tag {name}");
+            }
+        }
+    }
+
+    #[test]
+    fn no_link_for_odd_urls_and_long_summaries_are_trimmed() {
+        let mut r = record();
+        r.url = "javascript:alert(1)".into();
+        r.summary = "첫 문장입니다. ".repeat(200);
+        let html = alert_html(&r, chrono_tz::UTC);
+        assert!(html.starts_with("<b>&lt;script&gt;"), "{html}");
+        let summary = html.lines().nth(3).expect("summary line");
+        assert!(
+            summary.chars().count() <= SUMMARY_MAX_CHARS,
+            "{}",
+            summary.chars().count()
+        );
+        assert!(summary.ends_with('.'), "{summary}");
+    }
+
+    #[test]
+    fn short_text_is_one_chunk_and_a_long_one_is_cut_at_lines() {
+        assert_eq!(split("hello", 10, Markup::Html), vec!["hello"]);
+        let text = "<b>aaaa bbbb\ncccc</b> dddd";
+        let chunks = split(text, 17, Markup::Html);
+        assert_eq!(chunks, vec!["<b>aaaa bbbb\n</b>", "<b>cccc</b> dddd"]);
+        // Entities and surrogate pairs are atomic.
+        let chunks = split("&amp;&amp;&amp;😀😀😀", 6, Markup::Html);
+        assert_eq!(chunks, vec!["&amp;", "&amp;", "&amp;", "😀😀😀"]);
+        let chunks = split("😀😀😀", 3, Markup::Plain);
+        assert_eq!(chunks, vec!["😀", "😀", "😀"]);
+    }
+
+    #[test]
+    fn html_chunks_become_plain_text() {
+        assert_eq!(
+            html_to_plain("<b><a href=\"x\">a &amp; &lt;b&gt; &quot;c&quot; &#44032;</a></b>"),
+            "a & <b> \"c\" 가"
+        );
+    }
+
+    /// Visible text of HTML: tags removed, entities kept as written.
+    fn visible(s: &str) -> String {
+        tokenize(s, Markup::Html)
+            .into_iter()
+            .filter_map(|t| match t {
+                Tok::Text { raw, .. } => Some(raw),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn balanced(chunk: &str) -> bool {
+        let mut stack = Vec::new();
+        for t in tokenize(chunk, Markup::Html) {
+            match t {
+                Tok::Open { name, .. } => stack.push(name.to_string()),
+                Tok::Close { raw } => {
+                    if stack.pop().as_deref() != Some(&raw[2..raw.len() - 1]) {
+                        return false;
+                    }
+                }
+                Tok::Text { .. } => {}
+            }
+        }
+        stack.is_empty()
+    }
+
+    fn feed_text() -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            prop_oneof![
+                Just("a".to_string()),
+                Just(" ".to_string()),
+                Just("\n".to_string()),
+                Just("&<>\"".to_string()),
+                Just("한".to_string()),
+                Just("😀".to_string()),
+                Just("e\u{301}".to_string()),
+                "[a-z가-힣 ]{1,12}",
+            ],
+            0..400,
+        )
+        .prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #[test]
+        fn split_keeps_limits_text_and_balance(
+            title in feed_text(), summary in feed_text(), feed in "[a-z]{1,8}",
+            terms in proptest::collection::vec(feed_text(), 0..4), limit in 120usize..600,
+        ) {
+            let a = AlertRecord {
+                title, url: "https://e.com/x?a=1&b=2".into(), feed, published: None,
+                summary: summary.repeat(3),
+                rules: vec![RuleHit { rule: "r".into(), matched: terms }],
+            };
+            let html = alert_html(&a, chrono_tz::UTC);
+            let chunks = split(&html, limit, Markup::Html);
+            for c in &chunks {
+                prop_assert!(utf16_len(c) <= limit, "chunk of {} > {limit}: {c:?}", utf16_len(c));
+                prop_assert!(balanced(c), "unbalanced: {c:?}");
+                prop_assert!(!visible(c).is_empty());
+            }
+            prop_assert_eq!(visible(&chunks.concat()), visible(&html));
+
+            let plain = alert_plain(&a, chrono_tz::UTC);
+            let chunks = split(&plain, limit, Markup::Plain);
+            for c in &chunks {
+                prop_assert!(utf16_len(c) <= limit);
+            }
+            prop_assert_eq!(chunks.concat(), plain);
+        }
+
+        #[test]
+        fn the_real_limit_holds_for_huge_titles(n in 1usize..3000) {
+            let a = AlertRecord {
+                title: "😀<&".repeat(n), url: "https://e.com/".into(), feed: "f".into(), published: None,
+                summary: String::new(), rules: vec![],
+            };
+            let html = alert_html(&a, chrono_tz::UTC);
+            for c in split(&html, crate::store::outbox::MESSAGE_LIMIT, Markup::Html) {
+                prop_assert!(utf16_len(&c) <= crate::store::outbox::MESSAGE_LIMIT);
+                prop_assert!(balanced(&c));
+            }
+        }
+    }
+}

@@ -1,0 +1,463 @@
+//! The delivery task against the fake Telegram: every fault handled as specified, the real rate
+//! limits kept under load, and a restart that delivers the rest without a duplicate.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use kkachi::store::Store;
+use kkachi::store::outbox::{AlertRecord, OutboxEntry, RuleHit, Subscription};
+use kkachi::story::Story;
+use kkachi::telegram::send::{Limits, Sender, Settings};
+use tempfile::TempDir;
+
+use crate::fake_telegram::{FakeTelegram, Fault};
+
+const REAL: Limits = Limits {
+    per_chat_per_sec: 1,
+    per_group_per_min: 20,
+    global_per_sec: 30,
+};
+const FAST: Limits = Limits {
+    per_chat_per_sec: 50,
+    per_group_per_min: 1000,
+    global_per_sec: 200,
+};
+
+fn settings(limits: Limits, admins: &[i64]) -> Settings {
+    Settings {
+        limits,
+        timezone: chrono_tz::Asia::Seoul,
+        admins: admins.to_vec(),
+        backoff_min: Duration::from_millis(50),
+        backoff_max: Duration::from_millis(200),
+        rescan: Duration::from_millis(50),
+    }
+}
+
+fn story(n: usize) -> Story {
+    Story {
+        id: format!("id-{n}"),
+        feed: "yna".into(),
+        title: format!("삼성전자 <실적> & 발표 {n}"),
+        url: format!("https://e.com/{n}"),
+        published: None,
+        summary: "요약입니다.".into(),
+        authors: vec![],
+        categories: vec![],
+        content: None,
+    }
+}
+
+fn alert(chat: i64, n: usize) -> OutboxEntry {
+    let s = story(n);
+    let key = kkachi::story::dedup_keys(&s).guid;
+    let hits = vec![RuleHit {
+        rule: "samsung".into(),
+        matched: vec!["삼성전자".into()],
+    }];
+    OutboxEntry::alert(chat, &key, AlertRecord::new(&s, hits), Utc::now())
+}
+
+fn story_hex(n: usize) -> String {
+    hex::encode(kkachi::story::dedup_keys(&story(n)).guid)
+}
+
+struct Running {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        tokio::time::timeout(Duration::from_secs(10), self.task)
+            .await
+            .expect("sender stops")
+            .expect("sender task");
+    }
+}
+
+fn start(
+    fake: &FakeTelegram,
+    store: &Arc<Store>,
+    settings: Settings,
+    timeout: Duration,
+) -> Running {
+    let sender = Sender::new(fake.bot(timeout), store.clone(), settings);
+    let (stop, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(sender.run(async {
+        let _ = rx.await;
+    }));
+    Running { stop, task }
+}
+
+fn open(dir: &TempDir) -> Arc<Store> {
+    Arc::new(Store::open(dir.path()).expect("open store"))
+}
+
+/// Runs the sender until the outbox is empty (at most `limit`).
+async fn drain(fake: &FakeTelegram, store: &Arc<Store>, settings: Settings, limit: Duration) {
+    let running = start(fake, store, settings, Duration::from_secs(5));
+    let deadline = tokio::time::Instant::now() + limit;
+    while store.outbox_len() > 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "outbox not drained in {limit:?}: {} left",
+            store.outbox_len()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_arrives_as_html_and_its_message_id_is_kept() {
+    let fake = FakeTelegram::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(&dir);
+    store.enqueue(&[alert(42, 1)]).expect("enqueue");
+    drain(&fake, &store, settings(REAL, &[]), Duration::from_secs(5)).await;
+    let got = fake.delivered();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].chat(), Some(42));
+    assert_eq!(got[0].parse_mode(), Some("HTML"));
+    assert!(
+        got[0].text().starts_with(
+            "<b><a href=\"https://e.com/1\">삼성전자 &lt;실적&gt; &amp; 발표 1</a></b>\n<i>yna · "
+        ),
+        "{}",
+        got[0].text()
+    );
+    let sent = store
+        .sent(42, &story_hex(1))
+        .expect("sent")
+        .expect("record");
+    assert_eq!(sent.message_ids, vec![1]);
+    assert!(!sent.uncertain);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_pauses_only_that_chat_persisted() {
+    let fake = FakeTelegram::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(&dir);
+    fake.fault(Some(1), Fault::RetryAfter(2));
+    store
+        .enqueue(&[alert(1, 1), alert(1, 2), alert(2, 3), alert(2, 4)])
+        .expect("enqueue");
+    let running = start(&fake, &store, settings(REAL, &[]), Duration::from_secs(5));
+    // Chat 2 is served while chat 1 waits.
+    assert!(
+        fake.wait_for(Duration::from_secs(5), |r| r
+            .iter()
+            .filter(|r| r.accepted && r.chat() == Some(2))
+            .count()
+            == 2)
+            .await
+    );
+    let retry_at = store
+        .chat_state(1)
+        .expect("state")
+        .retry_at
+        .expect("retry_at persisted");
+    assert!(
+        retry_at > Utc::now() + chrono::Duration::milliseconds(500),
+        "{retry_at}"
+    );
+    assert!(
+        fake.delivered().iter().all(|r| r.chat() == Some(2)),
+        "chat 1 sent to during its wait"
+    );
+    running.stop().await;
+    // A restart honours the wait.
+    drop(store);
+    let store = open(&dir);
+    drain(&fake, &store, settings(REAL, &[]), Duration::from_secs(8)).await;
+    let reqs: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.chat() == Some(1))
+        .collect();
+    assert_eq!(reqs.len(), 3, "one refused, two delivered");
+    assert!(
+        reqs[1].at.duration_since(reqs[0].at) >= Duration::from_millis(1900),
+        "retry_after not honoured"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cant_parse_entities_is_resent_as_plain_text() {
+    let fake = FakeTelegram::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(&dir);
+    fake.fault(Some(5), Fault::CantParse);
+    store.enqueue(&[alert(5, 1)]).expect("enqueue");
+    drain(&fake, &store, settings(REAL, &[]), Duration::from_secs(5)).await;
+    let got = fake.delivered();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].parse_mode(), None);
+    assert!(
+        got[0]
+            .text()
+            .starts_with("삼성전자 <실적> & 발표 1\nhttps://e.com/1\nyna · "),
+        "{}",
+        got[0].text()
+    );
+    assert!(store.sent(5, &story_hex(1)).expect("sent").is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn message_is_too_long_is_split_and_resent() {
+    let fake = FakeTelegram::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(&dir);
+    fake.fault(Some(5), Fault::TooLong);
+    let mut e = alert(5, 1);
+    if let kkachi::store::outbox::Body::Alert(a) = &mut e.body {
+        a.summary = "긴 요약 문장입니다. ".repeat(40);
+    }
+    store.enqueue(&[e]).expect("enqueue");
+    drain(&fake, &store, settings(FAST, &[]), Duration::from_secs(5)).await;
+    let got = fake.delivered();
+    assert!(got.len() >= 2, "split into {} parts", got.len());
+    let sent = store.sent(5, &story_hex(1)).expect("sent").expect("record");
+    assert_eq!(sent.message_ids.len(), got.len());
+    let all: String = got.iter().map(|r| r.text()).collect();
+    assert!(all.contains("🔎 <b>samsung</b>"), "nothing lost: {all}");
+    for r in &got {
+        assert_eq!(
+            r.text().matches("<b>").count(),
+            r.text().matches("</b>").count(),
+            "{}",
+            r.text()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_migrated_group_gets_its_new_id_everywhere() {
+    let fake = FakeTelegram::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(&dir);
+    let sub = Subscription {
+        rules: ["samsung".to_string()].into(),
+        ..Default::default()
+    };
+    store.set_subscription(-5, &sub).expect("sub");
+    fake.fault(Some(-5), Fault::Migrate(-1_005));
+    store
+        .enqueue(&[alert(-5, 1), alert(-5, 2)])
+        .expect("enqueue");
+    drain(&fake, &store, settings(FAST, &[]), Duration::from_secs(5)).await;
+    let chats: Vec<Option<i64>> = fake.delivered().iter().map(|r| r.chat()).collect();
+    assert_eq!(chats, vec![Some(-1_005), Some(-1_005)]);
+    assert!(store.subscription(-5).expect("sub").is_none());
+    assert_eq!(store.subscription(-1_005).expect("sub"), Some(sub));
+    assert!(store.sent(-1_005, &story_hex(2)).expect("sent").is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocked_deactivated_and_missing_chats_end_and_admins_hear_of_it() {
+    let fake = FakeTelegram::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(&dir);
+    let faults = [
+        (
+            7,
+            Fault::Forbidden("Forbidden: bot was blocked by the user"),
+        ),
+        (8, Fault::Forbidden("Forbidden: user is deactivated")),
+        (9, Fault::ChatNotFound),
+        (
+            10,
+            Fault::Forbidden("Forbidden: bot can't initiate conversation with a user"),
+        ),
+    ];
+    for (chat, f) in faults {
+        fake.fault(Some(chat), f);
+        store
+            .set_subscription(
+                chat,
+                &Subscription {
+                    rules: ["samsung".to_string()].into(),
+                    ..Default::default()
+                },
+            )
+            .expect("sub");
+        store
+            .enqueue(&[alert(chat, 1), alert(chat, 2)])
+            .expect("enqueue");
+    }
+    drain(
+        &fake,
+        &store,
+        settings(FAST, &[999]),
+        Duration::from_secs(5),
+    )
+    .await;
+    for chat in [7, 8, 9, 10] {
+        let reqs = fake
+            .requests()
+            .into_iter()
+            .filter(|r| r.chat() == Some(chat))
+            .count();
+        assert_eq!(reqs, 1, "chat {chat}: nothing after the permanent failure");
+        let sub = store.subscription(chat).expect("sub").expect("kept");
+        assert!(sub.ended.is_some() && !sub.active(), "chat {chat} ended");
+    }
+    let notices: Vec<String> = fake
+        .delivered()
+        .iter()
+        .filter(|r| r.chat() == Some(999))
+        .map(|r| r.text().to_string())
+        .collect();
+    assert_eq!(notices.len(), 4, "{notices:?}");
+    assert!(
+        notices
+            .iter()
+            .any(|n| n.contains("chat 7") && n.contains("blocked")),
+        "{notices:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ambiguous_timeout_is_resent_at_most_once() {
+    let fake = FakeTelegram::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(&dir);
+    // Chat 1: the first try times out (but was delivered), the resend is answered.
+    fake.fault(Some(1), Fault::Stall(Duration::from_millis(1500)));
+    // Chat 2: both tries time out: no third.
+    fake.fault(Some(2), Fault::Stall(Duration::from_millis(1500)));
+    fake.fault(Some(2), Fault::Stall(Duration::from_millis(1500)));
+    store.enqueue(&[alert(1, 1), alert(2, 2)]).expect("enqueue");
+    let running = start(
+        &fake,
+        &store,
+        settings(FAST, &[]),
+        Duration::from_millis(400),
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(8);
+    while store.outbox_len() > 0 {
+        assert!(tokio::time::Instant::now() < deadline, "outbox not drained");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    running.stop().await;
+    let count = |chat| {
+        fake.requests()
+            .iter()
+            .filter(|r| r.chat() == Some(chat))
+            .count()
+    };
+    assert_eq!((count(1), count(2)), (2, 2));
+    let one = store.sent(1, &story_hex(1)).expect("sent").expect("record");
+    assert!(!one.uncertain && one.message_ids.len() == 1);
+    let two = store.sent(2, &story_hex(2)).expect("sent").expect("record");
+    assert!(two.uncertain && two.message_ids.is_empty(), "{two:?}");
+}
+
+/// 200 alerts to 50 chats (40 private, 10 groups) with the real limits: all arrive, no chat
+/// above 1/s, no group above 20/min, never above 30/s overall. About 7 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_alerts_to_fifty_chats_keep_the_real_limits() {
+    let fake = FakeTelegram::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(&dir);
+    let chats: Vec<i64> = (1..=40).chain((1..=10).map(|g| -1_000 - g)).collect();
+    let entries: Vec<OutboxEntry> = (0..4)
+        .flat_map(|round| {
+            chats
+                .iter()
+                .map(move |&c| alert(c, round * 100 + c.unsigned_abs() as usize))
+        })
+        .collect();
+    assert_eq!(entries.len(), 200);
+    store.enqueue(&entries).expect("enqueue");
+    drain(&fake, &store, settings(REAL, &[]), Duration::from_secs(20)).await;
+    let got = fake.delivered();
+    assert_eq!(got.len(), 200);
+    let mut per_chat: HashMap<i64, Vec<std::time::Instant>> = HashMap::new();
+    for r in &got {
+        per_chat
+            .entry(r.chat().expect("chat"))
+            .or_default()
+            .push(r.at);
+    }
+    assert_eq!(per_chat.len(), 50);
+    // Arrival times carry a little loopback jitter: allow 50 ms.
+    let slack = Duration::from_millis(50);
+    for (chat, times) in &per_chat {
+        assert_eq!(times.len(), 4);
+        for w in times.windows(2) {
+            assert!(
+                w[1].duration_since(w[0]) + slack >= Duration::from_secs(1),
+                "chat {chat} above 1/s"
+            );
+        }
+    }
+    for (i, r) in got.iter().enumerate() {
+        let window = got[i..]
+            .iter()
+            .take_while(|s| s.at.duration_since(r.at) + slack < Duration::from_secs(1))
+            .count();
+        assert!(window <= 30, "{window} messages within one second");
+    }
+}
+
+/// Stop the sender half-way, drop it and the store, reopen: the rest arrives, nothing twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_delivers_the_rest_without_duplicates() {
+    let fake = FakeTelegram::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let limits = Limits {
+        per_chat_per_sec: 10,
+        per_group_per_min: 1000,
+        global_per_sec: 20,
+    };
+    {
+        let store = open(&dir);
+        let entries: Vec<OutboxEntry> = (0..30)
+            .map(|n| alert(if n % 2 == 0 { 1 } else { -2 }, n))
+            .collect();
+        store.enqueue(&entries).expect("enqueue");
+        let running = start(&fake, &store, settings(limits, &[]), Duration::from_secs(5));
+        assert!(
+            fake.wait_for(Duration::from_secs(5), |r| r
+                .iter()
+                .filter(|r| r.accepted)
+                .count()
+                >= 10)
+                .await
+        );
+        running.stop().await;
+        assert!(store.outbox_len() > 0, "stopped half-way");
+        store.flush().expect("flush");
+    }
+    let store = open(&dir);
+    drain(
+        &fake,
+        &store,
+        settings(limits, &[]),
+        Duration::from_secs(10),
+    )
+    .await;
+    let got = fake.delivered();
+    let mut seen = std::collections::HashSet::new();
+    for r in &got {
+        assert!(
+            seen.insert((r.chat(), r.text().to_string())),
+            "sent twice: {:?}",
+            r.text()
+        );
+    }
+    assert_eq!(got.len(), 30);
+    for n in 0..30 {
+        let chat = if n % 2 == 0 { 1 } else { -2 };
+        assert!(
+            store.sent(chat, &story_hex(n)).expect("sent").is_some(),
+            "story {n}"
+        );
+    }
+}
