@@ -23,9 +23,12 @@ use crate::fetch::Fetcher;
 use crate::pipeline::{self, Ctx, Outcome, Report};
 use crate::scheduler::Plan;
 use crate::store::Store;
+use crate::telegram;
 
 /// How long polls in flight may take to finish after a shutdown request.
 pub const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(10);
+/// HTTP timeout of a Bot API request (a send normally takes well under a second).
+pub const TELEGRAM_TIMEOUT: Duration = Duration::from_secs(20);
 /// How often seen keys and stories past the retention window are pruned.
 pub const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
@@ -64,9 +67,13 @@ pub fn open_store(loaded: &Loaded) -> Result<Arc<Store>> {
 pub async fn run(loaded: Loaded, opts: RunOptions, shutdown: impl Future<Output = ()>) -> Result<Vec<Report>> {
     let store = open_store(&loaded)?;
     let fetcher = Arc::new(Fetcher::new(&loaded.config.fetch, loaded.config.summary.allow_private)?);
-    // Telegram is not wired yet: alerts always go to stdout (`--dry-run` changes nothing today).
-    let _ = opts.dry_run;
+    // With a token (and without `--dry-run`) alerts go to Telegram through the outbox.
+    let sender = if opts.dry_run { None } else { telegram_sender(&loaded, &store)? };
+    let outbox = sender.as_ref().map(telegram::send::Sender::waker);
+    let (tg_stop, tg_stopped) = tokio::sync::oneshot::channel::<()>();
+    let tg_task = sender.map(|s| tokio::spawn(s.run(async move { drop(tg_stopped.await) })));
     let ctx = Ctx {
+        outbox,
         console: Console { format: opts.format, timezone: loaded.config.schedule.timezone },
         config: loaded.config.clone(),
         rules: loaded.rules.clone(),
@@ -85,6 +92,9 @@ pub async fn run(loaded: Loaded, opts: RunOptions, shutdown: impl Future<Output 
         daemon(&ctx, shutdown).await;
         Vec::new()
     };
+    if let Some(task) = tg_task {
+        stop_telegram(task, tg_stop, &store, opts.once).await;
+    }
     store.flush().context("cannot flush the store")?;
     Ok(reports)
 }
@@ -168,6 +178,42 @@ async fn daemon(ctx: &Ctx, shutdown: impl Future<Output = ()>) {
     if tokio::time::timeout(SHUTDOWN_DEADLINE, drain).await.is_err() {
         tracing::warn!("polls still running after {SHUTDOWN_DEADLINE:?}; abandoning them");
         tasks.abort_all();
+    }
+}
+
+/// The Telegram delivery task, when a token is configured (`$TELOXIDE_TOKEN`, `token_file`,
+/// `$CREDENTIALS_DIRECTORY/telegram-token`).
+fn telegram_sender(loaded: &Loaded, store: &Arc<Store>) -> Result<Option<telegram::send::Sender>> {
+    let cfg = &loaded.config.telegram;
+    let Some(token) = telegram::resolve_token(cfg, |k| std::env::var_os(k))? else {
+        tracing::info!("no telegram token: alerts go to stdout");
+        return Ok(None);
+    };
+    let api_url = telegram::api_url(cfg, |k| std::env::var_os(k))?;
+    let bot = telegram::bot(&token, api_url, TELEGRAM_TIMEOUT)?;
+    let settings = telegram::send::Settings::new(cfg, loaded.config.schedule.timezone);
+    Ok(Some(telegram::send::Sender::new(bot, store.clone(), settings)))
+}
+
+/// Stops the delivery task. After `--once` it first gets [`SHUTDOWN_DEADLINE`] to empty the
+/// outbox; what is left goes out on the next run.
+async fn stop_telegram(
+    task: tokio::task::JoinHandle<()>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    store: &Store,
+    drain: bool,
+) {
+    if drain {
+        let deadline = tokio::time::Instant::now() + SHUTDOWN_DEADLINE;
+        while store.outbox_len() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let _ = stop.send(());
+    let abort = task.abort_handle();
+    if tokio::time::timeout(SHUTDOWN_DEADLINE, task).await.is_err() {
+        tracing::warn!("telegram delivery still busy after {SHUTDOWN_DEADLINE:?}; abandoning it");
+        abort.abort();
     }
 }
 

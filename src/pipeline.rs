@@ -28,6 +28,9 @@ pub struct Ctx {
     pub store: Arc<Store>,
     pub fetcher: Arc<Fetcher>,
     pub console: Console,
+    /// Telegram is on: alerts are queued in the outbox (in the transaction that marks their
+    /// stories seen) and the delivery task is woken through this; `None`: alerts go to stdout.
+    pub outbox: Option<Arc<tokio::sync::Notify>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,6 +133,12 @@ async fn poll(
         story.published.get_or_insert(first_seen);
     }
 
+    if let Some(wake) = &ctx.outbox {
+        let (alerting, queued) = queue_alerts(ctx, feed, &stories, state.initialized, now).await?;
+        wake.notify_one();
+        let outcome = Outcome::Polled { items: stories.len(), new: alerting, alerts: queued };
+        return Ok((outcome, Some(validators)));
+    }
     let new = ctx.store.admit(&stories, now)?;
     let alerting = if state.initialized { new.clone() } else { backfill(&stories, &new, feed.backfill) };
 
@@ -148,6 +157,42 @@ async fn poll(
     }
     let outcome = Outcome::Polled { items: stories.len(), new: alerting.len(), alerts: alerts.len() };
     Ok((outcome, Some(validators)))
+}
+
+/// With Telegram on: summaries are made first for the stories that look new and match (they
+/// may need the network), then dedup, backfill, routing and queueing happen in one store
+/// transaction. Returns how many stories alerted and how many messages were queued.
+async fn queue_alerts(
+    ctx: &Ctx,
+    feed: &FeedConfig,
+    stories: &[Story],
+    initialized: bool,
+    now: DateTime<Utc>,
+) -> Result<(usize, usize), PollError> {
+    let pick = |new: &[usize]| if initialized { new.to_vec() } else { backfill(stories, new, feed.backfill) };
+    let mut summaries = std::collections::HashMap::new();
+    for i in pick(&ctx.store.unseen(stories)?) {
+        if !ctx.rules.match_doc(&doc(&stories[i])).is_empty() {
+            summaries.insert(i, alert_summary(ctx, feed, &stories[i]).await);
+        }
+    }
+    let subs = ctx.store.subscriptions()?;
+    let route = |new: &[usize]| -> Vec<crate::store::OutboxEntry> {
+        pick(new)
+            .into_iter()
+            .flat_map(|i| {
+                let matches = ctx.rules.match_doc(&doc(&stories[i]));
+                let mut story = stories[i].clone();
+                if let Some(summary) = summaries.get(&i) {
+                    story.summary = summary.clone();
+                }
+                let key = crate::story::dedup_keys(&story).guid;
+                crate::telegram::route(&story, &key, &matches, &ctx.rules, &subs, now)
+            })
+            .collect()
+    };
+    let (new, queued) = ctx.store.admit_and_enqueue(stories, now, route)?;
+    Ok((pick(&new).len(), queued))
 }
 
 /// The summary an alert carries: an LLM's when `[summary.llm]` is set and it answers within

@@ -11,7 +11,7 @@
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use daachorse::CharwiseDoubleArrayAhoCorasick;
 
-use super::compile::{Compiled, FIELD_NAMES, LeafKind, Node, eval, word_distance};
+use super::compile::{Compiled, FIELD_NAMES, LeafKind, Node};
 use super::literal::Bounds;
 
 /// Compressed rows: row `i` is `data[offsets[i]..offsets[i + 1]]`.
@@ -273,92 +273,152 @@ impl Index {
             + self.patterns.iter().map(|p| p.len() + 16).sum::<usize>()
     }
 
-    /// Scans the fields and returns what hit plus the rules worth evaluating (ascending).
-    pub fn scan(&self, texts: [&str; 3], rule_count: usize) -> (DocHits, Vec<u32>) {
-        let mut raw: Vec<(u32, u8)> = Vec::with_capacity(128);
-        let mut pos: Vec<(u32, u8, u32, u32)> = Vec::new();
+    /// Scans the fields into `s`: which literals hit in which fields, the word spans of NEAR
+    /// literals (sorted), and the rules worth evaluating (ascending, in `s.candidates`).
+    pub fn scan(&self, texts: [&str; 3], rule_count: usize, s: &mut ScanScratch) {
+        s.hits.clear();
+        s.pos.clear();
+        s.candidates.clear();
         for (i, text) in texts.iter().enumerate() {
             if text.is_empty() {
                 continue;
             }
             let bit = FIELD_NAMES[i].0;
-            let mut spaces: Option<Vec<u32>> = None;
+            let hits = &mut s.hits;
+            let pos = &mut s.pos;
+            let spaces = &mut s.spaces;
+            let mut have_spaces = false;
             self.scanner.for_each(text, |p, start, end| {
                 for &l in self.pattern_lits.row(p) {
+                    let positional = self.positional[l as usize];
+                    // A literal already seen in this field needs no second boundary check,
+                    // unless NEAR wants every position.
+                    if !positional && hits.fields(l) & bit != 0 {
+                        continue;
+                    }
                     if !self.bounds[l as usize].accepts(text, start, end) {
                         continue;
                     }
-                    raw.push((l, bit));
-                    if self.positional[l as usize] {
-                        let sp = spaces.get_or_insert_with(|| space_offsets(text));
-                        let first = sp.partition_point(|&s| (s as usize) < start);
-                        let last = sp.partition_point(|&s| (s as usize) < end);
+                    hits.insert(l, bit);
+                    if positional {
+                        if !have_spaces {
+                            space_offsets(text, spaces);
+                            have_spaces = true;
+                        }
+                        let first = spaces.partition_point(|&s| (s as usize) < start);
+                        let last = spaces.partition_point(|&s| (s as usize) < end);
                         pos.push((l, bit, count(first), count(last)));
                     }
                 }
             });
         }
-        pos.sort_unstable();
-        let hits = HitTable::new(&raw);
+        s.pos.sort_unstable();
 
-        let mut bits = vec![0u64; rule_count.div_ceil(64)];
-        let mut set = |r: u32| bits[(r / 64) as usize] |= 1 << (r % 64);
-        for l in hits.lits() {
-            self.triggers.row(l as usize).iter().for_each(|&r| set(r));
-        }
-        self.always.iter().for_each(|&r| set(r));
-        let mut candidates = Vec::with_capacity(64);
-        for (w, &word) in bits.iter().enumerate() {
-            let mut word = word;
-            while word != 0 {
-                let b = word.trailing_zeros();
-                candidates.push(count(w * 64) + b);
-                word &= word - 1;
+        s.bits.clear();
+        s.bits.resize(rule_count.div_ceil(64), 0);
+        let bits = &mut s.bits;
+        for l in s.hits.lits() {
+            for &r in self.triggers.row(l as usize) {
+                bits[(r / 64) as usize] |= 1 << (r % 64);
             }
         }
-        (DocHits { hits, pos }, candidates)
+        for &r in &self.always {
+            bits[(r / 64) as usize] |= 1 << (r % 64);
+        }
+        for (w, word) in bits.iter_mut().enumerate() {
+            let mut v = std::mem::take(word);
+            while v != 0 {
+                s.candidates.push(count(w * 64) + v.trailing_zeros());
+                v &= v - 1;
+            }
+        }
     }
 }
 
-/// Literal → fields it hit in, as a small open-addressing table (a story hits tens to hundreds
-/// of literals; candidate rules look them up many times).
-struct HitTable {
+/// Per-story scratch of the scan, reused between stories by a [`super::Matcher`].
+#[derive(Default)]
+pub struct ScanScratch {
+    pub hits: HitTable,
+    /// (literal, field bit, first word, last word) for NEAR literals, sorted.
+    pub pos: Vec<(u32, u8, u32, u32)>,
+    spaces: Vec<u32>,
+    bits: Vec<u64>,
+    pub candidates: Vec<u32>,
+}
+
+impl ScanScratch {
+    /// The word spans of `lit`, all fields.
+    pub fn positions(&self, lit: u32) -> &[(u32, u8, u32, u32)] {
+        let start = self.pos.partition_point(|p| p.0 < lit);
+        let end = start + self.pos[start..].partition_point(|p| p.0 <= lit);
+        &self.pos[start..end]
+    }
+}
+
+/// Literal → fields it hit in: a small open-addressing table that grows with the hits (a story
+/// hits tens to hundreds of literals; candidate rules look them up many times).
+#[derive(Default)]
+pub struct HitTable {
     /// (literal + 1, fields); 0 marks an empty slot.
     slots: Vec<(u32, u8)>,
+    len: usize,
     mask: usize,
 }
 
 impl HitTable {
-    fn new(raw: &[(u32, u8)]) -> HitTable {
-        let cap = (raw.len() * 2).next_power_of_two().max(8);
-        let mut t = HitTable {
-            slots: vec![(0, 0); cap],
-            mask: cap - 1,
-        };
-        for &(lit, bit) in raw {
-            let mut i = t.slot(lit);
-            loop {
-                let s = &mut t.slots[i];
-                if s.0 == 0 {
-                    *s = (lit + 1, bit);
-                    break;
+    fn clear(&mut self) {
+        if self.slots.is_empty() {
+            self.slots = vec![(0, 0); 64];
+        } else {
+            self.slots.fill((0, 0));
+        }
+        self.mask = self.slots.len() - 1;
+        self.len = 0;
+    }
+
+    fn slot(mask: usize, lit: u32) -> usize {
+        (lit.wrapping_mul(0x9E37_79B9) >> 7) as usize & mask
+    }
+
+    fn insert(&mut self, lit: u32, bit: u8) {
+        if self.slots.is_empty() {
+            self.clear();
+        }
+        let mut i = Self::slot(self.mask, lit);
+        loop {
+            let s = &mut self.slots[i];
+            if s.0 == lit + 1 {
+                s.1 |= bit;
+                return;
+            }
+            if s.0 == 0 {
+                *s = (lit + 1, bit);
+                self.len += 1;
+                break;
+            }
+            i = (i + 1) & self.mask;
+        }
+        if self.len * 2 > self.slots.len() {
+            let old = std::mem::replace(&mut self.slots, vec![(0, 0); self.slots.len() * 2]);
+            self.mask = self.slots.len() - 1;
+            for (k, f) in old {
+                if k != 0 {
+                    let mut i = Self::slot(self.mask, k - 1);
+                    while self.slots[i].0 != 0 {
+                        i = (i + 1) & self.mask;
+                    }
+                    self.slots[i] = (k, f);
                 }
-                if s.0 == lit + 1 {
-                    s.1 |= bit;
-                    break;
-                }
-                i = (i + 1) & t.mask;
             }
         }
-        t
     }
 
-    fn slot(&self, lit: u32) -> usize {
-        (lit.wrapping_mul(0x9E37_79B9) >> 7) as usize & self.mask
-    }
-
-    fn fields(&self, lit: u32) -> u8 {
-        let mut i = self.slot(lit);
+    #[inline]
+    pub fn fields(&self, lit: u32) -> u8 {
+        if self.slots.is_empty() {
+            return 0;
+        }
+        let mut i = Self::slot(self.mask, lit);
         loop {
             let s = self.slots[i];
             if s.0 == lit + 1 {
@@ -380,105 +440,12 @@ fn count(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-fn space_offsets(text: &str) -> Vec<u32> {
-    text.bytes()
-        .enumerate()
-        .filter(|(_, b)| *b == b' ')
-        .map(|(i, _)| count(i))
-        .collect()
-}
-
-/// What one story's scan found.
-pub struct DocHits {
-    hits: HitTable,
-    /// (literal, field bit, first word, last word) for NEAR literals, sorted.
-    pos: Vec<(u32, u8, u32, u32)>,
-}
-
-impl DocHits {
-    fn fields(&self, lit: u32) -> u8 {
-        self.hits.fields(lit)
-    }
-
-    fn positions(&self, lit: u32) -> &[(u32, u8, u32, u32)] {
-        let start = self.pos.partition_point(|p| p.0 < lit);
-        let end = self.pos.partition_point(|p| p.0 <= lit);
-        &self.pos[start..end]
-    }
-
-    fn leaf_holds(&self, rule: &Compiled, leaf: u32, feed: &str) -> bool {
-        match &rule.leaves[leaf as usize].kind {
-            LeafKind::Feed(name) => **name == *feed,
-            LeafKind::Text { fields, lits } => lits.iter().any(|&l| self.fields(l) & fields != 0),
-        }
-    }
-
-    /// Calls `f(first word, last word)` for each occurrence of the leaves in the field `bit`
-    /// until `f` returns true.
-    fn any_span(
-        &self,
-        rule: &Compiled,
-        leaves: &[u32],
-        bit: u8,
-        mut f: impl FnMut((u32, u32)) -> bool,
-    ) -> bool {
-        for &leaf in leaves {
-            if let LeafKind::Text { fields, lits } = &rule.leaves[leaf as usize].kind
-                && fields & bit != 0
-            {
-                for &l in lits.iter() {
-                    if self
-                        .positions(l)
-                        .iter()
-                        .any(|p| p.1 == bit && f((p.2, p.3)))
-                    {
-                        return true;
-                    }
-                }
-            }
-        }
-        false
-    }
-
-    /// `Some(matched positive terms)` when the rule matches. `memo` is scratch space, reused
-    /// between rules: the leaf results of this rule (0 unknown, 1 false, 2 true).
-    pub fn match_rule(
-        &self,
-        rule: &Compiled,
-        feed: &str,
-        memo: &mut Vec<u8>,
-    ) -> Option<Vec<String>> {
-        memo.clear();
-        memo.resize(rule.leaves.len(), 0);
-        let holds = |leaf: u32, memo: &mut Vec<u8>| -> bool {
-            let m = &mut memo[leaf as usize];
-            if *m == 0 {
-                *m = if self.leaf_holds(rule, leaf, feed) {
-                    2
-                } else {
-                    1
-                };
-            }
-            *m == 2
-        };
-        let matched = eval(&rule.root, &mut |leaf| holds(leaf, memo), &mut |a, b, n| {
-            FIELD_NAMES.iter().any(|&(bit, _)| {
-                self.any_span(rule, a, bit, |x| {
-                    self.any_span(rule, b, bit, |y| word_distance(x, y) <= n)
-                })
-            })
-        });
-        matched.then(|| {
-            let mut out: Vec<String> = Vec::new();
-            for (i, leaf) in rule.leaves.iter().enumerate() {
-                if leaf.positive
-                    && holds(count(i), memo)
-                    && !out.iter().any(|w| **w == *leaf.written)
-                {
-                    out.push(leaf.written.to_string());
-                }
-            }
-            out
-        })
-    }
+fn space_offsets(text: &str, out: &mut Vec<u32>) {
+    out.clear();
+    out.extend(
+        text.bytes()
+            .enumerate()
+            .filter(|(_, b)| *b == b' ')
+            .map(|(i, _)| count(i)),
+    );
 }

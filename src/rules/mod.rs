@@ -70,6 +70,7 @@ pub mod literal;
 mod naive;
 pub mod normalize;
 mod parser;
+mod prog;
 
 #[cfg(test)]
 mod tests;
@@ -171,6 +172,7 @@ pub struct RuleSet {
     lits: Vec<(Box<str>, Bounds)>,
     aliases: Aliases,
     index: index::Index,
+    prog: prog::Program,
 }
 
 impl fmt::Debug for RuleSet {
@@ -364,12 +366,14 @@ impl RuleSet {
         let lits = table.into_lits();
         let refs: Vec<&Compiled> = compiled.iter().map(|r| &r.compiled).collect();
         let index = index::Index::build(&refs, &lits);
+        let prog = prog::Program::build(refs.iter().copied());
         RuleSet {
             infos,
             rules: compiled,
             lits,
             aliases,
             index,
+            prog,
         }
     }
 
@@ -386,35 +390,61 @@ impl RuleSet {
     }
 
     /// The indexed matcher. Results in rule-file order.
+    ///
+    /// Allocates its scratch space and every result string anew; to match many stories, hold a
+    /// [`RuleSet::matcher`] instead.
     pub fn match_doc(&self, doc: &Doc) -> Vec<RuleMatch> {
         if !self.index.complete {
             return self.match_doc_naive(doc);
         }
-        let texts = [
-            normalize(doc.title),
-            normalize(doc.summary),
-            normalize(doc.content),
-        ];
+        let mut s = Scratch::default();
+        self.run(doc, &mut s);
+        s.found
+            .iter()
+            .map(|&(r, a, b)| RuleMatch {
+                rule: self.infos[r as usize].name.clone(),
+                matched: s.terms[a as usize..b as usize]
+                    .iter()
+                    .map(|&t| self.prog.term(t).to_string())
+                    .collect(),
+            })
+            .collect()
+    }
+
+    /// A matcher that keeps its scratch space and result buffers between stories: after the
+    /// first few stories, matching allocates nothing.
+    pub fn matcher(&self) -> Matcher<'_> {
+        Matcher {
+            set: self,
+            scratch: Scratch::default(),
+            out: Vec::new(),
+            len: 0,
+        }
+    }
+
+    /// Scans the story and evaluates the candidate rules: the matches land in `s.found`.
+    fn run(&self, doc: &Doc, s: &mut Scratch) {
+        s.found.clear();
+        s.terms.clear();
+        let title = normalize::normalize_into(doc.title, &mut s.norm[0]);
+        let summary = normalize::normalize_into(doc.summary, &mut s.norm[1]);
+        let content = normalize::normalize_into(doc.content, &mut s.norm[2]);
         let feed = normalize(doc.feed);
         let feed = feed.trim();
-        let (hits, candidates) = self
-            .index
-            .scan([&texts[0], &texts[1], &texts[2]], self.rules.len());
-        let mut out = Vec::with_capacity(candidates.len().min(64));
-        let mut memo = Vec::with_capacity(16);
-        for r in candidates {
-            let rule = &self.rules[r as usize];
+        self.index
+            .scan([title, summary, content], self.rules.len(), &mut s.scan);
+        for &r in &s.scan.candidates {
+            let Some(rule) = self.rules.get(r as usize) else {
+                continue;
+            };
             if !feed_allowed(rule, feed) {
                 continue;
             }
-            if let Some(matched) = hits.match_rule(&rule.compiled, feed, &mut memo) {
-                out.push(RuleMatch {
-                    rule: self.infos[r as usize].name.clone(),
-                    matched,
-                });
+            let start = s.terms.len();
+            if self.prog.eval(r, &s.scan, feed, &mut s.eval, &mut s.terms) {
+                s.found.push((r, count(start), count(s.terms.len())));
             }
         }
-        out
     }
 
     /// The reference: every rule evaluated directly on the story. Same results as
@@ -453,6 +483,82 @@ impl RuleSet {
     /// Heap bytes of the index alone (automaton and maps), for benchmarks.
     pub fn index_heap_bytes(&self) -> usize {
         self.index.heap_bytes()
+    }
+}
+
+fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// Per-story scratch space of the indexed matcher.
+#[derive(Default)]
+struct Scratch {
+    /// Buffers for normalised title, summary and content (used when the text changes).
+    norm: [String; 3],
+    scan: index::ScanScratch,
+    eval: prog::EvalScratch,
+    /// (rule, range into `terms`) of each match, in rule order.
+    found: Vec<(u32, u32, u32)>,
+    terms: Vec<u32>,
+}
+
+/// Matches stories against a [`RuleSet`], reusing its scratch space and result buffers from
+/// one story to the next. Get one with [`RuleSet::matcher`]; one per thread (it is `Send`).
+pub struct Matcher<'a> {
+    set: &'a RuleSet,
+    scratch: Scratch,
+    /// Result buffers: the first `len` are this story's matches; the rest keep their capacity.
+    out: Vec<RuleMatch>,
+    len: usize,
+}
+
+impl fmt::Debug for Matcher<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Matcher").field("set", self.set).finish()
+    }
+}
+
+impl<'a> Matcher<'a> {
+    /// Same results as [`RuleSet::match_doc`], in rule-file order; valid until the next call.
+    pub fn match_doc(&mut self, doc: &Doc) -> &[RuleMatch] {
+        let set = self.set;
+        if !set.index.complete {
+            self.out = set.match_doc_naive(doc);
+            self.len = self.out.len();
+            return &self.out;
+        }
+        set.run(doc, &mut self.scratch);
+        let s = &self.scratch;
+        self.len = s.found.len();
+        for (i, &(r, a, b)) in s.found.iter().enumerate() {
+            let name = &set.infos[r as usize].name;
+            let terms = s.terms[a as usize..b as usize].iter().map(|&t| set.prog.term(t));
+            if let Some(m) = self.out.get_mut(i) {
+                m.rule.clear();
+                m.rule.push_str(name);
+                let k = b as usize - a as usize;
+                m.matched.truncate(k);
+                for (j, t) in terms.enumerate() {
+                    if let Some(slot) = m.matched.get_mut(j) {
+                        slot.clear();
+                        slot.push_str(t);
+                    } else {
+                        m.matched.push(t.to_string());
+                    }
+                }
+            } else {
+                self.out.push(RuleMatch {
+                    rule: name.clone(),
+                    matched: terms.map(str::to_string).collect(),
+                });
+            }
+        }
+        &self.out[..self.len]
+    }
+
+    /// The rule set this matcher matches against.
+    pub fn rules(&self) -> &'a RuleSet {
+        self.set
     }
 }
 

@@ -8,7 +8,6 @@
 //!   and later clustering and digests, read them).
 //! - `feeds.v1`: feed name → [`FeedState`] as JSON: conditional-GET validators, backoff,
 //!   whether the first poll happened.
-//!
 //! - `outbox.v1`, `sent.v1`, `subs.v1`, `chats.v1`: Telegram delivery, see [`outbox`].
 //!
 //! Invariant: a story's keys, its record and its queued alerts are written in one transaction

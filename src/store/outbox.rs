@@ -232,6 +232,24 @@ fn tx_error(e: TransactionError<String>) -> StoreError {
 }
 
 impl Store {
+    /// Indices of the stories none of whose keys has been seen, without marking anything
+    /// (a read-only preview of [`Store::admit`], so that async work such as summaries can be
+    /// done before the transaction; the transaction has the last word).
+    pub fn unseen(&self, stories: &[Story]) -> Result<Vec<usize>, StoreError> {
+        let mut out = Vec::new();
+        for (i, story) in stories.iter().enumerate() {
+            let keys = crate::story::dedup_keys(story);
+            let mut known = false;
+            for key in keys.all() {
+                known |= self.seen.contains_key(key)?;
+            }
+            if !known {
+                out.push(i);
+            }
+        }
+        Ok(out)
+    }
+
     // ---- outbox ------------------------------------------------------------------------------
 
     /// Queues entries outside a poll (admin notices, tests). Alerts are queued by
@@ -486,10 +504,12 @@ mod tests {
                 })
                 .collect()
         };
+        assert_eq!(store.unseen(&stories).expect("unseen"), vec![0, 1]);
         let (new, queued) = store
             .admit_and_enqueue(&stories, now(), enqueue)
             .expect("admit");
         assert_eq!((new, queued), (vec![0, 1], 4));
+        assert!(store.unseen(&stories).expect("unseen").is_empty());
         let (new, queued) = store
             .admit_and_enqueue(&stories, now(), enqueue)
             .expect("admit");

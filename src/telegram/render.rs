@@ -259,6 +259,19 @@ fn closing(stack: &[(&str, &str)]) -> String {
         .collect()
 }
 
+/// A place to cut: right after a whitespace character.
+#[derive(Debug, Clone)]
+struct Break<'a> {
+    /// Byte length of the chunk so far.
+    bytes: usize,
+    /// Its length in UTF-16 units.
+    units: usize,
+    /// The tags open there.
+    stack: Vec<(&'a str, &'a str)>,
+    /// The token after the whitespace.
+    next: usize,
+}
+
 /// Splits `text` into chunks of at most `limit` UTF-16 units, preferring a line break, then a
 /// space, in the second half of a chunk. With [`Markup::Html`], tags open at a cut are closed
 /// at the end of the chunk and reopened at the start of the next, and tags and entities are
@@ -274,9 +287,8 @@ pub fn split(text: &str, limit: usize, markup: Markup) -> Vec<String> {
     let mut cur = String::new();
     let mut cur_len = 0usize;
     let mut has_text = false;
-    // (byte length of `cur`, its UTF-16 length, the tag stack, the next token) after a space.
-    let mut brk: Option<(usize, usize, Vec<(&str, &str)>, usize, bool)> = None;
-    let mut line_brk: Option<(usize, usize, Vec<(&str, &str)>, usize, bool)> = None;
+    let mut brk: Option<Break<'_>> = None;
+    let mut line_brk: Option<Break<'_>> = None;
     let mut i = 0;
     while i < toks.len() {
         let tok = toks[i];
@@ -301,7 +313,12 @@ pub fn split(text: &str, limit: usize, markup: Markup) -> Vec<String> {
             stack = next_stack;
             if let Tok::Text { raw, space } = tok {
                 if space && has_text {
-                    let point = Some((cur.len(), cur_len, stack.clone(), i + 1, true));
+                    let point = Some(Break {
+                        bytes: cur.len(),
+                        units: cur_len,
+                        stack: stack.clone(),
+                        next: i + 1,
+                    });
                     if raw == "\n" {
                         line_brk = point.clone();
                     }
@@ -316,12 +333,12 @@ pub fn split(text: &str, limit: usize, markup: Markup) -> Vec<String> {
         let half = limit / 2;
         let point = line_brk
             .take()
-            .filter(|p| p.1 >= half)
-            .or_else(|| brk.take().filter(|p| p.1 >= half));
-        if let Some((len, _, st, next, _)) = point {
-            cur.truncate(len);
-            stack = st;
-            i = next;
+            .filter(|p| p.units >= half)
+            .or_else(|| brk.take().filter(|p| p.units >= half));
+        if let Some(p) = point {
+            cur.truncate(p.bytes);
+            stack = p.stack;
+            i = p.next;
         }
         cur.push_str(&closing(&stack));
         chunks.push(std::mem::take(&mut cur));

@@ -74,7 +74,7 @@ fn run_once_prints_json_alerts_and_nothing_the_second_time() {
     assert_eq!(v["title"], "오픈AI, 한국 기업들과의 협력 확대");
     assert_eq!(v["url"], "https://news.example.kr/a/1");
     assert_eq!(v["published"], "2026-11-27T09:00:00+09:00");
-    assert!(v["summary"].as_str().is_some_and(|s| s.contains("관련 기사")));
+    assert_eq!(v["summary"], "회사는 27일 이같이 밝혔다. 업계는 이번 발표에 주목하고 있다.");
     assert!(v["matched"].as_array().is_some_and(|m| !m.is_empty()), "{v}");
 
     let again = run();
@@ -118,7 +118,7 @@ fn euc_kr_feed(declaration: Option<&str>) -> Vec<u8> {
     let decl = declaration.map(|d| format!("<?xml version=\"1.0\" encoding=\"{d}\"?>\n")).unwrap_or_default();
     let text = format!(
         "{decl}<rss version=\"2.0\"><channel><title>한글 피드</title><item><title>똠방각하 삼성전자 뉴스</title>\
-         <link>https://e.kr/1</link><description>년 단위 계획</description></item></channel></rss>"
+         <link>https://e.kr/1</link><description>년 단위 계획을 세웠다.</description></item></channel></rss>"
     );
     let (bytes, _, unmappable) = encoding_rs::EUC_KR.encode(&text);
     assert!(!unmappable);
@@ -138,7 +138,7 @@ fn feed_test_decodes_euc_kr_from_header_label_or_guess() {
         assert_eq!(out.status.code(), Some(0), "{path}: {}", stderr(&out));
         let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap_or_else(|e| panic!("{path}: {e}: {}", stdout(&out)));
         assert_eq!(v["title"], "똠방각하 삼성전자 뉴스", "{path}");
-        assert_eq!(v["summary"], "년 단위 계획", "{path}");
+        assert_eq!(v["summary"], "년 단위 계획을 세웠다.", "{path}");
     }
     let out = kkachi().args(["feed", "test", "--format", "json"]).arg(server.url("/tiny.xml")).output().expect("run");
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -157,4 +157,45 @@ fn feed_test_reads_files_and_explains_failures() {
     let out = kkachi().args(["feed", "test"]).arg(env.path("bad.xml")).output().expect("run");
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("cannot parse"), "{}", stderr(&out));
+}
+
+#[test]
+fn the_daemon_polls_at_start_and_stops_cleanly_on_sigterm() {
+    let server = Server::start();
+    server.feed("/f.xml", rss(&[("g1", "딥시크 새 모델 공개", "https://e.kr/1")]), "application/rss+xml");
+    let env = Env::new(&[FeedSpec::new("f", server.url("/f.xml")).backfill(1)], &rules(&[("deepseek", "DeepSeek")]));
+    let mut daemon = kkachi()
+        .args(["run", "--format", "json", "--config"])
+        .arg(env.config())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn daemon");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while server.hits("/f.xml").is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!server.hits("/f.xml").is_empty(), "the daemon polls every feed at start");
+    std::thread::sleep(Duration::from_millis(300));
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe {
+        libc::kill(daemon.id() as i32, libc::SIGTERM);
+    }
+    let stopped = std::time::Instant::now();
+    let out = daemon.wait_with_output().expect("wait");
+    assert!(stopped.elapsed() < Duration::from_secs(12), "shutdown took {:?}", stopped.elapsed());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("\"rule\":\"deepseek\""), "{}", stdout(&out));
+}
+
+#[test]
+fn the_config_comes_from_kkachi_config_when_no_flag_is_given() {
+    let env = Env::new(&[], &rules(&[("x", "x")]));
+    let out = kkachi().arg("check").env("KKACHI_CONFIG", env.config()).output().expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).starts_with(&env.config().display().to_string()), "{}", stdout(&out));
+    // Without either, config/kkachi.toml relative to the working directory.
+    let out = kkachi().arg("check").current_dir(env.dir.path()).output().expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).starts_with("config/kkachi.toml:1:1: cannot read config file"), "{}", stdout(&out));
 }

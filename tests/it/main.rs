@@ -89,7 +89,7 @@ pub fn rss(items: &[(&str, &str, &str)]) -> String {
     for (guid, title, link) in items {
         s.push_str(&format!(
             "<item><guid>{guid}</guid><title>{title}</title><link>{link}</link>\
-             <description>{title} 관련 기사 본문입니다.</description>\
+             <description>회사는 27일 이같이 밝혔다. 업계는 이번 발표에 주목하고 있다.</description>\
              <pubDate>Fri, 27 Nov 2026 09:00:00 +0900</pubDate></item>\n"
         ));
     }

@@ -180,3 +180,44 @@ async fn hostile_feeds_fail_alone_with_clear_errors_while_others_alert() {
     assert!(matches!(once(&env).await["http500"], Outcome::Skipped { .. }));
     assert_eq!(server.hits("/500.xml").len(), hits_before);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gzip_bodies_are_decoded_and_redirect_loops_are_cut() {
+    let server = Server::start();
+    server.route("/gz.xml", Route::Gzip { body: rss(&[("g1", "딥시크 압축 피드", "https://e.kr/1")]).into_bytes() });
+    server.route("/moved.xml", Route::Redirect { to: "/gz.xml".into() });
+    server.route("/loop.xml", Route::Redirect { to: "/loop.xml".into() });
+    let feeds = [
+        FeedSpec::new("gz", server.url("/gz.xml")).backfill(5),
+        FeedSpec::new("moved", server.url("/moved.xml")).backfill(5),
+        FeedSpec::new("loop", server.url("/loop.xml")),
+    ];
+    let env = Env::new(&feeds, &rules(&[("deepseek", "DeepSeek")]));
+    let out = once(&env).await;
+    assert_eq!(polled(&out["gz"]), (1, 1, 1));
+    let gz = server.hits("/gz.xml");
+    assert!(gz[0].headers.get("accept-encoding").is_some_and(|v| v.contains("gzip")), "{:?}", gz[0].headers);
+    // The moved feed is the same story (same GUID in another feed, same URL): known already.
+    assert!(matches!(out["moved"], Outcome::Polled { items: 1, .. }), "{:?}", out["moved"]);
+    assert!(failed(&out["loop"]).contains("too many redirects"), "{}", failed(&out["loop"]));
+    // 1 request + 5 redirects followed, then the fetch gives up.
+    assert_eq!(server.hits("/loop.xml").len(), 6);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fetches_are_bounded_per_host() {
+    let server = Server::start();
+    let mut feeds = Vec::new();
+    let names: Vec<String> = (0..8).map(|i| format!("slow{i}")).collect();
+    for (i, name) in names.iter().enumerate() {
+        let path = format!("/slow/{i}.xml");
+        let body = rss(&[(&format!("s{i}"), &format!("느린 피드 {i}번 기사"), &format!("https://e.kr/s/{i}"))]);
+        server.route(&path, Route::Slow { body: body.into_bytes(), delay: std::time::Duration::from_millis(300) });
+        feeds.push(FeedSpec::new(name, server.url(&path)));
+    }
+    let env = Env::new(&feeds, &rules(&[("any", "느린")]));
+    // The Env config leaves per_host_concurrency at its default, 2.
+    let out = once(&env).await;
+    assert!(out.values().all(|o| matches!(o, Outcome::Polled { .. })), "{out:?}");
+    assert_eq!(server.max_slow_in_flight(), 2, "at most 2 requests at once to one host");
+}

@@ -21,6 +21,12 @@ pub enum Route {
     Endless,
     /// 200 with a JSON body, whatever the method.
     Json { body: String },
+    /// 200 with the body gzip-compressed (`Content-Encoding: gzip`).
+    Gzip { body: Vec<u8> },
+    /// 302 to another path.
+    Redirect { to: String },
+    /// 200 after a delay; the server tracks how many of these are in flight at once.
+    Slow { body: Vec<u8>, delay: Duration },
 }
 
 /// What the server saw of one request.
@@ -34,6 +40,8 @@ pub struct Hit {
 
 pub struct Server {
     pub addr: SocketAddr,
+    /// (in flight now, most ever in flight) over `Route::Slow` requests.
+    slow: Arc<Mutex<(usize, usize)>>,
     routes: Arc<Mutex<HashMap<String, Route>>>,
     hits: Arc<Mutex<Vec<Hit>>>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -48,6 +56,8 @@ impl Server {
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (r, h) = (routes.clone(), hits.clone());
+        let slow: Arc<Mutex<(usize, usize)>> = Arc::default();
+        let sl = slow.clone();
         let thread = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("server runtime");
             rt.block_on(async move {
@@ -59,14 +69,14 @@ impl Server {
                         _ = &mut stop_rx => break,
                         accepted = listener.accept() => {
                             let Ok((sock, _)) = accepted else { continue };
-                            tokio::spawn(serve(sock, r.clone(), h.clone()));
+                            tokio::spawn(serve(sock, r.clone(), h.clone(), sl.clone()));
                         }
                     }
                 }
             });
         });
         let addr = addr_rx.recv().expect("server address");
-        Server { addr, routes, hits, stop: Some(stop_tx), thread: Some(thread) }
+        Server { addr, slow, routes, hits, stop: Some(stop_tx), thread: Some(thread) }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -79,6 +89,11 @@ impl Server {
 
     pub fn feed(&self, path: &str, body: impl Into<Vec<u8>>, content_type: &str) {
         self.route(path, Route::Feed { body: body.into(), content_type: content_type.to_string(), etag: None });
+    }
+
+    /// The most `Route::Slow` requests ever in flight at once.
+    pub fn max_slow_in_flight(&self) -> usize {
+        self.slow.lock().expect("slow").1
     }
 
     pub fn hits(&self, path: &str) -> Vec<Hit> {
@@ -97,7 +112,12 @@ impl Drop for Server {
     }
 }
 
-async fn serve(mut sock: TcpStream, routes: Arc<Mutex<HashMap<String, Route>>>, hits: Arc<Mutex<Vec<Hit>>>) {
+async fn serve(
+    mut sock: TcpStream,
+    routes: Arc<Mutex<HashMap<String, Route>>>,
+    hits: Arc<Mutex<Vec<Hit>>>,
+    slow: Arc<Mutex<(usize, usize)>>,
+) {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
@@ -146,6 +166,28 @@ async fn serve(mut sock: TcpStream, routes: Arc<Mutex<HashMap<String, Route>>>, 
         Some(Route::Status { code, headers }) => respond(&mut sock, code, &headers, b"error").await,
         Some(Route::Huge { len }) => stream(&mut sock, len, Duration::ZERO).await,
         Some(Route::Endless) => stream(&mut sock, usize::MAX, Duration::from_millis(100)).await,
+        Some(Route::Gzip { body }) => {
+            use std::io::Write;
+            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            let _ = enc.write_all(&body);
+            let gz = enc.finish().unwrap_or_default();
+            let headers = [
+                ("Content-Type".to_string(), "application/rss+xml".to_string()),
+                ("Content-Encoding".to_string(), "gzip".to_string()),
+            ];
+            respond(&mut sock, 200, &headers, &gz).await
+        }
+        Some(Route::Redirect { to }) => respond(&mut sock, 302, &[("Location".to_string(), to)], b"").await,
+        Some(Route::Slow { body, delay }) => {
+            {
+                let mut s = slow.lock().expect("slow");
+                s.0 += 1;
+                s.1 = s.1.max(s.0);
+            }
+            tokio::time::sleep(delay).await;
+            slow.lock().expect("slow").0 -= 1;
+            respond(&mut sock, 200, &[("Content-Type".to_string(), "application/rss+xml".to_string())], &body).await
+        }
         Some(Route::Json { body }) => {
             respond(&mut sock, 200, &[("Content-Type".to_string(), "application/json".to_string())], body.as_bytes())
                 .await
