@@ -425,7 +425,7 @@ impl Sink<'_> {
         for key in table.keys() {
             if !allowed.contains(&key.get_ref().as_ref()) {
                 let name: &str = key.get_ref();
-                let hint = closest(name, allowed)
+                let hint = crate::diag::did_you_mean(name, allowed)
                     .map(|c| format!(" (did you mean `{c}`?)"))
                     .unwrap_or_default();
                 self.error(
@@ -435,29 +435,6 @@ impl Sink<'_> {
             }
         }
     }
-}
-
-fn closest<'a>(name: &str, allowed: &[&'a str]) -> Option<&'a str> {
-    allowed
-        .iter()
-        .map(|a| (edit_distance(name, a), *a))
-        .filter(|(d, _)| *d <= 2)
-        .min()
-        .map(|(_, a)| a)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 fn as_table<'a, 'i>(v: &'a Spanned<DeValue<'i>>) -> Option<&'a DeTable<'i>> {

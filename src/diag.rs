@@ -78,6 +78,31 @@ pub fn line_col(src: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
+/// The allowed name closest to `name` (at most two edits away), for "did you mean" hints.
+pub fn did_you_mean<'a>(name: &str, allowed: &[&'a str]) -> Option<&'a str> {
+    allowed
+        .iter()
+        .map(|a| (edit_distance(name, a), *a))
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map(|(_, a)| a)
+}
+
+/// Levenshtein distance in characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
 fn floor_char_boundary(s: &str, mut i: usize) -> usize {
     while i > 0 && !s.is_char_boundary(i) {
         i -= 1;
@@ -96,6 +121,14 @@ mod tests {
         assert_eq!(line_col(src, 6), (2, 1));
         // byte 12 is after "한국 " (3 + 3 + 1 bytes): column 4
         assert_eq!(line_col(src, 13), (2, 4));
+    }
+
+    #[test]
+    fn did_you_mean_takes_the_closest_within_two_edits() {
+        let keys = ["cron", "timezone", "jitter"];
+        assert_eq!(did_you_mean("crn", &keys), Some("cron"));
+        assert_eq!(did_you_mean("timzone", &keys), Some("timezone"));
+        assert_eq!(did_you_mean("schedule", &keys), None);
     }
 
     #[test]

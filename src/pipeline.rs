@@ -324,17 +324,9 @@ mod tests {
     use super::*;
 
     fn story(i: u32, day: Option<u32>) -> Story {
-        Story {
-            id: i.to_string(),
-            feed: "f".into(),
-            title: format!("title {i}"),
-            url: format!("https://e.com/{i}"),
-            published: day.and_then(|d| DateTime::parse_from_rfc3339(&format!("2026-01-{d:02}T00:00:00+09:00")).ok()),
-            summary: String::new(),
-            authors: vec![],
-            categories: vec![],
-            content: None,
-        }
+        let mut s = crate::story::test_story("f", &i.to_string(), &format!("title {i}"), &format!("https://e.com/{i}"));
+        s.published = day.and_then(|d| DateTime::parse_from_rfc3339(&format!("2026-01-{d:02}T00:00:00+09:00")).ok());
+        s
     }
 
     #[test]

@@ -242,22 +242,28 @@ fn upper_case_escapes(s: &str) -> String {
     out
 }
 
+/// A bare story for tests elsewhere in the crate.
+#[cfg(test)]
+pub(crate) fn test_story(feed: &str, id: &str, title: &str, url: &str) -> Story {
+    Story {
+        id: id.into(),
+        feed: feed.into(),
+        title: title.into(),
+        url: url.into(),
+        published: None,
+        summary: String::new(),
+        authors: vec![],
+        categories: vec![],
+        content: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn story(feed: &str, id: &str, title: &str, url: &str) -> Story {
-        Story {
-            id: id.into(),
-            feed: feed.into(),
-            title: title.into(),
-            url: url.into(),
-            published: None,
-            summary: String::new(),
-            authors: vec![],
-            categories: vec![],
-            content: None,
-        }
+        test_story(feed, id, title, url)
     }
 
     #[test]

@@ -48,7 +48,7 @@ impl Sink<'_> {
         for key in table.keys() {
             let name: &str = key.get_ref();
             if !allowed.contains(&name) {
-                let hint = closest(name, allowed)
+                let hint = crate::diag::did_you_mean(name, allowed)
                     .map(|c| format!(" (did you mean `{c}`?)"))
                     .unwrap_or_default();
                 self.error(
@@ -61,32 +61,6 @@ impl Sink<'_> {
             }
         }
     }
-}
-
-fn closest<'a>(name: &str, allowed: &[&'a str]) -> Option<&'a str> {
-    allowed
-        .iter()
-        .map(|a| (edit_distance(name, a), *a))
-        .filter(|(d, _)| *d <= 2)
-        .min()
-        .map(|(_, a)| a)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur.push(
-                (prev[j] + usize::from(ca != *cb))
-                    .min(prev[j + 1] + 1)
-                    .min(cur[j] + 1),
-            );
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 fn is_valid_name(name: &str) -> bool {

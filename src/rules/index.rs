@@ -399,7 +399,8 @@ impl HitTable {
             i = (i + 1) & self.mask;
         }
         if self.len * 2 > self.slots.len() {
-            let old = std::mem::replace(&mut self.slots, vec![(0, 0); self.slots.len() * 2]);
+            let grown = vec![(0, 0); self.slots.len() * 2];
+            let old = std::mem::replace(&mut self.slots, grown);
             self.mask = self.slots.len() - 1;
             for (k, f) in old {
                 if k != 0 {

@@ -426,9 +426,10 @@ impl RuleSet {
     fn run(&self, doc: &Doc, s: &mut Scratch) {
         s.found.clear();
         s.terms.clear();
-        let title = normalize::normalize_into(doc.title, &mut s.norm[0]);
-        let summary = normalize::normalize_into(doc.summary, &mut s.norm[1]);
-        let content = normalize::normalize_into(doc.content, &mut s.norm[2]);
+        let [n0, n1, n2] = &mut s.norm;
+        let title = normalize::normalize_into(doc.title, n0);
+        let summary = normalize::normalize_into(doc.summary, n1);
+        let content = normalize::normalize_into(doc.content, n2);
         let feed = normalize(doc.feed);
         let feed = feed.trim();
         self.index
@@ -480,9 +481,9 @@ impl RuleSet {
         self.index.patterns().collect()
     }
 
-    /// Heap bytes of the index alone (automaton and maps), for benchmarks.
+    /// Heap bytes of the index alone (automaton, maps and flat rule programs), for benchmarks.
     pub fn index_heap_bytes(&self) -> usize {
-        self.index.heap_bytes()
+        self.index.heap_bytes() + self.prog.heap_bytes()
     }
 }
 

@@ -42,6 +42,28 @@ pub fn normalize(text: &str) -> Cow<'_, str> {
     }
 }
 
+/// Like [`normalize`], writing into `buf` (reused between calls) when the text changes.
+pub fn normalize_into<'a>(text: &'a str, buf: &'a mut String) -> &'a str {
+    match work_needed(text) {
+        Work::None => text,
+        Work::Lower => {
+            buf.clear();
+            buf.push_str(text);
+            buf.make_ascii_lowercase();
+            buf
+        }
+        Work::Ascii => {
+            buf.clear();
+            ascii_into(text, buf);
+            buf
+        }
+        Work::Full => {
+            *buf = full(text, None);
+            buf
+        }
+    }
+}
+
 /// Normalises `text` and maps every byte of the result back to the byte range of `text` it came
 /// from, for showing a hit in the original text. Gives the same string as [`normalize`].
 pub fn normalize_mapped(text: &str) -> (String, Vec<(usize, usize)>) {
@@ -123,17 +145,22 @@ fn push_collapsed(out: &mut String, c: char) -> bool {
 
 /// Only ASCII bytes change (upper-case letters, whitespace), so the result stays UTF-8.
 fn ascii_only(text: &str) -> String {
-    let mut out = Vec::with_capacity(text.len());
-    for &b in text.as_bytes() {
-        if b.is_ascii_whitespace() || b == 0x0b {
-            if out.last() != Some(&b' ') {
-                out.push(b' ');
-            }
-        } else {
-            out.push(b.to_ascii_lowercase());
+    let mut out = String::with_capacity(text.len());
+    ascii_into(text, &mut out);
+    out
+}
+
+/// [`ascii_only`] into `out`: copies runs of unchanged characters, folds ASCII upper case and
+/// collapses ASCII whitespace runs to one space.
+fn ascii_into(text: &str, out: &mut String) {
+    for (i, piece) in text.split(|c: char| c.is_ascii_whitespace() || c == '\u{0b}').enumerate() {
+        if i > 0 && !out.ends_with(' ') {
+            out.push(' ');
         }
+        let from = out.len();
+        out.push_str(piece);
+        out[from..].make_ascii_lowercase();
     }
-    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// A chunk starts at a character that cannot combine with what precedes it, so normalising

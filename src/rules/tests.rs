@@ -604,7 +604,7 @@ fn text_strategy() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
 
     #[test]
     fn printing_and_parsing_again_gives_the_same_rule(e in expr_strategy()) {
@@ -633,9 +633,13 @@ proptest! {
             .collect();
         let set = RuleSet::from_queries(queries.iter().map(|(n, q)| (n.as_str(), q.as_str())));
         let set = match set { Ok(s) => s, Err(e) => return Err(TestCaseError::fail(format!("{e:?}"))) };
+        let mut matcher = set.matcher();
         for (title, summary, content, hani) in &docs {
             let d = Doc { feed: if *hani { "hani" } else { "yna" }, title, summary, content };
-            prop_assert_eq!(set.match_doc(&d), set.match_doc_naive(&d), "{:?} on {:?}", queries, d);
+            let naive = set.match_doc_naive(&d);
+            prop_assert_eq!(&set.match_doc(&d), &naive, "{:?} on {:?}", queries, d);
+            // The reusing matcher, with buffers left over from the previous stories.
+            prop_assert_eq!(matcher.match_doc(&d), &naive[..], "matcher: {:?} on {:?}", queries, d);
         }
     }
 
@@ -649,9 +653,18 @@ proptest! {
     }
 
     #[test]
+    fn normalising_into_a_buffer_gives_the_same_text(s in "[ \t\n\u{0b}\u{0c}\rAbZz9가삼Ｏ\u{200B}]{0,24}") {
+        let mut buf = String::from("left over");
+        let want = normalize(&s).into_owned();
+        prop_assert_eq!(normalize::normalize_into(&s, &mut buf), want.as_str());
+    }
+
+    #[test]
     fn normalisation_is_idempotent(s in "\\PC{0,20}") {
         let once = normalize(&s).into_owned();
         prop_assert_eq!(normalize(&once).into_owned(), once.clone());
+        let mut buf = String::from("left over");
+        prop_assert_eq!(normalize::normalize_into(&s, &mut buf), once.as_str());
         prop_assert_eq!(normalize::normalize_mapped(&s).0, once);
     }
 }

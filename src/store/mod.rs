@@ -251,17 +251,7 @@ mod tests {
     use super::*;
 
     fn story(feed: &str, id: &str, title: &str, url: &str) -> Story {
-        Story {
-            id: id.into(),
-            feed: feed.into(),
-            title: title.into(),
-            url: url.into(),
-            published: None,
-            summary: String::new(),
-            authors: vec![],
-            categories: vec![],
-            content: None,
-        }
+        crate::story::test_story(feed, id, title, url)
     }
 
     fn now() -> DateTime<Utc> {

@@ -464,17 +464,12 @@ mod tests {
     }
 
     fn story(id: &str) -> Story {
-        Story {
-            id: id.into(),
-            feed: "f".into(),
-            title: format!("기사 제목 {id}"),
-            url: format!("https://e.com/{id}"),
-            published: None,
-            summary: String::new(),
-            authors: vec![],
-            categories: vec![],
-            content: None,
-        }
+        crate::story::test_story(
+            "f",
+            id,
+            &format!("기사 제목 {id}"),
+            &format!("https://e.com/{id}"),
+        )
     }
 
     fn hit(rule: &str) -> Vec<RuleHit> {

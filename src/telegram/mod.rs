@@ -386,17 +386,7 @@ mod tests {
         let rules = crate::rules::load(src, std::path::Path::new("rules.toml"))
             .expect("rules")
             .rules;
-        let story = Story {
-            id: "1".into(),
-            feed: "f".into(),
-            title: "AI 반도체".into(),
-            url: "https://e.com/1".into(),
-            published: None,
-            summary: String::new(),
-            authors: vec![],
-            categories: vec![],
-            content: None,
-        };
+        let story = crate::story::test_story("f", "1", "AI 반도체", "https://e.com/1");
         let matches = rules.match_doc(&crate::pipeline::doc(&story));
         assert_eq!(matches.len(), 2);
         let sub = |rules: &[&str], paused: bool| Subscription {

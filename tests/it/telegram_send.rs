@@ -471,27 +471,52 @@ async fn a_poll_with_a_token_delivers_through_the_outbox() {
     use kkachi::pipeline::Outcome;
 
     let server = crate::server::Server::start();
-    let items = [("1", "삼성전자 실적 발표", "https://e.com/1"), ("2", "오늘의 날씨 소식", "https://e.com/2")];
+    let items = [
+        ("1", "삼성전자 실적 발표", "https://e.com/1"),
+        ("2", "오늘의 날씨 소식", "https://e.com/2"),
+    ];
     server.feed("/a.xml", crate::rss(&items), "application/rss+xml");
     let fake = FakeTelegram::start();
     let rules = "[[rules]]\nname = \"samsung\"\nquery = \"삼성전자\"\nchats = [-100777]\n";
-    let env = crate::Env::new(&[crate::FeedSpec::new("a", server.url("/a.xml")).backfill(10)], rules);
-    std::fs::write(env.path("token"), format!("{}\n", crate::fake_telegram::TOKEN)).expect("token");
+    let env = crate::Env::new(
+        &[crate::FeedSpec::new("a", server.url("/a.xml")).backfill(10)],
+        rules,
+    );
+    std::fs::write(
+        env.path("token"),
+        format!("{}\n", crate::fake_telegram::TOKEN),
+    )
+    .expect("token");
     let mut toml = std::fs::read_to_string(env.config()).expect("config");
-    toml.push_str(&format!("[telegram]\ntoken_file = \"token\"\napi_url = \"{}\"\n", fake.url()));
+    toml.push_str(&format!(
+        "[telegram]\ntoken_file = \"token\"\napi_url = \"{}\"\n",
+        fake.url()
+    ));
     std::fs::write(env.config(), toml).expect("config");
 
     for round in 0..2 {
-        let opts = RunOptions { once: true, dry_run: false, format: Format::Json };
-        let reports = app::run(env.load(), opts, std::future::pending()).await.expect("run --once");
-        let want = if round == 0 { (2, 1, 1) } else { (2, 0, 0) };
+        let opts = RunOptions {
+            once: true,
+            dry_run: false,
+            format: Format::Json,
+        };
+        let reports = app::run(env.load(), opts, std::future::pending())
+            .await
+            .expect("run --once");
+        let want = if round == 0 { (2, 2, 1) } else { (2, 0, 0) };
         match &reports[0].outcome {
-            Outcome::Polled { items, new, alerts } => assert_eq!((*items, *new, *alerts), want, "round {round}"),
+            Outcome::Polled { items, new, alerts } => {
+                assert_eq!((*items, *new, *alerts), want, "round {round}")
+            }
             other => panic!("round {round}: {other:?}"),
         }
     }
     let got = fake.delivered();
     assert_eq!(got.len(), 1, "{got:?}");
     assert_eq!(got[0].chat(), Some(-100_777));
-    assert!(got[0].text().contains("삼성전자 실적 발표") && got[0].text().contains("🔎 <b>samsung</b>"), "{}", got[0].text());
+    assert!(
+        got[0].text().contains("삼성전자 실적 발표") && got[0].text().contains("🔎 <b>samsung</b>"),
+        "{}",
+        got[0].text()
+    );
 }
