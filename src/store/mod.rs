@@ -32,6 +32,9 @@ pub use outbox::OutboxEntry;
 /// longer than the retention window is not forgotten (and re-alerted) while it is still there.
 const REFRESH_AFTER_SECS: i64 = 24 * 3600;
 
+/// Attempts (100 ms apart) to take sled's lock before reporting the store as in use.
+const LOCK_RETRIES: u32 = 10;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("the store at {path} is in use by another kkachi process (only one may run on a store)")]
@@ -85,18 +88,29 @@ pub struct Store {
 impl Store {
     /// Opens (or creates) the store. Another process holding it gives [`StoreError::Locked`].
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let db = sled::Config::new()
-            .path(path)
-            // sled's default cache is 1 GiB; a news store needs a few MiB to stay fast.
-            .cache_capacity(16 * 1024 * 1024)
-            .flush_every_ms(Some(1000))
-            .open()
-            .map_err(|source| match &source {
-                sled::Error::Io(e) if e.to_string().contains("could not acquire lock") => {
-                    StoreError::Locked { path: path.to_path_buf() }
+        // sled releases its lock when its last handle and background flusher are gone, which
+        // can trail a drop by a moment: a store closed just now by this same process (a test,
+        // a restart in place) is retried briefly before it counts as held by another process.
+        let mut attempt = 0;
+        let db = loop {
+            let opened = sled::Config::new()
+                .path(path)
+                // sled's default cache is 1 GiB; a news store needs a few MiB to stay fast.
+                .cache_capacity(16 * 1024 * 1024)
+                .flush_every_ms(Some(1000))
+                .open();
+            match opened {
+                Ok(db) => break db,
+                Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
+                    attempt += 1;
+                    if attempt >= LOCK_RETRIES {
+                        return Err(StoreError::Locked { path: path.to_path_buf() });
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(100));
                 }
-                _ => StoreError::Open { path: path.to_path_buf(), source },
-            })?;
+                Err(source) => return Err(StoreError::Open { path: path.to_path_buf(), source }),
+            }
+        };
         Ok(Store {
             seen: db.open_tree("seen.v1")?,
             stories: db.open_tree("stories.v1")?,
