@@ -1,13 +1,15 @@
 //! The pipeline: the only place the stages meet. One feed's poll reads top to bottom:
 //!
 //! ```text
-//! backoff? ─▶ fetch ─▶ parse + normalise ─▶ store.admit (dedup) ─▶ first poll? backfill
-//!          ─▶ match rules ─▶ deliver ─▶ feed state (validators, backoff) saved
+//! backoff? ─▶ fetch ─▶ parse + normalise ─▶ unseen? (first poll: backfill) ─▶ match rules
+//!          ─▶ summarise ─▶ store: mark seen (+ queue Telegram alerts, same transaction)
+//!          ─▶ console alerts (no Telegram) ─▶ feed state (validators, backoff) saved
 //! ```
 //!
 //! Invariant: one feed's failure is returned as its [`Outcome::Failed`] and recorded in its
 //! state; it never stops another feed's poll or the daemon.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,7 +18,7 @@ use chrono::{DateTime, Utc};
 use crate::config::{Config, FeedConfig};
 use crate::deliver::{Alert, Console};
 use crate::fetch::{FetchError, Fetched, Fetcher, Validators};
-use crate::rules::{Doc, RuleSet};
+use crate::rules::{Doc, RuleMatch, RuleSet};
 use crate::store::{FeedState, Store, StoreError};
 use crate::story::Story;
 
@@ -133,66 +135,55 @@ async fn poll(
         story.published.get_or_insert(first_seen);
     }
 
-    if let Some(wake) = &ctx.outbox {
-        let (alerting, queued) = queue_alerts(ctx, feed, &stories, state.initialized, now).await?;
-        wake.notify_one();
-        let outcome = Outcome::Polled { items: stories.len(), new: alerting, alerts: queued };
-        return Ok((outcome, Some(validators)));
-    }
-    let new = ctx.store.admit(&stories, now)?;
-    let alerting = if state.initialized { new.clone() } else { backfill(&stories, &new, feed.backfill) };
-
-    let mut alerts = Vec::new();
-    for &i in &alerting {
-        let story = &stories[i];
-        let matches = ctx.rules.match_doc(&doc(story));
-        if matches.is_empty() {
-            continue;
-        }
-        let summary = alert_summary(ctx, feed, story).await;
-        alerts.extend(matches.iter().map(|m| Alert { summary: summary.clone(), ..Alert::new(story, m) }));
-    }
-    if let Err(e) = ctx.console.deliver(&alerts) {
-        tracing::error!(feed = %feed.name, error = %e, "cannot write alerts to stdout");
-    }
-    let outcome = Outcome::Polled { items: stories.len(), new: alerting.len(), alerts: alerts.len() };
-    Ok((outcome, Some(validators)))
-}
-
-/// With Telegram on: summaries are made first for the stories that look new and match (they
-/// may need the network), then dedup, backfill, routing and queueing happen in one store
-/// transaction. Returns how many stories alerted and how many messages were queued.
-async fn queue_alerts(
-    ctx: &Ctx,
-    feed: &FeedConfig,
-    stories: &[Story],
-    initialized: bool,
-    now: DateTime<Utc>,
-) -> Result<(usize, usize), PollError> {
-    let pick = |new: &[usize]| if initialized { new.to_vec() } else { backfill(stories, new, feed.backfill) };
-    let mut summaries = std::collections::HashMap::new();
-    for i in pick(&ctx.store.unseen(stories)?) {
-        if !ctx.rules.match_doc(&doc(&stories[i])).is_empty() {
-            summaries.insert(i, alert_summary(ctx, feed, &stories[i]).await);
+    // Stories that look new (read-only) are matched and summarised before the store
+    // transaction, which cannot wait on the network that summaries may need.
+    let pick = |new: &[usize]| if state.initialized { new.to_vec() } else { backfill(&stories, new, feed.backfill) };
+    let mut prepared: HashMap<usize, (Vec<RuleMatch>, String)> = HashMap::new();
+    for i in pick(&ctx.store.unseen(&stories)?) {
+        let matches = ctx.rules.match_doc(&doc(&stories[i]));
+        if !matches.is_empty() {
+            let summary = alert_summary(ctx, feed, &stories[i]).await;
+            prepared.insert(i, (matches, summary));
         }
     }
-    let subs = ctx.store.subscriptions()?;
-    let route = |new: &[usize]| -> Vec<crate::store::OutboxEntry> {
-        pick(new)
-            .into_iter()
-            .flat_map(|i| {
-                let matches = ctx.rules.match_doc(&doc(&stories[i]));
-                let mut story = stories[i].clone();
-                if let Some(summary) = summaries.get(&i) {
-                    story.summary = summary.clone();
-                }
-                let key = crate::story::dedup_keys(&story).guid;
-                crate::telegram::route(&story, &key, &matches, &ctx.rules, &subs, now)
-            })
-            .collect()
+
+    let (alerting, alerts) = match &ctx.outbox {
+        // Telegram: dedup, backfill, routing and queueing in one store transaction.
+        Some(wake) => {
+            let subs = ctx.store.subscriptions()?;
+            let route = |new: &[usize]| -> Vec<crate::store::OutboxEntry> {
+                pick(new)
+                    .into_iter()
+                    .filter_map(|i| prepared.get(&i).map(|p| (i, p)))
+                    .flat_map(|(i, (matches, summary))| {
+                        let story = Story { summary: summary.clone(), ..stories[i].clone() };
+                        let key = crate::story::dedup_keys(&story).guid;
+                        crate::telegram::route(&story, &key, matches, &ctx.rules, &subs, now)
+                    })
+                    .collect()
+            };
+            let (new, queued) = ctx.store.admit_and_enqueue(&stories, now, route)?;
+            wake.notify_one();
+            (pick(&new).len(), queued)
+        }
+        // Console: dedup, then print.
+        None => {
+            let alerting = pick(&ctx.store.admit(&stories, now)?);
+            let alerts: Vec<Alert> = alerting
+                .iter()
+                .filter_map(|i| prepared.get(i).map(|p| (&stories[*i], p)))
+                .flat_map(|(story, (matches, summary))| {
+                    matches.iter().map(|m| Alert { summary: summary.clone(), ..Alert::new(story, m) })
+                })
+                .collect();
+            if let Err(e) = ctx.console.deliver(&alerts) {
+                tracing::error!(feed = %feed.name, error = %e, "cannot write alerts to stdout");
+            }
+            (alerting.len(), alerts.len())
+        }
     };
-    let (new, queued) = ctx.store.admit_and_enqueue(stories, now, route)?;
-    Ok((pick(&new).len(), queued))
+    let outcome = Outcome::Polled { items: stories.len(), new: alerting, alerts };
+    Ok((outcome, Some(validators)))
 }
 
 /// The summary an alert carries: an LLM's when `[summary.llm]` is set and it answers within

@@ -276,7 +276,7 @@ impl Index {
     /// Scans the fields into `s`: which literals hit in which fields, the word spans of NEAR
     /// literals (sorted), and the rules worth evaluating (ascending, in `s.candidates`).
     pub fn scan(&self, texts: [&str; 3], rule_count: usize, s: &mut ScanScratch) {
-        s.hits.clear();
+        s.hits.clear(self.bounds.len());
         s.pos.clear();
         s.candidates.clear();
         for (i, text) in texts.iter().enumerate() {
@@ -317,7 +317,7 @@ impl Index {
         s.bits.clear();
         s.bits.resize(rule_count.div_ceil(64), 0);
         let bits = &mut s.bits;
-        for l in s.hits.lits() {
+        for &l in &s.hits.hit {
             for &r in self.triggers.row(l as usize) {
                 bits[(r / 64) as usize] |= 1 << (r % 64);
             }
@@ -355,85 +355,50 @@ impl ScanScratch {
     }
 }
 
-/// Literal → fields it hit in: a small open-addressing table that grows with the hits (a story
-/// hits tens to hundreds of literals; candidate rules look them up many times).
+/// Literal → fields it hit in this story: one slot per literal of the rule set, stamped with
+/// the story's epoch so that nothing needs clearing between stories, plus the list of literals
+/// that hit (for the triggers).
 #[derive(Default)]
 pub struct HitTable {
-    /// (literal + 1, fields); 0 marks an empty slot.
-    slots: Vec<(u32, u8)>,
-    len: usize,
-    mask: usize,
+    /// `epoch << 3 | field bits`; stale when the epoch differs.
+    slots: Vec<u32>,
+    epoch: u32,
+    hit: Vec<u32>,
 }
 
 impl HitTable {
-    fn clear(&mut self) {
-        if self.slots.is_empty() {
-            self.slots = vec![(0, 0); 64];
-        } else {
-            self.slots.fill((0, 0));
+    const MAX_EPOCH: u32 = u32::MAX >> 3;
+
+    /// Starts a new story with `lits` literals.
+    fn clear(&mut self, lits: usize) {
+        self.hit.clear();
+        if self.slots.len() != lits || self.epoch >= Self::MAX_EPOCH {
+            self.slots.clear();
+            self.slots.resize(lits, 0);
+            self.epoch = 0;
         }
-        self.mask = self.slots.len() - 1;
-        self.len = 0;
+        self.epoch += 1;
     }
 
-    fn slot(mask: usize, lit: u32) -> usize {
-        (lit.wrapping_mul(0x9E37_79B9) >> 7) as usize & mask
-    }
-
+    #[inline]
     fn insert(&mut self, lit: u32, bit: u8) {
-        if self.slots.is_empty() {
-            self.clear();
-        }
-        let mut i = Self::slot(self.mask, lit);
-        loop {
-            let s = &mut self.slots[i];
-            if s.0 == lit + 1 {
-                s.1 |= bit;
-                return;
-            }
-            if s.0 == 0 {
-                *s = (lit + 1, bit);
-                self.len += 1;
-                break;
-            }
-            i = (i + 1) & self.mask;
-        }
-        if self.len * 2 > self.slots.len() {
-            let grown = vec![(0, 0); self.slots.len() * 2];
-            let old = std::mem::replace(&mut self.slots, grown);
-            self.mask = self.slots.len() - 1;
-            for (k, f) in old {
-                if k != 0 {
-                    let mut i = Self::slot(self.mask, k - 1);
-                    while self.slots[i].0 != 0 {
-                        i = (i + 1) & self.mask;
-                    }
-                    self.slots[i] = (k, f);
-                }
+        let stamp = self.epoch << 3;
+        if let Some(s) = self.slots.get_mut(lit as usize) {
+            if *s >> 3 == self.epoch {
+                *s |= u32::from(bit);
+            } else {
+                *s = stamp | u32::from(bit);
+                self.hit.push(lit);
             }
         }
     }
 
     #[inline]
     pub fn fields(&self, lit: u32) -> u8 {
-        if self.slots.is_empty() {
-            return 0;
+        match self.slots.get(lit as usize) {
+            Some(&s) if s >> 3 == self.epoch => (s & 7) as u8,
+            _ => 0,
         }
-        let mut i = Self::slot(self.mask, lit);
-        loop {
-            let s = self.slots[i];
-            if s.0 == lit + 1 {
-                return s.1;
-            }
-            if s.0 == 0 {
-                return 0;
-            }
-            i = (i + 1) & self.mask;
-        }
-    }
-
-    fn lits(&self) -> impl Iterator<Item = u32> + '_ {
-        self.slots.iter().filter(|s| s.0 != 0).map(|s| s.0 - 1)
     }
 }
 
