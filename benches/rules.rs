@@ -865,7 +865,7 @@ fn main() {
             let (rate, _) = throughput(docs, Duration::from_secs(10), |d| {
                 matcher.match_doc(d).len()
             });
-            println!("| {n} | profile {which}: {}/s |", fmt_rate(rate));
+            println!("| {n} | profile {which}: {}/s | {set:?}", fmt_rate(rate));
             continue;
         }
         for d in short

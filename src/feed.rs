@@ -974,6 +974,7 @@ mod tests {
                     assert!(!tag_like, "{name}: tag in {text:?}");
                     for bad in [
                         "&amp;", "&quot;", "quot;", "&#", "&lt;", "&gt;", "&nbsp;", "&apos;",
+                        "middot;", "hellip;",
                     ] {
                         assert!(!text.contains(bad), "{name}: {bad:?} in {text:?}");
                     }

@@ -176,30 +176,38 @@ fn flatten_tags(html: &str) -> String {
     out
 }
 
-/// Bare entity names whose `&` was lost upstream, and what they stand for.
-const BARE_ENTITIES: [(&str, &str); 4] = [
+/// Entity names seen without their `&` in real feeds (pressian: `quot;…quot;`,
+/// `군산middot;익산`, `26.5hellip;김제`), and what they stand for.
+const BARE_ENTITIES: [(&str, &str); 11] = [
     ("quot;", "\""),
     ("apos;", "'"),
     ("#39;", "'"),
     ("#34;", "\""),
+    ("hellip;", "…"),
+    ("middot;", "·"),
+    ("nbsp;", " "),
+    ("lsquo;", "‘"),
+    ("rsquo;", "’"),
+    ("ldquo;", "“"),
+    ("rdquo;", "”"),
 ];
 
-/// Replaces `quot;` (and friends) that are not preceded by `&` with their character.
-fn repair_bare_entities(s: &str) -> Cow<'_, str> {
+/// Replaces `quot;` (and friends) that are not part of a real reference (`&quot;`, `&#39;`)
+/// with their character.
+pub(crate) fn repair_bare_entities(s: &str) -> Cow<'_, str> {
     if !s.contains(';') || !BARE_ENTITIES.iter().any(|(name, _)| s.contains(name)) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
-    'scan: while !rest.is_empty() {
+    'scan: while let Some(c) = rest.chars().next() {
         for (name, ch) in BARE_ENTITIES {
-            if rest.starts_with(name) && !out.ends_with('&') {
+            if rest.starts_with(name) && !out.ends_with('&') && !out.ends_with("&#") {
                 out.push_str(ch);
                 rest = &rest[name.len()..];
                 continue 'scan;
             }
         }
-        let c = rest.chars().next().unwrap_or_default();
         out.push(c);
         rest = &rest[c.len_utf8()..];
     }
@@ -208,7 +216,7 @@ fn repair_bare_entities(s: &str) -> Cow<'_, str> {
 
 /// Whether `s` still holds something that looks like a character reference:
 /// `&name;`, `&#123;` or `&#x1F;`.
-fn has_entity(s: &str) -> bool {
+pub(crate) fn has_entity(s: &str) -> bool {
     let bytes = s.as_bytes();
     bytes.iter().enumerate().any(|(i, &b)| {
         if b != b'&' {

@@ -5,7 +5,7 @@
 //! match unless one of them occurs (an AND needs only its rarest side, an OR needs all its
 //! sides, NOT contributes nothing). Rules whose trigger involves `feed:` are evaluated on every
 //! story. A story is scanned once per field; the hits (literal, field) and, for literals used by
-//! NEAR, their word positions are kept in small sorted vectors. Must agree exactly with
+//! NEAR, their word positions are kept in per-story tables reused between stories. Must agree exactly with
 //! [`super::naive`]; a property test checks it.
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
@@ -113,6 +113,10 @@ pub struct Index {
     positional: Vec<bool>,
     /// Literal → rules it triggers (ascending).
     triggers: Rows,
+    /// Literal → rules that need it or another literal of the same first trigger set, and also
+    /// one of their second set (`pair_b`): rules with two necessary operands.
+    pair_a: Rows,
+    pair_b: Rows,
     /// Rules evaluated on every story (their trigger includes `feed:`).
     always: Vec<u32>,
     patterns: Vec<Box<str>>,
@@ -184,6 +188,51 @@ fn trigger(rule: &Compiled, node: &Node, popularity: &[u32]) -> Option<Trigger> 
     }
 }
 
+/// Two trigger sets of which the rule needs both: the two cheapest operands of a top-level
+/// AND, or the two sides of a top-level NEAR. `None` when the rule has no such pair (or one side
+/// involves `feed:`).
+fn pair_trigger(rule: &Compiled, popularity: &[u32]) -> Option<(Trigger, Trigger)> {
+    let cost = |t: &Trigger| -> u64 {
+        t.lits
+            .iter()
+            .map(|&l| u64::from(popularity[l as usize]) + 1)
+            .sum()
+    };
+    let mut sides: Vec<Trigger> = match &rule.root {
+        Node::And(xs) => xs
+            .iter()
+            .filter_map(|x| trigger(rule, x, popularity))
+            .filter(|t| !t.feed && !t.lits.is_empty())
+            .collect(),
+        Node::Near(..) => {
+            let side = |leaves: &[u32]| -> Option<Trigger> {
+                let mut t = Trigger {
+                    lits: Vec::new(),
+                    feed: false,
+                };
+                for &i in leaves {
+                    match &rule.leaves.get(i as usize)?.kind {
+                        LeafKind::Text { lits, .. } => t.lits.extend(lits.iter()),
+                        LeafKind::Feed(_) => return None,
+                    }
+                }
+                (!t.lits.is_empty()).then_some(t)
+            };
+            let Node::Near(a, b, _) = &rule.root else {
+                return None;
+            };
+            vec![side(a)?, side(b)?]
+        }
+        _ => return None,
+    };
+    if sides.len() < 2 {
+        return None;
+    }
+    sides.sort_by_key(|t| cost(t));
+    let mut it = sides.into_iter();
+    Some((it.next()?, it.next()?))
+}
+
 fn near_leaves(node: &Node, out: &mut Vec<u32>) {
     match node {
         Node::Leaf(_) => {}
@@ -217,9 +266,23 @@ impl Index {
         }
 
         let mut triggers: Vec<Vec<u32>> = vec![Vec::new(); lits.len()];
+        let mut pair_a: Vec<Vec<u32>> = vec![Vec::new(); lits.len()];
+        let mut pair_b: Vec<Vec<u32>> = vec![Vec::new(); lits.len()];
         let mut always = Vec::new();
+        let add = |rows: &mut Vec<Vec<u32>>, t: &Trigger, r: u32| {
+            for &l in &t.lits {
+                if rows[l as usize].last() != Some(&r) {
+                    rows[l as usize].push(r);
+                }
+            }
+        };
         for (r, rule) in rules.iter().enumerate() {
             let r = u32::try_from(r).unwrap_or(u32::MAX);
+            if let Some((a, b)) = pair_trigger(rule, &popularity) {
+                add(&mut pair_a, &a, r);
+                add(&mut pair_b, &b, r);
+                continue;
+            }
             match trigger(rule, &rule.root, &popularity) {
                 Some(t) if !t.feed => {
                     for l in t.lits {
@@ -253,6 +316,8 @@ impl Index {
             bounds: lits.iter().map(|(_, b)| *b).collect(),
             positional,
             triggers: Rows::from_lists(triggers),
+            pair_a: Rows::from_lists(pair_a),
+            pair_b: Rows::from_lists(pair_b),
             always,
             patterns,
         }
@@ -267,6 +332,8 @@ impl Index {
         self.scanner.heap_bytes()
             + self.pattern_lits.heap_bytes()
             + self.triggers.heap_bytes()
+            + self.pair_a.heap_bytes()
+            + self.pair_b.heap_bytes()
             + self.bounds.capacity() * std::mem::size_of::<Bounds>()
             + self.positional.capacity()
             + self.always.capacity() * 4
@@ -286,8 +353,9 @@ impl Index {
             let bit = FIELD_NAMES[i].0;
             let hits = &mut s.hits;
             let pos = &mut s.pos;
-            let spaces = &mut s.spaces;
-            let mut have_spaces = false;
+            // Spaces before `cursor.0` are `cursor.1`; matches arrive by ascending end, so the
+            // cursor mostly moves forwards.
+            let mut cursor = (0usize, 0usize);
             self.scanner.for_each(text, |p, start, end| {
                 for &l in self.pattern_lits.row(p) {
                     let positional = self.positional[l as usize];
@@ -301,26 +369,43 @@ impl Index {
                     }
                     hits.insert(l, bit);
                     if positional {
-                        if !have_spaces {
-                            space_offsets(text, spaces);
-                            have_spaces = true;
+                        let bytes = text.as_bytes();
+                        if end >= cursor.0 {
+                            cursor.1 += spaces_in(&bytes[cursor.0..end]);
+                        } else {
+                            cursor.1 = cursor.1.saturating_sub(spaces_in(&bytes[end..cursor.0]));
                         }
-                        let first = spaces.partition_point(|&s| (s as usize) < start);
-                        let last = spaces.partition_point(|&s| (s as usize) < end);
-                        pos.push((l, bit, count(first), count(last)));
+                        cursor.0 = end;
+                        let last = cursor.1;
+                        let first = last.saturating_sub(spaces_in(&bytes[start..end]));
+                        let idx = count(pos.len());
+                        let next = hits.link(l, idx);
+                        pos.push((bit, count(first), count(last), next));
                     }
                 }
             });
         }
-        s.pos.sort_unstable();
 
         s.bits.clear();
         s.bits.resize(rule_count.div_ceil(64), 0);
         let bits = &mut s.bits;
+        s.bits_a.clear();
+        s.bits_a.resize(bits.len(), 0);
+        s.bits_b.clear();
+        s.bits_b.resize(bits.len(), 0);
         for &l in &s.hits.hit {
             for &r in self.triggers.row(l as usize) {
                 bits[(r / 64) as usize] |= 1 << (r % 64);
             }
+            for &r in self.pair_a.row(l as usize) {
+                s.bits_a[(r / 64) as usize] |= 1 << (r % 64);
+            }
+            for &r in self.pair_b.row(l as usize) {
+                s.bits_b[(r / 64) as usize] |= 1 << (r % 64);
+            }
+        }
+        for ((w, a), b) in bits.iter_mut().zip(&s.bits_a).zip(&s.bits_b) {
+            *w |= a & b;
         }
         for &r in &self.always {
             bits[(r / 64) as usize] |= 1 << (r % 64);
@@ -339,19 +424,25 @@ impl Index {
 #[derive(Default)]
 pub struct ScanScratch {
     pub hits: HitTable,
-    /// (literal, field bit, first word, last word) for NEAR literals, sorted.
-    pub pos: Vec<(u32, u8, u32, u32)>,
-    spaces: Vec<u32>,
+    /// (field bit, first word, last word, next occurrence of the same literal or `u32::MAX`)
+    /// for each occurrence of a NEAR literal; [`HitTable`] holds each literal's last one.
+    pos: Vec<(u8, u32, u32, u32)>,
     bits: Vec<u64>,
+    bits_a: Vec<u64>,
+    bits_b: Vec<u64>,
     pub candidates: Vec<u32>,
 }
 
 impl ScanScratch {
     /// The word spans of `lit`, all fields.
-    pub fn positions(&self, lit: u32) -> &[(u32, u8, u32, u32)] {
-        let start = self.pos.partition_point(|p| p.0 < lit);
-        let end = start + self.pos[start..].partition_point(|p| p.0 <= lit);
-        &self.pos[start..end]
+    /// (field bit, first word, last word) of each occurrence of `lit`, last one first.
+    pub fn positions(&self, lit: u32) -> impl Iterator<Item = (u8, u32, u32)> + '_ {
+        let mut at = self.hits.first_pos(lit);
+        std::iter::from_fn(move || {
+            let &(bit, first, last, next) = self.pos.get(at as usize)?;
+            at = next;
+            Some((bit, first, last))
+        })
     }
 }
 
@@ -362,6 +453,9 @@ impl ScanScratch {
 pub struct HitTable {
     /// `epoch << 3 | field bits`; stale when the epoch differs.
     slots: Vec<u32>,
+    /// Per literal, its last occurrence in `ScanScratch::pos` (`u32::MAX`: none); valid when
+    /// the slot is current.
+    heads: Vec<u32>,
     epoch: u32,
     hit: Vec<u32>,
 }
@@ -375,6 +469,8 @@ impl HitTable {
         if self.slots.len() != lits || self.epoch >= Self::MAX_EPOCH {
             self.slots.clear();
             self.slots.resize(lits, 0);
+            self.heads.clear();
+            self.heads.resize(lits, u32::MAX);
             self.epoch = 0;
         }
         self.epoch += 1;
@@ -389,8 +485,25 @@ impl HitTable {
             } else {
                 *s = stamp | u32::from(bit);
                 self.hit.push(lit);
+                if let Some(h) = self.heads.get_mut(lit as usize) {
+                    *h = u32::MAX;
+                }
             }
         }
+    }
+
+    /// Makes `idx` the last occurrence of `lit` (already inserted); returns the previous one.
+    fn link(&mut self, lit: u32, idx: u32) -> u32 {
+        self.heads
+            .get_mut(lit as usize)
+            .map_or(u32::MAX, |h| std::mem::replace(h, idx))
+    }
+
+    fn first_pos(&self, lit: u32) -> u32 {
+        if self.fields(lit) == 0 {
+            return u32::MAX;
+        }
+        self.heads.get(lit as usize).copied().unwrap_or(u32::MAX)
     }
 
     #[inline]
@@ -406,12 +519,6 @@ fn count(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-fn space_offsets(text: &str, out: &mut Vec<u32>) {
-    out.clear();
-    out.extend(
-        text.bytes()
-            .enumerate()
-            .filter(|(_, b)| *b == b' ')
-            .map(|(i, _)| count(i)),
-    );
+fn spaces_in(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| b == b' ').count()
 }

@@ -173,6 +173,8 @@ pub struct RuleSet {
     aliases: Aliases,
     index: index::Index,
     prog: prog::Program,
+    /// Rule → whether it has `feeds = [..]` (so candidates skip the rule struct otherwise).
+    feed_limited: Vec<bool>,
 }
 
 impl fmt::Debug for RuleSet {
@@ -367,7 +369,9 @@ impl RuleSet {
         let refs: Vec<&Compiled> = compiled.iter().map(|r| &r.compiled).collect();
         let index = index::Index::build(&refs, &lits);
         let prog = prog::Program::build(refs.iter().copied());
+        let feed_limited = compiled.iter().map(|r| !r.feeds.is_empty()).collect();
         RuleSet {
+            feed_limited,
             infos,
             rules: compiled,
             lits,
@@ -434,11 +438,14 @@ impl RuleSet {
         let feed = feed.trim();
         self.index
             .scan([title, summary, content], self.rules.len(), &mut s.scan);
+        std::hint::black_box(self.prog.touch(&s.scan.candidates));
         for &r in &s.scan.candidates {
-            let Some(rule) = self.rules.get(r as usize) else {
-                continue;
-            };
-            if !feed_allowed(rule, feed) {
+            if self.feed_limited.get(r as usize) != Some(&false)
+                && !self
+                    .rules
+                    .get(r as usize)
+                    .is_some_and(|rule| feed_allowed(rule, feed))
+            {
                 continue;
             }
             let start = s.terms.len();

@@ -72,12 +72,56 @@ pub fn normalize_mapped(text: &str) -> (String, Vec<(usize, usize)>) {
     (out, map)
 }
 
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// For 8 ASCII bytes: the high bit of each byte that is zero.
+fn zero_bytes(x: u64) -> u64 {
+    !(((x & !HIGH).wrapping_add(!HIGH)) | x | !HIGH)
+}
+
 fn work_needed(text: &str) -> Work {
     let bytes = text.as_bytes();
     let mut work = Work::None;
     let mut prev_space = false;
     let mut i = 0;
     while i < bytes.len() {
+        // Eight bytes at a time while they are ASCII without control characters, UTF-8
+        // continuation bytes, or lead bytes of Hangul syllables: note upper case and double
+        // spaces. Any other byte takes the path below.
+        if let Some(chunk) = bytes.get(i..i + 8) {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(chunk);
+            let w = u64::from_le_bytes(w);
+            let high = w & HIGH;
+            let ascii = !high & HIGH;
+            // Low seven bits only, so these additions carry into no other byte.
+            let low = w & !HIGH;
+            let control = !low.wrapping_add(0x60 * ONES) & ascii;
+            let continuation = high & !(w << 1);
+            let lead = high & !continuation;
+            // EA needs a next byte from B0 (U+AC00..), ED one below 9E (..U+D77F); a lead in
+            // the last byte, or ED 9E, takes the path below.
+            let next_from_b0 = ((w << 3) & (w << 2) & HIGH) >> 8;
+            let next_below_9e = (!(w & (0x3F * ONES)).wrapping_add(0x62 * ONES) & HIGH) >> 8;
+            let hangul_lead = zero_bytes(w ^ (0xEB * ONES))
+                | zero_bytes(w ^ (0xEC * ONES))
+                | (zero_bytes(w ^ (0xEA * ONES)) & next_from_b0)
+                | (zero_bytes(w ^ (0xED * ONES)) & next_below_9e);
+            if control == 0 && lead & !hangul_lead == 0 {
+                let upper = low.wrapping_add(0x3F * ONES) & !low.wrapping_add(0x25 * ONES) & ascii;
+                if upper != 0 {
+                    work = work.max(Work::Lower);
+                }
+                let spaces = zero_bytes(w ^ (0x20 * ONES));
+                if spaces & (spaces << 8) != 0 || (prev_space && spaces & 0x80 != 0) {
+                    work = Work::Ascii;
+                }
+                prev_space = spaces >> 63 != 0;
+                i += 8;
+                continue;
+            }
+        }
         let b = bytes[i];
         if b < 0x80 {
             if b == b' ' {
@@ -97,15 +141,21 @@ fn work_needed(text: &str) -> Work {
             continue;
         }
         prev_space = false;
-        // Hangul syllables U+AC00..=U+D7A3 are three bytes, EA B0 80 ..= ED 9E A3: decode inline.
-        if (0xEA..=0xED).contains(&b) && i + 2 < bytes.len() {
-            let cp = (u32::from(b & 0x0F) << 12)
-                | (u32::from(bytes[i + 1] & 0x3F) << 6)
-                | u32::from(bytes[i + 2] & 0x3F);
-            if (0xAC00..=0xD7A3).contains(&cp) {
-                i += 3;
-                continue;
-            }
+        // The rest of a character whose lead byte a chunk above accepted.
+        if b & 0xC0 == 0x80 {
+            i += 1;
+            continue;
+        }
+        // Hangul syllables U+AC00..=U+D7A3 are three bytes, EA B0 80 ..= ED 9E A3.
+        let hangul = match (b, bytes.get(i + 1), bytes.get(i + 2)) {
+            (0xEB | 0xEC, _, _) => true,
+            (0xEA, Some(&b1), _) => b1 >= 0xB0,
+            (0xED, Some(&b1), Some(&b2)) => b1 < 0x9E || (b1 == 0x9E && b2 <= 0xA3),
+            _ => false,
+        };
+        if hangul {
+            i += 3;
+            continue;
         }
         let Some(c) = text[i..].chars().next() else {
             break;

@@ -13,17 +13,20 @@ use std::collections::HashMap;
 use super::compile::{Compiled, FIELD_NAMES, LeafKind, Node, word_distance};
 use super::index::ScanScratch;
 
-#[derive(Debug, Clone, Copy)]
-enum Op {
-    /// Push the value of the rule's leaf `i`.
-    Leaf(u32),
-    Not,
-    /// Pop `n` values, push whether all hold.
-    And(u32),
-    /// Pop `n` values, push whether any holds.
-    Or(u32),
-    /// Push the answer of `nears[i]`.
-    Near(u32),
+/// Op tags (top 3 bits of an op word; the low 29 bits are the argument).
+const LEAF: u32 = 0;
+/// Negate the top of the stack.
+const NOT: u32 = 1;
+/// Pop `n` values, push whether all hold.
+const AND: u32 = 2;
+/// Pop `n` values, push whether any holds.
+const OR: u32 = 3;
+/// Push the answer of `nears[i]`.
+const NEAR: u32 = 4;
+const ARG: u32 = (1 << 29) - 1;
+
+fn op(tag: u32, arg: usize) -> u32 {
+    (tag << 29) | (id(arg) & ARG)
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -34,30 +37,17 @@ struct NearOp {
     n: u32,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct FlatLeaf {
-    /// Field bits a text leaf may match in; 0 for a feed leaf.
-    fields: u8,
-    positive: bool,
-    /// Index into `terms`: the term as written.
-    term: u32,
-    /// Text leaf: range into `lits`. Feed leaf: (index into `feeds`, same).
-    lits: (u32, u32),
-}
-
-#[derive(Debug, Clone, Copy)]
-struct RuleProg {
-    ops: (u32, u32),
-    leaves: (u32, u32),
-}
-
-/// Every rule of a rule set as a flat program.
+/// Every rule of a rule set as a flat program. Each rule is one run of `code`, so evaluating a
+/// candidate touches one or two cache lines:
+///
+/// `[leaf count, op count, leaf…, op…]`, a leaf being `[fields | positive << 3 | literal count
+/// << 4, term id, literal id…]` (a feed leaf has fields 0 and one "literal": its index in
+/// `feeds`), an op being `tag << 29 | argument` in postfix order.
 #[derive(Debug, Default)]
 pub struct Program {
-    rules: Vec<RuleProg>,
-    ops: Vec<Op>,
-    leaves: Vec<FlatLeaf>,
-    lits: Vec<u32>,
+    /// Start of each rule in `code`.
+    starts: Vec<u32>,
+    code: Vec<u32>,
     nears: Vec<NearOp>,
     near_leaves: Vec<u32>,
     feeds: Vec<Box<str>>,
@@ -68,6 +58,8 @@ pub struct Program {
 #[derive(Default)]
 pub struct EvalScratch {
     vals: Vec<bool>,
+    /// Offset of each leaf of the current rule in `code`.
+    leaf_at: Vec<u32>,
     stack: Vec<bool>,
 }
 
@@ -83,68 +75,60 @@ impl Program {
     pub fn build<'a>(rules: impl IntoIterator<Item = &'a Compiled>) -> Program {
         let mut p = Program::default();
         let mut term_ids: HashMap<Box<str>, u32> = HashMap::new();
+        let mut ops = Vec::new();
         for rule in rules {
-            let leaf_start = id(p.leaves.len());
+            p.starts.push(id(p.code.len()));
+            ops.clear();
+            p.emit(&rule.root, &mut ops);
+            p.code.push(id(rule.leaves.len()));
+            p.code.push(id(ops.len()));
             for leaf in rule.leaves.iter() {
                 let term = *term_ids.entry(leaf.written.clone()).or_insert_with(|| {
                     p.terms.push(leaf.written.clone());
                     id(p.terms.len() - 1)
                 });
-                let (fields, lits) = match &leaf.kind {
+                let positive = u32::from(leaf.positive) << 3;
+                match &leaf.kind {
                     LeafKind::Text { fields, lits } => {
-                        let start = id(p.lits.len());
-                        p.lits.extend(lits.iter());
-                        (*fields, (start, id(p.lits.len())))
+                        p.code
+                            .push(u32::from(*fields & 7) | positive | (id(lits.len()) << 4));
+                        p.code.push(term);
+                        p.code.extend(lits.iter());
                     }
                     LeafKind::Feed(name) => {
-                        let f = id(p.feeds.len());
+                        p.code.push(positive | (1 << 4));
+                        p.code.push(term);
+                        p.code.push(id(p.feeds.len()));
                         p.feeds.push(name.clone());
-                        (0, (f, f))
                     }
-                };
-                p.leaves.push(FlatLeaf {
-                    fields,
-                    positive: leaf.positive,
-                    term,
-                    lits,
-                });
+                }
             }
-            let op_start = id(p.ops.len());
-            p.emit(&rule.root);
-            p.rules.push(RuleProg {
-                ops: (op_start, id(p.ops.len())),
-                leaves: (leaf_start, id(p.leaves.len())),
-            });
+            p.code.extend(&ops);
         }
-        p.shrink();
+        p.starts.push(id(p.code.len()));
+        p.starts.shrink_to_fit();
+        p.code.shrink_to_fit();
+        p.nears.shrink_to_fit();
+        p.near_leaves.shrink_to_fit();
+        p.feeds.shrink_to_fit();
+        p.terms.shrink_to_fit();
         p
     }
 
-    fn shrink(&mut self) {
-        self.rules.shrink_to_fit();
-        self.ops.shrink_to_fit();
-        self.leaves.shrink_to_fit();
-        self.lits.shrink_to_fit();
-        self.nears.shrink_to_fit();
-        self.near_leaves.shrink_to_fit();
-        self.feeds.shrink_to_fit();
-        self.terms.shrink_to_fit();
-    }
-
-    fn emit(&mut self, node: &Node) {
+    fn emit(&mut self, node: &Node, ops: &mut Vec<u32>) {
         match node {
-            Node::Leaf(i) => self.ops.push(Op::Leaf(*i)),
+            Node::Leaf(i) => ops.push(op(LEAF, *i as usize)),
             Node::Not(x) => {
-                self.emit(x);
-                self.ops.push(Op::Not);
+                self.emit(x, ops);
+                ops.push(op(NOT, 0));
             }
             Node::And(xs) => {
-                xs.iter().for_each(|x| self.emit(x));
-                self.ops.push(Op::And(id(xs.len())));
+                xs.iter().for_each(|x| self.emit(x, ops));
+                ops.push(op(AND, xs.len()));
             }
             Node::Or(xs) => {
-                xs.iter().for_each(|x| self.emit(x));
-                self.ops.push(Op::Or(id(xs.len())));
+                xs.iter().for_each(|x| self.emit(x, ops));
+                ops.push(op(OR, xs.len()));
             }
             Node::Near(a, b, n) => {
                 let start = id(self.near_leaves.len());
@@ -152,7 +136,7 @@ impl Program {
                 let mid = id(self.near_leaves.len());
                 self.near_leaves.extend(b.iter());
                 let end = id(self.near_leaves.len());
-                self.ops.push(Op::Near(id(self.nears.len())));
+                ops.push(op(NEAR, self.nears.len()));
                 self.nears.push(NearOp {
                     a: (start, mid),
                     b: (mid, end),
@@ -163,10 +147,8 @@ impl Program {
     }
 
     pub fn heap_bytes(&self) -> usize {
-        self.rules.capacity() * std::mem::size_of::<RuleProg>()
-            + self.ops.capacity() * std::mem::size_of::<Op>()
-            + self.leaves.capacity() * std::mem::size_of::<FlatLeaf>()
-            + self.lits.capacity() * 4
+        self.starts.capacity() * 4
+            + self.code.capacity() * 4
             + self.nears.capacity() * std::mem::size_of::<NearOp>()
             + self.near_leaves.capacity() * 4
             + self.feeds.iter().map(|f| f.len() + 16).sum::<usize>()
@@ -176,6 +158,32 @@ impl Program {
     /// The term string of a term id from [`Program::eval`].
     pub fn term(&self, t: u32) -> &str {
         self.terms.get(t as usize).map_or("", |t| &**t)
+    }
+
+    /// Reads the first and last word of each rule's code, with no dependency between the
+    /// reads, so that the cache misses of a thousand scattered candidates overlap instead of
+    /// stalling [`Program::eval`] one by one. Returns a value only to keep the reads.
+    pub fn touch(&self, rules: &[u32]) -> u32 {
+        let mut acc = 0u32;
+        for &r in rules {
+            let r = r as usize;
+            if let (Some(&a), Some(&b)) = (self.starts.get(r), self.starts.get(r + 1))
+                && a < b
+            {
+                let first = self.code.get(a as usize).copied().unwrap_or(0);
+                let last = self.code.get(b as usize - 1).copied().unwrap_or(0);
+                acc = acc.wrapping_add(first ^ last);
+            }
+        }
+        acc
+    }
+
+    /// The code of rule `r`.
+    fn rule(&self, r: u32) -> &[u32] {
+        match (self.starts.get(r as usize), self.starts.get(r as usize + 1)) {
+            (Some(&a), Some(&b)) => self.code.get(a as usize..b as usize).unwrap_or(&[]),
+            _ => &[],
+        }
     }
 
     /// Whether rule `r` matches; if so, appends the ids of its positive terms that hit (as
@@ -188,49 +196,60 @@ impl Program {
         s: &mut EvalScratch,
         matched: &mut Vec<u32>,
     ) -> bool {
-        let Some(rule) = self.rules.get(r as usize) else {
+        let code = self.rule(r);
+        let [n_leaves, n_ops, ..] = *code else {
             return false;
         };
-        let leaves = &self.leaves[range(rule.leaves)];
         s.vals.clear();
-        s.vals.extend(leaves.iter().map(|leaf| {
-            if leaf.fields == 0 {
-                self.feeds
-                    .get(leaf.lits.0 as usize)
+        s.leaf_at.clear();
+        let mut at = 2;
+        for _ in 0..n_leaves {
+            let (Some(&hdr), Some(lits)) = (code.get(at), code.get(at + 2..)) else {
+                return false;
+            };
+            let n = (hdr >> 4) as usize;
+            let lits = &lits[..n.min(lits.len())];
+            let fields = (hdr & 7) as u8;
+            let holds = if fields == 0 {
+                lits.first()
+                    .and_then(|&f| self.feeds.get(f as usize))
                     .is_some_and(|f| **f == *feed)
             } else {
-                self.lits[range(leaf.lits)]
-                    .iter()
-                    .any(|&l| scan.hits.fields(l) & leaf.fields != 0)
-            }
-        }));
+                lits.iter().any(|&l| scan.hits.fields(l) & fields != 0)
+            };
+            s.vals.push(holds);
+            s.leaf_at.push(id(at));
+            at += 2 + n;
+        }
+        let ops = code.get(at..at + n_ops as usize).unwrap_or(&[]);
         let stack = &mut s.stack;
         stack.clear();
-        for op in &self.ops[range(rule.ops)] {
-            match *op {
-                Op::Leaf(i) => stack.push(s.vals.get(i as usize).copied().unwrap_or(false)),
-                Op::Not => {
+        for &word in ops {
+            let arg = (word & ARG) as usize;
+            match word >> 29 {
+                LEAF => stack.push(s.vals.get(arg).copied().unwrap_or(false)),
+                NOT => {
                     if let Some(t) = stack.last_mut() {
                         *t = !*t;
                     }
                 }
-                Op::And(n) => {
-                    let k = stack.len().saturating_sub(n as usize);
+                AND => {
+                    let k = stack.len().saturating_sub(arg);
                     let v = stack[k..].iter().all(|&b| b);
                     stack.truncate(k);
                     stack.push(v);
                 }
-                Op::Or(n) => {
-                    let k = stack.len().saturating_sub(n as usize);
+                OR => {
+                    let k = stack.len().saturating_sub(arg);
                     let v = stack[k..].iter().any(|&b| b);
                     stack.truncate(k);
                     stack.push(v);
                 }
-                Op::Near(i) => {
+                _ => {
                     let v = self
                         .nears
-                        .get(i as usize)
-                        .is_some_and(|near| self.near(near, leaves, &s.vals, scan));
+                        .get(arg)
+                        .is_some_and(|near| self.near(near, code, &s.vals, &s.leaf_at, scan));
                     stack.push(v);
                 }
             }
@@ -239,15 +258,26 @@ impl Program {
             return false;
         }
         let start = matched.len();
-        for (leaf, &holds) in leaves.iter().zip(&s.vals) {
-            if leaf.positive && holds && !matched[start..].contains(&leaf.term) {
-                matched.push(leaf.term);
+        for (&at, &holds) in s.leaf_at.iter().zip(&s.vals) {
+            let (Some(&hdr), Some(&term)) = (code.get(at as usize), code.get(at as usize + 1))
+            else {
+                continue;
+            };
+            if hdr & 8 != 0 && holds && !matched[start..].contains(&term) {
+                matched.push(term);
             }
         }
         true
     }
 
-    fn near(&self, near: &NearOp, leaves: &[FlatLeaf], vals: &[bool], scan: &ScanScratch) -> bool {
+    fn near(
+        &self,
+        near: &NearOp,
+        code: &[u32],
+        vals: &[bool],
+        leaf_at: &[u32],
+        scan: &ScanScratch,
+    ) -> bool {
         let a = &self.near_leaves[range(near.a)];
         let b = &self.near_leaves[range(near.b)];
         let holds = |xs: &[u32]| xs.iter().any(|&i| vals.get(i as usize) == Some(&true));
@@ -255,8 +285,10 @@ impl Program {
             return false;
         }
         FIELD_NAMES.iter().any(|&(bit, _)| {
-            self.any_span(leaves, a, bit, scan, |x| {
-                self.any_span(leaves, b, bit, scan, |y| word_distance(x, y) <= near.n)
+            self.any_span(code, leaf_at, a, bit, scan, |x| {
+                self.any_span(code, leaf_at, b, bit, scan, |y| {
+                    word_distance(x, y) <= near.n
+                })
             })
         })
     }
@@ -265,24 +297,29 @@ impl Program {
     /// until `f` returns true.
     fn any_span(
         &self,
-        leaves: &[FlatLeaf],
+        code: &[u32],
+        leaf_at: &[u32],
         which: &[u32],
         bit: u8,
         scan: &ScanScratch,
         mut f: impl FnMut((u32, u32)) -> bool,
     ) -> bool {
         for &i in which {
-            let Some(leaf) = leaves.get(i as usize) else {
+            let Some(&at) = leaf_at.get(i as usize) else {
                 continue;
             };
-            if leaf.fields & bit == 0 {
+            let at = at as usize;
+            let Some(&hdr) = code.get(at) else {
+                continue;
+            };
+            if (hdr & 7) as u8 & bit == 0 {
                 continue;
             }
-            for &l in &self.lits[range(leaf.lits)] {
+            let lits = code.get(at + 2..at + 2 + (hdr >> 4) as usize).unwrap_or(&[]);
+            for &l in lits {
                 if scan
                     .positions(l)
-                    .iter()
-                    .any(|p| p.1 == bit && f((p.2, p.3)))
+                    .any(|(b, first, last)| b == bit && f((first, last)))
                 {
                     return true;
                 }

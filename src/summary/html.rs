@@ -17,7 +17,6 @@
 //! its `text_content` glues block elements together (its README says so) and we need paragraph
 //! breaks.
 
-use std::borrow::Cow;
 
 use dom_query::{Document, NodeRef};
 use encoding_rs::Encoding;
@@ -306,58 +305,7 @@ pub(crate) fn collapse_spaces(s: &str) -> String {
     out.out
 }
 
-/// Entity names seen without their `&` in real feeds (pressian: `quot;…quot;`, `hellip;`).
-const BARE_ENTITIES: [(&str, &str); 11] = [
-    ("quot;", "\""),
-    ("apos;", "'"),
-    ("#39;", "'"),
-    ("#34;", "\""),
-    ("hellip;", "…"),
-    ("middot;", "·"),
-    ("nbsp;", " "),
-    ("lsquo;", "‘"),
-    ("rsquo;", "’"),
-    ("ldquo;", "“"),
-    ("rdquo;", "”"),
-];
-
-fn repair_bare_entities(s: &str) -> Cow<'_, str> {
-    if !s.contains(';') || !BARE_ENTITIES.iter().any(|(name, _)| s.contains(name)) {
-        return Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    'scan: while let Some(c) = rest.chars().next() {
-        for (name, ch) in BARE_ENTITIES {
-            if rest.starts_with(name) && !out.ends_with('&') && !out.ends_with("&#") {
-                out.push_str(ch);
-                rest = &rest[name.len()..];
-                continue 'scan;
-            }
-        }
-        out.push(c);
-        rest = &rest[c.len_utf8()..];
-    }
-    Cow::Owned(out)
-}
-
-/// Whether `s` holds something shaped like a character reference: `&name;`, `&#123;`, `&#x1F;`.
-pub(crate) fn has_entity(s: &str) -> bool {
-    let bytes = s.as_bytes();
-    bytes.iter().enumerate().any(|(i, &b)| {
-        if b != b'&' {
-            return false;
-        }
-        let tail = &bytes[i + 1..];
-        let tail = tail.strip_prefix(b"#").unwrap_or(tail);
-        let n = tail
-            .iter()
-            .take(32)
-            .take_while(|b| b.is_ascii_alphanumeric())
-            .count();
-        n > 0 && tail.get(n) == Some(&b';')
-    })
-}
+use crate::text::{has_entity, repair_bare_entities};
 
 #[cfg(test)]
 mod tests {
