@@ -670,7 +670,7 @@ fn rules(n: usize, pool: &[String], famous_permille: u64) -> Vec<(String, String
     for i in 0..n {
         let korean = rng.chance(60);
         let ent = |rng: &mut Rng| -> String {
-            let famous = if famous_permille % 10 == 0 {
+            let famous = if famous_permille.is_multiple_of(10) {
                 rng.chance(famous_permille / 10)
             } else {
                 rng.next() % 1000 < famous_permille
@@ -875,7 +875,11 @@ fn main() {
         {
             let naive = set.match_doc_naive(d);
             assert_eq!(set.match_doc(d), naive, "indexed and naive disagree");
-            assert_eq!(matcher.match_doc(d), &naive[..], "matcher and naive disagree");
+            assert_eq!(
+                matcher.match_doc(d),
+                &naive[..],
+                "matcher and naive disagree"
+            );
         }
 
         let budget = Duration::from_millis(1500);

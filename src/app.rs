@@ -72,6 +72,8 @@ pub async fn run(loaded: Loaded, opts: RunOptions, shutdown: impl Future<Output 
     let outbox = sender.as_ref().map(telegram::send::Sender::waker);
     let (tg_stop, tg_stopped) = tokio::sync::oneshot::channel::<()>();
     let tg_task = sender.map(|s| tokio::spawn(s.run(async move { drop(tg_stopped.await) })));
+    // The bot people talk to runs beside the delivery task (a daemon with a token only).
+    let bot_task = if opts.once || opts.dry_run { None } else { telegram_bot(&loaded, &store)? };
     let ctx = Ctx {
         outbox,
         console: Console { format: opts.format, timezone: loaded.config.schedule.timezone },
@@ -92,6 +94,9 @@ pub async fn run(loaded: Loaded, opts: RunOptions, shutdown: impl Future<Output 
         daemon(&ctx, shutdown).await;
         Vec::new()
     };
+    if let Some(bot) = bot_task {
+        bot.stop(SHUTDOWN_DEADLINE).await;
+    }
     if let Some(task) = tg_task {
         stop_telegram(task, tg_stop, &store, opts.once).await;
     }
@@ -193,6 +198,25 @@ fn telegram_sender(loaded: &Loaded, store: &Arc<Store>) -> Result<Option<telegra
     let bot = telegram::bot(&token, api_url, TELEGRAM_TIMEOUT)?;
     let settings = telegram::send::Settings::new(cfg, loaded.config.schedule.timezone);
     Ok(Some(telegram::send::Sender::new(bot, store.clone(), settings)))
+}
+
+/// The bot people talk to (commands, `/topics` buttons), when a token is configured. Its
+/// long poll ([`telegram::bot::POLL_TIMEOUT`]) stays below [`TELEGRAM_TIMEOUT`].
+fn telegram_bot(loaded: &Loaded, store: &Arc<Store>) -> Result<Option<telegram::bot::BotTask>> {
+    let cfg = &loaded.config.telegram;
+    let Some(token) = telegram::resolve_token(cfg, |k| std::env::var_os(k))? else {
+        return Ok(None);
+    };
+    let api_url = telegram::api_url(cfg, |k| std::env::var_os(k))?;
+    let bot = telegram::bot(&token, api_url, TELEGRAM_TIMEOUT)?;
+    // Live reload (a later issue) will keep the sender and publish new rule sets through it.
+    let (_rules_tx, rules) = tokio::sync::watch::channel(loaded.rules.clone());
+    let ctx = telegram::bot::Ctx {
+        store: store.clone(),
+        rules,
+        settings: telegram::bot::Settings::new(&loaded.config),
+    };
+    Ok(Some(telegram::bot::spawn(bot, ctx)))
 }
 
 /// Stops the delivery task. After `--once` it first gets [`SHUTDOWN_DEADLINE`] to empty the

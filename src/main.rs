@@ -330,6 +330,8 @@ fn rules_match(config: ConfigArg, input: &str) -> Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut bad = 0usize;
+    // One matcher for the whole input: it reuses its scratch between stories.
+    let mut matcher = loaded.rules.matcher();
     for (n, line) in reader.lines().enumerate() {
         let line = line.with_context(|| format!("{input}:{}: cannot read", n + 1))?;
         if line.trim().is_empty() {
@@ -343,7 +345,7 @@ fn rules_match(config: ConfigArg, input: &str) -> Result<ExitCode> {
                 continue;
             }
         };
-        for m in loaded.rules.match_doc(&kkachi::pipeline::doc(&story)) {
+        for m in matcher.match_doc(&kkachi::pipeline::doc(&story)) {
             let line = serde_json::json!({"id": story.id, "rule": m.rule, "matched": m.matched});
             writeln!(out, "{line}")?;
         }
@@ -363,18 +365,20 @@ fn replay(config: ConfigArg, since: Duration, rule: Option<&str>, format: Format
     let cutoff = chrono::Utc::now() - chrono::Duration::from_std(since).unwrap_or_default();
     let console = deliver::Console { format, timezone: loaded.config.schedule.timezone };
     let mut count = 0usize;
+    let mut matcher = loaded.rules.matcher();
     for stored in store.stories_since(cutoff)? {
         let story = &stored.story;
-        let alerts: Vec<Alert> = loaded
-            .rules
+        let matches: Vec<&kkachi::rules::RuleMatch> = matcher
             .match_doc(&kkachi::pipeline::doc(story))
             .iter()
             .filter(|m| rule.is_none_or(|r| m.rule == r))
-            .map(|m| Alert {
-                summary: kkachi::pipeline::summarize_story(story, None, loaded.config.summary.max_chars),
-                ..Alert::new(story, m)
-            })
             .collect();
+        if matches.is_empty() {
+            continue;
+        }
+        let summary = kkachi::pipeline::summarize_story(story, None, loaded.config.summary.max_chars);
+        let alerts: Vec<Alert> =
+            matches.iter().map(|m| Alert { summary: summary.clone(), ..Alert::new(story, m) }).collect();
         count += alerts.len();
         console.deliver(&alerts)?;
     }

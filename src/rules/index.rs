@@ -3,10 +3,14 @@
 //!
 //! Owns the speed of matching. Each rule gets a trigger set: literals such that the rule cannot
 //! match unless one of them occurs (an AND needs only its rarest side, an OR needs all its
-//! sides, NOT contributes nothing). Rules whose trigger involves `feed:` are evaluated on every
-//! story. A story is scanned once per field; the hits (literal, field) and, for literals used by
-//! NEAR, their word positions are kept in per-story tables reused between stories. Must agree exactly with
-//! [`super::naive`]; a property test checks it.
+//! sides, NOT contributes nothing). A rule whose top level is an AND of two or more operands
+//! with triggers, or a NEAR, gets a pair instead: it is a candidate only when a literal of each
+//! of its two rarest operands occurred (two bitsets, intersected). Rules whose trigger involves
+//! `feed:` are evaluated on every story. A story is scanned once per field into per-story
+//! tables that a [`super::Matcher`] reuses between stories: which fields each literal hit
+//! (epoch-stamped, one slot per literal, so nothing is cleared), and for literals used by NEAR
+//! the word span of every occurrence. Must agree exactly with [`super::naive`]; a property test
+//! checks it.
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use daachorse::CharwiseDoubleArrayAhoCorasick;
@@ -386,29 +390,20 @@ impl Index {
             });
         }
 
-        s.bits.clear();
-        s.bits.resize(rule_count.div_ceil(64), 0);
-        let bits = &mut s.bits;
-        s.bits_a.clear();
-        s.bits_a.resize(bits.len(), 0);
-        s.bits_b.clear();
-        s.bits_b.resize(bits.len(), 0);
+        let words = rule_count.div_ceil(64);
+        for b in [&mut s.bits, &mut s.bits_a, &mut s.bits_b] {
+            b.clear();
+            b.resize(words, 0);
+        }
+        let (bits, bits_a, bits_b) = (&mut s.bits[..], &mut s.bits_a[..], &mut s.bits_b[..]);
         for &l in &s.hits.hit {
-            for &r in self.triggers.row(l as usize) {
-                bits[(r / 64) as usize] |= 1 << (r % 64);
-            }
-            for &r in self.pair_a.row(l as usize) {
-                s.bits_a[(r / 64) as usize] |= 1 << (r % 64);
-            }
-            for &r in self.pair_b.row(l as usize) {
-                s.bits_b[(r / 64) as usize] |= 1 << (r % 64);
-            }
+            set_bits(bits, self.triggers.row(l as usize));
+            set_bits(bits_a, self.pair_a.row(l as usize));
+            set_bits(bits_b, self.pair_b.row(l as usize));
         }
-        for ((w, a), b) in bits.iter_mut().zip(&s.bits_a).zip(&s.bits_b) {
+        set_bits(bits, &self.always);
+        for ((w, a), b) in bits.iter_mut().zip(&*bits_a).zip(&*bits_b) {
             *w |= a & b;
-        }
-        for &r in &self.always {
-            bits[(r / 64) as usize] |= 1 << (r % 64);
         }
         for (w, word) in bits.iter_mut().enumerate() {
             let mut v = std::mem::take(word);
@@ -469,8 +464,8 @@ impl HitTable {
         if self.slots.len() != lits || self.epoch >= Self::MAX_EPOCH {
             self.slots.clear();
             self.slots.resize(lits, 0);
+            // Allocated by the first NEAR occurrence (`link`).
             self.heads.clear();
-            self.heads.resize(lits, u32::MAX);
             self.epoch = 0;
         }
         self.epoch += 1;
@@ -494,6 +489,10 @@ impl HitTable {
 
     /// Makes `idx` the last occurrence of `lit` (already inserted); returns the previous one.
     fn link(&mut self, lit: u32, idx: u32) -> u32 {
+        if self.heads.len() != self.slots.len() {
+            self.heads.clear();
+            self.heads.resize(self.slots.len(), u32::MAX);
+        }
         self.heads
             .get_mut(lit as usize)
             .map_or(u32::MAX, |h| std::mem::replace(h, idx))
@@ -517,6 +516,14 @@ impl HitTable {
 
 fn count(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+fn set_bits(bits: &mut [u64], rules: &[u32]) {
+    for &r in rules {
+        if let Some(w) = bits.get_mut((r / 64) as usize) {
+            *w |= 1 << (r % 64);
+        }
+    }
 }
 
 fn spaces_in(bytes: &[u8]) -> usize {

@@ -57,9 +57,13 @@
 //!
 //! [`RuleSet`] compiles every rule's literals (aliases expanded) into one multi-pattern
 //! automaton (daachorse's character-wise double array, which scans Korean text about twice as
-//! fast as aho-corasick; aho-corasick is the fallback), scans each field of a story once, and evaluates only the rules whose trigger
-//! literals occurred ([`index`]). [`RuleSet::match_doc_naive`] evaluates every rule directly
-//! and is the reference the property tests compare against.
+//! fast as aho-corasick; aho-corasick is the fallback), scans each field of a story once, and
+//! evaluates only the rules whose trigger literals occurred ([`index`]), each as a short postfix
+//! program in one contiguous array (`prog`). [`RuleSet::matcher`] keeps the per-story scratch
+//! and the result buffers between stories: use it to match many stories (it is 1.5–5× faster
+//! than [`RuleSet::match_doc`], which allocates both anew on every call).
+//! [`RuleSet::match_doc_naive`] evaluates every rule directly and is the reference the
+//! property tests compare against.
 
 pub mod aliases;
 mod compile;
@@ -540,7 +544,9 @@ impl<'a> Matcher<'a> {
         self.len = s.found.len();
         for (i, &(r, a, b)) in s.found.iter().enumerate() {
             let name = &set.infos[r as usize].name;
-            let terms = s.terms[a as usize..b as usize].iter().map(|&t| set.prog.term(t));
+            let terms = s.terms[a as usize..b as usize]
+                .iter()
+                .map(|&t| set.prog.term(t));
             if let Some(m) = self.out.get_mut(i) {
                 m.rule.clear();
                 m.rule.push_str(name);

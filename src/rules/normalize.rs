@@ -203,7 +203,10 @@ fn ascii_only(text: &str) -> String {
 /// [`ascii_only`] into `out`: copies runs of unchanged characters, folds ASCII upper case and
 /// collapses ASCII whitespace runs to one space.
 fn ascii_into(text: &str, out: &mut String) {
-    for (i, piece) in text.split(|c: char| c.is_ascii_whitespace() || c == '\u{0b}').enumerate() {
+    for (i, piece) in text
+        .split(|c: char| c.is_ascii_whitespace() || c == '\u{0b}')
+        .enumerate()
+    {
         if i > 0 && !out.ends_with(' ') {
             out.push(' ');
         }

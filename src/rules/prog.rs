@@ -315,7 +315,9 @@ impl Program {
             if (hdr & 7) as u8 & bit == 0 {
                 continue;
             }
-            let lits = code.get(at + 2..at + 2 + (hdr >> 4) as usize).unwrap_or(&[]);
+            let lits = code
+                .get(at + 2..at + 2 + (hdr >> 4) as usize)
+                .unwrap_or(&[]);
             for &l in lits {
                 if scan
                     .positions(l)

@@ -8,6 +8,7 @@
 //!
 //! Must not: touch sled directly (the outbox lives in `store`), or fetch feeds.
 
+pub mod bot;
 pub mod render;
 pub mod send;
 

@@ -164,7 +164,7 @@ fn the_daemon_polls_at_start_and_stops_cleanly_on_sigterm() {
     let server = Server::start();
     server.feed("/f.xml", rss(&[("g1", "딥시크 새 모델 공개", "https://e.kr/1")]), "application/rss+xml");
     let env = Env::new(&[FeedSpec::new("f", server.url("/f.xml")).backfill(1)], &rules(&[("deepseek", "DeepSeek")]));
-    let mut daemon = kkachi()
+    let daemon = kkachi()
         .args(["run", "--format", "json", "--config"])
         .arg(env.config())
         .stdout(Stdio::piped())

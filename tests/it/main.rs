@@ -6,6 +6,7 @@ mod fake_telegram;
 mod poll;
 mod rules_cli;
 mod server;
+mod telegram_bot;
 mod telegram_send;
 mod summary_cli;
 

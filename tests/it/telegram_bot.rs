@@ -1,0 +1,793 @@
+//! The bot people talk to, against the fake Telegram on 127.0.0.1: commands injected through
+//! `getUpdates`, replies read back from what reached the fake. The end-to-end tests run the
+//! real `kkachi run` binary with `TELOXIDE_TOKEN` and `TELOXIDE_API_URL`; the others run the
+//! bot task in-process. Every wait is bounded.
+
+use std::process::{Child, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use kkachi::config::Access;
+use kkachi::store::Store;
+use kkachi::store::outbox::Subscription;
+use kkachi::telegram::bot::{self, BotTask, Ctx, Settings};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+use crate::fake_telegram::{FakeTelegram, Request, TOKEN};
+use crate::server::Server;
+
+const RULES: &str = "[[rules]]\nname = \"ai\"\nquery = 'AI'\ndescription = \"AI & <machine> learning\"\n\n\
+                     [[rules]]\nname = \"chips\"\nquery = '반도체'\ndescription = \"semiconductors\"\n";
+
+const WAIT: Duration = Duration::from_secs(10);
+
+// ---- Telegram's HTML rules ------------------------------------------------------------------
+
+/// Checks `text` against Telegram's HTML parse mode: only the allowed tags (with only their
+/// allowed attributes), every tag closed in order, `&` only as a known entity, no bare `<` or
+/// `>`, attribute values without raw quotes, and at most 4096 UTF-16 units of visible text.
+fn check_telegram_html(text: &str) -> Result<(), String> {
+    let mut stack: Vec<String> = Vec::new();
+    let mut visible = 0usize;
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        match c {
+            '<' => {
+                let end = rest.find('>').ok_or("unclosed '<'")?;
+                let tag = &rest[1..end];
+                if tag.contains('<') {
+                    return Err(format!("'<' inside a tag: {tag:?}"));
+                }
+                if let Some(name) = tag.strip_prefix('/') {
+                    match stack.pop() {
+                        Some(open) if open == name => {}
+                        other => return Err(format!("</{name}> closes {other:?}")),
+                    }
+                } else {
+                    let (name, attrs) = tag.split_once(' ').unwrap_or((tag, ""));
+                    check_attrs(name, attrs.trim())?;
+                    stack.push(name.to_string());
+                }
+                rest = &rest[end + 1..];
+            }
+            '>' => return Err("bare '>' in text".into()),
+            '&' => {
+                let end = rest.find(';').ok_or("'&' without ';'")?;
+                let entity = &rest[..=end];
+                let numeric = entity
+                    .strip_prefix("&#")
+                    .and_then(|n| n.strip_suffix(';'))
+                    .is_some_and(|n| {
+                        n.strip_prefix('x').map_or_else(
+                            || !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()),
+                            |h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit()),
+                        )
+                    });
+                if !numeric && !["&lt;", "&gt;", "&amp;", "&quot;"].contains(&entity) {
+                    return Err(format!("unknown entity {entity:?}"));
+                }
+                visible += 1;
+                rest = &rest[end + 1..];
+            }
+            c => {
+                visible += c.len_utf16();
+                rest = &rest[c.len_utf8()..];
+            }
+        }
+    }
+    if !stack.is_empty() {
+        return Err(format!("unclosed tags {stack:?}"));
+    }
+    if visible > 4096 {
+        return Err(format!("{visible} UTF-16 units of text"));
+    }
+    Ok(())
+}
+
+fn check_attrs(name: &str, attrs: &str) -> Result<(), String> {
+    let quoted = |prefix: &str| -> Result<(), String> {
+        let value = attrs
+            .strip_prefix(prefix)
+            .and_then(|v| v.strip_prefix('"'))
+            .and_then(|v| v.strip_suffix('"'))
+            .ok_or_else(|| format!("<{name}> attributes {attrs:?}"))?;
+        if value.contains('"') || value.contains('<') {
+            return Err(format!("raw quote or '<' in {value:?}"));
+        }
+        Ok(())
+    };
+    match name {
+        "b" | "strong" | "i" | "em" | "u" | "ins" | "s" | "strike" | "del" | "tg-spoiler"
+        | "pre"
+            if attrs.is_empty() =>
+        {
+            Ok(())
+        }
+        "a" => quoted("href="),
+        "code" if attrs.is_empty() => Ok(()),
+        "code" => quoted("class="),
+        "span" if attrs == "class=\"tg-spoiler\"" => Ok(()),
+        "blockquote" if attrs.is_empty() || attrs == "expandable" => Ok(()),
+        _ => Err(format!("tag <{name}> with {attrs:?} is not allowed")),
+    }
+}
+
+#[test]
+fn the_html_checker_knows_telegrams_rules() {
+    let good = "<b><a href=\"https://e.com/?a=1&amp;b=&quot;2&quot;\">A &lt;b&gt; &amp; 한국 😀</a></b>\n\
+                <i>x</i> <code>y</code> <span class=\"tg-spoiler\">z</span> &#39;";
+    assert_eq!(check_telegram_html(good), Ok(()));
+    for bad in [
+        "<p>x</p>",
+        "<b>x",
+        "<b><i>x</b></i>",
+        "a & b",
+        "a > b",
+        "<br>",
+        "<a href=\"x\"y\">z</a>",
+        "<b class=\"x\">y</b>",
+        "&nbsp;",
+    ] {
+        assert!(check_telegram_html(bad).is_err(), "{bad:?} passed");
+    }
+}
+
+// ---- updates --------------------------------------------------------------------------------
+
+fn chat_json(chat: i64) -> Value {
+    if chat < 0 {
+        json!({"id": chat, "type": "supergroup", "title": "News room"})
+    } else {
+        json!({"id": chat, "type": "private", "first_name": "Reader"})
+    }
+}
+
+fn user_json(user: i64) -> Value {
+    json!({"id": user, "is_bot": false, "first_name": "Reader"})
+}
+
+/// A text message from `user` in `chat`, with the `bot_command` entity Telegram adds.
+fn message(chat: i64, user: i64, text: &str) -> Value {
+    let mut m = json!({"message_id": 1, "date": 1_700_000_000, "chat": chat_json(chat),
+        "from": user_json(user), "text": text});
+    if text.starts_with('/') {
+        let len: usize = text
+            .split(char::is_whitespace)
+            .next()
+            .unwrap_or("")
+            .encode_utf16()
+            .count();
+        m["entities"] = json!([{"type": "bot_command", "offset": 0, "length": len}]);
+    }
+    json!({ "message": m })
+}
+
+/// A tap on a button of the bot's message `message_id` in `chat`.
+fn tap(chat: i64, user: i64, message_id: i64, data: &str) -> Value {
+    json!({"callback_query": {"id": format!("cb-{user}-{data}"), "from": user_json(user),
+        "chat_instance": "ci", "data": data,
+        "message": {"message_id": message_id, "date": 1_700_000_000, "chat": chat_json(chat),
+            "from": {"id": crate::fake_telegram::BOT_ID, "is_bot": true, "first_name": "News",
+                     "username": "kkachi_test_bot"},
+            "text": "Topics"}}})
+}
+
+fn sent_to(reqs: &[Request], chat: i64) -> Vec<Request> {
+    reqs.iter()
+        .filter(|r| r.method == "sendmessage" && r.chat() == Some(chat))
+        .cloned()
+        .collect()
+}
+
+fn count(fake: &FakeTelegram, method: &str) -> usize {
+    fake.requests()
+        .iter()
+        .filter(|r| r.method == method)
+        .count()
+}
+
+/// Sends `text` as `user` in `chat` and returns the bot's reply (the next message to `chat`).
+async fn ask(fake: &FakeTelegram, chat: i64, user: i64, text: &str) -> Request {
+    let before = sent_to(&fake.requests(), chat).len();
+    fake.inject_update(message(chat, user, text));
+    assert!(
+        fake.wait_for(WAIT, |r| sent_to(r, chat).len() > before)
+            .await,
+        "no reply to {text:?} in chat {chat}"
+    );
+    let reply = sent_to(&fake.requests(), chat).remove(before);
+    assert_eq!(reply.parse_mode(), Some("HTML"), "{text:?}");
+    assert_eq!(
+        check_telegram_html(reply.text()),
+        Ok(()),
+        "{}",
+        reply.text()
+    );
+    reply
+}
+
+/// The callback data of every button of a message or edit, in order.
+fn buttons(r: &Request) -> Vec<String> {
+    r.body["reply_markup"]["inline_keyboard"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|row| row.as_array().into_iter().flatten())
+        .filter_map(|b| b["callback_data"].as_str().map(str::to_string))
+        .collect()
+}
+
+// ---- the bot in-process -----------------------------------------------------------------------
+
+struct Harness {
+    fake: FakeTelegram,
+    store: Arc<Store>,
+    task: Option<BotTask>,
+    _dir: TempDir,
+}
+
+impl Harness {
+    fn start(access: Access, allow: &[i64], admins: &[i64]) -> Harness {
+        let fake = FakeTelegram::start();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Arc::new(Store::open(&dir.path().join("store")).expect("store"));
+        let rules = match kkachi::rules::load(RULES, std::path::Path::new("rules.toml")) {
+            Ok(l) => Arc::new(l.rules),
+            Err(d) => panic!("rules: {d:?}"),
+        };
+        let (_tx, rules) = tokio::sync::watch::channel(rules);
+        let ctx = Ctx {
+            store: store.clone(),
+            rules,
+            settings: Settings {
+                access,
+                allow: allow.to_vec(),
+                admins: admins.to_vec(),
+                timezone: chrono_tz::Asia::Seoul,
+                feeds: vec!["yna".into()],
+                poll_timeout: Duration::from_secs(2),
+            },
+        };
+        let task = bot::spawn(fake.bot(Duration::from_secs(10)), ctx);
+        Harness {
+            fake,
+            store,
+            task: Some(task),
+            _dir: dir,
+        }
+    }
+
+    fn rules_of(&self, chat: i64) -> Vec<String> {
+        self.store
+            .subscription(chat)
+            .expect("store")
+            .map(|s| s.rules.into_iter().collect())
+            .unwrap_or_default()
+    }
+
+    async fn stop(mut self) {
+        if let Some(task) = self.task.take() {
+            let t = std::time::Instant::now();
+            task.stop(Duration::from_secs(5)).await;
+            assert!(
+                t.elapsed() < Duration::from_secs(3),
+                "stop took {:?}",
+                t.elapsed()
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_are_registered_and_unknown_ones_get_help() {
+    let h = Harness::start(Access::Open, &[], &[]);
+    let fake = &h.fake;
+    let reply = ask(fake, 42, 42, "/frobnicate").await;
+    assert!(
+        reply
+            .text()
+            .contains("I don't know the command <code>/frobnicate</code>"),
+        "{}",
+        reply.text()
+    );
+    assert!(reply.text().contains("/subscribe"), "{}", reply.text());
+    let reply = ask(fake, 42, 42, "/subscrbe ai").await;
+    assert!(
+        reply.text().contains("Did you mean /subscribe?"),
+        "{}",
+        reply.text()
+    );
+    let reply = ask(fake, 42, 42, "hello there").await;
+    assert!(reply.text().contains("/topics"), "{}", reply.text());
+    let reply = ask(fake, 42, 42, "/help").await;
+    for c in [
+        "/start",
+        "/topics",
+        "/subscribe",
+        "/unsubscribe",
+        "/list",
+        "/pause",
+        "/resume",
+        "/status",
+    ] {
+        assert!(
+            reply.text().contains(c),
+            "{c} missing from {}",
+            reply.text()
+        );
+    }
+    // Wrong case still works; a wrong argument is explained, naming the valid topics.
+    let reply = ask(fake, 42, 42, "/Subscribe AI").await;
+    assert_eq!(reply.text(), "Subscribed to <b>ai</b>.");
+    let reply = ask(fake, 42, 42, "/subscribe robots").await;
+    assert!(
+        reply.text().contains("no topic named <code>robots</code>")
+            && reply.text().contains("<code>ai</code>, <code>chips</code>"),
+        "{}",
+        reply.text()
+    );
+    let reply = ask(fake, 42, 42, "/subscribe").await;
+    assert!(
+        reply.text().starts_with("Which topics?"),
+        "{}",
+        reply.text()
+    );
+
+    // setMyCommands came first, with every command and without slashes.
+    let reqs = fake.requests();
+    let first = reqs
+        .iter()
+        .position(|r| r.method == "setmycommands")
+        .expect("setMyCommands");
+    assert!(reqs[..first].iter().all(|r| r.method != "getupdates"));
+    let names: Vec<&str> = reqs[first].body["commands"]
+        .as_array()
+        .expect("commands")
+        .iter()
+        .filter_map(|c| c["command"].as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "start",
+            "help",
+            "topics",
+            "subscribe",
+            "unsubscribe",
+            "list",
+            "pause",
+            "resume",
+            "status"
+        ]
+    );
+    assert_eq!(h.rules_of(42), ["ai"]);
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_topics_button_toggles_the_subscription_and_edits_the_message() {
+    let h = Harness::start(Access::Open, &[], &[]);
+    let fake = &h.fake;
+    let reply = ask(fake, 42, 42, "/topics").await;
+    assert!(
+        reply
+            .text()
+            .contains("▫️ <b>ai</b> — AI &amp; &lt;machine&gt; learning"),
+        "{}",
+        reply.text()
+    );
+    assert_eq!(buttons(&reply), ["s:ai", "s:chips"]);
+    // The fake numbers accepted messages from 1, in order.
+    let id = fake.delivered().len() as i64;
+
+    fake.inject_update(tap(42, 42, id, "s:chips"));
+    assert!(
+        fake.wait_for(WAIT, |r| r.iter().any(|r| r.method == "editmessagetext"))
+            .await
+    );
+    assert_eq!(h.rules_of(42), ["chips"]);
+    let reqs = fake.requests();
+    let answer = reqs
+        .iter()
+        .find(|r| r.method == "answercallbackquery")
+        .expect("answered");
+    assert_eq!(answer.body["text"], "Subscribed to chips");
+    let edit = reqs
+        .iter()
+        .find(|r| r.method == "editmessagetext")
+        .expect("edited");
+    assert_eq!(edit.body["message_id"], id);
+    assert_eq!(edit.chat(), Some(42));
+    assert!(edit.text().contains("✅ <b>chips</b>"), "{}", edit.text());
+    assert_eq!(check_telegram_html(edit.text()), Ok(()));
+    assert_eq!(buttons(edit), ["s:ai", "u:chips"]);
+
+    // Tapping again unsubscribes; a double tap does not undo itself.
+    fake.inject_update(tap(42, 42, id, "u:chips"));
+    fake.inject_update(tap(42, 42, id, "u:chips"));
+    assert!(
+        fake.wait_for(WAIT, |r| r
+            .iter()
+            .filter(|r| r.method == "answercallbackquery")
+            .count()
+            == 3)
+            .await
+    );
+    assert!(h.rules_of(42).is_empty());
+    assert!(
+        fake.wait_for(WAIT, |r| r
+            .iter()
+            .filter(|r| r.method == "editmessagetext")
+            .count()
+            >= 2)
+            .await
+    );
+    let last_edit = fake
+        .requests()
+        .into_iter()
+        .rfind(|r| r.method == "editmessagetext")
+        .expect("edit");
+    assert_eq!(buttons(&last_edit), ["s:ai", "s:chips"]);
+    // A stale or foreign button is answered, not ignored.
+    fake.inject_update(tap(42, 42, id, "bogus"));
+    assert!(
+        fake.wait_for(WAIT, |r| r
+            .iter()
+            .filter(|r| r.method == "answercallbackquery")
+            .count()
+            == 4)
+            .await
+    );
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsubscribe_all_list_and_a_rule_gone_from_rules_toml() {
+    let h = Harness::start(Access::Open, &[], &[]);
+    let fake = &h.fake;
+    h.store
+        .set_subscription(
+            42,
+            &Subscription {
+                rules: ["ai".to_string(), "old-rule".to_string()].into(),
+                ..Default::default()
+            },
+        )
+        .expect("seed");
+    let reply = ask(fake, 42, 42, "/list").await;
+    assert!(
+        reply
+            .text()
+            .contains("• <b>ai</b> — AI &amp; &lt;machine&gt; learning"),
+        "{}",
+        reply.text()
+    );
+    assert!(
+        reply.text().contains("• <b>old-rule</b> — <i>gone from rules.toml: kept, and alerts resume if it comes back</i>"),
+        "{}",
+        reply.text()
+    );
+    assert_eq!(
+        h.rules_of(42),
+        ["ai", "old-rule"],
+        "/list keeps the gone rule's record"
+    );
+    let reply = ask(fake, 42, 42, "/unsubscribe").await;
+    assert!(
+        reply.text().contains("/unsubscribe all"),
+        "{}",
+        reply.text()
+    );
+    let reply = ask(fake, 42, 42, "/unsubscribe all").await;
+    assert_eq!(
+        reply.text(),
+        "Unsubscribed from all 2 topics. /topics to pick again."
+    );
+    assert!(h.rules_of(42).is_empty());
+    let reply = ask(fake, 42, 42, "/list").await;
+    assert!(
+        reply.text().starts_with("This chat has no subscriptions."),
+        "{}",
+        reply.text()
+    );
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_allowlist_refuses_other_chats_politely() {
+    let h = Harness::start(Access::Allowlist, &[7], &[]);
+    let fake = &h.fake;
+    let reply = ask(fake, 8, 8, "/subscribe ai").await;
+    assert!(
+        reply
+            .text()
+            .contains("only sends alerts to chats its operator has allowed")
+            && reply.text().contains("<code>8</code>"),
+        "{}",
+        reply.text()
+    );
+    assert!(h.store.subscription(8).expect("store").is_none());
+    let reply = ask(fake, 8, 8, "/topics").await;
+    assert!(
+        reply.text().contains("operator has allowed"),
+        "{}",
+        reply.text()
+    );
+    assert!(buttons(&reply).is_empty());
+    let reply = ask(fake, 8, 8, "/start").await;
+    assert!(
+        reply.text().contains("watches 1 news feed for 2 topics"),
+        "{}",
+        reply.text()
+    );
+    assert!(
+        reply.text().contains("operator has allowed"),
+        "{}",
+        reply.text()
+    );
+    let reply = ask(fake, 7, 7, "/subscribe ai").await;
+    assert_eq!(reply.text(), "Subscribed to <b>ai</b>.");
+    assert_eq!(h.rules_of(7), ["ai"]);
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_group_only_administrators_and_kkachi_admins_change_subscriptions() {
+    const GROUP: i64 = -100_500;
+    let h = Harness::start(Access::Open, &[], &[99]);
+    let fake = &h.fake;
+    fake.set_admins(GROUP, &[1]);
+    let reply = ask(fake, GROUP, 2, "/subscribe@kkachi_test_bot ai").await;
+    assert_eq!(
+        reply.text(),
+        "Only this group's administrators can change its subscriptions."
+    );
+    assert!(h.store.subscription(GROUP).expect("store").is_none());
+    // A member may still read.
+    let reply = ask(fake, GROUP, 2, "/topics@kkachi_test_bot").await;
+    assert_eq!(buttons(&reply), ["s:ai", "s:chips"]);
+    let topics_id = fake.delivered().len() as i64;
+    fake.inject_update(tap(GROUP, 2, topics_id, "s:ai"));
+    assert!(
+        fake.wait_for(WAIT, |r| r
+            .iter()
+            .any(|r| r.method == "answercallbackquery"))
+            .await
+    );
+    let answer = fake
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "answercallbackquery")
+        .expect("answer");
+    assert_eq!(answer.body["show_alert"], true);
+    assert!(h.store.subscription(GROUP).expect("store").is_none());
+
+    let reply = ask(fake, GROUP, 1, "/subscribe@kkachi_test_bot ai").await;
+    assert_eq!(reply.text(), "Subscribed to <b>ai</b>.");
+    let reply = ask(fake, GROUP, 99, "/subscribe chips").await;
+    assert_eq!(reply.text(), "Subscribed to <b>chips</b>.");
+    assert_eq!(h.rules_of(GROUP), ["ai", "chips"]);
+    // A command for another bot is not ours to answer.
+    let before = sent_to(&fake.requests(), GROUP).len();
+    fake.inject_update(message(GROUP, 1, "/help@other_bot"));
+    let reply = ask(fake, GROUP, 1, "/list@kkachi_test_bot").await;
+    assert_eq!(sent_to(&fake.requests(), GROUP).len(), before + 1);
+    assert!(reply.text().contains("<b>ai</b>"), "{}", reply.text());
+    assert!(count(fake, "getchatadministrators") >= 3);
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_is_for_kkachi_admins() {
+    let h = Harness::start(Access::Open, &[], &[42]);
+    let fake = &h.fake;
+    let reply = ask(fake, 5, 5, "/status").await;
+    assert_eq!(reply.text(), "Only kkachi's admins can use /status.");
+    ask(fake, 5, 5, "/subscribe ai").await;
+    ask(fake, 6, 6, "/subscribe ai").await;
+    ask(fake, 6, 6, "/pause").await;
+    let reply = ask(fake, 42, 42, "/status").await;
+    let t = reply.text();
+    for want in [
+        "<b>Feeds</b> (1)\n• <b>yna</b>: no success yet",
+        "<b>Outbox</b>: 0 queued for 0 chats",
+        "<b>Sent today</b>: 0",
+        "• <b>ai</b>: 1 (+1 paused or ended)",
+        "• <b>chips</b>: 0",
+    ] {
+        assert!(t.contains(want), "{want:?} missing from\n{t}");
+    }
+    h.stop().await;
+}
+
+// ---- the real binary --------------------------------------------------------------------------
+
+/// `kkachi run` against a local feed (polled every second) and the fake Telegram.
+struct Daemon {
+    child: Option<Child>,
+    env: crate::Env,
+}
+
+impl Daemon {
+    fn start(fake: &FakeTelegram, feed_url: &str, admins: &[i64]) -> Daemon {
+        let env = crate::Env::new(&[], RULES);
+        let toml = format!(
+            "rules = \"rules.toml\"\n[store]\npath = \"store\"\n[schedule]\ncron = \"0 0 1 1 *\"\njitter = \"0s\"\n\
+             [fetch]\ntimeout = \"3s\"\nconnect_timeout = \"2s\"\n\
+             [telegram]\nadmins = {admins:?}\n\
+             [[feeds]]\nname = \"news\"\nurl = \"{feed_url}\"\ncron = \"* * * * * *\"\n"
+        );
+        std::fs::write(env.config(), toml).expect("config");
+        let mut d = Daemon { child: None, env };
+        d.spawn(fake);
+        d
+    }
+
+    fn spawn(&mut self, fake: &FakeTelegram) {
+        let child = crate::kkachi()
+            .args(["run", "--config"])
+            .arg(self.env.config())
+            .env("TELOXIDE_TOKEN", TOKEN)
+            .env("TELOXIDE_API_URL", fake.url().as_str())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn kkachi run");
+        self.child = Some(child);
+    }
+
+    /// SIGTERM, then the exit status and stderr.
+    fn terminate(&mut self) -> (Option<i32>, String) {
+        let child = self.child.take().expect("running");
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe {
+            libc::kill(child.id() as i32, libc::SIGTERM);
+        }
+        let t = std::time::Instant::now();
+        let out = child.wait_with_output().expect("wait");
+        assert!(
+            t.elapsed() < Duration::from_secs(12),
+            "shutdown took {:?}",
+            t.elapsed()
+        );
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Waits until the feed has been fetched twice more: polls of one feed never overlap, so the
+/// poll that read the current body has finished (and queued its alerts).
+async fn two_more_polls(server: &Server, path: &str) {
+    let n = server.hits(path).len();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while server.hits(path).len() < n + 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the feed is not polled"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn alerts_to(fake: &FakeTelegram, chat: i64) -> Vec<Request> {
+    sent_to(&fake.delivered(), chat)
+        .into_iter()
+        .filter(|r| r.text().contains("https://news.example.kr/"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_gets_exactly_one_valid_html_alert_through_the_binary() {
+    let server = Server::start();
+    let old = ("g0", "오늘의 날씨", "https://news.example.kr/0");
+    server.feed("/f.xml", crate::rss(&[old]), "application/rss+xml");
+    let fake = FakeTelegram::start();
+    let mut daemon = Daemon::start(&fake, &server.url("/f.xml"), &[]);
+    assert!(
+        fake.wait_for(WAIT, |r| r.iter().any(|r| r.method == "getupdates"))
+            .await,
+        "the bot does not poll: {:?}",
+        fake.requests()
+    );
+    assert_eq!(
+        count(&fake, "setmycommands"),
+        1,
+        "setMyCommands at start-up"
+    );
+    let reply = ask(&fake, 42, 42, "/start").await;
+    assert!(
+        reply.text().contains("watches 1 news feed for 2 topics"),
+        "{}",
+        reply.text()
+    );
+    let reply = ask(&fake, 42, 42, "/subscribe ai").await;
+    assert_eq!(reply.text(), "Subscribed to <b>ai</b>.");
+
+    let new = (
+        "g1",
+        "삼성 AI &amp; 반도체 &lt;협력&gt; 발표",
+        "https://news.example.kr/1",
+    );
+    server.feed("/f.xml", crate::rss(&[new, old]), "application/rss+xml");
+    assert!(
+        fake.wait_for(WAIT, |r| r
+            .iter()
+            .any(|r| r.accepted && r.text().contains("https://news.example.kr/1")))
+            .await,
+        "no alert arrived"
+    );
+    two_more_polls(&server, "/f.xml").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let alerts = alerts_to(&fake, 42);
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    let text = alerts[0].text();
+    assert_eq!(alerts[0].parse_mode(), Some("HTML"));
+    assert_eq!(check_telegram_html(text), Ok(()), "{text}");
+    assert!(
+        text.starts_with("<b><a href=\"https://news.example.kr/1\">삼성 AI &amp; 반도체 &lt;협력&gt; 발표</a></b>"),
+        "{text}"
+    );
+    assert!(text.contains("🔎 <b>ai</b>"), "{text}");
+    // Nobody else got anything, and every message the bot sent is valid HTML.
+    assert!(fake.delivered().iter().all(|r| r.chat() == Some(42)));
+    for r in fake.delivered() {
+        assert_eq!(check_telegram_html(r.text()), Ok(()), "{}", r.text());
+    }
+
+    let (code, stderr) = daemon.terminate();
+    assert_eq!(code, Some(0), "{stderr}");
+    let secret = TOKEN.split_once(':').map_or(TOKEN, |(_, s)| s);
+    assert!(!stderr.contains(secret), "the token was logged:\n{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pause_stops_delivery_and_resume_restarts_it_through_the_binary() {
+    let server = Server::start();
+    let s0 = ("g0", "오늘의 날씨", "https://news.example.kr/0");
+    server.feed("/f.xml", crate::rss(&[s0]), "application/rss+xml");
+    let fake = FakeTelegram::start();
+    let mut daemon = Daemon::start(&fake, &server.url("/f.xml"), &[]);
+    ask(&fake, 42, 42, "/subscribe ai chips").await;
+    let reply = ask(&fake, 42, 42, "/pause").await;
+    assert!(reply.text().starts_with("Paused"), "{}", reply.text());
+
+    let s1 = ("g1", "AI 스타트업 투자 유치", "https://news.example.kr/1");
+    server.feed("/f.xml", crate::rss(&[s1, s0]), "application/rss+xml");
+    two_more_polls(&server, "/f.xml").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(alerts_to(&fake, 42).is_empty(), "alerted while paused");
+
+    let reply = ask(&fake, 42, 42, "/resume").await;
+    assert!(reply.text().starts_with("Resumed"), "{}", reply.text());
+    let s2 = ("g2", "반도체 수출 증가", "https://news.example.kr/2");
+    server.feed("/f.xml", crate::rss(&[s2, s1, s0]), "application/rss+xml");
+    assert!(
+        fake.wait_for(WAIT, |r| r
+            .iter()
+            .any(|r| r.accepted && r.text().contains("https://news.example.kr/2")))
+            .await,
+        "no alert after /resume"
+    );
+    two_more_polls(&server, "/f.xml").await;
+    let alerts = alerts_to(&fake, 42);
+    assert_eq!(alerts.len(), 1, "only the story after /resume: {alerts:?}");
+    let (code, stderr) = daemon.terminate();
+    assert_eq!(code, Some(0), "{stderr}");
+    // The subscription survived, unpaused, in the store.
+    let store = Store::open(&daemon.env.path("store")).expect("reopen the store");
+    let sub = store.subscription(42).expect("store").expect("kept");
+    assert_eq!(sub.rules, ["ai".to_string(), "chips".to_string()].into());
+    assert!(sub.active());
+}
