@@ -3,8 +3,8 @@
 //! Owns the bot token (resolved from `$TELOXIDE_TOKEN`, `[telegram] token_file` or systemd's
 //! `$CREDENTIALS_DIRECTORY/telegram-token`; never from the TOML, never logged), routing a
 //! story's rule matches to chats ([`route`]), rendering alerts ([`render`], pure), the
-//! delivery task that drains the outbox ([`send`]), and the classification of Bot API errors
-//! ([`classify`]).
+//! delivery task that drains the outbox ([`send`]), the bot people talk to ([`bot`]: commands,
+//! subscriptions), and the classification of Bot API errors ([`classify`]).
 //!
 //! Must not: touch sled directly (the outbox lives in `store`), or fetch feeds.
 

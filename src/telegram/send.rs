@@ -338,6 +338,8 @@ impl Sender {
         // is ambiguous.
         entry.in_flight = true;
         self.store.update_outbox_entry(seq, &entry)?;
+        // On disk, not only in sled's buffer (flushed every second): a SIGKILL must not lose it.
+        self.store.flush()?;
         self.limiter.record(chat, Instant::now());
         let mut request = self.bot.send_message(ChatId(chat), part.text.clone());
         if !part.plain {
@@ -495,7 +497,9 @@ impl Sender {
             sent_at: Utc::now(),
             uncertain,
         };
-        self.store.complete(seq, entry, &record)
+        self.store.complete(seq, entry, &record)?;
+        // A completion lost to a SIGKILL would send the message again after the restart.
+        self.store.flush()
     }
 }
 

@@ -791,3 +791,70 @@ async fn pause_stops_delivery_and_resume_restarts_it_through_the_binary() {
     assert_eq!(sub.rules, ["ai".to_string(), "chips".to_string()].into());
     assert!(sub.active());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_with_a_full_outbox_delivers_the_rest_after_restart_without_duplicates() {
+    let server = Server::start();
+    let s0 = ("g0", "오늘의 날씨", "https://news.example.kr/0");
+    server.feed("/f.xml", crate::rss(&[s0]), "application/rss+xml");
+    let fake = FakeTelegram::start();
+    let mut daemon = Daemon::start(&fake, &server.url("/f.xml"), &[]);
+    ask(&fake, 42, 42, "/subscribe ai").await;
+    let titles: Vec<(String, String, String)> = (1..=6)
+        .map(|i| {
+            (
+                format!("g{i}"),
+                format!("AI 소식 {i}"),
+                format!("https://news.example.kr/{i}"),
+            )
+        })
+        .collect();
+    let mut items: Vec<(&str, &str, &str)> = titles
+        .iter()
+        .map(|(g, t, u)| (g.as_str(), t.as_str(), u.as_str()))
+        .collect();
+    items.push(s0);
+    server.feed("/f.xml", crate::rss(&items), "application/rss+xml");
+    // One message per second to a chat: kill the process between two sends.
+    assert!(
+        fake.wait_for(WAIT, |_| alerts_to(&fake, 42).len() >= 2)
+            .await,
+        "the first alerts did not arrive"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut child = daemon.child.take().expect("running");
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    let before = alerts_to(&fake, 42).len();
+    assert!(before < 6, "everything was sent before the kill");
+    {
+        let store = Store::open(&daemon.env.path("store")).expect("reopen the store");
+        assert_eq!(
+            store.outbox_len(),
+            6 - before,
+            "the rest waits in the outbox"
+        );
+    }
+    daemon.spawn(&fake);
+    assert!(
+        fake.wait_for(Duration::from_secs(20), |_| alerts_to(&fake, 42).len() >= 6)
+            .await,
+        "the rest was not delivered after the restart"
+    );
+    two_more_polls(&server, "/f.xml").await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let mut urls: Vec<String> = alerts_to(&fake, 42)
+        .iter()
+        .filter_map(|r| {
+            r.text()
+                .split('"')
+                .find(|s| s.starts_with("https://news.example.kr/"))
+                .map(str::to_string)
+        })
+        .collect();
+    urls.sort();
+    let want: Vec<String> = titles.iter().map(|(_, _, u)| u.clone()).collect();
+    assert_eq!(urls, want, "each story exactly once");
+    let (code, stderr) = daemon.terminate();
+    assert_eq!(code, Some(0), "{stderr}");
+}
