@@ -26,7 +26,11 @@ fn main() {
     for f in 0..FEEDS {
         let body = feed(f);
         bytes += body.len();
-        server.feed(&format!("/feed/{f}.xml"), body, "application/rss+xml; charset=utf-8");
+        server.feed(
+            &format!("/feed/{f}.xml"),
+            body,
+            "application/rss+xml; charset=utf-8",
+        );
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let mut config = String::from(
@@ -34,7 +38,11 @@ fn main() {
          [fetch]\nconcurrency = 32\nper_host_concurrency = 32\n",
     );
     for f in 0..FEEDS {
-        let _ = write!(config, "[[feeds]]\nname = \"f{f}\"\nurl = \"{}\"\nbackfill = 2\n", server.url(&format!("/feed/{f}.xml")));
+        let _ = write!(
+            config,
+            "[[feeds]]\nname = \"f{f}\"\nurl = \"{}\"\nbackfill = 2\n",
+            server.url(&format!("/feed/{f}.xml"))
+        );
     }
     std::fs::write(dir.path().join("kkachi.toml"), config).expect("config");
     std::fs::write(
@@ -44,8 +52,14 @@ fn main() {
     )
     .expect("rules");
     let cfg = dir.path().join("kkachi.toml");
-    println!("{FEEDS} feeds x {ITEMS} items, {:.1} MB of feed XML, served from 127.0.0.1", bytes as f64 / 1e6);
-    for (label, cycle) in [("first cycle (empty store, backfill 2)", 1), ("second cycle (all seen)", 2)] {
+    println!(
+        "{FEEDS} feeds x {ITEMS} items, {:.1} MB of feed XML, served from 127.0.0.1",
+        bytes as f64 / 1e6
+    );
+    for (label, cycle) in [
+        ("first cycle (empty store, backfill 2)", 1),
+        ("second cycle (all seen)", 2),
+    ] {
         let started = Instant::now();
         let child = Command::new(bin)
             .args(["run", "--once", "--format", "json", "--config"])
@@ -58,7 +72,10 @@ fn main() {
         let (out, rss_kb) = wait_with_rusage(child);
         let wall = started.elapsed();
         let alerts = String::from_utf8_lossy(&out.0).lines().count();
-        let errors = String::from_utf8_lossy(&out.1).lines().filter(|l| l.contains("WARN") || l.contains("ERROR")).count();
+        let errors = String::from_utf8_lossy(&out.1)
+            .lines()
+            .filter(|l| l.contains("WARN") || l.contains("ERROR"))
+            .count();
         println!(
             "cycle {cycle}: {label}: wall {:.2} s, peak RSS {:.1} MB, {alerts} alerts, {errors} warnings",
             wall.as_secs_f64(),
@@ -73,8 +90,13 @@ fn main() {
     );
     // Its own store: a personal set of 10 feeds does not carry 1,000 feeds' history.
     let small = dir.path().join("small.toml");
-    let text = std::fs::read_to_string(&cfg).expect("config").replace("path = \"store\"", "path = \"small-store\"");
-    let cut = text.match_indices("[[feeds]]").nth(10).map_or(text.len(), |(i, _)| i);
+    let text = std::fs::read_to_string(&cfg)
+        .expect("config")
+        .replace("path = \"store\"", "path = \"small-store\"");
+    let cut = text
+        .match_indices("[[feeds]]")
+        .nth(10)
+        .map_or(text.len(), |(i, _)| i);
     std::fs::write(&small, &text[..cut]).expect("small config");
     println!(
         "idle daemon with 10 feeds, 8 s after start (first cycle done): RSS {:.1} MB",
@@ -103,7 +125,9 @@ fn idle_rss_kb(bin: &str, cfg: &std::path::Path) -> u64 {
 }
 
 fn feed(f: usize) -> String {
-    let mut s = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>bench</title>");
+    let mut s = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>bench</title>",
+    );
     for i in 0..ITEMS {
         let (title, desc) = if (f + i) % 5 < 3 {
             (

@@ -153,7 +153,11 @@ fn store_pass() {
         let (started, mut n, mut bytes, mut pass) = (Instant::now(), 0usize, 0usize, 0usize);
         while started.elapsed() < Duration::from_secs(5) {
             for (name, body) in FIXTURES {
-                let feed = if label == "new feeds" { format!("{name}#{pass}") } else { name.to_string() };
+                let feed = if label == "new feeds" {
+                    format!("{name}#{pass}")
+                } else {
+                    name.to_string()
+                };
                 let stories = parse_feed(&feed, body, None, TZ).unwrap_or_default();
                 let fresh = store.admit(&stories, now).expect("admit");
                 black_box(fresh);

@@ -58,25 +58,44 @@ pub fn load_config(path: &Path) -> Result<Loaded> {
 pub fn open_store(loaded: &Loaded) -> Result<Arc<Store>> {
     let path = &loaded.config.store.path;
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
     }
     Ok(Arc::new(Store::open(path)?))
 }
 
 /// Runs the daemon (or one cycle with `once`) until `shutdown` resolves.
-pub async fn run(loaded: Loaded, opts: RunOptions, shutdown: impl Future<Output = ()>) -> Result<Vec<Report>> {
+pub async fn run(
+    loaded: Loaded,
+    opts: RunOptions,
+    shutdown: impl Future<Output = ()>,
+) -> Result<Vec<Report>> {
     let store = open_store(&loaded)?;
-    let fetcher = Arc::new(Fetcher::new(&loaded.config.fetch, loaded.config.summary.allow_private)?);
+    let fetcher = Arc::new(Fetcher::new(
+        &loaded.config.fetch,
+        loaded.config.summary.allow_private,
+    )?);
     // With a token (and without `--dry-run`) alerts go to Telegram through the outbox.
-    let sender = if opts.dry_run { None } else { telegram_sender(&loaded, &store)? };
+    let sender = if opts.dry_run {
+        None
+    } else {
+        telegram_sender(&loaded, &store)?
+    };
     let outbox = sender.as_ref().map(telegram::send::Sender::waker);
     let (tg_stop, tg_stopped) = tokio::sync::oneshot::channel::<()>();
     let tg_task = sender.map(|s| tokio::spawn(s.run(async move { drop(tg_stopped.await) })));
     // The bot people talk to runs beside the delivery task (a daemon with a token only).
-    let bot_task = if opts.once || opts.dry_run { None } else { telegram_bot(&loaded, &store)? };
+    let bot_task = if opts.once || opts.dry_run {
+        None
+    } else {
+        telegram_bot(&loaded, &store)?
+    };
     let ctx = Ctx {
         outbox,
-        console: Console { format: opts.format, timezone: loaded.config.schedule.timezone },
+        console: Console {
+            format: opts.format,
+            timezone: loaded.config.schedule.timezone,
+        },
         config: loaded.config.clone(),
         rules: loaded.rules.clone(),
         store: store.clone(),
@@ -125,8 +144,12 @@ pub async fn run_once(ctx: &Ctx) -> Vec<Report> {
 async fn daemon(ctx: &Ctx, shutdown: impl Future<Output = ()>) {
     let config = &ctx.config;
     let tz = config.schedule.timezone;
-    let feeds: HashMap<&str, &config::FeedConfig> =
-        config.feeds.iter().filter(|f| f.enabled).map(|f| (f.name.as_str(), f)).collect();
+    let feeds: HashMap<&str, &config::FeedConfig> = config
+        .feeds
+        .iter()
+        .filter(|f| f.enabled)
+        .map(|f| (f.name.as_str(), f))
+        .collect();
     let mut plan = Plan::default();
     let mut running: HashSet<String> = HashSet::new();
     let mut tasks: JoinSet<Report> = JoinSet::new();
@@ -144,7 +167,9 @@ async fn daemon(ctx: &Ctx, shutdown: impl Future<Output = ()>) {
     loop {
         let now = Utc::now();
         for name in due.drain(..) {
-            let Some(feed) = feeds.get(name.as_str()) else { continue };
+            let Some(feed) = feeds.get(name.as_str()) else {
+                continue;
+            };
             plan.schedule(&name, &feed.cron, tz, now, jitter());
             if !running.insert(name.clone()) {
                 tracing::debug!(feed = %name, "previous poll still running; tick skipped");
@@ -180,7 +205,10 @@ async fn daemon(ctx: &Ctx, shutdown: impl Future<Output = ()>) {
     }
     tracing::info!(in_flight = tasks.len(), "shutting down");
     let drain = async { while tasks.join_next().await.is_some() {} };
-    if tokio::time::timeout(SHUTDOWN_DEADLINE, drain).await.is_err() {
+    if tokio::time::timeout(SHUTDOWN_DEADLINE, drain)
+        .await
+        .is_err()
+    {
         tracing::warn!("polls still running after {SHUTDOWN_DEADLINE:?}; abandoning them");
         tasks.abort_all();
     }
@@ -197,7 +225,11 @@ fn telegram_sender(loaded: &Loaded, store: &Arc<Store>) -> Result<Option<telegra
     let api_url = telegram::api_url(cfg, |k| std::env::var_os(k))?;
     let bot = telegram::bot(&token, api_url, TELEGRAM_TIMEOUT)?;
     let settings = telegram::send::Settings::new(cfg, loaded.config.schedule.timezone);
-    Ok(Some(telegram::send::Sender::new(bot, store.clone(), settings)))
+    Ok(Some(telegram::send::Sender::new(
+        bot,
+        store.clone(),
+        settings,
+    )))
 }
 
 /// The bot people talk to (commands, `/topics` buttons), when a token is configured. Its
@@ -243,7 +275,10 @@ async fn stop_telegram(
 
 /// Summarises a `--once` cycle on stderr.
 pub fn log_cycle(reports: &[Report]) {
-    let failed = reports.iter().filter(|r| matches!(r.outcome, Outcome::Failed { .. })).count();
+    let failed = reports
+        .iter()
+        .filter(|r| matches!(r.outcome, Outcome::Failed { .. }))
+        .count();
     let alerts: usize = reports
         .iter()
         .map(|r| match r.outcome {

@@ -49,7 +49,11 @@ pub struct SummaryConfig {
 
 impl Default for SummaryConfig {
     fn default() -> Self {
-        SummaryConfig { max_chars: 280, allow_private: false, llm: None }
+        SummaryConfig {
+            max_chars: 280,
+            allow_private: false,
+            llm: None,
+        }
     }
 }
 
@@ -166,7 +170,9 @@ impl FeedSource {
             return Ok(FeedSource::File(base.join(path)));
         }
         if let Some((scheme, _)) = raw.split_once("://") {
-            return Err(format!("unsupported scheme {scheme:?} in {raw:?}: use http, https or a file path"));
+            return Err(format!(
+                "unsupported scheme {scheme:?} in {raw:?}: use http, https or a file path"
+            ));
         }
         if raw.trim().is_empty() {
             return Err("empty url".to_string());
@@ -217,7 +223,12 @@ pub fn resolve_path(flag: Option<PathBuf>) -> PathBuf {
 /// (errors and warnings), sorted by file and position.
 pub fn load(path: &Path) -> Result<Loaded, Vec<Diagnostic>> {
     let src = std::fs::read_to_string(path).map_err(|e| {
-        vec![Diagnostic::error(path, 1, 1, format!("cannot read config file: {e}"))]
+        vec![Diagnostic::error(
+            path,
+            1,
+            1,
+            format!("cannot read config file: {e}"),
+        )]
     })?;
     let (config, rules_path, mut diags) = parse(&src, path);
     let rules = match std::fs::read_to_string(&rules_path) {
@@ -272,7 +283,10 @@ fn check_rule_feeds(rules: &RuleSet, config: &Config, src: &str, path: &Path) ->
                     path,
                     line,
                     col,
-                    format!("rule {:?} names feed {feed:?}, which this config does not define", rule.name),
+                    format!(
+                        "rule {:?} names feed {feed:?}, which this config does not define",
+                        rule.name
+                    ),
                 ));
             }
         }
@@ -283,13 +297,19 @@ fn check_rule_feeds(rules: &RuleSet, config: &Config, src: &str, path: &Path) ->
 fn config_rules_position(src: &str) -> (usize, usize) {
     DeTable::parse(src)
         .ok()
-        .and_then(|t| t.get_ref().get("rules").map(|v| line_col(src, v.span().start)))
+        .and_then(|t| {
+            t.get_ref()
+                .get("rules")
+                .map(|v| line_col(src, v.span().start))
+        })
         .unwrap_or((1, 1))
 }
 
 // ---- raw stage --------------------------------------------------------------------------------
 
-const TOP_KEYS: &[&str] = &["store", "schedule", "fetch", "feeds", "rules", "telegram", "summary"];
+const TOP_KEYS: &[&str] = &[
+    "store", "schedule", "fetch", "feeds", "rules", "telegram", "summary",
+];
 const SUMMARY_KEYS: &[&str] = &["max_chars", "allow_private", "llm"];
 const LLM_KEYS: &[&str] = &["base_url", "model", "api_key_env", "timeout"];
 const STORE_KEYS: &[&str] = &["path", "retention_days"];
@@ -389,12 +409,14 @@ struct Sink<'a> {
 impl Sink<'_> {
     fn error(&mut self, span: Range<usize>, message: impl Into<String>) {
         let (line, col) = line_col(self.src, span.start);
-        self.diags.push(Diagnostic::error(self.path, line, col, message));
+        self.diags
+            .push(Diagnostic::error(self.path, line, col, message));
     }
 
     fn warning(&mut self, span: Range<usize>, message: impl Into<String>) {
         let (line, col) = line_col(self.src, span.start);
-        self.diags.push(Diagnostic::warning(self.path, line, col, message));
+        self.diags
+            .push(Diagnostic::warning(self.path, line, col, message));
     }
 
     fn toml_error(&mut self, err: &toml::de::Error, fallback: Range<usize>, context: &str) {
@@ -409,7 +431,9 @@ impl Sink<'_> {
         value: Option<&Spanned<DeValue<'_>>>,
         context: &str,
     ) -> T {
-        let Some(value) = value else { return T::default() };
+        let Some(value) = value else {
+            return T::default();
+        };
         let span = value.span();
         match T::deserialize(value.clone().into_deserializer()) {
             Ok(v) => v,
@@ -430,7 +454,10 @@ impl Sink<'_> {
                     .unwrap_or_default();
                 self.error(
                     key.span(),
-                    format!("unknown key `{name}` in {section}{hint}; expected one of: {}", allowed.join(", ")),
+                    format!(
+                        "unknown key `{name}` in {section}{hint}; expected one of: {}",
+                        allowed.join(", ")
+                    ),
                 );
             }
         }
@@ -447,7 +474,11 @@ fn as_table<'a, 'i>(v: &'a Spanned<DeValue<'i>>) -> Option<&'a DeTable<'i>> {
 /// Parses and validates `src` (the text of `path`). Returns the config when nothing is fatal in
 /// it, the rules file it names, and every problem found. Does not read the rules file.
 pub fn parse(src: &str, path: &Path) -> (Option<Config>, PathBuf, Vec<Diagnostic>) {
-    let mut sink = Sink { src, path, diags: Vec::new() };
+    let mut sink = Sink {
+        src,
+        path,
+        diags: Vec::new(),
+    };
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let root = match DeTable::parse(src) {
         Ok(root) => root.into_inner(),
@@ -476,14 +507,27 @@ pub fn parse(src: &str, path: &Path) -> (Option<Config>, PathBuf, Vec<Diagnostic
     let schedule: RawSchedule = sink.section(root.get("schedule"), "[schedule]: ");
     let fetch: RawFetch = sink.section(root.get("fetch"), "[fetch]: ");
     let telegram: RawTelegram = sink.section(root.get("telegram"), "[telegram]: ");
-    if let Some(llm) = root.get("summary").and_then(as_table).and_then(|t| t.get("llm")).and_then(as_table) {
+    if let Some(llm) = root
+        .get("summary")
+        .and_then(as_table)
+        .and_then(|t| t.get("llm"))
+        .and_then(as_table)
+    {
         sink.unknown_keys(llm, LLM_KEYS, "[summary.llm]");
     }
     let summary: RawSummary = sink.section(root.get("summary"), "[summary]: ");
 
     // [store]
-    let store_path = store.path.as_ref().map_or_else(|| base.join("kkachi-data"), |p| base.join(p.get_ref()));
-    let retention_days = positive(&mut sink, store.retention_days.as_ref(), 30, "[store] retention_days");
+    let store_path = store
+        .path
+        .as_ref()
+        .map_or_else(|| base.join("kkachi-data"), |p| base.join(p.get_ref()));
+    let retention_days = positive(
+        &mut sink,
+        store.retention_days.as_ref(),
+        30,
+        "[store] retention_days",
+    );
 
     // [schedule]
     let default_cron = match &schedule.cron {
@@ -503,22 +547,64 @@ pub fn parse(src: &str, path: &Path) -> (Option<Config>, PathBuf, Vec<Diagnostic
         },
         None => chrono_tz::Asia::Seoul,
     };
-    let jitter = duration(&mut sink, schedule.jitter.as_ref(), Duration::from_secs(30), "[schedule] jitter");
+    let jitter = duration(
+        &mut sink,
+        schedule.jitter.as_ref(),
+        Duration::from_secs(30),
+        "[schedule] jitter",
+    );
 
     // [fetch]
     let fetch = FetchConfig {
-        timeout: duration(&mut sink, fetch.timeout.as_ref(), Duration::from_secs(20), "[fetch] timeout"),
-        connect_timeout: duration(&mut sink, fetch.connect_timeout.as_ref(), Duration::from_secs(10), "[fetch] connect_timeout"),
-        max_body_bytes: positive(&mut sink, fetch.max_body_bytes.as_ref(), 10 * 1024 * 1024, "[fetch] max_body_bytes"),
-        concurrency: positive(&mut sink, fetch.concurrency.as_ref(), 32, "[fetch] concurrency"),
-        per_host_concurrency: positive(&mut sink, fetch.per_host_concurrency.as_ref(), 2, "[fetch] per_host_concurrency"),
-        user_agent: fetch.user_agent.map_or_else(default_user_agent, |u| u.into_inner()),
-        max_backoff: duration(&mut sink, fetch.max_backoff.as_ref(), Duration::from_secs(6 * 3600), "[fetch] max_backoff"),
+        timeout: duration(
+            &mut sink,
+            fetch.timeout.as_ref(),
+            Duration::from_secs(20),
+            "[fetch] timeout",
+        ),
+        connect_timeout: duration(
+            &mut sink,
+            fetch.connect_timeout.as_ref(),
+            Duration::from_secs(10),
+            "[fetch] connect_timeout",
+        ),
+        max_body_bytes: positive(
+            &mut sink,
+            fetch.max_body_bytes.as_ref(),
+            10 * 1024 * 1024,
+            "[fetch] max_body_bytes",
+        ),
+        concurrency: positive(
+            &mut sink,
+            fetch.concurrency.as_ref(),
+            32,
+            "[fetch] concurrency",
+        ),
+        per_host_concurrency: positive(
+            &mut sink,
+            fetch.per_host_concurrency.as_ref(),
+            2,
+            "[fetch] per_host_concurrency",
+        ),
+        user_agent: fetch
+            .user_agent
+            .map_or_else(default_user_agent, |u| u.into_inner()),
+        max_backoff: duration(
+            &mut sink,
+            fetch.max_backoff.as_ref(),
+            Duration::from_secs(6 * 3600),
+            "[fetch] max_backoff",
+        ),
     };
 
     let telegram = telegram_config(&mut sink, telegram, &base);
     let summary = SummaryConfig {
-        max_chars: positive(&mut sink, summary.max_chars.as_ref(), 280, "[summary] max_chars"),
+        max_chars: positive(
+            &mut sink,
+            summary.max_chars.as_ref(),
+            280,
+            "[summary] max_chars",
+        ),
         allow_private: summary.allow_private.unwrap_or(false),
         llm: summary.llm.and_then(|raw| {
             let span = raw.span();
@@ -526,7 +612,13 @@ pub fn parse(src: &str, path: &Path) -> (Option<Config>, PathBuf, Vec<Diagnostic
             let base_url = match url::Url::parse(raw.base_url.get_ref()) {
                 Ok(u) if matches!(u.scheme(), "http" | "https") => u,
                 _ => {
-                    sink.error(raw.base_url.span(), format!("[summary.llm] base_url: {:?} is not an http(s) URL", raw.base_url.get_ref()));
+                    sink.error(
+                        raw.base_url.span(),
+                        format!(
+                            "[summary.llm] base_url: {:?} is not an http(s) URL",
+                            raw.base_url.get_ref()
+                        ),
+                    );
                     return None;
                 }
             };
@@ -537,8 +629,15 @@ pub fn parse(src: &str, path: &Path) -> (Option<Config>, PathBuf, Vec<Diagnostic
             Some(LlmConfig {
                 base_url,
                 model: raw.model,
-                api_key_env: raw.api_key_env.unwrap_or_else(|| "OPENAI_API_KEY".to_string()),
-                timeout: duration(&mut sink, raw.timeout.as_ref(), Duration::from_secs(20), "[summary.llm] timeout"),
+                api_key_env: raw
+                    .api_key_env
+                    .unwrap_or_else(|| "OPENAI_API_KEY".to_string()),
+                timeout: duration(
+                    &mut sink,
+                    raw.timeout.as_ref(),
+                    Duration::from_secs(20),
+                    "[summary.llm] timeout",
+                ),
             })
         }),
     };
@@ -561,7 +660,14 @@ pub fn parse(src: &str, path: &Path) -> (Option<Config>, PathBuf, Vec<Diagnostic
                         continue;
                     }
                 };
-                if let Some(feed) = feed(&mut sink, raw, &base, default_cron.as_ref(), &mut seen_names, i) {
+                if let Some(feed) = feed(
+                    &mut sink,
+                    raw,
+                    &base,
+                    default_cron.as_ref(),
+                    &mut seen_names,
+                    i,
+                ) {
                     feeds.push(feed);
                 }
             }
@@ -574,7 +680,10 @@ pub fn parse(src: &str, path: &Path) -> (Option<Config>, PathBuf, Vec<Diagnostic
         None => base.join("rules.toml"),
         Some((_, DeValue::String(s))) => base.join(s.as_ref()),
         Some((span, _)) => {
-            sink.error(span, "`rules` must be a path string, e.g. rules = \"rules.toml\"");
+            sink.error(
+                span,
+                "`rules` must be a path string, e.g. rules = \"rules.toml\"",
+            );
             base.join("rules.toml")
         }
     };
@@ -587,8 +696,15 @@ pub fn parse(src: &str, path: &Path) -> (Option<Config>, PathBuf, Vec<Diagnostic
     let config = match default_cron {
         Some(cron) if !fatal => Some(Config {
             path: path.to_path_buf(),
-            store: StoreConfig { path: store_path, retention_days },
-            schedule: ScheduleConfig { cron, timezone, jitter },
+            store: StoreConfig {
+                path: store_path,
+                retention_days,
+            },
+            schedule: ScheduleConfig {
+                cron,
+                timezone,
+                jitter,
+            },
             fetch,
             feeds,
             rules_path: rules_path.clone(),
@@ -602,20 +718,31 @@ pub fn parse(src: &str, path: &Path) -> (Option<Config>, PathBuf, Vec<Diagnostic
 
 fn telegram_config(sink: &mut Sink<'_>, raw: RawTelegram, base: &Path) -> TelegramConfig {
     let d = TelegramConfig::default();
-    let api_url = raw.api_url.and_then(|u| match url::Url::parse(u.get_ref()) {
-        Ok(url) if matches!(url.scheme(), "http" | "https") => Some(url),
-        _ => {
-            sink.error(u.span(), format!("[telegram] api_url: {:?} is not an http(s) URL", u.get_ref()));
-            None
-        }
-    });
+    let api_url = raw
+        .api_url
+        .and_then(|u| match url::Url::parse(u.get_ref()) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") => Some(url),
+            _ => {
+                sink.error(
+                    u.span(),
+                    format!(
+                        "[telegram] api_url: {:?} is not an http(s) URL",
+                        u.get_ref()
+                    ),
+                );
+                None
+            }
+        });
     let access = match raw.access {
         None => Access::Open,
         Some(a) => match a.get_ref().as_str() {
             "open" => Access::Open,
             "allowlist" => Access::Allowlist,
             other => {
-                sink.error(a.span(), format!("[telegram] access must be \"open\" or \"allowlist\", not {other:?}"));
+                sink.error(
+                    a.span(),
+                    format!("[telegram] access must be \"open\" or \"allowlist\", not {other:?}"),
+                );
                 Access::Open
             }
         },
@@ -626,9 +753,24 @@ fn telegram_config(sink: &mut Sink<'_>, raw: RawTelegram, base: &Path) -> Telegr
         access,
         allow: raw.allow.unwrap_or_default(),
         admins: raw.admins.unwrap_or_default(),
-        per_chat_per_sec: positive(sink, raw.per_chat_per_sec.as_ref(), d.per_chat_per_sec, "[telegram] per_chat_per_sec"),
-        per_group_per_min: positive(sink, raw.per_group_per_min.as_ref(), d.per_group_per_min, "[telegram] per_group_per_min"),
-        global_per_sec: positive(sink, raw.global_per_sec.as_ref(), d.global_per_sec, "[telegram] global_per_sec"),
+        per_chat_per_sec: positive(
+            sink,
+            raw.per_chat_per_sec.as_ref(),
+            d.per_chat_per_sec,
+            "[telegram] per_chat_per_sec",
+        ),
+        per_group_per_min: positive(
+            sink,
+            raw.per_group_per_min.as_ref(),
+            d.per_group_per_min,
+            "[telegram] per_group_per_min",
+        ),
+        global_per_sec: positive(
+            sink,
+            raw.global_per_sec.as_ref(),
+            d.global_per_sec,
+            "[telegram] global_per_sec",
+        ),
     }
 }
 
@@ -642,7 +784,11 @@ fn feed(
 ) -> Option<FeedConfig> {
     let name = raw.name.get_ref().clone();
     let mut ok = true;
-    if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || "_-.".contains(c)) {
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_alphanumeric() || "_-.".contains(c))
+    {
         sink.error(
             raw.name.span(),
             format!("feed name {name:?} must be non-empty and use only letters, digits, '_', '-' and '.'"),
@@ -650,7 +796,10 @@ fn feed(
         ok = false;
     }
     if let Some(first) = seen.insert(name.clone(), index) {
-        sink.error(raw.name.span(), format!("duplicate feed name {name:?} (also feed #{})", first + 1));
+        sink.error(
+            raw.name.span(),
+            format!("duplicate feed name {name:?} (also feed #{})", first + 1),
+        );
         ok = false;
     }
     let source = match FeedSource::parse(raw.url.get_ref(), base) {
@@ -658,7 +807,10 @@ fn feed(
             if let FeedSource::File(p) = &s
                 && !p.is_file()
             {
-                sink.warning(raw.url.span(), format!("feed {name:?}: file {} does not exist (yet)", p.display()));
+                sink.warning(
+                    raw.url.span(),
+                    format!("feed {name:?}: file {} does not exist (yet)", p.display()),
+                );
             }
             Some(s)
         }
@@ -673,7 +825,10 @@ fn feed(
     };
     let backfill = match raw.backfill {
         Some(b) if *b.get_ref() < 0 => {
-            sink.error(b.span(), format!("feed {name:?}: backfill must be 0 or more"));
+            sink.error(
+                b.span(),
+                format!("feed {name:?}: backfill must be 0 or more"),
+            );
             0
         }
         Some(b) => usize::try_from(*b.get_ref()).unwrap_or(usize::MAX),
@@ -702,23 +857,42 @@ fn cron_or_report(sink: &mut Sink<'_>, expr: &Spanned<String>, what: &str) -> Op
     }
 }
 
-fn duration(sink: &mut Sink<'_>, raw: Option<&Spanned<String>>, default: Duration, what: &str) -> Duration {
+fn duration(
+    sink: &mut Sink<'_>,
+    raw: Option<&Spanned<String>>,
+    default: Duration,
+    what: &str,
+) -> Duration {
     let Some(raw) = raw else { return default };
     match humantime::parse_duration(raw.get_ref()) {
         Ok(d) => d,
         Err(e) => {
-            sink.error(raw.span(), format!("{what}: invalid duration {:?} ({e}); write e.g. \"30s\", \"5m\", \"6h\"", raw.get_ref()));
+            sink.error(
+                raw.span(),
+                format!(
+                    "{what}: invalid duration {:?} ({e}); write e.g. \"30s\", \"5m\", \"6h\"",
+                    raw.get_ref()
+                ),
+            );
             default
         }
     }
 }
 
-fn positive<T: TryFrom<i64> + Copy>(sink: &mut Sink<'_>, raw: Option<&Spanned<i64>>, default: T, what: &str) -> T {
+fn positive<T: TryFrom<i64> + Copy>(
+    sink: &mut Sink<'_>,
+    raw: Option<&Spanned<i64>>,
+    default: T,
+    what: &str,
+) -> T {
     let Some(raw) = raw else { return default };
     match T::try_from(*raw.get_ref()) {
         Ok(v) if *raw.get_ref() > 0 => v,
         _ => {
-            sink.error(raw.span(), format!("{what} must be a positive number, not {}", raw.get_ref()));
+            sink.error(
+                raw.span(),
+                format!("{what} must be a positive number, not {}", raw.get_ref()),
+            );
             default
         }
     }
@@ -751,11 +925,16 @@ mod tests {
 
     #[test]
     fn relative_paths_resolve_against_the_config_dir() {
-        let (c, _) = parse_str("rules = \"r/x.toml\"\n[store]\npath = \"../db\"\n[[feeds]]\nname = \"f\"\nurl = \"feeds/a.xml\"\n");
+        let (c, _) = parse_str(
+            "rules = \"r/x.toml\"\n[store]\npath = \"../db\"\n[[feeds]]\nname = \"f\"\nurl = \"feeds/a.xml\"\n",
+        );
         let c = c.expect("valid");
         assert_eq!(c.rules_path, Path::new("/nonexistent/r/x.toml"));
         assert_eq!(c.store.path, Path::new("/nonexistent/../db"));
-        assert_eq!(c.feeds[0].source, FeedSource::File(PathBuf::from("/nonexistent/feeds/a.xml")));
+        assert_eq!(
+            c.feeds[0].source,
+            FeedSource::File(PathBuf::from("/nonexistent/feeds/a.xml"))
+        );
     }
 
     #[test]
@@ -779,7 +958,10 @@ mod tests {
             "/nonexistent/k.toml:15:8: feed \"a\" cron:",
         ];
         for e in expect {
-            assert!(d.iter().any(|l| l.starts_with(e)), "missing {e:?} in:\n{joined}");
+            assert!(
+                d.iter().any(|l| l.starts_with(e)),
+                "missing {e:?} in:\n{joined}"
+            );
         }
     }
 
@@ -795,10 +977,17 @@ mod tests {
         assert_eq!(t.allow, vec![-1001]);
         assert_eq!(t.admins, vec![42]);
         assert_eq!(t.token_file, Some(PathBuf::from("/nonexistent/tok")));
-        assert_eq!((t.per_chat_per_sec, t.per_group_per_min, t.global_per_sec), (1, 20, 30));
+        assert_eq!(
+            (t.per_chat_per_sec, t.per_group_per_min, t.global_per_sec),
+            (1, 20, 30)
+        );
         let (_, d) = parse_str("[telegram]\naccess = \"everyone\"\ntoken = \"123:abc\"\n");
         assert!(d.iter().any(|l| l.contains("access must be")), "{d:?}");
-        assert!(d.iter().any(|l| l.contains("unknown key `token` in [telegram]")), "{d:?}");
+        assert!(
+            d.iter()
+                .any(|l| l.contains("unknown key `token` in [telegram]")),
+            "{d:?}"
+        );
     }
 
     #[test]
@@ -814,9 +1003,17 @@ mod tests {
         let llm = c.summary.llm.expect("llm");
         assert_eq!(llm.api_key_env, "OPENAI_API_KEY");
         assert!(c.feeds[0].full_text);
-        let (_, d) = parse_str("[summary.llm]\nbase_url = \"ftp://x\"\nmodel = \"m\"\napi_key = \"sk-1\"\n");
-        assert!(d.iter().any(|l| l.contains("unknown key `api_key` in [summary.llm]")), "{d:?}");
-        assert!(d.iter().any(|l| l.contains("is not an http(s) URL")), "{d:?}");
+        let (_, d) =
+            parse_str("[summary.llm]\nbase_url = \"ftp://x\"\nmodel = \"m\"\napi_key = \"sk-1\"\n");
+        assert!(
+            d.iter()
+                .any(|l| l.contains("unknown key `api_key` in [summary.llm]")),
+            "{d:?}"
+        );
+        assert!(
+            d.iter().any(|l| l.contains("is not an http(s) URL")),
+            "{d:?}"
+        );
     }
 
     #[test]

@@ -66,7 +66,8 @@ impl Console {
     pub fn render(&self, alert: &Alert) -> String {
         match self.format {
             Format::Json => {
-                let mut line = serde_json::to_string(alert).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+                let mut line = serde_json::to_string(alert)
+                    .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
                 line.push('\n');
                 line
             }
@@ -81,7 +82,10 @@ pub fn render_text(alert: &Alert, tz: chrono_tz::Tz) -> String {
         .published
         .map(|t| t.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z").to_string())
         .unwrap_or_else(|| "time unknown".to_string());
-    let mut s = format!("[{}] {}\n  {} · {}\n  {}\n", alert.rule, alert.title, alert.feed, when, alert.url);
+    let mut s = format!(
+        "[{}] {}\n  {} · {}\n  {}\n",
+        alert.rule, alert.title, alert.feed, when, alert.url
+    );
     if !alert.summary.is_empty() {
         s.push_str(&format!("  {}\n", alert.summary));
     }
@@ -98,7 +102,10 @@ pub fn render_story_text(story: &Story, tz: chrono_tz::Tz) -> String {
         .published
         .map(|t| t.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z").to_string())
         .unwrap_or_else(|| "no date".to_string());
-    let mut s = format!("{}\n  {} · {}\n  id: {}\n", story.title, when, story.url, story.id);
+    let mut s = format!(
+        "{}\n  {} · {}\n  id: {}\n",
+        story.title, when, story.url, story.id
+    );
     if !story.summary.is_empty() {
         s.push_str(&format!("  {}\n", story.summary));
     }
@@ -121,7 +128,10 @@ mod tests {
             summary: "요약".into(),
             matched: vec!["OpenAI".into(), "\"한국 기업\"".into()],
         };
-        let console = Console { format: Format::Json, timezone: chrono_tz::Asia::Seoul };
+        let console = Console {
+            format: Format::Json,
+            timezone: chrono_tz::Asia::Seoul,
+        };
         assert_eq!(
             console.render(&alert),
             "{\"rule\":\"openai-korea\",\"feed\":\"yna\",\"title\":\"오픈AI, 한국 기업과 협력\",\

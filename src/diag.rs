@@ -27,7 +27,12 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn error(file: impl Into<PathBuf>, line: usize, col: usize, message: impl Into<String>) -> Self {
+    pub fn error(
+        file: impl Into<PathBuf>,
+        line: usize,
+        col: usize,
+        message: impl Into<String>,
+    ) -> Self {
         Diagnostic {
             file: file.into(),
             line,
@@ -38,8 +43,16 @@ impl Diagnostic {
         }
     }
 
-    pub fn warning(file: impl Into<PathBuf>, line: usize, col: usize, message: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(file, line, col, message) }
+    pub fn warning(
+        file: impl Into<PathBuf>,
+        line: usize,
+        col: usize,
+        message: impl Into<String>,
+    ) -> Self {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(file, line, col, message)
+        }
     }
 
     pub fn with_note(mut self, note: impl Into<String>) -> Self {
@@ -60,7 +73,15 @@ impl fmt::Display for Diagnostic {
             Severity::Warning => "warning: ",
             Severity::Error => "",
         };
-        write!(f, "{}:{}:{}: {}{}", self.file.display(), self.line, self.col, kind, self.message)?;
+        write!(
+            f,
+            "{}:{}:{}: {}{}",
+            self.file.display(),
+            self.line,
+            self.col,
+            kind,
+            self.message
+        )?;
         for note in &self.notes {
             write!(f, "\n    {note}")?;
         }
@@ -135,7 +156,10 @@ mod tests {
     fn display_is_file_line_col_message() {
         let d = Diagnostic::error("config/kkachi.toml", 3, 7, "unknown key `crn`")
             .with_note("crn = \"x\"");
-        assert_eq!(d.to_string(), "config/kkachi.toml:3:7: unknown key `crn`\n    crn = \"x\"");
+        assert_eq!(
+            d.to_string(),
+            "config/kkachi.toml:3:7: unknown key `crn`\n    crn = \"x\""
+        );
         let w = Diagnostic::warning("r.toml", 1, 1, "short term");
         assert_eq!(w.to_string(), "r.toml:1:1: warning: short term");
     }

@@ -46,7 +46,10 @@ pub enum FetchError {
     #[error("body larger than the {limit}-byte limit ([fetch] max_body_bytes); nothing was parsed")]
     TooLarge { limit: u64 },
     #[error("HTTP {status}{}", retry_after.map(|d| format!(" (server asks to retry after {}s)", d.as_secs())).unwrap_or_default())]
-    Status { status: StatusCode, retry_after: Option<Duration> },
+    Status {
+        status: StatusCode,
+        retry_after: Option<Duration>,
+    },
     #[error("cannot connect: {0}")]
     Connect(String),
     #[error("too many redirects (more than {MAX_REDIRECTS})")]
@@ -54,7 +57,10 @@ pub enum FetchError {
     #[error("request failed: {0}")]
     Request(String),
     #[error("cannot read {path}: {source}")]
-    File { path: String, source: std::io::Error },
+    File {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("refused: {0}")]
     Refused(String),
     #[error("cannot build the HTTP client: {0}")]
@@ -103,7 +109,9 @@ impl Fetcher {
         if !allow_private_pages {
             page = page.dns_resolver(Arc::new(PublicOnly));
         }
-        let page_client = page.build().map_err(|e| FetchError::Client(e.to_string()))?;
+        let page_client = page
+            .build()
+            .map_err(|e| FetchError::Client(e.to_string()))?;
         Ok(Fetcher {
             client,
             page_client,
@@ -127,13 +135,24 @@ impl Fetcher {
 
     /// Fetches one feed. Waits for a per-host slot first, then a global one, so a slow host
     /// holds at most `per_host_concurrency` of the global slots.
-    pub async fn fetch(&self, source: &FeedSource, validators: &Validators) -> Result<Fetched, FetchError> {
+    pub async fn fetch(
+        &self,
+        source: &FeedSource,
+        validators: &Validators,
+    ) -> Result<Fetched, FetchError> {
         match source {
             FeedSource::File(path) => self.read_file(path).await,
             FeedSource::Http(url) => {
                 let host = self.host_semaphore(url.host_str().unwrap_or(""));
-                let _host = host.acquire().await.map_err(|e| FetchError::Request(e.to_string()))?;
-                let _global = self.global.acquire().await.map_err(|e| FetchError::Request(e.to_string()))?;
+                let _host = host
+                    .acquire()
+                    .await
+                    .map_err(|e| FetchError::Request(e.to_string()))?;
+                let _global = self
+                    .global
+                    .acquire()
+                    .await
+                    .map_err(|e| FetchError::Request(e.to_string()))?;
                 self.get(url.clone(), validators).await
             }
         }
@@ -141,19 +160,39 @@ impl Fetcher {
 
     /// Fetches an article page (http/https only; public addresses only unless allowed) with
     /// the same timeouts and size cap as feeds. Returns the raw bytes and the Content-Type.
-    pub async fn fetch_page(&self, url: &url::Url) -> Result<(Vec<u8>, Option<String>), FetchError> {
+    pub async fn fetch_page(
+        &self,
+        url: &url::Url,
+    ) -> Result<(Vec<u8>, Option<String>), FetchError> {
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(FetchError::Refused(format!("{url}: only http and https pages are fetched")));
+            return Err(FetchError::Refused(format!(
+                "{url}: only http and https pages are fetched"
+            )));
         }
         if !self.allow_private_pages {
             check_public_host(url)?;
         }
         let host = self.host_semaphore(url.host_str().unwrap_or(""));
-        let _host = host.acquire().await.map_err(|e| FetchError::Request(e.to_string()))?;
-        let _global = self.global.acquire().await.map_err(|e| FetchError::Request(e.to_string()))?;
-        let resp = self.page_client.get(url.clone()).send().await.map_err(|e| self.classify(e))?;
+        let _host = host
+            .acquire()
+            .await
+            .map_err(|e| FetchError::Request(e.to_string()))?;
+        let _global = self
+            .global
+            .acquire()
+            .await
+            .map_err(|e| FetchError::Request(e.to_string()))?;
+        let resp = self
+            .page_client
+            .get(url.clone())
+            .send()
+            .await
+            .map_err(|e| self.classify(e))?;
         if !resp.status().is_success() {
-            return Err(FetchError::Status { status: resp.status(), retry_after: None });
+            return Err(FetchError::Status {
+                status: resp.status(),
+                retry_after: None,
+            });
         }
         let content_type = resp
             .headers()
@@ -174,7 +213,10 @@ impl Fetcher {
         text: &str,
         max_chars: usize,
     ) -> Result<String, FetchError> {
-        let endpoint = format!("{}/chat/completions", llm.base_url.as_str().trim_end_matches('/'));
+        let endpoint = format!(
+            "{}/chat/completions",
+            llm.base_url.as_str().trim_end_matches('/')
+        );
         let system = format!(
             "You summarise news articles for an alert service. Answer with two or three factual \
              sentences in the article's own language, at most {max_chars} characters in all, with \
@@ -199,26 +241,40 @@ impl Fetcher {
             .await
             .map_err(|e| self.classify(e))?;
         if !resp.status().is_success() {
-            return Err(FetchError::Status { status: resp.status(), retry_after: None });
+            return Err(FetchError::Status {
+                status: resp.status(),
+                retry_after: None,
+            });
         }
         let bytes = self.read_body(resp).await?;
-        let answer: serde_json::Value =
-            serde_json::from_slice(&bytes).map_err(|e| FetchError::Request(format!("not a chat completion: {e}")))?;
+        let answer: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| FetchError::Request(format!("not a chat completion: {e}")))?;
         answer["choices"][0]["message"]["content"]
             .as_str()
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty())
-            .ok_or_else(|| FetchError::Request("the chat completion has no message content".to_string()))
+            .ok_or_else(|| {
+                FetchError::Request("the chat completion has no message content".to_string())
+            })
     }
 
     async fn read_file(&self, path: &std::path::Path) -> Result<Fetched, FetchError> {
-        let file_err = |source| FetchError::File { path: path.display().to_string(), source };
+        let file_err = |source| FetchError::File {
+            path: path.display().to_string(),
+            source,
+        };
         let meta = tokio::fs::metadata(path).await.map_err(file_err)?;
         if meta.len() > self.max_body {
-            return Err(FetchError::TooLarge { limit: self.max_body });
+            return Err(FetchError::TooLarge {
+                limit: self.max_body,
+            });
         }
         let bytes = tokio::fs::read(path).await.map_err(file_err)?;
-        Ok(Fetched::Body { bytes, content_type: None, validators: Validators::default() })
+        Ok(Fetched::Body {
+            bytes,
+            content_type: None,
+            validators: Validators::default(),
+        })
     }
 
     async fn get(&self, url: url::Url, validators: &Validators) -> Result<Fetched, FetchError> {
@@ -236,30 +292,51 @@ impl Fetcher {
         }
         if !status.is_success() {
             let retry_after = match status {
-                StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => retry_after(resp.headers()),
+                StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => {
+                    retry_after(resp.headers())
+                }
                 _ => None,
             };
-            return Err(FetchError::Status { status, retry_after });
+            return Err(FetchError::Status {
+                status,
+                retry_after,
+            });
         }
         let headers = resp.headers();
-        let text = |h: header::HeaderName| headers.get(h).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let text = |h: header::HeaderName| {
+            headers
+                .get(h)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
         let content_type = text(header::CONTENT_TYPE);
-        let validators = Validators { etag: text(header::ETAG), last_modified: text(header::LAST_MODIFIED) };
+        let validators = Validators {
+            etag: text(header::ETAG),
+            last_modified: text(header::LAST_MODIFIED),
+        };
         let bytes = self.read_body(resp).await?;
-        Ok(Fetched::Body { bytes, content_type, validators })
+        Ok(Fetched::Body {
+            bytes,
+            content_type,
+            validators,
+        })
     }
 
     /// Streams the body, failing as soon as it passes the cap.
     async fn read_body(&self, resp: reqwest::Response) -> Result<Vec<u8>, FetchError> {
         if resp.content_length().is_some_and(|n| n > self.max_body) {
-            return Err(FetchError::TooLarge { limit: self.max_body });
+            return Err(FetchError::TooLarge {
+                limit: self.max_body,
+            });
         }
         let mut bytes = Vec::new();
         let mut stream = resp.bytes_stream();
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|e| self.classify(e))?;
             if bytes.len() as u64 + chunk.len() as u64 > self.max_body {
-                return Err(FetchError::TooLarge { limit: self.max_body });
+                return Err(FetchError::TooLarge {
+                    limit: self.max_body,
+                });
             }
             bytes.extend_from_slice(&chunk);
         }
@@ -327,13 +404,17 @@ fn check_public_host(url: &url::Url) -> Result<(), FetchError> {
     let ip = match url.host() {
         Some(url::Host::Ipv4(ip)) => Some(std::net::IpAddr::V4(ip)),
         Some(url::Host::Ipv6(ip)) => Some(std::net::IpAddr::V6(ip)),
-        Some(url::Host::Domain(d)) if d.eq_ignore_ascii_case("localhost") || d.ends_with(".localhost") => {
+        Some(url::Host::Domain(d))
+            if d.eq_ignore_ascii_case("localhost") || d.ends_with(".localhost") =>
+        {
             return Err(FetchError::Refused(format!("{url}: not a public address")));
         }
         _ => None,
     };
     match ip {
-        Some(ip) if !is_public(ip) => Err(FetchError::Refused(format!("{url}: {ip} is not a public address"))),
+        Some(ip) if !is_public(ip) => Err(FetchError::Refused(format!(
+            "{url}: {ip} is not a public address"
+        ))),
         _ => Ok(()),
     }
 }
@@ -391,7 +472,19 @@ mod tests {
 
     #[test]
     fn public_addresses() {
-        for ip in ["127.0.0.1", "10.1.2.3", "192.168.0.1", "172.16.5.5", "169.254.1.1", "0.0.0.0", "100.64.0.1", "::1", "fc00::1", "fe80::1", "::ffff:127.0.0.1"] {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "192.168.0.1",
+            "172.16.5.5",
+            "169.254.1.1",
+            "0.0.0.0",
+            "100.64.0.1",
+            "::1",
+            "fc00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+        ] {
             assert!(!is_public(ip.parse().expect("ip")), "{ip}");
         }
         for ip in ["1.1.1.1", "211.234.10.1", "2001:4860:4860::8888"] {
@@ -400,7 +493,9 @@ mod tests {
         let refused = check_public_host(&url::Url::parse("http://127.0.0.1:8080/a").expect("url"));
         assert!(refused.is_err());
         assert!(check_public_host(&url::Url::parse("http://localhost/a").expect("url")).is_err());
-        assert!(check_public_host(&url::Url::parse("https://www.yna.co.kr/a").expect("url")).is_ok());
+        assert!(
+            check_public_host(&url::Url::parse("https://www.yna.co.kr/a").expect("url")).is_ok()
+        );
     }
 
     #[test]
@@ -408,8 +503,15 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(header::RETRY_AFTER, HeaderValue::from_static("120"));
         assert_eq!(retry_after(&h), Some(Duration::from_secs(120)));
-        h.insert(header::RETRY_AFTER, HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"));
-        assert_eq!(retry_after(&h), Some(Duration::ZERO), "a date in the past means now");
+        h.insert(
+            header::RETRY_AFTER,
+            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
+        );
+        assert_eq!(
+            retry_after(&h),
+            Some(Duration::ZERO),
+            "a date in the past means now"
+        );
         h.insert(header::RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&h), None);
     }

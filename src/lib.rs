@@ -8,17 +8,17 @@
 //!
 //! Modules in reading order. `diag`, `story`, `feed` and `rules` are pure (no IO, no `.await`).
 
-pub mod diag;
-pub mod story;
-pub mod text;
-pub mod feed;
-pub mod rules;
-pub mod config;
-pub mod scheduler;
-pub mod fetch;
-pub mod store;
-pub mod telegram;
-pub mod deliver;
-pub mod pipeline;
 pub mod app;
+pub mod config;
+pub mod deliver;
+pub mod diag;
+pub mod feed;
+pub mod fetch;
+pub mod pipeline;
+pub mod rules;
+pub mod scheduler;
+pub mod store;
+pub mod story;
 pub mod summary;
+pub mod telegram;
+pub mod text;

@@ -18,7 +18,11 @@ use kkachi::rules::{self, Doc, RuleSet};
 use kkachi::story::Story;
 
 #[derive(Parser)]
-#[command(name = "kkachi", version, about = "Watches news feeds and alerts, once, on the stories you care about")]
+#[command(
+    name = "kkachi",
+    version,
+    about = "Watches news feeds and alerts, once, on the stories you care about"
+)]
 struct Cli {
     /// Log format on stderr (filter with RUST_LOG, e.g. RUST_LOG=kkachi=debug).
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
@@ -158,7 +162,9 @@ fn main() -> ExitCode {
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -166,14 +172,26 @@ fn init_logging(format: LogFormat) {
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
 }
 
 fn dispatch(command: Command) -> Result<ExitCode> {
     match command {
-        Command::Run { config, once, dry_run, format } => {
+        Command::Run {
+            config,
+            once,
+            dry_run,
+            format,
+        } => {
             let loaded = app::load_config(&config::resolve_path(config.config))?;
-            let opts = RunOptions { once, dry_run, format };
+            let opts = RunOptions {
+                once,
+                dry_run,
+                format,
+            };
             let reports = runtime()?.block_on(app::run(loaded, opts, app::shutdown_signal()))?;
             if once {
                 app::log_cycle(&reports);
@@ -181,15 +199,42 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Check { config } => Ok(check(&config::resolve_path(config.config))),
-        Command::Feed { command: FeedCommand::Test { source, format, config } } => feed_test(&source, format, config),
-        Command::Rules { command: RulesCommand::Test { query, text, title, summary, file, config } } => {
-            Ok(rules_test(&query, text, title, summary, file, config))
-        }
-        Command::Rules { command: RulesCommand::Match { config, input } } => rules_match(config, &input),
-        Command::Replay { config, since, rule, format } => replay(config, since, rule.as_deref(), format),
-        Command::Summarize { text, file, url, max_chars, explain, config } => {
-            summarize(text, file, url, max_chars, explain, config)
-        }
+        Command::Feed {
+            command:
+                FeedCommand::Test {
+                    source,
+                    format,
+                    config,
+                },
+        } => feed_test(&source, format, config),
+        Command::Rules {
+            command:
+                RulesCommand::Test {
+                    query,
+                    text,
+                    title,
+                    summary,
+                    file,
+                    config,
+                },
+        } => Ok(rules_test(&query, text, title, summary, file, config)),
+        Command::Rules {
+            command: RulesCommand::Match { config, input },
+        } => rules_match(config, &input),
+        Command::Replay {
+            config,
+            since,
+            rule,
+            format,
+        } => replay(config, since, rule.as_deref(), format),
+        Command::Summarize {
+            text,
+            file,
+            url,
+            max_chars,
+            explain,
+            config,
+        } => summarize(text, file, url, max_chars, explain, config),
     }
 }
 
@@ -244,19 +289,30 @@ fn default_fetch_config() -> config::FetchConfig {
 
 fn feed_test(source: &str, format: Format, config: ConfigArg) -> Result<ExitCode> {
     let loaded = optional_config(config);
-    let fetch_cfg = loaded.as_ref().map_or_else(default_fetch_config, |l| l.config.fetch.clone());
-    let tz = loaded.as_ref().map_or(chrono_tz::Asia::Seoul, |l| l.config.schedule.timezone);
+    let fetch_cfg = loaded
+        .as_ref()
+        .map_or_else(default_fetch_config, |l| l.config.fetch.clone());
+    let tz = loaded
+        .as_ref()
+        .map_or(chrono_tz::Asia::Seoul, |l| l.config.schedule.timezone);
     let cwd = std::env::current_dir().unwrap_or_default();
     let src = FeedSource::parse(source, &cwd).map_err(anyhow::Error::msg)?;
     let name = match &src {
         FeedSource::Http(u) => u.host_str().unwrap_or("feed").to_string(),
-        FeedSource::File(p) => p.file_stem().map_or("feed".into(), |s| s.to_string_lossy().into_owned()),
+        FeedSource::File(p) => p
+            .file_stem()
+            .map_or("feed".into(), |s| s.to_string_lossy().into_owned()),
     };
     let fetcher = Fetcher::new(&fetch_cfg, false)?;
     let fetched = runtime()?
         .block_on(fetcher.fetch(&src, &Validators::default()))
         .with_context(|| format!("cannot fetch {src}"))?;
-    let Fetched::Body { bytes, content_type, .. } = fetched else {
+    let Fetched::Body {
+        bytes,
+        content_type,
+        ..
+    } = fetched
+    else {
         anyhow::bail!("{src}: the server answered 304 Not Modified to a plain GET");
     };
     let mut stories = kkachi::feed::parse_feed(&name, &bytes, content_type.as_deref(), tz)
@@ -302,18 +358,34 @@ fn rules_test(
         }
     };
     let rules = optional_config(config).map_or_else(|| Arc::new(RuleSet::empty()), |l| l.rules);
-    let doc = Doc { feed: "", title: &title, summary: &summary, content: "" };
+    let doc = Doc {
+        feed: "",
+        title: &title,
+        summary: &summary,
+        content: "",
+    };
     match rules::test_query(query, &rules, &doc) {
         Err(e) => {
             eprintln!("error: {e}\n{}", e.caret(query));
             ExitCode::from(2)
         }
         Ok(report) => {
-            println!("{}", if report.matched { "matched" } else { "no match" });
+            println!(
+                "{}",
+                if report.matched {
+                    "matched"
+                } else {
+                    "no match"
+                }
+            );
             for hit in &report.hits {
                 println!("  {} in {}: {}", hit.term, hit.field, hit.context);
             }
-            if report.matched { ExitCode::SUCCESS } else { ExitCode::from(1) }
+            if report.matched {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
         }
     }
 }
@@ -351,19 +423,34 @@ fn rules_match(config: ConfigArg, input: &str) -> Result<ExitCode> {
         }
     }
     out.flush()?;
-    Ok(if bad > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if bad > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
-fn replay(config: ConfigArg, since: Duration, rule: Option<&str>, format: Format) -> Result<ExitCode> {
+fn replay(
+    config: ConfigArg,
+    since: Duration,
+    rule: Option<&str>,
+    format: Format,
+) -> Result<ExitCode> {
     let loaded = app::load_config(&config::resolve_path(config.config))?;
     if let Some(rule) = rule
         && !loaded.rules.rules().iter().any(|r| r.name == rule)
     {
-        anyhow::bail!("no rule named {rule:?} in {}", loaded.config.rules_path.display());
+        anyhow::bail!(
+            "no rule named {rule:?} in {}",
+            loaded.config.rules_path.display()
+        );
     }
     let store = app::open_store(&loaded)?;
     let cutoff = chrono::Utc::now() - chrono::Duration::from_std(since).unwrap_or_default();
-    let console = deliver::Console { format, timezone: loaded.config.schedule.timezone };
+    let console = deliver::Console {
+        format,
+        timezone: loaded.config.schedule.timezone,
+    };
     let mut count = 0usize;
     let mut matcher = loaded.rules.matcher();
     for stored in store.stories_since(cutoff)? {
@@ -376,9 +463,15 @@ fn replay(config: ConfigArg, since: Duration, rule: Option<&str>, format: Format
         if matches.is_empty() {
             continue;
         }
-        let summary = kkachi::pipeline::summarize_story(story, None, loaded.config.summary.max_chars);
-        let alerts: Vec<Alert> =
-            matches.iter().map(|m| Alert { summary: summary.clone(), ..Alert::new(story, m) }).collect();
+        let summary =
+            kkachi::pipeline::summarize_story(story, None, loaded.config.summary.max_chars);
+        let alerts: Vec<Alert> = matches
+            .iter()
+            .map(|m| Alert {
+                summary: summary.clone(),
+                ..Alert::new(story, m)
+            })
+            .collect();
         count += alerts.len();
         console.deliver(&alerts)?;
     }
@@ -396,7 +489,8 @@ fn summarize(
 ) -> Result<ExitCode> {
     use kkachi::summary;
     let loaded = optional_config(config);
-    let max_chars = max_chars.unwrap_or_else(|| loaded.as_ref().map_or(280, |l| l.config.summary.max_chars));
+    let max_chars =
+        max_chars.unwrap_or_else(|| loaded.as_ref().map_or(280, |l| l.config.summary.max_chars));
     // A page (fetched or saved) goes through the same article extraction as `full_text` feeds.
     let page = |bytes: &[u8], content_type: Option<&str>, url: Option<&str>| -> (String, String) {
         let html = summary::decode_html(bytes, content_type);
@@ -408,43 +502,78 @@ fn summarize(
     let (title, body, is_article) = match (text, file, url) {
         (Some(t), _, _) => (String::new(), t, false),
         (_, Some(f), _) => {
-            let bytes = std::fs::read(&f).with_context(|| format!("cannot read {}", f.display()))?;
-            let head = String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]).to_ascii_lowercase();
+            let bytes =
+                std::fs::read(&f).with_context(|| format!("cannot read {}", f.display()))?;
+            let head =
+                String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]).to_ascii_lowercase();
             if head.contains("<html") || head.contains("<body") || head.contains("<!doctype html") {
                 let (t, b) = page(&bytes, None, None);
                 (t, b, true)
             } else {
-                (String::new(), summary::decode_html(&bytes, Some("text/plain")), false)
+                (
+                    String::new(),
+                    summary::decode_html(&bytes, Some("text/plain")),
+                    false,
+                )
             }
         }
         (_, _, Some(u)) => {
             let parsed = url::Url::parse(&u).with_context(|| format!("not a URL: {u}"))?;
-            let fetch_cfg = loaded.as_ref().map_or_else(default_fetch_config, |l| l.config.fetch.clone());
-            let allow_private = loaded.as_ref().is_some_and(|l| l.config.summary.allow_private);
+            let fetch_cfg = loaded
+                .as_ref()
+                .map_or_else(default_fetch_config, |l| l.config.fetch.clone());
+            let allow_private = loaded
+                .as_ref()
+                .is_some_and(|l| l.config.summary.allow_private);
             let fetcher = Fetcher::new(&fetch_cfg, allow_private)?;
-            let (bytes, content_type) =
-                runtime()?.block_on(fetcher.fetch_page(&parsed)).with_context(|| format!("cannot fetch {u}"))?;
+            let (bytes, content_type) = runtime()?
+                .block_on(fetcher.fetch_page(&parsed))
+                .with_context(|| format!("cannot fetch {u}"))?;
             let (t, b) = page(&bytes, content_type.as_deref(), Some(&u));
             (t, b, true)
         }
         _ => anyhow::bail!("give the text to summarise with --text, --file or --url"),
     };
     let input = if is_article {
-        summary::SummaryInput { title: &title, description: "", content: None, article: Some(&body) }
+        summary::SummaryInput {
+            title: &title,
+            description: "",
+            content: None,
+            article: Some(&body),
+        }
     } else {
-        summary::SummaryInput { title: "", description: &body, content: None, article: None }
+        summary::SummaryInput {
+            title: "",
+            description: &body,
+            content: None,
+            article: None,
+        }
     };
     let explanation = summary::explain(&input, max_chars);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if explain {
-        writeln!(out, "source: {}", if explanation.source.is_empty() { "none" } else { explanation.source })?;
+        writeln!(
+            out,
+            "source: {}",
+            if explanation.source.is_empty() {
+                "none"
+            } else {
+                explanation.source
+            }
+        )?;
         if let Some(f) = explanation.fallback {
             writeln!(out, "fallback: {f}")?;
         }
         writeln!(out, "sentences:")?;
         for s in &explanation.sentences {
-            writeln!(out, "  {} {:.3}  {}", if s.chosen { "*" } else { " " }, s.score, s.text)?;
+            writeln!(
+                out,
+                "  {} {:.3}  {}",
+                if s.chosen { "*" } else { " " },
+                s.score,
+                s.text
+            )?;
         }
         writeln!(out, "removed:")?;
         for r in &explanation.removed {

@@ -38,11 +38,19 @@ pub struct Ctx {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// In backoff until this time.
-    Skipped { until: DateTime<Utc> },
+    Skipped {
+        until: DateTime<Utc>,
+    },
     /// 304 Not Modified: nothing parsed.
     NotModified,
-    Polled { items: usize, new: usize, alerts: usize },
-    Failed { error: String },
+    Polled {
+        items: usize,
+        new: usize,
+        alerts: usize,
+    },
+    Failed {
+        error: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -68,18 +76,29 @@ pub async fn poll_feed(ctx: &Ctx, feed: &FeedConfig) -> Report {
     let started = Instant::now();
     let now = Utc::now();
     let outcome = match ctx.store.feed_state(&feed.name) {
-        Err(e) => Outcome::Failed { error: e.to_string() },
+        Err(e) => Outcome::Failed {
+            error: e.to_string(),
+        },
         Ok(state) => match state.retry_at {
             Some(until) if until > now => Outcome::Skipped { until },
             _ => poll_and_record(ctx, feed, state, now).await,
         },
     };
-    let report = Report { feed: feed.name.clone(), outcome, elapsed: started.elapsed() };
+    let report = Report {
+        feed: feed.name.clone(),
+        outcome,
+        elapsed: started.elapsed(),
+    };
     log_report(&report, feed);
     report
 }
 
-async fn poll_and_record(ctx: &Ctx, feed: &FeedConfig, mut state: FeedState, now: DateTime<Utc>) -> Outcome {
+async fn poll_and_record(
+    ctx: &Ctx,
+    feed: &FeedConfig,
+    mut state: FeedState,
+    now: DateTime<Utc>,
+) -> Outcome {
     let result = poll(ctx, feed, &state, now).await;
     let outcome = match result {
         Ok((outcome, validators)) => {
@@ -106,7 +125,9 @@ async fn poll_and_record(ctx: &Ctx, feed: &FeedConfig, mut state: FeedState, now
             state.retry_at = Some(now + chrono::Duration::from_std(wait).unwrap_or_default());
             state.last_error = Some(e.to_string());
             state.last_error_at = Some(now);
-            Outcome::Failed { error: e.to_string() }
+            Outcome::Failed {
+                error: e.to_string(),
+            }
         }
     };
     if let Err(e) = ctx.store.set_feed_state(&feed.name, &state) {
@@ -121,11 +142,19 @@ async fn poll(
     state: &FeedState,
     now: DateTime<Utc>,
 ) -> Result<(Outcome, Option<Validators>), PollError> {
-    let validators = Validators { etag: state.etag.clone(), last_modified: state.last_modified.clone() };
-    let (bytes, content_type, validators) = match ctx.fetcher.fetch(&feed.source, &validators).await? {
-        Fetched::NotModified => return Ok((Outcome::NotModified, None)),
-        Fetched::Body { bytes, content_type, validators } => (bytes, content_type, validators),
+    let validators = Validators {
+        etag: state.etag.clone(),
+        last_modified: state.last_modified.clone(),
     };
+    let (bytes, content_type, validators) =
+        match ctx.fetcher.fetch(&feed.source, &validators).await? {
+            Fetched::NotModified => return Ok((Outcome::NotModified, None)),
+            Fetched::Body {
+                bytes,
+                content_type,
+                validators,
+            } => (bytes, content_type, validators),
+        };
 
     let tz = ctx.config.schedule.timezone;
     let mut stories = crate::feed::parse_feed(&feed.name, &bytes, content_type.as_deref(), tz)?;
@@ -137,7 +166,13 @@ async fn poll(
 
     // Stories that look new (read-only) are matched and summarised before the store
     // transaction, which cannot wait on the network that summaries may need.
-    let pick = |new: &[usize]| if state.initialized { new.to_vec() } else { backfill(&stories, new, feed.backfill) };
+    let pick = |new: &[usize]| {
+        if state.initialized {
+            new.to_vec()
+        } else {
+            backfill(&stories, new, feed.backfill)
+        }
+    };
     let mut prepared: HashMap<usize, (Vec<RuleMatch>, String)> = HashMap::new();
     for i in pick(&ctx.store.unseen(&stories)?) {
         let matches = ctx.rules.match_doc(&doc(&stories[i]));
@@ -156,7 +191,10 @@ async fn poll(
                     .into_iter()
                     .filter_map(|i| prepared.get(&i).map(|p| (i, p)))
                     .flat_map(|(i, (matches, summary))| {
-                        let story = Story { summary: summary.clone(), ..stories[i].clone() };
+                        let story = Story {
+                            summary: summary.clone(),
+                            ..stories[i].clone()
+                        };
                         let key = crate::story::dedup_keys(&story).guid;
                         crate::telegram::route(&story, &key, matches, &ctx.rules, &subs, now)
                     })
@@ -173,7 +211,10 @@ async fn poll(
                 .iter()
                 .filter_map(|i| prepared.get(i).map(|p| (&stories[*i], p)))
                 .flat_map(|(story, (matches, summary))| {
-                    matches.iter().map(|m| Alert { summary: summary.clone(), ..Alert::new(story, m) })
+                    matches.iter().map(|m| Alert {
+                        summary: summary.clone(),
+                        ..Alert::new(story, m)
+                    })
                 })
                 .collect();
             if let Err(e) = ctx.console.deliver(&alerts) {
@@ -182,7 +223,11 @@ async fn poll(
             (alerting.len(), alerts.len())
         }
     };
-    let outcome = Outcome::Polled { items: stories.len(), new: alerting, alerts };
+    let outcome = Outcome::Polled {
+        items: stories.len(),
+        new: alerting,
+        alerts,
+    };
     Ok((outcome, Some(validators)))
 }
 
@@ -191,16 +236,29 @@ async fn poll(
 /// feed's own text. Never fails: every fallback ends at the extractive summary.
 async fn alert_summary(ctx: &Ctx, feed: &FeedConfig, story: &Story) -> String {
     let max = ctx.config.summary.max_chars;
-    let article = if feed.full_text { fetch_article(ctx, &feed.name, &story.url).await } else { None };
+    let article = if feed.full_text {
+        fetch_article(ctx, &feed.name, &story.url).await
+    } else {
+        None
+    };
     let extractive = summarize_story(story, article.as_deref(), max);
-    let Some(llm) = &ctx.config.summary.llm else { return extractive };
+    let Some(llm) = &ctx.config.summary.llm else {
+        return extractive;
+    };
     let Ok(key) = std::env::var(&llm.api_key_env) else {
         tracing::warn!(env = %llm.api_key_env, "[summary.llm] is set but the API key variable is not; using the extractive summary");
         return extractive;
     };
-    let text = article.as_deref().or(story.content.as_deref()).unwrap_or(&story.summary);
+    let text = article
+        .as_deref()
+        .or(story.content.as_deref())
+        .unwrap_or(&story.summary);
     let text: String = text.chars().take(LLM_INPUT_CHARS).collect();
-    match ctx.fetcher.chat_summary(llm, &key, &story.title, &text, max).await {
+    match ctx
+        .fetcher
+        .chat_summary(llm, &key, &story.title, &text, max)
+        .await
+    {
         Ok(answer) => match fit_sentences(&answer, max) {
             Some(fitted) => fitted,
             None => {
@@ -245,7 +303,11 @@ async fn fetch_article(ctx: &Ctx, feed: &str, url: &str) -> Option<String> {
             let html = crate::summary::decode_html(&bytes, content_type.as_deref());
             let article = crate::summary::extract_article(&html, Some(url));
             if article.is_none() {
-                tracing::info!(feed, url, "no article text found in the page; using the feed text");
+                tracing::info!(
+                    feed,
+                    url,
+                    "no article text found in the page; using the feed text"
+                );
             }
             article.map(|a| a.text)
         }
@@ -315,14 +377,26 @@ mod tests {
     use super::*;
 
     fn story(i: u32, day: Option<u32>) -> Story {
-        let mut s = crate::story::test_story("f", &i.to_string(), &format!("title {i}"), &format!("https://e.com/{i}"));
-        s.published = day.and_then(|d| DateTime::parse_from_rfc3339(&format!("2026-01-{d:02}T00:00:00+09:00")).ok());
+        let mut s = crate::story::test_story(
+            "f",
+            &i.to_string(),
+            &format!("title {i}"),
+            &format!("https://e.com/{i}"),
+        );
+        s.published = day.and_then(|d| {
+            DateTime::parse_from_rfc3339(&format!("2026-01-{d:02}T00:00:00+09:00")).ok()
+        });
         s
     }
 
     #[test]
     fn backfill_takes_the_newest_in_feed_order() {
-        let stories = vec![story(0, Some(1)), story(1, Some(3)), story(2, None), story(3, Some(2))];
+        let stories = vec![
+            story(0, Some(1)),
+            story(1, Some(3)),
+            story(2, None),
+            story(3, Some(2)),
+        ];
         assert_eq!(backfill(&stories, &[0, 1, 2, 3], 2), vec![1, 3]);
         assert_eq!(backfill(&stories, &[0, 1, 2, 3], 0), Vec::<usize>::new());
         assert_eq!(backfill(&stories, &[0, 2], 5), vec![0, 2]);
@@ -330,10 +404,19 @@ mod tests {
 
     #[test]
     fn llm_answers_are_cut_to_whole_sentences() {
-        assert_eq!(fit_sentences("  짧은 요약이다.  ", 100).as_deref(), Some("짧은 요약이다."));
+        assert_eq!(
+            fit_sentences("  짧은 요약이다.  ", 100).as_deref(),
+            Some("짧은 요약이다.")
+        );
         let long = "첫 문장이다. 두 번째 문장은 조금 더 길다. 세 번째 문장은 한계를 넘는다.";
-        assert_eq!(fit_sentences(long, 30).as_deref(), Some("첫 문장이다. 두 번째 문장은 조금 더 길다."));
-        assert_eq!(fit_sentences("하나의 아주 긴 문장이 한계를 넘는다.", 5), None);
+        assert_eq!(
+            fit_sentences(long, 30).as_deref(),
+            Some("첫 문장이다. 두 번째 문장은 조금 더 길다.")
+        );
+        assert_eq!(
+            fit_sentences("하나의 아주 긴 문장이 한계를 넘는다.", 5),
+            None
+        );
         assert_eq!(fit_sentences("   ", 5), None);
     }
 

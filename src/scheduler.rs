@@ -35,7 +35,10 @@ impl CronSchedule {
             _ if expr.starts_with('@') => expr.to_string(),
             5 => {
                 let dow = crontab_days_of_week(fields[4])?;
-                format!("0 {} {} {} {} {}", fields[0], fields[1], fields[2], fields[3], dow)
+                format!(
+                    "0 {} {} {} {} {}",
+                    fields[0], fields[1], fields[2], fields[3], dow
+                )
             }
             6 | 7 => expr.to_string(),
             n => {
@@ -49,7 +52,10 @@ impl CronSchedule {
         if schedule.upcoming(Utc).next().is_none() {
             return Err(format!("cron expression {expr:?} never fires"));
         }
-        Ok(CronSchedule { source: expr.to_string(), schedule })
+        Ok(CronSchedule {
+            source: expr.to_string(),
+            schedule,
+        })
     }
 
     pub fn source(&self) -> &str {
@@ -79,7 +85,9 @@ fn crontab_days_of_week(field: &str) -> Result<String, String> {
         if after_slash {
             out.push_str(num);
         } else {
-            let n: usize = num.parse().map_err(|_| format!("bad day of week {num:?}"))?;
+            let n: usize = num
+                .parse()
+                .map_err(|_| format!("bad day of week {num:?}"))?;
             let name = NAMES
                 .get(n)
                 .ok_or_else(|| format!("day of week {n} is out of range 0-7"))?;
@@ -162,20 +170,27 @@ mod tests {
     use chrono::TimeZone;
 
     fn at(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).expect("test time").with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(s)
+            .expect("test time")
+            .with_timezone(&Utc)
     }
 
     #[test]
     fn five_field_crontab_form() {
         let c = CronSchedule::parse("*/5 * * * *").expect("valid");
-        let next = c.next_after(at("2026-01-01T00:03:10Z"), chrono_tz::UTC).expect("fires");
+        let next = c
+            .next_after(at("2026-01-01T00:03:10Z"), chrono_tz::UTC)
+            .expect("fires");
         assert_eq!(next, at("2026-01-01T00:05:00Z"));
     }
 
     #[test]
     fn six_and_seven_field_forms() {
         let c = CronSchedule::parse("30 */5 * * * *").expect("valid");
-        assert_eq!(c.next_after(at("2026-01-01T00:03:10Z"), chrono_tz::UTC), Some(at("2026-01-01T00:05:30Z")));
+        assert_eq!(
+            c.next_after(at("2026-01-01T00:03:10Z"), chrono_tz::UTC),
+            Some(at("2026-01-01T00:05:30Z"))
+        );
         assert!(CronSchedule::parse("0 0 9 * * Mon-Fri 2026").is_ok());
         assert!(CronSchedule::parse("@hourly").is_ok());
     }
@@ -184,12 +199,20 @@ mod tests {
     fn crontab_weekdays_are_translated() {
         // 1-5 = Monday to Friday in crontab; 2026-01-03 is a Saturday.
         let c = CronSchedule::parse("0 9 * * 1-5").expect("valid");
-        let next = c.next_after(at("2026-01-03T00:00:00Z"), chrono_tz::UTC).expect("fires");
+        let next = c
+            .next_after(at("2026-01-03T00:00:00Z"), chrono_tz::UTC)
+            .expect("fires");
         assert_eq!(next, at("2026-01-05T09:00:00Z"));
         let sun = CronSchedule::parse("0 9 * * 0").expect("valid");
-        assert_eq!(sun.next_after(at("2026-01-03T00:00:00Z"), chrono_tz::UTC), Some(at("2026-01-04T09:00:00Z")));
+        assert_eq!(
+            sun.next_after(at("2026-01-03T00:00:00Z"), chrono_tz::UTC),
+            Some(at("2026-01-04T09:00:00Z"))
+        );
         let sun7 = CronSchedule::parse("0 9 * * 7").expect("valid");
-        assert_eq!(sun7.next_after(at("2026-01-03T00:00:00Z"), chrono_tz::UTC), Some(at("2026-01-04T09:00:00Z")));
+        assert_eq!(
+            sun7.next_after(at("2026-01-03T00:00:00Z"), chrono_tz::UTC),
+            Some(at("2026-01-04T09:00:00Z"))
+        );
         assert!(CronSchedule::parse("0 9 * * 8").is_err());
     }
 
@@ -197,8 +220,16 @@ mod tests {
     fn evaluated_in_the_configured_time_zone() {
         // 09:00 in Seoul is 00:00 UTC.
         let c = CronSchedule::parse("0 9 * * *").expect("valid");
-        let next = c.next_after(at("2026-01-01T12:00:00Z"), chrono_tz::Asia::Seoul).expect("fires");
-        assert_eq!(next, chrono_tz::Asia::Seoul.with_ymd_and_hms(2026, 1, 2, 9, 0, 0).unwrap().with_timezone(&Utc));
+        let next = c
+            .next_after(at("2026-01-01T12:00:00Z"), chrono_tz::Asia::Seoul)
+            .expect("fires");
+        assert_eq!(
+            next,
+            chrono_tz::Asia::Seoul
+                .with_ymd_and_hms(2026, 1, 2, 9, 0, 0)
+                .unwrap()
+                .with_timezone(&Utc)
+        );
     }
 
     #[test]

@@ -37,14 +37,19 @@ const LOCK_RETRIES: u32 = 10;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("the store at {path} is in use by another kkachi process (only one may run on a store)")]
+    #[error(
+        "the store at {path} is in use by another kkachi process (only one may run on a store)"
+    )]
     Locked { path: PathBuf },
     #[error("cannot open the store at {path}: {source}")]
     Open { path: PathBuf, source: sled::Error },
     #[error("store error: {0}")]
     Sled(#[from] sled::Error),
     #[error("corrupt {what} record in the store: {source}")]
-    Corrupt { what: &'static str, source: serde_json::Error },
+    Corrupt {
+        what: &'static str,
+        source: serde_json::Error,
+    },
 }
 
 /// Per-feed state that must survive restarts.
@@ -104,11 +109,18 @@ impl Store {
                 Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
                     attempt += 1;
                     if attempt >= LOCK_RETRIES {
-                        return Err(StoreError::Locked { path: path.to_path_buf() });
+                        return Err(StoreError::Locked {
+                            path: path.to_path_buf(),
+                        });
                     }
                     std::thread::sleep(std::time::Duration::from_millis(100));
                 }
-                Err(source) => return Err(StoreError::Open { path: path.to_path_buf(), source }),
+                Err(source) => {
+                    return Err(StoreError::Open {
+                        path: path.to_path_buf(),
+                        source,
+                    });
+                }
             }
         };
         Ok(Store {
@@ -122,13 +134,19 @@ impl Store {
 
     pub fn feed_state(&self, feed: &str) -> Result<FeedState, StoreError> {
         match self.feeds.get(feed.as_bytes())? {
-            Some(v) => serde_json::from_slice(&v).map_err(|source| StoreError::Corrupt { what: "feed state", source }),
+            Some(v) => serde_json::from_slice(&v).map_err(|source| StoreError::Corrupt {
+                what: "feed state",
+                source,
+            }),
             None => Ok(FeedState::default()),
         }
     }
 
     pub fn set_feed_state(&self, feed: &str, state: &FeedState) -> Result<(), StoreError> {
-        let v = serde_json::to_vec(state).map_err(|source| StoreError::Corrupt { what: "feed state", source })?;
+        let v = serde_json::to_vec(state).map_err(|source| StoreError::Corrupt {
+            what: "feed state",
+            source,
+        })?;
         self.feeds.insert(feed.as_bytes(), v)?;
         Ok(())
     }
@@ -138,7 +156,10 @@ impl Store {
         let mut out = Vec::new();
         for kv in self.feeds.iter() {
             let (k, v) = kv?;
-            let state = serde_json::from_slice(&v).map_err(|source| StoreError::Corrupt { what: "feed state", source })?;
+            let state = serde_json::from_slice(&v).map_err(|source| StoreError::Corrupt {
+                what: "feed state",
+                source,
+            })?;
             out.push((String::from_utf8_lossy(&k).into_owned(), state));
         }
         Ok(out)
@@ -149,7 +170,8 @@ impl Store {
     /// counting earlier items of the same batch. All keys of all stories are marked seen, and
     /// new stories are kept, in one transaction.
     pub fn admit(&self, stories: &[Story], now: DateTime<Utc>) -> Result<Vec<usize>, StoreError> {
-        self.admit_and_enqueue(stories, now, |_| Vec::new()).map(|(new, _)| new)
+        self.admit_and_enqueue(stories, now, |_| Vec::new())
+            .map(|(new, _)| new)
     }
 
     /// [`Store::admit`], and in the same transaction queues the outbox entries that `enqueue`
@@ -164,43 +186,57 @@ impl Store {
     ) -> Result<(Vec<usize>, usize), StoreError> {
         let stamp = now.timestamp();
         let keys: Vec<_> = stories.iter().map(dedup_keys).collect();
-        let result = (&self.seen, &self.stories, &self.tg.outbox).transaction(|(seen, kept, outbox)| {
-            let mut new = Vec::new();
-            for (i, keys) in keys.iter().enumerate() {
-                let mut known = false;
-                for key in keys.all() {
-                    match seen.get(key)? {
-                        Some(v) => {
-                            known = true;
-                            if stamp - decode_stamp(&v) > REFRESH_AFTER_SECS {
+        let result =
+            (&self.seen, &self.stories, &self.tg.outbox).transaction(|(seen, kept, outbox)| {
+                let mut new = Vec::new();
+                for (i, keys) in keys.iter().enumerate() {
+                    let mut known = false;
+                    for key in keys.all() {
+                        match seen.get(key)? {
+                            Some(v) => {
+                                known = true;
+                                if stamp - decode_stamp(&v) > REFRESH_AFTER_SECS {
+                                    seen.insert(&key[..], &stamp.to_be_bytes()[..])?;
+                                }
+                            }
+                            None => {
                                 seen.insert(&key[..], &stamp.to_be_bytes()[..])?;
                             }
                         }
-                        None => {
-                            seen.insert(&key[..], &stamp.to_be_bytes()[..])?;
-                        }
+                    }
+                    if !known {
+                        let record = StoredStory {
+                            story: stories[i].clone(),
+                            first_seen: now,
+                        };
+                        let json = serde_json::to_vec(&record).map_err(|e| {
+                            ConflictableTransactionError::Abort(format!("cannot encode story: {e}"))
+                        })?;
+                        kept.insert(&keys.guid[..], json)?;
+                        new.push(i);
                     }
                 }
-                if !known {
-                    let record = StoredStory { story: stories[i].clone(), first_seen: now };
-                    let json = serde_json::to_vec(&record)
-                        .map_err(|e| ConflictableTransactionError::Abort(format!("cannot encode story: {e}")))?;
-                    kept.insert(&keys.guid[..], json)?;
-                    new.push(i);
+                let entries = if new.is_empty() {
+                    Vec::new()
+                } else {
+                    enqueue(&new)
+                };
+                for entry in &entries {
+                    let json = serde_json::to_vec(entry).map_err(|e| {
+                        ConflictableTransactionError::Abort(format!(
+                            "cannot encode outbox entry: {e}"
+                        ))
+                    })?;
+                    outbox.insert(&outbox.generate_id()?.to_be_bytes()[..], json)?;
                 }
-            }
-            let entries = if new.is_empty() { Vec::new() } else { enqueue(&new) };
-            for entry in &entries {
-                let json = serde_json::to_vec(entry)
-                    .map_err(|e| ConflictableTransactionError::Abort(format!("cannot encode outbox entry: {e}")))?;
-                outbox.insert(&outbox.generate_id()?.to_be_bytes()[..], json)?;
-            }
-            Ok((new, entries.len()))
-        });
+                Ok((new, entries.len()))
+            });
         match result {
             Ok(new) => Ok(new),
             Err(TransactionError::Storage(e)) => Err(StoreError::Sled(e)),
-            Err(TransactionError::Abort(msg)) => Err(StoreError::Sled(sled::Error::Unsupported(msg))),
+            Err(TransactionError::Abort(msg)) => {
+                Err(StoreError::Sled(sled::Error::Unsupported(msg)))
+            }
         }
     }
 
@@ -209,12 +245,22 @@ impl Store {
         let mut out = Vec::new();
         for kv in self.stories.iter() {
             let (_, v) = kv?;
-            let s: StoredStory = serde_json::from_slice(&v).map_err(|source| StoreError::Corrupt { what: "story", source })?;
+            let s: StoredStory =
+                serde_json::from_slice(&v).map_err(|source| StoreError::Corrupt {
+                    what: "story",
+                    source,
+                })?;
             if s.first_seen >= since {
                 out.push(s);
             }
         }
-        out.sort_by(|a, b| (a.first_seen, &a.story.feed, &a.story.id).cmp(&(b.first_seen, &b.story.feed, &b.story.id)));
+        out.sort_by(|a, b| {
+            (a.first_seen, &a.story.feed, &a.story.id).cmp(&(
+                b.first_seen,
+                &b.story.feed,
+                &b.story.id,
+            ))
+        });
         Ok(out)
     }
 
@@ -232,7 +278,8 @@ impl Store {
         for kv in self.stories.iter() {
             let (k, v) = kv?;
             // A record we cannot read is removed too: it can never be replayed.
-            let old = serde_json::from_slice::<StoredStory>(&v).map_or(true, |s| s.first_seen < cutoff);
+            let old =
+                serde_json::from_slice::<StoredStory>(&v).map_or(true, |s| s.first_seen < cutoff);
             if old {
                 self.stories.remove(k)?;
                 stats.stories += 1;
@@ -269,7 +316,9 @@ mod tests {
     }
 
     fn now() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").expect("time").with_timezone(&Utc)
+        DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+            .expect("time")
+            .with_timezone(&Utc)
     }
 
     #[test]
@@ -278,8 +327,16 @@ mod tests {
         let store = Store::open(dir.path()).expect("open");
         let a = story("f", "1", "삼성전자 실적 발표", "https://e.com/1");
         let b = story("f", "2", "엔비디아 주가 급등", "https://e.com/2");
-        assert_eq!(store.admit(&[a.clone(), b.clone()], now()).expect("admit"), vec![0, 1]);
-        assert!(store.admit(&[b.clone(), a.clone()], now()).expect("admit").is_empty());
+        assert_eq!(
+            store.admit(&[a.clone(), b.clone()], now()).expect("admit"),
+            vec![0, 1]
+        );
+        assert!(
+            store
+                .admit(&[b.clone(), a.clone()], now())
+                .expect("admit")
+                .is_empty()
+        );
         // Changed GUID, same link; changed link, same title: still known.
         let a2 = story("f", "1-edited", "다른 제목입니다", "https://e.com/1");
         let b2 = story("f", "99", "엔비디아 주가 급등", "https://e.com/other");
@@ -298,17 +355,36 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         {
             let store = Store::open(dir.path()).expect("open");
-            store.admit(&[story("f", "1", "제목 하나입니다", "https://e.com/1")], now()).expect("admit");
-            let st = FeedState { initialized: true, etag: Some("\"x\"".into()), ..FeedState::default() };
+            store
+                .admit(
+                    &[story("f", "1", "제목 하나입니다", "https://e.com/1")],
+                    now(),
+                )
+                .expect("admit");
+            let st = FeedState {
+                initialized: true,
+                etag: Some("\"x\"".into()),
+                ..FeedState::default()
+            };
             store.set_feed_state("f", &st).expect("state");
-            let err = Store::open(dir.path()).err().expect("second open must fail");
+            let err = Store::open(dir.path())
+                .err()
+                .expect("second open must fail");
             assert!(matches!(err, StoreError::Locked { .. }), "{err}");
             assert!(err.to_string().contains("in use by another kkachi process"));
             store.flush().expect("flush");
         }
         let store = Store::open(dir.path()).expect("reopen");
         assert!(store.feed_state("f").expect("state").initialized);
-        assert!(store.admit(&[story("f", "1", "제목 하나입니다", "https://e.com/1")], now()).expect("admit").is_empty());
+        assert!(
+            store
+                .admit(
+                    &[story("f", "1", "제목 하나입니다", "https://e.com/1")],
+                    now()
+                )
+                .expect("admit")
+                .is_empty()
+        );
     }
 
     #[test]
@@ -316,8 +392,18 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(dir.path()).expect("open");
         let old = now() - chrono::Duration::days(40);
-        store.admit(&[story("f", "1", "오래된 기사 제목", "https://e.com/1")], old).expect("admit");
-        store.admit(&[story("f", "2", "새로운 기사 제목", "https://e.com/2")], now()).expect("admit");
+        store
+            .admit(
+                &[story("f", "1", "오래된 기사 제목", "https://e.com/1")],
+                old,
+            )
+            .expect("admit");
+        store
+            .admit(
+                &[story("f", "2", "새로운 기사 제목", "https://e.com/2")],
+                now(),
+            )
+            .expect("admit");
         let stats = store.prune(now(), 30).expect("prune");
         assert_eq!(stats.stories, 1);
         assert_eq!(stats.keys, 3);
@@ -329,9 +415,13 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(dir.path()).expect("open");
         let s = story("f", "1", "계속 남아있는 기사", "https://e.com/1");
-        store.admit(std::slice::from_ref(&s), now() - chrono::Duration::days(29)).expect("admit");
+        store
+            .admit(std::slice::from_ref(&s), now() - chrono::Duration::days(29))
+            .expect("admit");
         store.admit(std::slice::from_ref(&s), now()).expect("admit");
-        let stats = store.prune(now() + chrono::Duration::days(2), 30).expect("prune");
+        let stats = store
+            .prune(now() + chrono::Duration::days(2), 30)
+            .expect("prune");
         assert_eq!(stats.keys, 0, "keys were refreshed by the second sighting");
     }
 }

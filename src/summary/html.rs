@@ -17,7 +17,6 @@
 //! its `text_content` glues block elements together (its README says so) and we need paragraph
 //! breaks.
 
-
 use dom_query::{Document, NodeRef};
 use encoding_rs::Encoding;
 

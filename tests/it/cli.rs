@@ -23,7 +23,12 @@ fn check_reports_every_problem_with_its_position() {
          [[feeds]]\nname = \"a\"\nurl = \"https://example.com/rss\"\n",
     )
     .expect("write");
-    let out = kkachi().arg("check").arg("--config").arg(env.config()).output().expect("run");
+    let out = kkachi()
+        .arg("check")
+        .arg("--config")
+        .arg(env.config())
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let text = stdout(&out);
     let file = env.config().display().to_string();
@@ -33,7 +38,10 @@ fn check_reports_every_problem_with_its_position() {
         format!("{file}:5:1: unknown key `timeot` in [fetch] (did you mean `timeout`?)"),
     ];
     for e in &expect {
-        assert!(text.lines().any(|l| l.starts_with(e.as_str())), "missing {e:?} in:\n{text}");
+        assert!(
+            text.lines().any(|l| l.starts_with(e.as_str())),
+            "missing {e:?} in:\n{text}"
+        );
     }
 }
 
@@ -41,8 +49,19 @@ fn check_reports_every_problem_with_its_position() {
 fn check_accepts_the_bundled_configs() {
     for cfg in ["config/kkachi.toml", "config/demo.toml"] {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(cfg);
-        let out = kkachi().arg("check").arg("--config").arg(&path).output().expect("run");
-        assert_eq!(out.status.code(), Some(0), "{cfg}: {}{}", stdout(&out), stderr(&out));
+        let out = kkachi()
+            .arg("check")
+            .arg("--config")
+            .arg(&path)
+            .output()
+            .expect("run");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{cfg}: {}{}",
+            stdout(&out),
+            stderr(&out)
+        );
         assert!(stdout(&out).contains(": ok ("), "{cfg}: {}", stdout(&out));
     }
 }
@@ -53,7 +72,11 @@ fn run_once_prints_json_alerts_and_nothing_the_second_time() {
     server.feed(
         "/f.xml",
         rss(&[
-            ("g1", "오픈AI, 한국 기업들과의 협력 확대", "https://news.example.kr/a/1?utm_source=rss"),
+            (
+                "g1",
+                "오픈AI, 한국 기업들과의 협력 확대",
+                "https://news.example.kr/a/1?utm_source=rss",
+            ),
             ("g2", "날씨: 전국 맑음", "https://news.example.kr/a/2"),
         ]),
         "application/rss+xml",
@@ -62,7 +85,13 @@ fn run_once_prints_json_alerts_and_nothing_the_second_time() {
         &[FeedSpec::new("yna", server.url("/f.xml")).backfill(5)],
         &rules(&[("openai-korea", "OpenAI AND \"한국 기업\"")]),
     );
-    let run = || kkachi().args(["run", "--once", "--format", "json", "--config"]).arg(env.config()).output().expect("run");
+    let run = || {
+        kkachi()
+            .args(["run", "--once", "--format", "json", "--config"])
+            .arg(env.config())
+            .output()
+            .expect("run")
+    };
     let out = run();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
@@ -74,8 +103,14 @@ fn run_once_prints_json_alerts_and_nothing_the_second_time() {
     assert_eq!(v["title"], "오픈AI, 한국 기업들과의 협력 확대");
     assert_eq!(v["url"], "https://news.example.kr/a/1");
     assert_eq!(v["published"], "2026-11-27T09:00:00+09:00");
-    assert_eq!(v["summary"], "회사는 27일 이같이 밝혔다. 업계는 이번 발표에 주목하고 있다.");
-    assert!(v["matched"].as_array().is_some_and(|m| !m.is_empty()), "{v}");
+    assert_eq!(
+        v["summary"],
+        "회사는 27일 이같이 밝혔다. 업계는 이번 발표에 주목하고 있다."
+    );
+    assert!(
+        v["matched"].as_array().is_some_and(|m| !m.is_empty()),
+        "{v}"
+    );
 
     let again = run();
     assert_eq!(again.status.code(), Some(0));
@@ -85,8 +120,15 @@ fn run_once_prints_json_alerts_and_nothing_the_second_time() {
 #[test]
 fn a_second_kkachi_on_the_same_store_exits_with_a_clear_error() {
     let server = Server::start();
-    server.feed("/f.xml", rss(&[("g1", "제목입니다", "https://e.kr/1")]), "application/rss+xml");
-    let env = Env::new(&[FeedSpec::new("f", server.url("/f.xml"))], &rules(&[("any", "feed:f")]));
+    server.feed(
+        "/f.xml",
+        rss(&[("g1", "제목입니다", "https://e.kr/1")]),
+        "application/rss+xml",
+    );
+    let env = Env::new(
+        &[FeedSpec::new("f", server.url("/f.xml"))],
+        &rules(&[("any", "feed:f")]),
+    );
     let mut daemon = kkachi()
         .args(["run", "--config"])
         .arg(env.config())
@@ -100,7 +142,11 @@ fn a_second_kkachi_on_the_same_store_exits_with_a_clear_error() {
     while std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(200));
         if env.path("store").exists() {
-            let o = kkachi().args(["run", "--once", "--config"]).arg(env.config()).output().expect("run");
+            let o = kkachi()
+                .args(["run", "--once", "--config"])
+                .arg(env.config())
+                .output()
+                .expect("run");
             if o.status.code() == Some(1) {
                 out = Some(o);
                 break;
@@ -110,12 +156,18 @@ fn a_second_kkachi_on_the_same_store_exits_with_a_clear_error() {
     let _ = daemon.kill();
     let _ = daemon.wait();
     let out = out.expect("the second process was not refused");
-    assert!(stderr(&out).contains("in use by another kkachi process"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("in use by another kkachi process"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// EUC-KR bytes, including the CP949 extension syllable 똠, in several disguises.
 fn euc_kr_feed(declaration: Option<&str>) -> Vec<u8> {
-    let decl = declaration.map(|d| format!("<?xml version=\"1.0\" encoding=\"{d}\"?>\n")).unwrap_or_default();
+    let decl = declaration
+        .map(|d| format!("<?xml version=\"1.0\" encoding=\"{d}\"?>\n"))
+        .unwrap_or_default();
     let text = format!(
         "{decl}<rss version=\"2.0\"><channel><title>한글 피드</title><item><title>똠방각하 삼성전자 뉴스</title>\
          <link>https://e.kr/1</link><description>년 단위 계획을 세웠다.</description></item></channel></rss>"
@@ -128,33 +180,76 @@ fn euc_kr_feed(declaration: Option<&str>) -> Vec<u8> {
 #[test]
 fn feed_test_decodes_euc_kr_from_header_label_or_guess() {
     let server = Server::start();
-    server.feed("/header-only.xml", euc_kr_feed(None), "text/xml; charset=euc-kr");
+    server.feed(
+        "/header-only.xml",
+        euc_kr_feed(None),
+        "text/xml; charset=euc-kr",
+    );
     server.feed("/cp949.xml", euc_kr_feed(Some("cp949")), "text/xml");
-    server.feed("/windows-949.xml", euc_kr_feed(Some("x-windows-949")), "application/rss+xml");
+    server.feed(
+        "/windows-949.xml",
+        euc_kr_feed(Some("x-windows-949")),
+        "application/rss+xml",
+    );
     server.feed("/nothing.xml", euc_kr_feed(None), "text/xml");
-    server.feed("/tiny.xml", fixture("feeds/ko/euc-kr-declared-tiny.xml"), "text/xml");
-    for path in ["/header-only.xml", "/cp949.xml", "/windows-949.xml", "/nothing.xml"] {
-        let out = kkachi().args(["feed", "test", "--format", "json"]).arg(server.url(path)).output().expect("run");
+    server.feed(
+        "/tiny.xml",
+        fixture("feeds/ko/euc-kr-declared-tiny.xml"),
+        "text/xml",
+    );
+    for path in [
+        "/header-only.xml",
+        "/cp949.xml",
+        "/windows-949.xml",
+        "/nothing.xml",
+    ] {
+        let out = kkachi()
+            .args(["feed", "test", "--format", "json"])
+            .arg(server.url(path))
+            .output()
+            .expect("run");
         assert_eq!(out.status.code(), Some(0), "{path}: {}", stderr(&out));
-        let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap_or_else(|e| panic!("{path}: {e}: {}", stdout(&out)));
+        let v: serde_json::Value = serde_json::from_str(stdout(&out).trim())
+            .unwrap_or_else(|e| panic!("{path}: {e}: {}", stdout(&out)));
         assert_eq!(v["title"], "똠방각하 삼성전자 뉴스", "{path}");
         assert_eq!(v["summary"], "년 단위 계획을 세웠다.", "{path}");
     }
-    let out = kkachi().args(["feed", "test", "--format", "json"]).arg(server.url("/tiny.xml")).output().expect("run");
+    let out = kkachi()
+        .args(["feed", "test", "--format", "json"])
+        .arg(server.url("/tiny.xml"))
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stdout(&out).contains("년"), "the fixture's one item: {}", stdout(&out));
+    assert!(
+        stdout(&out).contains("년"),
+        "the fixture's one item: {}",
+        stdout(&out)
+    );
 }
 
 #[test]
 fn feed_test_reads_files_and_explains_failures() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/feeds/ko/nocut-2022-07-30.xml");
-    let out = kkachi().args(["feed", "test"]).arg(&path).output().expect("run");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/feeds/ko/nocut-2022-07-30.xml");
+    let out = kkachi()
+        .args(["feed", "test"])
+        .arg(&path)
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stdout(&out).contains("블링컨-최선희 다음주 '랑데부' 가능성"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("블링컨-최선희 다음주 '랑데부' 가능성"),
+        "{}",
+        stdout(&out)
+    );
 
     let env = Env::new(&[], "");
     std::fs::write(env.path("bad.xml"), "<html><body>not a feed</body></html>").expect("write");
-    let out = kkachi().args(["feed", "test"]).arg(env.path("bad.xml")).output().expect("run");
+    let out = kkachi()
+        .args(["feed", "test"])
+        .arg(env.path("bad.xml"))
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("cannot parse"), "{}", stderr(&out));
 }
@@ -162,8 +257,15 @@ fn feed_test_reads_files_and_explains_failures() {
 #[test]
 fn the_daemon_polls_at_start_and_stops_cleanly_on_sigterm() {
     let server = Server::start();
-    server.feed("/f.xml", rss(&[("g1", "딥시크 새 모델 공개", "https://e.kr/1")]), "application/rss+xml");
-    let env = Env::new(&[FeedSpec::new("f", server.url("/f.xml")).backfill(1)], &rules(&[("deepseek", "DeepSeek")]));
+    server.feed(
+        "/f.xml",
+        rss(&[("g1", "딥시크 새 모델 공개", "https://e.kr/1")]),
+        "application/rss+xml",
+    );
+    let env = Env::new(
+        &[FeedSpec::new("f", server.url("/f.xml")).backfill(1)],
+        &rules(&[("deepseek", "DeepSeek")]),
+    );
     let daemon = kkachi()
         .args(["run", "--format", "json", "--config"])
         .arg(env.config())
@@ -175,7 +277,10 @@ fn the_daemon_polls_at_start_and_stops_cleanly_on_sigterm() {
     while server.hits("/f.xml").is_empty() && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert!(!server.hits("/f.xml").is_empty(), "the daemon polls every feed at start");
+    assert!(
+        !server.hits("/f.xml").is_empty(),
+        "the daemon polls every feed at start"
+    );
     std::thread::sleep(Duration::from_millis(300));
     // SAFETY: kill(2) on our own child's pid.
     unsafe {
@@ -183,19 +288,49 @@ fn the_daemon_polls_at_start_and_stops_cleanly_on_sigterm() {
     }
     let stopped = std::time::Instant::now();
     let out = daemon.wait_with_output().expect("wait");
-    assert!(stopped.elapsed() < Duration::from_secs(12), "shutdown took {:?}", stopped.elapsed());
+    assert!(
+        stopped.elapsed() < Duration::from_secs(12),
+        "shutdown took {:?}",
+        stopped.elapsed()
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stdout(&out).contains("\"rule\":\"deepseek\""), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("\"rule\":\"deepseek\""),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[test]
 fn the_config_comes_from_kkachi_config_when_no_flag_is_given() {
     let env = Env::new(&[], &rules(&[("x", "x")]));
-    let out = kkachi().arg("check").env("KKACHI_CONFIG", env.config()).output().expect("run");
-    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
-    assert!(stdout(&out).starts_with(&env.config().display().to_string()), "{}", stdout(&out));
+    let out = kkachi()
+        .arg("check")
+        .env("KKACHI_CONFIG", env.config())
+        .output()
+        .expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out).starts_with(&env.config().display().to_string()),
+        "{}",
+        stdout(&out)
+    );
     // Without either, config/kkachi.toml relative to the working directory.
-    let out = kkachi().arg("check").current_dir(env.dir.path()).output().expect("run");
+    let out = kkachi()
+        .arg("check")
+        .current_dir(env.dir.path())
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(1));
-    assert!(stdout(&out).starts_with("config/kkachi.toml:1:1: cannot read config file"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).starts_with("config/kkachi.toml:1:1: cannot read config file"),
+        "{}",
+        stdout(&out)
+    );
 }

@@ -6,9 +6,9 @@ mod fake_telegram;
 mod poll;
 mod rules_cli;
 mod server;
+mod summary_cli;
 mod telegram_bot;
 mod telegram_send;
-mod summary_cli;
 
 use std::path::{Path, PathBuf};
 
@@ -27,7 +27,11 @@ pub struct FeedSpec<'a> {
 
 impl<'a> FeedSpec<'a> {
     pub fn new(name: &'a str, url: impl Into<String>) -> Self {
-        FeedSpec { name, url: url.into(), backfill: 0 }
+        FeedSpec {
+            name,
+            url: url.into(),
+            backfill: 0,
+        }
     }
 
     pub fn backfill(mut self, n: usize) -> Self {
@@ -80,13 +84,17 @@ pub fn rules(entries: &[(&str, &str)]) -> String {
 }
 
 pub fn fixture(rel: &str) -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(rel);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(rel);
     std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
 }
 
 /// A small RSS 2.0 feed from (guid, title, link) triples.
 pub fn rss(items: &[(&str, &str, &str)]) -> String {
-    let mut s = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\"><channel><title>t</title>\n");
+    let mut s = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\"><channel><title>t</title>\n",
+    );
     for (guid, title, link) in items {
         s.push_str(&format!(
             "<item><guid>{guid}</guid><title>{title}</title><link>{link}</link>\

@@ -12,9 +12,16 @@ use tokio::net::{TcpListener, TcpStream};
 #[derive(Clone)]
 pub enum Route {
     /// 200 with this body; answers 304 when the request's If-None-Match equals `etag`.
-    Feed { body: Vec<u8>, content_type: String, etag: Option<String> },
+    Feed {
+        body: Vec<u8>,
+        content_type: String,
+        etag: Option<String>,
+    },
     /// Any status with extra headers and a short body.
-    Status { code: u16, headers: Vec<(String, String)> },
+    Status {
+        code: u16,
+        headers: Vec<(String, String)>,
+    },
     /// 200 with `len` bytes streamed without a Content-Length.
     Huge { len: usize },
     /// 200 whose body trickles forever (until the client goes away, or 60 s).
@@ -59,10 +66,17 @@ impl Server {
         let slow: Arc<Mutex<(usize, usize)>> = Arc::default();
         let sl = slow.clone();
         let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("server runtime");
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("server runtime");
             rt.block_on(async move {
-                let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1");
-                addr_tx.send(listener.local_addr().expect("addr")).expect("send addr");
+                let listener = TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind 127.0.0.1");
+                addr_tx
+                    .send(listener.local_addr().expect("addr"))
+                    .expect("send addr");
                 tokio::pin!(stop_rx);
                 loop {
                     tokio::select! {
@@ -76,7 +90,14 @@ impl Server {
             });
         });
         let addr = addr_rx.recv().expect("server address");
-        Server { addr, slow, routes, hits, stop: Some(stop_tx), thread: Some(thread) }
+        Server {
+            addr,
+            slow,
+            routes,
+            hits,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -84,11 +105,21 @@ impl Server {
     }
 
     pub fn route(&self, path: &str, route: Route) {
-        self.routes.lock().expect("routes").insert(path.to_string(), route);
+        self.routes
+            .lock()
+            .expect("routes")
+            .insert(path.to_string(), route);
     }
 
     pub fn feed(&self, path: &str, body: impl Into<Vec<u8>>, content_type: &str) {
-        self.route(path, Route::Feed { body: body.into(), content_type: content_type.to_string(), etag: None });
+        self.route(
+            path,
+            Route::Feed {
+                body: body.into(),
+                content_type: content_type.to_string(),
+                etag: None,
+            },
+        );
     }
 
     /// The most `Route::Slow` requests ever in flight at once.
@@ -97,7 +128,13 @@ impl Server {
     }
 
     pub fn hits(&self, path: &str) -> Vec<Hit> {
-        self.hits.lock().expect("hits").iter().filter(|h| h.path == path).cloned().collect()
+        self.hits
+            .lock()
+            .expect("hits")
+            .iter()
+            .filter(|h| h.path == path)
+            .cloned()
+            .collect()
     }
 }
 
@@ -129,7 +166,10 @@ async fn serve(
             return;
         }
     }
-    let head_end = buf.windows(4).position(|w| w == b"\r\n\r\n").map_or(buf.len(), |p| p + 4);
+    let head_end = buf
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(buf.len(), |p| p + 4);
     let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
     let mut lines = head.split("\r\n");
     let request_line: Vec<&str> = lines.next().unwrap_or("").split_whitespace().collect();
@@ -140,7 +180,11 @@ async fn serve(
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
         .collect();
     // Read a request body (bounded) so the client sees a clean response, and keep it.
-    let want = headers.get("content-length").and_then(|v| v.parse::<usize>().ok()).unwrap_or(0).min(1 << 20);
+    let want = headers
+        .get("content-length")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(0)
+        .min(1 << 20);
     let mut body = buf[head_end..].to_vec();
     while body.len() < want {
         match tokio::time::timeout(Duration::from_secs(5), sock.read(&mut chunk)).await {
@@ -148,11 +192,20 @@ async fn serve(
             _ => break,
         }
     }
-    hits.lock().expect("hits").push(Hit { method, path: path.clone(), headers: headers.clone(), body });
+    hits.lock().expect("hits").push(Hit {
+        method,
+        path: path.clone(),
+        headers: headers.clone(),
+        body,
+    });
     let route = routes.lock().expect("routes").get(&path).cloned();
     let _ = match route {
         None => respond(&mut sock, 404, &[], b"not found").await,
-        Some(Route::Feed { body, content_type, etag }) => {
+        Some(Route::Feed {
+            body,
+            content_type,
+            etag,
+        }) => {
             if etag.is_some() && headers.get("if-none-match") == etag.as_ref() {
                 respond(&mut sock, 304, &[], b"").await
             } else {
@@ -172,12 +225,17 @@ async fn serve(
             let _ = enc.write_all(&body);
             let gz = enc.finish().unwrap_or_default();
             let headers = [
-                ("Content-Type".to_string(), "application/rss+xml".to_string()),
+                (
+                    "Content-Type".to_string(),
+                    "application/rss+xml".to_string(),
+                ),
                 ("Content-Encoding".to_string(), "gzip".to_string()),
             ];
             respond(&mut sock, 200, &headers, &gz).await
         }
-        Some(Route::Redirect { to }) => respond(&mut sock, 302, &[("Location".to_string(), to)], b"").await,
+        Some(Route::Redirect { to }) => {
+            respond(&mut sock, 302, &[("Location".to_string(), to)], b"").await
+        }
         Some(Route::Slow { body, delay }) => {
             {
                 let mut s = slow.lock().expect("slow");
@@ -186,17 +244,39 @@ async fn serve(
             }
             tokio::time::sleep(delay).await;
             slow.lock().expect("slow").0 -= 1;
-            respond(&mut sock, 200, &[("Content-Type".to_string(), "application/rss+xml".to_string())], &body).await
+            respond(
+                &mut sock,
+                200,
+                &[(
+                    "Content-Type".to_string(),
+                    "application/rss+xml".to_string(),
+                )],
+                &body,
+            )
+            .await
         }
         Some(Route::Json { body }) => {
-            respond(&mut sock, 200, &[("Content-Type".to_string(), "application/json".to_string())], body.as_bytes())
-                .await
+            respond(
+                &mut sock,
+                200,
+                &[("Content-Type".to_string(), "application/json".to_string())],
+                body.as_bytes(),
+            )
+            .await
         }
     };
 }
 
-async fn respond(sock: &mut TcpStream, code: u16, headers: &[(String, String)], body: &[u8]) -> std::io::Result<()> {
-    let mut head = format!("HTTP/1.1 {code} X\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
+async fn respond(
+    sock: &mut TcpStream,
+    code: u16,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> std::io::Result<()> {
+    let mut head = format!(
+        "HTTP/1.1 {code} X\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
