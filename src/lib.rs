@@ -2,23 +2,26 @@
 //!
 //! ```text
 //! scheduler ─▶ fetch ─▶ feed (decode, parse, normalise) ─▶ store (dedup) ─▶ rules (match)
-//!           ─▶ deliver (console)
+//!           ─▶ summary ─▶ store (outbox) ─▶ telegram (send) | deliver (console)
+//! telegram (bot: commands, subscriptions) ─▶ store
 //! config (load, validate) ─▶ all
 //! ```
 //!
-//! Modules in reading order. `diag`, `story`, `feed` and `rules` are pure (no IO, no `.await`).
+//! Modules in reading order (see ARCHITECTURE.md). `diag`, `text`, `story`, `feed`, `rules` and
+//! `summary` are pure (no IO, no `.await`); `fetch` is the only user of reqwest, `store` of sled,
+//! `telegram` of teloxide.
 
-pub mod app;
-pub mod config;
-pub mod deliver;
 pub mod diag;
-pub mod feed;
-pub mod fetch;
-pub mod pipeline;
-pub mod rules;
-pub mod scheduler;
-pub mod store;
-pub mod story;
-pub mod summary;
-pub mod telegram;
 pub mod text;
+pub mod story;
+pub mod feed;
+pub mod rules;
+pub mod summary;
+pub mod config;
+pub mod scheduler;
+pub mod fetch;
+pub mod store;
+pub mod deliver;
+pub mod telegram;
+pub mod pipeline;
+pub mod app;
