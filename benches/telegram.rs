@@ -39,7 +39,10 @@ fn story(n: usize) -> Story {
 fn alert(chat: i64, n: usize) -> OutboxEntry {
     let s = story(n);
     let key = kkachi::story::dedup_keys(&s).guid;
-    let hits = vec![RuleHit { rule: "ai-chips".into(), matched: vec!["Samsung".into(), "HBM".into()] }];
+    let hits = vec![RuleHit {
+        rule: "ai-chips".into(),
+        matched: vec!["Samsung".into(), "HBM".into()],
+    }];
     OutboxEntry::alert(chat, &key, AlertRecord::new(&s, hits), Utc::now())
 }
 
@@ -47,7 +50,11 @@ fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         return;
     }
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
     rt.block_on(throughput());
     queue_cost();
 }
@@ -63,7 +70,11 @@ async fn throughput() {
     let total = entries.len();
     store.enqueue(&entries).expect("enqueue");
     let settings = Settings {
-        limits: Limits { per_chat_per_sec: 1, per_group_per_min: 20, global_per_sec: 30 },
+        limits: Limits {
+            per_chat_per_sec: 1,
+            per_group_per_min: 20,
+            global_per_sec: 30,
+        },
         timezone: chrono_tz::Asia::Seoul,
         admins: vec![],
         backoff_min: Duration::from_millis(50),
@@ -95,7 +106,12 @@ async fn throughput() {
     let busiest = delivered
         .iter()
         .enumerate()
-        .map(|(i, r)| delivered[i..].iter().take_while(|s| s.at.duration_since(r.at) < Duration::from_secs(1)).count())
+        .map(|(i, r)| {
+            delivered[i..]
+                .iter()
+                .take_while(|s| s.at.duration_since(r.at) < Duration::from_secs(1))
+                .count()
+        })
         .max()
         .unwrap_or(0);
     println!(
@@ -127,7 +143,10 @@ fn queue_cost() {
                     .map(|&i| {
                         let s = &chunk[i];
                         let key = kkachi::story::dedup_keys(s).guid;
-                        let hits = vec![RuleHit { rule: "ai-chips".into(), matched: vec!["HBM".into()] }];
+                        let hits = vec![RuleHit {
+                            rule: "ai-chips".into(),
+                            matched: vec!["HBM".into()],
+                        }];
                         OutboxEntry::alert(42, &key, AlertRecord::new(s, hits), now)
                     })
                     .collect()
@@ -135,6 +154,9 @@ fn queue_cost() {
             store.admit_and_enqueue(chunk, now, route).expect("admit");
         }
         let per = started.elapsed().as_secs_f64() / N as f64 * 1e6;
-        println!("{label}: {per:.1} µs per story ({N} stories in polls of 50), outbox {}", store.outbox_len());
+        println!(
+            "{label}: {per:.1} µs per story ({N} stories in polls of 50), outbox {}",
+            store.outbox_len()
+        );
     }
 }

@@ -15,7 +15,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::config::{FeedSource, FetchConfig, LlmConfig};
 
@@ -133,8 +133,7 @@ impl Fetcher {
             .clone()
     }
 
-    /// Fetches one feed. Waits for a per-host slot first, then a global one, so a slow host
-    /// holds at most `per_host_concurrency` of the global slots.
+    /// Fetches one feed (HTTP fetches wait for their host's and a global slot first).
     pub async fn fetch(
         &self,
         source: &FeedSource,
@@ -143,19 +142,26 @@ impl Fetcher {
         match source {
             FeedSource::File(path) => self.read_file(path).await,
             FeedSource::Http(url) => {
-                let host = self.host_semaphore(url.host_str().unwrap_or(""));
-                let _host = host
-                    .acquire()
-                    .await
-                    .map_err(|e| FetchError::Request(e.to_string()))?;
-                let _global = self
-                    .global
-                    .acquire()
-                    .await
-                    .map_err(|e| FetchError::Request(e.to_string()))?;
+                let _slots = self.slots(url).await?;
                 self.get(url.clone(), validators).await
             }
         }
+    }
+
+    /// Waits for a slot on the URL's host, then a global one, so a slow host holds at most
+    /// `per_host_concurrency` of the global slots. The slots are released when dropped.
+    async fn slots(
+        &self,
+        url: &url::Url,
+    ) -> Result<(OwnedSemaphorePermit, OwnedSemaphorePermit), FetchError> {
+        let closed = |e: tokio::sync::AcquireError| FetchError::Request(e.to_string());
+        let host = self
+            .host_semaphore(url.host_str().unwrap_or(""))
+            .acquire_owned()
+            .await
+            .map_err(closed)?;
+        let global = self.global.clone().acquire_owned().await.map_err(closed)?;
+        Ok((host, global))
     }
 
     /// Fetches an article page (http/https only; public addresses only unless allowed) with
@@ -172,16 +178,7 @@ impl Fetcher {
         if !self.allow_private_pages {
             check_public_host(url)?;
         }
-        let host = self.host_semaphore(url.host_str().unwrap_or(""));
-        let _host = host
-            .acquire()
-            .await
-            .map_err(|e| FetchError::Request(e.to_string()))?;
-        let _global = self
-            .global
-            .acquire()
-            .await
-            .map_err(|e| FetchError::Request(e.to_string()))?;
+        let _slots = self.slots(url).await?;
         let resp = self
             .page_client
             .get(url.clone())

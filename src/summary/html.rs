@@ -20,6 +20,8 @@
 use dom_query::{Document, NodeRef};
 use encoding_rs::Encoding;
 
+use crate::text::{has_entity, repair_bare_entities};
+
 /// The main text of a page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Article {
@@ -303,8 +305,6 @@ pub(crate) fn collapse_spaces(s: &str) -> String {
     out.text(s);
     out.out
 }
-
-use crate::text::{has_entity, repair_bare_entities};
 
 #[cfg(test)]
 mod tests {
