@@ -820,9 +820,9 @@ fn main() {
 
     println!();
     println!(
-        "| rules | famous | build | index heap | rule set (live) | build peak | match_doc t+s | Matcher t+s | naive t+s | match_doc full | Matcher full | naive full | matches/story t+s |"
+        "| rules | famous | build | index heap | rule set (live) | build peak | match_doc t+s | Matcher t+s | match_ids t+s | naive t+s | match_doc full | Matcher full | naive full | matches/story t+s |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut sets = Vec::new();
     // KKACHI_BENCH_SIZES=10000,100000 runs only those sizes (for profiling).
     let sizes: Vec<usize> = std::env::var("KKACHI_BENCH_SIZES")
@@ -859,11 +859,16 @@ fn main() {
         // Correctness on a sample: indexed == naive.
         let sample = if n >= 10_000 { 40 } else { 300 };
         let mut matcher = set.matcher();
-        // KKACHI_BENCH_PROFILE=short|full: only the Matcher loop, 10 s, for `perf record`.
+        // KKACHI_BENCH_PROFILE=short|full|ids: only the Matcher loop, 10 s, for `perf record`
+        // (ids: `match_ids` on title+summary, results not read).
         if let Ok(which) = std::env::var("KKACHI_BENCH_PROFILE") {
             let docs = if which == "full" { &full } else { &short };
             let (rate, _) = throughput(docs, Duration::from_secs(10), |d| {
-                matcher.match_doc(d).len()
+                if which == "ids" {
+                    matcher.match_ids(d).len()
+                } else {
+                    matcher.match_doc(d).len()
+                }
             });
             println!("| {n} | profile {which}: {}/s | {set:?}", fmt_rate(rate));
             continue;
@@ -880,11 +885,25 @@ fn main() {
                 &naive[..],
                 "matcher and naive disagree"
             );
+            assert_eq!(
+                matcher.match_ids(d).to_vec(),
+                naive,
+                "match_ids and naive disagree"
+            );
         }
 
         let budget = Duration::from_millis(1500);
         let (fast_short, hits) = throughput(&short, budget, |d| set.match_doc(d).len());
         let (reuse_short, _) = throughput(&short, budget, |d| matcher.match_doc(d).len());
+        // Borrowed results: every match's rule name and terms are still resolved (lengths
+        // summed), only not copied.
+        let (ids_short, _) = throughput(&short, budget, |d| {
+            matcher
+                .match_ids(d)
+                .iter()
+                .map(|m| m.rule().len() + m.terms().map(str::len).sum::<usize>())
+                .sum()
+        });
         let (fast_full, _) = throughput(&full, budget, |d| set.match_doc(d).len());
         let (reuse_full, _) = throughput(&full, budget, |d| matcher.match_doc(d).len());
         drop(matcher);
@@ -903,7 +922,7 @@ fn main() {
         });
         let per_story = hits as f64 / (fast_short * budget.as_secs_f64()).max(1.0);
         println!(
-            "| {n} | {} | {:.1} ms | {} | {} | {} | {}/s | {}/s | {}/s | {}/s | {}/s | {}/s | {per_story:.2} |",
+            "| {n} | {} | {:.1} ms | {} | {} | {} | {}/s | {}/s | {}/s | {}/s | {}/s | {}/s | {}/s | {per_story:.2} |",
             if rare { "0.8%" } else { "8%" },
             build.as_secs_f64() * 1000.0,
             mib(set.index_heap_bytes()),
@@ -911,6 +930,7 @@ fn main() {
             mib(peak),
             fmt_rate(fast_short),
             fmt_rate(reuse_short),
+            fmt_rate(ids_short),
             fmt_rate(slow_short),
             fmt_rate(fast_full),
             fmt_rate(reuse_full),

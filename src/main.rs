@@ -417,8 +417,9 @@ fn rules_match(config: ConfigArg, input: &str) -> Result<ExitCode> {
                 continue;
             }
         };
-        for m in matcher.match_doc(&kkachi::pipeline::doc(&story)) {
-            let line = serde_json::json!({"id": story.id, "rule": m.rule, "matched": m.matched});
+        for m in matcher.match_ids(&kkachi::pipeline::doc(&story)).iter() {
+            let matched: Vec<&str> = m.terms().collect();
+            let line = serde_json::json!({"id": story.id, "rule": m.rule(), "matched": matched});
             writeln!(out, "{line}")?;
         }
     }

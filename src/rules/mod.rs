@@ -427,6 +427,7 @@ impl RuleSet {
             scratch: Scratch::default(),
             out: Vec::new(),
             len: 0,
+            naive: Vec::new(),
         }
     }
 
@@ -462,6 +463,19 @@ impl RuleSet {
     /// The reference: every rule evaluated directly on the story. Same results as
     /// [`RuleSet::match_doc`], much slower with many rules.
     pub fn match_doc_naive(&self, doc: &Doc) -> Vec<RuleMatch> {
+        let mut found = Vec::new();
+        self.naive_into(doc, &mut found);
+        found
+            .into_iter()
+            .map(|(r, matched)| RuleMatch {
+                rule: self.infos[r as usize].name.clone(),
+                matched,
+            })
+            .collect()
+    }
+
+    /// [`RuleSet::match_doc_naive`] by rule index: appends (rule, terms) to `out`.
+    fn naive_into(&self, doc: &Doc, out: &mut Vec<(u32, Vec<String>)>) {
         let texts = [
             normalize(doc.title),
             normalize(doc.summary),
@@ -472,19 +486,14 @@ impl RuleSet {
             texts: [&texts[0], &texts[1], &texts[2]],
             feed: feed.trim(),
         };
-        let mut out = Vec::new();
-        for (info, rule) in self.infos.iter().zip(&self.rules) {
+        for (r, rule) in self.rules.iter().enumerate() {
             if !feed_allowed(rule, fields.feed) {
                 continue;
             }
             if let Some(matched) = naive::match_rule(&rule.compiled, &self.lits, &fields) {
-                out.push(RuleMatch {
-                    rule: info.name.clone(),
-                    matched,
-                });
+                out.push((count(r), matched));
             }
         }
-        out
     }
 
     /// The automaton's patterns (normalised literals), for benchmarks.
@@ -522,6 +531,8 @@ pub struct Matcher<'a> {
     /// Result buffers: the first `len` are this story's matches; the rest keep their capacity.
     out: Vec<RuleMatch>,
     len: usize,
+    /// [`Matcher::match_ids`]'s results when the index is incomplete (naive evaluator).
+    naive: Vec<(u32, Vec<String>)>,
 }
 
 impl fmt::Debug for Matcher<'_> {
@@ -570,9 +581,144 @@ impl<'a> Matcher<'a> {
         &self.out[..self.len]
     }
 
+    /// The same matches as [`Matcher::match_doc`], borrowed instead of copied: each is the
+    /// rule's index and its matched terms' ids, resolved to strings only when asked
+    /// ([`MatchRef::rule`], [`MatchRef::terms`]). Valid until the next call. With hundreds of
+    /// matches per story this skips copying every name and term.
+    pub fn match_ids(&mut self, doc: &Doc) -> Matches<'_> {
+        let set = self.set;
+        self.len = 0;
+        if !set.index.complete {
+            self.naive.clear();
+            set.naive_into(doc, &mut self.naive);
+            return Matches {
+                set,
+                found: &[],
+                terms: &[],
+                naive: &self.naive,
+            };
+        }
+        set.run(doc, &mut self.scratch);
+        Matches {
+            set,
+            found: &self.scratch.found,
+            terms: &self.scratch.terms,
+            naive: &[],
+        }
+    }
+
     /// The rule set this matcher matches against.
     pub fn rules(&self) -> &'a RuleSet {
         self.set
+    }
+}
+
+/// One story's matches from [`Matcher::match_ids`], in rule-file order.
+#[derive(Debug, Clone, Copy)]
+pub struct Matches<'m> {
+    set: &'m RuleSet,
+    /// (rule, range into `terms`) of each match (indexed matcher).
+    found: &'m [(u32, u32, u32)],
+    terms: &'m [u32],
+    /// (rule, terms) of each match when the rule set fell back to the naive evaluator.
+    naive: &'m [(u32, Vec<String>)],
+}
+
+impl<'m> Matches<'m> {
+    pub fn len(&self) -> usize {
+        self.found.len() + self.naive.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = MatchRef<'m>> + 'm {
+        let (set, terms) = (self.set, self.terms);
+        let indexed = self.found.iter().map(move |&(r, a, b)| MatchRef {
+            set,
+            rule: r,
+            ids: terms.get(a as usize..b as usize).unwrap_or(&[]),
+            strs: &[],
+        });
+        let naive = self.naive.iter().map(move |(r, strs)| MatchRef {
+            set,
+            rule: *r,
+            ids: &[],
+            strs,
+        });
+        // Only one of the two is ever non-empty.
+        ExactChain(indexed, naive)
+    }
+
+    /// The matches as owned [`RuleMatch`]es (what [`Matcher::match_doc`] returns).
+    pub fn to_vec(&self) -> Vec<RuleMatch> {
+        self.iter().map(|m| m.to_match()).collect()
+    }
+}
+
+/// `Iterator::chain` that keeps `ExactSizeIterator`.
+struct ExactChain<A, B>(A, B);
+
+impl<T, A: ExactSizeIterator<Item = T>, B: ExactSizeIterator<Item = T>> Iterator
+    for ExactChain<A, B>
+{
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        self.0.next().or_else(|| self.1.next())
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.0.len() + self.1.len();
+        (n, Some(n))
+    }
+}
+
+impl<T, A: ExactSizeIterator<Item = T>, B: ExactSizeIterator<Item = T>> ExactSizeIterator
+    for ExactChain<A, B>
+{
+}
+
+/// One match from [`Matcher::match_ids`]: a rule index and its matched terms, borrowed.
+#[derive(Debug, Clone, Copy)]
+pub struct MatchRef<'m> {
+    set: &'m RuleSet,
+    rule: u32,
+    /// Term ids (indexed matcher) or term strings (naive fallback); one of them is empty.
+    ids: &'m [u32],
+    strs: &'m [String],
+}
+
+impl<'m> MatchRef<'m> {
+    /// The rule's index in [`RuleSet::rules`].
+    pub fn rule_index(&self) -> usize {
+        self.rule as usize
+    }
+
+    /// The rule's name.
+    pub fn rule(&self) -> &'m str {
+        self.set
+            .infos
+            .get(self.rule as usize)
+            .map_or("", |i| i.name.as_str())
+    }
+
+    /// The positive terms of the query that hit, as in [`RuleMatch::matched`].
+    pub fn terms(&self) -> impl Iterator<Item = &'m str> + 'm {
+        let prog = &self.set.prog;
+        self.ids
+            .iter()
+            .map(move |&t| prog.term(t))
+            .chain(self.strs.iter().map(String::as_str))
+    }
+
+    /// The match as an owned [`RuleMatch`].
+    pub fn to_match(&self) -> RuleMatch {
+        RuleMatch {
+            rule: self.rule().to_string(),
+            matched: self.terms().map(str::to_string).collect(),
+        }
     }
 }
 

@@ -640,6 +640,12 @@ proptest! {
             prop_assert_eq!(&set.match_doc(&d), &naive, "{:?} on {:?}", queries, d);
             // The reusing matcher, with buffers left over from the previous stories.
             prop_assert_eq!(matcher.match_doc(&d), &naive[..], "matcher: {:?} on {:?}", queries, d);
+            let ids = matcher.match_ids(&d);
+            prop_assert_eq!(ids.len(), naive.len());
+            prop_assert_eq!(ids.to_vec(), naive.clone(), "match_ids: {:?} on {:?}", queries, d);
+            for (m, want) in ids.iter().zip(&naive) {
+                prop_assert_eq!(&set.rules()[m.rule_index()].name, &want.rule);
+            }
         }
     }
 
