@@ -230,13 +230,14 @@ pub fn load(path: &Path) -> Result<Loaded, Vec<Diagnostic>> {
             format!("cannot read config file: {e}"),
         )]
     })?;
-    let (config, rules_path, mut diags) = parse(&src, path);
-    let rules = match std::fs::read_to_string(&rules_path) {
-        Ok(rules_src) => match rules::load(&rules_src, &rules_path) {
+    let (config, rules_ref, mut diags) = parse(&src, path);
+    let rules_path = &rules_ref.path;
+    let rules = match std::fs::read_to_string(rules_path) {
+        Ok(rules_src) => match rules::load(&rules_src, rules_path) {
             Ok(loaded) => {
                 diags.extend(loaded.warnings);
                 if let Some(config) = &config {
-                    diags.extend(check_rule_feeds(&loaded.rules, config, &src, path));
+                    diags.extend(check_rule_feeds(&loaded.rules, config, &rules_ref, path));
                 }
                 Some(loaded.rules)
             }
@@ -246,11 +247,10 @@ pub fn load(path: &Path) -> Result<Loaded, Vec<Diagnostic>> {
             }
         },
         Err(e) => {
-            let (line, col) = config_rules_position(&src);
             diags.push(Diagnostic::error(
                 path,
-                line,
-                col,
+                rules_ref.line,
+                rules_ref.col,
                 format!("cannot read rules file {}: {e}", rules_path.display()),
             ));
             None
@@ -272,9 +272,14 @@ fn sorted(mut diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
 }
 
 /// A rule that names a feed the config does not have is a warning (the feed may be added later).
-fn check_rule_feeds(rules: &RuleSet, config: &Config, src: &str, path: &Path) -> Vec<Diagnostic> {
+fn check_rule_feeds(
+    rules: &RuleSet,
+    config: &Config,
+    at: &RulesRef,
+    path: &Path,
+) -> Vec<Diagnostic> {
     let names: HashSet<&str> = config.feeds.iter().map(|f| f.name.as_str()).collect();
-    let (line, col) = config_rules_position(src);
+    let (line, col) = (at.line, at.col);
     let mut out = Vec::new();
     for rule in rules.rules() {
         for feed in &rule.feeds {
@@ -294,15 +299,13 @@ fn check_rule_feeds(rules: &RuleSet, config: &Config, src: &str, path: &Path) ->
     out
 }
 
-fn config_rules_position(src: &str) -> (usize, usize) {
-    DeTable::parse(src)
-        .ok()
-        .and_then(|t| {
-            t.get_ref()
-                .get("rules")
-                .map(|v| line_col(src, v.span().start))
-        })
-        .unwrap_or((1, 1))
+/// The rules file a config names, and the position of its `rules` key (1:1 when defaulted),
+/// for problems that concern the file as a whole.
+#[derive(Debug, Clone)]
+pub struct RulesRef {
+    pub path: PathBuf,
+    pub line: usize,
+    pub col: usize,
 }
 
 // ---- raw stage --------------------------------------------------------------------------------
@@ -473,7 +476,7 @@ fn as_table<'a, 'i>(v: &'a Spanned<DeValue<'i>>) -> Option<&'a DeTable<'i>> {
 
 /// Parses and validates `src` (the text of `path`). Returns the config when nothing is fatal in
 /// it, the rules file it names, and every problem found. Does not read the rules file.
-pub fn parse(src: &str, path: &Path) -> (Option<Config>, PathBuf, Vec<Diagnostic>) {
+pub fn parse(src: &str, path: &Path) -> (Option<Config>, RulesRef, Vec<Diagnostic>) {
     let mut sink = Sink {
         src,
         path,
@@ -484,7 +487,12 @@ pub fn parse(src: &str, path: &Path) -> (Option<Config>, PathBuf, Vec<Diagnostic
         Ok(root) => root.into_inner(),
         Err(e) => {
             sink.toml_error(&e, 0..0, "invalid TOML: ");
-            return (None, base.join("rules.toml"), sink.diags);
+            let rules = RulesRef {
+                path: base.join("rules.toml"),
+                line: 1,
+                col: 1,
+            };
+            return (None, rules, sink.diags);
         }
     };
     sink.unknown_keys(&root, TOP_KEYS, "the top level");
@@ -713,7 +721,18 @@ pub fn parse(src: &str, path: &Path) -> (Option<Config>, PathBuf, Vec<Diagnostic
         }),
         _ => None,
     };
-    (config, rules_path, sink.diags)
+    let (line, col) = root
+        .get("rules")
+        .map_or((1, 1), |v| line_col(src, v.span().start));
+    (
+        config,
+        RulesRef {
+            path: rules_path,
+            line,
+            col,
+        },
+        sink.diags,
+    )
 }
 
 fn telegram_config(sink: &mut Sink<'_>, raw: RawTelegram, base: &Path) -> TelegramConfig {

@@ -185,12 +185,7 @@ impl Fetcher {
             .send()
             .await
             .map_err(|e| self.classify(e))?;
-        if !resp.status().is_success() {
-            return Err(FetchError::Status {
-                status: resp.status(),
-                retry_after: None,
-            });
-        }
+        let resp = success(resp)?;
         let content_type = resp
             .headers()
             .get(header::CONTENT_TYPE)
@@ -237,12 +232,7 @@ impl Fetcher {
             .send()
             .await
             .map_err(|e| self.classify(e))?;
-        if !resp.status().is_success() {
-            return Err(FetchError::Status {
-                status: resp.status(),
-                retry_after: None,
-            });
-        }
+        let resp = success(resp)?;
         let bytes = self.read_body(resp).await?;
         let answer: serde_json::Value = serde_json::from_slice(&bytes)
             .map_err(|e| FetchError::Request(format!("not a chat completion: {e}")))?;
@@ -350,6 +340,19 @@ impl Fetcher {
         } else {
             FetchError::Request(error_chain(&e))
         }
+    }
+}
+
+/// A non-2xx answer as an error (for pages and the LLM endpoint: only feeds honour
+/// Retry-After, through their backoff).
+fn success(resp: reqwest::Response) -> Result<reqwest::Response, FetchError> {
+    if resp.status().is_success() {
+        Ok(resp)
+    } else {
+        Err(FetchError::Status {
+            status: resp.status(),
+            retry_after: None,
+        })
     }
 }
 
