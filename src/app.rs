@@ -7,25 +7,30 @@
 //! Invariant: every poll is its own task; one slow or failing feed never delays another.
 
 use std::collections::{HashMap, HashSet};
-use std::future::Future;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use chrono::Utc;
 use rand::Rng;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 
-use crate::config::{self, Loaded};
+use crate::config::{self, Config, Loaded};
 use crate::deliver::{Console, Format};
 use crate::fetch::Fetcher;
+use crate::http::{self, Readiness};
 use crate::pipeline::{self, Ctx, Outcome, Report};
+use crate::rules::RuleSet;
 use crate::scheduler::Plan;
 use crate::store::Store;
 use crate::telegram;
+use crate::watch::FileWatch;
 
-/// How long polls in flight may take to finish after a shutdown request.
+/// How long polls and sends in flight may take to finish after a shutdown request (the
+/// default of `kkachi run --shutdown-deadline`; keep it below systemd's `TimeoutStopSec`).
 pub const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(10);
 /// HTTP timeout of a Bot API request (a send normally takes well under a second).
 pub const TELEGRAM_TIMEOUT: Duration = Duration::from_secs(20);
@@ -37,6 +42,7 @@ pub struct RunOptions {
     pub once: bool,
     pub dry_run: bool,
     pub format: Format,
+    pub shutdown_deadline: Duration,
 }
 
 /// Loads the config (every problem is reported, start-up fails on any error).
@@ -64,13 +70,44 @@ pub fn open_store(loaded: &Loaded) -> Result<Arc<Store>> {
     Ok(Arc::new(Store::open(path)?))
 }
 
-/// Runs the daemon (or one cycle with `once`) until `shutdown` resolves.
+/// What the outside world asks of a running daemon (signals, `systemctl reload`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    /// Load and validate the config and rules files; swap them in only if all is valid.
+    Reload,
+    /// Stop scheduling, let work in flight finish within the deadline, flush, exit.
+    Shutdown,
+}
+
+/// Runs the daemon (or one cycle with `once`) until a [`Control::Shutdown`] arrives or
+/// `control` closes.
 pub async fn run(
     loaded: Loaded,
     opts: RunOptions,
-    shutdown: impl Future<Output = ()>,
+    mut control: mpsc::UnboundedReceiver<Control>,
 ) -> Result<Vec<Report>> {
     let store = open_store(&loaded)?;
+    let metrics = Arc::new(crate::metrics::Metrics::new());
+    // The metrics and health endpoints (a daemon only). A taken port fails the start, before
+    // systemd hears READY.
+    let (ready, ready_rx) = watch::channel(Readiness::Starting);
+    let (http_stop, http_stopped) = tokio::sync::oneshot::channel::<()>();
+    let http_task = match loaded.config.http.listen {
+        Some(addr) if !opts.once => {
+            let listener = http::bind(addr).await?;
+            let local = listener.local_addr().unwrap_or(addr);
+            tracing::info!("metrics at http://{local}/metrics, health at /healthz and /readyz");
+            let state = http::State {
+                metrics: metrics.clone(),
+                store: store.clone(),
+                ready: ready_rx,
+            };
+            Some(tokio::spawn(http::serve(listener, state, async move {
+                drop(http_stopped.await)
+            })))
+        }
+        _ => None,
+    };
     let fetcher = Arc::new(Fetcher::new(
         &loaded.config.fetch,
         loaded.config.summary.allow_private,
@@ -81,11 +118,12 @@ pub async fn run(
     } else {
         telegram_sender(&loaded, &store)?
     };
+    let sender = sender.map(|s| s.with_metrics(metrics.clone()));
     let outbox = sender.as_ref().map(telegram::send::Sender::waker);
     let (tg_stop, tg_stopped) = tokio::sync::oneshot::channel::<()>();
     let tg_task = sender.map(|s| tokio::spawn(s.run(async move { drop(tg_stopped.await) })));
     // The bot people talk to runs beside the delivery task (a daemon with a token only).
-    let bot_task = if opts.once || opts.dry_run {
+    let bot = if opts.once || opts.dry_run {
         None
     } else {
         telegram_bot(&loaded, &store)?
@@ -100,6 +138,7 @@ pub async fn run(
         rules: loaded.rules.clone(),
         store: store.clone(),
         fetcher,
+        metrics,
     };
     tracing::info!(
         feeds = ctx.config.feeds.iter().filter(|f| f.enabled).count(),
@@ -107,19 +146,55 @@ pub async fn run(
         store = %ctx.config.store.path.display(),
         "kkachi started"
     );
-    let reports = if opts.once {
-        run_once(&ctx).await
+    let (bot_task, bot_live) = match bot {
+        Some((task, live)) => (Some(task), Some(live)),
+        None => (None, None),
+    };
+    let (reports, until) = if opts.once {
+        let reports = run_once(&ctx).await;
+        (reports, Instant::now() + opts.shutdown_deadline)
     } else {
-        daemon(&ctx, shutdown).await;
-        Vec::new()
+        let mut daemon = Daemon {
+            ctx,
+            bot: bot_live,
+            rejected: None,
+            ready,
+        };
+        let mut polls = daemon.run(&mut control).await;
+        // One deadline for everything in flight: polls, the bot's reply, Telegram sends.
+        let until = Instant::now() + opts.shutdown_deadline;
+        let in_flight = polls.len();
+        tracing::info!(in_flight, "shutting down");
+        crate::systemd::stopping(&format!(
+            "stopping: {in_flight} polls finishing (at most {:?})",
+            opts.shutdown_deadline
+        ));
+        let drain = async { while polls.join_next().await.is_some() {} };
+        if tokio::time::timeout_at(until, drain).await.is_err() {
+            tracing::warn!(
+                "polls still running after {:?}; abandoning them (their stories are polled again next start)",
+                opts.shutdown_deadline
+            );
+            polls.abort_all();
+        }
+        (Vec::new(), until)
     };
     if let Some(bot) = bot_task {
-        bot.stop(SHUTDOWN_DEADLINE).await;
+        bot.stop(until.saturating_duration_since(Instant::now()))
+            .await;
     }
     if let Some(task) = tg_task {
-        stop_telegram(task, tg_stop, &store, opts.once).await;
+        stop_telegram(task, tg_stop, &store, opts.once, until).await;
     }
     store.flush().context("cannot flush the store")?;
+    if let Some(task) = http_task {
+        let _ = http_stop.send(());
+        match tokio::time::timeout(Duration::from_secs(1), task).await {
+            Ok(Ok(Err(e))) => tracing::warn!(error = %e, "the http server failed"),
+            Err(_) => tracing::debug!("the http server did not stop in 1 s; leaving it"),
+            _ => {}
+        }
+    }
     Ok(reports)
 }
 
@@ -141,76 +216,372 @@ pub async fn run_once(ctx: &Ctx) -> Vec<Report> {
     reports
 }
 
-async fn daemon(ctx: &Ctx, shutdown: impl Future<Output = ()>) {
-    let config = &ctx.config;
-    let tz = config.schedule.timezone;
-    let feeds: HashMap<&str, &config::FeedConfig> = config
+/// The running daemon: the current config snapshot and what a reload must reach.
+struct Daemon {
+    /// The snapshot new polls start with; polls in flight keep the one they started with.
+    ctx: Ctx,
+    /// The bot's live rules and settings.
+    bot: Option<telegram::bot::Live>,
+    /// The problems of the last rejected reload: one bad edit gets one admin notice, however
+    /// many file events and signals it causes.
+    rejected: Option<String>,
+    /// `/readyz`: ready from the first armed schedule until shutdown begins.
+    ready: watch::Sender<Readiness>,
+}
+
+/// What the scheduler loop keeps between ticks.
+#[derive(Default)]
+struct Sched {
+    plan: Plan,
+    /// Feeds with a poll in flight (a tick that finds its feed still polling is skipped).
+    running: HashSet<String>,
+    tasks: JoinSet<Report>,
+    /// Feeds to poll now.
+    due: Vec<String>,
+}
+
+impl Daemon {
+    /// Schedules polls until asked to stop; returns the polls still in flight.
+    async fn run(&mut self, control: &mut mpsc::UnboundedReceiver<Control>) -> JoinSet<Report> {
+        let (changed_tx, mut changed) = mpsc::unbounded_channel::<Vec<PathBuf>>();
+        let mut watch = self.watch_files(&changed_tx);
+        // Poll everything once at start, then follow each feed's schedule.
+        let mut sched = Sched {
+            due: self.enabled_feeds().map(|f| f.name.clone()).collect(),
+            ..Sched::default()
+        };
+        let mut prune = tokio::time::interval(PRUNE_EVERY);
+        let mut watchdog = crate::systemd::watchdog_interval().map(tokio::time::interval);
+        loop {
+            self.start_due(&mut sched);
+            if *self.ready.borrow() == Readiness::Starting {
+                self.ready.send_replace(Readiness::Ready);
+                crate::systemd::ready(&self.status());
+            }
+            let sleep = sched
+                .plan
+                .next_due()
+                .map(|t| (t - Utc::now()).to_std().unwrap_or_default())
+                .unwrap_or(Duration::from_secs(3600));
+            tokio::select! {
+                c = control.recv() => match c {
+                    Some(Control::Reload) => {
+                        if self.reload("SIGHUP", &mut sched).await {
+                            watch = self.watch_files(&changed_tx);
+                        }
+                    }
+                    Some(Control::Shutdown) | None => break,
+                },
+                Some(paths) = changed.recv() => {
+                    let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+                    if self.reload(&format!("{} changed", names.join(", ")), &mut sched).await {
+                        watch = self.watch_files(&changed_tx);
+                    }
+                }
+                _ = tokio::time::sleep(sleep) => sched.due = sched.plan.take_due(Utc::now()),
+                Some(joined) = sched.tasks.join_next(), if !sched.tasks.is_empty() => {
+                    match joined {
+                        Ok(report) => {
+                            sched.running.remove(&report.feed);
+                            crate::systemd::status(&self.status());
+                        }
+                        Err(e) => tracing::error!(error = %e, "a poll task panicked"),
+                    }
+                }
+                _ = prune.tick() => self.prune().await,
+                _ = tick(&mut watchdog) => crate::systemd::watchdog(),
+            }
+        }
+        drop(watch);
+        self.ready.send_replace(Readiness::ShuttingDown);
+        sched.tasks
+    }
+
+    fn enabled_feeds(&self) -> impl Iterator<Item = &config::FeedConfig> {
+        self.ctx.config.feeds.iter().filter(|f| f.enabled)
+    }
+
+    /// Starts a poll for every due feed and arms its next tick.
+    fn start_due(&self, sched: &mut Sched) {
+        let config = &self.ctx.config;
+        let now = Utc::now();
+        let mut rng = rand::thread_rng();
+        for name in std::mem::take(&mut sched.due) {
+            let Some(feed) = self.enabled_feeds().find(|f| f.name == name) else {
+                continue;
+            };
+            let max = config.schedule.jitter.as_millis() as u64;
+            let jitter = Duration::from_millis(if max == 0 { 0 } else { rng.gen_range(0..=max) });
+            sched.plan.remove(&name);
+            sched
+                .plan
+                .schedule(&name, &feed.cron, config.schedule.timezone, now, jitter);
+            if !sched.running.insert(name.clone()) {
+                tracing::debug!(feed = %name, "previous poll still running; tick skipped");
+                continue;
+            }
+            let ctx = self.ctx.clone();
+            let feed = feed.clone();
+            sched
+                .tasks
+                .spawn(async move { pipeline::poll_feed(&ctx, &feed).await });
+        }
+    }
+
+    /// Watches the config and rules files; a failure to watch leaves SIGHUP as the way to reload.
+    fn watch_files(&self, changed: &mpsc::UnboundedSender<Vec<PathBuf>>) -> Option<FileWatch> {
+        let files = [
+            self.ctx.config.path.clone(),
+            self.ctx.config.rules_path.clone(),
+        ];
+        let tx = changed.clone();
+        match FileWatch::new(&files, move |paths| drop(tx.send(paths))) {
+            Ok(w) => {
+                tracing::debug!(files = ?w.files(), "watching for edits");
+                Some(w)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "edits are not picked up by themselves; reload with SIGHUP");
+                None
+            }
+        }
+    }
+
+    /// Loads and validates everything, then swaps it in, or keeps the running config and
+    /// reports every problem. Returns whether the files to watch changed.
+    async fn reload(&mut self, why: &str, sched: &mut Sched) -> bool {
+        crate::systemd::reloading();
+        tracing::info!("reloading ({why})");
+        let path = self.ctx.config.path.clone();
+        let loaded = tokio::task::spawn_blocking(move || config::load(&path)).await;
+        let outcome = match loaded {
+            Ok(Ok(loaded)) => self.apply(loaded, sched),
+            Ok(Err(diags)) => Err(diags.iter().map(ToString::to_string).collect()),
+            Err(e) => Err(vec![format!("the reload task failed: {e}")]),
+        };
+        let rewatch = match outcome {
+            Ok(rewatch) => {
+                self.rejected = None;
+                rewatch
+            }
+            Err(problems) => {
+                self.reject(why, problems);
+                false
+            }
+        };
+        crate::systemd::ready(&self.status());
+        rewatch
+    }
+
+    fn reject(&mut self, why: &str, problems: Vec<String>) {
+        for p in &problems {
+            tracing::error!("{p}");
+        }
+        tracing::error!(
+            problems = problems.len(),
+            "reload rejected ({why}); the previous configuration keeps running"
+        );
+        let list = problems.join("\n");
+        if self.rejected.as_deref() == Some(list.as_str()) {
+            return;
+        }
+        const SHOWN: usize = 20;
+        let mut text = format!(
+            "⚠️ kkachi rejected the edited configuration ({why}); the previous one keeps running.\n\n{}",
+            problems
+                .iter()
+                .take(SHOWN)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        if problems.len() > SHOWN {
+            text.push_str(&format!(
+                "\n… and {} more (see `kkachi check`)",
+                problems.len() - SHOWN
+            ));
+        }
+        pipeline::notify_admins(&self.ctx, &text, Utc::now());
+        self.rejected = Some(list);
+    }
+
+    /// Swaps in a validated config. `Err` (nothing changed) when a service cannot be rebuilt
+    /// from it.
+    fn apply(&mut self, loaded: Loaded, sched: &mut Sched) -> Result<bool, Vec<String>> {
+        for w in &loaded.warnings {
+            tracing::warn!("{w}");
+        }
+        let old = self.ctx.config.clone();
+        let (config, restart) = config::for_reload(&old, (*loaded.config).clone());
+        let fetcher = if config.fetch != old.fetch
+            || config.summary.allow_private != old.summary.allow_private
+        {
+            let fetcher = Fetcher::new(&config.fetch, config.summary.allow_private)
+                .map_err(|e| vec![format!("{}: [fetch]: {e}", config.path.display())])?;
+            Arc::new(fetcher)
+        } else {
+            self.ctx.fetcher.clone()
+        };
+        for what in restart {
+            tracing::warn!(
+                "{what} changed in {}: takes effect after a restart",
+                config.path.display()
+            );
+        }
+        let rules = rule_changes(&self.ctx.rules, &loaded.rules);
+        let feeds = reschedule(&old, &config, sched, Utc::now());
+        for name in &feeds.moved {
+            self.forget_feed_state(name);
+        }
+        let rewatch = config.rules_path != old.rules_path;
+        let config = Arc::new(config);
+        self.ctx.fetcher = fetcher;
+        self.ctx.console.timezone = config.schedule.timezone;
+        self.ctx.config = config.clone();
+        self.ctx.rules = loaded.rules.clone();
+        if let Some(bot) = &self.bot {
+            bot.update(loaded.rules, telegram::bot::Settings::new(&config));
+        }
+        tracing::info!(
+            rules = self.ctx.rules.rules().len(),
+            rules_added = rules.added,
+            rules_removed = rules.removed,
+            rules_changed = rules.changed,
+            feeds = self.enabled_feeds().count(),
+            feeds_added = feeds.added,
+            feeds_removed = feeds.removed,
+            feeds_changed = feeds.changed,
+            "configuration reloaded"
+        );
+        Ok(rewatch)
+    }
+
+    /// A feed whose URL changed is a new feed: its first poll marks what is there as seen
+    /// (with `backfill`) instead of alerting on everything the new URL serves.
+    fn forget_feed_state(&self, feed: &str) {
+        if let Err(e) = self
+            .ctx
+            .store
+            .set_feed_state(feed, &crate::store::FeedState::default())
+        {
+            tracing::error!(feed, error = %e, "cannot reset the state of a feed whose URL changed");
+        }
+    }
+
+    async fn prune(&self) {
+        let store = self.ctx.store.clone();
+        let days = self.ctx.config.store.retention_days;
+        match tokio::task::spawn_blocking(move || store.prune(Utc::now(), days)).await {
+            Ok(Ok(stats)) => {
+                tracing::info!(keys = stats.keys, stories = stats.stories, "pruned")
+            }
+            Ok(Err(e)) => tracing::error!(error = %e, "prune failed"),
+            Err(e) => tracing::error!(error = %e, "prune task failed"),
+        }
+    }
+
+    /// One line for `systemctl status`.
+    fn status(&self) -> String {
+        format!(
+            "watching {} feeds with {} rules; {} alerts queued",
+            self.enabled_feeds().count(),
+            self.ctx.rules.rules().len(),
+            self.ctx.store.outbox_len()
+        )
+    }
+}
+
+/// Applies feed changes to the schedule: a new feed is polled now (first-poll semantics), a
+/// removed or disabled one is no longer scheduled, a changed schedule applies from its next
+/// tick, and a feed whose URL changed is polled now as a new feed (`moved`: the caller resets
+/// its state).
+fn reschedule(
+    old: &Config,
+    new: &Config,
+    sched: &mut Sched,
+    now: chrono::DateTime<Utc>,
+) -> Changes {
+    let mut changes = Changes::default();
+    let before: HashMap<&str, &config::FeedConfig> = old
         .feeds
         .iter()
         .filter(|f| f.enabled)
         .map(|f| (f.name.as_str(), f))
         .collect();
-    let mut plan = Plan::default();
-    let mut running: HashSet<String> = HashSet::new();
-    let mut tasks: JoinSet<Report> = JoinSet::new();
-    let mut rng = rand::thread_rng();
-    let mut jitter = || {
-        let max = config.schedule.jitter.as_millis() as u64;
-        Duration::from_millis(if max == 0 { 0 } else { rng.gen_range(0..=max) })
-    };
-
-    // Poll everything once at start, then follow each feed's schedule.
-    let mut due: Vec<String> = feeds.keys().map(|s| s.to_string()).collect();
-    due.sort();
-    let mut prune = tokio::time::interval(PRUNE_EVERY);
-    tokio::pin!(shutdown);
-    loop {
-        let now = Utc::now();
-        for name in due.drain(..) {
-            let Some(feed) = feeds.get(name.as_str()) else {
-                continue;
-            };
-            plan.schedule(&name, &feed.cron, tz, now, jitter());
-            if !running.insert(name.clone()) {
-                tracing::debug!(feed = %name, "previous poll still running; tick skipped");
-                continue;
+    let tz_changed = old.schedule.timezone != new.schedule.timezone;
+    for feed in new.feeds.iter().filter(|f| f.enabled) {
+        match before.get(feed.name.as_str()) {
+            None => {
+                changes.added += 1;
+                sched.due.push(feed.name.clone());
             }
-            let ctx = ctx.clone();
-            let feed = (*feed).clone();
-            tasks.spawn(async move { pipeline::poll_feed(&ctx, &feed).await });
-        }
-        let sleep = plan
-            .next_due()
-            .map(|t| (t - Utc::now()).to_std().unwrap_or_default())
-            .unwrap_or(Duration::from_secs(3600));
-        tokio::select! {
-            _ = &mut shutdown => break,
-            _ = tokio::time::sleep(sleep) => due = plan.take_due(Utc::now()),
-            Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
-                match joined {
-                    Ok(report) => { running.remove(&report.feed); }
-                    Err(e) => tracing::error!(error = %e, "a poll task panicked"),
-                }
+            Some(was) if was.source != feed.source => {
+                changes.changed += 1;
+                changes.moved.push(feed.name.clone());
+                sched.due.push(feed.name.clone());
             }
-            _ = prune.tick() => {
-                let store = ctx.store.clone();
-                let days = config.store.retention_days;
-                match tokio::task::spawn_blocking(move || store.prune(Utc::now(), days)).await {
-                    Ok(Ok(stats)) => tracing::info!(keys = stats.keys, stories = stats.stories, "pruned"),
-                    Ok(Err(e)) => tracing::error!(error = %e, "prune failed"),
-                    Err(e) => tracing::error!(error = %e, "prune task failed"),
-                }
+            Some(was) if tz_changed || was.cron.source() != feed.cron.source() => {
+                changes.changed += 1;
+                sched.plan.remove(&feed.name);
+                sched.plan.schedule(
+                    &feed.name,
+                    &feed.cron,
+                    new.schedule.timezone,
+                    now,
+                    Duration::ZERO,
+                );
             }
+            Some(_) => {}
         }
     }
-    tracing::info!(in_flight = tasks.len(), "shutting down");
-    let drain = async { while tasks.join_next().await.is_some() {} };
-    if tokio::time::timeout(SHUTDOWN_DEADLINE, drain)
-        .await
-        .is_err()
-    {
-        tracing::warn!("polls still running after {SHUTDOWN_DEADLINE:?}; abandoning them");
-        tasks.abort_all();
+    for name in before.keys() {
+        if !new.feeds.iter().any(|f| f.enabled && f.name == *name) {
+            changes.removed += 1;
+            sched.plan.remove(name);
+        }
+    }
+    changes
+}
+
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Changes {
+    added: usize,
+    removed: usize,
+    changed: usize,
+    /// Feeds whose URL changed.
+    moved: Vec<String>,
+}
+
+/// Rules added, removed and changed (same name, other query, feeds or chats), by name.
+fn rule_changes(old: &RuleSet, new: &RuleSet) -> Changes {
+    let key = |r: &crate::rules::RuleInfo| (r.query.clone(), r.feeds.clone(), r.chats.clone());
+    let before: HashMap<&str, _> = old
+        .rules()
+        .iter()
+        .map(|r| (r.name.as_str(), key(r)))
+        .collect();
+    let mut changes = Changes::default();
+    for rule in new.rules() {
+        match before.get(rule.name.as_str()) {
+            None => changes.added += 1,
+            Some(k) if *k != key(rule) => changes.changed += 1,
+            Some(_) => {}
+        }
+    }
+    changes.removed = before
+        .keys()
+        .filter(|name| !new.rules().iter().any(|r| r.name == **name))
+        .count();
+    changes
+}
+
+/// The next tick of an optional interval; never resolves without one.
+async fn tick(interval: &mut Option<tokio::time::Interval>) {
+    match interval {
+        Some(i) => {
+            i.tick().await;
+        }
+        None => std::future::pending().await,
     }
 }
 
@@ -234,41 +605,47 @@ fn telegram_sender(loaded: &Loaded, store: &Arc<Store>) -> Result<Option<telegra
 
 /// The bot people talk to (commands, `/topics` buttons), when a token is configured. Its
 /// long poll ([`telegram::bot::POLL_TIMEOUT`]) stays below [`TELEGRAM_TIMEOUT`].
-fn telegram_bot(loaded: &Loaded, store: &Arc<Store>) -> Result<Option<telegram::bot::BotTask>> {
+fn telegram_bot(
+    loaded: &Loaded,
+    store: &Arc<Store>,
+) -> Result<Option<(telegram::bot::BotTask, telegram::bot::Live)>> {
     let cfg = &loaded.config.telegram;
     let Some(token) = telegram::resolve_token(cfg, |k| std::env::var_os(k))? else {
         return Ok(None);
     };
     let api_url = telegram::api_url(cfg, |k| std::env::var_os(k))?;
     let bot = telegram::bot(&token, api_url, TELEGRAM_TIMEOUT)?;
-    // Live reload (a later issue) will keep the sender and publish new rule sets through it.
-    let (_rules_tx, rules) = tokio::sync::watch::channel(loaded.rules.clone());
-    let ctx = telegram::bot::Ctx {
-        store: store.clone(),
-        rules,
-        settings: telegram::bot::Settings::new(&loaded.config),
-    };
-    Ok(Some(telegram::bot::spawn(bot, ctx)))
+    let (ctx, live) = telegram::bot::Ctx::new(
+        store.clone(),
+        loaded.rules.clone(),
+        telegram::bot::Settings::new(&loaded.config),
+    );
+    Ok(Some((telegram::bot::spawn(bot, ctx), live)))
 }
 
-/// Stops the delivery task. After `--once` it first gets [`SHUTDOWN_DEADLINE`] to empty the
-/// outbox; what is left goes out on the next run.
+/// Stops the delivery task by `until`. After `--once` it first gets until then to empty the
+/// outbox; what is left (in the store) goes out on the next run.
 async fn stop_telegram(
     task: tokio::task::JoinHandle<()>,
     stop: tokio::sync::oneshot::Sender<()>,
     store: &Store,
     drain: bool,
+    until: Instant,
 ) {
     if drain {
-        let deadline = tokio::time::Instant::now() + SHUTDOWN_DEADLINE;
-        while store.outbox_len() > 0 && tokio::time::Instant::now() < deadline {
+        while store.outbox_len() > 0 && Instant::now() < until {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
     let _ = stop.send(());
     let abort = task.abort_handle();
-    if tokio::time::timeout(SHUTDOWN_DEADLINE, task).await.is_err() {
-        tracing::warn!("telegram delivery still busy after {SHUTDOWN_DEADLINE:?}; abandoning it");
+    // A send in flight gets at least a moment to finish, so its outcome is recorded.
+    let until = until.max(Instant::now() + Duration::from_millis(500));
+    if tokio::time::timeout_at(until, task).await.is_err() {
+        tracing::warn!(
+            outbox = store.outbox_len(),
+            "telegram delivery still busy at the shutdown deadline; abandoning it (the outbox keeps what is left)"
+        );
         abort.abort();
     }
 }
@@ -289,26 +666,146 @@ pub fn log_cycle(reports: &[Report]) {
     tracing::info!(feeds = reports.len(), failed, alerts, "cycle done");
 }
 
-/// Resolves when the process receives SIGINT or SIGTERM.
-pub async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops kkachi");
-                let _ = tokio::signal::ctrl_c().await;
+/// Turns signals into [`Control`]s: SIGHUP reloads; SIGTERM or SIGINT shuts down, and a second
+/// one exits at once (status 128 + the signal's number). The outbox keeps every alert not yet
+/// accepted by Telegram, so even that loses none.
+pub fn forward_signals(tx: mpsc::UnboundedSender<Control>) -> Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let listen = |kind: SignalKind, name: &str| {
+        signal(kind).with_context(|| format!("cannot listen for {name}"))
+    };
+    let mut term = listen(SignalKind::terminate(), "SIGTERM")?;
+    let mut int = listen(SignalKind::interrupt(), "SIGINT")?;
+    let mut hup = listen(SignalKind::hangup(), "SIGHUP")?;
+    tokio::spawn(async move {
+        let mut stopping = false;
+        loop {
+            let (name, number) = tokio::select! {
+                _ = term.recv() => ("SIGTERM", 15),
+                _ = int.recv() => ("SIGINT", 2),
+                _ = hup.recv() => ("SIGHUP", 1),
+            };
+            if number == 1 {
+                let _ = tx.send(Control::Reload);
+            } else if stopping {
+                tracing::warn!("{name} again: exiting now; unsent alerts stay in the outbox");
+                std::process::exit(128 + number);
+            } else {
+                stopping = true;
+                tracing::info!("{name}: shutting down (send it again to exit at once)");
+                let _ = tx.send(Control::Shutdown);
             }
         }
+    });
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(feeds: &str, tz: &str) -> Config {
+        let src = format!("[schedule]\ncron = \"0 * * * *\"\ntimezone = \"{tz}\"\n{feeds}");
+        match config::parse(&src, Path::new("/k/kkachi.toml")) {
+            (Some(c), _, d) if d.is_empty() => c,
+            (_, _, d) => panic!("{d:?}"),
+        }
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+
+    fn feed(name: &str, url: &str, extra: &str) -> String {
+        format!("[[feeds]]\nname = \"{name}\"\nurl = \"{url}\"\n{extra}\n")
+    }
+
+    #[test]
+    fn a_reload_polls_new_feeds_now_drops_removed_ones_and_moves_changed_schedules() {
+        let t0 = chrono::DateTime::parse_from_rfc3339("2026-11-27T10:20:00Z")
+            .expect("time")
+            .with_timezone(&Utc);
+        let old = config(
+            &[
+                feed("kept", "https://a.kr/rss", ""),
+                feed("gone", "https://b.kr/rss", ""),
+                feed("off", "https://c.kr/rss", ""),
+                feed("hourly", "https://d.kr/rss", ""),
+                feed("moved", "https://e.kr/rss", ""),
+            ]
+            .concat(),
+            "UTC",
+        );
+        let mut sched = Sched::default();
+        for f in &old.feeds {
+            sched
+                .plan
+                .schedule(&f.name, &f.cron, chrono_tz::UTC, t0, Duration::ZERO);
+        }
+        let new = config(
+            &[
+                feed("kept", "https://a.kr/rss", ""),
+                feed("off", "https://c.kr/rss", "enabled = false"),
+                feed("hourly", "https://d.kr/rss", "cron = \"*/5 * * * *\""),
+                feed("moved", "https://e.kr/new-rss", ""),
+                feed("added", "https://f.kr/rss", ""),
+            ]
+            .concat(),
+            "UTC",
+        );
+        let changes = reschedule(&old, &new, &mut sched, t0);
+        assert_eq!(
+            changes,
+            Changes {
+                added: 1,
+                removed: 2,
+                changed: 2,
+                moved: vec!["moved".into()],
+            }
+        );
+        // Polled now: the new feed and the one at a new URL.
+        assert_eq!(sched.due, vec!["moved".to_string(), "added".to_string()]);
+        // The new schedule applies from its next tick (10:25), the others keep theirs (11:00);
+        // removed and disabled feeds are gone from the plan.
+        let at = |hm: &str| {
+            chrono::DateTime::parse_from_rfc3339(&format!("2026-11-27T{hm}:00Z"))
+                .expect("time")
+                .with_timezone(&Utc)
+        };
+        assert_eq!(sched.plan.take_due(at("10:59")), vec!["hourly".to_string()]);
+        let mut at_11 = sched.plan.take_due(at("11:00"));
+        at_11.sort();
+        assert_eq!(at_11, vec!["kept".to_string(), "moved".to_string()]);
+        assert!(sched.plan.is_empty());
+    }
+
+    #[test]
+    fn a_time_zone_change_re_arms_every_feed() {
+        let t0 = chrono::DateTime::parse_from_rfc3339("2026-11-27T10:20:00Z")
+            .expect("time")
+            .with_timezone(&Utc);
+        let feeds = feed("a", "https://a.kr/rss", "cron = \"0 9 * * *\"");
+        let (old, new) = (config(&feeds, "UTC"), config(&feeds, "Asia/Seoul"));
+        let mut sched = Sched::default();
+        sched
+            .plan
+            .schedule("a", &old.feeds[0].cron, chrono_tz::UTC, t0, Duration::ZERO);
+        assert_eq!(reschedule(&old, &new, &mut sched, t0).changed, 1);
+        // 09:00 KST tomorrow is 00:00 UTC.
+        let next = sched.plan.next_due().expect("scheduled");
+        assert_eq!(next.to_rfc3339(), "2026-11-28T00:00:00+00:00");
+        assert_eq!(sched.plan.len(), 1);
+    }
+
+    #[test]
+    fn rule_changes_are_counted_by_name() {
+        let load = |src: &str| match crate::rules::load(src, Path::new("rules.toml")) {
+            Ok(l) => l.rules,
+            Err(d) => panic!("{d:?}"),
+        };
+        let old = load(
+            "[[rules]]\nname = \"a\"\nquery = \"삼성전자\"\n[[rules]]\nname = \"b\"\nquery = \"LG전자\"\n",
+        );
+        let new = load(
+            "[[rules]]\nname = \"a\"\nquery = \"삼성전자 OR 삼성\"\n[[rules]]\nname = \"c\"\nquery = \"딥시크\"\n",
+        );
+        let c = rule_changes(&old, &new);
+        assert_eq!((c.added, c.removed, c.changed), (1, 1, 1));
     }
 }

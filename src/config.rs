@@ -34,6 +34,39 @@ pub struct Config {
     pub rules_path: PathBuf,
     pub telegram: TelegramConfig,
     pub summary: SummaryConfig,
+    pub http: HttpConfig,
+    pub health: HealthConfig,
+}
+
+/// `[http]`: the metrics and health endpoints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpConfig {
+    /// Where `/metrics`, `/healthz` and `/readyz` listen; `None` when `enabled = false`.
+    pub listen: Option<std::net::SocketAddr>,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            listen: Some(std::net::SocketAddr::from(([127, 0, 0, 1], 9464))),
+        }
+    }
+}
+
+/// `[health]`: when the admins hear about a failing feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthConfig {
+    /// A feed failing for longer than this gets one notice to the admins (and one when it
+    /// recovers).
+    pub feed_down_after: Duration,
+}
+
+impl Default for HealthConfig {
+    fn default() -> Self {
+        HealthConfig {
+            feed_down_after: Duration::from_secs(6 * 3600),
+        }
+    }
 }
 
 /// `[summary]`: how alerts are summarised.
@@ -126,7 +159,7 @@ pub struct ScheduleConfig {
     pub jitter: Duration,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FetchConfig {
     pub timeout: Duration,
     pub connect_timeout: Duration,
@@ -213,6 +246,32 @@ pub struct Loaded {
     pub warnings: Vec<Diagnostic>,
 }
 
+/// A reloaded config as it can take effect without a restart: the settings that need one keep
+/// their running values and are named (`[store] path`, …) in the returned list.
+pub fn for_reload(running: &Config, mut new: Config) -> (Config, Vec<&'static str>) {
+    let mut restart = Vec::new();
+    if new.store.path != running.store.path {
+        restart.push("[store] path");
+        new.store.path = running.store.path.clone();
+    }
+    if new.telegram.token_file != running.telegram.token_file {
+        restart.push("[telegram] token_file");
+        new.telegram.token_file = running.telegram.token_file.clone();
+    }
+    if new.telegram.api_url != running.telegram.api_url {
+        restart.push("[telegram] api_url");
+        new.telegram.api_url = running.telegram.api_url.clone();
+    }
+    if new.http != running.http {
+        restart.push("[http]");
+        new.http = running.http.clone();
+    }
+    (new, restart)
+}
+
+/// Overrides `[store] path` (the packaged unit sets it to its `StateDirectory`).
+pub const STORE_ENV: &str = "KKACHI_STORE";
+
 /// Which config file to use: `--config`, else `$KKACHI_CONFIG`, else `config/kkachi.toml`.
 pub fn resolve_path(flag: Option<PathBuf>) -> PathBuf {
     flag.or_else(|| std::env::var_os("KKACHI_CONFIG").map(PathBuf::from))
@@ -230,7 +289,11 @@ pub fn load(path: &Path) -> Result<Loaded, Vec<Diagnostic>> {
             format!("cannot read config file: {e}"),
         )]
     })?;
-    let (config, rules_ref, mut diags) = parse(&src, path);
+    let (mut config, rules_ref, mut diags) = parse(&src, path);
+    // systemd units and containers place the store without editing the shared config file.
+    if let (Some(config), Some(store)) = (config.as_mut(), std::env::var_os(STORE_ENV)) {
+        config.store.path = PathBuf::from(store);
+    }
     let rules_path = &rules_ref.path;
     let rules = match std::fs::read_to_string(rules_path) {
         Ok(rules_src) => match rules::load(&rules_src, rules_path) {
@@ -311,8 +374,10 @@ pub struct RulesRef {
 // ---- raw stage --------------------------------------------------------------------------------
 
 const TOP_KEYS: &[&str] = &[
-    "store", "schedule", "fetch", "feeds", "rules", "telegram", "summary",
+    "store", "schedule", "fetch", "feeds", "rules", "telegram", "summary", "http", "health",
 ];
+const HTTP_KEYS: &[&str] = &["listen", "enabled"];
+const HEALTH_KEYS: &[&str] = &["feed_down_after"];
 const SUMMARY_KEYS: &[&str] = &["max_chars", "allow_private", "llm"];
 const LLM_KEYS: &[&str] = &["base_url", "model", "api_key_env", "timeout"];
 const STORE_KEYS: &[&str] = &["path", "retention_days"];
@@ -382,6 +447,17 @@ struct RawFeed {
     enabled: Option<bool>,
     backfill: Option<Spanned<i64>>,
     full_text: Option<bool>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawHttp {
+    listen: Option<Spanned<String>>,
+    enabled: Option<bool>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawHealth {
+    feed_down_after: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -502,6 +578,8 @@ pub fn parse(src: &str, path: &Path) -> (Option<Config>, RulesRef, Vec<Diagnosti
         ("fetch", FETCH_KEYS),
         ("telegram", TELEGRAM_KEYS),
         ("summary", SUMMARY_KEYS),
+        ("http", HTTP_KEYS),
+        ("health", HEALTH_KEYS),
     ] {
         if let Some(v) = root.get(name) {
             match as_table(v) {
@@ -524,6 +602,8 @@ pub fn parse(src: &str, path: &Path) -> (Option<Config>, RulesRef, Vec<Diagnosti
         sink.unknown_keys(llm, LLM_KEYS, "[summary.llm]");
     }
     let summary: RawSummary = sink.section(root.get("summary"), "[summary]: ");
+    let http: RawHttp = sink.section(root.get("http"), "[http]: ");
+    let health: RawHealth = sink.section(root.get("health"), "[health]: ");
 
     // [store]
     let store_path = store
@@ -650,6 +730,36 @@ pub fn parse(src: &str, path: &Path) -> (Option<Config>, RulesRef, Vec<Diagnosti
         }),
     };
 
+    // [http]
+    let http = HttpConfig {
+        listen: match (&http.listen, http.enabled.unwrap_or(true)) {
+            (_, false) => None,
+            (None, true) => HttpConfig::default().listen,
+            (Some(l), true) => match l.get_ref().parse::<std::net::SocketAddr>() {
+                Ok(addr) => Some(addr),
+                Err(_) => {
+                    sink.error(
+                        l.span(),
+                        format!(
+                            "[http] listen: {:?} is not an address:port such as \"127.0.0.1:9464\"",
+                            l.get_ref()
+                        ),
+                    );
+                    None
+                }
+            },
+        },
+    };
+    // [health]
+    let health = HealthConfig {
+        feed_down_after: duration(
+            &mut sink,
+            health.feed_down_after.as_ref(),
+            HealthConfig::default().feed_down_after,
+            "[health] feed_down_after",
+        ),
+    };
+
     // [[feeds]]
     let mut feeds = Vec::new();
     let mut seen_names: BTreeMap<String, usize> = BTreeMap::new();
@@ -718,6 +828,8 @@ pub fn parse(src: &str, path: &Path) -> (Option<Config>, RulesRef, Vec<Diagnosti
             rules_path: rules_path.clone(),
             telegram,
             summary,
+            http,
+            health,
         }),
         _ => None,
     };
@@ -1007,6 +1119,67 @@ mod tests {
                 .any(|l| l.contains("unknown key `token` in [telegram]")),
             "{d:?}"
         );
+    }
+
+    #[test]
+    fn http_and_health_sections() {
+        let feeds = "[[feeds]]\nname = \"a\"\nurl = \"https://e.com/\"\n";
+        let (c, d) = parse_str(feeds);
+        assert!(d.is_empty(), "{d:?}");
+        let c = c.expect("valid");
+        assert_eq!(c.http.listen, Some("127.0.0.1:9464".parse().expect("addr")));
+        assert_eq!(c.health.feed_down_after, Duration::from_secs(6 * 3600));
+        let (c, d) = parse_str(&format!(
+            "[http]\nlisten = \"[::1]:9000\"\n[health]\nfeed_down_after = \"90m\"\n{feeds}"
+        ));
+        assert!(d.is_empty(), "{d:?}");
+        let c = c.expect("valid");
+        assert_eq!(c.http.listen, Some("[::1]:9000".parse().expect("addr")));
+        assert_eq!(c.health.feed_down_after, Duration::from_secs(90 * 60));
+        let (c, _) = parse_str(&format!("[http]\nenabled = false\n{feeds}"));
+        assert_eq!(c.expect("valid").http.listen, None);
+        let (c, d) = parse_str(&format!(
+            "[http]\nlisten = \"localhost\"\nport = 1\n[health]\nfeed_down_after = \"soon\"\n{feeds}"
+        ));
+        assert!(c.is_none());
+        assert!(
+            d.iter().any(|l| l.starts_with("/nonexistent/k.toml:2:10:")
+                && l.contains("[http] listen: \"localhost\" is not an address:port")),
+            "{d:?}"
+        );
+        assert!(
+            d.iter().any(|l| l.contains("unknown key `port` in [http]")),
+            "{d:?}"
+        );
+        assert!(
+            d.iter().any(|l| l.contains("[health] feed_down_after")),
+            "{d:?}"
+        );
+    }
+
+    #[test]
+    fn a_reload_keeps_what_needs_a_restart_and_names_it() {
+        let feeds = "[[feeds]]\nname = \"a\"\nurl = \"https://e.com/\"\n";
+        let (old, _) = parse_str(&format!("[store]\npath = \"s1\"\n{feeds}"));
+        let (new, _) = parse_str(&format!(
+            "[store]\npath = \"s2\"\n[http]\nlisten = \"127.0.0.1:1\"\n\
+             [telegram]\ntoken_file = \"t\"\nadmins = [5]\n[summary]\nmax_chars = 100\n{feeds}"
+        ));
+        let (old, new) = (old.expect("valid"), new.expect("valid"));
+        let (applied, restart) = for_reload(&old, new);
+        assert_eq!(
+            restart,
+            vec!["[store] path", "[telegram] token_file", "[http]"]
+        );
+        assert_eq!(applied.store.path, old.store.path);
+        assert_eq!(applied.http, old.http);
+        assert_eq!(applied.telegram.token_file, None);
+        // The rest takes effect.
+        assert_eq!(applied.telegram.admins, vec![5]);
+        assert_eq!(applied.summary.max_chars, 100);
+        let (same, restart) = for_reload(&old, old.clone());
+        assert!(restart.is_empty());
+        assert_eq!(same.store.path, old.store.path);
     }
 
     #[test]

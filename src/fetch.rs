@@ -75,6 +75,25 @@ impl FetchError {
             _ => None,
         }
     }
+
+    /// A short, fixed name for the kind of failure (a metrics label: the set is closed).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            FetchError::Timeout(_) => "timeout",
+            FetchError::TooLarge { .. } => "too_large",
+            FetchError::Status { status, .. } => match status.as_u16() {
+                429 => "http_429",
+                400..=499 => "http_4xx",
+                500..=599 => "http_5xx",
+                _ => "http_other",
+            },
+            FetchError::Connect(_) => "connect",
+            FetchError::Redirects => "redirects",
+            FetchError::File { .. } => "file",
+            FetchError::Refused(_) => "refused",
+            FetchError::Request(_) | FetchError::Client(_) => "other",
+        }
+    }
 }
 
 pub struct Fetcher {
@@ -469,6 +488,28 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 mod tests {
     use super::*;
     use reqwest::header::HeaderValue;
+
+    #[test]
+    fn error_kinds_are_a_closed_set() {
+        let status = |code| FetchError::Status {
+            status: StatusCode::from_u16(code).expect("status"),
+            retry_after: None,
+        };
+        for (e, kind) in [
+            (FetchError::Timeout(Duration::from_secs(1)), "timeout"),
+            (FetchError::TooLarge { limit: 1 }, "too_large"),
+            (status(429), "http_429"),
+            (status(404), "http_4xx"),
+            (status(503), "http_5xx"),
+            (status(302), "http_other"),
+            (FetchError::Connect("refused".into()), "connect"),
+            (FetchError::Redirects, "redirects"),
+            (FetchError::Refused("private".into()), "refused"),
+            (FetchError::Request("reset".into()), "other"),
+        ] {
+            assert_eq!(e.kind(), kind, "{e}");
+        }
+    }
 
     #[test]
     fn public_addresses() {

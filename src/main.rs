@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use kkachi::app::{self, RunOptions};
 use kkachi::config::{self, FeedSource};
@@ -58,6 +58,10 @@ enum Command {
         dry_run: bool,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// On SIGTERM/SIGINT, how long polls and Telegram sends in flight may take to finish
+        /// (keep it below systemd's TimeoutStopSec).
+        #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+        shutdown_deadline: Duration,
     },
     /// Validate the config and rules files; print every problem as FILE:LINE:COL: message.
     Check {
@@ -104,6 +108,12 @@ enum Command {
         rule: Option<String>,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+    },
+    /// Print a shell completion script, e.g.
+    /// `kkachi completions bash > /etc/bash_completion.d/kkachi`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
     },
 }
 
@@ -164,7 +174,9 @@ fn init_logging(format: LogFormat) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // Colours only on a terminal: the journal and log files get plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -185,17 +197,27 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             once,
             dry_run,
             format,
+            shutdown_deadline,
         } => {
             let loaded = app::load_config(&config::resolve_path(config.config))?;
             let opts = RunOptions {
                 once,
                 dry_run,
                 format,
+                shutdown_deadline,
             };
-            let reports = runtime()?.block_on(app::run(loaded, opts, app::shutdown_signal()))?;
+            let reports = runtime()?.block_on(async {
+                let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+                app::forward_signals(tx)?;
+                app::run(loaded, opts, rx).await
+            })?;
             if once {
                 app::log_cycle(&reports);
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "kkachi", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
         }
         Command::Check { config } => Ok(check(&config::resolve_path(config.config))),

@@ -33,6 +33,7 @@ pub struct Ctx {
     /// Telegram is on: alerts are queued in the outbox (in the transaction that marks their
     /// stories seen) and the delivery task is woken through this; `None`: alerts go to stdout.
     pub outbox: Option<Arc<tokio::sync::Notify>>,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +54,18 @@ pub enum Outcome {
     },
 }
 
+impl Outcome {
+    /// The outcome's name, as the `outcome` label of `kkachi_polls_total`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Outcome::Skipped { .. } => "skipped",
+            Outcome::NotModified => "not_modified",
+            Outcome::Polled { .. } => "polled",
+            Outcome::Failed { .. } => "failed",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Report {
     pub feed: String,
@@ -71,14 +84,29 @@ enum PollError {
     Store(#[from] StoreError),
 }
 
+impl PollError {
+    /// The `kind` label of `kkachi_poll_errors_total`: the fetch error's kind, or the stage.
+    fn kind(&self) -> &'static str {
+        match self {
+            PollError::Fetch(e) => e.kind(),
+            PollError::Parse(_) => "parse",
+            PollError::Store(_) => "store",
+        }
+    }
+}
+
 /// Polls one feed: fetch, parse, dedup, match, deliver, and record the feed's state.
 pub async fn poll_feed(ctx: &Ctx, feed: &FeedConfig) -> Report {
     let started = Instant::now();
     let now = Utc::now();
     let outcome = match ctx.store.feed_state(&feed.name) {
-        Err(e) => Outcome::Failed {
-            error: e.to_string(),
-        },
+        Err(e) => {
+            let e = PollError::from(e);
+            ctx.metrics.poll_error(&feed.name, e.kind());
+            Outcome::Failed {
+                error: e.to_string(),
+            }
+        }
         Ok(state) => match state.retry_at {
             Some(until) if until > now => Outcome::Skipped { until },
             _ => poll_and_record(ctx, feed, state, now).await,
@@ -90,6 +118,8 @@ pub async fn poll_feed(ctx: &Ctx, feed: &FeedConfig) -> Report {
         elapsed: started.elapsed(),
     };
     log_report(&report, feed);
+    ctx.metrics
+        .poll(&feed.name, report.outcome.label(), report.elapsed);
     report
 }
 
@@ -114,6 +144,7 @@ async fn poll_and_record(
             outcome
         }
         Err(e) => {
+            ctx.metrics.poll_error(&feed.name, e.kind());
             state.failures = state.failures.saturating_add(1);
             let server_wait = match &e {
                 PollError::Fetch(f) => f.retry_after(),
@@ -130,10 +161,110 @@ async fn poll_and_record(
             }
         }
     };
+    let failed = matches!(outcome, Outcome::Failed { .. });
+    let health = feed_health(&mut state, failed, now, ctx.config.health.feed_down_after);
     if let Err(e) = ctx.store.set_feed_state(&feed.name, &state) {
         tracing::error!(feed = %feed.name, error = %e, "cannot save feed state");
     }
+    if let Some(change) = health {
+        notify_admins(
+            ctx,
+            &change.notice(&feed.name, ctx.config.schedule.timezone),
+            now,
+        );
+    }
     outcome
+}
+
+/// A feed's health crossing the `[health] feed_down_after` line, either way.
+#[derive(Debug, Clone, PartialEq)]
+enum HealthChange {
+    Down {
+        since: DateTime<Utc>,
+        down_for: chrono::Duration,
+        error: String,
+    },
+    Recovered {
+        down_for: chrono::Duration,
+    },
+}
+
+impl HealthChange {
+    fn notice(&self, feed: &str, tz: chrono_tz::Tz) -> String {
+        match self {
+            HealthChange::Down {
+                since,
+                down_for,
+                error,
+            } => format!(
+                "⚠️ Feed {feed:?} has been failing since {} ({} so far): {error}\n\
+                 kkachi keeps retrying; you will get one more notice when it recovers.",
+                since.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z"),
+                humantime::format_duration(round_minutes(*down_for)),
+            ),
+            HealthChange::Recovered { down_for } => format!(
+                "✅ Feed {feed:?} works again after failing for {}.",
+                humantime::format_duration(round_minutes(*down_for)),
+            ),
+        }
+    }
+}
+
+fn round_minutes(d: chrono::Duration) -> Duration {
+    Duration::from_secs((d.num_seconds().max(0) as u64).div_ceil(60) * 60)
+}
+
+/// Updates the failure streak after a poll and says whether the admins should hear of it:
+/// once when the feed has failed for longer than `down_after`, once when it works again.
+fn feed_health(
+    state: &mut FeedState,
+    failed: bool,
+    now: DateTime<Utc>,
+    down_after: Duration,
+) -> Option<HealthChange> {
+    if failed {
+        let since = *state.failing_since.get_or_insert(now);
+        let down_after = chrono::Duration::from_std(down_after).unwrap_or(chrono::Duration::MAX);
+        if !state.down_notified && now - since >= down_after {
+            state.down_notified = true;
+            return Some(HealthChange::Down {
+                since,
+                down_for: now - since,
+                error: state.last_error.clone().unwrap_or_default(),
+            });
+        }
+        return None;
+    }
+    let since = state.failing_since.take();
+    if std::mem::take(&mut state.down_notified) {
+        return Some(HealthChange::Recovered {
+            down_for: now - since.unwrap_or(now),
+        });
+    }
+    None
+}
+
+/// Queues a plain-text notice to every admin (Telegram), or logs it when Telegram is off.
+pub fn notify_admins(ctx: &Ctx, text: &str, now: DateTime<Utc>) {
+    let admins = &ctx.config.telegram.admins;
+    match &ctx.outbox {
+        Some(wake) if !admins.is_empty() => {
+            let notices: Vec<_> = admins
+                .iter()
+                .map(|&a| crate::store::OutboxEntry::notice(a, text, now))
+                .collect();
+            match ctx.store.enqueue(&notices) {
+                Ok(()) => wake.notify_one(),
+                Err(e) => {
+                    tracing::error!(error = %e, notice = text, "cannot queue an admin notice")
+                }
+            }
+        }
+        _ => tracing::warn!(
+            notice = text,
+            "admin notice (no Telegram admins configured)"
+        ),
+    }
 }
 
 async fn poll(
@@ -155,6 +286,7 @@ async fn poll(
                 validators,
             } => (bytes, content_type, validators),
         };
+    ctx.metrics.fetched(&feed.name, bytes.len());
 
     let tz = ctx.config.schedule.timezone;
     let mut stories = crate::feed::parse_feed(&feed.name, &bytes, content_type.as_deref(), tz)?;
@@ -182,7 +314,7 @@ async fn poll(
         }
     }
 
-    let (alerting, alerts) = match &ctx.outbox {
+    let (new, alerts) = match &ctx.outbox {
         // Telegram: dedup, backfill, routing and queueing in one store transaction.
         Some(wake) => {
             let subs = ctx.store.subscriptions()?;
@@ -202,12 +334,12 @@ async fn poll(
             };
             let (new, queued) = ctx.store.admit_and_enqueue(&stories, now, route)?;
             wake.notify_one();
-            (pick(&new).len(), queued)
+            (new, queued)
         }
         // Console: dedup, then print.
         None => {
-            let alerting = pick(&ctx.store.admit(&stories, now)?);
-            let alerts: Vec<Alert> = alerting
+            let new = ctx.store.admit(&stories, now)?;
+            let alerts: Vec<Alert> = pick(&new)
                 .iter()
                 .filter_map(|i| prepared.get(i).map(|p| (&stories[*i], p)))
                 .flat_map(|(story, (matches, summary))| {
@@ -220,12 +352,19 @@ async fn poll(
             if let Err(e) = ctx.console.deliver(&alerts) {
                 tracing::error!(feed = %feed.name, error = %e, "cannot write alerts to stdout");
             }
-            (alerting.len(), alerts.len())
+            (new, alerts.len())
         }
     };
+    let alerting = pick(&new);
+    let matched = alerting
+        .iter()
+        .filter_map(|i| prepared.get(i))
+        .flat_map(|(matches, _)| matches.iter().map(|m| m.rule.as_str()));
+    ctx.metrics
+        .admitted(&feed.name, stories.len(), new.len(), matched, alerts);
     let outcome = Outcome::Polled {
         items: stories.len(),
-        new: alerting,
+        new: alerting.len(),
         alerts,
     };
     Ok((outcome, Some(validators)))
@@ -387,6 +526,67 @@ mod tests {
             DateTime::parse_from_rfc3339(&format!("2026-01-{d:02}T00:00:00+09:00")).ok()
         });
         s
+    }
+
+    #[test]
+    fn a_feed_down_longer_than_the_limit_is_reported_once_then_its_recovery_once() {
+        let t0 = DateTime::parse_from_rfc3339("2026-11-27T00:00:00Z")
+            .expect("valid")
+            .with_timezone(&Utc);
+        let at = |mins: i64| t0 + chrono::Duration::minutes(mins);
+        let limit = Duration::from_secs(60 * 60);
+        let mut state = FeedState {
+            last_error: Some("fetch failed: HTTP 500".into()),
+            ..FeedState::default()
+        };
+        // Failing, but not yet for an hour: quiet.
+        assert_eq!(feed_health(&mut state, true, at(0), limit), None);
+        assert_eq!(feed_health(&mut state, true, at(30), limit), None);
+        assert_eq!(state.failing_since, Some(at(0)));
+        // Past the hour: one notice, then quiet while it keeps failing.
+        let down = feed_health(&mut state, true, at(61), limit);
+        assert_eq!(
+            down,
+            Some(HealthChange::Down {
+                since: at(0),
+                down_for: chrono::Duration::minutes(61),
+                error: "fetch failed: HTTP 500".into()
+            })
+        );
+        let text = down
+            .expect("down")
+            .notice("연합뉴스", chrono_tz::Asia::Seoul);
+        assert!(text.contains("\"연합뉴스\" has been failing since 2026-11-27 09:00 KST (1h 1m so far): fetch failed: HTTP 500"), "{text}");
+        assert_eq!(feed_health(&mut state, true, at(120), limit), None);
+        // Recovery: one notice, and the streak is over.
+        let up = feed_health(&mut state, false, at(150), limit);
+        assert_eq!(
+            up,
+            Some(HealthChange::Recovered {
+                down_for: chrono::Duration::minutes(150)
+            })
+        );
+        assert!(
+            up.expect("up")
+                .notice("f", chrono_tz::UTC)
+                .contains("works again after failing for 2h 30m")
+        );
+        assert_eq!((state.failing_since, state.down_notified), (None, false));
+        assert_eq!(feed_health(&mut state, false, at(160), limit), None);
+        // A short outage that never crossed the line recovers silently.
+        assert_eq!(feed_health(&mut state, true, at(200), limit), None);
+        assert_eq!(feed_health(&mut state, false, at(210), limit), None);
+        assert_eq!(state.failing_since, None);
+    }
+
+    #[test]
+    fn feed_state_records_from_before_the_health_fields_still_load() {
+        let old = r#"{"initialized":true,"etag":null,"last_modified":null,"failures":2,"retry_at":null,"last_success":null,"last_error":"x","last_error_at":null}"#;
+        let state: FeedState = serde_json::from_str(old).expect("old record loads");
+        assert_eq!(
+            (state.failures, state.failing_since, state.down_notified),
+            (2, None, false)
+        );
     }
 
     #[test]

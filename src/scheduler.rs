@@ -151,6 +151,11 @@ impl Plan {
         due
     }
 
+    /// Forgets `feed`'s next tick (it was removed, or its schedule changed).
+    pub fn remove(&mut self, feed: &str) {
+        self.queue.retain(|(_, name), ()| name != feed);
+    }
+
     pub fn clear(&mut self) {
         self.queue.clear();
     }

@@ -9,13 +9,16 @@
 //! - `feeds.v1`: feed name → [`FeedState`] as JSON: conditional-GET validators, backoff,
 //!   whether the first poll happened.
 //! - `outbox.v1`, `sent.v1`, `subs.v1`, `chats.v1`: Telegram delivery, see [`outbox`].
+//! - `health.v1`: `heartbeat` → i64 BE unix seconds of the last [`Store::health_check`].
 //!
 //! Invariant: a story's keys, its record and its queued alerts are written in one transaction
 //! ([`Store::admit_and_enqueue`]), so a crash never leaves a story half-seen or seen but
 //! unannounced. Invariant: sled holds an exclusive file lock, so a second kkachi
 //! on the same store fails to open it with [`StoreError::Locked`].
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -45,6 +48,8 @@ pub enum StoreError {
     Open { path: PathBuf, source: sled::Error },
     #[error("store error: {0}")]
     Sled(#[from] sled::Error),
+    #[error("the store at {path} is not writable: {reason}")]
+    NotWritable { path: PathBuf, reason: String },
     #[error("corrupt {what} record in the store: {source}")]
     Corrupt {
         what: &'static str,
@@ -66,6 +71,12 @@ pub struct FeedState {
     pub last_success: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
     pub last_error_at: Option<DateTime<Utc>>,
+    /// When the current run of failures began; `None` while the feed works.
+    #[serde(default)]
+    pub failing_since: Option<DateTime<Utc>>,
+    /// The admins were told this feed is down (they hear once, and once more on recovery).
+    #[serde(default)]
+    pub down_notified: bool,
 }
 
 /// A story as kept for the retention window.
@@ -84,6 +95,10 @@ pub struct PruneStats {
 
 pub struct Store {
     db: sled::Db,
+    path: PathBuf,
+    /// Names each health probe file, so concurrent checks never remove each other's.
+    probes: AtomicU64,
+    health: sled::Tree,
     seen: sled::Tree,
     stories: sled::Tree,
     feeds: sled::Tree,
@@ -128,6 +143,9 @@ impl Store {
             stories: db.open_tree("stories.v1")?,
             feeds: db.open_tree("feeds.v1")?,
             tg: outbox::Trees::open(&db)?,
+            health: db.open_tree("health.v1")?,
+            path: path.to_path_buf(),
+            probes: AtomicU64::new(0),
             db,
         })
     }
@@ -301,6 +319,36 @@ impl Store {
         self.db.flush()?;
         Ok(())
     }
+
+    /// Proves the store can still be written: a heartbeat goes through sled to disk, and a
+    /// probe file is created, synced and removed in the store's directory. The second part
+    /// matters because sled keeps its files open: a directory removed or replaced under it
+    /// lets sled's own writes succeed until it needs a new file (a snapshot), and then fails.
+    /// Blocks on disk IO: call it off the async threads.
+    pub fn health_check(&self) -> Result<(), StoreError> {
+        let not_writable = |reason: String| StoreError::NotWritable {
+            path: self.path.clone(),
+            reason,
+        };
+        let stamp = Utc::now().timestamp().to_be_bytes();
+        self.health
+            .insert("heartbeat", &stamp[..])
+            .and_then(|_| self.db.flush())
+            .map_err(|e| not_writable(format!("cannot write a heartbeat: {e}")))?;
+        let n = self.probes.fetch_add(1, Ordering::Relaxed);
+        let probe = self
+            .path
+            .join(format!(".health-probe-{}-{n}", std::process::id()));
+        let written = std::fs::File::create(&probe).and_then(|mut f| {
+            f.write_all(&stamp)?;
+            f.sync_all()
+        });
+        // Removed even when the write failed half-way, so probes never pile up.
+        let removed = std::fs::remove_file(&probe);
+        written
+            .and(removed)
+            .map_err(|e| not_writable(format!("cannot write {}: {e}", probe.display())))
+    }
 }
 
 fn decode_stamp(v: &[u8]) -> i64 {
@@ -408,6 +456,40 @@ mod tests {
         assert_eq!(stats.stories, 1);
         assert_eq!(stats.keys, 3);
         assert_eq!(store.stories_since(old).expect("since").len(), 1);
+    }
+
+    #[test]
+    fn health_check_fails_when_the_directory_is_replaced_and_recovers() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("store");
+        let store = Store::open(&path).expect("open");
+        store.health_check().expect("a fresh store is healthy");
+        // Tests run as root, where permissions do not stop writes: move the directory away
+        // and put a regular file in its place instead.
+        let moved = dir.path().join("store.moved");
+        std::fs::rename(&path, &moved).expect("move the store away");
+        std::fs::write(&path, b"not a directory").expect("replace it by a file");
+        let err = store
+            .health_check()
+            .expect_err("a replaced directory is unhealthy");
+        assert!(matches!(err, StoreError::NotWritable { .. }), "{err}");
+        let text = err.to_string();
+        assert!(
+            text.starts_with(&format!(
+                "the store at {} is not writable: ",
+                path.display()
+            )),
+            "{text}"
+        );
+        std::fs::remove_file(&path).expect("remove the file");
+        std::fs::rename(&moved, &path).expect("restore the store");
+        store.health_check().expect("healthy again once restored");
+        let left: Vec<_> = std::fs::read_dir(&path)
+            .expect("read dir")
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().starts_with(".health-probe"))
+            .collect();
+        assert!(left.is_empty(), "probe files left behind: {left:?}");
     }
 
     #[test]

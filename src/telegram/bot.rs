@@ -117,16 +117,51 @@ impl Settings {
     }
 }
 
-/// What the handlers share.
+/// What the handlers share. Rules and settings are live: a reload publishes new ones through
+/// the [`Live`] returned by [`Ctx::new`], and the next update sees them.
 pub struct Ctx {
     pub store: Arc<Store>,
-    pub rules: Rules,
-    pub settings: Settings,
+    rules: Rules,
+    settings: watch::Receiver<Arc<Settings>>,
+}
+
+/// Publishes reloaded rules and settings to a running bot.
+pub struct Live {
+    rules: watch::Sender<Arc<RuleSet>>,
+    settings: watch::Sender<Arc<Settings>>,
+}
+
+impl Live {
+    pub fn update(&self, rules: Arc<RuleSet>, settings: Settings) {
+        self.rules.send_replace(rules);
+        self.settings.send_replace(Arc::new(settings));
+    }
 }
 
 impl Ctx {
+    pub fn new(store: Arc<Store>, rules: Arc<RuleSet>, settings: Settings) -> (Ctx, Live) {
+        let (rules_tx, rules) = watch::channel(rules);
+        let (settings_tx, settings) = watch::channel(Arc::new(settings));
+        let live = Live {
+            rules: rules_tx,
+            settings: settings_tx,
+        };
+        (
+            Ctx {
+                store,
+                rules,
+                settings,
+            },
+            live,
+        )
+    }
+
     fn rules(&self) -> Arc<RuleSet> {
         self.rules.borrow().clone()
+    }
+
+    fn settings(&self) -> Arc<Settings> {
+        self.settings.borrow().clone()
     }
 }
 
@@ -171,7 +206,7 @@ pub fn spawn(bot: Bot, ctx: Ctx) -> BotTask {
 pub async fn run(bot: Bot, ctx: Ctx, shutdown: impl Future<Output = ()>) {
     tokio::pin!(shutdown);
     let ctx = Arc::new(ctx);
-    let poll_timeout = ctx.settings.poll_timeout;
+    let poll_timeout = ctx.settings().poll_timeout;
     let mut commands_set = false;
     let mut backoff = Duration::from_secs(1);
     loop {
@@ -399,7 +434,7 @@ fn normalize(text: &str) -> String {
 }
 
 async fn execute(bot: &Bot, ctx: &Ctx, who: &Asker, cmd: Command) -> Result<Reply, BotError> {
-    let settings = &ctx.settings;
+    let settings = &*ctx.settings();
     let rules = ctx.rules();
     let store = &ctx.store;
     match cmd {
@@ -912,7 +947,7 @@ async fn on_callback(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Result<(), Bo
         user: i64::try_from(q.from.id.0).ok(),
         anonymous_admin: false,
     };
-    let g = gate(&bot, &ctx.settings, &who).await?;
+    let g = gate(&bot, &ctx.settings(), &who).await?;
     if g != Gate::Open {
         let text = match g {
             Gate::NotAdmin => "Only this group's administrators can change its subscriptions.",

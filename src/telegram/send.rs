@@ -42,6 +42,7 @@ use tokio::time::Instant;
 use super::render::{self, Markup};
 use super::{Failure, classify};
 use crate::config::TelegramConfig;
+use crate::metrics::Metrics;
 use crate::store::outbox::{MESSAGE_LIMIT, OutboxEntry, Part, SentRecord};
 use crate::store::{Store, StoreError};
 
@@ -187,6 +188,7 @@ pub struct Sender {
     wake: Arc<Notify>,
     /// After a transient failure: nothing is sent before this instant.
     backoff: Option<(Instant, Duration)>,
+    metrics: Arc<Metrics>,
 }
 
 /// What one attempt did, for tests and logs.
@@ -205,7 +207,13 @@ impl Sender {
             settings,
             wake: Arc::new(Notify::new()),
             backoff: None,
+            metrics: Arc::new(Metrics::new()),
         }
+    }
+
+    /// Records deliveries in the process's shared metrics (without it, in a private set).
+    pub fn with_metrics(self, metrics: Arc<Metrics>) -> Sender {
+        Sender { metrics, ..self }
     }
 
     /// Notify it after queueing entries, so they go out without waiting for the next rescan.
@@ -374,6 +382,7 @@ impl Sender {
         let chat = entry.chat;
         match failure {
             Failure::RetryAfter(wait) => {
+                self.metrics.telegram_429();
                 tracing::warn!(
                     chat,
                     retry_after = wait.as_secs(),
@@ -414,6 +423,7 @@ impl Sender {
                         len,
                         "telegram says a tiny message is too long; dropped"
                     );
+                    self.gave_up(&entry, "rejected");
                     return self.store.drop_outbox_entry(seq);
                 }
                 let markup = if part.plain {
@@ -448,6 +458,7 @@ impl Sender {
             }
             Failure::ChatGone(reason) => {
                 let dropped = self.store.end_chat(chat, &reason, Utc::now())?;
+                self.metrics.alerts_failed("chat_gone", dropped);
                 tracing::warn!(chat, reason = %reason, dropped, "chat gone: subscriptions ended");
                 let text = format!(
                     "kkachi: chat {chat} no longer receives alerts ({reason}). Its subscriptions are ended; \
@@ -465,6 +476,7 @@ impl Sender {
             }
             Failure::Rejected(reason) => {
                 tracing::error!(chat, reason = %reason, story = ?entry.story, "telegram rejected the message; dropped");
+                self.gave_up(&entry, "rejected");
                 self.store.drop_outbox_entry(seq)
             }
             Failure::Transient(reason) => {
@@ -491,6 +503,14 @@ impl Sender {
         self.store.update_outbox_entry(seq, &entry)
     }
 
+    /// Counts an alert given up (admin notices are not what `kkachi_alerts_queued_total`
+    /// counts, so they are left out here too).
+    fn gave_up(&self, entry: &OutboxEntry, reason: &'static str) {
+        if entry.story.is_some() {
+            self.metrics.alerts_failed(reason, 1);
+        }
+    }
+
     fn complete(&self, seq: u64, entry: &OutboxEntry, uncertain: bool) -> Result<(), StoreError> {
         let record = SentRecord {
             message_ids: entry.sent_parts.clone(),
@@ -498,6 +518,12 @@ impl Sender {
             uncertain,
         };
         self.store.complete(seq, entry, &record)?;
+        if uncertain {
+            self.gave_up(entry, "uncertain");
+        } else if entry.story.is_some() {
+            let latency = (record.sent_at - entry.enqueued_at).to_std();
+            self.metrics.alert_sent(latency.unwrap_or_default());
+        }
         // A completion lost to a SIGKILL would send the message again after the restart.
         self.store.flush()
     }

@@ -3,9 +3,11 @@
 
 mod cli;
 mod fake_telegram;
+mod metrics;
 mod poll;
 mod rules_cli;
 mod server;
+mod service;
 mod summary_cli;
 mod telegram_bot;
 mod telegram_send;
@@ -45,7 +47,8 @@ impl Env {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut toml = String::from(
             "rules = \"rules.toml\"\n[store]\npath = \"store\"\n[schedule]\ncron = \"0 0 1 1 *\"\njitter = \"0s\"\n\
-             [fetch]\ntimeout = \"3s\"\nconnect_timeout = \"2s\"\nmax_body_bytes = 2000000\n",
+             [fetch]\ntimeout = \"3s\"\nconnect_timeout = \"2s\"\nmax_body_bytes = 2000000\n\
+             [http]\nenabled = false\n",
         );
         for f in feeds {
             toml.push_str(&format!(

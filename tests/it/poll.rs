@@ -2,7 +2,6 @@
 //! faults isolated per feed, backoff.
 
 use std::collections::HashMap;
-use std::future::pending;
 
 use kkachi::app::{self, RunOptions};
 use kkachi::deliver::Format;
@@ -17,10 +16,10 @@ async fn once(env: &Env) -> HashMap<String, Outcome> {
         once: true,
         dry_run: true,
         format: Format::Json,
+        shutdown_deadline: app::SHUTDOWN_DEADLINE,
     };
-    let reports: Vec<Report> = app::run(env.load(), opts, pending())
-        .await
-        .expect("run --once");
+    let (_control, rx) = tokio::sync::mpsc::unbounded_channel();
+    let reports: Vec<Report> = app::run(env.load(), opts, rx).await.expect("run --once");
     reports.into_iter().map(|r| (r.feed, r.outcome)).collect()
 }
 

@@ -236,11 +236,10 @@ impl Harness {
             Ok(l) => Arc::new(l.rules),
             Err(d) => panic!("rules: {d:?}"),
         };
-        let (_tx, rules) = tokio::sync::watch::channel(rules);
-        let ctx = Ctx {
-            store: store.clone(),
+        let (ctx, _live) = Ctx::new(
+            store.clone(),
             rules,
-            settings: Settings {
+            Settings {
                 access,
                 allow: allow.to_vec(),
                 admins: admins.to_vec(),
@@ -248,7 +247,7 @@ impl Harness {
                 feeds: vec!["yna".into()],
                 poll_timeout: Duration::from_secs(2),
             },
-        };
+        );
         let task = bot::spawn(fake.bot(Duration::from_secs(10)), ctx);
         Harness {
             fake,
@@ -615,7 +614,7 @@ impl Daemon {
         let toml = format!(
             "rules = \"rules.toml\"\n[store]\npath = \"store\"\n[schedule]\ncron = \"0 0 1 1 *\"\njitter = \"0s\"\n\
              [fetch]\ntimeout = \"3s\"\nconnect_timeout = \"2s\"\n\
-             [telegram]\nadmins = {admins:?}\n\
+             [http]\nenabled = false\n[telegram]\nadmins = {admins:?}\n\
              [[feeds]]\nname = \"news\"\nurl = \"{feed_url}\"\ncron = \"* * * * * *\"\n"
         );
         std::fs::write(env.config(), toml).expect("config");

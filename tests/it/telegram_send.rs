@@ -499,10 +499,10 @@ async fn a_poll_with_a_token_delivers_through_the_outbox() {
             once: true,
             dry_run: false,
             format: Format::Json,
+            shutdown_deadline: app::SHUTDOWN_DEADLINE,
         };
-        let reports = app::run(env.load(), opts, std::future::pending())
-            .await
-            .expect("run --once");
+        let (_control, rx) = tokio::sync::mpsc::unbounded_channel();
+        let reports = app::run(env.load(), opts, rx).await.expect("run --once");
         let want = if round == 0 { (2, 2, 1) } else { (2, 0, 0) };
         match &reports[0].outcome {
             Outcome::Polled { items, new, alerts } => {

@@ -1,0 +1,172 @@
+//! The operations endpoint (`[http] listen`): `GET /metrics`, `GET /healthz`, `GET /readyz`.
+//!
+//! - `/metrics`: every series of [`Metrics`] in the Prometheus text format.
+//! - `/healthz`: 200 `ok` while the process answers and [`Store::health_check`] passes (the
+//!   store takes a write through to disk and a new file in its directory); 503 with the error
+//!   otherwise. The check runs on a blocking thread, one at a time, and a check that does not
+//!   finish within [`HEALTH_TIMEOUT`] (a stalled disk) answers 503 too.
+//! - `/readyz`: 200 `ready` once `app` says so through the [`Readiness`] channel; 503
+//!   `starting` or `shutting down` otherwise.
+//!
+//! Anything else is 404. Must not: change state (beyond the health check's own heartbeat),
+//! or block the runtime's threads on the store.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State as Extract;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::metrics::{self, Metrics};
+use crate::store::Store;
+
+/// A `/healthz` whose store check takes longer than this answers 503.
+pub const HEALTH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What `/readyz` says. `app` holds the [`watch::Sender`] and moves it along.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Readiness {
+    /// The store is opening or the first schedule is not armed yet.
+    Starting,
+    Ready,
+    ShuttingDown,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("the http server on {addr} failed: {source}")]
+    Serve {
+        addr: String,
+        source: std::io::Error,
+    },
+}
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct State {
+    pub metrics: Arc<Metrics>,
+    pub store: Arc<Store>,
+    pub ready: watch::Receiver<Readiness>,
+}
+
+#[derive(Clone)]
+struct Shared {
+    state: State,
+    /// One health check at a time: a stalled disk holds one blocking thread, not one per probe.
+    health: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// Binds the listener (before the daemon reports ready, so a taken port fails the start).
+pub async fn bind(addr: SocketAddr) -> Result<TcpListener, HttpError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| HttpError::Bind { addr, source })
+}
+
+/// The routes, for [`serve`] and for tests that drive them without a socket.
+pub fn router(state: State) -> Router {
+    let shared = Shared {
+        state,
+        health: Arc::new(tokio::sync::Mutex::new(())),
+    };
+    Router::new()
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .fallback(not_found)
+        .with_state(shared)
+}
+
+/// Serves until `shutdown` resolves, then stops accepting and lets requests in flight finish.
+pub async fn serve(
+    listener: TcpListener,
+    state: State,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), HttpError> {
+    let addr = listener
+        .local_addr()
+        .map_or_else(|_| "?".to_string(), |a| a.to_string());
+    tracing::info!(%addr, "serving /metrics, /healthz and /readyz");
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|source| HttpError::Serve { addr, source })
+}
+
+async fn metrics(Extract(shared): Extract<Shared>) -> Response {
+    let State { metrics, store, .. } = shared.state;
+    match tokio::task::spawn_blocking(move || metrics.render(&store)).await {
+        Ok(text) => ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], text).into_response(),
+        Err(e) => text(StatusCode::INTERNAL_SERVER_ERROR, format!("{e}")),
+    }
+}
+
+async fn healthz(Extract(shared): Extract<Shared>) -> Response {
+    let store = shared.state.store.clone();
+    let check = async move {
+        // The guard moves into the blocking task: if this request gives up, the next check
+        // still waits for the stalled one instead of starting another thread.
+        let guard = shared.health.lock_owned().await;
+        tokio::task::spawn_blocking(move || {
+            let _guard = guard;
+            store.health_check()
+        })
+        .await
+    };
+    match tokio::time::timeout(HEALTH_TIMEOUT, check).await {
+        Ok(Ok(Ok(()))) => text(StatusCode::OK, "ok".to_string()),
+        Ok(Ok(Err(e))) => text(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+        Ok(Err(e)) => text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the store health check failed: {e}"),
+        ),
+        Err(_) => text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "the store health check did not finish within {}s",
+                HEALTH_TIMEOUT.as_secs()
+            ),
+        ),
+    }
+}
+
+async fn readyz(Extract(shared): Extract<Shared>) -> Response {
+    let now = *shared.state.ready.borrow();
+    match now {
+        Readiness::Ready => text(StatusCode::OK, "ready".to_string()),
+        Readiness::Starting => text(StatusCode::SERVICE_UNAVAILABLE, "starting".to_string()),
+        Readiness::ShuttingDown => {
+            text(StatusCode::SERVICE_UNAVAILABLE, "shutting down".to_string())
+        }
+    }
+}
+
+async fn not_found() -> Response {
+    text(
+        StatusCode::NOT_FOUND,
+        "not found: try /metrics, /healthz or /readyz".to_string(),
+    )
+}
+
+/// A plain-text answer, newline-terminated for people using curl.
+fn text(status: StatusCode, mut body: String) -> Response {
+    body.push('\n');
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
