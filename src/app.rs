@@ -118,7 +118,8 @@ pub async fn run(
     } else {
         telegram_sender(&loaded, &store)?
     };
-    let sender = sender.map(|s| s.with_metrics(metrics.clone()));
+    let mut sender = sender.map(|s| s.with_metrics(metrics.clone()));
+    let sender_live = sender.as_mut().map(telegram::send::Sender::live_settings);
     let outbox = sender.as_ref().map(telegram::send::Sender::waker);
     let (tg_stop, tg_stopped) = tokio::sync::oneshot::channel::<()>();
     let tg_task = sender.map(|s| tokio::spawn(s.run(async move { drop(tg_stopped.await) })));
@@ -157,6 +158,7 @@ pub async fn run(
         let mut daemon = Daemon {
             ctx,
             bot: bot_live,
+            sender: sender_live,
             rejected: None,
             ready,
         };
@@ -222,6 +224,8 @@ struct Daemon {
     ctx: Ctx,
     /// The bot's live rules and settings.
     bot: Option<telegram::bot::Live>,
+    /// The delivery task's live settings (limits, admins, time zone).
+    sender: Option<watch::Sender<telegram::send::Settings>>,
     /// The problems of the last rejected reload: one bad edit gets one admin notice, however
     /// many file events and signals it causes.
     rejected: Option<String>,
@@ -441,6 +445,12 @@ impl Daemon {
         self.ctx.rules = loaded.rules.clone();
         if let Some(bot) = &self.bot {
             bot.update(loaded.rules, telegram::bot::Settings::new(&config));
+        }
+        if let Some(sender) = &self.sender {
+            sender.send_replace(telegram::send::Settings::new(
+                &config.telegram,
+                config.schedule.timezone,
+            ));
         }
         tracing::info!(
             rules = self.ctx.rules.rules().len(),

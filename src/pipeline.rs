@@ -210,8 +210,10 @@ impl HealthChange {
     }
 }
 
+/// Whole minutes (whole seconds under a minute): "1h 1m", not "1h 1m 3s 120ms".
 fn round_minutes(d: chrono::Duration) -> Duration {
-    Duration::from_secs((d.num_seconds().max(0) as u64).div_ceil(60) * 60)
+    let secs = d.num_seconds().max(0) as u64;
+    Duration::from_secs(if secs < 60 { secs } else { secs / 60 * 60 })
 }
 
 /// Updates the failure streak after a poll and says whether the admins should hear of it:

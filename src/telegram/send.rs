@@ -87,6 +87,11 @@ impl Limiter {
         }
     }
 
+    /// New limits (a reload) apply to the sends already in the windows.
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+    }
+
     /// The earliest instant at which a message to `chat` keeps every window within its limit
     /// (`<= now`: right away).
     pub fn ready_at(&self, chat: i64, now: Instant) -> Instant {
@@ -189,6 +194,8 @@ pub struct Sender {
     /// After a transient failure: nothing is sent before this instant.
     backoff: Option<(Instant, Duration)>,
     metrics: Arc<Metrics>,
+    /// Reloaded settings, when the daemon publishes them.
+    updates: Option<tokio::sync::watch::Receiver<Settings>>,
 }
 
 /// What one attempt did, for tests and logs.
@@ -208,7 +215,15 @@ impl Sender {
             wake: Arc::new(Notify::new()),
             backoff: None,
             metrics: Arc::new(Metrics::new()),
+            updates: None,
         }
+    }
+
+    /// Settings published through the returned sender (a reload) apply from the next send.
+    pub fn live_settings(&mut self) -> tokio::sync::watch::Sender<Settings> {
+        let (tx, rx) = tokio::sync::watch::channel(self.settings.clone());
+        self.updates = Some(rx);
+        tx
     }
 
     /// Records deliveries in the process's shared metrics (without it, in a private set).
@@ -278,6 +293,12 @@ impl Sender {
 
     /// Sends the next part of the oldest entry that may go now, or says when to look again.
     async fn step(&mut self) -> Result<Step, StoreError> {
+        if let Some(updates) = &mut self.updates
+            && updates.has_changed().unwrap_or(false)
+        {
+            self.settings = updates.borrow_and_update().clone();
+            self.limiter.set_limits(self.settings.limits);
+        }
         let now = Instant::now();
         if let Some((until, _)) = self.backoff
             && until > now

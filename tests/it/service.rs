@@ -25,7 +25,7 @@ impl Service {
         let dir = tempfile::tempdir().expect("tempdir");
         let base = "rules = \"rules.toml\"\n[store]\npath = \"store\"\n\
                     [schedule]\ncron = \"0 0 1 1 *\"\njitter = \"0s\"\n\
-                    [fetch]\ntimeout = \"30s\"\nconnect_timeout = \"2s\"\n\
+                    [fetch]\ntimeout = \"30s\"\nconnect_timeout = \"2s\"\nmax_backoff = \"1s\"\n\
                     [http]\nenabled = false\n";
         std::fs::write(dir.path().join("kkachi.toml"), format!("{base}{config}")).expect("config");
         std::fs::write(dir.path().join("rules.toml"), rules).expect("rules");
@@ -570,4 +570,52 @@ fn a_taken_http_port_fails_the_start_with_its_address() {
         err.contains(&format!("cannot listen on 127.0.0.1:{port}")),
         "{err}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_feed_down_longer_than_feed_down_after_gets_one_notice_and_one_on_recovery() {
+    let server = Server::start();
+    server.route(
+        "/f.xml",
+        Route::Status {
+            code: 500,
+            headers: Vec::new(),
+        },
+    );
+    let fake = FakeTelegram::start();
+    let mut svc = Service::new(
+        &format!(
+            "[health]\nfeed_down_after = \"2s\"\n[telegram]\nadmins = [7]\n\
+             [[feeds]]\nname = \"news\"\nurl = \"{}\"\ncron = \"* * * * * *\"\n",
+            server.url("/f.xml")
+        ),
+        &rule("ai", "AI", 42),
+    );
+    svc.with_telegram(&fake, &[]);
+    let down = |r: &Request| r.text().contains("news") && r.text().contains("has been failing since");
+    assert!(
+        fake.wait_for(WAIT, |_| sent_to(&fake, 7).iter().any(down)).await,
+        "no down notice:\n{}",
+        svc.log()
+    );
+    let notice = sent_to(&fake, 7)[0].text().to_string();
+    assert!(notice.contains("HTTP 500"), "{notice}");
+    // It keeps failing: no second notice.
+    let n = server.hits("/f.xml").len();
+    wait_hits(&server, "/f.xml", n + 2);
+    assert_eq!(sent_to(&fake, 7).len(), 1, "{:?}", sent_to(&fake, 7));
+
+    server.feed("/f.xml", crate::rss(&[]), "application/rss+xml");
+    assert!(
+        fake.wait_for(WAIT, |_| sent_to(&fake, 7)
+            .iter()
+            .any(|r| r.text().contains("works again")))
+            .await,
+        "no recovery notice:\n{}",
+        svc.log()
+    );
+    two_more_polls(&server, "/f.xml");
+    assert_eq!(sent_to(&fake, 7).len(), 2, "{:?}", sent_to(&fake, 7));
+    svc.signal(libc::SIGTERM);
+    assert_eq!(svc.wait_exit().0, Some(0), "{}", svc.log());
 }
