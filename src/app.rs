@@ -363,6 +363,7 @@ impl Daemon {
             Ok(Err(diags)) => Err(diags.iter().map(ToString::to_string).collect()),
             Err(e) => Err(vec![format!("the reload task failed: {e}")]),
         };
+        self.ctx.metrics.reload(outcome.is_ok());
         let rewatch = match outcome {
             Ok(rewatch) => {
                 self.rejected = None;

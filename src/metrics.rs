@@ -79,6 +79,13 @@ pub struct Metrics {
     delivery_seconds: Histogram,
     outbox_depth: Gauge,
     feeds_in_backoff: Gauge,
+    reloads: Family<ResultLabel, Counter>,
+    reload_ok: Gauge,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabel {
+    result: &'static str,
 }
 
 /// 50 ms … 2 min: a poll is a fetch (bounded by `[fetch] timeout`), a parse and a transaction.
@@ -110,7 +117,10 @@ impl Metrics {
             delivery_seconds: delivery_buckets(),
             outbox_depth: Gauge::default(),
             feeds_in_backoff: Gauge::default(),
+            reloads: Family::default(),
+            reload_ok: Gauge::default(),
         };
+        m.reload_ok.set(1);
         let mut r = m.registry;
         // Counters get `_total` and units their suffix from the encoder: `polls` is exported
         // as `kkachi_polls_total`, `poll_duration` as `kkachi_poll_duration_seconds`.
@@ -189,7 +199,25 @@ impl Metrics {
              store's feed states at scrape time)",
             m.feeds_in_backoff.clone(),
         );
+        r.register(
+            "config_reloads",
+            "Config reloads (file edits, SIGHUP) by result (applied, rejected)",
+            m.reloads.clone(),
+        );
+        r.register(
+            "config_last_reload_successful",
+            "1 when the last reload was applied (or none happened yet), 0 when it was rejected \
+             and the previous config is still running",
+            m.reload_ok.clone(),
+        );
         Metrics { registry: r, ..m }
+    }
+
+    /// A reload was applied (`true`) or rejected.
+    pub fn reload(&self, applied: bool) {
+        let result = if applied { "applied" } else { "rejected" };
+        self.reloads.get_or_create(&ResultLabel { result }).inc();
+        self.reload_ok.set(i64::from(applied));
     }
 
     /// A poll finished. `outcome` is [`crate::pipeline::Outcome::label`]; skipped polls count

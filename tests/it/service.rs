@@ -532,6 +532,23 @@ async fn metrics_health_and_readiness_over_http() {
     let (code, body) = get(&format!("{base}/healthz")).await;
     assert_eq!((code, body.as_str()), (200, "ok\n"));
 
+    // A rejected edit shows in the reload series.
+    std::fs::write(
+        svc.path("rules.toml"),
+        "[[rules]]\nname = \"x\"\nquery = '(AI'\n",
+    )
+    .expect("bad rules");
+    svc.wait_log("reload rejected", 1);
+    let (_, metrics) = get(&format!("{base}/metrics")).await;
+    assert!(
+        metrics.contains("kkachi_config_reloads_total{result=\"rejected\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("kkachi_config_last_reload_successful 0"),
+        "{metrics}"
+    );
+
     // The store directory is replaced by a file (as when a disk is remounted or the directory
     // removed): not writable, whoever we run as.
     let store = svc.path("store");
@@ -592,9 +609,11 @@ async fn a_feed_down_longer_than_feed_down_after_gets_one_notice_and_one_on_reco
         &rule("ai", "AI", 42),
     );
     svc.with_telegram(&fake, &[]);
-    let down = |r: &Request| r.text().contains("news") && r.text().contains("has been failing since");
+    let down =
+        |r: &Request| r.text().contains("news") && r.text().contains("has been failing since");
     assert!(
-        fake.wait_for(WAIT, |_| sent_to(&fake, 7).iter().any(down)).await,
+        fake.wait_for(WAIT, |_| sent_to(&fake, 7).iter().any(down))
+            .await,
         "no down notice:\n{}",
         svc.log()
     );
