@@ -152,7 +152,24 @@ pub async fn run(
         None => (None, None),
     };
     let (reports, until) = if opts.once {
-        let reports = run_once(&ctx).await;
+        // A signal interrupts the cycle: what was not marked seen is polled again next time.
+        let stop = async {
+            loop {
+                match control.recv().await {
+                    Some(Control::Shutdown) => break,
+                    Some(Control::Reload) => {}
+                    // Nobody can ask any more: let the cycle finish.
+                    None => std::future::pending::<()>().await,
+                }
+            }
+        };
+        let reports = tokio::select! {
+            reports = run_once(&ctx) => reports,
+            _ = stop => {
+                tracing::warn!("interrupted: polls in flight are abandoned");
+                Vec::new()
+            }
+        };
         (reports, Instant::now() + opts.shutdown_deadline)
     } else {
         let mut daemon = Daemon {

@@ -467,3 +467,19 @@ async fn the_fake_answers_teloxide() {
         "{e:?}"
     );
 }
+
+/// The story links (`https://news.example.kr/…`) of the alerts among `reqs`, sorted: equal to
+/// the expected list when each story arrived exactly once.
+pub fn alert_links(reqs: &[Request]) -> Vec<String> {
+    let mut links: Vec<String> = reqs
+        .iter()
+        .filter_map(|r| {
+            r.text()
+                .split('"')
+                .find(|s| s.starts_with("https://news.example.kr/"))
+                .map(str::to_string)
+        })
+        .collect();
+    links.sort();
+    links
+}

@@ -371,16 +371,7 @@ async fn sigterm_during_a_busy_poll_exits_0_by_the_deadline_and_the_next_start_d
     );
     two_more_polls(&server, "/f.xml");
     tokio::time::sleep(Duration::from_millis(1200)).await;
-    let mut links: Vec<String> = sent_to(&fake, 42)
-        .iter()
-        .filter_map(|r| {
-            r.text()
-                .split('"')
-                .find(|s| s.starts_with("https://news.example.kr/"))
-                .map(str::to_string)
-        })
-        .collect();
-    links.sort();
+    let links = crate::fake_telegram::alert_links(&sent_to(&fake, 42));
     let want: Vec<String> = news.iter().map(|(_, _, u)| u.clone()).collect();
     assert_eq!(links, want, "each story exactly once");
     svc.signal(libc::SIGTERM);

@@ -842,16 +842,7 @@ async fn sigkill_with_a_full_outbox_delivers_the_rest_after_restart_without_dupl
     );
     two_more_polls(&server, "/f.xml").await;
     tokio::time::sleep(Duration::from_millis(1200)).await;
-    let mut urls: Vec<String> = alerts_to(&fake, 42)
-        .iter()
-        .filter_map(|r| {
-            r.text()
-                .split('"')
-                .find(|s| s.starts_with("https://news.example.kr/"))
-                .map(str::to_string)
-        })
-        .collect();
-    urls.sort();
+    let urls = crate::fake_telegram::alert_links(&alerts_to(&fake, 42));
     let want: Vec<String> = titles.iter().map(|(_, _, u)| u.clone()).collect();
     assert_eq!(urls, want, "each story exactly once");
     let (code, stderr) = daemon.terminate();
