@@ -184,6 +184,7 @@ fn rules(sink: &mut Sink<'_>, v: Option<&Spanned<DeValue<'_>>>) -> Vec<(RuleInfo
         return Vec::new();
     };
     let mut out = Vec::new();
+    // Rule name → byte offset of its first definition.
     let mut seen: HashMap<String, usize> = HashMap::new();
     for item in items.iter() {
         let DeValue::Table(t) = item.get_ref() else {
@@ -224,12 +225,15 @@ fn rule(
                     format!("rule name {name:?} must use only a-z, 0-9, _ and -"),
                 );
             } else if let Some(&first) = seen.get(&name) {
+                // The line is worked out only here: counting lines for every rule would make
+                // loading quadratic in the file's size.
+                let first = sink.at(first).0;
                 sink.error(
                     &nspan,
                     format!("duplicate rule name {name:?} (first defined on line {first})"),
                 );
             } else {
-                seen.insert(name.clone(), sink.at(nspan.start).0);
+                seen.insert(name.clone(), nspan.start);
             }
             Some(name)
         }
