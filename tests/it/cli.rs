@@ -334,3 +334,74 @@ fn the_config_comes_from_kkachi_config_when_no_flag_is_given() {
         stdout(&out)
     );
 }
+
+#[test]
+fn version_and_shell_completions() {
+    let out = kkachi().arg("--version").output().expect("run");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        stdout(&out),
+        format!("kkachi {}\n", env!("CARGO_PKG_VERSION"))
+    );
+    for (shell, marker) in [
+        ("bash", "_kkachi()"),
+        ("zsh", "#compdef kkachi"),
+        ("fish", "complete -c kkachi"),
+    ] {
+        let out = kkachi().args(["completions", shell]).output().expect("run");
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let script = stdout(&out);
+        assert!(script.contains(marker), "{shell}: {script}");
+        // Subcommands and their flags are completed.
+        assert!(script.contains("shutdown-deadline"), "{shell}");
+    }
+    let out = kkachi()
+        .args(["completions", "tcsh"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("possible values: bash"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn log_format_json_writes_one_object_per_line() {
+    let server = Server::start();
+    server.feed(
+        "/f.xml",
+        rss(&[("g1", "딥시크 새 모델 공개", "https://e.kr/1")]),
+        "application/rss+xml",
+    );
+    let env = Env::new(
+        &[FeedSpec::new("f", server.url("/f.xml")).backfill(1)],
+        &rules(&[("deepseek", "DeepSeek")]),
+    );
+    let out = kkachi()
+        .args(["--log-format", "json", "run", "--once", "--config"])
+        .arg(env.config())
+        .env("RUST_LOG", "info")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let log = stderr(&out);
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let polled = lines
+        .iter()
+        .find(|v| v["fields"]["message"] == "polled")
+        .unwrap_or_else(|| panic!("no poll line in {log}"));
+    assert_eq!(polled["level"], "INFO");
+    assert_eq!(polled["fields"]["feed"], "f");
+    assert_eq!(polled["fields"]["alerts"], 1);
+    // stdout still carries only the alert.
+    assert!(
+        stdout(&out).contains("딥시크 새 모델 공개"),
+        "{}",
+        stdout(&out)
+    );
+}
