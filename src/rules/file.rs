@@ -16,20 +16,21 @@ use toml::de::{DeTable, DeValue};
 use super::aliases::{Aliases, normalize_member};
 use super::parser::{self, Expr};
 use super::{Loaded, QueryError, RuleInfo, RuleSet, caret_line};
-use crate::diag::{Diagnostic, line_col};
+use crate::diag::{Diagnostic, LineIndex};
 
 const TOP_KEYS: &[&str] = &["builtin_aliases", "aliases", "rules"];
 const RULE_KEYS: &[&str] = &["name", "query", "description", "feeds", "chats"];
 
 struct Sink<'a> {
     src: &'a str,
+    lines: LineIndex,
     file: &'a Path,
     diags: Vec<Diagnostic>,
 }
 
 impl Sink<'_> {
     fn at(&self, offset: usize) -> (usize, usize) {
-        line_col(self.src, offset)
+        self.lines.line_col(self.src, offset)
     }
 
     fn error(&mut self, span: &Range<usize>, message: impl Into<String>) {
@@ -75,6 +76,7 @@ fn is_valid_name(name: &str) -> bool {
 pub fn load(src: &str, file: &Path) -> Result<Loaded, Vec<Diagnostic>> {
     let mut sink = Sink {
         src,
+        lines: LineIndex::new(src),
         file,
         diags: Vec::new(),
     };

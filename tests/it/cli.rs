@@ -254,8 +254,8 @@ fn feed_test_reads_files_and_explains_failures() {
     assert!(stderr(&out).contains("cannot parse"), "{}", stderr(&out));
 }
 
-#[test]
-fn the_daemon_polls_at_start_and_stops_cleanly_on_sigterm() {
+/// A feed server with one DeepSeek story, and a config that alerts on it at the first poll.
+fn one_deepseek_story() -> (Server, Env) {
     let server = Server::start();
     server.feed(
         "/f.xml",
@@ -266,6 +266,12 @@ fn the_daemon_polls_at_start_and_stops_cleanly_on_sigterm() {
         &[FeedSpec::new("f", server.url("/f.xml")).backfill(1)],
         &rules(&[("deepseek", "DeepSeek")]),
     );
+    (server, env)
+}
+
+#[test]
+fn the_daemon_polls_at_start_and_stops_cleanly_on_sigterm() {
+    let (server, env) = one_deepseek_story();
     let daemon = kkachi()
         .args(["run", "--format", "json", "--config"])
         .arg(env.config())
@@ -369,16 +375,7 @@ fn version_and_shell_completions() {
 
 #[test]
 fn log_format_json_writes_one_object_per_line() {
-    let server = Server::start();
-    server.feed(
-        "/f.xml",
-        rss(&[("g1", "딥시크 새 모델 공개", "https://e.kr/1")]),
-        "application/rss+xml",
-    );
-    let env = Env::new(
-        &[FeedSpec::new("f", server.url("/f.xml")).backfill(1)],
-        &rules(&[("deepseek", "DeepSeek")]),
-    );
+    let (_server, env) = one_deepseek_story();
     let out = kkachi()
         .args(["--log-format", "json", "run", "--once", "--config"])
         .arg(env.config())
