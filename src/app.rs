@@ -95,8 +95,6 @@ pub async fn run(
     let http_task = match loaded.config.http.listen {
         Some(addr) if !opts.once => {
             let listener = http::bind(addr).await?;
-            let local = listener.local_addr().unwrap_or(addr);
-            tracing::info!("metrics at http://{local}/metrics, health at /healthz and /readyz");
             let state = http::State {
                 metrics: metrics.clone(),
                 store: store.clone(),
@@ -113,21 +111,24 @@ pub async fn run(
         loaded.config.summary.allow_private,
     )?);
     // With a token (and without `--dry-run`) alerts go to Telegram through the outbox.
-    let sender = if opts.dry_run {
+    let client = if opts.dry_run {
         None
     } else {
-        telegram_sender(&loaded, &store)?
+        telegram_client(&loaded)?
     };
-    let mut sender = sender.map(|s| s.with_metrics(metrics.clone()));
+    let mut sender = client.clone().map(|bot| {
+        let settings =
+            telegram::send::Settings::new(&loaded.config.telegram, loaded.config.schedule.timezone);
+        telegram::send::Sender::new(bot, store.clone(), settings).with_metrics(metrics.clone())
+    });
     let sender_live = sender.as_mut().map(telegram::send::Sender::live_settings);
     let outbox = sender.as_ref().map(telegram::send::Sender::waker);
     let (tg_stop, tg_stopped) = tokio::sync::oneshot::channel::<()>();
     let tg_task = sender.map(|s| tokio::spawn(s.run(async move { drop(tg_stopped.await) })));
     // The bot people talk to runs beside the delivery task (a daemon with a token only).
-    let bot = if opts.once || opts.dry_run {
-        None
-    } else {
-        telegram_bot(&loaded, &store)?
+    let bot = match client {
+        Some(bot) if !opts.once => Some(telegram_bot(bot, &loaded, &store)),
+        _ => None,
     };
     let ctx = Ctx {
         outbox,
@@ -304,7 +305,7 @@ impl Daemon {
                     match joined {
                         Ok(report) => {
                             sched.running.remove(&report.feed);
-                            crate::systemd::status(&self.status());
+                            crate::systemd::status(|| self.status());
                         }
                         Err(e) => tracing::error!(error = %e, "a poll task panicked"),
                     }
@@ -613,42 +614,31 @@ async fn tick(interval: &mut Option<tokio::time::Interval>) {
     }
 }
 
-/// The Telegram delivery task, when a token is configured (`$TELOXIDE_TOKEN`, `token_file`,
-/// `$CREDENTIALS_DIRECTORY/telegram-token`).
-fn telegram_sender(loaded: &Loaded, store: &Arc<Store>) -> Result<Option<telegram::send::Sender>> {
+/// The Bot API client shared by the delivery task and the bot, when a token is configured
+/// (`$TELOXIDE_TOKEN`, `token_file`, `$CREDENTIALS_DIRECTORY/telegram-token`).
+fn telegram_client(loaded: &Loaded) -> Result<Option<telegram::Bot>> {
     let cfg = &loaded.config.telegram;
     let Some(token) = telegram::resolve_token(cfg, |k| std::env::var_os(k))? else {
         tracing::info!("no telegram token: alerts go to stdout");
         return Ok(None);
     };
     let api_url = telegram::api_url(cfg, |k| std::env::var_os(k))?;
-    let bot = telegram::bot(&token, api_url, TELEGRAM_TIMEOUT)?;
-    let settings = telegram::send::Settings::new(cfg, loaded.config.schedule.timezone);
-    Ok(Some(telegram::send::Sender::new(
-        bot,
-        store.clone(),
-        settings,
-    )))
+    Ok(Some(telegram::bot(&token, api_url, TELEGRAM_TIMEOUT)?))
 }
 
-/// The bot people talk to (commands, `/topics` buttons), when a token is configured. Its
-/// long poll ([`telegram::bot::POLL_TIMEOUT`]) stays below [`TELEGRAM_TIMEOUT`].
+/// The bot people talk to (commands, `/topics` buttons). Its long poll
+/// ([`telegram::bot::POLL_TIMEOUT`]) stays below [`TELEGRAM_TIMEOUT`].
 fn telegram_bot(
+    bot: telegram::Bot,
     loaded: &Loaded,
     store: &Arc<Store>,
-) -> Result<Option<(telegram::bot::BotTask, telegram::bot::Live)>> {
-    let cfg = &loaded.config.telegram;
-    let Some(token) = telegram::resolve_token(cfg, |k| std::env::var_os(k))? else {
-        return Ok(None);
-    };
-    let api_url = telegram::api_url(cfg, |k| std::env::var_os(k))?;
-    let bot = telegram::bot(&token, api_url, TELEGRAM_TIMEOUT)?;
+) -> (telegram::bot::BotTask, telegram::bot::Live) {
     let (ctx, live) = telegram::bot::Ctx::new(
         store.clone(),
         loaded.rules.clone(),
         telegram::bot::Settings::new(&loaded.config),
     );
-    Ok(Some((telegram::bot::spawn(bot, ctx), live)))
+    (telegram::bot::spawn(bot, ctx), live)
 }
 
 /// Stops the delivery task by `until`. After `--once` it first gets until then to empty the

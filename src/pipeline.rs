@@ -251,10 +251,7 @@ pub fn notify_admins(ctx: &Ctx, text: &str, now: DateTime<Utc>) {
     let admins = &ctx.config.telegram.admins;
     match &ctx.outbox {
         Some(wake) if !admins.is_empty() => {
-            let notices: Vec<_> = admins
-                .iter()
-                .map(|&a| crate::store::OutboxEntry::notice(a, text, now))
-                .collect();
+            let notices = crate::store::OutboxEntry::notices(admins.iter().copied(), text, now);
             match ctx.store.enqueue(&notices) {
                 Ok(()) => wake.notify_one(),
                 Err(e) => {

@@ -32,9 +32,12 @@ pub fn stopping(status: &str) {
     send(&[NotifyState::Stopping, NotifyState::Status(status)]);
 }
 
-/// What the daemon is doing, for `systemctl status`.
-pub fn status(status: &str) {
-    send(&[NotifyState::Status(status)]);
+/// What the daemon is doing, for `systemctl status`. The line is only built when a service
+/// manager listens (it may cost a walk over the outbox).
+pub fn status(status: impl FnOnce() -> String) {
+    if std::env::var_os("NOTIFY_SOCKET").is_some() {
+        send(&[NotifyState::Status(&status())]);
+    }
 }
 
 /// How often to send [`watchdog`] keep-alives: half of `WatchdogSec`, when it is set.

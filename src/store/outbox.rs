@@ -143,6 +143,18 @@ impl OutboxEntry {
         OutboxEntry::new(chat, None, Body::Notice { text: text.into() }, now)
     }
 
+    /// The same notice to each of `chats` (the admins).
+    pub fn notices(
+        chats: impl IntoIterator<Item = i64>,
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> Vec<OutboxEntry> {
+        chats
+            .into_iter()
+            .map(|chat| OutboxEntry::notice(chat, text, now))
+            .collect()
+    }
+
     fn new(chat: i64, story: Option<String>, body: Body, now: DateTime<Utc>) -> OutboxEntry {
         OutboxEntry {
             chat,

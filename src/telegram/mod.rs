@@ -19,7 +19,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use teloxide::{ApiError, Bot, RequestError};
+/// The Bot API client (teloxide's), cheap to clone: the delivery task and the bot share one.
+pub use teloxide::Bot;
+use teloxide::{ApiError, RequestError};
 
 use crate::config::TelegramConfig;
 use crate::rules::{RuleMatch, RuleSet};

@@ -485,15 +485,9 @@ impl Sender {
                     "kkachi: chat {chat} no longer receives alerts ({reason}). Its subscriptions are ended; \
                      {dropped} queued message(s) dropped."
                 );
-                let now = Utc::now();
-                let notices: Vec<OutboxEntry> = self
-                    .settings
-                    .admins
-                    .iter()
-                    .filter(|&&a| a != chat)
-                    .map(|&a| OutboxEntry::notice(a, text.clone(), now))
-                    .collect();
-                self.store.enqueue(&notices)
+                let admins = self.settings.admins.iter().copied().filter(|&a| a != chat);
+                self.store
+                    .enqueue(&OutboxEntry::notices(admins, &text, Utc::now()))
             }
             Failure::Rejected(reason) => {
                 tracing::error!(chat, reason = %reason, story = ?entry.story, "telegram rejected the message; dropped");
