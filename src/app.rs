@@ -141,6 +141,7 @@ pub async fn run(
         store: store.clone(),
         fetcher,
         metrics,
+        cpu: pipeline::cpu_permits(),
     };
     tracing::info!(
         feeds = ctx.config.feeds.iter().filter(|f| f.enabled).count(),
@@ -332,7 +333,12 @@ impl Daemon {
             let Some(feed) = self.enabled_feeds().find(|f| f.name == name) else {
                 continue;
             };
-            let max = config.schedule.jitter.as_millis() as u64;
+            // The gap this poll sits in: from its next tick to the one after.
+            let interval = feed
+                .cron
+                .shortest_interval(now, config.schedule.timezone, 3);
+            let max = crate::scheduler::effective_jitter(config.schedule.jitter, interval)
+                .as_millis() as u64;
             let jitter = Duration::from_millis(if max == 0 { 0 } else { rng.gen_range(0..=max) });
             sched.plan.remove(&name);
             sched
@@ -684,9 +690,20 @@ pub fn log_cycle(reports: &[Report]) {
     tracing::info!(feeds = reports.len(), failed, alerts, "cycle done");
 }
 
+/// A second SIGTERM/SIGINT exits at once only when it comes at least this long after the
+/// first: `timeout 60 kkachi run`, a terminal's Ctrl-C or a service manager may signal the
+/// process and its group in the same instant, and that is one request to stop, not two.
+pub const SECOND_SIGNAL_AFTER: Duration = Duration::from_secs(1);
+
+/// Whether a stop signal at `now` is a second, deliberate one (exit at once), given when the
+/// first came.
+fn exits_at_once(first: Option<std::time::Instant>, now: std::time::Instant) -> bool {
+    first.is_some_and(|t| now.saturating_duration_since(t) >= SECOND_SIGNAL_AFTER)
+}
+
 /// Turns signals into [`Control`]s: SIGHUP reloads; SIGTERM or SIGINT shuts down, and a second
-/// one exits at once (status 128 + the signal's number). The outbox keeps every alert not yet
-/// accepted by Telegram, so even that loses none.
+/// one ([`SECOND_SIGNAL_AFTER`] or more later) exits at once (status 128 + the signal's
+/// number). The outbox keeps every alert not yet accepted by Telegram, so even that loses none.
 pub fn forward_signals(tx: mpsc::UnboundedSender<Control>) -> Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let listen = |kind: SignalKind, name: &str| {
@@ -696,20 +713,25 @@ pub fn forward_signals(tx: mpsc::UnboundedSender<Control>) -> Result<()> {
     let mut int = listen(SignalKind::interrupt(), "SIGINT")?;
     let mut hup = listen(SignalKind::hangup(), "SIGHUP")?;
     tokio::spawn(async move {
-        let mut stopping = false;
+        let mut first_stop: Option<std::time::Instant> = None;
         loop {
             let (name, number) = tokio::select! {
                 _ = term.recv() => ("SIGTERM", 15),
                 _ = int.recv() => ("SIGINT", 2),
                 _ = hup.recv() => ("SIGHUP", 1),
             };
+            let now = std::time::Instant::now();
             if number == 1 {
                 let _ = tx.send(Control::Reload);
-            } else if stopping {
+            } else if exits_at_once(first_stop, now) {
                 tracing::warn!("{name} again: exiting now; unsent alerts stay in the outbox");
                 std::process::exit(128 + number);
+            } else if first_stop.is_some() {
+                tracing::info!(
+                    "{name} again within {SECOND_SIGNAL_AFTER:?} of the first (one request, sent to the process and its group?): still shutting down gracefully"
+                );
             } else {
-                stopping = true;
+                first_stop = Some(now);
                 tracing::info!("{name}: shutting down (send it again to exit at once)");
                 let _ = tx.send(Control::Shutdown);
             }
@@ -721,6 +743,17 @@ pub fn forward_signals(tx: mpsc::UnboundedSender<Control>) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_second_stop_signal_counts_only_a_moment_after_the_first() {
+        let t0 = std::time::Instant::now();
+        assert!(!exits_at_once(None, t0));
+        // The same signal to the process and to its group: one request.
+        assert!(!exits_at_once(Some(t0), t0));
+        assert!(!exits_at_once(Some(t0), t0 + Duration::from_millis(900)));
+        assert!(exits_at_once(Some(t0), t0 + SECOND_SIGNAL_AFTER));
+        assert!(exits_at_once(Some(t0), t0 + Duration::from_secs(5)));
+    }
 
     fn config(feeds: &str, tz: &str) -> Config {
         let src = format!("[schedule]\ncron = \"0 * * * *\"\ntimezone = \"{tz}\"\n{feeds}");

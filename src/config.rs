@@ -806,6 +806,10 @@ pub fn parse(src: &str, path: &Path) -> (Option<Config>, RulesRef, Vec<Diagnosti
         }
     };
 
+    if let Some(raw) = &schedule.jitter {
+        jitter_warnings(&mut sink, raw.span(), jitter, timezone, &feeds);
+    }
+
     if feeds.is_empty() && root.get("feeds").is_none() {
         sink.warning(0..0, "no [[feeds]] defined: kkachi has nothing to watch");
     }
@@ -978,6 +982,41 @@ fn feed(
     }
 }
 
+/// A `[schedule] jitter` set longer than a feed's own interval is capped at runtime (see
+/// [`crate::scheduler::effective_jitter`]); say so once per schedule, at the jitter line.
+fn jitter_warnings(
+    sink: &mut Sink<'_>,
+    span: Range<usize>,
+    jitter: Duration,
+    tz: chrono_tz::Tz,
+    feeds: &[FeedConfig],
+) {
+    let now = chrono::Utc::now();
+    let mut told = std::collections::BTreeSet::new();
+    for feed in feeds {
+        if !told.insert(feed.cron.source().to_string()) {
+            continue;
+        }
+        let Some(interval) = feed.cron.shortest_interval(now, tz, 48) else {
+            continue;
+        };
+        if jitter > interval {
+            let cap = crate::scheduler::effective_jitter(jitter, Some(interval));
+            sink.warning(
+                span.clone(),
+                format!(
+                    "[schedule] jitter ({}) is longer than the interval of feed {:?} (cron {:?} fires every {}): its polls get at most a tenth of the interval ({}) instead",
+                    humantime::format_duration(jitter),
+                    feed.name,
+                    feed.cron.source(),
+                    humantime::format_duration(interval),
+                    humantime::format_duration(cap),
+                ),
+            );
+        }
+    }
+}
+
 fn cron_or_report(sink: &mut Sink<'_>, expr: &Spanned<String>, what: &str) -> Option<CronSchedule> {
     match CronSchedule::parse(expr.get_ref()) {
         Ok(c) => Some(c),
@@ -1052,6 +1091,29 @@ mod tests {
         assert!(c.feeds[0].enabled);
         assert_eq!(c.feeds[0].backfill, 0);
         assert!(c.fetch.user_agent.starts_with("kkachi/"));
+    }
+
+    /// Regression (issue 10): `*/5 * * * *` with `jitter = "10m"` passed `check` silently.
+    #[test]
+    fn a_jitter_longer_than_a_feed_interval_is_a_warning() {
+        let (c, d) = parse_str(
+            "[schedule]\ncron = \"*/5 * * * *\"\njitter = \"10m\"\n\
+             [[feeds]]\nname = \"a\"\nurl = \"https://example.com/rss\"\n\
+             [[feeds]]\nname = \"b\"\nurl = \"https://example.com/b\"\n\
+             [[feeds]]\nname = \"daily\"\nurl = \"https://example.com/c\"\ncron = \"0 9 * * *\"\n",
+        );
+        assert!(c.is_some(), "a warning, not an error");
+        let texts: Vec<String> = d.iter().map(ToString::to_string).collect();
+        assert_eq!(texts.len(), 1, "one warning per schedule: {texts:?}");
+        assert_eq!(
+            texts[0],
+            "/nonexistent/k.toml:3:10: warning: [schedule] jitter (10m) is longer than the interval of feed \"a\" (cron \"*/5 * * * *\" fires every 5m): its polls get at most a tenth of the interval (30s) instead"
+        );
+        // The default jitter is capped quietly: nobody configured it.
+        let (_, d) = parse_str(
+            "[schedule]\ncron = \"*/2 * * * * *\"\n[[feeds]]\nname = \"a\"\nurl = \"https://example.com/rss\"\n",
+        );
+        assert!(d.is_empty(), "{d:?}");
     }
 
     #[test]

@@ -41,8 +41,10 @@ pub enum Fetched {
 
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
-    #[error("timed out after {0:?}")]
+    #[error("timed out after {0:?} ([fetch] timeout: the whole request, body included)")]
     Timeout(Duration),
+    #[error("cannot connect within {0:?} ([fetch] connect_timeout)")]
+    ConnectTimeout(Duration),
     #[error("body larger than the {limit}-byte limit ([fetch] max_body_bytes); nothing was parsed")]
     TooLarge { limit: u64 },
     #[error("HTTP {status}{}", retry_after.map(|d| format!(" (server asks to retry after {}s)", d.as_secs())).unwrap_or_default())]
@@ -80,6 +82,7 @@ impl FetchError {
     pub fn kind(&self) -> &'static str {
         match self {
             FetchError::Timeout(_) => "timeout",
+            FetchError::ConnectTimeout(_) => "connect_timeout",
             FetchError::TooLarge { .. } => "too_large",
             FetchError::Status { status, .. } => match status.as_u16() {
                 429 => "http_429",
@@ -102,6 +105,7 @@ pub struct Fetcher {
     page_client: reqwest::Client,
     allow_private_pages: bool,
     timeout: Duration,
+    connect_timeout: Duration,
     max_body: u64,
     global: Arc<Semaphore>,
     per_host_limit: usize,
@@ -136,6 +140,7 @@ impl Fetcher {
             page_client,
             allow_private_pages,
             timeout: cfg.timeout,
+            connect_timeout: cfg.connect_timeout,
             max_body: cfg.max_body_bytes,
             global: Arc::new(Semaphore::new(cfg.concurrency)),
             per_host_limit: cfg.per_host_concurrency,
@@ -350,7 +355,10 @@ impl Fetcher {
     }
 
     fn classify(&self, e: reqwest::Error) -> FetchError {
-        if e.is_timeout() {
+        // reqwest reports a connect timeout as both a timeout and a connect error.
+        if e.is_timeout() && e.is_connect() {
+            FetchError::ConnectTimeout(self.connect_timeout)
+        } else if e.is_timeout() {
             FetchError::Timeout(self.timeout)
         } else if e.is_redirect() {
             FetchError::Redirects
@@ -497,6 +505,10 @@ mod tests {
         };
         for (e, kind) in [
             (FetchError::Timeout(Duration::from_secs(1)), "timeout"),
+            (
+                FetchError::ConnectTimeout(Duration::from_secs(1)),
+                "connect_timeout",
+            ),
             (FetchError::TooLarge { limit: 1 }, "too_large"),
             (status(429), "http_429"),
             (status(404), "http_4xx"),
@@ -509,6 +521,64 @@ mod tests {
         ] {
             assert_eq!(e.kind(), kind, "{e}");
         }
+    }
+
+    /// Regression (issue 10): a connect timeout was reported as the total timeout.
+    #[tokio::test]
+    async fn a_connect_timeout_is_reported_as_one() {
+        // A listening socket whose accept queue is full: the kernel drops further SYNs, so a
+        // connect to it hangs (loopback only; nothing is ever accepted).
+        // SAFETY: plain socket calls on a descriptor we own and close below.
+        let (fd, port) = unsafe {
+            let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+            assert!(fd >= 0);
+            let mut addr: libc::sockaddr_in = std::mem::zeroed();
+            addr.sin_family = libc::AF_INET as libc::sa_family_t;
+            addr.sin_addr.s_addr = u32::from_ne_bytes([127, 0, 0, 1]);
+            let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+            assert_eq!(libc::bind(fd, (&raw const addr).cast(), len), 0);
+            assert_eq!(libc::listen(fd, 0), 0);
+            let mut bound: libc::sockaddr_in = std::mem::zeroed();
+            let mut blen = len;
+            libc::getsockname(fd, (&raw mut bound).cast(), &mut blen);
+            (fd, u16::from_be(bound.sin_port))
+        };
+        // Fill the queue: these connect (or hang) in the background and are never accepted.
+        let fillers: Vec<_> = (0..4)
+            .map(|_| std::thread::spawn(move || std::net::TcpStream::connect(("127.0.0.1", port))))
+            .collect();
+        let cfg = FetchConfig {
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_millis(500),
+            max_body_bytes: 1_000_000,
+            concurrency: 4,
+            per_host_concurrency: 4,
+            user_agent: "kkachi-test".into(),
+            max_backoff: Duration::from_secs(60),
+        };
+        let fetcher = Fetcher::new(&cfg, false).expect("fetcher");
+        let url = url::Url::parse(&format!("http://127.0.0.1:{port}/feed.xml")).expect("url");
+        let mut err = None;
+        // The first requests may still land in the queue (it holds one or two): the queue is
+        // full once those are taken, and then the connect must time out.
+        for _ in 0..4 {
+            match fetcher.get(url.clone(), &Validators::default()).await {
+                Err(e @ FetchError::ConnectTimeout(_)) => {
+                    err = Some(e);
+                    break;
+                }
+                _ => continue,
+            }
+        }
+        // SAFETY: closing our own descriptor (the fillers then fail or finish).
+        unsafe { libc::close(fd) };
+        drop(fillers);
+        let err = err.expect("a connect timeout");
+        assert_eq!(
+            err.to_string(),
+            "cannot connect within 500ms ([fetch] connect_timeout)"
+        );
+        assert_eq!(err.kind(), "connect_timeout");
     }
 
     #[test]

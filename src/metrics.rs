@@ -131,9 +131,9 @@ impl Metrics {
         );
         r.register(
             "poll_errors",
-            "Failed feed polls by feed and kind: the fetch's (timeout, connect, http_429, \
+            "Failed feed polls by feed and kind: the fetch's (timeout, connect_timeout, connect, http_429, \
              http_4xx, http_5xx, http_other, too_large, redirects, refused, file, other), \
-             parse or store",
+             parse, store or internal (a panic while processing the feed)",
             m.poll_errors.clone(),
         );
         r.register_with_unit(

@@ -34,6 +34,16 @@ pub struct Ctx {
     /// stories seen) and the delivery task is woken through this; `None`: alerts go to stdout.
     pub outbox: Option<Arc<tokio::sync::Notify>>,
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Permits for CPU-bound and blocking work (parse, match, store transactions), one per
+    /// core: see [`cpu_permits`].
+    pub cpu: Arc<tokio::sync::Semaphore>,
+}
+
+/// The permits of [`Ctx::cpu`]: one per core, so that heavy feeds are processed one per core
+/// at a time and their memory does not add up.
+pub fn cpu_permits() -> Arc<tokio::sync::Semaphore> {
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+    Arc::new(tokio::sync::Semaphore::new(cores))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,6 +92,8 @@ enum PollError {
     Parse(#[from] crate::feed::FeedError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl PollError {
@@ -91,6 +103,7 @@ impl PollError {
             PollError::Fetch(e) => e.kind(),
             PollError::Parse(_) => "parse",
             PollError::Store(_) => "store",
+            PollError::Internal(_) => "internal",
         }
     }
 }
@@ -287,74 +300,61 @@ async fn poll(
         };
     ctx.metrics.fetched(&feed.name, bytes.len());
 
+    // Parsing, the store and matching are CPU-bound or block on disk: they run on the
+    // blocking pool, one feed per core at a time, so a 50,000-item feed never delays a timer,
+    // another feed's fetch timeout or /healthz on the async threads.
     let tz = ctx.config.schedule.timezone;
-    let mut stories = crate::feed::parse_feed(&feed.name, &bytes, content_type.as_deref(), tz)?;
-    drop(bytes);
-    let first_seen = now.with_timezone(&tz).fixed_offset();
-    for story in &mut stories {
-        story.published.get_or_insert(first_seen);
-    }
-
-    // Stories that look new (read-only) are matched and summarised before the store
-    // transaction, which cannot wait on the network that summaries may need.
-    let pick = |new: &[usize]| {
-        if state.initialized {
-            new.to_vec()
-        } else {
-            backfill(&stories, new, feed.backfill)
+    let name = feed.name.clone();
+    let stories = off_reactor(ctx, move || {
+        let mut stories = crate::feed::parse_feed(&name, &bytes, content_type.as_deref(), tz)?;
+        let first_seen = now.with_timezone(&tz).fixed_offset();
+        for story in &mut stories {
+            story.published.get_or_insert(first_seen);
         }
+        Ok::<_, PollError>(stories)
+    })
+    .await??;
+    let stories = Arc::new(stories);
+
+    // The stories that look new (a read-only preview; on a first poll only the backfill) are
+    // matched, then summarised: summaries may wait on the network, which the store
+    // transactions cannot.
+    let (alerting, matches) = {
+        let (stories, ctx2) = (stories.clone(), ctx.clone());
+        let (initialized, backfill_n) = (state.initialized, feed.backfill);
+        off_reactor(ctx, move || {
+            let new = ctx2.store.unseen(&stories)?;
+            let alerting = if initialized {
+                new
+            } else {
+                backfill(&stories, &new, backfill_n)
+            };
+            let matches: Vec<(usize, Vec<RuleMatch>)> = alerting
+                .iter()
+                .map(|&i| (i, ctx2.rules.match_doc(&doc(&stories[i]))))
+                .filter(|(_, m)| !m.is_empty())
+                .collect();
+            Ok::<_, PollError>((alerting, matches))
+        })
+        .await??
     };
     let mut prepared: HashMap<usize, (Vec<RuleMatch>, String)> = HashMap::new();
-    for i in pick(&ctx.store.unseen(&stories)?) {
-        let matches = ctx.rules.match_doc(&doc(&stories[i]));
-        if !matches.is_empty() {
-            let summary = alert_summary(ctx, feed, &stories[i]).await;
-            prepared.insert(i, (matches, summary));
-        }
+    for (i, m) in matches {
+        let summary = alert_summary(ctx, feed, &stories[i]).await;
+        prepared.insert(i, (m, summary));
     }
+    let prepared = Arc::new(prepared);
 
-    let (new, alerts) = match &ctx.outbox {
-        // Telegram: dedup, backfill, routing and queueing in one store transaction.
-        Some(wake) => {
-            let subs = ctx.store.subscriptions()?;
-            let route = |new: &[usize]| -> Vec<crate::store::OutboxEntry> {
-                pick(new)
-                    .into_iter()
-                    .filter_map(|i| prepared.get(&i).map(|p| (i, p)))
-                    .flat_map(|(i, (matches, summary))| {
-                        let story = Story {
-                            summary: summary.clone(),
-                            ..stories[i].clone()
-                        };
-                        let key = crate::story::dedup_keys(&story).guid;
-                        crate::telegram::route(&story, &key, matches, &ctx.rules, &subs, now)
-                    })
-                    .collect()
-            };
-            let (new, queued) = ctx.store.admit_and_enqueue(&stories, now, route)?;
-            wake.notify_one();
-            (new, queued)
-        }
-        // Console: dedup, then print.
-        None => {
-            let new = ctx.store.admit(&stories, now)?;
-            let alerts: Vec<Alert> = pick(&new)
-                .iter()
-                .filter_map(|i| prepared.get(i).map(|p| (&stories[*i], p)))
-                .flat_map(|(story, (matches, summary))| {
-                    matches.iter().map(|m| Alert {
-                        summary: summary.clone(),
-                        ..Alert::new(story, m)
-                    })
-                })
-                .collect();
-            if let Err(e) = ctx.console.deliver(&alerts) {
-                tracing::error!(feed = %feed.name, error = %e, "cannot write alerts to stdout");
-            }
-            (new, alerts.len())
-        }
+    // Dedup (in chunks, each its own transaction) and delivery: Telegram entries are queued
+    // in the transaction that marks their story seen; console alerts are printed after.
+    let (new, alerts) = {
+        let (stories, prepared, ctx2) = (stories.clone(), prepared.clone(), ctx.clone());
+        off_reactor(ctx, move || admit(&ctx2, &stories, &prepared, now)).await??
     };
-    let alerting = pick(&new);
+    let alerting: Vec<usize> = {
+        let new: std::collections::HashSet<usize> = new.iter().copied().collect();
+        alerting.into_iter().filter(|i| new.contains(i)).collect()
+    };
     let matched = alerting
         .iter()
         .filter_map(|i| prepared.get(i))
@@ -369,6 +369,93 @@ async fn poll(
     Ok((outcome, Some(validators)))
 }
 
+/// Marks the stories seen and delivers the prepared alerts of those that really are new
+/// (a prepared story only alerts if its transaction finds it new). Blocks on the store.
+/// Returns the new indices and how many alerts were queued or printed.
+fn admit(
+    ctx: &Ctx,
+    stories: &[Story],
+    prepared: &HashMap<usize, (Vec<RuleMatch>, String)>,
+    now: DateTime<Utc>,
+) -> Result<(Vec<usize>, usize), PollError> {
+    match &ctx.outbox {
+        // Telegram: dedup, routing and queueing in the same store transactions.
+        Some(wake) => {
+            let subs = ctx.store.subscriptions()?;
+            let route = |new: &[usize]| -> Vec<crate::store::OutboxEntry> {
+                new.iter()
+                    .filter_map(|&i| prepared.get(&i).map(|p| (i, p)))
+                    .flat_map(|(i, (matches, summary))| {
+                        let story = Story {
+                            summary: summary.clone(),
+                            ..stories[i].clone()
+                        };
+                        let key = crate::story::dedup_keys(&story).guid;
+                        crate::telegram::route(&story, &key, matches, &ctx.rules, &subs, now)
+                    })
+                    .collect()
+            };
+            let result = ctx.store.admit_and_enqueue(stories, now, route);
+            // Even after a failed chunk, the chunks before it may have queued alerts.
+            wake.notify_one();
+            Ok(result?)
+        }
+        // Console: dedup, then print.
+        None => {
+            let new = ctx.store.admit(stories, now)?;
+            let alerts: Vec<Alert> = new
+                .iter()
+                .filter_map(|i| prepared.get(i).map(|p| (&stories[*i], p)))
+                .flat_map(|(story, (matches, summary))| {
+                    matches.iter().map(|m| Alert {
+                        summary: summary.clone(),
+                        ..Alert::new(story, m)
+                    })
+                })
+                .collect();
+            if let Err(e) = ctx.console.deliver(&alerts) {
+                tracing::error!(feed = stories.first().map(|s| s.feed.as_str()).unwrap_or(""), error = %e, "cannot write alerts to stdout");
+            }
+            Ok((new, alerts.len()))
+        }
+    }
+}
+
+/// Runs CPU-bound or blocking work on tokio's blocking pool, holding one of the
+/// [`Ctx::cpu`] permits so that at most one such job per core runs at once (their memory adds
+/// up: two 50,000-item feeds parsed together need twice the peak). A panic in the job (a
+/// parser bug on a hostile feed) fails this poll, not the daemon.
+async fn off_reactor<T: Send + 'static>(
+    ctx: &Ctx,
+    job: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, PollError> {
+    let _permit = ctx
+        .cpu
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|_| PollError::Internal("the blocking pool is closed".to_string()))?;
+    tokio::task::spawn_blocking(job).await.map_err(|e| {
+        PollError::Internal(if e.is_panic() {
+            format!(
+                "internal error (panic) while processing the feed: {}",
+                panic_text(e)
+            )
+        } else {
+            "the blocking task was cancelled".to_string()
+        })
+    })
+}
+
+fn panic_text(e: tokio::task::JoinError) -> String {
+    let payload = e.into_panic();
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".to_string())
+}
+
 /// The summary an alert carries: an LLM's when `[summary.llm]` is set and it answers within
 /// the limits, else the extractive one over the article (when `full_text` fetched it) or the
 /// feed's own text. Never fails: every fallback ends at the extractive summary.
@@ -379,7 +466,15 @@ async fn alert_summary(ctx: &Ctx, feed: &FeedConfig, story: &Story) -> String {
     } else {
         None
     };
-    let extractive = summarize_story(story, article.as_deref(), max);
+    let extractive = {
+        let (owned, article) = (story.clone(), article.clone());
+        off_reactor(ctx, move || summarize_story(&owned, article.as_deref(), max))
+            .await
+            .unwrap_or_else(|e| {
+                tracing::error!(feed = %feed.name, url = %story.url, error = %e, "cannot summarise; the alert carries the feed's own text");
+                story.summary.chars().take(max).collect()
+            })
+    };
     let Some(llm) = &ctx.config.summary.llm else {
         return extractive;
     };
@@ -438,8 +533,16 @@ async fn fetch_article(ctx: &Ctx, feed: &str, url: &str) -> Option<String> {
     let parsed = url::Url::parse(url).ok()?;
     match ctx.fetcher.fetch_page(&parsed).await {
         Ok((bytes, content_type)) => {
-            let html = crate::summary::decode_html(&bytes, content_type.as_deref());
-            let article = crate::summary::extract_article(&html, Some(url));
+            let page_url = url.to_string();
+            let article = off_reactor(ctx, move || {
+                let html = crate::summary::decode_html(&bytes, content_type.as_deref());
+                crate::summary::extract_article(&html, Some(&page_url))
+            })
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!(feed, url, error = %e, "cannot extract the article; using the feed text");
+                None
+            });
             if article.is_none() {
                 tracing::info!(
                     feed,

@@ -71,6 +71,40 @@ impl CronSchedule {
     }
 }
 
+impl CronSchedule {
+    /// The shortest gap between consecutive fire times among the next `ticks` after `after`
+    /// (`None` if it fires fewer than twice).
+    pub fn shortest_interval(
+        &self,
+        after: DateTime<Utc>,
+        tz: chrono_tz::Tz,
+        ticks: usize,
+    ) -> Option<Duration> {
+        let times: Vec<_> = self
+            .schedule
+            .after(&after.with_timezone(&tz))
+            .take(ticks.max(2))
+            .collect();
+        times
+            .windows(2)
+            .filter_map(|w| (w[1] - w[0]).to_std().ok())
+            .min()
+    }
+}
+
+/// The share of a feed's own interval that jitter may take: a `*/2 * * * * *` feed must not
+/// poll at random 0–30 s intervals because the default `[schedule] jitter` is 30 s.
+pub const JITTER_SHARE: u32 = 10;
+
+/// The jitter a poll may get: the configured one, capped at a tenth ([`JITTER_SHARE`]) of the
+/// interval it sits in (`interval`: the gap to the tick after next, when known).
+pub fn effective_jitter(configured: Duration, interval: Option<Duration>) -> Duration {
+    match interval {
+        Some(i) => configured.min(i / JITTER_SHARE),
+        None => configured,
+    }
+}
+
 /// Crontab numbers days of week 0–7 (0 and 7 = Sunday); the `cron` crate uses 1–7 (1 = Sunday).
 /// Numbers are rewritten as names, which both understand.
 fn crontab_days_of_week(field: &str) -> Result<String, String> {
@@ -173,6 +207,46 @@ impl Plan {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    /// Regression (issue 10): the default 30 s jitter was applied to a 2-second schedule.
+    #[test]
+    fn jitter_is_capped_at_a_tenth_of_the_feed_interval() {
+        let t0 = Utc
+            .with_ymd_and_hms(2026, 12, 1, 0, 0, 0)
+            .single()
+            .expect("time");
+        let every_2s = CronSchedule::parse("*/2 * * * * *").expect("cron");
+        let every_5m = CronSchedule::parse("*/5 * * * *").expect("cron");
+        let twice_a_day = CronSchedule::parse("0 9,10 * * *").expect("cron");
+        let tz = chrono_tz::Asia::Seoul;
+        assert_eq!(
+            every_2s.shortest_interval(t0, tz, 8),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(
+            every_5m.shortest_interval(t0, tz, 8),
+            Some(Duration::from_secs(300))
+        );
+        // 09:00 and 10:00 every day: the shortest gap is the hour.
+        assert_eq!(
+            twice_a_day.shortest_interval(t0, tz, 8),
+            Some(Duration::from_secs(3600))
+        );
+        let thirty = Duration::from_secs(30);
+        assert_eq!(
+            effective_jitter(thirty, Some(Duration::from_secs(2))),
+            Duration::from_millis(200)
+        );
+        assert_eq!(
+            effective_jitter(thirty, Some(Duration::from_secs(300))),
+            thirty
+        );
+        assert_eq!(effective_jitter(thirty, None), thirty);
+        assert_eq!(
+            effective_jitter(Duration::ZERO, Some(Duration::from_secs(2))),
+            Duration::ZERO
+        );
+    }
 
     fn at(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s)

@@ -12,8 +12,8 @@
 //! - `health.v1`: `heartbeat` → i64 BE unix seconds of the last [`Store::health_check`].
 //!
 //! Invariant: a story's keys, its record and its queued alerts are written in one transaction
-//! ([`Store::admit_and_enqueue`]), so a crash never leaves a story half-seen or seen but
-//! unannounced. Invariant: sled holds an exclusive file lock, so a second kkachi
+//! ([`Store::admit_and_enqueue`], in chunks of [`ADMIT_CHUNK`] stories), so a crash never
+//! leaves a story half-seen or seen but unannounced. Invariant: sled holds an exclusive file lock, so a second kkachi
 //! on the same store fails to open it with [`StoreError::Locked`].
 
 use std::io::Write;
@@ -34,6 +34,10 @@ pub use outbox::OutboxEntry;
 /// Keys older than this are refreshed when seen again, so a story that stays in a feed for
 /// longer than the retention window is not forgotten (and re-alerted) while it is still there.
 const REFRESH_AFTER_SECS: i64 = 24 * 3600;
+
+/// Stories per admission transaction. sled holds a transaction's writes in memory (about
+/// 20 KB per story with its keys and record); 256 keeps a chunk near 5 MB whatever the feed.
+pub const ADMIT_CHUNK: usize = 256;
 
 /// Attempts (100 ms apart) to take sled's lock before reporting the store as in use.
 const LOCK_RETRIES: u32 = 10;
@@ -186,28 +190,54 @@ impl Store {
     /// Records a poll's stories and returns the indices (into `stories`) of those never seen
     /// before: none of their keys (GUID, canonical URL, title within the feed) was known,
     /// counting earlier items of the same batch. All keys of all stories are marked seen, and
-    /// new stories are kept, in one transaction.
+    /// new stories are kept, chunk by chunk (see [`Store::admit_and_enqueue`]).
     pub fn admit(&self, stories: &[Story], now: DateTime<Utc>) -> Result<Vec<usize>, StoreError> {
         self.admit_and_enqueue(stories, now, |_| Vec::new())
             .map(|(new, _)| new)
     }
 
-    /// [`Store::admit`], and in the same transaction queues the outbox entries that `enqueue`
-    /// returns for the new stories (it gets their indices, in feed order, and may choose a
-    /// subset, e.g. the backfill). Returns the new indices and how many entries were queued.
-    /// `enqueue` may run more than once (sled retries conflicting transactions): keep it pure.
+    /// [`Store::admit`], and queues the outbox entries that `enqueue` returns for the new
+    /// stories (it gets their indices into `stories`, in feed order, one chunk at a time, and
+    /// may choose a subset). Returns every new index and how many entries were queued.
+    ///
+    /// Invariant: the work is split into transactions of at most [`ADMIT_CHUNK`] stories, so
+    /// memory is bounded by the chunk, not by the feed (sled keeps a transaction's writes in
+    /// memory until it commits: one transaction over a 50,000-item first poll took a gigabyte).
+    /// Each story's keys, record and outbox entries still commit together, in its chunk. A
+    /// crash between two chunks leaves the earlier chunks complete (seen, kept, queued) and
+    /// the later ones untouched: they are new again at the next poll. `enqueue` may run more
+    /// than once for a chunk (sled retries conflicting transactions): keep it pure.
     pub fn admit_and_enqueue(
         &self,
         stories: &[Story],
         now: DateTime<Utc>,
         enqueue: impl Fn(&[usize]) -> Vec<OutboxEntry>,
     ) -> Result<(Vec<usize>, usize), StoreError> {
+        let mut new = Vec::new();
+        let mut queued = 0;
+        for start in (0..stories.len()).step_by(ADMIT_CHUNK) {
+            let end = (start + ADMIT_CHUNK).min(stories.len());
+            let (chunk_new, chunk_queued) = self.admit_chunk(stories, start..end, now, &enqueue)?;
+            new.extend(chunk_new);
+            queued += chunk_queued;
+        }
+        Ok((new, queued))
+    }
+
+    /// One transaction of [`Store::admit_and_enqueue`]: the stories in `range`.
+    fn admit_chunk(
+        &self,
+        stories: &[Story],
+        range: std::ops::Range<usize>,
+        now: DateTime<Utc>,
+        enqueue: &impl Fn(&[usize]) -> Vec<OutboxEntry>,
+    ) -> Result<(Vec<usize>, usize), StoreError> {
         let stamp = now.timestamp();
-        let keys: Vec<_> = stories.iter().map(dedup_keys).collect();
+        let keys: Vec<_> = stories[range.clone()].iter().map(dedup_keys).collect();
         let result =
             (&self.seen, &self.stories, &self.tg.outbox).transaction(|(seen, kept, outbox)| {
                 let mut new = Vec::new();
-                for (i, keys) in keys.iter().enumerate() {
+                for (i, keys) in range.clone().zip(&keys) {
                     let mut known = false;
                     for key in keys.all() {
                         match seen.get(key)? {
@@ -331,10 +361,8 @@ impl Store {
             reason,
         };
         let stamp = Utc::now().timestamp().to_be_bytes();
-        self.health
-            .insert("heartbeat", &stamp[..])
-            .and_then(|_| self.db.flush())
-            .map_err(|e| not_writable(format!("cannot write a heartbeat: {e}")))?;
+        // The file probe first: it is quick, and it is what fails when the directory is gone,
+        // so a broken store fails its check at once; the flush may wait behind a big write.
         let n = self.probes.fetch_add(1, Ordering::Relaxed);
         let probe = self
             .path
@@ -347,7 +375,12 @@ impl Store {
         let removed = std::fs::remove_file(&probe);
         written
             .and(removed)
-            .map_err(|e| not_writable(format!("cannot write {}: {e}", probe.display())))
+            .map_err(|e| not_writable(format!("cannot write {}: {e}", probe.display())))?;
+        self.health
+            .insert("heartbeat", &stamp[..])
+            .and_then(|_| self.db.flush())
+            .map(|_| ())
+            .map_err(|e| not_writable(format!("cannot write a heartbeat: {e}")))
     }
 }
 
@@ -396,6 +429,86 @@ mod tests {
         let d = story("f", "7", "새 기사 하나", "https://e.com/7");
         assert_eq!(store.admit(&[d.clone(), d], now()).expect("admit"), vec![0]);
         assert_eq!(store.stories_len(), 4);
+    }
+
+    /// Regression (issue 10, fault 1): a big first poll is admitted in bounded chunks.
+    #[test]
+    fn a_big_batch_is_admitted_in_chunks_with_the_same_answer() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        let n = ADMIT_CHUNK * 2 + 10;
+        let mut stories: Vec<Story> = (0..n)
+            .map(|i| {
+                story(
+                    "f",
+                    &i.to_string(),
+                    &format!("기사 {i}"),
+                    &format!("https://e.com/{i}"),
+                )
+            })
+            .collect();
+        // A duplicate of story 3 in the last chunk, and one of the first chunk's last story
+        // right after the boundary: known across chunks as within one.
+        stories.push(stories[3].clone());
+        stories.insert(ADMIT_CHUNK, stories[ADMIT_CHUNK - 1].clone());
+        let preview = store.unseen(&stories).expect("unseen");
+        let chunks = std::cell::RefCell::new(Vec::new());
+        let (new, queued) = store
+            .admit_and_enqueue(&stories, now(), |new: &[usize]| {
+                chunks.borrow_mut().push(new.len());
+                new.iter()
+                    .map(|&i| OutboxEntry::notice(1, format!("{i}"), now()))
+                    .collect()
+            })
+            .expect("admit");
+        assert_eq!(new.len(), n);
+        assert_eq!(new, preview, "the preview agrees with the transactions");
+        assert!(!new.contains(&ADMIT_CHUNK) && !new.contains(&(n + 1)));
+        assert_eq!(queued, n);
+        assert!(chunks.borrow().iter().all(|&c| c <= ADMIT_CHUNK));
+        assert_eq!(chunks.borrow().len(), 3);
+        assert_eq!(store.outbox_len(), n);
+        assert_eq!(store.stories_len(), n);
+    }
+
+    /// A crash between two chunks: the first is complete, the rest is new at the next poll.
+    #[test]
+    fn a_crash_between_chunks_leaves_whole_chunks_and_the_rest_new() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let n = ADMIT_CHUNK + 40;
+        let stories: Vec<Story> = (0..n)
+            .map(|i| {
+                story(
+                    "f",
+                    &i.to_string(),
+                    &format!("기사 {i}"),
+                    &format!("https://e.com/{i}"),
+                )
+            })
+            .collect();
+        let queue = |new: &[usize]| -> Vec<OutboxEntry> {
+            new.iter()
+                .map(|&i| OutboxEntry::notice(1, format!("{i}"), now()))
+                .collect()
+        };
+        {
+            let store = Store::open(dir.path()).expect("open");
+            // The first chunk commits; the process dies before the second.
+            let (new, queued) = store
+                .admit_chunk(&stories, 0..ADMIT_CHUNK, now(), &queue)
+                .expect("first chunk");
+            assert_eq!((new.len(), queued), (ADMIT_CHUNK, ADMIT_CHUNK));
+            store.flush().expect("flush");
+        }
+        let store = Store::open(dir.path()).expect("reopen");
+        assert_eq!(store.outbox_len(), ADMIT_CHUNK);
+        let (new, queued) = store
+            .admit_and_enqueue(&stories, now(), queue)
+            .expect("next poll");
+        assert_eq!(new, (ADMIT_CHUNK..n).collect::<Vec<_>>());
+        assert_eq!(queued, 40);
+        assert_eq!(store.outbox_len(), n, "every story queued exactly once");
+        assert_eq!(store.stories_len(), n);
     }
 
     #[test]

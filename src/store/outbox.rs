@@ -244,16 +244,18 @@ fn tx_error(e: TransactionError<String>) -> StoreError {
 }
 
 impl Store {
-    /// Indices of the stories none of whose keys has been seen, without marking anything
-    /// (a read-only preview of [`Store::admit`], so that async work such as summaries can be
-    /// done before the transaction; the transaction has the last word).
+    /// Indices of the stories none of whose keys has been seen, counting earlier items of the
+    /// same batch, without marking anything: a read-only preview of [`Store::admit`] (the same
+    /// answer unless another writer admits in between), so that work such as summaries can be
+    /// done before the transactions; the transactions have the last word.
     pub fn unseen(&self, stories: &[Story]) -> Result<Vec<usize>, StoreError> {
+        let mut batch = std::collections::HashSet::new();
         let mut out = Vec::new();
         for (i, story) in stories.iter().enumerate() {
             let keys = crate::story::dedup_keys(story);
             let mut known = false;
             for key in keys.all() {
-                known |= self.seen.contains_key(key)?;
+                known |= !batch.insert(*key) || self.seen.contains_key(key)?;
             }
             if !known {
                 out.push(i);

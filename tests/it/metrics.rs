@@ -152,6 +152,7 @@ async fn metrics_after_polls_and_deliveries_has_every_series() {
         rules: loaded.rules.clone(),
         store: store.clone(),
         metrics: metrics.clone(),
+        cpu: kkachi::pipeline::cpu_permits(),
     };
     let (running, _ready) = Running::start(metrics.clone(), store.clone()).await;
 

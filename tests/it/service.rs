@@ -399,6 +399,8 @@ fn a_second_sigterm_exits_at_once() {
     wait_hits(&server, "/slow.xml", 1);
     svc.signal(libc::SIGTERM);
     svc.wait_log("shutting down", 1);
+    // A second signal counts only a moment after the first (see the next test).
+    std::thread::sleep(kkachi::app::SECOND_SIGNAL_AFTER + Duration::from_millis(100));
     svc.signal(libc::SIGTERM);
     let (code, took) = svc.wait_exit();
     // 128 + SIGTERM, long before the 10 s deadline would have passed.
@@ -409,6 +411,29 @@ fn a_second_sigterm_exits_at_once() {
         "{}",
         svc.log()
     );
+}
+
+/// Regression (issue 10): `timeout 60 kkachi run` signals the process and its group in the
+/// same instant; that is one request to stop, and the daemon shuts down gracefully (exit 0).
+#[test]
+fn two_sigterms_at_the_same_instant_are_one_request_to_stop() {
+    let server = Server::start();
+    server.feed("/a.xml", crate::rss(&[]), "application/rss+xml");
+    let mut svc = Service::new(
+        &format!(
+            "[[feeds]]\nname = \"a\"\nurl = \"{}\"\n",
+            server.url("/a.xml")
+        ),
+        "",
+    );
+    svc.spawn(&[], &[]);
+    svc.wait_log("polled", 1);
+    svc.signal(libc::SIGTERM);
+    svc.signal(libc::SIGTERM);
+    let (code, _) = svc.wait_exit();
+    // (tokio may fold the two into one delivery; either way it is one graceful stop.)
+    assert_eq!(code, Some(0), "{}", svc.log());
+    assert!(!svc.log().contains("exiting now"), "{}", svc.log());
 }
 
 /// Reads datagrams from the fake `$NOTIFY_SOCKET` until one contains `want`.
