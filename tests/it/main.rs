@@ -3,6 +3,7 @@
 
 mod cli;
 mod fake_telegram;
+mod hostile;
 mod metrics;
 mod poll;
 mod rules_cli;
