@@ -138,6 +138,7 @@ fn isolation(bin: &str, server: &server::Server) {
     let mut ordinary_ms = Vec::new();
     let mut failed = Vec::new();
     let mut big = None;
+    let mut slow = Vec::new();
     let mut big_done: Option<Instant> = None;
     for line in BufReader::new(stderr).lines() {
         let Ok(line) = line else { break };
@@ -149,7 +150,20 @@ fn isolation(bin: &str, server: &server::Server) {
             let ms: u64 = field(&line, "ms").and_then(|m| m.parse().ok()).unwrap_or(0);
             match name.as_deref() {
                 Some("big") => big = Some(ms),
-                Some(n) if n.starts_with("ordinary-") => ordinary_ms.push(ms),
+                Some(n) if n.starts_with("ordinary-") => {
+                    ordinary_ms.push(ms);
+                    if ms > 1500 {
+                        slow.push(format!(
+                            "{n}: {ms} ms, ended {:.1} s after start{}",
+                            started.elapsed().as_secs_f64(),
+                            if big.is_none() {
+                                " (big feed still in its poll)"
+                            } else {
+                                ""
+                            }
+                        ));
+                    }
+                }
                 _ => {}
             }
         }
@@ -187,6 +201,9 @@ fn isolation(bin: &str, server: &server::Server) {
     );
     for f in &failed {
         println!("  failed: {f}");
+    }
+    for s in &slow {
+        println!("  slow: {s}");
     }
     println!(
         "/healthz meanwhile: {answered} answers, slowest {:.1} ms, {unanswered} failed or unanswered within 1 s after the first answer",

@@ -135,21 +135,17 @@ fn queue_cost() {
         let now = Utc::now();
         let started = Instant::now();
         for chunk in stories.chunks(50) {
-            let route = |new: &[usize]| -> Vec<OutboxEntry> {
+            let route = |i: usize| -> Vec<OutboxEntry> {
                 if !queue {
                     return Vec::new();
                 }
-                new.iter()
-                    .map(|&i| {
-                        let s = &chunk[i];
-                        let key = kkachi::story::dedup_keys(s).guid;
-                        let hits = vec![RuleHit {
-                            rule: "ai-chips".into(),
-                            matched: vec!["HBM".into()],
-                        }];
-                        OutboxEntry::alert(42, &key, AlertRecord::new(s, hits), now)
-                    })
-                    .collect()
+                let s = &chunk[i];
+                let key = kkachi::story::dedup_keys(s).guid;
+                let hits = vec![RuleHit {
+                    rule: "ai-chips".into(),
+                    matched: vec!["HBM".into()],
+                }];
+                vec![OutboxEntry::alert(42, &key, AlertRecord::new(s, hits), now)]
             };
             store.admit_and_enqueue(chunk, now, route).expect("admit");
         }

@@ -56,6 +56,13 @@ pub enum FetchError {
     Connect(String),
     #[error("too many redirects (more than {MAX_REDIRECTS})")]
     Redirects,
+    #[error(
+        "HTTP {status} redirects to {location:?}, which is not followed (feeds follow http and https redirects only)"
+    )]
+    RedirectNotFollowed {
+        status: StatusCode,
+        location: String,
+    },
     #[error("request failed: {0}")]
     Request(String),
     #[error("cannot read {path}: {source}")]
@@ -91,7 +98,7 @@ impl FetchError {
                 _ => "http_other",
             },
             FetchError::Connect(_) => "connect",
-            FetchError::Redirects => "redirects",
+            FetchError::Redirects | FetchError::RedirectNotFollowed { .. } => "redirects",
             FetchError::File { .. } => "file",
             FetchError::Refused(_) => "refused",
             FetchError::Request(_) | FetchError::Client(_) => "other",
@@ -300,6 +307,15 @@ impl Fetcher {
         let status = resp.status();
         if status == StatusCode::NOT_MODIFIED {
             return Ok(Fetched::NotModified);
+        }
+        if status.is_redirection()
+            && let Some(location) = resp.headers().get(header::LOCATION)
+        {
+            // reqwest hands back a redirect it will not follow (another scheme): say so.
+            return Err(FetchError::RedirectNotFollowed {
+                status,
+                location: String::from_utf8_lossy(location.as_bytes()).into_owned(),
+            });
         }
         if !status.is_success() {
             let retry_after = match status {
@@ -516,6 +532,13 @@ mod tests {
             (status(302), "http_other"),
             (FetchError::Connect("refused".into()), "connect"),
             (FetchError::Redirects, "redirects"),
+            (
+                FetchError::RedirectNotFollowed {
+                    status: StatusCode::FOUND,
+                    location: "file:///etc/passwd".into(),
+                },
+                "redirects",
+            ),
             (FetchError::Refused("private".into()), "refused"),
             (FetchError::Request("reset".into()), "other"),
         ] {

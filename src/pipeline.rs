@@ -382,18 +382,16 @@ fn admit(
         // Telegram: dedup, routing and queueing in the same store transactions.
         Some(wake) => {
             let subs = ctx.store.subscriptions()?;
-            let route = |new: &[usize]| -> Vec<crate::store::OutboxEntry> {
-                new.iter()
-                    .filter_map(|&i| prepared.get(&i).map(|p| (i, p)))
-                    .flat_map(|(i, (matches, summary))| {
-                        let story = Story {
-                            summary: summary.clone(),
-                            ..stories[i].clone()
-                        };
-                        let key = crate::story::dedup_keys(&story).guid;
-                        crate::telegram::route(&story, &key, matches, &ctx.rules, &subs, now)
-                    })
-                    .collect()
+            let route = |i: usize| -> Vec<crate::store::OutboxEntry> {
+                let Some((matches, summary)) = prepared.get(&i) else {
+                    return Vec::new();
+                };
+                let story = Story {
+                    summary: summary.clone(),
+                    ..stories[i].clone()
+                };
+                let key = crate::story::dedup_keys(&story).guid;
+                crate::telegram::route(&story, &key, matches, &ctx.rules, &subs, now)
             };
             let result = ctx.store.admit_and_enqueue(stories, now, route);
             // Even after a failed chunk, the chunks before it may have queued alerts.

@@ -36,8 +36,10 @@ pub use outbox::OutboxEntry;
 const REFRESH_AFTER_SECS: i64 = 24 * 3600;
 
 /// Stories per admission transaction. sled holds a transaction's writes in memory (about
-/// 20 KB per story with its keys and record); 256 keeps a chunk near 5 MB whatever the feed.
-pub const ADMIT_CHUNK: usize = 256;
+/// 20 KB per story with its keys and record) and runs it under a process-wide write lock that
+/// every other store access waits for: 64 keeps a chunk near 1 MB and a few milliseconds, so
+/// other feeds' polls interleave with a 50,000-item admission (256 let them wait up to 2 s).
+pub const ADMIT_CHUNK: usize = 64;
 
 /// Attempts (100 ms apart) to take sled's lock before reporting the store as in use.
 const LOCK_RETRIES: u32 = 10;
@@ -196,22 +198,26 @@ impl Store {
             .map(|(new, _)| new)
     }
 
-    /// [`Store::admit`], and queues the outbox entries that `enqueue` returns for the new
-    /// stories (it gets their indices into `stories`, in feed order, one chunk at a time, and
-    /// may choose a subset). Returns every new index and how many entries were queued.
+    /// [`Store::admit`], and queues the outbox entries that `enqueue` returns for a story
+    /// (given its index into `stories`) if it is new, in the transaction that marks it seen.
+    /// Returns every new index, in feed order, and how many entries were queued.
     ///
     /// Invariant: the work is split into transactions of at most [`ADMIT_CHUNK`] stories, so
     /// memory is bounded by the chunk, not by the feed (sled keeps a transaction's writes in
     /// memory until it commits: one transaction over a 50,000-item first poll took a gigabyte).
     /// Each story's keys, record and outbox entries still commit together, in its chunk. A
     /// crash between two chunks leaves the earlier chunks complete (seen, kept, queued) and
-    /// the later ones untouched: they are new again at the next poll. `enqueue` may run more
-    /// than once for a chunk (sled retries conflicting transactions): keep it pure.
+    /// the later ones untouched: they are new again at the next poll.
+    ///
+    /// sled runs a transaction's closure under its process-wide write lock, which every other
+    /// read and write of the store waits for: records and entries are encoded before it, so
+    /// the lock covers only the lookups and inserts, and other feeds' polls get the store
+    /// between chunks.
     pub fn admit_and_enqueue(
         &self,
         stories: &[Story],
         now: DateTime<Utc>,
-        enqueue: impl Fn(&[usize]) -> Vec<OutboxEntry>,
+        enqueue: impl Fn(usize) -> Vec<OutboxEntry>,
     ) -> Result<(Vec<usize>, usize), StoreError> {
         let mut new = Vec::new();
         let mut queued = 0;
@@ -220,6 +226,7 @@ impl Store {
             let (chunk_new, chunk_queued) = self.admit_chunk(stories, start..end, now, &enqueue)?;
             new.extend(chunk_new);
             queued += chunk_queued;
+            std::thread::yield_now();
         }
         Ok((new, queued))
     }
@@ -230,54 +237,61 @@ impl Store {
         stories: &[Story],
         range: std::ops::Range<usize>,
         now: DateTime<Utc>,
-        enqueue: &impl Fn(&[usize]) -> Vec<OutboxEntry>,
+        enqueue: &impl Fn(usize) -> Vec<OutboxEntry>,
     ) -> Result<(Vec<usize>, usize), StoreError> {
-        let stamp = now.timestamp();
-        let keys: Vec<_> = stories[range.clone()].iter().map(dedup_keys).collect();
+        struct Prepared {
+            index: usize,
+            keys: crate::story::DedupKeys,
+            record: Vec<u8>,
+            entries: Vec<Vec<u8>>,
+        }
+        let mut prepared = Vec::with_capacity(range.len());
+        for index in range {
+            let record = StoredStory {
+                story: stories[index].clone(),
+                first_seen: now,
+            };
+            let entries = enqueue(index)
+                .iter()
+                .map(|e| json(e, "outbox entry"))
+                .collect::<Result<Vec<_>, _>>()?;
+            prepared.push(Prepared {
+                index,
+                keys: dedup_keys(&stories[index]),
+                record: json(&record, "story")?,
+                entries,
+            });
+        }
+        let stamp = now.timestamp().to_be_bytes();
         let result =
             (&self.seen, &self.stories, &self.tg.outbox).transaction(|(seen, kept, outbox)| {
                 let mut new = Vec::new();
-                for (i, keys) in range.clone().zip(&keys) {
+                let mut queued = 0;
+                for p in &prepared {
                     let mut known = false;
-                    for key in keys.all() {
+                    for key in p.keys.all() {
                         match seen.get(key)? {
                             Some(v) => {
                                 known = true;
-                                if stamp - decode_stamp(&v) > REFRESH_AFTER_SECS {
-                                    seen.insert(&key[..], &stamp.to_be_bytes()[..])?;
+                                if now.timestamp() - decode_stamp(&v) > REFRESH_AFTER_SECS {
+                                    seen.insert(&key[..], &stamp[..])?;
                                 }
                             }
                             None => {
-                                seen.insert(&key[..], &stamp.to_be_bytes()[..])?;
+                                seen.insert(&key[..], &stamp[..])?;
                             }
                         }
                     }
                     if !known {
-                        let record = StoredStory {
-                            story: stories[i].clone(),
-                            first_seen: now,
-                        };
-                        let json = serde_json::to_vec(&record).map_err(|e| {
-                            ConflictableTransactionError::Abort(format!("cannot encode story: {e}"))
-                        })?;
-                        kept.insert(&keys.guid[..], json)?;
-                        new.push(i);
+                        kept.insert(&p.keys.guid[..], &p.record[..])?;
+                        for entry in &p.entries {
+                            outbox.insert(&outbox.generate_id()?.to_be_bytes()[..], &entry[..])?;
+                        }
+                        queued += p.entries.len();
+                        new.push(p.index);
                     }
                 }
-                let entries = if new.is_empty() {
-                    Vec::new()
-                } else {
-                    enqueue(&new)
-                };
-                for entry in &entries {
-                    let json = serde_json::to_vec(entry).map_err(|e| {
-                        ConflictableTransactionError::Abort(format!(
-                            "cannot encode outbox entry: {e}"
-                        ))
-                    })?;
-                    outbox.insert(&outbox.generate_id()?.to_be_bytes()[..], json)?;
-                }
-                Ok((new, entries.len()))
+                Ok::<_, ConflictableTransactionError<String>>((new, queued))
             });
         match result {
             Ok(new) => Ok(new),
@@ -384,6 +398,10 @@ impl Store {
     }
 }
 
+fn json<T: Serialize>(v: &T, what: &'static str) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(v).map_err(|source| StoreError::Corrupt { what, source })
+}
+
 fn decode_stamp(v: &[u8]) -> i64 {
     <[u8; 8]>::try_from(v).map_or(0, i64::from_be_bytes)
 }
@@ -452,21 +470,15 @@ mod tests {
         stories.push(stories[3].clone());
         stories.insert(ADMIT_CHUNK, stories[ADMIT_CHUNK - 1].clone());
         let preview = store.unseen(&stories).expect("unseen");
-        let chunks = std::cell::RefCell::new(Vec::new());
         let (new, queued) = store
-            .admit_and_enqueue(&stories, now(), |new: &[usize]| {
-                chunks.borrow_mut().push(new.len());
-                new.iter()
-                    .map(|&i| OutboxEntry::notice(1, format!("{i}"), now()))
-                    .collect()
+            .admit_and_enqueue(&stories, now(), |i| {
+                vec![OutboxEntry::notice(1, format!("{i}"), now())]
             })
             .expect("admit");
         assert_eq!(new.len(), n);
         assert_eq!(new, preview, "the preview agrees with the transactions");
         assert!(!new.contains(&ADMIT_CHUNK) && !new.contains(&(n + 1)));
-        assert_eq!(queued, n);
-        assert!(chunks.borrow().iter().all(|&c| c <= ADMIT_CHUNK));
-        assert_eq!(chunks.borrow().len(), 3);
+        assert_eq!(queued, n, "entries only for the new stories");
         assert_eq!(store.outbox_len(), n);
         assert_eq!(store.stories_len(), n);
     }
@@ -486,11 +498,7 @@ mod tests {
                 )
             })
             .collect();
-        let queue = |new: &[usize]| -> Vec<OutboxEntry> {
-            new.iter()
-                .map(|&i| OutboxEntry::notice(1, format!("{i}"), now()))
-                .collect()
-        };
+        let queue = |i: usize| vec![OutboxEntry::notice(1, format!("{i}"), now())];
         {
             let store = Store::open(dir.path()).expect("open");
             // The first chunk commits; the process dies before the second.

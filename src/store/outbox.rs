@@ -498,20 +498,13 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(dir.path()).expect("open");
         let stories = vec![story("1"), story("2")];
-        let enqueue = |new: &[usize]| -> Vec<OutboxEntry> {
-            new.iter()
-                .flat_map(|&i| {
-                    let key = crate::story::dedup_keys(&stories[i]).guid;
-                    [10, -20].map(|chat| {
-                        OutboxEntry::alert(
-                            chat,
-                            &key,
-                            AlertRecord::new(&stories[i], hit("r")),
-                            now(),
-                        )
-                    })
+        let enqueue = |i: usize| -> Vec<OutboxEntry> {
+            let key = crate::story::dedup_keys(&stories[i]).guid;
+            [10, -20]
+                .map(|chat| {
+                    OutboxEntry::alert(chat, &key, AlertRecord::new(&stories[i], hit("r")), now())
                 })
-                .collect()
+                .to_vec()
         };
         assert_eq!(store.unseen(&stories).expect("unseen"), vec![0, 1]);
         let (new, queued) = store

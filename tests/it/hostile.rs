@@ -638,8 +638,8 @@ fn cases(secret_file: &Path) -> Vec<Case> {
                 to: format!("file://{}", secret_file.display()),
             },
             "the 302 itself, not followed",
-            // reqwest hands back the 3xx it will not follow.
-            |e| e.contains("fetch failed: http 302"),
+            // reqwest hands back the 3xx it will not follow; the reason names it and says why.
+            |e| e.contains("fetch failed: http 302") && e.contains("which is not followed"),
         ),
         // Says gzip, is not.
         fail(
