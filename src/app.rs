@@ -224,7 +224,8 @@ pub async fn run_once(ctx: &Ctx) -> Vec<Report> {
     let mut tasks = JoinSet::new();
     for feed in ctx.config.feeds.iter().filter(|f| f.enabled) {
         let (ctx, feed) = (ctx.clone(), feed.clone());
-        tasks.spawn(async move { pipeline::poll_feed(&ctx, &feed).await });
+        // README: `--once` polls every enabled feed once, backoff or not.
+        tasks.spawn(async move { pipeline::poll_feed(&ctx, &feed, pipeline::Backoff::Ignore).await });
     }
     let mut reports = Vec::new();
     while let Some(joined) = tasks.join_next().await {
@@ -352,7 +353,7 @@ impl Daemon {
             let feed = feed.clone();
             sched
                 .tasks
-                .spawn(async move { pipeline::poll_feed(&ctx, &feed).await });
+                .spawn(async move { pipeline::poll_feed(&ctx, &feed, pipeline::Backoff::Honour).await });
         }
     }
 
@@ -687,7 +688,11 @@ pub fn log_cycle(reports: &[Report]) {
             _ => 0,
         })
         .sum();
-    tracing::info!(feeds = reports.len(), failed, alerts, "cycle done");
+    let skipped = reports
+        .iter()
+        .filter(|r| matches!(r.outcome, Outcome::Skipped { .. }))
+        .count();
+    tracing::info!(feeds = reports.len(), failed, skipped, alerts, "cycle done");
 }
 
 /// A second SIGTERM/SIGINT exits at once only when it comes at least this long after the

@@ -9,10 +9,13 @@ use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
 
 use crate::rules::RuleMatch;
+use crate::store::outbox::RuleHit;
 use crate::story::Story;
 
-/// One (story, rule) match. JSON shape: `{"rule","feed","title","url","published","summary",
-/// "matched"}`; fields may be added, never renamed.
+/// One story and every rule it matched: one alert per story, however many rules hit it.
+/// JSON shape: `{"rule","feed","title","url","published","summary","matched","rules"}` where
+/// `rule` and `matched` are the first rule's (kept from when an alert was one story and one
+/// rule) and `rules` lists every rule with its terms; fields may be added, never renamed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Alert {
     pub rule: String,
@@ -22,18 +25,22 @@ pub struct Alert {
     pub published: Option<DateTime<FixedOffset>>,
     pub summary: String,
     pub matched: Vec<String>,
+    pub rules: Vec<RuleHit>,
 }
 
 impl Alert {
-    pub fn new(story: &Story, m: &RuleMatch) -> Alert {
+    /// `matches` is not empty (a story without a match makes no alert).
+    pub fn new(story: &Story, matches: &[RuleMatch]) -> Alert {
+        let first = matches.first();
         Alert {
-            rule: m.rule.clone(),
+            rule: first.map(|m| m.rule.clone()).unwrap_or_default(),
             feed: story.feed.clone(),
             title: story.title.clone(),
             url: story.url.clone(),
             published: story.published,
             summary: story.summary.clone(),
-            matched: m.matched.clone(),
+            matched: first.map(|m| m.matched.clone()).unwrap_or_default(),
+            rules: matches.iter().map(RuleHit::from).collect(),
         }
     }
 }
@@ -82,15 +89,31 @@ pub fn render_text(alert: &Alert, tz: chrono_tz::Tz) -> String {
         .published
         .map(|t| t.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z").to_string())
         .unwrap_or_else(|| "time unknown".to_string());
+    let names: Vec<&str> = alert.rules.iter().map(|h| h.rule.as_str()).collect();
+    let names = if names.is_empty() {
+        alert.rule.clone()
+    } else {
+        names.join(", ")
+    };
     let mut s = format!(
-        "[{}] {}\n  {} · {}\n  {}\n",
-        alert.rule, alert.title, alert.feed, when, alert.url
+        "[{names}] {}\n  {} · {}\n  {}\n",
+        alert.title, alert.feed, when, alert.url
     );
     if !alert.summary.is_empty() {
         s.push_str(&format!("  {}\n", alert.summary));
     }
-    if !alert.matched.is_empty() {
-        s.push_str(&format!("  matched: {}\n", alert.matched.join(", ")));
+    match alert.rules.as_slice() {
+        [] | [_] if !alert.matched.is_empty() => {
+            s.push_str(&format!("  matched: {}\n", alert.matched.join(", ")));
+        }
+        [] | [_] => {}
+        hits => {
+            let why: Vec<String> = hits
+                .iter()
+                .map(|h| format!("{} ({})", h.rule, h.matched.join(", ")))
+                .collect();
+            s.push_str(&format!("  matched: {}\n", why.join("; ")));
+        }
     }
     s.push('\n');
     s
@@ -127,6 +150,10 @@ mod tests {
             published: DateTime::parse_from_rfc3339("2026-11-27T09:00:00+09:00").ok(),
             summary: "요약".into(),
             matched: vec!["OpenAI".into(), "\"한국 기업\"".into()],
+            rules: vec![RuleHit {
+                rule: "openai-korea".into(),
+                matched: vec!["OpenAI".into(), "\"한국 기업\"".into()],
+            }],
         };
         let console = Console {
             format: Format::Json,
@@ -136,7 +163,8 @@ mod tests {
             console.render(&alert),
             "{\"rule\":\"openai-korea\",\"feed\":\"yna\",\"title\":\"오픈AI, 한국 기업과 협력\",\
              \"url\":\"https://www.yna.co.kr/view/1\",\"published\":\"2026-11-27T09:00:00+09:00\",\
-             \"summary\":\"요약\",\"matched\":[\"OpenAI\",\"\\\"한국 기업\\\"\"]}\n"
+             \"summary\":\"요약\",\"matched\":[\"OpenAI\",\"\\\"한국 기업\\\"\"],\
+             \"rules\":[{\"rule\":\"openai-korea\",\"matched\":[\"OpenAI\",\"\\\"한국 기업\\\"\"]}]}\n"
         );
         let text = render_text(&alert, chrono_tz::Asia::Seoul);
         assert!(text.contains("yna · 2026-11-27 09:00 KST"), "{text}");

@@ -478,25 +478,23 @@ fn replay(
     let mut matcher = loaded.rules.matcher();
     for stored in store.stories_since(cutoff)? {
         let story = &stored.story;
-        let matches: Vec<&kkachi::rules::RuleMatch> = matcher
+        let matches: Vec<kkachi::rules::RuleMatch> = matcher
             .match_doc(&kkachi::pipeline::doc(story))
             .iter()
             .filter(|m| rule.is_none_or(|r| m.rule == r))
+            .cloned()
             .collect();
         if matches.is_empty() {
             continue;
         }
         let summary =
             kkachi::pipeline::summarize_story(story, None, loaded.config.summary.max_chars);
-        let alerts: Vec<Alert> = matches
-            .iter()
-            .map(|m| Alert {
-                summary: summary.clone(),
-                ..Alert::new(story, m)
-            })
-            .collect();
-        count += alerts.len();
-        console.deliver(&alerts)?;
+        let alert = Alert {
+            summary,
+            ..Alert::new(story, &matches)
+        };
+        count += 1;
+        console.deliver(std::slice::from_ref(&alert))?;
     }
     tracing::info!(alerts = count, "replay done (nothing was sent)");
     Ok(ExitCode::SUCCESS)

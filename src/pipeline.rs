@@ -81,6 +81,10 @@ pub struct Report {
     pub feed: String,
     pub outcome: Outcome,
     pub elapsed: Duration,
+    /// This was the feed's first successful poll (everything marked seen, backfill alerted).
+    pub first_poll: bool,
+    /// After a failure: when the next attempt may be made (backoff or Retry-After).
+    pub next_retry: Option<DateTime<Utc>>,
 }
 
 /// Why a poll failed; each becomes the feed's `last_error`.
@@ -108,10 +112,21 @@ impl PollError {
     }
 }
 
+/// Whether a poll waits out the feed's backoff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backoff {
+    /// The daemon: a feed in backoff is skipped until its `retry_at`.
+    Honour,
+    /// `run --once` (and a user asking for a poll now): every enabled feed is polled.
+    Ignore,
+}
+
 /// Polls one feed: fetch, parse, dedup, match, deliver, and record the feed's state.
-pub async fn poll_feed(ctx: &Ctx, feed: &FeedConfig) -> Report {
+pub async fn poll_feed(ctx: &Ctx, feed: &FeedConfig, backoff: Backoff) -> Report {
     let started = Instant::now();
     let now = Utc::now();
+    let mut first_poll = false;
+    let mut next_retry = None;
     let outcome = match ctx.store.feed_state(&feed.name) {
         Err(e) => {
             let e = PollError::from(e);
@@ -121,14 +136,24 @@ pub async fn poll_feed(ctx: &Ctx, feed: &FeedConfig) -> Report {
             }
         }
         Ok(state) => match state.retry_at {
-            Some(until) if until > now => Outcome::Skipped { until },
-            _ => poll_and_record(ctx, feed, state, now).await,
+            Some(until) if until > now && backoff == Backoff::Honour => {
+                Outcome::Skipped { until }
+            }
+            _ => {
+                let was_initialized = state.initialized;
+                let (outcome, retry_at) = poll_and_record(ctx, feed, state, now).await;
+                first_poll = !was_initialized && matches!(outcome, Outcome::Polled { .. });
+                next_retry = retry_at;
+                outcome
+            }
         },
     };
     let report = Report {
         feed: feed.name.clone(),
         outcome,
         elapsed: started.elapsed(),
+        first_poll,
+        next_retry,
     };
     log_report(&report, feed);
     ctx.metrics
@@ -136,12 +161,13 @@ pub async fn poll_feed(ctx: &Ctx, feed: &FeedConfig) -> Report {
     report
 }
 
+/// The poll's outcome, and after a failure when the feed may be tried again.
 async fn poll_and_record(
     ctx: &Ctx,
     feed: &FeedConfig,
     mut state: FeedState,
     now: DateTime<Utc>,
-) -> Outcome {
+) -> (Outcome, Option<DateTime<Utc>>) {
     let result = poll(ctx, feed, &state, now).await;
     let outcome = match result {
         Ok((outcome, validators)) => {
@@ -186,7 +212,8 @@ async fn poll_and_record(
             now,
         );
     }
-    outcome
+    let retry_at = if failed { state.retry_at } else { None };
+    (outcome, retry_at)
 }
 
 /// A feed's health crossing the `[health] feed_down_after` line, either way.
@@ -404,11 +431,9 @@ fn admit(
             let alerts: Vec<Alert> = new
                 .iter()
                 .filter_map(|i| prepared.get(i).map(|p| (&stories[*i], p)))
-                .flat_map(|(story, (matches, summary))| {
-                    matches.iter().map(|m| Alert {
-                        summary: summary.clone(),
-                        ..Alert::new(story, m)
-                    })
+                .map(|(story, (matches, summary))| Alert {
+                    summary: summary.clone(),
+                    ..Alert::new(story, matches)
                 })
                 .collect();
             if let Err(e) = ctx.console.deliver(&alerts) {
@@ -602,12 +627,24 @@ fn log_report(report: &Report, feed: &FeedConfig) {
             tracing::debug!(feed = %report.feed, until = %until, "in backoff, skipped");
         }
         Outcome::NotModified => tracing::info!(feed = %report.feed, ms, "not modified"),
+        // A first poll's new=0 would read like broken dedup: say what happened.
+        Outcome::Polled { items, new, alerts } if report.first_poll => {
+            let first_poll = format!("{items} marked seen (backfill {})", feed.backfill);
+            tracing::info!(feed = %report.feed, items, new, alerts, ms, first_poll, "polled");
+        }
         Outcome::Polled { items, new, alerts } => {
             tracing::info!(feed = %report.feed, items, new, alerts, ms, "polled");
         }
-        Outcome::Failed { error } => {
-            tracing::warn!(feed = %report.feed, source = %feed.source, ms, error = %error, "poll failed");
-        }
+        // Once per failure: the feed is skipped until then (the daemon logs skips at debug).
+        Outcome::Failed { error } => match report.next_retry {
+            Some(at) => {
+                let retry_in = humantime::format_duration(round_minutes(at - Utc::now()));
+                tracing::warn!(feed = %report.feed, source = %feed.source, ms, error = %error, next_retry = %at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true), %retry_in, "poll failed");
+            }
+            None => {
+                tracing::warn!(feed = %report.feed, source = %feed.source, ms, error = %error, "poll failed");
+            }
+        },
     }
 }
 

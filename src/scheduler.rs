@@ -33,13 +33,7 @@ impl CronSchedule {
         let fields: Vec<&str> = expr.split_whitespace().collect();
         let translated = match fields.len() {
             _ if expr.starts_with('@') => expr.to_string(),
-            5 => {
-                let dow = crontab_days_of_week(fields[4])?;
-                format!(
-                    "0 {} {} {} {} {}",
-                    fields[0], fields[1], fields[2], fields[3], dow
-                )
-            }
+            5 => crontab(&fields).map_err(|e| format!("invalid cron expression {expr:?}: {e}"))?,
             6 | 7 => expr.to_string(),
             n => {
                 return Err(format!(
@@ -105,41 +99,154 @@ pub fn effective_jitter(configured: Duration, interval: Option<Duration>) -> Dur
     }
 }
 
-/// Crontab numbers days of week 0–7 (0 and 7 = Sunday); the `cron` crate uses 1–7 (1 = Sunday).
-/// Numbers are rewritten as names, which both understand.
-fn crontab_days_of_week(field: &str) -> Result<String, String> {
-    const NAMES: [&str; 8] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-    let mut out = String::new();
-    let mut num = String::new();
-    let mut after_slash = false;
-    let flush = |num: &mut String, out: &mut String, after_slash: bool| -> Result<(), String> {
-        if num.is_empty() {
-            return Ok(());
-        }
-        if after_slash {
-            out.push_str(num);
+/// One field of the 5-field crontab form: its name, bounds and names.
+struct Field {
+    name: &'static str,
+    plural: &'static str,
+    lo: u32,
+    hi: u32,
+    /// Names for `lo..`, lower case (months from 1, days of week from 0).
+    names: &'static [&'static str],
+}
+
+const MONTHS: &[&str] = &[
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+];
+const DAYS: &[&str] = &["sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+const FIELDS: [Field; 5] = [
+    Field {
+        name: "minute",
+        plural: "minutes",
+        lo: 0,
+        hi: 59,
+        names: &[],
+    },
+    Field {
+        name: "hour",
+        plural: "hours",
+        lo: 0,
+        hi: 23,
+        names: &[],
+    },
+    Field {
+        name: "day of month",
+        plural: "days of month",
+        lo: 1,
+        hi: 31,
+        names: &[],
+    },
+    Field {
+        name: "month",
+        plural: "months",
+        lo: 1,
+        hi: 12,
+        names: MONTHS,
+    },
+    Field {
+        name: "day of week",
+        plural: "days of week",
+        lo: 0,
+        hi: 7,
+        names: DAYS,
+    },
+];
+
+/// Translates the 5-field crontab form (every form crontab(5) accepts: lists, ranges, steps,
+/// names, 0 and 7 for Sunday, ranges such as `5-7`) into the `cron` crate's 6-field form.
+/// Every field is checked here, so errors speak of the user's fields and never show the
+/// translated expression; the day-of-week field is written out as a list of day names (the
+/// crate numbers Sunday 1 and refuses ranges ending on crontab's Sunday 7).
+fn crontab(fields: &[&str]) -> Result<String, String> {
+    let mut out = vec!["0".to_string()];
+    for (text, field) in fields.iter().zip(&FIELDS) {
+        let values = field_values(text, field)?;
+        if field.name == "day of week" {
+            let days: std::collections::BTreeSet<u32> = values.iter().map(|&d| d % 7).collect();
+            out.push(if days.len() == 7 {
+                "*".to_string()
+            } else {
+                days.iter()
+                    .map(|&d| DAYS[d as usize])
+                    .collect::<Vec<_>>()
+                    .join(",")
+            });
         } else {
-            let n: usize = num
-                .parse()
-                .map_err(|_| format!("bad day of week {num:?}"))?;
-            let name = NAMES
-                .get(n)
-                .ok_or_else(|| format!("day of week {n} is out of range 0-7"))?;
-            out.push_str(name);
-        }
-        num.clear();
-        Ok(())
-    };
-    for c in field.chars() {
-        if c.is_ascii_digit() {
-            num.push(c);
-        } else {
-            flush(&mut num, &mut out, after_slash)?;
-            after_slash = c == '/';
-            out.push(c);
+            // Checked, so the crate reads it as the user meant it.
+            out.push((*text).to_string());
         }
     }
-    flush(&mut num, &mut out, after_slash)?;
+    Ok(out.join(" "))
+}
+
+/// The values a crontab field selects, checked against the field's bounds.
+fn field_values(text: &str, field: &Field) -> Result<Vec<u32>, String> {
+    let Field {
+        name,
+        plural,
+        lo,
+        hi,
+        ..
+    } = *field;
+    let range_text = format!("{plural} are {lo}–{hi}");
+    let value = |v: &str| -> Result<u32, String> {
+        let lower = v.to_ascii_lowercase();
+        if let Some(i) = field.names.iter().position(|n| *n == lower) {
+            return Ok(i as u32 + if field.names.len() == 12 { 1 } else { 0 });
+        }
+        let n: u32 = v.parse().map_err(|_| {
+            if field.names.is_empty() {
+                format!("{name} {v:?} is not a number ({range_text})")
+            } else {
+                let names = if field.names.len() == 12 {
+                    "jan–dec"
+                } else {
+                    "sun–sat"
+                };
+                format!("{name} {v:?} is neither a number nor a name ({range_text}, or {names})")
+            }
+        })?;
+        if n < lo || n > hi {
+            return Err(format!("{name} {n} is out of range ({range_text})"));
+        }
+        Ok(n)
+    };
+    let mut out = Vec::new();
+    for item in text.split(',') {
+        if item.is_empty() {
+            return Err(format!("empty item in the {name} field {text:?}"));
+        }
+        let (span, step) = match item.split_once('/') {
+            Some((span, step)) => {
+                let n: u32 = step
+                    .parse()
+                    .map_err(|_| format!("{name} step {step:?} in {item:?} is not a number"))?;
+                if n == 0 || n > hi {
+                    return Err(format!(
+                        "{name} step {n} in {item:?} is out of range (1–{hi}; {range_text})"
+                    ));
+                }
+                (span, n)
+            }
+            None => (item, 1),
+        };
+        let (start, end) = match span.split_once('-') {
+            _ if span == "*" => (lo, hi),
+            Some((a, b)) => (value(a)?, value(b)?),
+            // `5/15`: from 5 to the end, every 15.
+            None if item.contains('/') => (value(span)?, hi),
+            None => {
+                let v = value(span)?;
+                (v, v)
+            }
+        };
+        if start > end {
+            return Err(format!(
+                "{name} range {span:?} runs backwards (write it as two ranges, e.g. {start}-{hi},{lo}-{end})"
+            ));
+        }
+        out.extend((start..=end).step_by(step as usize));
+    }
     Ok(out)
 }
 
@@ -293,6 +400,98 @@ mod tests {
             Some(at("2026-01-04T09:00:00Z"))
         );
         assert!(CronSchedule::parse("0 9 * * 8").is_err());
+    }
+
+    /// Regression (issue 13): `6-7`, `5-7` and `1-7` were refused ("Invalid named range for
+    /// Days of Week: Sat-Sun"). Every crontab(5) weekday form, against the days it selects.
+    #[test]
+    fn every_crontab_weekday_form_is_accepted() {
+        // 2026-01-04 is a Sunday; the days of the week that follow fire at 09:00 UTC.
+        let days_of = |dow: &str| -> Vec<u32> {
+            let c = CronSchedule::parse(&format!("0 9 * * {dow}"))
+                .unwrap_or_else(|e| panic!("{dow}: {e}"));
+            let mut t = at("2026-01-03T12:00:00Z");
+            let mut out = Vec::new();
+            for _ in 0..7 {
+                t = c.next_after(t, chrono_tz::UTC).expect("fires");
+                if t >= at("2026-01-11T00:00:00Z") {
+                    break;
+                }
+                out.push(chrono::Datelike::weekday(&t).num_days_from_sunday());
+            }
+            out.sort_unstable();
+            out.dedup();
+            out
+        };
+        for (dow, days) in [
+            ("*", vec![0, 1, 2, 3, 4, 5, 6]),
+            ("0", vec![0]),
+            ("7", vec![0]),
+            ("1-5", vec![1, 2, 3, 4, 5]),
+            ("6-7", vec![0, 6]),
+            ("5-7", vec![0, 5, 6]),
+            ("1-7", vec![0, 1, 2, 3, 4, 5, 6]),
+            ("0-6", vec![0, 1, 2, 3, 4, 5, 6]),
+            ("0,6", vec![0, 6]),
+            ("1,3,5", vec![1, 3, 5]),
+            ("*/2", vec![0, 2, 4, 6]),
+            ("1-5/2", vec![1, 3, 5]),
+            ("mon-fri", vec![1, 2, 3, 4, 5]),
+            ("SAT,SUN", vec![0, 6]),
+            ("Sun", vec![0]),
+            ("0-7", vec![0, 1, 2, 3, 4, 5, 6]),
+        ] {
+            assert_eq!(days_of(dow), days, "day of week {dow:?}");
+        }
+    }
+
+    #[test]
+    fn crontab_fields_are_checked_with_their_ranges() {
+        for (expr, want) in [
+            (
+                "*/61 * * * *",
+                "minute step 61 in \"*/61\" is out of range (1–59; minutes are 0–59)",
+            ),
+            ("61 * * * *", "minute 61 is out of range (minutes are 0–59)"),
+            ("0 24 * * *", "hour 24 is out of range (hours are 0–23)"),
+            (
+                "0 9 0 * *",
+                "day of month 0 is out of range (days of month are 1–31)",
+            ),
+            ("0 9 * 13 *", "month 13 is out of range (months are 1–12)"),
+            (
+                "0 9 * * 8",
+                "day of week 8 is out of range (days of week are 0–7)",
+            ),
+            (
+                "0 9 * * fri-mon",
+                "day of week range \"fri-mon\" runs backwards",
+            ),
+            (
+                "0 9 * * xyz",
+                "day of week \"xyz\" is neither a number nor a name (days of week are 0–7, or sun–sat)",
+            ),
+            (
+                "0 9 * * 1,,2",
+                "empty item in the day of week field \"1,,2\"",
+            ),
+        ] {
+            let e = CronSchedule::parse(expr).expect_err(expr);
+            assert!(e.contains(want), "{expr}: {e}");
+            assert!(
+                e.starts_with(&format!("invalid cron expression {expr:?}: ")),
+                "{e}"
+            );
+            // Never the translated 6-field form.
+            assert!(!e.contains("0 0 9") && !e.contains("Sat-Sun"), "{e}");
+        }
+        // Months by name, and start/step.
+        assert!(CronSchedule::parse("0 9 1 jan,jul *").is_ok());
+        let c = CronSchedule::parse("5/20 * * * *").expect("valid");
+        assert_eq!(
+            c.next_after(at("2026-01-01T00:06:00Z"), chrono_tz::UTC),
+            Some(at("2026-01-01T00:25:00Z"))
+        );
     }
 
     #[test]

@@ -117,6 +117,49 @@ fn run_once_prints_json_alerts_and_nothing_the_second_time() {
     assert_eq!(stdout(&again), "", "the second run must not alert again");
 }
 
+/// Regression (issue 13): a story matching two rules was printed twice; now one alert carries
+/// every rule (`rule` stays the first one's), and the first poll says what it marked seen.
+#[test]
+fn a_story_matching_two_rules_is_one_alert_naming_both() {
+    let server = Server::start();
+    server.feed(
+        "/f.xml",
+        rss(&[
+            ("g1", "오픈AI, 딥시크와 한국 기업 협력", "https://news.example.kr/a/1"),
+            ("g2", "날씨: 전국 맑음", "https://news.example.kr/a/2"),
+        ]),
+        "application/rss+xml",
+    );
+    let env = Env::new(
+        &[FeedSpec::new("yna", server.url("/f.xml")).backfill(5)],
+        &rules(&[("openai", "OpenAI"), ("deepseek", "DeepSeek")]),
+    );
+    let out = kkachi()
+        .env("RUST_LOG", "info")
+        .args(["run", "--once", "--format", "json", "--config"])
+        .arg(env.config())
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 1, "one alert per story:\n{text}");
+    let v: serde_json::Value = serde_json::from_str(lines[0]).expect("json line");
+    assert_eq!(v["rule"], "openai");
+    let rules: Vec<&str> = v["rules"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .filter_map(|h| h["rule"].as_str())
+        .collect();
+    assert_eq!(rules, ["openai", "deepseek"]);
+    assert!(
+        stderr(&out).contains("first_poll=\"2 marked seen (backfill 5)\""),
+        "{}",
+        stderr(&out)
+    );
+}
+
 #[test]
 fn a_second_kkachi_on_the_same_store_exits_with_a_clear_error() {
     let server = Server::start();

@@ -163,12 +163,12 @@ async fn metrics_after_polls_and_deliveries_has_every_series() {
     assert_eq!(sample(&text, "kkachi_outbox_depth"), Some(0.0), "{text}");
 
     for feed in &loaded.config.feeds {
-        pipeline::poll_feed(&ctx, feed).await;
+        pipeline::poll_feed(&ctx, feed, pipeline::Backoff::Honour).await;
     }
     // A second round: "a" is all duplicates now, "down" is in backoff.
     let reports = [
-        pipeline::poll_feed(&ctx, &loaded.config.feeds[0]).await,
-        pipeline::poll_feed(&ctx, &loaded.config.feeds[1]).await,
+        pipeline::poll_feed(&ctx, &loaded.config.feeds[0], pipeline::Backoff::Honour).await,
+        pipeline::poll_feed(&ctx, &loaded.config.feeds[1], pipeline::Backoff::Honour).await,
     ];
     assert!(matches!(reports[0].outcome, Outcome::Polled { new: 0, .. }));
     assert!(matches!(reports[1].outcome, Outcome::Skipped { .. }));

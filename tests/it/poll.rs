@@ -304,13 +304,43 @@ async fn hostile_feeds_fail_alone_with_clear_errors_while_others_alert() {
     );
     drop(store);
 
-    // While in backoff the feed is skipped, not fetched.
+    // While in backoff the daemon skips the feed, without fetching it.
     let hits_before = server.hits("/500.xml").len();
+    let loaded = env.load();
+    let store = std::sync::Arc::new(Store::open(&loaded.config.store.path).expect("store"));
+    let ctx = kkachi::pipeline::Ctx {
+        fetcher: std::sync::Arc::new(
+            kkachi::fetch::Fetcher::new(&loaded.config.fetch, false).expect("fetcher"),
+        ),
+        console: kkachi::deliver::Console {
+            format: Format::Json,
+            timezone: chrono_tz::Asia::Seoul,
+        },
+        outbox: None,
+        config: loaded.config.clone(),
+        rules: loaded.rules.clone(),
+        store: store.clone(),
+        metrics: std::sync::Arc::new(kkachi::metrics::Metrics::new()),
+        cpu: kkachi::pipeline::cpu_permits(),
+    };
+    let feed = loaded
+        .config
+        .feeds
+        .iter()
+        .find(|f| f.name == "http500")
+        .expect("feed");
+    let report = kkachi::pipeline::poll_feed(&ctx, feed, kkachi::pipeline::Backoff::Honour).await;
+    assert!(matches!(report.outcome, Outcome::Skipped { .. }), "{report:?}");
+    assert_eq!(server.hits("/500.xml").len(), hits_before);
+    drop((ctx, store));
+
+    // Regression (issue 13): `run --once` polls every enabled feed, backoff or not (it used to
+    // print `cycle done feeds=8 failed=0` on an offline config without polling anything).
     assert!(matches!(
         once(&env).await["http500"],
-        Outcome::Skipped { .. }
+        Outcome::Failed { .. }
     ));
-    assert_eq!(server.hits("/500.xml").len(), hits_before);
+    assert_eq!(server.hits("/500.xml").len(), hits_before + 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
