@@ -225,7 +225,9 @@ pub async fn run_once(ctx: &Ctx) -> Vec<Report> {
     for feed in ctx.config.feeds.iter().filter(|f| f.enabled) {
         let (ctx, feed) = (ctx.clone(), feed.clone());
         // README: `--once` polls every enabled feed once, backoff or not.
-        tasks.spawn(async move { pipeline::poll_feed(&ctx, &feed, pipeline::Backoff::Ignore).await });
+        tasks.spawn(
+            async move { pipeline::poll_feed(&ctx, &feed, pipeline::Backoff::Ignore).await },
+        );
     }
     let mut reports = Vec::new();
     while let Some(joined) = tasks.join_next().await {
@@ -351,9 +353,9 @@ impl Daemon {
             }
             let ctx = self.ctx.clone();
             let feed = feed.clone();
-            sched
-                .tasks
-                .spawn(async move { pipeline::poll_feed(&ctx, &feed, pipeline::Backoff::Honour).await });
+            sched.tasks.spawn(async move {
+                pipeline::poll_feed(&ctx, &feed, pipeline::Backoff::Honour).await
+            });
         }
     }
 

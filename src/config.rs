@@ -210,6 +210,13 @@ impl FeedSource {
         if raw.trim().is_empty() {
             return Err("empty url".to_string());
         }
+        if let Some(fix) = mistyped_url(raw)
+            && !base.join(raw).exists()
+        {
+            return Err(format!(
+                "{raw:?} looks like a mistyped web address, not a file path: did you mean {fix:?}?"
+            ));
+        }
         Ok(FeedSource::File(base.join(raw)))
     }
 
@@ -220,6 +227,59 @@ impl FeedSource {
             FeedSource::File(_) => None,
         }
     }
+}
+
+/// The likely web address behind a feed `url` without a proper `http(s)://`: a misspelt
+/// scheme (`htps//…`, `http:/…`, `https//…`) or a host name where a path would start
+/// (`www.hani.co.kr/rss/`). `None` for what reads as a file path (`feeds/yna.xml`, `a.xml`).
+fn mistyped_url(raw: &str) -> Option<String> {
+    let lower = raw.to_ascii_lowercase();
+    // A scheme near "http"/"https" followed by ':' or '/' (one to three of them).
+    let scheme_len = lower.bytes().take_while(u8::is_ascii_alphabetic).count();
+    let (scheme, rest) = lower.split_at(scheme_len);
+    let near_http = matches!(
+        scheme,
+        "http"
+            | "https"
+            | "htp"
+            | "htps"
+            | "htttp"
+            | "htttps"
+            | "hhtp"
+            | "hhtps"
+            | "ttp"
+            | "ttps"
+            | "hxxp"
+            | "hxxps"
+    );
+    let after = rest.trim_start_matches([':', '/']);
+    let punct = rest.len() - after.len();
+    if near_http && (1..=4).contains(&punct) && !after.is_empty() {
+        let secure = scheme.ends_with('s');
+        let tail = &raw[raw.len() - after.len()..];
+        return Some(format!(
+            "{}://{tail}",
+            if secure { "https" } else { "http" }
+        ));
+    }
+    // A host where a path would start: a dotted first segment that is no file name.
+    let first = raw.split('/').next().unwrap_or("");
+    let labels: Vec<&str> = first.split('.').collect();
+    let last = labels
+        .last()
+        .map(|l| l.to_ascii_lowercase())
+        .unwrap_or_default();
+    const FILE_EXTENSIONS: &[&str] = &[
+        "xml", "rss", "atom", "rdf", "json", "txt", "html", "htm", "feed", "gz",
+    ];
+    let host_like = labels.len() >= 2
+        && labels
+            .iter()
+            .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        && last.chars().all(|c| c.is_ascii_alphabetic())
+        && (2..=6).contains(&last.len())
+        && !FILE_EXTENSIONS.contains(&last.as_str());
+    host_like.then(|| format!("https://{raw}"))
 }
 
 impl std::fmt::Display for FeedSource {
@@ -1091,6 +1151,56 @@ mod tests {
         assert!(c.feeds[0].enabled);
         assert_eq!(c.feeds[0].backfill, 0);
         assert!(c.fetch.user_agent.starts_with("kkachi/"));
+    }
+
+    /// Regression (issue 13): a mistyped URL was taken as a file path with only a warning.
+    #[test]
+    fn a_mistyped_url_is_an_error_with_the_likely_fix() {
+        for (url, fix) in [
+            (
+                "htps//www.yna.co.kr/rss/news.xml",
+                "https://www.yna.co.kr/rss/news.xml",
+            ),
+            (
+                "http:/rss.donga.com/total.xml",
+                "http://rss.donga.com/total.xml",
+            ),
+            (
+                "https//techcrunch.com/feed/",
+                "https://techcrunch.com/feed/",
+            ),
+            ("www.hani.co.kr/rss/", "https://www.hani.co.kr/rss/"),
+            (
+                "rss.etnews.com/Section901.xml",
+                "https://rss.etnews.com/Section901.xml",
+            ),
+            ("zdnet.co.kr", "https://zdnet.co.kr"),
+        ] {
+            let (c, d) = parse_str(&format!("[[feeds]]\nname = \"a\"\nurl = \"{url}\"\n"));
+            assert!(c.is_none(), "{url}: an error, not a warning");
+            assert_eq!(
+                d,
+                vec![format!(
+                    "/nonexistent/k.toml:3:7: feed \"a\": {url:?} looks like a mistyped web address, not a file path: did you mean {fix:?}?"
+                )],
+                "{url}"
+            );
+        }
+        // File paths stay file paths (a warning when missing).
+        for path in [
+            "feeds/yna.xml",
+            "a.xml",
+            "./local.rss",
+            "../data/x.atom",
+            "feed",
+        ] {
+            let (c, d) = parse_str(&format!("[[feeds]]\nname = \"a\"\nurl = \"{path}\"\n"));
+            assert!(c.is_some(), "{path}: {d:?}");
+            assert!(
+                d.iter().all(|m| m.contains("does not exist")),
+                "{path}: {d:?}"
+            );
+        }
     }
 
     /// Regression (issue 10): `*/5 * * * *` with `jitter = "10m"` passed `check` silently.

@@ -136,9 +136,7 @@ pub async fn poll_feed(ctx: &Ctx, feed: &FeedConfig, backoff: Backoff) -> Report
             }
         }
         Ok(state) => match state.retry_at {
-            Some(until) if until > now && backoff == Backoff::Honour => {
-                Outcome::Skipped { until }
-            }
+            Some(until) if until > now && backoff == Backoff::Honour => Outcome::Skipped { until },
             _ => {
                 let was_initialized = state.initialized;
                 let (outcome, retry_at) = poll_and_record(ctx, feed, state, now).await;
@@ -409,6 +407,8 @@ fn admit(
         // Telegram: dedup, routing and queueing in the same store transactions.
         Some(wake) => {
             let subs = ctx.store.subscriptions()?;
+            // Matches that reach no chat (no subscriber, no `chats = [..]`), per rule.
+            let unrouted = std::cell::RefCell::new(std::collections::BTreeMap::new());
             let route = |i: usize| -> Vec<crate::store::OutboxEntry> {
                 let Some((matches, summary)) = prepared.get(&i) else {
                     return Vec::new();
@@ -418,11 +418,35 @@ fn admit(
                     ..stories[i].clone()
                 };
                 let key = crate::story::dedup_keys(&story).guid;
-                crate::telegram::route(&story, &key, matches, &ctx.rules, &subs, now)
+                let entries = crate::telegram::route(&story, &key, matches, &ctx.rules, &subs, now);
+                for m in matches {
+                    let routed = entries.iter().any(|e| match &e.body {
+                        crate::store::outbox::Body::Alert(a) => {
+                            a.rules.iter().any(|h| h.rule == m.rule)
+                        }
+                        crate::store::outbox::Body::Notice { .. } => false,
+                    });
+                    if !routed {
+                        *unrouted
+                            .borrow_mut()
+                            .entry(m.rule.clone())
+                            .or_insert(0usize) += 1;
+                    }
+                }
+                entries
             };
             let result = ctx.store.admit_and_enqueue(stories, now, route);
             // Even after a failed chunk, the chunks before it may have queued alerts.
             wake.notify_one();
+            let feed = stories.first().map_or("", |s| s.feed.as_str());
+            for (rule, matches) in unrouted.into_inner() {
+                tracing::info!(
+                    feed,
+                    rule = %rule,
+                    matches,
+                    "matches with no recipient: nobody subscribes to this rule and it names no chats (the stories are marked seen; /subscribe shows the last day's)"
+                );
+            }
             Ok(result?)
         }
         // Console: dedup, then print.

@@ -488,13 +488,92 @@ async fn execute(bot: &Bot, ctx: &Ctx, who: &Asker, cmd: Command) -> Result<Repl
             let mut sub = store.subscription(who.chat)?.unwrap_or_default();
             let before = sub.clone();
             sub.ended = None;
-            let text = apply(change, &rules, &mut sub);
+            let mut text = apply(change, &rules, &mut sub);
             if sub != before {
                 store.set_subscription(who.chat, &sub)?;
+            }
+            let added: Vec<String> = sub.rules.difference(&before.rules).cloned().collect();
+            if let Some(recent) = recent_matches(store, &rules, &added, settings.timezone)? {
+                text.push_str("\n\n");
+                text.push_str(&recent);
             }
             Ok(Reply::html(text))
         }
     }
+}
+
+/// How far back, and how many, stories a new subscription is shown (so subscribing right after
+/// a story broke still shows it).
+pub const RECENT_WINDOW: chrono::Duration = chrono::Duration::hours(24);
+pub const RECENT_MAX: usize = 3;
+
+/// The newest stories of the last [`RECENT_WINDOW`] that match one of `names`, at most
+/// [`RECENT_MAX`], as an HTML list; `None` when there are none (or no names).
+fn recent_matches(
+    store: &Store,
+    rules: &RuleSet,
+    names: &[String],
+    tz: Tz,
+) -> Result<Option<String>, StoreError> {
+    if names.is_empty() {
+        return Ok(None);
+    }
+    let since = Utc::now() - RECENT_WINDOW;
+    let stories = store.stories_since(since)?;
+    Ok(recent_list(&stories, rules, names, since, tz))
+}
+
+/// Pure part of [`recent_matches`].
+fn recent_list(
+    stories: &[crate::store::StoredStory],
+    rules: &RuleSet,
+    names: &[String],
+    since: DateTime<Utc>,
+    tz: Tz,
+) -> Option<String> {
+    // Published (else first seen) within the window: an old story seen for the first time
+    // today is not news.
+    let when = |s: &crate::store::StoredStory| {
+        s.story
+            .published
+            .map_or(s.first_seen, |p| p.with_timezone(&Utc))
+    };
+    let mut matcher = rules.matcher();
+    let mut hits: Vec<&crate::store::StoredStory> = stories
+        .iter()
+        .filter(|s| when(s) >= since)
+        .filter(|s| {
+            matcher
+                .match_doc(&crate::pipeline::doc(&s.story))
+                .iter()
+                .any(|m| names.contains(&m.rule))
+        })
+        .collect();
+    if hits.is_empty() {
+        return None;
+    }
+    hits.sort_by_key(|s| std::cmp::Reverse(when(s)));
+    let total = hits.len();
+    hits.truncate(RECENT_MAX);
+    let mut out = format!(
+        "<b>Recent matches</b> (last {} h{}):",
+        RECENT_WINDOW.num_hours(),
+        if total > RECENT_MAX {
+            format!(", newest {RECENT_MAX} of {total}")
+        } else {
+            String::new()
+        }
+    );
+    for s in hits {
+        out.push_str(&format!(
+            "\n• <a href=\"{}\">{}</a> · {} · {}",
+            render::escape(&s.story.url),
+            render::escape(&s.story.title),
+            render::escape(&s.story.feed),
+            when(s).with_timezone(&tz).format("%m-%d %H:%M %Z"),
+        ));
+    }
+    Some(out)
 }
 
 /// Applies a change command to a chat's subscription and says what happened. Pure.
@@ -992,7 +1071,16 @@ async fn on_callback(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Result<(), Bo
     };
     bot.answer_callback_query(q.id.clone()).text(answer).await?;
     let reply = topics(&rules, &sub, who.chat);
-    edit(&bot, who.chat, msg.id, reply).await
+    edit(&bot, who.chat, msg.id, reply).await?;
+    if action == Action::Subscribe && known {
+        let tz = ctx.settings.borrow().timezone;
+        match recent_matches(&ctx.store, &rules, std::slice::from_ref(&name), tz) {
+            Ok(Some(recent)) => send(&bot, who.chat, Reply::html(recent)).await?,
+            Ok(None) => {}
+            Err(e) => tracing::warn!(chat = who.chat, error = %e, "cannot read recent matches"),
+        }
+    }
+    Ok(())
 }
 
 // ---- sending ------------------------------------------------------------------------------

@@ -125,7 +125,11 @@ fn a_story_matching_two_rules_is_one_alert_naming_both() {
     server.feed(
         "/f.xml",
         rss(&[
-            ("g1", "오픈AI, 딥시크와 한국 기업 협력", "https://news.example.kr/a/1"),
+            (
+                "g1",
+                "오픈AI, 딥시크와 한국 기업 협력",
+                "https://news.example.kr/a/1",
+            ),
             ("g2", "날씨: 전국 맑음", "https://news.example.kr/a/2"),
         ]),
         "application/rss+xml",

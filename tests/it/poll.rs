@@ -330,7 +330,10 @@ async fn hostile_feeds_fail_alone_with_clear_errors_while_others_alert() {
         .find(|f| f.name == "http500")
         .expect("feed");
     let report = kkachi::pipeline::poll_feed(&ctx, feed, kkachi::pipeline::Backoff::Honour).await;
-    assert!(matches!(report.outcome, Outcome::Skipped { .. }), "{report:?}");
+    assert!(
+        matches!(report.outcome, Outcome::Skipped { .. }),
+        "{report:?}"
+    );
     assert_eq!(server.hits("/500.xml").len(), hits_before);
     drop((ctx, store));
 

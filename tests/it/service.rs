@@ -413,6 +413,40 @@ fn a_second_sigterm_exits_at_once() {
     );
 }
 
+/// Regression (issue 13): with a Telegram token and nobody subscribed to a rule, its matches
+/// vanished (`new=1 alerts=0`, nothing said why). Now the poll says so, per rule.
+#[test]
+fn matches_nobody_receives_are_logged_per_rule() {
+    let server = Server::start();
+    server.feed(
+        "/a.xml",
+        crate::rss(&[("1", "딥시크, 새 모델 공개", "https://e.kr/1")]),
+        "application/rss+xml",
+    );
+    let mut svc = Service::new(
+        &format!(
+            "[[feeds]]\nname = \"a\"\nurl = \"{}\"\nbackfill = 5\n",
+            server.url("/a.xml")
+        ),
+        "[[rules]]\nname = \"deepseek\"\nquery = 'DeepSeek'\n",
+    );
+    let fake = FakeTelegram::start();
+    svc.with_telegram(&fake, &["--once"]);
+    let (code, _) = svc.wait_exit();
+    assert_eq!(code, Some(0), "{}", svc.log());
+    let log = svc.log();
+    let line = log
+        .lines()
+        .find(|l| l.contains("matches with no recipient"))
+        .unwrap_or_else(|| panic!("no 'matches with no recipient' line:\n{log}"));
+    assert!(
+        line.contains("rule=deepseek") && line.contains("matches=1") && line.contains("feed=\"a\"")
+            || line.contains("feed=a"),
+        "{line}"
+    );
+    assert!(fake.delivered().is_empty(), "nobody to send to");
+}
+
 /// Regression (issue 10): `timeout 60 kkachi run` signals the process and its group in the
 /// same instant; that is one request to stop, and the daemon shuts down gracefully (exit 0).
 #[test]

@@ -441,6 +441,69 @@ async fn a_topics_button_toggles_the_subscription_and_edits_the_message() {
     h.stop().await;
 }
 
+/// Regression (issue 13): subscribing right after a story broke showed nothing of it (the
+/// story was marked seen while nobody subscribed). Now the last day's matches are listed,
+/// newest first, at most three.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribing_lists_the_rules_recent_matches() {
+    let h = Harness::start(Access::Open, &[], &[]);
+    let fake = &h.fake;
+    let now = chrono::Utc::now();
+    let story = |i: i64, title: &str, hours_ago: i64| kkachi::story::Story {
+        id: i.to_string(),
+        feed: "yna".into(),
+        title: title.into(),
+        url: format!("https://e.kr/{i}"),
+        published: Some((now - chrono::Duration::hours(hours_ago)).fixed_offset()),
+        summary: String::new(),
+        authors: vec![],
+        categories: vec![],
+        content: None,
+    };
+    let stories = vec![
+        story(1, "AI 반도체 수출 늘어", 1),
+        story(2, "AI 스타트업 투자 유치", 3),
+        story(3, "AI 규제 법안 통과", 5),
+        story(4, "AI 인재 확보 경쟁", 7),
+        story(5, "날씨: 전국 맑음", 2),
+        story(6, "AI 옛 기사", 30),
+    ];
+    h.store.admit(&stories, now).expect("admit");
+    let reply = ask(fake, 42, 42, "/subscribe ai").await;
+    let text = reply.text();
+    assert!(text.starts_with("Subscribed to <b>ai</b>."), "{text}");
+    assert!(
+        text.contains("<b>Recent matches</b> (last 24 h, newest 3 of 4):"),
+        "{text}"
+    );
+    let order: Vec<usize> = ["수출", "투자", "규제"]
+        .iter()
+        .map(|w| {
+            text.find(w)
+                .unwrap_or_else(|| panic!("{w} missing: {text}"))
+        })
+        .collect();
+    assert!(
+        order.windows(2).all(|w| w[0] < w[1]),
+        "newest first: {text}"
+    );
+    assert!(
+        !text.contains("인재") && !text.contains("옛 기사") && !text.contains("날씨"),
+        "{text}"
+    );
+    assert_eq!(check_telegram_html(text), Ok(()));
+    // A topic with nothing recent adds nothing.
+    let reply = ask(fake, 42, 42, "/subscribe chips").await;
+    assert!(
+        reply.text().contains("Recent matches"),
+        "반도체 matched story 1: {}",
+        reply.text()
+    );
+    let reply = ask(fake, 7, 7, "/subscribe ai").await;
+    assert!(reply.text().contains("Recent matches"), "{}", reply.text());
+    h.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unsubscribe_all_list_and_a_rule_gone_from_rules_toml() {
     let h = Harness::start(Access::Open, &[], &[]);
