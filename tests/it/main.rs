@@ -3,6 +3,7 @@
 
 mod cli;
 mod fake_telegram;
+mod fuzz;
 mod metrics;
 mod poll;
 mod rules_cli;
