@@ -1210,7 +1210,7 @@ fn regression_rule_query_deep_nesting() {
 fn regression_rule_query_many_terms() {
     let input = corpus_file("rule_query", "hang-many-or-terms.txt");
     let q = String::from_utf8_lossy(&input).into_owned();
-    let text = "a ".repeat(50_000) + "b";
+    let text = "a ".repeat(150_000) + "b";
     let report = guard_value(move || {
         let doc = kkachi::rules::Doc {
             feed: "f",
