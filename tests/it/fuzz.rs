@@ -1065,6 +1065,9 @@ const HTML_SHAPES: &[(&str, fn(usize) -> Vec<u8>)] = &[
         format!("<p title=\"{}\">x", rep("x", n)).into_bytes()
     }),
     ("lt", |n| rep("<", n).into_bytes()),
+    ("unmatched end tags", |n| {
+        (rep("<div></b>", n) + "x").into_bytes()
+    }),
     ("tag starts", |n| rep("<a", n).into_bytes()),
 ];
 
@@ -1272,6 +1275,16 @@ fn regression_summary_html_deep_nesting() {
     let html = String::from_utf8_lossy(&input).into_owned();
     let text = guard_value(move || kkachi::summary::html_to_text(&html));
     assert_eq!(text, "x");
+}
+
+/// End tags that close nothing (`<div></b>`) counted as closing: the depth estimate missed the
+/// nesting and html5ever's quadratic tree builder got it all (16,000 levels: half a minute).
+#[test]
+fn regression_html_text_unmatched_end_tags() {
+    let input = corpus_file("html_text", "hang-unmatched-end-tags.html");
+    guard("html_text", html_text, &input);
+    let html = String::from_utf8_lossy(&input).into_owned();
+    assert_eq!(guard_value(move || kkachi::text::html_to_text(&html)), "x");
 }
 
 /// Runs `f` under the same cap and stack as [`guard`] and returns its value.
