@@ -1287,6 +1287,16 @@ fn regression_html_text_unmatched_end_tags() {
     assert_eq!(guard_value(move || kkachi::text::html_to_text(&html)), "x");
 }
 
+/// `<div/>` is an open `<div>` in HTML (the `/` counts only in SVG and MathML): the depth
+/// estimate took it for an empty element.
+#[test]
+fn regression_html_text_self_closing_divs() {
+    let input = corpus_file("html_text", "hang-self-closing-divs.html");
+    guard("html_text", html_text, &input);
+    let html = String::from_utf8_lossy(&input).into_owned();
+    assert_eq!(guard_value(move || kkachi::text::html_to_text(&html)), "x");
+}
+
 /// Runs `f` under the same cap and stack as [`guard`] and returns its value.
 fn guard_value<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     let (tx, rx) = mpsc::channel();
