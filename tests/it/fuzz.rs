@@ -1297,6 +1297,27 @@ fn regression_html_text_self_closing_divs() {
     assert_eq!(guard_value(move || kkachi::text::html_to_text(&html)), "x");
 }
 
+/// LexRank is quadratic in the number of sentences (in time and memory: an n × n matrix):
+/// 16,000 sentences took minutes and 2 GB. Only the first sentences of a source are ranked.
+#[test]
+fn regression_summary_html_many_sentences() {
+    let seed = corpus_file("summary_html", "many-sentences.html");
+    guard("summary_html", summary_html, &seed);
+    let html = String::from_utf8_lossy(&seed).repeat(8);
+    let summary = guard_value(move || {
+        kkachi::summary::summarize(
+            &SummaryInput {
+                title: "",
+                description: &html,
+                content: None,
+                article: None,
+            },
+            300,
+        )
+    });
+    assert!(summary.starts_with("문장입니다."), "{summary:?}");
+}
+
 /// Runs `f` under the same cap and stack as [`guard`] and returns its value.
 fn guard_value<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     let (tx, rx) = mpsc::channel();
