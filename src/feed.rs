@@ -1336,6 +1336,46 @@ mod tests {
         );
     }
 
+    /// Issue 10: a download cut inside a multibyte character is truncated XML, not a charset
+    /// problem. The incomplete character at the very end is replaced, as a lossy decoder would.
+    #[test]
+    fn truncated_inside_a_character_is_truncated_xml() {
+        // pressian (UTF-8, declared), cut in the middle of a Hangul syllable of a <title>.
+        let full = FIXTURES[4].1;
+        let title = full
+            .windows(7)
+            .enumerate()
+            .skip(full.len() / 2)
+            .find_map(|(i, w)| (w == b"<title>").then_some(i + 7))
+            .unwrap_or(0);
+        let cut = title + 1 + (title..full.len()).take_while(|&i| full[i] < 0x80).count();
+        assert!(full[cut] & 0xC0 == 0x80, "not inside a character");
+        let want = "not valid XML at line 134, column 86: the document ends inside <title>";
+        for content_type in [
+            None,
+            Some("text/xml; charset=utf-8"),
+            Some("text/xml; charset=euc-kr"),
+        ] {
+            let got = match parse_feed("cut", &full[..cut], content_type, SEOUL) {
+                Ok(s) => format!("{} stories", s.len()),
+                Err(e) => e.to_string(),
+            };
+            assert_eq!(got, want, "{content_type:?}");
+        }
+        // Both bytes of a three-byte character present, the third missing.
+        let got = error(&full[..cut + 1]);
+        assert_eq!(got, want);
+        // Undeclared EUC-KR cut after the lead byte of a syllable.
+        let euc = euc_kr_feed("");
+        let lead = euc.iter().rposition(|&b| b >= 0x80).unwrap_or(0) - 1;
+        assert!(error(&euc[..lead + 1]).starts_with("not valid XML at line 1, column "));
+        assert!(error(&euc[..lead + 1]).ends_with("the document ends inside <description>"));
+        // A lone incomplete character after the end of the document costs nothing.
+        let mut tail = full.to_vec();
+        tail.extend_from_slice(b"\n\xea\xb0");
+        assert_eq!(parse("tail", &tail).len(), 25);
+    }
+
     #[test]
     fn bare_ampersands_and_undeclared_entities_are_tolerated() {
         let xml = "<rss version=\"2.0\"><channel><item><title>AT&T &nbsp;&amp; R&D &#39;x&#39;</title>\
