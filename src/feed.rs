@@ -7,13 +7,16 @@
 //! # Decoding ([`decode`])
 //! Raw bytes in, never pre-decoded text. The encoding is chosen in this order:
 //! 1. a byte-order mark (UTF-8, UTF-16LE/BE);
-//! 2. valid UTF-8 wins;
+//! 2. valid UTF-8 wins, also when only a character cut off at the very end is incomplete (a
+//!    truncated download: the stub becomes U+FFFD, and the XML check reports where the document
+//!    ends, with its line and column, not a charset problem);
 //! 3. the HTTP `charset=`, then the XML declaration's `encoding=` (`cp949`, `x-windows-949`,
 //!    `ms949`, `uhc`, `ks_c_5601-1987` and `euc-kr` all mean Windows-949, which is what
 //!    encoding_rs calls EUC-KR). A declared UTF-8 that is not valid UTF-8 is ignored (servers
 //!    say UTF-8 by default); an encoding the outlet names is decoded with replacement characters
 //!    for the odd malformed byte, rather than losing the feed;
-//! 4. otherwise a strict EUC-KR attempt; failing that, [`FeedError::Undecodable`].
+//! 4. otherwise a strict EUC-KR attempt (a character cut off at the very end is again
+//!    truncation, not a reason to fail); failing that, [`FeedError::Undecodable`].
 //!
 //! The text handed to feed-rs has no BOM and a true declaration: its `encoding=` says `UTF-8`
 //! (padded to the old length), or it has none, which means UTF-8 (feed-rs decodes by the
@@ -155,9 +158,20 @@ fn decode_text<'a>(
         let (text, _) = encoding.decode_without_bom_handling(&body[bom_len..]);
         return Ok((text, encoding));
     }
-    if let Ok(text) = std::str::from_utf8(body) {
-        return Ok((text.into(), UTF_8));
-    }
+    // `Some` when the body is UTF-8 but for an incomplete character at its very end.
+    let utf8_cut = match std::str::from_utf8(body) {
+        Ok(text) => return Ok((text.into(), UTF_8)),
+        Err(e) if e.error_len().is_none() => {
+            // A download cut short inside a character, not another charset: the stub becomes
+            // U+FFFD and the XML check says where the document ends. An ASCII prefix is no
+            // evidence of UTF-8, so then the hints below still get their say.
+            if !body[..e.valid_up_to()].is_ascii() {
+                return Ok((String::from_utf8_lossy(body), UTF_8));
+            }
+            Some(())
+        }
+        Err(_) => None,
+    };
     let hints = [
         content_type.and_then(http_charset),
         xml_declared_encoding(body),
@@ -177,10 +191,35 @@ fn decode_text<'a>(
         let (text, _) = encoding.decode_without_bom_handling(body);
         return Ok((text, encoding));
     }
-    EUC_KR
-        .decode_without_bom_handling_and_without_replacement(body)
-        .map(|text| (text, EUC_KR))
-        .ok_or(FeedError::Undecodable)
+    if let Some(text) = decode_strict_but_cut(EUC_KR, body) {
+        return Ok((text.into(), EUC_KR));
+    }
+    match utf8_cut {
+        Some(()) => Ok((String::from_utf8_lossy(body), UTF_8)),
+        None => Err(FeedError::Undecodable),
+    }
+}
+
+/// `body` decoded without replacement, except that an incomplete sequence at the very end (a
+/// download cut short) becomes U+FFFD; `None` when any other byte is malformed.
+fn decode_strict_but_cut(encoding: &'static Encoding, body: &[u8]) -> Option<String> {
+    use encoding_rs::DecoderResult;
+    let mut decoder = encoding.new_decoder_without_bom_handling();
+    let mut out =
+        String::with_capacity(decoder.max_utf8_buffer_length_without_replacement(body.len())?);
+    let (result, _) = decoder.decode_to_string_without_replacement(body, &mut out, false);
+    if !matches!(result, DecoderResult::InputEmpty) {
+        return None;
+    }
+    match decoder
+        .decode_to_string_without_replacement(b"", &mut out, true)
+        .0
+    {
+        DecoderResult::InputEmpty => {}
+        DecoderResult::Malformed(..) => out.push('\u{FFFD}'),
+        DecoderResult::OutputFull => return None,
+    }
+    Some(out)
 }
 
 /// The encoding a label names, with the Korean labels that are not WHATWG labels.
@@ -1350,7 +1389,7 @@ mod tests {
             .unwrap_or(0);
         let cut = title + 1 + (title..full.len()).take_while(|&i| full[i] < 0x80).count();
         assert!(full[cut] & 0xC0 == 0x80, "not inside a character");
-        let want = "not valid XML at line 134, column 86: the document ends inside <title>";
+        let want = "not valid XML at line 102, column 16: the document ends inside <title>";
         for content_type in [
             None,
             Some("text/xml; charset=utf-8"),
