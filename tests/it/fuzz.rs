@@ -1195,6 +1195,24 @@ fn regression_summary_html_many_sentences() {
     assert!(summary.starts_with("문장입니다."), "{summary:?}");
 }
 
+/// Brackets and quotes that never close: the sentence splitter searched its whole stack of open
+/// ones at every character, and the cleaner searched the rest of the sentence for a closer at
+/// every opener (32,000 `(` took a quarter of a minute, 8,000 `(사진=` most of a minute).
+#[test]
+fn regression_summary_html_unclosed_brackets() {
+    for name in [
+        "hang-unclosed-brackets.txt",
+        "hang-unclosed-caption-groups.txt",
+    ] {
+        let input = corpus_file("summary_html", name);
+        guard("summary_html", summary_html, &input);
+    }
+    for unit in ["(", "[", "“", "(사진=", "[사진=", "(]"] {
+        let text = unit.repeat(200_000 / unit.len()) + "가 말했다.";
+        guard("summary_html", summary_html, text.as_bytes());
+    }
+}
+
 /// Runs `f` under the same cap and stack as [`guard`] and returns its value.
 fn guard_value<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     let (tx, rx) = mpsc::channel();
