@@ -946,6 +946,12 @@ const HTML_SHAPES: &[(&str, fn(usize) -> Vec<u8>)] = &[
         (rep("<div></b>", n) + "x").into_bytes()
     }),
     ("tag starts", |n| rep("<a", n).into_bytes()),
+    ("unclosed brackets", |n| rep("(", 4 * n).into_bytes()),
+    ("unclosed quotes", |n| rep("“", 4 * n).into_bytes()),
+    ("unclosed caption groups", |n| rep("[사진=", n).into_bytes()),
+    ("mismatched brackets", |n| {
+        (rep("(", 2 * n) + &rep("]", 2 * n)).into_bytes()
+    }),
 ];
 
 #[test]
@@ -1208,7 +1214,7 @@ fn regression_summary_html_unclosed_brackets() {
         guard("summary_html", summary_html, &input);
     }
     for unit in ["(", "[", "“", "(사진=", "[사진=", "(]"] {
-        let text = unit.repeat(200_000 / unit.len()) + "가 말했다.";
+        let text = unit.repeat(100_000 / unit.len()) + "가 말했다.";
         guard("summary_html", summary_html, text.as_bytes());
     }
 }
