@@ -118,8 +118,11 @@ fn guard(name: &str, target: Target, input: &[u8]) -> Duration {
     }
 }
 
+/// A pathological input, by name, built at a given size.
+type Shape = (&'static str, fn(usize) -> Vec<u8>);
+
 /// Runs shapes at sizes n and 8n (see the module doc).
-fn hang_guard(name: &str, target: Target, shapes: &[(&str, fn(usize) -> Vec<u8>)], n: usize) {
+fn hang_guard(name: &str, target: Target, shapes: &[Shape], n: usize) {
     for (shape, make) in shapes {
         for size in [n, 8 * n] {
             let input = make(size);
@@ -804,7 +807,7 @@ fn rep(unit: &str, n: usize) -> String {
 
 #[test]
 fn hang_rule_query() {
-    let shapes: &[(&str, fn(usize) -> Vec<u8>)] = &[
+    let shapes: &[Shape] = &[
         ("terms", |n| rep("삼성 AND ", n).into_bytes()),
         ("or", |n| (rep("a OR ", n) + "b").into_bytes()),
         ("phrases", |n| rep("\"한국 기업\" ", n).into_bytes()),
@@ -818,7 +821,7 @@ fn hang_rule_query() {
 
 #[test]
 fn hang_rules_file() {
-    let shapes: &[(&str, fn(usize) -> Vec<u8>)] = &[
+    let shapes: &[Shape] = &[
         ("rules", |n| {
             (0..n)
                 .map(|i| format!("[[rules]]\nname = \"r{i}\"\nquery = '삼성 AND 반도체*'\n"))
@@ -863,7 +866,7 @@ fn rss_with(inner: &str) -> Vec<u8> {
 
 #[test]
 fn hang_feed() {
-    let shapes: &[(&str, fn(usize) -> Vec<u8>)] = &[
+    let shapes: &[Shape] = &[
         ("items", |n| {
             let items: String = (0..n)
                 .map(|i| {
@@ -915,7 +918,7 @@ fn hang_feed() {
 }
 
 /// Shapes for both HTML → text paths.
-const HTML_SHAPES: &[(&str, fn(usize) -> Vec<u8>)] = &[
+const HTML_SHAPES: &[Shape] = &[
     ("divs", |n| {
         (rep("<div>", n) + "x" + &rep("</div>", n)).into_bytes()
     }),
@@ -966,7 +969,7 @@ fn hang_summary_html() {
 
 #[test]
 fn hang_article() {
-    let shapes: &[(&str, fn(usize) -> Vec<u8>)] = &[
+    let shapes: &[Shape] = &[
         ("divs", |n| {
             page_with(&(rep("<div>", n) + "x" + &rep("</div>", n)))
         }),
