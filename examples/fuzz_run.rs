@@ -19,7 +19,10 @@ fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let names: Vec<&str> = targets::TARGETS.iter().map(|(n, _)| *n).collect();
     let Some(name) = args.next() else {
-        eprintln!("usage: fuzz_run TARGET FILE...   (targets: {})", names.join(", "));
+        eprintln!(
+            "usage: fuzz_run TARGET FILE...   (targets: {})",
+            names.join(", ")
+        );
         return ExitCode::from(2);
     };
     let Some(&(_, target)) = targets::TARGETS.iter().find(|(n, _)| *n == name) else {
