@@ -29,7 +29,7 @@ use kkachi::summary::SummaryInput;
 mod targets;
 
 use targets::{
-    TARGETS, Target, article, feed_framed, feed_with, html_text, rule_query, rules_file,
+    TARGETS, Target, article, feed, feed_framed, feed_with, html_text, rule_query, rules_file,
     summary_html,
 };
 
@@ -885,7 +885,9 @@ fn hang_feed() {
             rss_with(&rep("&amp;amp;&#39;&nbsp;quot;", n))
         }),
         ("cdata", |n| rss_with(&rep("<![CDATA[<p>본문</p>]]>", n))),
-        ("declarations", |n| (rep("<!>", n) + "<rss/>").into_bytes()),
+        ("declarations", |n| {
+            (rep("<!>", 16 * n) + "<rss/>").into_bytes()
+        }),
         ("processing instructions", |n| {
             (rep("<?x?>", n) + "<rss/>").into_bytes()
         }),
@@ -1220,6 +1222,20 @@ fn regression_summary_html_unclosed_brackets() {
         let text = unit.repeat(100_000 / unit.len()) + "가 말했다.";
         guard("summary_html", summary_html, text.as_bytes());
     }
+}
+
+/// Markup declarations before the root (`<!>`): finding the root searched the rest of the
+/// document for a `[` at each one (quadratic: a 3 MB body took minutes).
+#[test]
+fn regression_feed_many_declarations() {
+    let body = rep("<!>", 1_000_000) + "<rss version=\"2.0\"><channel></channel></rss>";
+    guard("feed", feed, body.as_bytes());
+    let got = guard_value(move || {
+        kkachi::feed::parse_feed("f", body.as_bytes(), None, chrono_tz::Asia::Seoul)
+            .map(|s| s.len())
+            .map_err(|e| e.to_string())
+    });
+    assert!(got.is_err(), "{got:?}");
 }
 
 /// Runs `f` under the same cap and stack as [`guard`] and returns its value.
