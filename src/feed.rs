@@ -306,10 +306,12 @@ fn root_element(text: &str) -> Option<(usize, usize)> {
         } else if rest.starts_with("<!--") {
             rest.find("-->").map(|e| e + 3)?
         } else if rest.starts_with("<!") {
-            // DOCTYPE, possibly with an internal subset in brackets.
-            let close = match (rest.find('['), rest.find('>')) {
-                (Some(open), Some(gt)) if open < gt => rest[open..].find(']').map(|c| open + c)?,
-                _ => 0,
+            // DOCTYPE, possibly with an internal subset in brackets. `[` is looked for only
+            // before the first `>`: searching the whole rest at every `<!` was quadratic.
+            let gt = rest.find('>')?;
+            let close = match rest[..gt].find('[') {
+                Some(open) => rest[open..].find(']').map(|c| open + c)?,
+                None => 0,
             };
             rest[close..].find('>').map(|e| close + e + 1)?
         } else if let Some(tag) = rest.strip_prefix('<') {
