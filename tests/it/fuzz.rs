@@ -1238,6 +1238,26 @@ fn regression_feed_many_declarations() {
     assert!(got.is_err(), "{got:?}");
 }
 
+/// 70,000 nested elements overflowed feed-rs's namespace reader (its nesting level is a `u16`:
+/// a panic in a debug build, silent wrapping in release). Feeds nest a handful of levels.
+#[test]
+fn regression_feed_deep_nesting() {
+    let inner = rep("<a>", 70_000) + &rep("</a>", 70_000);
+    let body = rss_with(&inner);
+    guard("feed", feed, &body);
+    let got = guard_value(move || {
+        kkachi::feed::parse_feed("f", &body, None, chrono_tz::Asia::Seoul)
+            .map(|s| s.len())
+            .map_err(|e| e.to_string())
+    });
+    assert_eq!(
+        got,
+        Err(
+            "not valid XML at line 1, column 4159: elements nested more than 1024 deep".to_string()
+        )
+    );
+}
+
 /// Runs `f` under the same cap and stack as [`guard`] and returns its value.
 fn guard_value<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     let (tx, rx) = mpsc::channel();
