@@ -27,7 +27,8 @@
 //! `<rss>` without a `version` (or with one feed-rs does not know, e.g. `2.00`) is read as 2.0.
 //! A `&` that starts no reference (`AT&T`) is escaped. A document whose root is `<html>` is not
 //! a feed, whatever feed-rs would make of it. The text must then be well-formed XML (checked
-//! with quick-xml, because feed-rs returns `Ok` with items missing after some errors); errors
+//! with quick-xml, because feed-rs returns `Ok` with items missing after some errors), nested
+//! at most 1024 elements deep (feed-rs's namespace reader counts levels in a `u16`); errors
 //! give the line and column in the feed as fetched (edits above are undone for the position).
 //!
 //! # Dates ([`parse_date`])
@@ -499,17 +500,30 @@ fn feed_error(e: feed_rs::parser::ParseFeedError, text: &str) -> FeedError {
     }
 }
 
-/// Reads `text` with quick-xml to find where it stops being XML: (byte offset, reason).
+/// Feeds nest a handful of elements (XHTML content a few dozen more). Far deeper nesting is
+/// refused before feed-rs sees it: its namespace reader counts levels in a `u16`.
+const MAX_XML_DEPTH: usize = 1024;
+
+/// Reads `text` with quick-xml to find where it stops being XML (or nests deeper than
+/// [`MAX_XML_DEPTH`]): (byte offset, reason).
 fn locate_xml_error(text: &str) -> Option<(usize, String)> {
     use quick_xml::events::Event;
     let mut reader = quick_xml::Reader::from_str(text);
     let mut open: Vec<String> = Vec::new();
     loop {
+        let before = reader.buffer_position();
         match reader.read_event() {
             Ok(Event::Eof) => {
                 return open
                     .last()
                     .map(|tag| (text.len(), format!("the document ends inside <{tag}>")));
+            }
+            Ok(Event::Start(_)) if open.len() == MAX_XML_DEPTH => {
+                let offset = usize::try_from(before).unwrap_or(text.len());
+                return Some((
+                    offset,
+                    format!("elements nested more than {MAX_XML_DEPTH} deep"),
+                ));
             }
             Ok(Event::Start(e)) => {
                 open.push(String::from_utf8_lossy(e.name().as_ref()).into_owned())

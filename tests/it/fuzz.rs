@@ -1253,7 +1253,7 @@ fn regression_feed_deep_nesting() {
     assert_eq!(
         got,
         Err(
-            "not valid XML at line 1, column 4159: elements nested more than 1024 deep".to_string()
+            "not valid XML at line 1, column 3206: elements nested more than 1024 deep".to_string()
         )
     );
 }
