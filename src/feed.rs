@@ -7,13 +7,16 @@
 //! # Decoding ([`decode`])
 //! Raw bytes in, never pre-decoded text. The encoding is chosen in this order:
 //! 1. a byte-order mark (UTF-8, UTF-16LE/BE);
-//! 2. valid UTF-8 wins;
+//! 2. valid UTF-8 wins, also when only a character cut off at the very end is incomplete (a
+//!    truncated download: the stub becomes U+FFFD, and the XML check reports where the document
+//!    ends, with its line and column, not a charset problem);
 //! 3. the HTTP `charset=`, then the XML declaration's `encoding=` (`cp949`, `x-windows-949`,
 //!    `ms949`, `uhc`, `ks_c_5601-1987` and `euc-kr` all mean Windows-949, which is what
 //!    encoding_rs calls EUC-KR). A declared UTF-8 that is not valid UTF-8 is ignored (servers
 //!    say UTF-8 by default); an encoding the outlet names is decoded with replacement characters
 //!    for the odd malformed byte, rather than losing the feed;
-//! 4. otherwise a strict EUC-KR attempt; failing that, [`FeedError::Undecodable`].
+//! 4. otherwise a strict EUC-KR attempt (a character cut off at the very end is again
+//!    truncation, not a reason to fail); failing that, [`FeedError::Undecodable`].
 //!
 //! The text handed to feed-rs has no BOM and a true declaration: its `encoding=` says `UTF-8`
 //! (padded to the old length), or it has none, which means UTF-8 (feed-rs decodes by the
@@ -24,7 +27,8 @@
 //! `<rss>` without a `version` (or with one feed-rs does not know, e.g. `2.00`) is read as 2.0.
 //! A `&` that starts no reference (`AT&T`) is escaped. A document whose root is `<html>` is not
 //! a feed, whatever feed-rs would make of it. The text must then be well-formed XML (checked
-//! with quick-xml, because feed-rs returns `Ok` with items missing after some errors); errors
+//! with quick-xml, because feed-rs returns `Ok` with items missing after some errors), nested
+//! at most 1024 elements deep (feed-rs's namespace reader counts levels in a `u16`); errors
 //! give the line and column in the feed as fetched (edits above are undone for the position).
 //!
 //! # Dates ([`parse_date`])
@@ -155,9 +159,20 @@ fn decode_text<'a>(
         let (text, _) = encoding.decode_without_bom_handling(&body[bom_len..]);
         return Ok((text, encoding));
     }
-    if let Ok(text) = std::str::from_utf8(body) {
-        return Ok((text.into(), UTF_8));
-    }
+    // `Some` when the body is UTF-8 but for an incomplete character at its very end.
+    let utf8_cut = match std::str::from_utf8(body) {
+        Ok(text) => return Ok((text.into(), UTF_8)),
+        Err(e) if e.error_len().is_none() => {
+            // A download cut short inside a character, not another charset: the stub becomes
+            // U+FFFD and the XML check says where the document ends. An ASCII prefix is no
+            // evidence of UTF-8, so then the hints below still get their say.
+            if !body[..e.valid_up_to()].is_ascii() {
+                return Ok((String::from_utf8_lossy(body), UTF_8));
+            }
+            Some(())
+        }
+        Err(_) => None,
+    };
     let hints = [
         content_type.and_then(http_charset),
         xml_declared_encoding(body),
@@ -177,10 +192,35 @@ fn decode_text<'a>(
         let (text, _) = encoding.decode_without_bom_handling(body);
         return Ok((text, encoding));
     }
-    EUC_KR
-        .decode_without_bom_handling_and_without_replacement(body)
-        .map(|text| (text, EUC_KR))
-        .ok_or(FeedError::Undecodable)
+    if let Some(text) = decode_strict_but_cut(EUC_KR, body) {
+        return Ok((text.into(), EUC_KR));
+    }
+    match utf8_cut {
+        Some(()) => Ok((String::from_utf8_lossy(body), UTF_8)),
+        None => Err(FeedError::Undecodable),
+    }
+}
+
+/// `body` decoded without replacement, except that an incomplete sequence at the very end (a
+/// download cut short) becomes U+FFFD; `None` when any other byte is malformed.
+fn decode_strict_but_cut(encoding: &'static Encoding, body: &[u8]) -> Option<String> {
+    use encoding_rs::DecoderResult;
+    let mut decoder = encoding.new_decoder_without_bom_handling();
+    let mut out =
+        String::with_capacity(decoder.max_utf8_buffer_length_without_replacement(body.len())?);
+    let (result, _) = decoder.decode_to_string_without_replacement(body, &mut out, false);
+    if !matches!(result, DecoderResult::InputEmpty) {
+        return None;
+    }
+    match decoder
+        .decode_to_string_without_replacement(b"", &mut out, true)
+        .0
+    {
+        DecoderResult::InputEmpty => {}
+        DecoderResult::Malformed(..) => out.push('\u{FFFD}'),
+        DecoderResult::OutputFull => return None,
+    }
+    Some(out)
 }
 
 /// The encoding a label names, with the Korean labels that are not WHATWG labels.
@@ -267,10 +307,12 @@ fn root_element(text: &str) -> Option<(usize, usize)> {
         } else if rest.starts_with("<!--") {
             rest.find("-->").map(|e| e + 3)?
         } else if rest.starts_with("<!") {
-            // DOCTYPE, possibly with an internal subset in brackets.
-            let close = match (rest.find('['), rest.find('>')) {
-                (Some(open), Some(gt)) if open < gt => rest[open..].find(']').map(|c| open + c)?,
-                _ => 0,
+            // DOCTYPE, possibly with an internal subset in brackets. `[` is looked for only
+            // before the first `>`: searching the whole rest at every `<!` was quadratic.
+            let gt = rest.find('>')?;
+            let close = match rest[..gt].find('[') {
+                Some(open) => rest[open..].find(']').map(|c| open + c)?,
+                None => 0,
             };
             rest[close..].find('>').map(|e| close + e + 1)?
         } else if let Some(tag) = rest.strip_prefix('<') {
@@ -458,17 +500,30 @@ fn feed_error(e: feed_rs::parser::ParseFeedError, text: &str) -> FeedError {
     }
 }
 
-/// Reads `text` with quick-xml to find where it stops being XML: (byte offset, reason).
+/// Feeds nest a handful of elements (XHTML content a few dozen more). Far deeper nesting is
+/// refused before feed-rs sees it: its namespace reader counts levels in a `u16`.
+const MAX_XML_DEPTH: usize = 1024;
+
+/// Reads `text` with quick-xml to find where it stops being XML (or nests deeper than
+/// [`MAX_XML_DEPTH`]): (byte offset, reason).
 fn locate_xml_error(text: &str) -> Option<(usize, String)> {
     use quick_xml::events::Event;
     let mut reader = quick_xml::Reader::from_str(text);
     let mut open: Vec<String> = Vec::new();
     loop {
+        let before = reader.buffer_position();
         match reader.read_event() {
             Ok(Event::Eof) => {
                 return open
                     .last()
                     .map(|tag| (text.len(), format!("the document ends inside <{tag}>")));
+            }
+            Ok(Event::Start(_)) if open.len() == MAX_XML_DEPTH => {
+                let offset = usize::try_from(before).unwrap_or(text.len());
+                return Some((
+                    offset,
+                    format!("elements nested more than {MAX_XML_DEPTH} deep"),
+                ));
             }
             Ok(Event::Start(e)) => {
                 open.push(String::from_utf8_lossy(e.name().as_ref()).into_owned())
@@ -1334,6 +1389,46 @@ mod tests {
             got,
             "not valid XML at line 1, column 58: the document ends inside <channel>"
         );
+    }
+
+    /// Issue 10: a download cut inside a multibyte character is truncated XML, not a charset
+    /// problem. The incomplete character at the very end is replaced, as a lossy decoder would.
+    #[test]
+    fn truncated_inside_a_character_is_truncated_xml() {
+        // pressian (UTF-8, declared), cut in the middle of a Hangul syllable of a <title>.
+        let full = FIXTURES[4].1;
+        let title = full
+            .windows(7)
+            .enumerate()
+            .skip(full.len() / 2)
+            .find_map(|(i, w)| (w == b"<title>").then_some(i + 7))
+            .unwrap_or(0);
+        let cut = title + 1 + (title..full.len()).take_while(|&i| full[i] < 0x80).count();
+        assert!(full[cut] & 0xC0 == 0x80, "not inside a character");
+        let want = "not valid XML at line 102, column 16: the document ends inside <title>";
+        for content_type in [
+            None,
+            Some("text/xml; charset=utf-8"),
+            Some("text/xml; charset=euc-kr"),
+        ] {
+            let got = match parse_feed("cut", &full[..cut], content_type, SEOUL) {
+                Ok(s) => format!("{} stories", s.len()),
+                Err(e) => e.to_string(),
+            };
+            assert_eq!(got, want, "{content_type:?}");
+        }
+        // Both bytes of a three-byte character present, the third missing.
+        let got = error(&full[..cut + 1]);
+        assert_eq!(got, want);
+        // Undeclared EUC-KR cut after the lead byte of a syllable.
+        let euc = euc_kr_feed("");
+        let lead = euc.iter().rposition(|&b| b >= 0x80).unwrap_or(0) - 1;
+        assert!(error(&euc[..lead + 1]).starts_with("not valid XML at line 1, column "));
+        assert!(error(&euc[..lead + 1]).ends_with("the document ends inside <description>"));
+        // A lone incomplete character after the end of the document costs nothing.
+        let mut tail = full.to_vec();
+        tail.extend_from_slice(b"\n\xea\xb0");
+        assert_eq!(parse("tail", &tail).len(), 25);
     }
 
     #[test]

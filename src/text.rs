@@ -40,7 +40,7 @@ pub fn html_to_text(html: &str) -> String {
 }
 
 fn extract_guarded(html: &str) -> String {
-    if nesting_depth(html) > MAX_NESTING {
+    if nests_deeper_than(html, MAX_NESTING) {
         extract(&flatten_tags(html))
     } else {
         extract(html)
@@ -94,7 +94,7 @@ fn is_cutoff_dot(c: char) -> bool {
 
 /// Deeper (estimated) element nesting than this is flattened before parsing: html5ever's tree
 /// builder is quadratic in the depth of open elements, and a hostile feed must not stall a poll.
-const MAX_NESTING: usize = 512;
+pub(crate) const MAX_NESTING: usize = 512;
 
 /// Elements that never have an end tag.
 fn is_void(name: &str) -> bool {
@@ -143,26 +143,53 @@ fn tags(html: &str) -> impl Iterator<Item = (bool, String, bool, std::ops::Range
     })
 }
 
-/// A cheap upper estimate of how deep `html` nests elements.
-fn nesting_depth(html: &str) -> usize {
-    if html.len() < MAX_NESTING * 3 {
-        return 0; // too short to nest that deep
+/// Elements whose start tag closes an open one of the same name (`<p>a<p>b`, list items, table
+/// rows and cells), so a run of them does not nest.
+fn closes_its_kind(name: &str) -> bool {
+    matches!(
+        name,
+        "p" | "li" | "dt" | "dd" | "tr" | "td" | "th" | "option" | "optgroup" | "rb" | "rt" | "rp"
+    )
+}
+
+/// Whether `html` may nest elements deeper than `limit`, estimated from its tags alone (linear;
+/// it errs on the deep side). An end tag counts only when an element of its name is open: `</b>`
+/// with no `<b>` closes nothing, in HTML as here.
+pub(crate) fn nests_deeper_than(html: &str, limit: usize) -> bool {
+    if html.len() < limit.saturating_mul(3) {
+        return false; // too short to nest that deep: `<a>` is the shortest start tag
     }
-    let (mut depth, mut max) = (0usize, 0usize);
+    let mut open: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut depth = 0usize;
     for (close, name, self_closing, _) in tags(html) {
+        // HTML ignores `/>` except inside SVG and MathML: `<div/>` opens a div.
+        let foreign = ["svg", "math"]
+            .iter()
+            .any(|f| open.get(*f).is_some_and(|n| *n > 0));
+        if is_void(&name) || (self_closing && foreign) {
+            continue;
+        }
+        let implied = closes_its_kind(&name);
+        let count = open.entry(name).or_insert(0);
         if close {
-            depth = depth.saturating_sub(1);
-        } else if !self_closing && !is_void(&name) {
+            if *count > 0 {
+                *count -= 1;
+                depth = depth.saturating_sub(1);
+            }
+        } else if !(implied && *count > 0) {
+            *count += 1;
             depth += 1;
-            max = max.max(depth);
+            if depth > limit {
+                return true;
+            }
         }
     }
-    max
+    false
 }
 
 /// `html` with every tag removed (block tags become `<br>`), for input too deep to parse as a
 /// tree; entities are left for the parser, which then sees a flat fragment.
-fn flatten_tags(html: &str) -> String {
+pub(crate) fn flatten_tags(html: &str) -> String {
     let mut out = String::with_capacity(html.len());
     let mut last = 0;
     for (_, name, _, range) in tags(html) {
@@ -443,6 +470,22 @@ mod tests {
         );
         let html = "<p>a".repeat(2_000);
         assert_eq!(html_to_text(&html).lines().count(), 2_000);
+    }
+
+    #[test]
+    fn depth_estimate() {
+        let deeper = |html: String| nests_deeper_than(&html, 100);
+        assert!(!deeper("<p>a".repeat(1_000)));
+        assert!(!deeper("<ul><li>a".repeat(50) + &"<li>b".repeat(1_000)));
+        assert!(!deeper("<div>x</div>".repeat(1_000)));
+        assert!(!deeper(
+            "<svg>".to_string() + &"<path d=\"M0 0\"/>".repeat(1_000) + "</svg>"
+        ));
+        assert!(!deeper("<br><img src=x><hr>".repeat(1_000)));
+        assert!(deeper("<div>".repeat(101)));
+        assert!(deeper("<div></b>".repeat(101)));
+        assert!(deeper("<div/>".repeat(101)));
+        assert!(deeper("<b><p>".repeat(101)));
     }
 
     #[test]

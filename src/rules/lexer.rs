@@ -112,14 +112,15 @@ pub fn lex(query: &str) -> Result<Vec<Token>, QueryError> {
                 i = next;
             }
             _ => {
-                let end = (i..chars.len())
-                    .find(|&j| ends_word(chars[j]))
-                    .unwrap_or(chars.len());
-                let word: String = chars[i..end].iter().collect();
-                if let Some((prefix, _)) = word.split_once(':')
-                    && !prefix.is_empty()
-                    && prefix.chars().all(|c| c.is_ascii_alphabetic())
-                {
+                // A field prefix is letters and `:`; looked for before the whole word is read,
+                // so `title:title:…` stays linear.
+                let letters = chars[i..]
+                    .iter()
+                    .take_while(|c| c.is_ascii_alphabetic())
+                    .count();
+                if letters > 0 && chars.get(i + letters) == Some(&':') {
+                    let prefix: String = chars[i..i + letters].iter().collect();
+                    let prefix = prefix.as_str();
                     let Some(field) = Field::from_name(prefix) else {
                         return Err(err(
                             col,
@@ -132,7 +133,7 @@ pub fn lex(query: &str) -> Result<Vec<Token>, QueryError> {
                         tok: Tok::Field(field),
                         col,
                     });
-                    i += prefix.chars().count() + 1;
+                    i += letters + 1;
                     if chars.get(i).is_none_or(|c| c.is_whitespace() || *c == ')') {
                         return Err(err(
                             i,
@@ -141,6 +142,10 @@ pub fn lex(query: &str) -> Result<Vec<Token>, QueryError> {
                     }
                     continue;
                 }
+                let end = (i..chars.len())
+                    .find(|&j| ends_word(chars[j]))
+                    .unwrap_or(chars.len());
+                let word: String = chars[i..end].iter().collect();
                 out.push(Token {
                     tok: word_token(&word, col)?,
                     col,

@@ -284,12 +284,16 @@ pub fn test_query(
 /// About 30 characters either side of `text[start..end]`, the hit in `[ ]`, `…` where cut.
 fn context(text: &str, start: usize, end: usize) -> String {
     const SIDE: usize = 30;
-    let before: Vec<char> = text[..start].chars().collect();
-    let after: Vec<char> = text[end..].chars().collect();
+    // Only the characters shown (and one more, to know whether to cut) are read: a hit in a long
+    // text must not cost the whole text.
+    let mut before: Vec<char> = text[..start].chars().rev().take(SIDE + 1).collect();
     let cut_before = before.len() > SIDE;
+    before.truncate(SIDE);
+    let before: String = before.into_iter().rev().collect();
+    let mut after: Vec<char> = text[end..].chars().take(SIDE + 1).collect();
     let cut_after = after.len() > SIDE;
-    let before: String = before[before.len().saturating_sub(SIDE)..].iter().collect();
-    let after: String = after[..after.len().min(SIDE)].iter().collect();
+    after.truncate(SIDE);
+    let after: String = after.into_iter().collect();
     let squash = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
     let lead = if before.ends_with(char::is_whitespace) {
         " "

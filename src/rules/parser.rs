@@ -78,6 +78,11 @@ pub struct Parsed {
     pub warnings: Vec<Warning>,
 }
 
+/// How deep parentheses, `NOT` and `-` may nest. The parser and everything that walks the AST
+/// (compiler, printer, evaluator) recurse, so hostile depth would overflow the stack; people
+/// write a handful of levels.
+pub const MAX_NESTING: usize = 100;
+
 fn err(col: usize, message: impl Into<String>) -> QueryError {
     QueryError {
         column: col + 1,
@@ -96,6 +101,7 @@ pub fn parse(query: &str) -> Result<Parsed, QueryError> {
         tokens,
         pos: 0,
         end,
+        depth: 0,
         warnings: Vec::new(),
     };
     let expr = p.or()?;
@@ -122,10 +128,32 @@ struct Parser {
     pos: usize,
     /// Column just past the query, where "expected a term" points at the end.
     end: usize,
+    /// Open parentheses, `NOT`s and `-`s around the current token.
+    depth: usize,
     warnings: Vec<Warning>,
 }
 
 impl Parser {
+    /// Runs `f` one nesting level deeper, refusing to go past [`MAX_NESTING`].
+    fn nested(
+        &mut self,
+        col: usize,
+        f: impl FnOnce(&mut Self) -> Result<Expr, QueryError>,
+    ) -> Result<Expr, QueryError> {
+        if self.depth >= MAX_NESTING {
+            return Err(err(
+                col,
+                format!(
+                    "the query is nested more than {MAX_NESTING} levels deep (parentheses, NOT, -)"
+                ),
+            ));
+        }
+        self.depth += 1;
+        let result = f(self);
+        self.depth -= 1;
+        result
+    }
+
     fn peek(&self) -> Option<&Tok> {
         self.tokens.get(self.pos).map(|t| &t.tok)
     }
@@ -203,9 +231,10 @@ impl Parser {
 
     fn not(&mut self) -> Result<Expr, QueryError> {
         if self.peek() == Some(&Tok::Not) {
+            let col = self.col();
             self.pos += 1;
             self.expect_operand("NOT")?;
-            return Ok(Expr::Not(Box::new(self.not()?)));
+            return self.nested(col, |p| Ok(Expr::Not(Box::new(p.not()?))));
         }
         self.near()
     }
@@ -244,8 +273,9 @@ impl Parser {
     fn unary(&mut self) -> Result<Expr, QueryError> {
         match self.peek().cloned() {
             Some(Tok::Minus) => {
+                let col = self.col();
                 self.pos += 1;
-                Ok(Expr::Not(Box::new(self.unary()?)))
+                self.nested(col, |p| Ok(Expr::Not(Box::new(p.unary()?))))
             }
             Some(Tok::Field(f)) => {
                 self.pos += 1;
@@ -312,7 +342,7 @@ impl Parser {
             Some(Tok::LParen) => {
                 self.pos += 1;
                 self.expect_operand("(")?;
-                let inner = self.or()?;
+                let inner = self.nested(col, Self::or)?;
                 if self.peek() != Some(&Tok::RParen) {
                     return Err(err(col, "unclosed ( : missing )"));
                 }
@@ -602,6 +632,24 @@ mod tests {
         for (q, want) in cases {
             assert_eq!(p(q), format!("error: {want}"), "{q:?}");
         }
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        let deep = |open: &str, close: &str, n: usize| open.repeat(n) + "a" + &close.repeat(n);
+        assert_eq!(p(&deep("(", ")", MAX_NESTING)), "a");
+        assert_eq!(
+            p(&deep("(", ")", MAX_NESTING + 1)),
+            "error: column 101: the query is nested more than 100 levels deep (parentheses, NOT, -)"
+        );
+        assert_eq!(
+            p(&("b ".to_string() + &deep("NOT ", "", MAX_NESTING + 1))),
+            "error: column 403: the query is nested more than 100 levels deep (parentheses, NOT, -)"
+        );
+        assert_eq!(
+            p(&("b ".to_string() + &deep("-", "", MAX_NESTING + 1))),
+            "error: column 103: the query is nested more than 100 levels deep (parentheses, NOT, -)"
+        );
     }
 
     #[test]

@@ -20,7 +20,7 @@
 use dom_query::{Document, NodeRef};
 use encoding_rs::Encoding;
 
-use crate::text::{has_entity, repair_bare_entities};
+use crate::text::{MAX_NESTING, flatten_tags, has_entity, nests_deeper_than, repair_bare_entities};
 
 /// The main text of a page.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,11 +33,20 @@ pub struct Article {
 /// Main text of an HTML page (readability.js's algorithm via dom_smoothie), or `None` when the
 /// page has no readable body. `url` only resolves relative links; an invalid one is ignored.
 pub fn extract_article(html: &str, url: Option<&str>) -> Option<Article> {
-    let parse = |url: Option<&str>| {
-        let mut readability = dom_smoothie::Readability::new(html, url, None).ok()?;
+    // html5ever's tree builder is quadratic in the depth: a page far too deep is not parsed.
+    if nests_deeper_than(html, MAX_NESTING) {
+        return None;
+    }
+    let doc = Document::from(html);
+    if deeper_than(&doc, MAX_ARTICLE_DEPTH) {
+        return None;
+    }
+    let parse = |doc: Document, url: Option<&str>| {
+        let mut readability = dom_smoothie::Readability::with_document(doc, url, None).ok()?;
         readability.parse().ok()
     };
-    let article = parse(url).or_else(|| url.and_then(|_| parse(None)))?;
+    let article =
+        parse(doc, url).or_else(|| url.and_then(|_| parse(Document::from(html), None)))?;
     let text = html_to_text(&article.content);
     if text.is_empty() {
         return None;
@@ -46,6 +55,42 @@ pub fn extract_article(html: &str, url: Option<&str>) -> Option<Article> {
         title: collapse_spaces(&article.title),
         text,
     })
+}
+
+/// Pages nested deeper than this have no article for us: readability's scoring is quadratic in
+/// the depth (and recursive: deep enough, it overflows the stack). News pages nest a few dozen
+/// levels.
+const MAX_ARTICLE_DEPTH: usize = 256;
+
+/// Whether some node of `doc` is more than `limit` levels below the root (walked without
+/// recursion).
+fn deeper_than(doc: &Document, limit: usize) -> bool {
+    let root = doc.root();
+    let mut depth = 0usize;
+    let mut cur: Option<NodeRef> = root.first_child();
+    'walk: while let Some(node) = cur {
+        depth += 1;
+        if depth > limit {
+            return true;
+        }
+        if let Some(child) = node.first_child() {
+            cur = Some(child);
+            continue;
+        }
+        let mut leaving = node;
+        loop {
+            depth -= 1;
+            if let Some(next) = leaving.next_sibling() {
+                cur = Some(next);
+                continue 'walk;
+            }
+            match leaving.parent().filter(|p| p.id != root.id) {
+                Some(parent) => leaving = parent,
+                None => break 'walk,
+            }
+        }
+    }
+    false
 }
 
 /// Decodes a page to text. The charset comes from, in order: a byte-order mark; the bytes being
@@ -176,7 +221,7 @@ pub fn html_to_text(html: &str) -> String {
     if !html.contains(['<', '&']) {
         return collapse_paragraphs(&html);
     }
-    let first = walk(&html);
+    let first = walk_guarded(&html);
     if has_entity(&first) {
         walk(&first.replace("\n\n", "<br>"))
     } else {
@@ -199,6 +244,16 @@ fn looks_like_html(s: &str) -> bool {
     b.windows(2)
         .any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || w[1] == b'/' || w[1] == b'!'))
         || has_entity(s)
+}
+
+/// [`walk`], flattening input too deep for html5ever's tree builder (quadratic in the depth)
+/// first, as `text::html_to_text` does.
+fn walk_guarded(html: &str) -> String {
+    if nests_deeper_than(html, MAX_NESTING) {
+        walk(&flatten_tags(html))
+    } else {
+        walk(html)
+    }
 }
 
 /// Walks the fragment without recursion (hostile input nests deeply) and collects its text.

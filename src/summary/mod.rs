@@ -16,7 +16,8 @@
 //!    (`…휩싸이게 되는`: a feed cut it without a marker; or a sub-head) is dropped too.
 //! 3. Sentences are ranked ([`rank`]: LexRank with a lead- and title-biased jump), then taken
 //!    best first while they fit the budget, skipping near-duplicates of one already taken; the
-//!    chosen ones are printed in their original order, joined by a space.
+//!    chosen ones are printed in their original order, joined by a space. Only a source's first
+//!    200 sentences are considered (ranking is quadratic in their number).
 //! 4. Fallbacks, so that any usable text gives a non-empty summary: when no sentence of the
 //!    source fits, a fitting sentence of a later source (not the title) is used; failing that,
 //!    the title if it fits; as a last resort, the source's best sentence cut at the last word
@@ -164,12 +165,19 @@ pub fn explain_with(input: &SummaryInput, max_chars: usize, options: &Options) -
     }
 }
 
-/// The clean sentences of one source; removals are recorded.
+/// A source's sentences past this many are not looked at: ranking is quadratic in their number
+/// (time and memory), and a news story's summary comes from its first sentences anyway.
+const MAX_RANKED: usize = 200;
+
+/// The clean sentences of one source (at most [`MAX_RANKED`]); removals are recorded.
 fn sentences_of(text: &str, is_title: bool, removed: &mut Vec<Removed>) -> Vec<String> {
     let plain = html::to_text(text);
     let mut kept = Vec::new();
     let mut stripped = Vec::new();
     for sentence in split::split_sentences(&plain) {
+        if kept.len() == MAX_RANKED {
+            break;
+        }
         match clean::clean_sentence(sentence, &mut stripped) {
             clean::Cleaned::Keep(s) if is_title || clean::is_terminated(&s) => kept.push(s),
             clean::Cleaned::Keep(s) => removed.push(Removed {

@@ -89,6 +89,9 @@ fn scan(
     ends: &mut Vec<usize>,
 ) -> Option<usize> {
     let mut stack: Vec<(char, usize)> = Vec::new();
+    // How many of each closer the stack holds: a character that closes nothing on it is then
+    // passed over without searching the stack (thousands of unclosed `(` were quadratic).
+    let mut awaited: std::collections::HashMap<char, usize> = std::collections::HashMap::new();
     let byte_end = |i: usize| chars.get(i).map_or_else(|| last_end(chars), |&(b, _)| b);
     let mut i = from;
     while i < chars.len() {
@@ -97,21 +100,27 @@ fn scan(
             if let Some(&(closer, _)) = stack.last() {
                 if c == closer {
                     stack.pop();
+                    forget(&mut awaited, c);
                     if stack.is_empty() && is_quote_closer(c) && closes_sentence(chars, i) {
                         ends.push(byte_end(i + 1));
                     }
                     i += 1;
                     continue;
                 }
-                if let Some(pos) = stack.iter().rposition(|&(cl, _)| cl == c) {
+                if awaited.get(&c).is_some_and(|n| *n > 0)
+                    && let Some(pos) = stack.iter().rposition(|&(cl, _)| cl == c)
+                {
                     // Mismatched nesting: close up to the matching opener.
-                    stack.truncate(pos);
+                    for (cl, _) in stack.drain(pos..) {
+                        forget(&mut awaited, cl);
+                    }
                     i += 1;
                     continue;
                 }
             }
             if let Some(closer) = opener(chars, i) {
                 stack.push((closer, i));
+                *awaited.entry(closer).or_insert(0) += 1;
                 i += 1;
                 continue;
             }
@@ -139,6 +148,12 @@ fn scan(
         i += 1;
     }
     stack.first().map(|&(_, at)| at)
+}
+
+fn forget(awaited: &mut std::collections::HashMap<char, usize>, closer: char) {
+    if let Some(n) = awaited.get_mut(&closer) {
+        *n = n.saturating_sub(1);
+    }
 }
 
 fn last_end(chars: &[(usize, char)]) -> usize {

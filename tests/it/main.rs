@@ -3,6 +3,7 @@
 
 mod cli;
 mod fake_telegram;
+mod fuzz;
 mod hostile;
 mod metrics;
 mod poll;
