@@ -404,7 +404,26 @@ fn check_rule_feeds(
     let names: HashSet<&str> = config.feeds.iter().map(|f| f.name.as_str()).collect();
     let (line, col) = (at.line, at.col);
     let mut out = Vec::new();
+    let mut known: Vec<&str> = names.iter().copied().collect();
+    known.sort_unstable();
     for rule in rules.rules() {
+        for feed in &rule.feed_terms {
+            if !names.contains(feed.as_str()) {
+                let hint = crate::diag::did_you_mean(feed, &known)
+                    .map(|n| format!(" (did you mean feed:{n}?)"))
+                    .unwrap_or_default();
+                let (line, col) = rule.at;
+                out.push(Diagnostic::warning(
+                    &at.path,
+                    line,
+                    col,
+                    format!(
+                        "rule {:?}: feed:{feed} names no feed of this config, so that part never matches{hint}",
+                        rule.name
+                    ),
+                ));
+            }
+        }
         for feed in &rule.feeds {
             if !names.contains(feed.as_str()) {
                 out.push(Diagnostic::warning(

@@ -386,6 +386,15 @@ fn rules_test(
         summary: &summary,
         content: "",
     };
+    // The same warnings `check` gives for a query in rules.toml (lowercase operators, …).
+    for w in rules::check_query(query).unwrap_or_default() {
+        eprintln!(
+            "warning: column {}: {}\n{}",
+            w.column,
+            w.message,
+            rules::caret_line(query, w.column)
+        );
+    }
     match rules::test_query(query, &rules, &doc) {
         Err(e) => {
             eprintln!("error: {e}\n{}", e.caret(query));

@@ -271,6 +271,7 @@ fn rule(
         .unwrap_or_default();
 
     let query_value = t.get("query");
+    let at = query_value.map_or((0, 0), |v| sink.at(v.span().start));
     let query = string(sink, "query", &label);
     let expr = match (query, query_value) {
         (Some((q, qspan, _)), Some(raw)) => {
@@ -297,6 +298,11 @@ fn rule(
         description,
         feeds,
         chats,
+        feed_terms: expr
+            .as_ref()
+            .map(super::parser::feed_names)
+            .unwrap_or_default(),
+        at,
     };
     Some((info, expr?))
 }

@@ -86,7 +86,7 @@ use serde::Serialize;
 pub use crate::diag::Diagnostic;
 pub use file::load;
 pub use normalize::normalize;
-pub use parser::{Expr, Field, Term, Warning};
+pub use parser::{Expr, Field, Term, Warning, feed_names};
 
 use aliases::Aliases;
 use compile::{Compiled, FIELD_NAMES, LeafKind, LiteralTable, compile};
@@ -118,6 +118,11 @@ pub struct RuleInfo {
     pub description: String,
     pub feeds: Vec<String>,
     pub chats: Vec<i64>,
+    /// The feeds its `feed:NAME` terms name (checked against the config's feeds by `check`).
+    pub feed_terms: Vec<String>,
+    /// Where the rule's query is in the rules file (1-based line and column; 0 when the rule
+    /// did not come from a file).
+    pub at: (usize, usize),
 }
 
 /// A valid rules file: the rules and the warnings worth showing.
@@ -345,6 +350,8 @@ impl RuleSet {
                         description: String::new(),
                         feeds: Vec::new(),
                         chats: Vec::new(),
+                        feed_terms: parser::feed_names(&p.expr),
+                        at: (0, 0),
                     },
                     p.expr,
                 )),

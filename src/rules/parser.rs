@@ -363,6 +363,21 @@ impl Parser {
         if norm.trim().is_empty() {
             return Err(err(col, "the term is empty once normalised"));
         }
+        // `DeepSeek and OpenAI` searches for the word "and": operators are capitals only.
+        let plain = !term.phrase && !term.prefix && !term.suffix && !term.whole;
+        if plain {
+            let upper = term.text.to_ascii_uppercase();
+            if matches!(upper.as_str(), "AND" | "OR" | "NOT") && term.text != upper {
+                self.warnings.push(Warning {
+                    column: col + 1,
+                    message: format!(
+                        "lowercase {:?} is a search word here, not an operator: write {upper} to combine terms (or \"{}\" to search for the word)",
+                        term.text, term.text
+                    ),
+                });
+                return Ok(());
+            }
+        }
         if !term.phrase && !term.suffix && is_short(&norm) {
             self.warnings.push(Warning {
                 column: col + 1,
@@ -374,6 +389,34 @@ impl Parser {
         }
         Ok(())
     }
+}
+
+/// The feed names `feed:NAME` terms of `expr` refer to, in query order, without duplicates.
+pub fn feed_names(expr: &Expr) -> Vec<String> {
+    fn walk(e: &Expr, in_feed: bool, out: &mut Vec<String>) {
+        match e {
+            Expr::Term(t) if in_feed => {
+                if !out.contains(&t.text) {
+                    out.push(t.text.clone());
+                }
+            }
+            Expr::Term(_) => {}
+            Expr::Field(f, inner) => walk(inner, in_feed || *f == Field::Feed, out),
+            Expr::Not(inner) => walk(inner, in_feed, out),
+            Expr::And(items) | Expr::Or(items) => {
+                for i in items {
+                    walk(i, in_feed, out);
+                }
+            }
+            Expr::Near(a, b, _) => {
+                walk(a, in_feed, out);
+                walk(b, in_feed, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(expr, false, &mut out);
+    out
 }
 
 fn term_display(t: &Term) -> String {

@@ -417,6 +417,39 @@ fn warnings_for_mixing_and_short_terms() {
     );
 }
 
+/// Regression (issue 13): `DeepSeek and OpenAI` searched for the word "and" without a word.
+#[test]
+fn lowercase_operators_are_a_warning_and_phrases_stay_silent() {
+    let src = "[[rules]]\nname = \"w\"\nquery = 'DeepSeek and OpenAI or Nvidia'\n\n\
+               [[rules]]\nname = \"p\"\nquery = '\"research and development\" AND 삼성전자'\n";
+    let loaded = load(src, Path::new("rules.toml")).unwrap_or_else(|e| panic!("{e:?}"));
+    let w: Vec<String> = loaded
+        .warnings
+        .iter()
+        .map(|d| d.to_string().lines().next().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(
+        w,
+        vec![
+            "rules.toml:3:19: warning: rule \"w\": lowercase \"and\" is a search word here, not an operator: write AND to combine terms (or \"and\" to search for the word)",
+            "rules.toml:3:30: warning: rule \"w\": lowercase \"or\" is a search word here, not an operator: write OR to combine terms (or \"or\" to search for the word)",
+        ]
+    );
+    // `rules test` and `check_query` see the same warning.
+    let w = crate::rules::check_query("DeepSeek and OpenAI").expect("valid");
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert_eq!(w[0].column, 10);
+}
+
+#[test]
+fn feed_terms_are_listed_with_the_rule_position() {
+    let src = "[[rules]]\nname = \"w\"\nquery = 'feed:yonhap AND (AI OR feed:hani)'\n";
+    let loaded = load(src, Path::new("rules.toml")).unwrap_or_else(|e| panic!("{e:?}"));
+    let info = &loaded.rules.rules()[0];
+    assert_eq!(info.feed_terms, ["yonhap", "hani"]);
+    assert_eq!(info.at, (3, 9));
+}
+
 #[test]
 fn invalid_toml_is_one_error() {
     let e = errors("[[rules]\nname = 1\n");

@@ -354,6 +354,60 @@ fn the_daemon_polls_at_start_and_stops_cleanly_on_sigterm() {
     );
 }
 
+/// Regression (issue 13): lowercase operators in `rules test` were silent search words.
+#[test]
+fn rules_test_warns_about_a_lowercase_operator() {
+    let out = kkachi()
+        .args([
+            "rules",
+            "test",
+            "DeepSeek and OpenAI",
+            "--text",
+            "딥시크와 오픈AI의 경쟁",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1), "no match: \"and\" is a word");
+    assert!(
+        stderr(&out).contains("warning: column 10: lowercase \"and\" is a search word here, not an operator: write AND"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// Regression (issue 13): `feed:yonhap` naming no configured feed was silent.
+#[test]
+fn check_warns_about_a_feed_term_naming_no_feed() {
+    let env = Env::new(
+        &[FeedSpec::new(
+            "yonhap-en",
+            "https://en.yna.co.kr/RSS/news.xml",
+        )],
+        "[[rules]]\nname = \"ai\"\nquery = 'AI AND feed:yonhap-e'\n",
+    );
+    let out = kkachi()
+        .arg("check")
+        .arg("--config")
+        .arg(env.config())
+        .output()
+        .expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "a warning: {}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let rules = env.path("rules.toml").display().to_string();
+    assert!(
+        stdout(&out).contains(&format!(
+            "{rules}:3:9: warning: rule \"ai\": feed:yonhap-e names no feed of this config, so that part never matches (did you mean feed:yonhap-en?)"
+        )),
+        "{}",
+        stdout(&out)
+    );
+}
+
 #[test]
 fn the_config_comes_from_kkachi_config_when_no_flag_is_given() {
     let env = Env::new(&[], &rules(&[("x", "x")]));
