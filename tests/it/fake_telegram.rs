@@ -34,6 +34,11 @@ pub enum Fault {
     /// Accepts the message but answers only after this long (the client times out first: the
     /// message *was* delivered, the sender cannot know).
     Stall(Duration),
+    /// Answers with this HTTP status (5xx) and "Internal Server Error"; not delivered.
+    ServerError(u16),
+    /// Accepts the message, sends the status line and headers, then drops the connection
+    /// before the body: delivered, but the client cannot know.
+    Drop,
 }
 
 /// What the server saw of one request.
@@ -69,6 +74,9 @@ struct Inner {
     next_update: i64,
     next_message: i64,
     admins: HashMap<i64, Vec<i64>>,
+    /// Every `sendMessage` answer waits this long (a slow round trip); the request is logged
+    /// when it arrives.
+    delay: Duration,
 }
 
 #[derive(Clone, Default)]
@@ -147,6 +155,11 @@ impl FakeTelegram {
             .expect("fake state")
             .faults
             .push_back((chat, fault));
+    }
+
+    /// Delays every `sendMessage` answer by `delay` (a long round trip to Telegram).
+    pub fn set_delay(&self, delay: Duration) {
+        self.shared.inner.lock().expect("fake state").delay = delay;
     }
 
     pub fn set_admins(&self, chat: i64, users: &[i64]) {
@@ -285,14 +298,16 @@ async fn handle(
                 record(false);
                 return err(400, "Bad Request: chat_id is empty", None);
             };
-            let fault = {
+            let (fault, delay) = {
                 let mut inner = shared.inner.lock().expect("fake state");
                 let i = inner
                     .faults
                     .iter()
                     .position(|(c, _)| c.is_none_or(|c| c == chat));
-                i.and_then(|i| inner.faults.remove(i)).map(|(_, f)| f)
+                let fault = i.and_then(|i| inner.faults.remove(i)).map(|(_, f)| f);
+                (fault, inner.delay)
             };
+
             let text = body
                 .get("text")
                 .and_then(Value::as_str)
@@ -310,7 +325,7 @@ async fn handle(
                 });
                 id
             };
-            match fault {
+            let response = match fault {
                 None => {
                     let id = accept();
                     ok(message(id, chat, &text))
@@ -319,6 +334,13 @@ async fn handle(
                     let id = accept();
                     tokio::time::sleep(d).await;
                     ok(message(id, chat, &text))
+                }
+                Some(Fault::Drop) => {
+                    accept();
+                    let broken = futures_util::stream::once(async {
+                        Err::<Bytes, std::io::Error>(std::io::Error::other("connection dropped"))
+                    });
+                    (StatusCode::OK, axum::body::Body::from_stream(broken)).into_response()
                 }
                 Some(f) => {
                     record(false);
@@ -341,10 +363,16 @@ async fn handle(
                             "Bad Request: group chat was upgraded to a supergroup chat",
                             Some(json!({"migrate_to_chat_id": to})),
                         ),
-                        Fault::Stall(_) => unreachable!("handled above"),
+                        Fault::ServerError(code) => err(code, "Internal Server Error", None),
+                        Fault::Stall(_) | Fault::Drop => unreachable!("handled above"),
                     }
                 }
+            };
+            // Recorded (and accepted) on arrival, answered after the round trip.
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
             }
+            response
         }
         "getupdates" => {
             record(false);
