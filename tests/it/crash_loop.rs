@@ -70,7 +70,9 @@ impl Daemon {
     /// Every run's log, in order.
     fn logs(&self) -> String {
         (1..=self.runs)
-            .map(|n| std::fs::read_to_string(self.path(&format!("stderr.{n}.log"))).unwrap_or_default())
+            .map(|n| {
+                std::fs::read_to_string(self.path(&format!("stderr.{n}.log"))).unwrap_or_default()
+            })
             .collect::<Vec<_>>()
             .join("\n")
     }
@@ -162,7 +164,8 @@ fn to_chat(fake: &FakeTelegram, chat: i64) -> Vec<Request> {
 
 async fn wait_requests(fake: &FakeTelegram, chat: i64, n: usize) {
     assert!(
-        fake.wait_for(WAIT, |_| to_chat(fake, chat).len() >= n).await,
+        fake.wait_for(WAIT, |_| to_chat(fake, chat).len() >= n)
+            .await,
         "request {n} to chat {chat} never came"
     );
 }
