@@ -168,6 +168,24 @@ impl Limiter {
     }
 }
 
+impl Limiter {
+    /// The requests just recorded for `chats` (one each: the most recent records) leave at
+    /// `at`, later than they were decided (after the round's flush): the windows count them
+    /// from then, so a slow flush cannot squeeze two rounds into one window.
+    pub fn left_at(&mut self, chats: &[i64], at: Instant) {
+        let len = self.global.len();
+        let n = chats.len().min(len);
+        for t in self.global.range_mut(len - n..) {
+            *t = (*t).max(at);
+        }
+        for chat in chats {
+            if let Some(t) = self.chats.get_mut(chat).and_then(|t| t.back_mut()) {
+                *t = (*t).max(at);
+            }
+        }
+    }
+}
+
 /// With `times` ascending: when a new event keeps at most `n` events in any `window`.
 fn window_ready(times: &VecDeque<Instant>, window: Duration, n: u32, now: Instant) -> Instant {
     let n = n.max(1) as usize;
@@ -635,6 +653,8 @@ impl Sender {
             // One flush for the whole round (and for accepted answers not flushed yet): the
             // marks are on disk before any request is written.
             self.flush().await;
+            let chats: Vec<i64> = batch.iter().map(|(_, e, _)| e.chat).collect();
+            self.limiter.left_at(&chats, Instant::now());
             for (seq, entry, part) in batch {
                 self.send(seq, entry, part);
             }

@@ -558,6 +558,7 @@ async fn a_poll_with_a_token_delivers_through_the_outbox() {
             dry_run: false,
             format: Format::Json,
             shutdown_deadline: app::SHUTDOWN_DEADLINE,
+            once_deadline: None,
         };
         let (_control, rx) = tokio::sync::mpsc::unbounded_channel();
         let reports = app::run(env.load(), opts, rx).await.expect("run --once");
