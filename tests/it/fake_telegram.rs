@@ -20,6 +20,8 @@ use tokio::sync::Notify;
 
 pub const TOKEN: &str = "123456:TEST-token";
 pub const BOT_ID: i64 = 4242;
+/// The name of the fake's threads.
+pub const FAKE_THREADS: &str = "fake-telegram";
 
 /// One fault for the next `sendMessage` (to `chat`, or to any chat when `None`).
 #[derive(Debug, Clone)]
@@ -99,31 +101,36 @@ impl FakeTelegram {
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let state = shared.clone();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("fake telegram runtime");
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .expect("bind 127.0.0.1");
-                addr_tx
-                    .send(listener.local_addr().expect("addr"))
-                    .expect("send addr");
-                let app = Router::new()
-                    .route("/{token}/{method}", post(handle))
-                    .with_state(state);
-                let _ = axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = stop_rx.await;
-                    })
-                    .await;
-            });
-            // Stalled handlers may still sleep: do not wait for them.
-            rt.shutdown_timeout(Duration::from_millis(100));
-        });
+        // Named, so a bench can tell the fake's CPU time from the sender's.
+        let thread = std::thread::Builder::new()
+            .name(FAKE_THREADS.into())
+            .spawn(move || {
+                let rt = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .thread_name(FAKE_THREADS)
+                    .enable_all()
+                    .build()
+                    .expect("fake telegram runtime");
+                rt.block_on(async move {
+                    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                        .await
+                        .expect("bind 127.0.0.1");
+                    addr_tx
+                        .send(listener.local_addr().expect("addr"))
+                        .expect("send addr");
+                    let app = Router::new()
+                        .route("/{token}/{method}", post(handle))
+                        .with_state(state);
+                    let _ = axum::serve(listener, app)
+                        .with_graceful_shutdown(async {
+                            let _ = stop_rx.await;
+                        })
+                        .await;
+                });
+                // Stalled handlers may still sleep: do not wait for them.
+                rt.shutdown_timeout(Duration::from_millis(100));
+            })
+            .expect("fake telegram thread");
         let addr = addr_rx.recv().expect("fake telegram address");
         FakeTelegram {
             addr,
