@@ -189,6 +189,35 @@ async fn a_429_pauses_only_that_chat_persisted() {
     );
 }
 
+/// `allow_paid_broadcast = true` puts the flag on every message; off, it is not sent at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paid_broadcasts_carry_the_flag() {
+    let fake = FakeTelegram::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(&dir);
+    store.enqueue(&[alert(1, 1)]).expect("enqueue");
+    drain(&fake, &store, settings(FAST, &[]), Duration::from_secs(5)).await;
+    let mut paid = settings(FAST, &[]);
+    paid.paid_broadcast = true;
+    store.enqueue(&[alert(2, 2)]).expect("enqueue");
+    drain(&fake, &store, paid, Duration::from_secs(5)).await;
+    let got = fake.delivered();
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0].body.get("allow_paid_broadcast"), None);
+    assert_eq!(
+        got[1].body.get("allow_paid_broadcast"),
+        Some(&serde_json::Value::Bool(true))
+    );
+    // The config raises the overall limit with it, unless global_per_sec is set.
+    let cfg = kkachi::config::TelegramConfig {
+        allow_paid_broadcast: true,
+        global_per_sec: kkachi::config::PAID_GLOBAL_PER_SEC,
+        ..Default::default()
+    };
+    let s = Settings::new(&cfg, chrono_tz::Asia::Seoul);
+    assert!(s.paid_broadcast && s.limits.global_per_sec == 1000);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cant_parse_entities_is_resent_as_plain_text() {
     let fake = FakeTelegram::start();
