@@ -20,14 +20,14 @@ const AMBIGUOUS: &str = "outcome unknown; resending once";
 
 /// A `kkachi run` child in a config directory; each run's stderr (the log, at info) goes to
 /// its own file.
-struct Daemon {
+pub(crate) struct Daemon {
     dir: tempfile::TempDir,
     child: Option<Child>,
     runs: usize,
 }
 
 impl Daemon {
-    fn new(config: &str, rules: &str) -> Daemon {
+    pub(crate) fn new(config: &str, rules: &str) -> Daemon {
         let dir = tempfile::tempdir().expect("tempdir");
         let base = "rules = \"rules.toml\"\n[store]\npath = \"store\"\n\
                     [fetch]\ntimeout = \"2s\"\nconnect_timeout = \"1s\"\nmax_backoff = \"1s\"\n\
@@ -45,11 +45,11 @@ impl Daemon {
         self.dir.path().join(rel)
     }
 
-    fn spawn(&mut self, fake: &FakeTelegram) {
+    pub(crate) fn spawn(&mut self, fake: &FakeTelegram) {
         self.spawn_with(fake, &[]);
     }
 
-    fn spawn_with(&mut self, fake: &FakeTelegram, args: &[&str]) {
+    pub(crate) fn spawn_with(&mut self, fake: &FakeTelegram, args: &[&str]) {
         self.runs += 1;
         let log = std::fs::File::create(self.path(&format!("stderr.{}.log", self.runs)))
             .expect("log file");
@@ -68,12 +68,12 @@ impl Daemon {
     }
 
     /// The log of the current run.
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(self.path(&format!("stderr.{}.log", self.runs))).unwrap_or_default()
     }
 
     /// Every run's log, in order.
-    fn logs(&self) -> String {
+    pub(crate) fn logs(&self) -> String {
         (1..=self.runs)
             .map(|n| {
                 std::fs::read_to_string(self.path(&format!("stderr.{n}.log"))).unwrap_or_default()
@@ -83,7 +83,7 @@ impl Daemon {
     }
 
     /// Waits (at most `limit`) until the current run's log has `needle` `n` times.
-    fn wait_log(&self, needle: &str, n: usize, limit: Duration) -> bool {
+    pub(crate) fn wait_log(&self, needle: &str, n: usize, limit: Duration) -> bool {
         let deadline = Instant::now() + limit;
         while self.log().matches(needle).count() < n {
             if Instant::now() >= deadline {
@@ -94,7 +94,7 @@ impl Daemon {
         true
     }
 
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             child.kill().expect("SIGKILL");
             let _ = child.wait();
@@ -102,8 +102,13 @@ impl Daemon {
     }
 
     /// `run --once`: polls, delivers until the outbox is empty, exits; its exit code.
-    fn run_once(&mut self, fake: &FakeTelegram) -> Option<i32> {
+    pub(crate) fn run_once(&mut self, fake: &FakeTelegram) -> Option<i32> {
         self.spawn_with(fake, &["--once"]);
+        self.finish()
+    }
+
+    /// Waits (at most 40 s) for the running child to exit by itself; its exit code.
+    pub(crate) fn finish(&mut self) -> Option<i32> {
         let mut child = self.child.take().expect("running");
         let deadline = Instant::now() + Duration::from_secs(40);
         loop {
@@ -112,14 +117,14 @@ impl Daemon {
             }
             if Instant::now() >= deadline {
                 let _ = child.kill();
-                panic!("kkachi run --once did not finish:\n{}", self.log());
+                panic!("kkachi did not finish:\n{}", self.log());
             }
             std::thread::sleep(Duration::from_millis(20));
         }
     }
 
     /// SIGTERM and the exit code.
-    fn terminate(&mut self) -> Option<i32> {
+    pub(crate) fn terminate(&mut self) -> Option<i32> {
         let mut child = self.child.take().expect("running");
         // SAFETY: kill(2) on our own child's pid.
         unsafe {
@@ -139,7 +144,7 @@ impl Daemon {
     }
 
     /// Opens the store between runs (it must open after every kill).
-    fn store(&self) -> Store {
+    pub(crate) fn store(&self) -> Store {
         match Store::open(&self.path("store")) {
             Ok(s) => s,
             Err(e) => panic!("the store does not open after a kill: {e}\n{}", self.logs()),
@@ -167,7 +172,7 @@ fn story(n: usize) -> kkachi::story::Story {
     }
 }
 
-fn alert(chat: i64, n: usize) -> OutboxEntry {
+pub(crate) fn alert(chat: i64, n: usize) -> OutboxEntry {
     let s = story(n);
     let key = kkachi::story::dedup_keys(&s).guid;
     let hits = vec![RuleHit {

@@ -608,3 +608,41 @@ async fn a_poll_with_a_token_delivers_through_the_outbox() {
         got[0].text()
     );
 }
+
+/// Issue 11: `run --once` delivers until the outbox is empty, past the old 10-s deadline, unless
+/// `--shutdown-deadline` is given; either way its last line says what was delivered and what
+/// is still queued. 14 alerts to one chat at 1/s: about 2 s, then about 11 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_11_run_once_delivers_until_the_outbox_is_empty() {
+    let fake = FakeTelegram::start();
+    let mut daemon = crate::crash_loop::Daemon::new("", "");
+    let entries: Vec<OutboxEntry> = (1..=14).map(|n| crate::crash_loop::alert(1, n)).collect();
+    daemon.store().enqueue(&entries).expect("enqueue");
+    let last_line =
+        |d: &crate::crash_loop::Daemon| d.log().lines().last().unwrap_or("").to_string();
+    let field = |line: &str, key: &str| -> usize {
+        line.split_whitespace()
+            .find_map(|w| w.strip_prefix(key))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {key} in {line:?}"))
+    };
+    // With a deadline it stops there, and says how many are left.
+    daemon.spawn_with(&fake, &["--once", "--shutdown-deadline", "2s"]);
+    assert_eq!(daemon.finish(), Some(0), "{}", daemon.log());
+    let line = last_line(&daemon);
+    assert!(line.contains("cycle done"), "{line}");
+    let (sent, queued) = (field(&line, "delivered="), field(&line, "queued="));
+    assert!(sent >= 1 && queued >= 1 && sent + queued == 14, "{line}");
+    assert_eq!(fake.delivered().len(), sent);
+    // Without one it delivers the rest, though that takes longer than the old 10 s.
+    daemon.spawn_with(&fake, &["--once"]);
+    assert_eq!(daemon.finish(), Some(0), "{}", daemon.log());
+    let line = last_line(&daemon);
+    assert_eq!(
+        (field(&line, "delivered="), field(&line, "queued=")),
+        (queued, 0),
+        "{line}"
+    );
+    assert_eq!(fake.delivered().len(), 14);
+    assert_eq!(daemon.store().outbox_len(), 0);
+}
