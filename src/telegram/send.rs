@@ -238,6 +238,10 @@ impl Settings {
 /// ambiguous resend of those messages, never a loss.
 pub const GROUP_FLUSH: Duration = Duration::from_millis(100);
 
+/// How long a dispatch round may wait for more of the window to free up (see
+/// [`Sender::dispatch`]): a few milliseconds of latency for one flush per several requests.
+const ROUND_GATHER: Duration = Duration::from_millis(5);
+
 /// Entries found in the store but not in the index are looked for this often (stories
 /// committed out of sequence order by concurrent polls); new entries are found at once by the
 /// read of the keys after the last one seen.
@@ -459,6 +463,8 @@ pub struct Sender {
     tasks: HashMap<tokio::task::Id, (u64, i64)>,
     /// Accepted answers written but not flushed since this instant.
     unflushed: Option<Instant>,
+    /// A dispatch round deferred since this instant to gather more free slots.
+    gather: Option<Instant>,
     delivered: Arc<AtomicU64>,
 }
 
@@ -477,6 +483,7 @@ impl Sender {
             in_flight: JoinSet::new(),
             tasks: HashMap::new(),
             unflushed: None,
+            gather: None,
             delivered: Arc::new(AtomicU64::new(0)),
         }
     }
@@ -646,6 +653,21 @@ impl Sender {
     /// Starts every request that may go now: marks them in flight, flushes once, sends them.
     /// Returns when to look again (`None`: only when something happens).
     async fn dispatch(&mut self) -> Result<Option<Instant>, StoreError> {
+        // Rounds are gathered: with requests still in flight and less than half the window
+        // free, wait up to ROUND_GATHER for more answers, so that one flush covers several
+        // marks (answers trickle in one by one when the limits are not what holds us back).
+        let now = Instant::now();
+        let window = self.settings.max_in_flight.max(1);
+        let free = window.saturating_sub(self.in_flight.len());
+        let waiting =
+            !self.index.ready.is_empty() || self.index.next_wait().is_some_and(|w| w <= now);
+        if waiting && !self.in_flight.is_empty() && free < window.div_ceil(2) {
+            let since = *self.gather.get_or_insert(now);
+            if now < since + ROUND_GATHER {
+                return Ok(Some(since + ROUND_GATHER));
+            }
+        }
+        self.gather = None;
         let mut batch: Vec<(u64, OutboxEntry, usize)> = Vec::new();
         let mut next = None;
         let result = self.choose(&mut batch, &mut next);
