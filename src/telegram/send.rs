@@ -661,6 +661,10 @@ impl Sender {
         let free = window.saturating_sub(self.in_flight.len());
         let waiting =
             !self.index.ready.is_empty() || self.index.next_wait().is_some_and(|w| w <= now);
+        if free == 0 {
+            // Nothing can go before an answer comes back (it wakes the loop).
+            return Ok(None);
+        }
         if waiting && !self.in_flight.is_empty() && free < window.div_ceil(2) {
             let since = *self.gather.get_or_insert(now);
             if now < since + ROUND_GATHER {
@@ -674,7 +678,17 @@ impl Sender {
         if !batch.is_empty() {
             // One flush for the whole round (and for accepted answers not flushed yet): the
             // marks are on disk before any request is written.
-            self.flush().await;
+            if !self.flush().await {
+                // The marks may not be on disk: nothing goes out. The chats retry after a
+                // backoff (the entries stay marked: a kill now makes them ambiguous, resent once).
+                let now = Instant::now();
+                for (_, entry, _) in batch {
+                    self.index.set_busy(entry.chat, false, now);
+                    self.index
+                        .set_wait(entry.chat, now + self.settings.backoff_min, now);
+                }
+                return result.map(|()| next);
+            }
             let chats: Vec<i64> = batch.iter().map(|(_, e, _)| e.chat).collect();
             self.limiter.left_at(&chats, Instant::now());
             for (seq, entry, part) in batch {
@@ -842,14 +856,23 @@ impl Sender {
         }
     }
 
-    /// Flushes the store off the async threads (sled's flush is an fsync).
-    async fn flush(&mut self) {
+    /// Flushes the store off the async threads (sled's flush is an fsync); whether it worked.
+    async fn flush(&mut self) -> bool {
         let store = self.store.clone();
         let result = tokio::task::spawn_blocking(move || store.flush()).await;
         match result {
-            Ok(Ok(())) => self.unflushed = None,
-            Ok(Err(e)) => tracing::error!(error = %e, "cannot flush the store"),
-            Err(e) => tracing::error!(error = %e, "the store flush did not finish"),
+            Ok(Ok(())) => {
+                self.unflushed = None;
+                true
+            }
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "cannot flush the store");
+                false
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the store flush did not finish");
+                false
+            }
         }
     }
 
