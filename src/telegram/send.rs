@@ -662,7 +662,9 @@ impl Sender {
         let waiting =
             !self.index.ready.is_empty() || self.index.next_wait().is_some_and(|w| w <= now);
         if free == 0 {
-            // Nothing can go before an answer comes back (it wakes the loop).
+            // Nothing can go before an answer comes back (it wakes the loop); the gathering
+            // starts when the first slot frees.
+            self.gather = None;
             return Ok(None);
         }
         if waiting && !self.in_flight.is_empty() && free < window.div_ceil(2) {
