@@ -168,7 +168,10 @@ impl FakeTelegram {
     }
 
     /// Logs requests without their bodies from now on (`chat()` and `text()` see nothing).
-    #[allow(dead_code, reason = "for benches/telegram.rs, which includes this file")]
+    #[allow(
+        dead_code,
+        reason = "for benches/telegram.rs, which includes this file"
+    )]
     pub fn forget_bodies(&self) {
         self.shared.inner.lock().expect("fake state").light = true;
     }
