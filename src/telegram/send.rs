@@ -12,7 +12,8 @@
 //! after the last one seen. The store is read per send for one entry, never scanned.
 //!
 //! Crash safety with grouped flushes: the entries of one dispatch round are marked
-//! `in_flight`, the store is flushed once, then their requests go out. An accepted answer is
+//! `in_flight`, the store is flushed once, then their requests go out (a round waits up to
+//! [`ROUND_GATHER`] for more free slots while more than half the window is in flight). An accepted answer is
 //! written at once but flushed with the next round (or within [`GROUP_FLUSH`]): killed before
 //! that, the restart finds the mark and resends once, logged as an ambiguous resend. Every
 //! answer that says "not delivered" (429, 5xx, a rejection) is flushed before the sender acts
