@@ -6,14 +6,14 @@
 //!
 //! Several requests are in flight at once, across chats: each chat strictly in order with at
 //! most one request in flight, overall at most `max_in_flight` and within the rate limits.
-//! What may go next comes from an in-memory [`Index`] of the outbox (each chat's queue, the
+//! What may go next comes from an in-memory `Index` of the outbox (each chat's queue, the
 //! chats ready now by their oldest entry, the chats waiting until an instant), built from the
 //! store at start and kept in step with it: new entries are found by reading only the keys
 //! after the last one seen. The store is read per send for one entry, never scanned.
 //!
 //! Crash safety with grouped flushes: the entries of one dispatch round are marked
 //! `in_flight`, the store is flushed once, then their requests go out (a round waits up to
-//! [`ROUND_GATHER`] for more free slots while more than half the window is in flight). An accepted answer is
+//! `ROUND_GATHER` (5 ms) for more free slots while more than half the window is in flight). An accepted answer is
 //! written at once but flushed with the next round (or within [`GROUP_FLUSH`]): killed before
 //! that, the restart finds the mark and resends once, logged as an ambiguous resend. Every
 //! answer that says "not delivered" (429, 5xx, a rejection) is flushed before the sender acts
