@@ -7,7 +7,7 @@
 //! look ambiguous. Here a 5xx status is a `Transient` failure the moment its status line is
 //! in, and the sender decides when to retry.
 //!
-//! The client is the one teloxide built ([`super::bot`]: `default_reqwest_settings()`, our
+//! The client is the one teloxide built ([`super::bot()`]: `default_reqwest_settings()`, our
 //! timeout), so TLS, proxy and pool settings are shared with the bot. Descriptions are turned
 //! into teloxide's [`ApiError`] through its serde impl, so [`super::classify`]'s semantics hold.
 //!
