@@ -37,12 +37,19 @@ pub const TELEGRAM_TIMEOUT: Duration = Duration::from_secs(20);
 /// How often seen keys and stories past the retention window are pruned.
 pub const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
+/// How long `run --once` may go on delivering after its polls when no deadline is given: it
+/// delivers until the outbox is empty, and gives up (the rest stays queued) after this.
+pub const ONCE_DELIVERY_LIMIT: Duration = Duration::from_secs(3600);
+
 #[derive(Debug, Clone)]
 pub struct RunOptions {
     pub once: bool,
     pub dry_run: bool,
     pub format: Format,
     pub shutdown_deadline: Duration,
+    /// `--once`: how long delivery may go on after the polls (`--shutdown-deadline` when the
+    /// user gave one). `None`: until the outbox is empty, at most [`ONCE_DELIVERY_LIMIT`].
+    pub once_deadline: Option<Duration>,
 }
 
 /// Loads the config (every problem is reported, start-up fails on any error).
@@ -123,6 +130,7 @@ pub async fn run(
     });
     let sender_live = sender.as_mut().map(telegram::send::Sender::live_settings);
     let outbox = sender.as_ref().map(telegram::send::Sender::waker);
+    let delivered = sender.as_ref().map(telegram::send::Sender::delivered);
     let (tg_stop, tg_stopped) = tokio::sync::oneshot::channel::<()>();
     let tg_task = sender.map(|s| tokio::spawn(s.run(async move { drop(tg_stopped.await) })));
     // The bot people talk to runs beside the delivery task (a daemon with a token only).
@@ -172,7 +180,8 @@ pub async fn run(
                 Vec::new()
             }
         };
-        (reports, Instant::now() + opts.shutdown_deadline)
+        let limit = opts.once_deadline.unwrap_or(ONCE_DELIVERY_LIMIT);
+        (reports, Instant::now() + limit)
     } else {
         let mut daemon = Daemon {
             ctx,
@@ -205,7 +214,8 @@ pub async fn run(
             .await;
     }
     if let Some(task) = tg_task {
-        stop_telegram(task, tg_stop, &store, opts.once, until).await;
+        let drain = opts.once.then_some(&mut control);
+        stop_telegram(task, tg_stop, &store, drain, until).await;
     }
     store.flush().context("cannot flush the store")?;
     if let Some(task) = http_task {
@@ -215,6 +225,10 @@ pub async fn run(
             Err(_) => tracing::debug!("the http server did not stop in 1 s; leaving it"),
             _ => {}
         }
+    }
+    if opts.once {
+        let delivered = delivered.map_or(0, |d| d.load(std::sync::atomic::Ordering::Relaxed));
+        log_cycle(&reports, delivered, store.outbox_len());
     }
     Ok(reports)
 }
@@ -650,18 +664,30 @@ fn telegram_bot(
     (telegram::bot::spawn(bot, ctx), live)
 }
 
-/// Stops the delivery task by `until`. After `--once` it first gets until then to empty the
-/// outbox; what is left (in the store) goes out on the next run.
+/// Stops the delivery task by `until`. After `--once` (`drain` has the control channel) it
+/// first gets until then to empty the outbox, unless a signal says stop; what is left (in the
+/// store) goes out on the next run.
 async fn stop_telegram(
     task: tokio::task::JoinHandle<()>,
     stop: tokio::sync::oneshot::Sender<()>,
     store: &Store,
-    drain: bool,
+    drain: Option<&mut mpsc::UnboundedReceiver<Control>>,
     until: Instant,
 ) {
-    if drain {
+    if let Some(control) = drain {
+        let mut open = true;
         while store.outbox_len() > 0 && Instant::now() < until {
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            tokio::select! {
+                c = control.recv(), if open => match c {
+                    Some(Control::Shutdown) => {
+                        tracing::warn!("interrupted: the rest stays in the outbox");
+                        break;
+                    }
+                    Some(Control::Reload) => {}
+                    None => open = false,
+                },
+                _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+            }
         }
     }
     let _ = stop.send(());
@@ -677,8 +703,9 @@ async fn stop_telegram(
     }
 }
 
-/// Summarises a `--once` cycle on stderr.
-pub fn log_cycle(reports: &[Report]) {
+/// Summarises a `--once` cycle on stderr (its last line): the polls, and the messages
+/// delivered to Telegram in this run and still queued.
+pub fn log_cycle(reports: &[Report], delivered: u64, queued: usize) {
     let failed = reports
         .iter()
         .filter(|r| matches!(r.outcome, Outcome::Failed { .. }))
@@ -694,7 +721,15 @@ pub fn log_cycle(reports: &[Report]) {
         .iter()
         .filter(|r| matches!(r.outcome, Outcome::Skipped { .. }))
         .count();
-    tracing::info!(feeds = reports.len(), failed, skipped, alerts, "cycle done");
+    tracing::info!(
+        feeds = reports.len(),
+        failed,
+        skipped,
+        alerts,
+        delivered,
+        queued,
+        "cycle done"
+    );
 }
 
 /// A second SIGTERM/SIGINT exits at once only when it comes at least this long after the

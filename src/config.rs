@@ -120,7 +120,16 @@ pub struct TelegramConfig {
     pub per_group_per_min: u32,
     /// At most this many messages per second overall.
     pub global_per_sec: u32,
+    /// At most this many Bot API requests in flight at once (each to a different chat).
+    pub max_in_flight: usize,
+    /// Telegram Stars paid broadcasts: every message carries `allow_paid_broadcast`, and
+    /// `global_per_sec` defaults to [`PAID_GLOBAL_PER_SEC`] instead of 30.
+    pub allow_paid_broadcast: bool,
 }
+
+/// `global_per_sec` when `allow_paid_broadcast = true` and `global_per_sec` is not set:
+/// Telegram's ceiling for paid broadcasts.
+pub const PAID_GLOBAL_PER_SEC: u32 = 1000;
 
 impl Default for TelegramConfig {
     fn default() -> Self {
@@ -133,6 +142,8 @@ impl Default for TelegramConfig {
             per_chat_per_sec: 1,
             per_group_per_min: 20,
             global_per_sec: 30,
+            max_in_flight: 16,
+            allow_paid_broadcast: false,
         }
     }
 }
@@ -479,6 +490,8 @@ const TELEGRAM_KEYS: &[&str] = &[
     "per_chat_per_sec",
     "per_group_per_min",
     "global_per_sec",
+    "max_in_flight",
+    "allow_paid_broadcast",
 ];
 const FEED_KEYS: &[&str] = &["name", "url", "cron", "enabled", "backfill", "full_text"];
 
@@ -516,6 +529,8 @@ struct RawTelegram {
     per_chat_per_sec: Option<Spanned<i64>>,
     per_group_per_min: Option<Spanned<i64>>,
     global_per_sec: Option<Spanned<i64>>,
+    max_in_flight: Option<Spanned<i64>>,
+    allow_paid_broadcast: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -961,6 +976,7 @@ fn telegram_config(sink: &mut Sink<'_>, raw: RawTelegram, base: &Path) -> Telegr
             }
         },
     };
+    let paid = raw.allow_paid_broadcast.unwrap_or(d.allow_paid_broadcast);
     TelegramConfig {
         token_file: raw.token_file.map(|p| base.join(p.get_ref())),
         api_url,
@@ -982,9 +998,20 @@ fn telegram_config(sink: &mut Sink<'_>, raw: RawTelegram, base: &Path) -> Telegr
         global_per_sec: positive(
             sink,
             raw.global_per_sec.as_ref(),
-            d.global_per_sec,
+            if paid {
+                PAID_GLOBAL_PER_SEC
+            } else {
+                d.global_per_sec
+            },
             "[telegram] global_per_sec",
         ),
+        max_in_flight: positive(
+            sink,
+            raw.max_in_flight.as_ref(),
+            d.max_in_flight,
+            "[telegram] max_in_flight",
+        ),
+        allow_paid_broadcast: paid,
     }
 }
 
@@ -1303,6 +1330,24 @@ mod tests {
             (t.per_chat_per_sec, t.per_group_per_min, t.global_per_sec),
             (1, 20, 30)
         );
+        assert_eq!((t.max_in_flight, t.allow_paid_broadcast), (16, false));
+        let paid = |extra: &str| {
+            let (c, d) = parse_str(&format!(
+                "[telegram]\nallow_paid_broadcast = true\n{extra}[[feeds]]\nname = \"a\"\nurl = \"https://e.com/\"\n"
+            ));
+            assert!(d.is_empty(), "{d:?}");
+            let t = c.expect("valid").telegram;
+            (t.allow_paid_broadcast, t.global_per_sec)
+        };
+        assert_eq!(paid(""), (true, PAID_GLOBAL_PER_SEC));
+        assert_eq!(paid("global_per_sec = 100\n"), (true, 100));
+        let (_, d) = parse_str("[telegram]\nmax_in_flight = 0\n");
+        assert!(
+            d.iter()
+                .any(|l| l
+                    .contains(":2:17: [telegram] max_in_flight must be a positive number, not 0")),
+            "{d:?}"
+        );
         let (_, d) = parse_str("[telegram]\naccess = \"everyone\"\ntoken = \"123:abc\"\n");
         assert!(d.iter().any(|l| l.contains("access must be")), "{d:?}");
         assert!(
@@ -1426,7 +1471,8 @@ mod tests {
             .expect("summary keys");
         assert_eq!((SUMMARY_KEYS.len(), LLM_KEYS.len()), (3, 4));
         let tg = "token_file = \"t\"\napi_url = \"http://x\"\naccess = \"open\"\nallow = [1]\nadmins = [2]\n\
-                  per_chat_per_sec = 1\nper_group_per_min = 1\nglobal_per_sec = 1\n";
+                  per_chat_per_sec = 1\nper_group_per_min = 1\nglobal_per_sec = 1\nmax_in_flight = 1\n\
+                  allow_paid_broadcast = true\n";
         assert_eq!(tg.lines().count(), TELEGRAM_KEYS.len());
         let _: RawTelegram = toml::from_str(tg).expect("telegram keys");
         assert_eq!(STORE_KEYS.len(), 2);

@@ -59,9 +59,10 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
         /// On SIGTERM/SIGINT, how long polls and Telegram sends in flight may take to finish
-        /// (keep it below systemd's TimeoutStopSec).
-        #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
-        shutdown_deadline: Duration,
+        /// (keep it below systemd's TimeoutStopSec) [default: 10s]. With --once: how long
+        /// delivery may go on after the polls [default: until the outbox is empty, at most 1h].
+        #[arg(long, value_parser = humantime::parse_duration)]
+        shutdown_deadline: Option<Duration>,
     },
     /// Validate the config and rules files; print every problem as FILE:LINE:COL: message.
     Check {
@@ -204,16 +205,15 @@ fn dispatch(command: Command) -> Result<ExitCode> {
                 once,
                 dry_run,
                 format,
-                shutdown_deadline,
+                shutdown_deadline: shutdown_deadline.unwrap_or(app::SHUTDOWN_DEADLINE),
+                once_deadline: shutdown_deadline,
             };
-            let reports = runtime()?.block_on(async {
+            // `run` logs the `--once` summary itself (it knows what was delivered).
+            runtime()?.block_on(async {
                 let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
                 app::forward_signals(tx)?;
                 app::run(loaded, opts, rx).await
             })?;
-            if once {
-                app::log_cycle(&reports);
-            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Completions { shell } => {

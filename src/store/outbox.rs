@@ -289,6 +289,40 @@ impl Store {
         Ok(out)
     }
 
+    /// The entries queued after `after` (all of them with `None`), oldest first, as
+    /// (sequence, chat): what the sender's index needs of an entry it has not seen yet. Only
+    /// the `chat` field is decoded.
+    pub fn outbox_chats_after(&self, after: Option<u64>) -> Result<Vec<(u64, i64)>, StoreError> {
+        #[derive(Deserialize)]
+        struct ChatOnly {
+            chat: i64,
+        }
+        let range = match after {
+            Some(seq) => match seq.checked_add(1) {
+                Some(from) => self.tg.outbox.range(from.to_be_bytes()..),
+                None => return Ok(Vec::new()),
+            },
+            None => self.tg.outbox.iter(),
+        };
+        let mut out = Vec::new();
+        for kv in range {
+            let (k, v) = kv?;
+            let seq = <[u8; 8]>::try_from(&k[..]).map_or(0, u64::from_be_bytes);
+            let e: ChatOnly = decode(&v, "outbox entry")?;
+            out.push((seq, e.chat));
+        }
+        Ok(out)
+    }
+
+    /// Every queued sequence number, oldest first (keys only: nothing is decoded).
+    pub fn outbox_seqs(&self) -> Result<Vec<u64>, StoreError> {
+        let mut out = Vec::with_capacity(self.tg.outbox.len());
+        for k in self.tg.outbox.iter().keys() {
+            out.push(<[u8; 8]>::try_from(&k?[..]).map_or(0, u64::from_be_bytes));
+        }
+        Ok(out)
+    }
+
     pub fn outbox_len(&self) -> usize {
         self.tg.outbox.len()
     }

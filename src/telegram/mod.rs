@@ -8,6 +8,7 @@
 //!
 //! Must not: touch sled directly (the outbox lives in `store`), or fetch feeds.
 
+pub mod api;
 pub mod bot;
 pub mod render;
 pub mod send;
@@ -166,8 +167,12 @@ pub enum Failure {
     ChatGone(String),
     /// Any other rejection of this message (a 4xx): drop it, log it.
     Rejected(String),
-    /// The request did not reach Telegram, or Telegram failed (5xx): retry with backoff.
+    /// Telegram failed (5xx) or answered with an unknown non-4xx complaint: nothing was
+    /// delivered; this chat retries after a backoff, other chats keep flowing.
     Transient(String),
+    /// The request provably did not reach Telegram (no connection), or the token is refused:
+    /// every chat would fail alike, so new requests wait for a backoff (those in flight go on).
+    Unreachable(String),
     /// The request may have reached Telegram but the answer was lost (timeout after sending,
     /// unreadable answer): resend at most once.
     Ambiguous(String),
@@ -183,7 +188,7 @@ pub fn classify(e: &RequestError) -> Failure {
         RequestError::MigrateToChatId(id) => Failure::Migrated(id.0),
         RequestError::Api(api) => classify_api(api),
         RequestError::Network(n) if n.is_connect() || n.is_builder() => {
-            Failure::Transient(e.to_string())
+            Failure::Unreachable(e.to_string())
         }
         RequestError::Network(_) | RequestError::InvalidJson { .. } => {
             Failure::Ambiguous(e.to_string())
@@ -192,7 +197,7 @@ pub fn classify(e: &RequestError) -> Failure {
     }
 }
 
-fn classify_api(api: &ApiError) -> Failure {
+pub(crate) fn classify_api(api: &ApiError) -> Failure {
     let text = match api {
         ApiError::Unknown(s) => s.clone(),
         other => other.to_string(),
@@ -209,7 +214,7 @@ fn classify_api(api: &ApiError) -> Failure {
         | ApiError::CantInitiateConversation
         | ApiError::CantTalkWithBots => Failure::ChatGone(text),
         // A wrong token fails every request alike: back off, the admin sees it in the log.
-        ApiError::InvalidToken => Failure::Transient(text),
+        ApiError::InvalidToken => Failure::Unreachable(text),
         _ if text.starts_with("Forbidden:") => Failure::ChatGone(text),
         ApiError::Unknown(_)
             if !(text.starts_with("Bad Request") || text.starts_with("Unauthorized")) =>

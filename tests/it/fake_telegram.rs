@@ -20,6 +20,8 @@ use tokio::sync::Notify;
 
 pub const TOKEN: &str = "123456:TEST-token";
 pub const BOT_ID: i64 = 4242;
+/// The name of the fake's threads.
+pub const FAKE_THREADS: &str = "fake-telegram";
 
 /// One fault for the next `sendMessage` (to `chat`, or to any chat when `None`).
 #[derive(Debug, Clone)]
@@ -34,6 +36,11 @@ pub enum Fault {
     /// Accepts the message but answers only after this long (the client times out first: the
     /// message *was* delivered, the sender cannot know).
     Stall(Duration),
+    /// Answers with this HTTP status (5xx) and "Internal Server Error"; not delivered.
+    ServerError(u16),
+    /// Accepts the message, sends the status line and headers, then drops the connection
+    /// before the body: delivered, but the client cannot know.
+    Drop,
 }
 
 /// What the server saw of one request.
@@ -69,6 +76,12 @@ struct Inner {
     next_update: i64,
     next_message: i64,
     admins: HashMap<i64, Vec<i64>>,
+    /// Requests are logged without their bodies (a bench's 10,000 would otherwise weigh on
+    /// the process's memory).
+    light: bool,
+    /// Every `sendMessage` answer waits this long (a slow round trip); the request is logged
+    /// when it arrives.
+    delay: Duration,
 }
 
 #[derive(Clone, Default)]
@@ -91,31 +104,36 @@ impl FakeTelegram {
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let state = shared.clone();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("fake telegram runtime");
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .expect("bind 127.0.0.1");
-                addr_tx
-                    .send(listener.local_addr().expect("addr"))
-                    .expect("send addr");
-                let app = Router::new()
-                    .route("/{token}/{method}", post(handle))
-                    .with_state(state);
-                let _ = axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = stop_rx.await;
-                    })
-                    .await;
-            });
-            // Stalled handlers may still sleep: do not wait for them.
-            rt.shutdown_timeout(Duration::from_millis(100));
-        });
+        // Named, so a bench can tell the fake's CPU time from the sender's.
+        let thread = std::thread::Builder::new()
+            .name(FAKE_THREADS.into())
+            .spawn(move || {
+                let rt = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .thread_name(FAKE_THREADS)
+                    .enable_all()
+                    .build()
+                    .expect("fake telegram runtime");
+                rt.block_on(async move {
+                    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                        .await
+                        .expect("bind 127.0.0.1");
+                    addr_tx
+                        .send(listener.local_addr().expect("addr"))
+                        .expect("send addr");
+                    let app = Router::new()
+                        .route("/{token}/{method}", post(handle))
+                        .with_state(state);
+                    let _ = axum::serve(listener, app)
+                        .with_graceful_shutdown(async {
+                            let _ = stop_rx.await;
+                        })
+                        .await;
+                });
+                // Stalled handlers may still sleep: do not wait for them.
+                rt.shutdown_timeout(Duration::from_millis(100));
+            })
+            .expect("fake telegram thread");
         let addr = addr_rx.recv().expect("fake telegram address");
         FakeTelegram {
             addr,
@@ -147,6 +165,20 @@ impl FakeTelegram {
             .expect("fake state")
             .faults
             .push_back((chat, fault));
+    }
+
+    /// Logs requests without their bodies from now on (`chat()` and `text()` see nothing).
+    #[allow(
+        dead_code,
+        reason = "for benches/telegram.rs, which includes this file"
+    )]
+    pub fn forget_bodies(&self) {
+        self.shared.inner.lock().expect("fake state").light = true;
+    }
+
+    /// Delays every `sendMessage` answer by `delay` (a long round trip to Telegram).
+    pub fn set_delay(&self, delay: Duration) {
+        self.shared.inner.lock().expect("fake state").delay = delay;
     }
 
     pub fn set_admins(&self, chat: i64, users: &[i64]) {
@@ -285,14 +317,16 @@ async fn handle(
                 record(false);
                 return err(400, "Bad Request: chat_id is empty", None);
             };
-            let fault = {
+            let (fault, delay) = {
                 let mut inner = shared.inner.lock().expect("fake state");
                 let i = inner
                     .faults
                     .iter()
                     .position(|(c, _)| c.is_none_or(|c| c == chat));
-                i.and_then(|i| inner.faults.remove(i)).map(|(_, f)| f)
+                let fault = i.and_then(|i| inner.faults.remove(i)).map(|(_, f)| f);
+                (fault, inner.delay)
             };
+
             let text = body
                 .get("text")
                 .and_then(Value::as_str)
@@ -302,15 +336,20 @@ async fn handle(
                 let mut inner = shared.inner.lock().expect("fake state");
                 inner.next_message += 1;
                 let id = inner.next_message;
+                let body = if inner.light {
+                    Value::Null
+                } else {
+                    body.clone()
+                };
                 inner.requests.push(Request {
                     method: method.clone(),
-                    body: body.clone(),
+                    body,
                     at,
                     accepted: true,
                 });
                 id
             };
-            match fault {
+            let response = match fault {
                 None => {
                     let id = accept();
                     ok(message(id, chat, &text))
@@ -319,6 +358,13 @@ async fn handle(
                     let id = accept();
                     tokio::time::sleep(d).await;
                     ok(message(id, chat, &text))
+                }
+                Some(Fault::Drop) => {
+                    accept();
+                    let broken = futures_util::stream::once(async {
+                        Err::<Bytes, std::io::Error>(std::io::Error::other("connection dropped"))
+                    });
+                    (StatusCode::OK, axum::body::Body::from_stream(broken)).into_response()
                 }
                 Some(f) => {
                     record(false);
@@ -341,10 +387,16 @@ async fn handle(
                             "Bad Request: group chat was upgraded to a supergroup chat",
                             Some(json!({"migrate_to_chat_id": to})),
                         ),
-                        Fault::Stall(_) => unreachable!("handled above"),
+                        Fault::ServerError(code) => err(code, "Internal Server Error", None),
+                        Fault::Stall(_) | Fault::Drop => unreachable!("handled above"),
                     }
                 }
+            };
+            // Recorded (and accepted) on arrival, answered after the round trip.
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
             }
+            response
         }
         "getupdates" => {
             record(false);

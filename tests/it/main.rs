@@ -2,6 +2,7 @@
 //! Nothing here touches the internet.
 
 mod cli;
+mod crash_loop;
 mod fake_telegram;
 mod fuzz;
 mod hostile;

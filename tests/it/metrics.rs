@@ -136,6 +136,8 @@ async fn metrics_after_polls_and_deliveries_has_every_series() {
             backoff_min: Duration::from_millis(50),
             backoff_max: Duration::from_millis(200),
             rescan: Duration::from_millis(50),
+            max_in_flight: 16,
+            paid_broadcast: false,
         },
     )
     .with_metrics(metrics.clone());

@@ -17,6 +17,7 @@ async fn once(env: &Env) -> HashMap<String, Outcome> {
         dry_run: true,
         format: Format::Json,
         shutdown_deadline: app::SHUTDOWN_DEADLINE,
+        once_deadline: None,
     };
     let (_control, rx) = tokio::sync::mpsc::unbounded_channel();
     let reports: Vec<Report> = app::run(env.load(), opts, rx).await.expect("run --once");
