@@ -261,6 +261,10 @@ fn write_config(dir: &std::path::Path, url: &str, http: &str, feeds: &str) {
 }
 
 /// One `kkachi run --once`: wall time and this child's own peak RSS (KiB, from wait4).
+#[expect(
+    clippy::zombie_processes,
+    reason = "the child is reaped by wait4 below, which also returns its rusage"
+)]
 fn run_once(bin: &str, dir: &std::path::Path) -> (Duration, u64) {
     let started = Instant::now();
     let child = Command::new(bin)

@@ -6,7 +6,8 @@
 //!
 //! # Decoding ([`decode`])
 //! Raw bytes in, never pre-decoded text. The encoding is chosen in this order:
-//! 1. a byte-order mark (UTF-8, UTF-16LE/BE);
+//! 1. a byte-order mark (UTF-8, UTF-16LE/BE), or UTF-16 without one, known by its `<?xml` in
+//!    16-bit units (its NUL bytes would otherwise pass as UTF-8);
 //! 2. valid UTF-8 wins, also when only a character cut off at the very end is incomplete (a
 //!    truncated download: the stub becomes U+FFFD, and the XML check reports where the document
 //!    ends, with its line and column, not a charset problem);
@@ -16,7 +17,11 @@
 //!    say UTF-8 by default); an encoding the outlet names is decoded with replacement characters
 //!    for the odd malformed byte, rather than losing the feed;
 //! 4. otherwise a strict EUC-KR attempt (a character cut off at the very end is again
-//!    truncation, not a reason to fail); failing that, [`FeedError::Undecodable`].
+//!    truncation, not a reason to fail);
+//! 5. otherwise UTF-8 or EUC-KR with replacement, whichever replaces fewer sequences, as long
+//!    as they are few (a Korean outlet cutting a description at a byte count, a stray byte):
+//!    every story is kept and [`parse`] returns a warning that counts them. Only a body that
+//!    is neither (binary, another charset throughout) is [`FeedError::Undecodable`].
 //!
 //! The text handed to feed-rs has no BOM and a true declaration: its `encoding=` says `UTF-8`
 //! (padded to the old length), or it has none, which means UTF-8 (feed-rs decodes by the
@@ -94,17 +99,51 @@ fn xml_message(position: Option<(usize, usize)>, message: &str) -> String {
     }
 }
 
-/// Parses a fetched feed body into stories, in feed order.
-///
-/// `content_type`: the HTTP Content-Type header when fetched over HTTP (may carry charset=).
-/// `tz`: the configured time zone, for dates without a zone and for the stories' offsets.
+/// A parsed feed: its stories, in feed order, and what the user should hear about it (bytes
+/// replaced while decoding, items that could not become stories). The daemon logs every
+/// warning with the feed's name; `feed test` prints them.
+#[derive(Debug, Clone, Default)]
+pub struct Parsed {
+    pub stories: Vec<Story>,
+    pub warnings: Vec<String>,
+}
+
+/// Parses a fetched feed body into stories, in feed order (the warnings dropped: use
+/// [`parse`] where a user or the log should hear them).
 pub fn parse_feed(
     feed_name: &str,
     body: &[u8],
     content_type: Option<&str>,
     tz: Tz,
 ) -> Result<Vec<Story>, FeedError> {
-    let (text, _) = decode(body, content_type)?;
+    parse(feed_name, body, content_type, tz).map(|p| p.stories)
+}
+
+/// Parses a fetched feed body into stories and warnings.
+///
+/// `content_type`: the HTTP Content-Type header when fetched over HTTP (may carry charset=).
+/// `tz`: the configured time zone, for dates without a zone and for the stories' offsets.
+///
+/// Invariant: nothing is lost without a word. Bytes that do not decode are replaced (U+FFFD)
+/// and counted in a warning, never a reason to drop the feed; an item that cannot become a
+/// story is counted in a warning; a document that holds `<item>`/`<entry>` elements but yields
+/// no story says so.
+pub fn parse(
+    feed_name: &str,
+    body: &[u8],
+    content_type: Option<&str>,
+    tz: Tz,
+) -> Result<Parsed, FeedError> {
+    let mut warnings = Vec::new();
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(FeedError::Empty);
+    }
+    let (decoded, _, replaced) = decode_text(body, content_type)?;
+    if let Some(note) = replaced {
+        warnings.push(note);
+    }
+    let text = with_true_declaration(&decoded);
+    drop(decoded);
     let (rooted, root_edit) = repair_root(&text)?;
     let (repaired, amp_edits) = escape_bare_ampersands(&rooted);
     // feed-rs skips what follows some XML errors and returns fewer items (a mismatched end tag
@@ -131,11 +170,60 @@ pub fn parse_feed(
         .iter()
         .filter(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
         .find_map(|l| url::Url::parse(l.href.trim()).ok());
-    Ok(feed
+    let total = feed.entries.len();
+    let stories: Vec<Story> = feed
         .entries
         .into_iter()
         .filter_map(|entry| story(feed_name, entry, base.as_ref(), tz))
-        .collect())
+        .collect();
+    if stories.len() < total {
+        warnings.push(format!(
+            "{} of {total} items skipped: they have no title, link, id or text",
+            total - stories.len()
+        ));
+    }
+    if stories.is_empty() && !is_json(&repaired) {
+        let items = count_items(&repaired);
+        if items > 0 {
+            warnings.push(format!(
+                "no story read although the document holds {items} <item>/<entry> element(s): its format or namespace ({}) is not understood",
+                root_description(&repaired)
+            ));
+        }
+    }
+    Ok(Parsed { stories, warnings })
+}
+
+/// `<item>` and `<entry>` start tags, with or without a prefix.
+fn count_items(text: &str) -> usize {
+    let mut n = 0;
+    let mut reader = quick_xml::Reader::from_str(text);
+    loop {
+        match reader.read_event() {
+            Ok(quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e)) => {
+                let name = e.local_name();
+                n += usize::from(matches!(name.as_ref(), b"item" | b"entry"));
+            }
+            Ok(quick_xml::events::Event::Eof) | Err(_) => return n,
+            Ok(_) => {}
+        }
+    }
+}
+
+/// The root element's name and attributes (its version and namespaces), for a warning.
+fn root_description(text: &str) -> String {
+    let mut reader = quick_xml::Reader::from_str(text);
+    loop {
+        match reader.read_event() {
+            Ok(quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e)) => {
+                let tag = String::from_utf8_lossy(&e).into_owned();
+                let tag: String = tag.chars().take(200).collect();
+                return format!("<{tag}>");
+            }
+            Ok(quick_xml::events::Event::Eof) | Err(_) => return "no root element".into(),
+            Ok(_) => {}
+        }
+    }
 }
 
 /// The bytes as UTF-8 with a true declaration, and the encoding they were decoded from.
@@ -147,27 +235,71 @@ pub fn decode(
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(FeedError::Empty);
     }
-    let (decoded, encoding) = decode_text(body, content_type)?;
+    let (decoded, encoding, _) = decode_text(body, content_type)?;
     Ok((with_true_declaration(&decoded), encoding))
 }
 
+/// Invalid byte sequences a feed may have and still be read as a charset with replacement:
+/// a few (a description cut at a byte count, a stray byte), never a page in another charset.
+fn tolerable(errors: usize, len: usize) -> bool {
+    errors <= 16.max(len / 1000)
+}
+
+/// `body` in `encoding` with U+FFFD for what does not decode, and how many were replaced.
+fn decode_lossy(encoding: &'static Encoding, body: &[u8]) -> (String, usize) {
+    let (text, _) = encoding.decode_without_bom_handling(body);
+    let replaced = text.chars().filter(|&c| c == '\u{FFFD}').count();
+    (text.into_owned(), replaced)
+}
+
+/// UTF-16 without a byte-order mark, known by its `<?xml` (or `<`) in 16-bit units: its NUL
+/// bytes are valid UTF-8, so it would otherwise pass as UTF-8 and fail as XML.
+fn utf16_without_bom(body: &[u8]) -> Option<&'static Encoding> {
+    let start = body.get(..4)?;
+    match start {
+        [b'<', 0, b'?' | b'r' | b'f' | b'!', 0] => Some(encoding_rs::UTF_16LE),
+        [0, b'<', 0, b'?' | b'r' | b'f' | b'!'] => Some(encoding_rs::UTF_16BE),
+        _ => None,
+    }
+}
+
+fn replaced_note(n: usize, encoding: &'static Encoding) -> String {
+    format!(
+        "{n} byte sequence(s) are not valid {} and were replaced with U+FFFD; every story is kept",
+        encoding.name()
+    )
+}
+
+/// The text, its encoding, and a warning when bytes had to be replaced.
 fn decode_text<'a>(
     body: &'a [u8],
     content_type: Option<&str>,
-) -> Result<(Cow<'a, str>, &'static Encoding), FeedError> {
+) -> Result<(Cow<'a, str>, &'static Encoding, Option<String>), FeedError> {
     if let Some((encoding, bom_len)) = Encoding::for_bom(body) {
-        let (text, _) = encoding.decode_without_bom_handling(&body[bom_len..]);
-        return Ok((text, encoding));
+        let (text, errors) = encoding.decode_without_bom_handling(&body[bom_len..]);
+        let note = errors.then(|| {
+            let n = text.chars().filter(|&c| c == '\u{FFFD}').count();
+            replaced_note(n, encoding)
+        });
+        return Ok((text, encoding, note));
+    }
+    if let Some(encoding) = utf16_without_bom(body) {
+        let (text, errors) = encoding.decode_without_bom_handling(body);
+        let note = errors.then(|| {
+            let n = text.chars().filter(|&c| c == '\u{FFFD}').count();
+            replaced_note(n, encoding)
+        });
+        return Ok((text, encoding, note));
     }
     // `Some` when the body is UTF-8 but for an incomplete character at its very end.
     let utf8_cut = match std::str::from_utf8(body) {
-        Ok(text) => return Ok((text.into(), UTF_8)),
+        Ok(text) => return Ok((text.into(), UTF_8, None)),
         Err(e) if e.error_len().is_none() => {
             // A download cut short inside a character, not another charset: the stub becomes
             // U+FFFD and the XML check says where the document ends. An ASCII prefix is no
             // evidence of UTF-8, so then the hints below still get their say.
             if !body[..e.valid_up_to()].is_ascii() {
-                return Ok((String::from_utf8_lossy(body), UTF_8));
+                return Ok((String::from_utf8_lossy(body), UTF_8, None));
             }
             Some(())
         }
@@ -182,23 +314,39 @@ fn decode_text<'a>(
             continue;
         };
         if encoding == UTF_8 {
-            continue; // we already know it is not UTF-8
+            continue; // we already know it is not valid UTF-8: decided below
         }
         if encoding == encoding_rs::REPLACEMENT || !encoding.is_ascii_compatible() {
             return Err(FeedError::UnsupportedEncoding {
                 label: label.to_string(),
             });
         }
-        let (text, _) = encoding.decode_without_bom_handling(body);
-        return Ok((text, encoding));
+        let (text, errors) = encoding.decode_without_bom_handling(body);
+        let note = errors.then(|| {
+            let n = text.chars().filter(|&c| c == '\u{FFFD}').count();
+            replaced_note(n, encoding)
+        });
+        return Ok((text, encoding, note));
     }
     if let Some(text) = decode_strict_but_cut(EUC_KR, body) {
-        return Ok((text.into(), EUC_KR));
+        return Ok((text.into(), EUC_KR, None));
     }
-    match utf8_cut {
-        Some(()) => Ok((String::from_utf8_lossy(body), UTF_8)),
-        None => Err(FeedError::Undecodable),
+    if utf8_cut.is_some() {
+        return Ok((String::from_utf8_lossy(body), UTF_8, None));
     }
+    // A few bad bytes in an otherwise UTF-8 (or EUC-KR) feed: replace them, keep every story.
+    // Whichever reads with fewer replacements is the feed's charset (a label was wrong before).
+    let (utf8, utf8_errors) = decode_lossy(UTF_8, body);
+    let (euc, euc_errors) = decode_lossy(EUC_KR, body);
+    let (text, errors, encoding) = if utf8_errors <= euc_errors {
+        (utf8, utf8_errors, UTF_8)
+    } else {
+        (euc, euc_errors, EUC_KR)
+    };
+    if tolerable(errors, body.len()) {
+        return Ok((text.into(), encoding, Some(replaced_note(errors, encoding))));
+    }
+    Err(FeedError::Undecodable)
 }
 
 /// `body` decoded without replacement, except that an incomplete sequence at the very end (a
@@ -1363,8 +1511,7 @@ mod tests {
             (b"<note><to>you</to></note>", "not an RSS or Atom feed (the root element is <note>)"),
             (b"hello, world", "not an RSS or Atom feed"),
             (b"<?xml version=\"1.0\" encoding=\"iso-2022-kr\"?><rss>\x0e\x80</rss>", "unsupported encoding `iso-2022-kr`"),
-            (b"\x80\x80 not a feed \xff", "cannot decode"),
-            (b"<rss version=\"2.0\"><channel><item><title>\x80\xff</title></item></channel></rss>", "cannot decode"),
+            (&[0x80u8, 0xff, 0x81, 0xfe].repeat(40)[..], "cannot decode"),
         ];
         for (body, want) in cases {
             let got = error(body);
@@ -1372,6 +1519,76 @@ mod tests {
                 got.starts_with(want),
                 "{:?}: got {got:?}, want {want:?}",
                 String::from_utf8_lossy(body)
+            );
+        }
+    }
+
+    /// Regression (issue 13): one invalid byte rejected a whole UTF-8 feed ("cannot decode").
+    #[test]
+    fn a_few_invalid_bytes_are_replaced_and_every_story_kept() {
+        let utf8 = "<rss version=\"2.0\"><channel><item><title>딥시크 새 모델</title><guid>1</guid>\
+                    <description>설명이 바이트 수로 잘린 기</description></item>\
+                    <item><title>둘째 기사</title><guid>2</guid></item></channel></rss>";
+        // A description cut inside 기 (3 bytes) in the middle of the feed: 2 of them remain.
+        let cut = utf8.find("기</description>").expect("cut point") + 2;
+        let mut body = utf8.as_bytes()[..cut].to_vec();
+        body.extend_from_slice(&utf8.as_bytes()[cut + 1..]);
+        assert!(std::str::from_utf8(&body).is_err());
+        let parsed = super::parse("f", &body, None, chrono_tz::Asia::Seoul).expect("kept");
+        assert_eq!(parsed.stories.len(), 2);
+        assert_eq!(parsed.stories[0].title, "딥시크 새 모델");
+        assert_eq!(
+            parsed.warnings,
+            vec!["1 byte sequence(s) are not valid UTF-8 and were replaced with U+FFFD; every story is kept".to_string()]
+        );
+        // The same in EUC-KR with a stray byte.
+        let plain = utf8.replace("<description>설명이 바이트 수로 잘린 기</description>", "");
+        let mut euc = EUC_KR.encode(&plain).0.into_owned();
+        let marker = EUC_KR.encode("둘째").0.into_owned();
+        let at = euc
+            .windows(marker.len())
+            .position(|w| w == marker.as_slice())
+            .expect("second title");
+        euc.insert(at + marker.len(), 0xff);
+        let parsed = super::parse("f", &euc, None, chrono_tz::Asia::Seoul).expect("kept");
+        assert_eq!(parsed.stories.len(), 2, "{:?}", parsed.warnings);
+        assert_eq!(parsed.warnings.len(), 1, "{:?}", parsed.warnings);
+        assert!(
+            parsed.warnings[0].contains("not valid EUC-KR"),
+            "{:?}",
+            parsed.warnings
+        );
+    }
+
+    /// Regression (issue 13): UTF-16 without a BOM passed as UTF-8 and failed as XML.
+    #[test]
+    fn utf16_without_a_bom_is_read() {
+        let xml = "<?xml version=\"1.0\" encoding=\"utf-16\"?><rss version=\"2.0\"><channel>\
+                   <item><title>유티에프 십육</title><guid>1</guid></item></channel></rss>";
+        let le: Vec<u8> = xml.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let be: Vec<u8> = xml.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        for body in [le, be] {
+            let parsed = super::parse("f", &body, Some("application/xml"), chrono_tz::Asia::Seoul)
+                .expect("utf-16 without BOM");
+            assert_eq!(parsed.stories.len(), 1);
+            assert_eq!(parsed.stories[0].title, "유티에프 십육");
+            assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+        }
+    }
+
+    /// Regression (issue 13): a feed that yielded no story while holding items passed silently.
+    #[test]
+    fn no_story_from_a_document_with_items_is_a_warning() {
+        let atom03 = "<feed version=\"0.3\" xmlns=\"http://purl.org/atom/ns#\"><title>t</title>\
+                      <entry><title>첫 기사</title><issued>2004-01-01T00:00:00Z</issued></entry></feed>";
+        let parsed =
+            super::parse("f", atom03.as_bytes(), None, chrono_tz::Asia::Seoul).expect("parsed");
+        if parsed.stories.is_empty() {
+            assert_eq!(parsed.warnings.len(), 1, "{:?}", parsed.warnings);
+            assert!(
+                parsed.warnings[0].starts_with("no story read although the document holds 1 <item>/<entry> element(s): its format or namespace (<feed version=\"0.3\" xmlns=\"http://purl.org/atom/ns#\">) is not understood"),
+                "{:?}",
+                parsed.warnings
             );
         }
     }

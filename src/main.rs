@@ -337,8 +337,12 @@ fn feed_test(source: &str, format: Format, config: ConfigArg) -> Result<ExitCode
     else {
         anyhow::bail!("{src}: the server answered 304 Not Modified to a plain GET");
     };
-    let mut stories = kkachi::feed::parse_feed(&name, &bytes, content_type.as_deref(), tz)
+    let parsed = kkachi::feed::parse(&name, &bytes, content_type.as_deref(), tz)
         .with_context(|| format!("cannot parse {src}"))?;
+    for warning in &parsed.warnings {
+        eprintln!("warning: {src}: {warning}");
+    }
+    let mut stories = parsed.stories;
     // The summary alerts would carry.
     let max_chars = loaded.as_ref().map_or(280, |l| l.config.summary.max_chars);
     for story in &mut stories {

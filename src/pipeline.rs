@@ -331,7 +331,12 @@ async fn poll(
     let tz = ctx.config.schedule.timezone;
     let name = feed.name.clone();
     let stories = off_reactor(ctx, move || {
-        let mut stories = crate::feed::parse_feed(&name, &bytes, content_type.as_deref(), tz)?;
+        let parsed = crate::feed::parse(&name, &bytes, content_type.as_deref(), tz)?;
+        // Bytes replaced, items skipped, nothing understood: the feed works, but say so.
+        for warning in &parsed.warnings {
+            tracing::warn!(feed = %name, warning = %warning, "feed read with a problem");
+        }
+        let mut stories = parsed.stories;
         let first_seen = now.with_timezone(&tz).fixed_offset();
         for story in &mut stories {
             story.published.get_or_insert(first_seen);

@@ -274,6 +274,28 @@ fn feed_test_decodes_euc_kr_from_header_label_or_guess() {
     );
 }
 
+/// Regression (issue 13): one invalid byte in the middle of a UTF-8 feed lost every story.
+#[test]
+fn feed_test_keeps_every_story_of_a_feed_with_a_bad_byte_and_says_so() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/feeds/broken/nocut-2022-07-30-cut-byte.xml");
+    let out = kkachi()
+        .args(["feed", "test", "--format", "json"])
+        .arg(&path)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out).lines().count(), 50, "every story kept");
+    assert!(
+        stderr(&out).contains("warning: ")
+            && stderr(&out).contains(
+                "1 byte sequence(s) are not valid UTF-8 and were replaced with U+FFFD; every story is kept"
+            ),
+        "{}",
+        stderr(&out)
+    );
+}
+
 #[test]
 fn feed_test_reads_files_and_explains_failures() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
