@@ -239,6 +239,11 @@ pub fn to_text(s: &str) -> String {
     }
 }
 
+/// Text that is plain already (a story's title): paragraphs collapsed, nothing parsed.
+pub fn plain_to_text(s: &str) -> String {
+    collapse_paragraphs(s)
+}
+
 fn looks_like_html(s: &str) -> bool {
     let b = s.as_bytes();
     b.windows(2)

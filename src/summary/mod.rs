@@ -109,7 +109,9 @@ pub fn explain_with(input: &SummaryInput, max_chars: usize, options: &Options) -
         ("description", Some(input.description)),
         ("title", Some(input.title)),
     ];
-    let title = html::to_text(input.title).replace("\n\n", " ");
+    // A story's title is plain text already (`feed` decoded it): parsing it as HTML again
+    // would eat an escaped `<script>` and everything after it (issue 13).
+    let title = html::plain_to_text(input.title).replace("\n\n", " ");
     let mut removed = Vec::new();
     let mut prepared: Vec<(&'static str, Vec<String>)> = Vec::new();
     for (name, text) in sources {
@@ -171,7 +173,11 @@ const MAX_RANKED: usize = 200;
 
 /// The clean sentences of one source (at most [`MAX_RANKED`]); removals are recorded.
 fn sentences_of(text: &str, is_title: bool, removed: &mut Vec<Removed>) -> Vec<String> {
-    let plain = html::to_text(text);
+    let plain = if is_title {
+        html::plain_to_text(text)
+    } else {
+        html::to_text(text)
+    };
     let mut kept = Vec::new();
     let mut stripped = Vec::new();
     for sentence in split::split_sentences(&plain) {

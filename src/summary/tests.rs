@@ -295,3 +295,12 @@ fn extract_article_from_a_page() {
         "{euc}"
     );
 }
+
+/// Issue 13: a story's title is plain text; the summary must not parse it as HTML again.
+#[test]
+fn a_plain_title_with_angle_brackets_survives_as_the_summary() {
+    let got = summarize(&input("Use <script> tags & more", ""), 280);
+    assert_eq!(got, "Use <script> tags & more");
+    let got = summarize(&input("History of the <blink> tag", ""), 280);
+    assert_eq!(got, "History of the <blink> tag");
+}
