@@ -229,7 +229,10 @@ pub(crate) fn repair_bare_entities(s: &str) -> Cow<'_, str> {
     let mut rest = s;
     'scan: while let Some(c) = rest.chars().next() {
         for (name, ch) in BARE_ENTITIES {
-            if rest.starts_with(name) && !out.ends_with('&') && !out.ends_with("&#") {
+            // Not after `&` or `&#`, nor after `&amp;` / `&amp;#` (a doubly escaped
+            // reference, `&amp;hellip;`: the second decoding round reads it whole).
+            let escaped = ["&", "&#", "&amp;", "&amp;#"].iter().any(|p| out.ends_with(p));
+            if rest.starts_with(name) && !escaped {
                 out.push_str(ch);
                 rest = &rest[name.len()..];
                 continue 'scan;
@@ -369,6 +372,22 @@ fn extract(html: &str) -> String {
     collapse(pieces.into_iter())
 }
 
+/// A C1 control character (U+0080–U+009F) as the windows-1252 character its byte stands for:
+/// `don\u{0092}t` is cp1252 text that was decoded as Latin-1 upstream (or written as `&#146;`),
+/// and means `don’t`, as feedparser reads it. The five bytes windows-1252 leaves undefined stay
+/// controls (and so become spaces).
+fn c1_as_windows_1252(c: char) -> char {
+    const CP1252: [char; 32] = [
+        '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8D}', 'Ž',
+        '\u{8F}', '\u{90}', '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9D}',
+        'ž', 'Ÿ',
+    ];
+    match c {
+        '\u{80}'..='\u{9F}' => CP1252[c as usize - 0x80],
+        c => c,
+    }
+}
+
 /// Characters dropped from all text: zero-width space, word joiner, BOM, soft hyphen.
 fn is_invisible(c: char) -> bool {
     matches!(c, '\u{200B}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}')
@@ -389,7 +408,7 @@ fn collapse<'a>(pieces: impl Iterator<Item = Piece<'a>>) -> String {
         match piece {
             Piece::Break => pending = Pending::Break,
             Piece::Text(t) => {
-                for c in t.chars() {
+                for c in t.chars().map(c1_as_windows_1252) {
                     if c.is_whitespace() || c.is_control() {
                         if pending == Pending::None {
                             pending = Pending::Space;
@@ -415,6 +434,34 @@ fn collapse<'a>(pieces: impl Iterator<Item = Piece<'a>>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 13: double-encoded entities are decoded whatever their name, once.
+    #[test]
+    fn double_encoded_entities_of_any_name_are_decoded_once() {
+        assert_eq!(
+            html_to_text("a &amp;hellip; b &amp;rarr; c &amp;#8230; d &amp;eacute; e &amp;amp;lt;"),
+            "a … b → c … d é e &lt;"
+        );
+    }
+
+    /// Regression (issue 13): `don\u{0092}t` became `don t`.
+    #[test]
+    fn c1_controls_are_read_as_windows_1252() {
+        assert_eq!(
+            one_line("don\u{92}t \u{93}quoted\u{94} \u{85} 2\u{96}3 \u{97}"),
+            "don’t “quoted” … 2–3 —"
+        );
+        assert_eq!(
+            html_to_text("<p>it\u{92}s &#146;here&#146;</p>"),
+            "it’s ’here’"
+        );
+        assert_eq!(
+            one_line("a\u{81}b"),
+            "a b",
+            "undefined in windows-1252: a control"
+        );
+        assert_eq!(one_line("삼성\u{80}"), "삼성€");
+    }
 
     #[test]
     fn html_to_text_table() {
