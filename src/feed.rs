@@ -157,14 +157,35 @@ pub fn parse(
             message,
         });
     }
+    // Zone names the dates used that no table knows: one warning per feed, not a guess.
+    let unknown_zones =
+        std::sync::Arc::new(std::sync::Mutex::new(std::collections::BTreeSet::new()));
+    let seen_zones = unknown_zones.clone();
     let parser = feed_rs::parser::Builder::new()
-        .timestamp_parser(move |s| parse_date(s, tz).map(|d| d.with_timezone(&Utc)))
+        .timestamp_parser(move |s| {
+            let (date, unknown) = parse_date_noting(s, tz);
+            if let Some(zone) = unknown
+                && let Ok(mut set) = seen_zones.lock()
+            {
+                set.insert(zone);
+            }
+            date.map(|d| d.with_timezone(&Utc))
+        })
         // An empty id means "none given": we choose the fallback ourselves, stably.
         .id_generator(|_, _, _| String::new())
         .build();
     let feed = parser
         .parse(repaired.as_bytes())
         .map_err(|e| feed_error(e, &repaired))?;
+    if let Ok(set) = unknown_zones.lock()
+        && !set.is_empty()
+    {
+        let names: Vec<&str> = set.iter().map(String::as_str).collect();
+        warnings.push(format!(
+            "dates with unknown zone name(s) {} were read as {tz} time (the zone is missing, not guessed)",
+            names.join(", ")
+        ));
+    }
     let base = feed
         .links
         .iter()
@@ -790,13 +811,22 @@ fn unique(items: impl Iterator<Item = String>) -> Vec<String> {
 
 /// Parses the date formats feeds use (see the module doc); no zone means `tz`.
 pub fn parse_date(s: &str, tz: Tz) -> Option<DateTime<FixedOffset>> {
+    parse_date_noting(s, tz).0
+}
+
+/// [`parse_date`], and the zone name it did not know (the date is then in `tz`).
+fn parse_date_noting(s: &str, tz: Tz) -> (Option<DateTime<FixedOffset>>, Option<String>) {
     let s = s.trim();
     if let Ok(d) = DateTime::parse_from_rfc3339(s) {
-        return Some(d);
+        return (Some(d), None);
     }
     let toks = tokenize(s);
-    let parts = DateParts::read(&toks)?;
-    parts.resolve(tz)
+    let Some(parts) = DateParts::read(&toks) else {
+        return (None, None);
+    };
+    let date = parts.resolve(tz);
+    let unknown = date.and(parts.unknown_zone.clone());
+    (date, unknown)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -851,6 +881,11 @@ struct DateParts {
     /// `Some(true)` for PM / 오후, `Some(false)` for AM / 오전.
     pm: Option<bool>,
     offset: Option<i32>,
+    /// A zone name that is in no table: the date is read in the configured zone, and the
+    /// feed's warnings say so.
+    unknown_zone: Option<String>,
+    /// An explicit offset out of range (`-99:99`): no date.
+    bad_offset: bool,
 }
 
 fn month_from_name(word: &str) -> Option<u32> {
@@ -878,21 +913,47 @@ fn month_from_name(word: &str) -> Option<u32> {
         .and_then(|i| u32::try_from(i + 1).ok())
 }
 
-/// Offset in seconds east of UTC for the zone names feeds use.
+/// Offset in seconds east of UTC for the zone names feeds use (`src/zones.txt`).
 fn zone_from_name(word: &str) -> Option<i32> {
-    let hours = match word.to_ascii_uppercase().as_str() {
-        "Z" | "UT" | "UTC" | "GMT" => 0,
-        "KST" | "JST" => 9,
-        "CST" | "MDT" => -6,
-        "EST" | "CDT" => -5,
-        "EDT" => -4,
-        "MST" | "PDT" => -7,
-        "PST" => -8,
-        "CET" | "BST" => 1,
-        "CEST" => 2,
+    let upper = word.to_ascii_uppercase();
+    zone_table()
+        .find(|(name, _)| *name == upper)
+        .map(|(_, secs)| secs)
+}
+
+/// `src/zones.txt`: (NAME, seconds east of UTC). Lines that do not parse are skipped here and
+/// fail the test that checks the file.
+fn zone_table() -> impl Iterator<Item = (&'static str, i32)> {
+    include_str!("zones.txt").lines().filter_map(zone_line)
+}
+
+fn zone_line(line: &str) -> Option<(&str, i32)> {
+    let line = line.trim();
+    if line.is_empty() || line.starts_with('#') {
+        return None;
+    }
+    let (name, offset) = line.split_once(char::is_whitespace)?;
+    let offset = offset.trim();
+    let sign = match offset.as_bytes().first()? {
+        b'+' => 1,
+        b'-' => -1,
         _ => return None,
     };
-    Some(hours * 3600)
+    let (h, m) = offset[1..].split_once(':')?;
+    let (h, m): (i32, i32) = (h.parse().ok()?, m.parse().ok()?);
+    (h <= 14 && m < 60).then_some((name, sign * (h * 3600 + m * 60)))
+}
+
+/// A word in a date that reads like a zone abbreviation (2–5 capitals) but is in no table.
+fn unknown_zone(word: &str) -> bool {
+    (2..=5).contains(&word.len())
+        && word.bytes().all(|b| b.is_ascii_uppercase())
+        && zone_from_name(word).is_none()
+        && month_from_name(word).is_none()
+        && !matches!(
+            word.to_ascii_lowercase().as_str(),
+            "mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun" | "am" | "pm"
+        )
 }
 
 fn num(t: Option<&Tok<'_>>) -> Option<(u32, usize)> {
@@ -990,6 +1051,9 @@ impl DateParts {
                         if h <= 14 && m < 60 {
                             let secs = i32::try_from(h * 3600 + m * 60).unwrap_or(0);
                             self.offset = Some(if sign == '-' { -secs } else { secs });
+                        } else {
+                            // `-99:99`: an offset no place has; the date is not trusted.
+                            self.bad_offset = true;
                         }
                         i += used;
                         continue;
@@ -1003,6 +1067,8 @@ impl DateParts {
                             && self.offset.is_none()
                         {
                             self.offset = Some(z);
+                        } else if self.offset.is_none() && unknown_zone(w) {
+                            self.unknown_zone = Some(w.to_string());
                         }
                     }
                 },
@@ -1046,6 +1112,9 @@ impl DateParts {
     }
 
     fn resolve(&self, tz: Tz) -> Option<DateTime<FixedOffset>> {
+        if self.bad_offset {
+            return None;
+        }
         let (y, m, d) = self.ymd()?;
         let date = NaiveDate::from_ymd_opt(y, m, d)?;
         let mut hour = self.hour;
@@ -1748,6 +1817,64 @@ mod tests {
         ] {
             assert_eq!(parse_date(input, SEOUL), None, "input: {input:?}");
         }
+    }
+
+    /// Regression (issue 13): `08:57:00 MET` came out as 08:57+09:00.
+    #[test]
+    fn zone_abbreviations_are_honoured_and_unknown_ones_reported() {
+        let utc = |s: &str| parse_date(s, SEOUL).map(|d| d.with_timezone(&Utc).to_rfc3339());
+        for (input, want) in [
+            ("Tue, 10 Jun 2003 08:57:00 MET", "2003-06-10T07:57:00+00:00"),
+            ("Tue, 10 Jun 2003 08:57:00 PT", "2003-06-10T16:57:00+00:00"),
+            ("Tue, 10 Jun 2003 08:57:00 ET", "2003-06-10T13:57:00+00:00"),
+            (
+                "Tue, 10 Jun 2003 08:57:00 CEST",
+                "2003-06-10T06:57:00+00:00",
+            ),
+            ("Tue, 10 Jun 2003 08:57:00 IST", "2003-06-10T03:27:00+00:00"),
+            (
+                "Tue, 10 Jun 2003 08:57:00 AEST",
+                "2003-06-09T22:57:00+00:00",
+            ),
+            ("Tue, 10 Jun 2003 08:57:00 KST", "2003-06-09T23:57:00+00:00"),
+        ] {
+            assert_eq!(utc(input).as_deref(), Some(want), "{input}");
+        }
+        // Unknown: the configured zone, and a note, never a guessed offset without a word.
+        let (d, zone) = parse_date_noting("Tue, 10 Jun 2003 08:57:00 XYZ", SEOUL);
+        assert_eq!(
+            d.map(|d| d.to_rfc3339()).as_deref(),
+            Some("2003-06-10T08:57:00+09:00")
+        );
+        assert_eq!(zone.as_deref(), Some("XYZ"));
+        let xml = "<rss version=\"2.0\"><channel>\
+                   <item><title>하나</title><guid>1</guid><pubDate>Tue, 10 Jun 2003 08:57:00 XYZ</pubDate></item>\
+                   <item><title>둘</title><guid>2</guid><pubDate>Wed, 11 Jun 2003 08:57:00 XYZ</pubDate></item>\
+                   </channel></rss>";
+        let parsed = super::parse("f", xml.as_bytes(), None, SEOUL).expect("parsed");
+        assert_eq!(parsed.stories.len(), 2);
+        assert_eq!(
+            parsed.warnings,
+            [
+                "dates with unknown zone name(s) XYZ were read as Asia/Seoul time (the zone is missing, not guessed)"
+            ]
+        );
+        // Impossible offsets and years are no dates.
+        assert_eq!(parse_date("9999-12-31T23:59:59-99:99", SEOUL), None);
+    }
+
+    #[test]
+    fn the_zone_table_parses_and_names_each_zone_once() {
+        let mut names = std::collections::BTreeSet::new();
+        for line in include_str!("zones.txt").lines() {
+            let t = line.trim();
+            if t.is_empty() || t.starts_with('#') {
+                continue;
+            }
+            let (name, _) = zone_line(t).unwrap_or_else(|| panic!("bad line {line:?}"));
+            assert!(names.insert(name), "{name} twice");
+        }
+        assert!(names.len() >= 50, "{}", names.len());
     }
 
     #[test]

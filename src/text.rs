@@ -231,7 +231,9 @@ pub(crate) fn repair_bare_entities(s: &str) -> Cow<'_, str> {
         for (name, ch) in BARE_ENTITIES {
             // Not after `&` or `&#`, nor after `&amp;` / `&amp;#` (a doubly escaped
             // reference, `&amp;hellip;`: the second decoding round reads it whole).
-            let escaped = ["&", "&#", "&amp;", "&amp;#"].iter().any(|p| out.ends_with(p));
+            let escaped = ["&", "&#", "&amp;", "&amp;#"]
+                .iter()
+                .any(|p| out.ends_with(p));
             if rest.starts_with(name) && !escaped {
                 out.push_str(ch);
                 rest = &rest[name.len()..];
