@@ -379,7 +379,8 @@ async fn poll(
     // in the transaction that marks their story seen; console alerts are printed after.
     let (new, alerts) = {
         let (stories, prepared, ctx2) = (stories.clone(), prepared.clone(), ctx.clone());
-        off_reactor(ctx, move || admit(&ctx2, &stories, &prepared, now)).await??
+        let name = feed.name.clone();
+        off_reactor(ctx, move || admit(&ctx2, &name, &stories, &prepared, now)).await??
     };
     let alerting: Vec<usize> = {
         let new: std::collections::HashSet<usize> = new.iter().copied().collect();
@@ -404,6 +405,7 @@ async fn poll(
 /// Returns the new indices and how many alerts were queued or printed.
 fn admit(
     ctx: &Ctx,
+    feed: &str,
     stories: &[Story],
     prepared: &HashMap<usize, (Vec<RuleMatch>, String)>,
     now: DateTime<Utc>,
@@ -443,7 +445,6 @@ fn admit(
             let result = ctx.store.admit_and_enqueue(stories, now, route);
             // Even after a failed chunk, the chunks before it may have queued alerts.
             wake.notify_one();
-            let feed = stories.first().map_or("", |s| s.feed.as_str());
             for (rule, matches) in unrouted.into_inner() {
                 tracing::info!(
                     feed,
@@ -454,21 +455,32 @@ fn admit(
             }
             Ok(result?)
         }
-        // Console: dedup, then print.
+        // Console: dedup, then print each chunk's alerts once it is committed, so a store
+        // error in a later chunk does not swallow the alerts of the chunks already marked seen.
         None => {
-            let new = ctx.store.admit(stories, now)?;
-            let alerts: Vec<Alert> = new
-                .iter()
-                .filter_map(|i| prepared.get(i).map(|p| (&stories[*i], p)))
-                .map(|(story, (matches, summary))| Alert {
-                    summary: summary.clone(),
-                    ..Alert::new(story, matches)
-                })
-                .collect();
-            if let Err(e) = ctx.console.deliver(&alerts) {
-                tracing::error!(feed = stories.first().map(|s| s.feed.as_str()).unwrap_or(""), error = %e, "cannot write alerts to stdout");
-            }
-            Ok((new, alerts.len()))
+            let (mut new, mut printed) = (Vec::new(), 0);
+            let result = ctx.store.admit_chunks(
+                stories,
+                now,
+                |_| Vec::new(),
+                |chunk| {
+                    let alerts: Vec<Alert> = chunk
+                        .iter()
+                        .filter_map(|i| prepared.get(i).map(|p| (&stories[*i], p)))
+                        .map(|(story, (matches, summary))| Alert {
+                            summary: summary.clone(),
+                            ..Alert::new(story, matches)
+                        })
+                        .collect();
+                    if let Err(e) = ctx.console.deliver(&alerts) {
+                        tracing::error!(feed, error = %e, alerts = alerts.len(), "cannot write alerts to stdout");
+                    }
+                    printed += alerts.len();
+                    new.extend_from_slice(chunk);
+                },
+            );
+            result?;
+            Ok((new, printed))
         }
     }
 }

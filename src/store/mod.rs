@@ -220,15 +220,30 @@ impl Store {
         enqueue: impl Fn(usize) -> Vec<OutboxEntry>,
     ) -> Result<(Vec<usize>, usize), StoreError> {
         let mut new = Vec::new();
+        let queued = self.admit_chunks(stories, now, enqueue, |chunk| new.extend(chunk))?;
+        Ok((new, queued))
+    }
+
+    /// [`Store::admit_and_enqueue`], handing each chunk's new indices to `committed` as soon as
+    /// its transaction has committed: a caller that acts after the store (the console prints
+    /// alerts) acts on every committed chunk even when a later chunk fails. Returns how many
+    /// entries were queued.
+    pub fn admit_chunks(
+        &self,
+        stories: &[Story],
+        now: DateTime<Utc>,
+        enqueue: impl Fn(usize) -> Vec<OutboxEntry>,
+        mut committed: impl FnMut(&[usize]),
+    ) -> Result<usize, StoreError> {
         let mut queued = 0;
         for start in (0..stories.len()).step_by(ADMIT_CHUNK) {
             let end = (start + ADMIT_CHUNK).min(stories.len());
             let (chunk_new, chunk_queued) = self.admit_chunk(stories, start..end, now, &enqueue)?;
-            new.extend(chunk_new);
+            committed(&chunk_new);
             queued += chunk_queued;
             std::thread::yield_now();
         }
-        Ok((new, queued))
+        Ok(queued)
     }
 
     /// One transaction of [`Store::admit_and_enqueue`]: the stories in `range`.
@@ -414,6 +429,20 @@ mod tests {
         crate::story::test_story(feed, id, title, url)
     }
 
+    /// Stories `0..n` of feed `f`, each with its own GUID, title and link.
+    fn numbered(n: usize) -> Vec<Story> {
+        (0..n)
+            .map(|i| {
+                story(
+                    "f",
+                    &i.to_string(),
+                    &format!("기사 {i}"),
+                    &format!("https://e.com/{i}"),
+                )
+            })
+            .collect()
+    }
+
     fn now() -> DateTime<Utc> {
         DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
             .expect("time")
@@ -455,16 +484,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(dir.path()).expect("open");
         let n = ADMIT_CHUNK * 2 + 10;
-        let mut stories: Vec<Story> = (0..n)
-            .map(|i| {
-                story(
-                    "f",
-                    &i.to_string(),
-                    &format!("기사 {i}"),
-                    &format!("https://e.com/{i}"),
-                )
-            })
-            .collect();
+        let mut stories = numbered(n);
         // A duplicate of story 3 in the last chunk, and one of the first chunk's last story
         // right after the boundary: known across chunks as within one.
         stories.push(stories[3].clone());
@@ -483,21 +503,33 @@ mod tests {
         assert_eq!(store.stories_len(), n);
     }
 
+    /// `admit_chunks` hands over each chunk's new stories once it is committed, in order.
+    #[test]
+    fn each_committed_chunk_is_handed_over_in_order() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        let stories = numbered(ADMIT_CHUNK * 2 + 5);
+        let mut chunks: Vec<Vec<usize>> = Vec::new();
+        let queued = store
+            .admit_chunks(&stories, now(), |_| Vec::new(), |c| chunks.push(c.to_vec()))
+            .expect("admit");
+        assert_eq!(queued, 0);
+        assert_eq!(
+            chunks,
+            vec![
+                (0..ADMIT_CHUNK).collect::<Vec<_>>(),
+                (ADMIT_CHUNK..ADMIT_CHUNK * 2).collect(),
+                (ADMIT_CHUNK * 2..ADMIT_CHUNK * 2 + 5).collect(),
+            ]
+        );
+    }
+
     /// A crash between two chunks: the first is complete, the rest is new at the next poll.
     #[test]
     fn a_crash_between_chunks_leaves_whole_chunks_and_the_rest_new() {
         let dir = tempfile::tempdir().expect("tempdir");
         let n = ADMIT_CHUNK + 40;
-        let stories: Vec<Story> = (0..n)
-            .map(|i| {
-                story(
-                    "f",
-                    &i.to_string(),
-                    &format!("기사 {i}"),
-                    &format!("https://e.com/{i}"),
-                )
-            })
-            .collect();
+        let stories = numbered(n);
         let queue = |i: usize| vec![OutboxEntry::notice(1, format!("{i}"), now())];
         {
             let store = Store::open(dir.path()).expect("open");
