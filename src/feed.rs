@@ -161,9 +161,10 @@ pub fn parse(
     let unknown_zones =
         std::sync::Arc::new(std::sync::Mutex::new(std::collections::BTreeSet::new()));
     let seen_zones = unknown_zones.clone();
+    let zones = Zones::load();
     let parser = feed_rs::parser::Builder::new()
         .timestamp_parser(move |s| {
-            let (date, unknown) = parse_date_noting(s, tz);
+            let (date, unknown) = parse_date_noting(s, tz, &zones);
             if let Some(zone) = unknown
                 && let Ok(mut set) = seen_zones.lock()
             {
@@ -269,8 +270,13 @@ fn tolerable(errors: usize, len: usize) -> bool {
 /// `body` in `encoding` with U+FFFD for what does not decode, and how many were replaced.
 fn decode_lossy(encoding: &'static Encoding, body: &[u8]) -> (String, usize) {
     let (text, _) = encoding.decode_without_bom_handling(body);
-    let replaced = text.chars().filter(|&c| c == '\u{FFFD}').count();
-    (text.into_owned(), replaced)
+    let n = replaced(&text);
+    (text.into_owned(), n)
+}
+
+/// How many characters decoding replaced (U+FFFD in its output).
+fn replaced(text: &str) -> usize {
+    text.chars().filter(|&c| c == '\u{FFFD}').count()
 }
 
 /// UTF-16 without a byte-order mark, known by its `<?xml` (or `<`) in 16-bit units: its NUL
@@ -298,18 +304,12 @@ fn decode_text<'a>(
 ) -> Result<(Cow<'a, str>, &'static Encoding, Option<String>), FeedError> {
     if let Some((encoding, bom_len)) = Encoding::for_bom(body) {
         let (text, errors) = encoding.decode_without_bom_handling(&body[bom_len..]);
-        let note = errors.then(|| {
-            let n = text.chars().filter(|&c| c == '\u{FFFD}').count();
-            replaced_note(n, encoding)
-        });
+        let note = errors.then(|| replaced_note(replaced(&text), encoding));
         return Ok((text, encoding, note));
     }
     if let Some(encoding) = utf16_without_bom(body) {
         let (text, errors) = encoding.decode_without_bom_handling(body);
-        let note = errors.then(|| {
-            let n = text.chars().filter(|&c| c == '\u{FFFD}').count();
-            replaced_note(n, encoding)
-        });
+        let note = errors.then(|| replaced_note(replaced(&text), encoding));
         return Ok((text, encoding, note));
     }
     // `Some` when the body is UTF-8 but for an incomplete character at its very end.
@@ -343,10 +343,7 @@ fn decode_text<'a>(
             });
         }
         let (text, errors) = encoding.decode_without_bom_handling(body);
-        let note = errors.then(|| {
-            let n = text.chars().filter(|&c| c == '\u{FFFD}').count();
-            replaced_note(n, encoding)
-        });
+        let note = errors.then(|| replaced_note(replaced(&text), encoding));
         return Ok((text, encoding, note));
     }
     if let Some(text) = decode_strict_but_cut(EUC_KR, body) {
@@ -811,17 +808,21 @@ fn unique(items: impl Iterator<Item = String>) -> Vec<String> {
 
 /// Parses the date formats feeds use (see the module doc); no zone means `tz`.
 pub fn parse_date(s: &str, tz: Tz) -> Option<DateTime<FixedOffset>> {
-    parse_date_noting(s, tz).0
+    parse_date_noting(s, tz, &Zones::load()).0
 }
 
 /// [`parse_date`], and the zone name it did not know (the date is then in `tz`).
-fn parse_date_noting(s: &str, tz: Tz) -> (Option<DateTime<FixedOffset>>, Option<String>) {
+fn parse_date_noting(
+    s: &str,
+    tz: Tz,
+    zones: &Zones,
+) -> (Option<DateTime<FixedOffset>>, Option<String>) {
     let s = s.trim();
     if let Ok(d) = DateTime::parse_from_rfc3339(s) {
         return (Some(d), None);
     }
     let toks = tokenize(s);
-    let Some(parts) = DateParts::read(&toks) else {
+    let Some(parts) = DateParts::read(&toks, zones) else {
         return (None, None);
     };
     let date = parts.resolve(tz);
@@ -913,18 +914,39 @@ fn month_from_name(word: &str) -> Option<u32> {
         .and_then(|i| u32::try_from(i + 1).ok())
 }
 
-/// Offset in seconds east of UTC for the zone names feeds use (`src/zones.txt`).
-fn zone_from_name(word: &str) -> Option<i32> {
-    let upper = word.to_ascii_uppercase();
-    zone_table()
-        .find(|(name, _)| *name == upper)
-        .map(|(_, secs)| secs)
-}
+/// The zone names feeds use (`src/zones.txt`), read once per feed, not once per date word.
+struct Zones(Vec<(&'static str, i32)>);
 
-/// `src/zones.txt`: (NAME, seconds east of UTC). Lines that do not parse are skipped here and
-/// fail the test that checks the file.
-fn zone_table() -> impl Iterator<Item = (&'static str, i32)> {
-    include_str!("zones.txt").lines().filter_map(zone_line)
+impl Zones {
+    /// Lines that do not parse are skipped here and fail the test that checks the file.
+    fn load() -> Zones {
+        Zones(
+            include_str!("zones.txt")
+                .lines()
+                .filter_map(zone_line)
+                .collect(),
+        )
+    }
+
+    /// Offset in seconds east of UTC.
+    fn offset(&self, word: &str) -> Option<i32> {
+        self.0
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(word))
+            .map(|(_, secs)| *secs)
+    }
+
+    /// A word in a date that reads like a zone abbreviation (2–5 capitals) but is in no table.
+    fn unknown(&self, word: &str) -> bool {
+        (2..=5).contains(&word.len())
+            && word.bytes().all(|b| b.is_ascii_uppercase())
+            && self.offset(word).is_none()
+            && month_from_name(word).is_none()
+            && !matches!(
+                word.to_ascii_lowercase().as_str(),
+                "mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun" | "am" | "pm"
+            )
+    }
 }
 
 fn zone_line(line: &str) -> Option<(&str, i32)> {
@@ -944,18 +966,6 @@ fn zone_line(line: &str) -> Option<(&str, i32)> {
     (h <= 14 && m < 60).then_some((name, sign * (h * 3600 + m * 60)))
 }
 
-/// A word in a date that reads like a zone abbreviation (2–5 capitals) but is in no table.
-fn unknown_zone(word: &str) -> bool {
-    (2..=5).contains(&word.len())
-        && word.bytes().all(|b| b.is_ascii_uppercase())
-        && zone_from_name(word).is_none()
-        && month_from_name(word).is_none()
-        && !matches!(
-            word.to_ascii_lowercase().as_str(),
-            "mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun" | "am" | "pm"
-        )
-}
-
 fn num(t: Option<&Tok<'_>>) -> Option<(u32, usize)> {
     match t {
         Some(Tok::Num(n)) if n.len() <= 9 => n.parse().ok().map(|v| (v, n.len())),
@@ -964,7 +974,7 @@ fn num(t: Option<&Tok<'_>>) -> Option<(u32, usize)> {
 }
 
 impl DateParts {
-    fn read(toks: &[Tok<'_>]) -> Option<DateParts> {
+    fn read(toks: &[Tok<'_>], zones: &Zones) -> Option<DateParts> {
         let mut p = DateParts::default();
         // The time: H:MM[:SS[.frac]] — the first number followed by ':'.
         let time_at = (0..toks.len()).find(|&i| {
@@ -996,7 +1006,7 @@ impl DateParts {
             None => (toks, &toks[toks.len()..]),
         };
         p.read_date(date_toks)?;
-        p.read_zone(after_time);
+        p.read_zone(after_time, zones);
         Some(p)
     }
 
@@ -1033,7 +1043,7 @@ impl DateParts {
         }
     }
 
-    fn read_zone(&mut self, toks: &[Tok<'_>]) {
+    fn read_zone(&mut self, toks: &[Tok<'_>], zones: &Zones) {
         let mut i = 0;
         while i < toks.len() {
             match toks[i] {
@@ -1063,11 +1073,11 @@ impl DateParts {
                     "오후" | "pm" => self.pm = Some(true),
                     "오전" | "am" => self.pm = Some(false),
                     _ => {
-                        if let Some(z) = zone_from_name(w)
+                        if let Some(z) = zones.offset(w)
                             && self.offset.is_none()
                         {
                             self.offset = Some(z);
-                        } else if self.offset.is_none() && unknown_zone(w) {
+                        } else if self.offset.is_none() && zones.unknown(w) {
                             self.unknown_zone = Some(w.to_string());
                         }
                     }
@@ -1841,7 +1851,7 @@ mod tests {
             assert_eq!(utc(input).as_deref(), Some(want), "{input}");
         }
         // Unknown: the configured zone, and a note, never a guessed offset without a word.
-        let (d, zone) = parse_date_noting("Tue, 10 Jun 2003 08:57:00 XYZ", SEOUL);
+        let (d, zone) = parse_date_noting("Tue, 10 Jun 2003 08:57:00 XYZ", SEOUL, &Zones::load());
         assert_eq!(
             d.map(|d| d.to_rfc3339()).as_deref(),
             Some("2003-06-10T08:57:00+09:00")

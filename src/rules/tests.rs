@@ -398,15 +398,19 @@ chats = ["me"]
     }
 }
 
+/// Each diagnostic's first line (its position and message, without the notes under it).
+fn first_lines(diags: &[crate::diag::Diagnostic]) -> Vec<String> {
+    diags
+        .iter()
+        .map(|d| d.to_string().lines().next().unwrap_or_default().to_string())
+        .collect()
+}
+
 #[test]
 fn warnings_for_mixing_and_short_terms() {
     let src = "[[rules]]\nname = \"w\"\nquery = 'AI AND 반도체 OR 책'\n";
     let loaded = load(src, Path::new("rules.toml")).unwrap_or_else(|e| panic!("{e:?}"));
-    let w: Vec<String> = loaded
-        .warnings
-        .iter()
-        .map(|d| d.to_string().lines().next().unwrap_or_default().to_string())
-        .collect();
+    let w = first_lines(&loaded.warnings);
     assert_eq!(
         w,
         vec![
@@ -423,11 +427,7 @@ fn lowercase_operators_are_a_warning_and_phrases_stay_silent() {
     let src = "[[rules]]\nname = \"w\"\nquery = 'DeepSeek and OpenAI or Nvidia'\n\n\
                [[rules]]\nname = \"p\"\nquery = '\"research and development\" AND 삼성전자'\n";
     let loaded = load(src, Path::new("rules.toml")).unwrap_or_else(|e| panic!("{e:?}"));
-    let w: Vec<String> = loaded
-        .warnings
-        .iter()
-        .map(|d| d.to_string().lines().next().unwrap_or_default().to_string())
-        .collect();
+    let w = first_lines(&loaded.warnings);
     assert_eq!(
         w,
         vec![
