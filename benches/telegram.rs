@@ -9,13 +9,16 @@
 #[path = "../tests/it/fake_telegram.rs"]
 #[allow(dead_code)]
 mod fake_telegram;
+#[path = "../tests/it/support/alerts.rs"]
+#[allow(dead_code)]
+mod alerts;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use kkachi::store::Store;
-use kkachi::store::outbox::{AlertRecord, OutboxEntry, RuleHit};
+use kkachi::store::outbox::OutboxEntry;
 use kkachi::story::Story;
 use kkachi::telegram::send::{Limits, Sender, Settings};
 
@@ -23,28 +26,17 @@ const CHATS: i64 = 200;
 const PER_CHAT: usize = 3;
 
 fn story(n: usize) -> Story {
-    Story {
-        id: format!("id-{n}"),
-        feed: "yna".into(),
-        title: format!("삼성전자, HBM 공급 계약 체결 {n}"),
-        url: format!("https://www.yna.co.kr/view/{n}"),
-        published: None,
-        summary: "삼성전자가 엔비디아에 고대역폭메모리를 공급하는 계약을 체결했다. 업계는 반도체 업황 회복의 신호로 본다."
-            .into(),
-        authors: vec![],
-        categories: vec![],
-        content: None,
-    }
+    alerts::story(
+        "yna",
+        format!("id-{n}"),
+        format!("삼성전자, HBM 공급 계약 체결 {n}"),
+        format!("https://www.yna.co.kr/view/{n}"),
+        "삼성전자가 엔비디아에 고대역폭메모리를 공급하는 계약을 체결했다. 업계는 반도체 업황 회복의 신호로 본다.",
+    )
 }
 
 fn alert(chat: i64, n: usize) -> OutboxEntry {
-    let s = story(n);
-    let key = kkachi::story::dedup_keys(&s).guid;
-    let hits = vec![RuleHit {
-        rule: "ai-chips".into(),
-        matched: vec!["Samsung".into(), "HBM".into()],
-    }];
-    OutboxEntry::alert(chat, &key, AlertRecord::new(&s, hits), Utc::now())
+    alerts::alert(chat, &story(n), "ai-chips", &["Samsung", "HBM"])
 }
 
 fn main() {
@@ -290,13 +282,7 @@ fn queue_cost() {
                 if !queue {
                     return Vec::new();
                 }
-                let s = &chunk[i];
-                let key = kkachi::story::dedup_keys(s).guid;
-                let hits = vec![RuleHit {
-                    rule: "ai-chips".into(),
-                    matched: vec!["HBM".into()],
-                }];
-                vec![OutboxEntry::alert(42, &key, AlertRecord::new(s, hits), now)]
+                vec![alerts::alert(42, &chunk[i], "ai-chips", &["HBM"])]
             };
             store.admit_and_enqueue(chunk, now, route).expect("admit");
         }

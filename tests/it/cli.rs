@@ -1,18 +1,10 @@
 //! The `kkachi` binary as a user runs it: output, exit codes, error text.
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use crate::server::Server;
+use crate::support::{Daemon, stderr, stdout, wait_hits};
 use crate::{Env, FeedSpec, fixture, kkachi, rss, rules};
-
-fn stdout(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 #[test]
 fn check_reports_every_problem_with_its_position() {
@@ -176,33 +168,22 @@ fn a_second_kkachi_on_the_same_store_exits_with_a_clear_error() {
         &[FeedSpec::new("f", server.url("/f.xml"))],
         &rules(&[("any", "feed:f")]),
     );
-    let mut daemon = kkachi()
-        .args(["run", "--config"])
-        .arg(env.config())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn daemon");
-    // Wait until the daemon holds the store (its first poll leaves feed state behind).
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    let mut out = None;
-    while std::time::Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(200));
-        if env.path("store").exists() {
-            let o = kkachi()
-                .args(["run", "--once", "--config"])
-                .arg(env.config())
-                .output()
-                .expect("run");
-            if o.status.code() == Some(1) {
-                out = Some(o);
-                break;
-            }
-        }
-    }
-    let _ = daemon.kill();
-    let _ = daemon.wait();
-    let out = out.expect("the second process was not refused");
+    let mut daemon = Daemon::in_dir(env.dir);
+    daemon.spawn(&[], &[]);
+    // The daemon holds the store from its start on; its first poll says it is running.
+    daemon.wait_log("polled feed=f", 1);
+    let out = kkachi()
+        .args(["run", "--once", "--config"])
+        .arg(daemon.config())
+        .output()
+        .expect("run");
+    daemon.kill();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the second process was not refused: {}",
+        stderr(&out)
+    );
     assert!(
         stderr(&out).contains("in use by another kkachi process"),
         "{}",
@@ -341,38 +322,20 @@ fn one_deepseek_story() -> (Server, Env) {
 #[test]
 fn the_daemon_polls_at_start_and_stops_cleanly_on_sigterm() {
     let (server, env) = one_deepseek_story();
-    let daemon = kkachi()
-        .args(["run", "--format", "json", "--config"])
-        .arg(env.config())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn daemon");
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while server.hits("/f.xml").is_empty() && std::time::Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let mut daemon = Daemon::in_dir(env.dir);
+    daemon.spawn(&["--format", "json"], &[]);
+    // The daemon polls every feed at start.
+    wait_hits(&server, "/f.xml", 1);
+    // That poll has printed its alert when it says it is done.
+    daemon.wait_log("polled feed=f", 1);
+    daemon.signal(libc::SIGTERM);
+    let (code, took) = daemon.wait_exit();
+    assert!(took < Duration::from_secs(12), "shutdown took {took:?}");
+    assert_eq!(code, Some(0), "{}", daemon.log());
     assert!(
-        !server.hits("/f.xml").is_empty(),
-        "the daemon polls every feed at start"
-    );
-    std::thread::sleep(Duration::from_millis(300));
-    // SAFETY: kill(2) on our own child's pid.
-    unsafe {
-        libc::kill(daemon.id() as i32, libc::SIGTERM);
-    }
-    let stopped = std::time::Instant::now();
-    let out = daemon.wait_with_output().expect("wait");
-    assert!(
-        stopped.elapsed() < Duration::from_secs(12),
-        "shutdown took {:?}",
-        stopped.elapsed()
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(
-        stdout(&out).contains("\"rule\":\"deepseek\""),
+        daemon.stdout().contains("\"rule\":\"deepseek\""),
         "{}",
-        stdout(&out)
+        daemon.stdout()
     );
 }
 

@@ -4,182 +4,38 @@
 //! arriving and Telegram misbehaves, delivers every story at least once and at most twice,
 //! every second copy being one its log names as an ambiguous resend.
 
-use std::path::PathBuf;
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use chrono::Utc;
-use kkachi::store::Store;
-use kkachi::store::outbox::{AlertRecord, OutboxEntry, RuleHit};
+use kkachi::store::outbox::OutboxEntry;
 
-use crate::fake_telegram::{FakeTelegram, Fault, Request, TOKEN};
+use crate::fake_telegram::{FakeTelegram, Fault, Request};
+use crate::support::{Daemon, WAIT, alerts};
 
-const WAIT: Duration = Duration::from_secs(20);
 /// What the sender logs when it resends a message whose first outcome is unknown.
 const AMBIGUOUS: &str = "outcome unknown; resending once";
 
-/// A `kkachi run` child in a config directory; each run's stderr (the log, at info) goes to
-/// its own file.
-pub(crate) struct Daemon {
-    dir: tempfile::TempDir,
-    child: Option<Child>,
-    runs: usize,
-}
-
-impl Daemon {
-    pub(crate) fn new(config: &str, rules: &str) -> Daemon {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let base = "rules = \"rules.toml\"\n[store]\npath = \"store\"\n\
+/// What every daemon here starts from: short fetch timeouts and backoff, no HTTP server.
+const BASE: &str = "rules = \"rules.toml\"\n[store]\npath = \"store\"\n\
                     [fetch]\ntimeout = \"2s\"\nconnect_timeout = \"1s\"\nmax_backoff = \"1s\"\n\
                     [http]\nenabled = false\n";
-        std::fs::write(dir.path().join("kkachi.toml"), format!("{base}{config}")).expect("config");
-        std::fs::write(dir.path().join("rules.toml"), rules).expect("rules");
-        Daemon {
-            dir,
-            child: None,
-            runs: 0,
-        }
-    }
 
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    pub(crate) fn spawn(&mut self, fake: &FakeTelegram) {
-        self.spawn_with(fake, &[]);
-    }
-
-    pub(crate) fn spawn_with(&mut self, fake: &FakeTelegram, args: &[&str]) {
-        self.runs += 1;
-        let log = std::fs::File::create(self.path(&format!("stderr.{}.log", self.runs)))
-            .expect("log file");
-        let child = crate::kkachi()
-            .args(["run", "--config"])
-            .arg(self.path("kkachi.toml"))
-            .args(args)
-            .env("RUST_LOG", "info")
-            .env("TELOXIDE_TOKEN", TOKEN)
-            .env("TELOXIDE_API_URL", fake.url().as_str())
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(log))
-            .spawn()
-            .expect("spawn kkachi run");
-        self.child = Some(child);
-    }
-
-    /// The log of the current run.
-    pub(crate) fn log(&self) -> String {
-        std::fs::read_to_string(self.path(&format!("stderr.{}.log", self.runs))).unwrap_or_default()
-    }
-
-    /// Every run's log, in order.
-    pub(crate) fn logs(&self) -> String {
-        (1..=self.runs)
-            .map(|n| {
-                std::fs::read_to_string(self.path(&format!("stderr.{n}.log"))).unwrap_or_default()
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-
-    /// Waits (at most `limit`) until the current run's log has `needle` `n` times.
-    pub(crate) fn wait_log(&self, needle: &str, n: usize, limit: Duration) -> bool {
-        let deadline = Instant::now() + limit;
-        while self.log().matches(needle).count() < n {
-            if Instant::now() >= deadline {
-                return false;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        true
-    }
-
-    pub(crate) fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill().expect("SIGKILL");
-            let _ = child.wait();
-        }
-    }
-
-    /// `run --once`: polls, delivers until the outbox is empty, exits; its exit code.
-    pub(crate) fn run_once(&mut self, fake: &FakeTelegram) -> Option<i32> {
-        self.spawn_with(fake, &["--once"]);
-        self.finish()
-    }
-
-    /// Waits (at most 40 s) for the running child to exit by itself; its exit code.
-    pub(crate) fn finish(&mut self) -> Option<i32> {
-        let mut child = self.child.take().expect("running");
-        let deadline = Instant::now() + Duration::from_secs(40);
-        loop {
-            if let Some(status) = child.try_wait().expect("wait") {
-                return status.code();
-            }
-            if Instant::now() >= deadline {
-                let _ = child.kill();
-                panic!("kkachi did not finish:\n{}", self.log());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// SIGTERM and the exit code.
-    pub(crate) fn terminate(&mut self) -> Option<i32> {
-        let mut child = self.child.take().expect("running");
-        // SAFETY: kill(2) on our own child's pid.
-        unsafe {
-            libc::kill(child.id() as i32, libc::SIGTERM);
-        }
-        let deadline = Instant::now() + WAIT;
-        loop {
-            if let Some(status) = child.try_wait().expect("wait") {
-                return status.code();
-            }
-            if Instant::now() >= deadline {
-                let _ = child.kill();
-                panic!("kkachi did not stop:\n{}", self.log());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// Opens the store between runs (it must open after every kill).
-    pub(crate) fn store(&self) -> Store {
-        match Store::open(&self.path("store")) {
-            Ok(s) => s,
-            Err(e) => panic!("the store does not open after a kill: {e}\n{}", self.logs()),
-        }
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        self.kill();
-    }
+/// A daemon whose `kkachi.toml` is [`BASE`] followed by `config`.
+pub(crate) fn daemon(config: &str, rules: &str) -> Daemon {
+    Daemon::new(&format!("{BASE}{config}"), rules)
 }
 
 fn story(n: usize) -> kkachi::story::Story {
-    kkachi::story::Story {
-        id: format!("g{n}"),
-        feed: "news".into(),
-        title: format!("AI 소식 {n}"),
-        url: format!("https://news.example.kr/{n}"),
-        published: None,
-        summary: "요약입니다.".into(),
-        authors: vec![],
-        categories: vec![],
-        content: None,
-    }
+    alerts::story(
+        "news",
+        format!("g{n}"),
+        format!("AI 소식 {n}"),
+        format!("https://news.example.kr/{n}"),
+        "요약입니다.",
+    )
 }
 
 pub(crate) fn alert(chat: i64, n: usize) -> OutboxEntry {
-    let s = story(n);
-    let key = kkachi::story::dedup_keys(&s).guid;
-    let hits = vec![RuleHit {
-        rule: "all".into(),
-        matched: vec!["x".into()],
-    }];
-    OutboxEntry::alert(chat, &key, AlertRecord::new(&s, hits), Utc::now())
+    alerts::alert(chat, &story(n), "all", &["x"])
 }
 
 fn to_chat(fake: &FakeTelegram, chat: i64) -> Vec<Request> {
@@ -205,18 +61,18 @@ async fn issue_10_fault_3_a_5xx_then_a_kill_is_not_ambiguous() {
     let fake = FakeTelegram::start();
     fake.fault(Some(42), Fault::ServerError(500));
     fake.fault(Some(42), Fault::ServerError(502));
-    let mut daemon = Daemon::new("", "");
+    let mut daemon = daemon("", "");
     daemon.store().enqueue(&[alert(42, 1)]).expect("enqueue");
     for n in 1..=2 {
-        daemon.spawn(&fake);
+        daemon.spawn_with_telegram(&fake, &[]);
         wait_requests(&fake, 42, n).await;
         // Killed as soon as the daemon has dealt with the answer, or 1 s after the request if
         // it never says so (teloxide sleeps 10 s on a 5xx before returning).
-        daemon.wait_log("telegram server error", 1, Duration::from_secs(1));
+        daemon.wait_log_within("telegram server error", 1, Duration::from_secs(1));
         daemon.kill();
         drop(daemon.store());
     }
-    daemon.spawn(&fake);
+    daemon.spawn_with_telegram(&fake, &[]);
     assert!(
         fake.wait_for(WAIT, |_| fake.delivered().len() == 1).await,
         "never delivered:\n{}",
@@ -232,7 +88,7 @@ async fn issue_10_fault_3_a_5xx_then_a_kill_is_not_ambiguous() {
     );
     let sent = daemon
         .store()
-        .sent(42, &hex::encode(kkachi::story::dedup_keys(&story(1)).guid))
+        .sent(42, &alerts::key_hex(&story(1)))
         .expect("sent")
         .expect("a sent record");
     assert!(!sent.uncertain && sent.message_ids.len() == 1, "{sent:?}");
@@ -244,17 +100,17 @@ async fn issue_10_fault_3_a_5xx_then_a_kill_is_not_ambiguous() {
 async fn issue_10_fault_4_a_429_wait_survives_a_quick_kill() {
     let fake = FakeTelegram::start();
     fake.fault(Some(42), Fault::RetryAfter(3));
-    let mut daemon = Daemon::new("", "");
+    let mut daemon = daemon("", "");
     daemon.store().enqueue(&[alert(42, 1)]).expect("enqueue");
-    daemon.spawn(&fake);
+    daemon.spawn_with_telegram(&fake, &[]);
     wait_requests(&fake, 42, 1).await;
     assert!(
-        daemon.wait_log("telegram flood control", 1, WAIT),
+        daemon.wait_log_within("telegram flood control", 1, WAIT),
         "{}",
         daemon.log()
     );
     daemon.kill();
-    daemon.spawn(&fake);
+    daemon.spawn_with_telegram(&fake, &[]);
     wait_requests(&fake, 42, 2).await;
     assert_eq!(daemon.terminate(), Some(0), "{}", daemon.log());
     let reqs = to_chat(&fake, 42);
@@ -326,7 +182,7 @@ async fn issue_10_crash_loop_every_story_arrives_once_or_twice() {
         server.url("/f.xml")
     );
     let rules = format!("[[rules]]\nname = \"breaking\"\nquery = '속보'\nchats = {CHATS:?}\n");
-    let mut daemon = Daemon::new(&config, &rules);
+    let mut daemon = daemon(&config, &rules);
     for round in 0..ROUNDS {
         // New stories in most rounds.
         if rng.gen_bool(0.7) {
@@ -342,7 +198,7 @@ async fn issue_10_crash_loop_every_story_arrives_once_or_twice() {
             3 => fake.fault(Some(chat), Fault::Stall(Duration::from_secs(30))),
             _ => {}
         }
-        daemon.spawn(&fake);
+        daemon.spawn_with_telegram(&fake, &[]);
         let alive = Duration::from_millis(rng.gen_range(30..700));
         tokio::time::sleep(alive).await;
         daemon.kill();
@@ -354,7 +210,8 @@ async fn issue_10_crash_loop_every_story_arrives_once_or_twice() {
         );
     }
     // Left to finish: `run --once` delivers until the outbox is empty.
-    assert_eq!(daemon.run_once(&fake), Some(0), "{}", daemon.log());
+    daemon.spawn_with_telegram(&fake, &["--once"]);
+    assert_eq!(daemon.wait_exit().0, Some(0), "{}", daemon.log());
     let last = daemon.log().lines().last().unwrap_or_default().to_string();
     assert!(
         last.contains("cycle done") && last.contains("queued=0"),

@@ -17,12 +17,13 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+use crate::support::{Daemon, free_port};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -874,95 +875,44 @@ fn polled(name: &'static str, serve: Serve, items: usize, new: usize, titles: &[
 // ---------------------------------------------------------------------------------------------
 // The daemon and what it wrote.
 
-/// A `kkachi run` child; killed when dropped, so a panicking test leaves nothing behind.
-struct Daemon {
-    child: Child,
-    stdout: PathBuf,
-    stderr: PathBuf,
+/// `kkachi run` in `dir` (which holds `kkachi.toml`), logging JSON, printing alerts as JSON,
+/// with a 5 s shutdown deadline.
+fn spawn(dir: tempfile::TempDir) -> Daemon {
+    let mut daemon = Daemon::in_dir(dir);
+    daemon.spawn(
+        &[
+            "--log-format",
+            "json",
+            "--format",
+            "json",
+            "--shutdown-deadline",
+            "5s",
+        ],
+        &[],
+    );
+    daemon
 }
 
-impl Daemon {
-    fn spawn(config: &Path, dir: &Path) -> Daemon {
-        let stdout = dir.join("stdout.log");
-        let stderr = dir.join("stderr.log");
-        let child = crate::kkachi()
-            .args(["--log-format", "json", "run", "--format", "json"])
-            .args(["--shutdown-deadline", "5s", "--config"])
-            .arg(config)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::from(
-                std::fs::File::create(&stdout).expect("stdout file"),
-            ))
-            .stderr(Stdio::from(
-                std::fs::File::create(&stderr).expect("stderr file"),
-            ))
-            .spawn()
-            .expect("spawn kkachi run");
-        Daemon {
-            child,
-            stdout,
-            stderr,
-        }
-    }
-
-    fn stdout(&self) -> String {
-        std::fs::read_to_string(&self.stdout).unwrap_or_default()
-    }
-
-    fn stderr(&self) -> String {
-        std::fs::read_to_string(&self.stderr).unwrap_or_default()
-    }
-
-    fn log(&self) -> Log {
-        Log::parse(&self.stderr())
-    }
-
-    fn alerts(&self) -> Vec<Value> {
-        self.stdout()
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect()
-    }
-
-    fn alive(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
-    }
-
-    /// `VmHWM` (peak resident set) in kB, from /proc.
-    fn peak_rss_kb(&self) -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))?
-            .trim()
-            .trim_end_matches("kB")
-            .trim()
-            .parse()
-            .ok()
-    }
-
-    /// SIGTERM, then the exit code if it came within `within`.
-    fn terminate(&mut self, within: Duration) -> Option<Option<i32>> {
-        // SAFETY: kill(2) on our own child's pid.
-        unsafe {
-            libc::kill(self.child.id() as i32, libc::SIGTERM);
-        }
-        let t = Instant::now();
-        while t.elapsed() < within {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Some(status.code());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        None
-    }
+/// The alerts the daemon printed so far.
+fn alerts(daemon: &Daemon) -> Vec<Value> {
+    daemon
+        .stdout()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
 }
 
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `VmHWM` (peak resident set) of process `pid` in kB, from /proc.
+fn peak_rss_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -1096,12 +1046,6 @@ fn files_containing(dir: &Path, needles: &[&[u8]]) -> (Vec<PathBuf>, u64) {
         }
     }
     (found, read)
-}
-
-/// A port that was free a moment ago on 127.0.0.1.
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
 }
 
 /// Probes `/healthz` once a second until stopped: (answers, failures with the time they came).
@@ -1320,40 +1264,43 @@ async fn hostile_feeds_beside_a_good_one_never_stall_leak_or_lose_a_story() {
     std::fs::write(dir.path().join("kkachi.toml"), toml).expect("config");
     std::fs::write(dir.path().join("rules.toml"), rules).expect("rules");
 
-    let mut daemon = Daemon::spawn(&dir.path().join("kkachi.toml"), dir.path());
+    let mut daemon = spawn(dir);
     let stop = Arc::new(AtomicBool::new(false));
     let health = probe_health(format!("http://127.0.0.1:{port}/healthz"), stop.clone());
     let mut problems: Vec<String> = Vec::new();
 
     // The good feed's first poll backfills (nothing alerts); then it gets a new story.
-    let first_poll = wait_for(SETTLE_WITHIN, || daemon.log().polled("good") >= 1).await;
+    let first_poll = wait_for(SETTLE_WITHIN, || {
+        Log::parse(&daemon.log()).polled("good") >= 1
+    })
+    .await;
     if !first_poll {
         problems.push(format!(
             "the good feed was never polled successfully within {SETTLE_WITHIN:?}: {:?}",
-            daemon.log().of("good")
+            Log::parse(&daemon.log()).of("good")
         ));
     }
-    let polls_before = daemon.log().polls("good");
+    let polls_before = Log::parse(&daemon.log()).polls("good");
     server.set("/good", body(good_feed(4), "application/rss+xml"));
     let added = Instant::now();
     let is_new_story =
         |a: &Value| a["feed"] == "good" && a["url"] == "https://good.example.kr/news/4";
-    let alerted = wait_for(ALERT_WITHIN, || daemon.alerts().iter().any(is_new_story)).await;
+    let alerted = wait_for(ALERT_WITHIN, || alerts(&daemon).iter().any(is_new_story)).await;
     let alert_latency = added.elapsed();
     if !alerted {
         problems.push(format!(
             "the good feed's new story was not alerted within {ALERT_WITHIN:?}; its polls: {:?}",
-            daemon.log().of("good")
+            Log::parse(&daemon.log()).of("good")
         ));
     }
 
     // Several cycles: every feed has an outcome and the good one was polled CYCLES more times.
     let settled = wait_for(SETTLE_WITHIN.saturating_sub(started.elapsed()), || {
-        let log = daemon.log();
+        let log = Log::parse(&daemon.log());
         log.polls("good") >= polls_before + CYCLES && cases.iter().all(|c| log.polls(c.name) >= 1)
     })
     .await;
-    let log = daemon.log();
+    let log = Log::parse(&daemon.log());
     if !settled {
         let missing: Vec<&str> = cases
             .iter()
@@ -1369,10 +1316,10 @@ async fn hostile_feeds_beside_a_good_one_never_stall_leak_or_lose_a_story() {
     }
 
     // Still up, still healthy, and how much memory it ever held.
-    if !daemon.alive() {
-        problems.push(format!("the daemon died:\n{}", daemon.stderr()));
+    if !daemon.running() {
+        problems.push(format!("the daemon died:\n{}", daemon.log()));
     }
-    let peak_rss = daemon.peak_rss_kb();
+    let peak_rss = peak_rss_kb(daemon.pid());
     match peak_rss {
         Some(kb) if kb <= PEAK_RSS_KB => {}
         Some(kb) => problems.push(format!(
@@ -1389,7 +1336,10 @@ async fn hostile_feeds_beside_a_good_one_never_stall_leak_or_lose_a_story() {
             "/healthz answered {health_ok}× but failed: {health_failures:?}"
         ));
     }
-    let exit = daemon.terminate(Duration::from_secs(15));
+    daemon.signal(libc::SIGTERM);
+    let exit = daemon
+        .try_wait_exit(Duration::from_secs(15))
+        .map(|(code, _)| code);
     if exit != Some(Some(0)) {
         problems.push(format!(
             "SIGTERM: expected a clean exit within 15 s, got {exit:?}"
@@ -1397,8 +1347,8 @@ async fn hostile_feeds_beside_a_good_one_never_stall_leak_or_lose_a_story() {
     }
 
     // What the log and stdout say about each feed.
-    let log = daemon.log();
-    let alerts = daemon.alerts();
+    let log = Log::parse(&daemon.log());
+    let alerts = alerts(&daemon);
     let alerts_of =
         |feed: &str| -> Vec<&Value> { alerts.iter().filter(|a| a["feed"] == feed).collect() };
     let good_alerts = alerts_of("good");
@@ -1430,7 +1380,7 @@ async fn hostile_feeds_beside_a_good_one_never_stall_leak_or_lose_a_story() {
     }
 
     // Nothing of the local file, nor of the expanded entities, ever leaves.
-    let (stdout, stderr) = (daemon.stdout(), daemon.stderr());
+    let (stdout, stderr) = (daemon.stdout(), daemon.log());
     for (what, text) in [("stdout", &stdout), ("stderr", &stderr)] {
         if text.contains(&marker) {
             problems.push(format!("the local file's content is in {what}"));
@@ -1440,10 +1390,8 @@ async fn hostile_feeds_beside_a_good_one_never_stall_leak_or_lose_a_story() {
         }
     }
     let scan = Instant::now();
-    let (leaked, store_bytes) = files_containing(
-        &dir.path().join("store"),
-        &[marker.as_bytes(), b"lollollol"],
-    );
+    let (leaked, store_bytes) =
+        files_containing(&daemon.path("store"), &[marker.as_bytes(), b"lollollol"]);
     if !leaked.is_empty() {
         problems.push(format!(
             "the local file's content or an expanded entity is in the store: {leaked:?}"

@@ -4,11 +4,8 @@ use std::io::Write;
 use std::process::Stdio;
 
 use crate::server::Server;
+use crate::support::text;
 use crate::{Env, FeedSpec, kkachi, rss, rules};
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 #[test]
 fn rules_test_exit_codes_and_hits_in_context() {

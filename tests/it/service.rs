@@ -2,138 +2,22 @@
 //! edits, shutdown deadlines, the second signal, and systemd notifications.
 
 use std::os::unix::net::UnixDatagram;
-use std::path::PathBuf;
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::fake_telegram::{FakeTelegram, Request, TOKEN};
+use crate::fake_telegram::{FakeTelegram, Request};
 use crate::server::{Route, Server};
+use crate::support::{Daemon, WAIT, two_more_polls, wait_hits};
 
-const WAIT: Duration = Duration::from_secs(15);
-
-/// A `kkachi run` child whose stderr (the log, at info) and stdout go to files.
-struct Service {
-    child: Option<Child>,
-    dir: tempfile::TempDir,
-    runs: usize,
-}
-
-impl Service {
-    /// A config dir: `kkachi.toml` with `config` appended to a base (store, schedule, fetch),
-    /// and `rules.toml`.
-    fn new(config: &str, rules: &str) -> Service {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let base = "rules = \"rules.toml\"\n[store]\npath = \"store\"\n\
+/// What every daemon here starts from: the store, a schedule that never fires by itself (each
+/// feed sets its own cron), long fetch timeouts, short backoff, no HTTP server.
+const BASE: &str = "rules = \"rules.toml\"\n[store]\npath = \"store\"\n\
                     [schedule]\ncron = \"0 0 1 1 *\"\njitter = \"0s\"\n\
                     [fetch]\ntimeout = \"30s\"\nconnect_timeout = \"2s\"\nmax_backoff = \"1s\"\n\
                     [http]\nenabled = false\n";
-        std::fs::write(dir.path().join("kkachi.toml"), format!("{base}{config}")).expect("config");
-        std::fs::write(dir.path().join("rules.toml"), rules).expect("rules");
-        Service {
-            child: None,
-            dir,
-            runs: 0,
-        }
-    }
 
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    fn log_path(&self) -> PathBuf {
-        self.path(&format!("stderr.{}.log", self.runs))
-    }
-
-    /// Starts `kkachi run` with `extra` arguments and environment.
-    fn spawn(&mut self, args: &[&str], env: &[(&str, &str)]) {
-        self.runs += 1;
-        let stderr = std::fs::File::create(self.log_path()).expect("log file");
-        let stdout = std::fs::File::create(self.path(&format!("stdout.{}.log", self.runs)))
-            .expect("stdout file");
-        let mut cmd = crate::kkachi();
-        cmd.args(["run", "--config"])
-            .arg(self.path("kkachi.toml"))
-            .args(args)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::from(stdout))
-            .stderr(Stdio::from(stderr));
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        self.child = Some(cmd.spawn().expect("spawn kkachi run"));
-    }
-
-    fn with_telegram(&mut self, fake: &FakeTelegram, args: &[&str]) {
-        let url = fake.url().to_string();
-        self.spawn(
-            args,
-            &[
-                ("TELOXIDE_TOKEN", TOKEN),
-                ("TELOXIDE_API_URL", url.as_str()),
-            ],
-        );
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.log_path()).unwrap_or_default()
-    }
-
-    fn stdout(&self) -> String {
-        std::fs::read_to_string(self.path(&format!("stdout.{}.log", self.runs))).unwrap_or_default()
-    }
-
-    /// Waits until the log has `n` lines containing `needle`.
-    fn wait_log(&self, needle: &str, n: usize) {
-        let deadline = Instant::now() + WAIT;
-        while self.log().matches(needle).count() < n {
-            assert!(
-                Instant::now() < deadline,
-                "no {n}× {needle:?} in the log:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn signal(&self, sig: i32) {
-        let child = self.child.as_ref().expect("running");
-        // SAFETY: kill(2) on our own child's pid.
-        unsafe {
-            libc::kill(child.id() as i32, sig);
-        }
-    }
-
-    /// Waits for the exit (at most 30 s); returns the status code and how long it took.
-    fn wait_exit(&mut self) -> (Option<i32>, Duration) {
-        let mut child = self.child.take().expect("running");
-        let t = Instant::now();
-        loop {
-            if let Some(status) = child.try_wait().expect("wait") {
-                return (status.code(), t.elapsed());
-            }
-            if t.elapsed() > Duration::from_secs(30) {
-                let _ = child.kill();
-                panic!("kkachi did not exit within 30 s:\n{}", self.log());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn write_rules(&self, rules: &str) {
-        // As editors do: a new file renamed over the old one.
-        let tmp = self.path(".rules.toml.tmp");
-        std::fs::write(&tmp, rules).expect("write rules");
-        std::fs::rename(&tmp, self.path("rules.toml")).expect("rename rules");
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
+/// A daemon whose `kkachi.toml` is [`BASE`] followed by `config`.
+fn service(config: &str, rules: &str) -> Daemon {
+    Daemon::new(&format!("{BASE}{config}"), rules)
 }
 
 fn rule(name: &str, query: &str, chat: i64) -> String {
@@ -151,21 +35,6 @@ fn sent_to(fake: &FakeTelegram, chat: i64) -> Vec<Request> {
 fn has_link(reqs: &[Request], n: u32) -> bool {
     let link = format!("news.example.kr/{n}\"");
     reqs.iter().any(|r| r.text().contains(&link))
-}
-
-fn wait_hits(server: &Server, path: &str, n: usize) {
-    let deadline = Instant::now() + WAIT;
-    while server.hits(path).len() < n {
-        assert!(Instant::now() < deadline, "{path} was not polled {n}×");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// Polls of one feed never overlap: two more fetches mean the one that read the current body
-/// has finished.
-fn two_more_polls(server: &Server, path: &str) {
-    let n = server.hits(path).len();
-    wait_hits(server, path, n + 2);
 }
 
 fn item(n: u32, title: &str) -> (String, String, String) {
@@ -190,19 +59,19 @@ async fn a_rules_edit_changes_what_alerts_and_an_invalid_edit_keeps_the_old_rule
     let mut items = vec![item(0, "오늘의 날씨")];
     server.feed("/f.xml", feed(&items), "application/rss+xml");
     let fake = FakeTelegram::start();
-    let mut svc = Service::new(
+    let mut svc = service(
         &format!(
             "[telegram]\nadmins = [7]\n[[feeds]]\nname = \"news\"\nurl = \"{}\"\ncron = \"* * * * * *\"\n",
             server.url("/f.xml")
         ),
         &rule("ai", "AI", 42),
     );
-    svc.with_telegram(&fake, &[]);
+    svc.spawn_with_telegram(&fake, &[]);
     wait_hits(&server, "/f.xml", 1);
 
     // Edit: the `ai` rule goes, a `deepseek` rule comes.
     let v2 = rule("deepseek", "DeepSeek", 42);
-    svc.write_rules(&v2);
+    svc.replace_file("rules.toml", &v2);
     svc.wait_log("configuration reloaded", 1);
     assert!(
         svc.log().contains("rules_added=1 rules_removed=1"),
@@ -226,7 +95,7 @@ async fn a_rules_edit_changes_what_alerts_and_an_invalid_edit_keeps_the_old_rule
 
     // An invalid edit: rejected with its position, in the log and in the admin's chat, once.
     let bad = format!("{v2}{}", rule("chips", "AI AND (반도체", 42));
-    svc.write_rules(&bad);
+    svc.replace_file("rules.toml", &bad);
     svc.wait_log("reload rejected", 1);
     let log = svc.log();
     assert!(log.contains("rules.toml:"), "{log}");
@@ -241,7 +110,7 @@ async fn a_rules_edit_changes_what_alerts_and_an_invalid_edit_keeps_the_old_rule
     assert!(notice.contains("rules.toml:"), "{notice}");
     assert!(notice.contains("previous one keeps running"), "{notice}");
     // The same bad file again (touched): logged again, but the admin hears once.
-    svc.write_rules(&bad);
+    svc.replace_file("rules.toml", &bad);
     svc.wait_log("reload rejected", 2);
 
     // The old rules keep running: a DeepSeek story alerts, an AI chip story does not.
@@ -274,7 +143,7 @@ fn sighup_reloads_what_the_watcher_cannot_see() {
     let server = Server::start();
     let mut items = vec![item(0, "오늘의 날씨")];
     server.feed("/f.xml", feed(&items), "application/rss+xml");
-    let mut svc = Service::new(
+    let mut svc = service(
         &format!(
             "[[feeds]]\nname = \"news\"\nurl = \"{}\"\ncron = \"* * * * * *\"\n",
             server.url("/f.xml")
@@ -292,7 +161,13 @@ fn sighup_reloads_what_the_watcher_cannot_see() {
     wait_hits(&server, "/f.xml", 1);
 
     std::fs::write(real.join("rules.toml"), rule("deepseek", "DeepSeek", 42)).expect("edit");
-    std::thread::sleep(Duration::from_millis(1500));
+    // An event that never comes has no event of its own: the daemon polls on (twice at least,
+    // and until twice the watcher's debounce has passed since the edit), and no reload began.
+    let edited = Instant::now();
+    two_more_polls(&server, "/f.xml");
+    while edited.elapsed() < 2 * kkachi::watch::DEBOUNCE {
+        two_more_polls(&server, "/f.xml");
+    }
     assert!(!svc.log().contains("reloading"), "{}", svc.log());
     svc.signal(libc::SIGHUP);
     svc.wait_log("reloading (SIGHUP)", 1);
@@ -324,7 +199,7 @@ async fn sigterm_during_a_busy_poll_exits_0_by_the_deadline_and_the_next_start_d
         },
     );
     let fake = FakeTelegram::start();
-    let mut svc = Service::new(
+    let mut svc = service(
         &format!(
             "[[feeds]]\nname = \"news\"\nurl = \"{}\"\ncron = \"* * * * * *\"\n\
              [[feeds]]\nname = \"slow\"\nurl = \"{}\"\n",
@@ -334,7 +209,7 @@ async fn sigterm_during_a_busy_poll_exits_0_by_the_deadline_and_the_next_start_d
         &rule("ai", "AI", 42),
     );
     let deadline = ["--shutdown-deadline", "2s"];
-    svc.with_telegram(&fake, &deadline);
+    svc.spawn_with_telegram(&fake, &deadline);
     wait_hits(&server, "/f.xml", 1);
     wait_hits(&server, "/slow.xml", 1);
 
@@ -362,7 +237,7 @@ async fn sigterm_during_a_busy_poll_exits_0_by_the_deadline_and_the_next_start_d
     );
 
     // The next start delivers the rest, each story once.
-    svc.with_telegram(&fake, &deadline);
+    svc.spawn_with_telegram(&fake, &deadline);
     assert!(
         fake.wait_for(Duration::from_secs(20), |_| sent_to(&fake, 42).len() >= 5)
             .await,
@@ -370,12 +245,13 @@ async fn sigterm_during_a_busy_poll_exits_0_by_the_deadline_and_the_next_start_d
         svc.log()
     );
     two_more_polls(&server, "/f.xml");
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    // Stopped, it sends nothing more; its empty outbox says no second copy was still due.
+    svc.signal(libc::SIGTERM);
+    assert_eq!(svc.wait_exit().0, Some(0), "{}", svc.log());
+    assert_eq!(svc.store().outbox_len(), 0, "a copy is still queued");
     let links = crate::fake_telegram::alert_links(&sent_to(&fake, 42));
     let want: Vec<String> = news.iter().map(|(_, _, u)| u.clone()).collect();
     assert_eq!(links, want, "each story exactly once");
-    svc.signal(libc::SIGTERM);
-    assert_eq!(svc.wait_exit().0, Some(0), "{}", svc.log());
 }
 
 #[test]
@@ -388,7 +264,7 @@ fn a_second_sigterm_exits_at_once() {
             delay: Duration::from_secs(30),
         },
     );
-    let mut svc = Service::new(
+    let mut svc = service(
         &format!(
             "[[feeds]]\nname = \"slow\"\nurl = \"{}\"\n",
             server.url("/slow.xml")
@@ -423,7 +299,7 @@ fn matches_nobody_receives_are_logged_per_rule() {
         crate::rss(&[("1", "딥시크, 새 모델 공개", "https://e.kr/1")]),
         "application/rss+xml",
     );
-    let mut svc = Service::new(
+    let mut svc = service(
         &format!(
             "[[feeds]]\nname = \"a\"\nurl = \"{}\"\nbackfill = 5\n",
             server.url("/a.xml")
@@ -431,7 +307,7 @@ fn matches_nobody_receives_are_logged_per_rule() {
         "[[rules]]\nname = \"deepseek\"\nquery = 'DeepSeek'\n",
     );
     let fake = FakeTelegram::start();
-    svc.with_telegram(&fake, &["--once"]);
+    svc.spawn_with_telegram(&fake, &["--once"]);
     let (code, _) = svc.wait_exit();
     assert_eq!(code, Some(0), "{}", svc.log());
     let log = svc.log();
@@ -453,7 +329,7 @@ fn matches_nobody_receives_are_logged_per_rule() {
 fn two_sigterms_at_the_same_instant_are_one_request_to_stop() {
     let server = Server::start();
     server.feed("/a.xml", crate::rss(&[]), "application/rss+xml");
-    let mut svc = Service::new(
+    let mut svc = service(
         &format!(
             "[[feeds]]\nname = \"a\"\nurl = \"{}\"\n",
             server.url("/a.xml")
@@ -491,7 +367,7 @@ fn wait_notify(sock: &UnixDatagram, want: &str, seen: &mut Vec<String>) {
 fn systemd_hears_ready_watchdog_reloading_and_stopping() {
     let server = Server::start();
     server.feed("/f.xml", crate::rss(&[]), "application/rss+xml");
-    let mut svc = Service::new(
+    let mut svc = service(
         &format!(
             "[[feeds]]\nname = \"news\"\nurl = \"{}\"\n",
             server.url("/f.xml")
@@ -526,12 +402,6 @@ fn systemd_hears_ready_watchdog_reloading_and_stopping() {
     assert_eq!(svc.wait_exit().0, Some(0), "{}", svc.log());
 }
 
-/// A port that was free a moment ago on 127.0.0.1.
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
-}
-
 async fn get(url: &str) -> (u16, String) {
     let resp = reqwest::get(url).await.expect("GET");
     let code = resp.status().as_u16();
@@ -543,8 +413,7 @@ async fn metrics_health_and_readiness_over_http() {
     let server = Server::start();
     let items = vec![item(0, "오늘의 날씨"), item(1, "AI 반도체 수출 급증")];
     server.feed("/f.xml", feed(&items), "application/rss+xml");
-    let port = free_port();
-    let mut svc = Service::new(
+    let mut svc = service(
         &format!(
             "[[feeds]]\nname = \"news\"\nurl = \"{}\"\nbackfill = 2\n",
             server.url("/f.xml")
@@ -556,12 +425,12 @@ async fn metrics_health_and_readiness_over_http() {
     let toml = std::fs::read_to_string(&path).expect("config");
     let toml = toml.replace(
         "[http]\nenabled = false\n",
-        &format!("[http]\nlisten = \"127.0.0.1:{port}\"\n"),
+        "[http]\nlisten = \"127.0.0.1:0\"\n",
     );
     std::fs::write(&path, toml).expect("config");
     svc.spawn(&["--format", "json"], &[]);
     svc.wait_log("polled feed=news", 1);
-    let base = format!("http://127.0.0.1:{port}");
+    let base = format!("http://{}", svc.http_addr());
 
     let (code, body) = get(&format!("{base}/readyz")).await;
     assert_eq!((code, body.as_str()), (200, "ready\n"));
@@ -622,7 +491,7 @@ async fn metrics_health_and_readiness_over_http() {
 fn a_taken_http_port_fails_the_start_with_its_address() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = taken.local_addr().expect("addr").port();
-    let svc = Service::new(&format!("[http]\nlisten = \"127.0.0.1:{port}\"\n"), "");
+    let svc = service(&format!("[http]\nlisten = \"127.0.0.1:{port}\"\n"), "");
     let path = svc.path("kkachi.toml");
     let toml = std::fs::read_to_string(&path).expect("config");
     std::fs::write(&path, toml.replace("[http]\nenabled = false\n", "")).expect("config");
@@ -650,7 +519,7 @@ async fn a_feed_down_longer_than_feed_down_after_gets_one_notice_and_one_on_reco
         },
     );
     let fake = FakeTelegram::start();
-    let mut svc = Service::new(
+    let mut svc = service(
         &format!(
             "[health]\nfeed_down_after = \"2s\"\n[telegram]\nadmins = [7]\n\
              [[feeds]]\nname = \"news\"\nurl = \"{}\"\ncron = \"* * * * * *\"\n",
@@ -658,7 +527,7 @@ async fn a_feed_down_longer_than_feed_down_after_gets_one_notice_and_one_on_reco
         ),
         &rule("ai", "AI", 42),
     );
-    svc.with_telegram(&fake, &[]);
+    svc.spawn_with_telegram(&fake, &[]);
     let down =
         |r: &Request| r.text().contains("news") && r.text().contains("has been failing since");
     assert!(
@@ -670,8 +539,7 @@ async fn a_feed_down_longer_than_feed_down_after_gets_one_notice_and_one_on_reco
     let notice = sent_to(&fake, 7)[0].text().to_string();
     assert!(notice.contains("HTTP 500"), "{notice}");
     // It keeps failing: no second notice.
-    let n = server.hits("/f.xml").len();
-    wait_hits(&server, "/f.xml", n + 2);
+    two_more_polls(&server, "/f.xml");
     assert_eq!(sent_to(&fake, 7).len(), 1, "{:?}", sent_to(&fake, 7));
 
     server.feed("/f.xml", crate::rss(&[]), "application/rss+xml");

@@ -2,11 +2,8 @@
 //! addresses unless allowed), the optional LLM with its fallback, and `kkachi summarize`.
 
 use crate::server::{Route, Server};
+use crate::support::text;
 use crate::{Env, FeedSpec, fixture, kkachi, rules};
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 /// A feed whose one item has only a cut-off lede; its link points at the article page.
 fn lede_feed(server: &Server) -> String {

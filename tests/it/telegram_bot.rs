@@ -3,7 +3,6 @@
 //! real `kkachi run` binary with `TELOXIDE_TOKEN` and `TELOXIDE_API_URL`; the others run the
 //! bot task in-process. Every wait is bounded.
 
-use std::process::{Child, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,6 +15,7 @@ use tempfile::TempDir;
 
 use crate::fake_telegram::{FakeTelegram, Request, TOKEN};
 use crate::server::Server;
+use crate::support::{Daemon, two_more_polls};
 
 const RULES: &str = "[[rules]]\nname = \"ai\"\nquery = 'AI'\ndescription = \"AI & <machine> learning\"\n\n\
                      [[rules]]\nname = \"chips\"\nquery = '반도체'\ndescription = \"semiconductors\"\n";
@@ -665,82 +665,26 @@ async fn status_is_for_kkachi_admins() {
 
 // ---- the real binary --------------------------------------------------------------------------
 
-/// `kkachi run` against a local feed (polled every second) and the fake Telegram.
-struct Daemon {
-    child: Option<Child>,
-    env: crate::Env,
+/// `kkachi run` against a local feed (polled every second) and the fake Telegram, with
+/// `/metrics` on a loopback port.
+fn daemon(fake: &FakeTelegram, feed_url: &str, admins: &[i64]) -> Daemon {
+    let toml = format!(
+        "rules = \"rules.toml\"\n[store]\npath = \"store\"\n[schedule]\ncron = \"0 0 1 1 *\"\njitter = \"0s\"\n\
+         [fetch]\ntimeout = \"3s\"\nconnect_timeout = \"2s\"\n\
+         [http]\nlisten = \"127.0.0.1:0\"\n[telegram]\nadmins = {admins:?}\n\
+         [[feeds]]\nname = \"news\"\nurl = \"{feed_url}\"\ncron = \"* * * * * *\"\n"
+    );
+    let mut d = Daemon::new(&toml, RULES);
+    d.spawn_with_telegram(fake, &[]);
+    d
 }
 
-impl Daemon {
-    fn start(fake: &FakeTelegram, feed_url: &str, admins: &[i64]) -> Daemon {
-        let env = crate::Env::new(&[], RULES);
-        let toml = format!(
-            "rules = \"rules.toml\"\n[store]\npath = \"store\"\n[schedule]\ncron = \"0 0 1 1 *\"\njitter = \"0s\"\n\
-             [fetch]\ntimeout = \"3s\"\nconnect_timeout = \"2s\"\n\
-             [http]\nenabled = false\n[telegram]\nadmins = {admins:?}\n\
-             [[feeds]]\nname = \"news\"\nurl = \"{feed_url}\"\ncron = \"* * * * * *\"\n"
-        );
-        std::fs::write(env.config(), toml).expect("config");
-        let mut d = Daemon { child: None, env };
-        d.spawn(fake);
-        d
-    }
-
-    fn spawn(&mut self, fake: &FakeTelegram) {
-        let child = crate::kkachi()
-            .args(["run", "--config"])
-            .arg(self.env.config())
-            .env("TELOXIDE_TOKEN", TOKEN)
-            .env("TELOXIDE_API_URL", fake.url().as_str())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn kkachi run");
-        self.child = Some(child);
-    }
-
-    /// SIGTERM, then the exit status and stderr.
-    fn terminate(&mut self) -> (Option<i32>, String) {
-        let child = self.child.take().expect("running");
-        // SAFETY: kill(2) on our own child's pid.
-        unsafe {
-            libc::kill(child.id() as i32, libc::SIGTERM);
-        }
-        let t = std::time::Instant::now();
-        let out = child.wait_with_output().expect("wait");
-        assert!(
-            t.elapsed() < Duration::from_secs(12),
-            "shutdown took {:?}",
-            t.elapsed()
-        );
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-/// Waits until the feed has been fetched twice more: polls of one feed never overlap, so the
-/// poll that read the current body has finished (and queued its alerts).
-async fn two_more_polls(server: &Server, path: &str) {
-    let n = server.hits(path).len();
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while server.hits(path).len() < n + 2 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the feed is not polled"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+/// SIGTERM: the exit code and every run's log; the stop takes less than 12 s.
+fn terminate(daemon: &mut Daemon) -> (Option<i32>, String) {
+    daemon.signal(libc::SIGTERM);
+    let (code, took) = daemon.wait_exit();
+    assert!(took < Duration::from_secs(12), "shutdown took {took:?}");
+    (code, daemon.logs())
 }
 
 fn alerts_to(fake: &FakeTelegram, chat: i64) -> Vec<Request> {
@@ -756,7 +700,7 @@ async fn a_subscriber_gets_exactly_one_valid_html_alert_through_the_binary() {
     let old = ("g0", "오늘의 날씨", "https://news.example.kr/0");
     server.feed("/f.xml", crate::rss(&[old]), "application/rss+xml");
     let fake = FakeTelegram::start();
-    let mut daemon = Daemon::start(&fake, &server.url("/f.xml"), &[]);
+    let mut daemon = daemon(&fake, &server.url("/f.xml"), &[]);
     assert!(
         fake.wait_for(WAIT, |r| r.iter().any(|r| r.method == "getupdates"))
             .await,
@@ -790,8 +734,11 @@ async fn a_subscriber_gets_exactly_one_valid_html_alert_through_the_binary() {
             .await,
         "no alert arrived"
     );
-    two_more_polls(&server, "/f.xml").await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    two_more_polls(&server, "/f.xml");
+    // Stopped, it sends nothing more; its empty outbox says no second copy was still due.
+    let (code, stderr) = terminate(&mut daemon);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(daemon.store().outbox_len(), 0, "a copy is still queued");
     let alerts = alerts_to(&fake, 42);
     assert_eq!(alerts.len(), 1, "{alerts:?}");
     let text = alerts[0].text();
@@ -808,8 +755,6 @@ async fn a_subscriber_gets_exactly_one_valid_html_alert_through_the_binary() {
         assert_eq!(check_telegram_html(r.text()), Ok(()), "{}", r.text());
     }
 
-    let (code, stderr) = daemon.terminate();
-    assert_eq!(code, Some(0), "{stderr}");
     let secret = TOKEN.split_once(':').map_or(TOKEN, |(_, s)| s);
     assert!(!stderr.contains(secret), "the token was logged:\n{stderr}");
 }
@@ -820,15 +765,16 @@ async fn pause_stops_delivery_and_resume_restarts_it_through_the_binary() {
     let s0 = ("g0", "오늘의 날씨", "https://news.example.kr/0");
     server.feed("/f.xml", crate::rss(&[s0]), "application/rss+xml");
     let fake = FakeTelegram::start();
-    let mut daemon = Daemon::start(&fake, &server.url("/f.xml"), &[]);
+    let mut daemon = daemon(&fake, &server.url("/f.xml"), &[]);
     ask(&fake, 42, 42, "/subscribe ai chips").await;
     let reply = ask(&fake, 42, 42, "/pause").await;
     assert!(reply.text().starts_with("Paused"), "{}", reply.text());
 
     let s1 = ("g1", "AI 스타트업 투자 유치", "https://news.example.kr/1");
     server.feed("/f.xml", crate::rss(&[s1, s0]), "application/rss+xml");
-    two_more_polls(&server, "/f.xml").await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    two_more_polls(&server, "/f.xml");
+    // Whatever that poll queued has been sent or dropped by now.
+    daemon.wait_outbox_empty();
     assert!(alerts_to(&fake, 42).is_empty(), "alerted while paused");
 
     let reply = ask(&fake, 42, 42, "/resume").await;
@@ -842,13 +788,13 @@ async fn pause_stops_delivery_and_resume_restarts_it_through_the_binary() {
             .await,
         "no alert after /resume"
     );
-    two_more_polls(&server, "/f.xml").await;
+    two_more_polls(&server, "/f.xml");
     let alerts = alerts_to(&fake, 42);
     assert_eq!(alerts.len(), 1, "only the story after /resume: {alerts:?}");
-    let (code, stderr) = daemon.terminate();
+    let (code, stderr) = terminate(&mut daemon);
     assert_eq!(code, Some(0), "{stderr}");
     // The subscription survived, unpaused, in the store.
-    let store = Store::open(&daemon.env.path("store")).expect("reopen the store");
+    let store = daemon.store();
     let sub = store.subscription(42).expect("store").expect("kept");
     assert_eq!(sub.rules, ["ai".to_string(), "chips".to_string()].into());
     assert!(sub.active());
@@ -860,7 +806,7 @@ async fn sigkill_with_a_full_outbox_delivers_the_rest_after_restart_without_dupl
     let s0 = ("g0", "오늘의 날씨", "https://news.example.kr/0");
     server.feed("/f.xml", crate::rss(&[s0]), "application/rss+xml");
     let fake = FakeTelegram::start();
-    let mut daemon = Daemon::start(&fake, &server.url("/f.xml"), &[]);
+    let mut daemon = daemon(&fake, &server.url("/f.xml"), &[]);
     ask(&fake, 42, 42, "/subscribe ai").await;
     let titles: Vec<(String, String, String)> = (1..=6)
         .map(|i| {
@@ -883,31 +829,33 @@ async fn sigkill_with_a_full_outbox_delivers_the_rest_after_restart_without_dupl
             .await,
         "the first alerts did not arrive"
     );
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let mut child = daemon.child.take().expect("running");
-    child.kill().expect("SIGKILL");
-    let _ = child.wait();
+    // The kill point: once the sender has recorded the second answer (/metrics counts it)
+    // and its grouped flush is due, a good while before the third send (a second later).
+    daemon.wait_metric("kkachi_alerts_sent_total", |n| n >= 2.0);
+    tokio::time::sleep(3 * kkachi::telegram::send::GROUP_FLUSH).await;
+    daemon.kill();
     let before = alerts_to(&fake, 42).len();
     assert!(before < 6, "everything was sent before the kill");
     {
-        let store = Store::open(&daemon.env.path("store")).expect("reopen the store");
+        let store = daemon.store();
         assert_eq!(
             store.outbox_len(),
             6 - before,
             "the rest waits in the outbox"
         );
     }
-    daemon.spawn(&fake);
+    daemon.spawn_with_telegram(&fake, &[]);
     assert!(
         fake.wait_for(Duration::from_secs(20), |_| alerts_to(&fake, 42).len() >= 6)
             .await,
         "the rest was not delivered after the restart"
     );
-    two_more_polls(&server, "/f.xml").await;
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    two_more_polls(&server, "/f.xml");
+    // Stopped, it sends nothing more; its empty outbox says no second copy was still due.
+    let (code, stderr) = terminate(&mut daemon);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(daemon.store().outbox_len(), 0, "a copy is still queued");
     let urls = crate::fake_telegram::alert_links(&alerts_to(&fake, 42));
     let want: Vec<String> = titles.iter().map(|(_, _, u)| u.clone()).collect();
     assert_eq!(urls, want, "each story exactly once");
-    let (code, stderr) = daemon.terminate();
-    assert_eq!(code, Some(0), "{stderr}");
 }

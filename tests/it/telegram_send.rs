@@ -7,12 +7,13 @@ use std::time::Duration;
 
 use chrono::Utc;
 use kkachi::store::Store;
-use kkachi::store::outbox::{AlertRecord, OutboxEntry, RuleHit, Subscription};
+use kkachi::store::outbox::{OutboxEntry, Subscription};
 use kkachi::story::Story;
 use kkachi::telegram::send::{Limits, Sender, Settings};
 use tempfile::TempDir;
 
 use crate::fake_telegram::{FakeTelegram, Fault};
+use crate::support::alerts;
 
 const REAL: Limits = Limits {
     per_chat_per_sec: 1,
@@ -38,32 +39,23 @@ fn settings(limits: Limits, admins: &[i64]) -> Settings {
     }
 }
 
+/// Story `n`: its title has markup to escape.
 fn story(n: usize) -> Story {
-    Story {
-        id: format!("id-{n}"),
-        feed: "yna".into(),
-        title: format!("삼성전자 <실적> & 발표 {n}"),
-        url: format!("https://e.com/{n}"),
-        published: None,
-        summary: "요약입니다.".into(),
-        authors: vec![],
-        categories: vec![],
-        content: None,
-    }
+    alerts::story(
+        "yna",
+        format!("id-{n}"),
+        format!("삼성전자 <실적> & 발표 {n}"),
+        format!("https://e.com/{n}"),
+        "요약입니다.",
+    )
 }
 
 fn alert(chat: i64, n: usize) -> OutboxEntry {
-    let s = story(n);
-    let key = kkachi::story::dedup_keys(&s).guid;
-    let hits = vec![RuleHit {
-        rule: "samsung".into(),
-        matched: vec!["삼성전자".into()],
-    }];
-    OutboxEntry::alert(chat, &key, AlertRecord::new(&s, hits), Utc::now())
+    alerts::alert(chat, &story(n), "samsung", &["삼성전자"])
 }
 
 fn story_hex(n: usize) -> String {
-    hex::encode(kkachi::story::dedup_keys(&story(n)).guid)
+    alerts::key_hex(&story(n))
 }
 
 struct Running {
@@ -615,11 +607,10 @@ async fn a_poll_with_a_token_delivers_through_the_outbox() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issue_11_run_once_delivers_until_the_outbox_is_empty() {
     let fake = FakeTelegram::start();
-    let mut daemon = crate::crash_loop::Daemon::new("", "");
+    let mut daemon = crate::crash_loop::daemon("", "");
     let entries: Vec<OutboxEntry> = (1..=14).map(|n| crate::crash_loop::alert(1, n)).collect();
     daemon.store().enqueue(&entries).expect("enqueue");
-    let last_line =
-        |d: &crate::crash_loop::Daemon| d.log().lines().last().unwrap_or("").to_string();
+    let last_line = |d: &crate::support::Daemon| d.log().lines().last().unwrap_or("").to_string();
     let field = |line: &str, key: &str| -> usize {
         line.split_whitespace()
             .find_map(|w| w.strip_prefix(key))
@@ -627,16 +618,16 @@ async fn issue_11_run_once_delivers_until_the_outbox_is_empty() {
             .unwrap_or_else(|| panic!("no {key} in {line:?}"))
     };
     // With a deadline it stops there, and says how many are left.
-    daemon.spawn_with(&fake, &["--once", "--shutdown-deadline", "2s"]);
-    assert_eq!(daemon.finish(), Some(0), "{}", daemon.log());
+    daemon.spawn_with_telegram(&fake, &["--once", "--shutdown-deadline", "2s"]);
+    assert_eq!(daemon.wait_exit().0, Some(0), "{}", daemon.log());
     let line = last_line(&daemon);
     assert!(line.contains("cycle done"), "{line}");
     let (sent, queued) = (field(&line, "delivered="), field(&line, "queued="));
     assert!(sent >= 1 && queued >= 1 && sent + queued == 14, "{line}");
     assert_eq!(fake.delivered().len(), sent);
     // Without one it delivers the rest, though that takes longer than the old 10 s.
-    daemon.spawn_with(&fake, &["--once"]);
-    assert_eq!(daemon.finish(), Some(0), "{}", daemon.log());
+    daemon.spawn_with_telegram(&fake, &["--once"]);
+    assert_eq!(daemon.wait_exit().0, Some(0), "{}", daemon.log());
     let line = last_line(&daemon);
     assert_eq!(
         (field(&line, "delivered="), field(&line, "queued=")),
