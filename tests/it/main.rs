@@ -1,5 +1,6 @@
 //! kkachi's integration tests: real code, a fake feed server on 127.0.0.1, temporary stores.
-//! Nothing here touches the internet.
+//! Nothing here touches the internet. What the tests share (config directories, builders,
+//! the daemon as a child process, the waits) lives in `support/`.
 
 mod cli;
 mod crash_loop;
