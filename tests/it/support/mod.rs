@@ -11,9 +11,9 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::server::Server;
-
 use tempfile::TempDir;
+
+use crate::server::Server;
 
 /// A temporary config directory with `kkachi.toml`, `rules.toml` and a store.
 pub struct Env {
