@@ -78,7 +78,7 @@ pub enum StoreError {
 
 /// A key as an error message shows it: quoted when it is printable text (feed names), else
 /// hex (dedup keys, big-endian sequence numbers and chat ids).
-pub fn key_text(key: &[u8]) -> String {
+fn key_text(key: &[u8]) -> String {
     match std::str::from_utf8(key) {
         Ok(s) if !s.is_empty() && !s.chars().any(char::is_control) => format!("{s:?}"),
         _ => hex::encode(key),
@@ -86,7 +86,7 @@ pub fn key_text(key: &[u8]) -> String {
 }
 
 /// Decodes a JSON record read from `tree` under `key`.
-pub(crate) fn decode<T: for<'de> Deserialize<'de>>(
+fn decode<T: for<'de> Deserialize<'de>>(
     tree: &sled::Tree,
     key: &[u8],
     value: &[u8],
@@ -101,13 +101,13 @@ pub(crate) fn decode<T: for<'de> Deserialize<'de>>(
 }
 
 /// Encodes a record as JSON, before any write (and outside any transaction).
-pub(crate) fn encode<T: Serialize>(v: &T, what: &'static str) -> Result<Vec<u8>, StoreError> {
+fn encode<T: Serialize>(v: &T, what: &'static str) -> Result<Vec<u8>, StoreError> {
     serde_json::to_vec(v).map_err(|source| StoreError::Encode { what, source })
 }
 
 /// A transaction's failure. Its closures never abort (records are encoded before it), so
 /// only sled's own errors are left.
-pub(crate) fn tx_error(e: TransactionError<Infallible>) -> StoreError {
+fn tx_error(e: TransactionError<Infallible>) -> StoreError {
     match e {
         TransactionError::Storage(e) => StoreError::Sled(e),
         TransactionError::Abort(never) => match never {},
