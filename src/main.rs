@@ -87,8 +87,7 @@ enum Command {
         file: Option<PathBuf>,
         #[arg(long)]
         url: Option<String>,
-        /// Longest summary in characters [default: [summary] max_chars, else 280]
-        #[arg(long)]
+        #[arg(long, help = max_chars_help())]
         max_chars: Option<usize>,
         /// Print the sentences found, their scores and what was removed as boilerplate.
         #[arg(long)]
@@ -156,6 +155,14 @@ enum RulesCommand {
         #[arg(long, default_value = "-")]
         input: String,
     },
+}
+
+/// `summarize --max-chars`: the default comes from `[summary]`'s own.
+fn max_chars_help() -> String {
+    format!(
+        "Longest summary in characters [default: [summary] max_chars, else {}]",
+        config::SummaryConfig::default().max_chars
+    )
 }
 
 fn main() -> ExitCode {
@@ -297,26 +304,15 @@ fn optional_config(arg: ConfigArg) -> Option<config::Loaded> {
     }
 }
 
-fn default_fetch_config() -> config::FetchConfig {
-    config::FetchConfig {
-        timeout: Duration::from_secs(20),
-        connect_timeout: Duration::from_secs(10),
-        max_body_bytes: 10 * 1024 * 1024,
-        concurrency: 4,
-        per_host_concurrency: 2,
-        user_agent: config::default_user_agent(),
-        max_backoff: Duration::from_secs(6 * 3600),
-    }
-}
-
 fn feed_test(source: &str, format: Format, config: ConfigArg) -> Result<ExitCode> {
     let loaded = optional_config(config);
     let fetch_cfg = loaded
         .as_ref()
-        .map_or_else(default_fetch_config, |l| l.config.fetch.clone());
-    let tz = loaded
-        .as_ref()
-        .map_or(chrono_tz::Asia::Seoul, |l| l.config.schedule.timezone);
+        .map_or_else(config::FetchConfig::default, |l| l.config.fetch.clone());
+    let tz = loaded.as_ref().map_or_else(
+        || config::ScheduleConfig::default().timezone,
+        |l| l.config.schedule.timezone,
+    );
     let cwd = std::env::current_dir().unwrap_or_default();
     let src = FeedSource::parse(source, &cwd).map_err(anyhow::Error::msg)?;
     let name = match &src {
@@ -344,7 +340,10 @@ fn feed_test(source: &str, format: Format, config: ConfigArg) -> Result<ExitCode
     }
     let mut stories = parsed.stories;
     // The summary alerts would carry.
-    let max_chars = loaded.as_ref().map_or(280, |l| l.config.summary.max_chars);
+    let max_chars = loaded.as_ref().map_or_else(
+        || config::SummaryConfig::default().max_chars,
+        |l| l.config.summary.max_chars,
+    );
     for story in &mut stories {
         story.summary = kkachi::pipeline::summarize_story(story, None, max_chars);
     }
@@ -523,8 +522,12 @@ fn summarize(
 ) -> Result<ExitCode> {
     use kkachi::summary;
     let loaded = optional_config(config);
-    let max_chars =
-        max_chars.unwrap_or_else(|| loaded.as_ref().map_or(280, |l| l.config.summary.max_chars));
+    let max_chars = max_chars.unwrap_or_else(|| {
+        loaded.as_ref().map_or_else(
+            || config::SummaryConfig::default().max_chars,
+            |l| l.config.summary.max_chars,
+        )
+    });
     // A page (fetched or saved) goes through the same article extraction as `full_text` feeds.
     let page = |bytes: &[u8], content_type: Option<&str>, url: Option<&str>| -> (String, String) {
         let html = summary::decode_html(bytes, content_type);
@@ -555,7 +558,7 @@ fn summarize(
             let parsed = url::Url::parse(&u).with_context(|| format!("not a URL: {u}"))?;
             let fetch_cfg = loaded
                 .as_ref()
-                .map_or_else(default_fetch_config, |l| l.config.fetch.clone());
+                .map_or_else(config::FetchConfig::default, |l| l.config.fetch.clone());
             let allow_private = loaded
                 .as_ref()
                 .is_some_and(|l| l.config.summary.allow_private);

@@ -27,24 +27,52 @@ impl PartialEq for CronSchedule {
     }
 }
 
+/// Why a cron expression was refused. The text names the expression as the user wrote it
+/// (never the 6-field form it is translated to).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CronError {
+    /// Neither the 5-field crontab form nor the 6/7-field form with seconds.
+    #[error(
+        "expected 5 fields (min hour day month weekday) or 6-7 fields with seconds, found {found} in {expr:?}"
+    )]
+    FieldCount { expr: String, found: usize },
+    /// A field of the 5-field form is out of range or malformed; `reason` names the field.
+    #[error("invalid cron expression {expr:?}: {reason}")]
+    Crontab { expr: String, reason: String },
+    /// The `cron` crate refused the expression (6/7-field forms and `@` shorthands).
+    #[error("invalid cron expression {expr:?}: {reason}")]
+    Syntax { expr: String, reason: String },
+    /// Valid, but no time ever matches (e.g. a year in the past).
+    #[error("cron expression {expr:?} never fires")]
+    NeverFires { expr: String },
+}
+
 impl CronSchedule {
-    pub fn parse(expr: &str) -> Result<CronSchedule, String> {
+    pub fn parse(expr: &str) -> Result<CronSchedule, CronError> {
         let expr = expr.trim();
         let fields: Vec<&str> = expr.split_whitespace().collect();
         let translated = match fields.len() {
             _ if expr.starts_with('@') => expr.to_string(),
-            5 => crontab(&fields).map_err(|e| format!("invalid cron expression {expr:?}: {e}"))?,
+            5 => crontab(&fields).map_err(|reason| CronError::Crontab {
+                expr: expr.to_string(),
+                reason,
+            })?,
             6 | 7 => expr.to_string(),
-            n => {
-                return Err(format!(
-                    "expected 5 fields (min hour day month weekday) or 6-7 fields with seconds, found {n} in {expr:?}"
-                ));
+            found => {
+                return Err(CronError::FieldCount {
+                    expr: expr.to_string(),
+                    found,
+                });
             }
         };
-        let schedule = cron::Schedule::from_str(&translated)
-            .map_err(|e| format!("invalid cron expression {expr:?}: {e}"))?;
+        let schedule = cron::Schedule::from_str(&translated).map_err(|e| CronError::Syntax {
+            expr: expr.to_string(),
+            reason: e.to_string(),
+        })?;
         if schedule.upcoming(Utc).next().is_none() {
-            return Err(format!("cron expression {expr:?} never fires"));
+            return Err(CronError::NeverFires {
+                expr: expr.to_string(),
+            });
         }
         Ok(CronSchedule {
             source: expr.to_string(),
@@ -476,7 +504,7 @@ mod tests {
                 "empty item in the day of week field \"1,,2\"",
             ),
         ] {
-            let e = CronSchedule::parse(expr).expect_err(expr);
+            let e = CronSchedule::parse(expr).expect_err(expr).to_string();
             assert!(e.contains(want), "{expr}: {e}");
             assert!(
                 e.starts_with(&format!("invalid cron expression {expr:?}: ")),
@@ -512,10 +540,54 @@ mod tests {
 
     #[test]
     fn bad_expressions_say_why() {
-        let e = CronSchedule::parse("61 * * * *").unwrap_err();
+        let e = CronSchedule::parse("61 * * * *").unwrap_err().to_string();
         assert!(e.contains("invalid cron expression \"61 * * * *\""), "{e}");
-        let e = CronSchedule::parse("* *").unwrap_err();
+        let e = CronSchedule::parse("* *").unwrap_err().to_string();
         assert!(e.contains("expected 5 fields"), "{e}");
+    }
+
+    #[test]
+    fn cron_errors_are_typed_and_keep_their_text() {
+        let e = CronSchedule::parse("* *").unwrap_err();
+        assert_eq!(
+            e,
+            CronError::FieldCount {
+                expr: "* *".into(),
+                found: 2
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            "expected 5 fields (min hour day month weekday) or 6-7 fields with seconds, found 2 in \"* *\""
+        );
+        let e = CronSchedule::parse(" 61 * * * * ").unwrap_err();
+        assert_eq!(
+            e,
+            CronError::Crontab {
+                expr: "61 * * * *".into(),
+                reason: "minute 61 is out of range (minutes are 0–59)".into()
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            "invalid cron expression \"61 * * * *\": minute 61 is out of range (minutes are 0–59)"
+        );
+        let e = CronSchedule::parse("a b c d e f").unwrap_err();
+        assert!(
+            matches!(&e, CronError::Syntax { expr, .. } if expr == "a b c d e f"),
+            "{e:?}"
+        );
+        assert!(
+            e.to_string()
+                .starts_with("invalid cron expression \"a b c d e f\": "),
+            "{e}"
+        );
+        let e = CronSchedule::parse("0 0 0 1 1 * 2000").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "cron expression \"0 0 0 1 1 * 2000\" never fires"
+        );
+        assert!(matches!(e, CronError::NeverFires { .. }), "{e:?}");
     }
 
     #[test]

@@ -9,9 +9,10 @@
 use std::collections::HashMap;
 
 use super::aliases::Aliases;
+use super::field::Field;
 use super::literal::Bounds;
 use super::normalize::normalize;
-use super::parser::{Expr, Field, Term};
+use super::parser::{Expr, Term};
 
 pub const TITLE: u8 = 1;
 pub const SUMMARY: u8 = 2;

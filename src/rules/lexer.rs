@@ -4,7 +4,7 @@
 //! field prefixes. Must not decide precedence (that is the parser's).
 
 use super::QueryError;
-use super::parser::Field;
+use super::field::Field;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Tok {

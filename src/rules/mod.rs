@@ -67,6 +67,7 @@
 
 pub mod aliases;
 mod compile;
+mod field;
 mod file;
 mod index;
 mod lexer;
@@ -84,9 +85,10 @@ use std::fmt;
 use serde::Serialize;
 
 pub use crate::diag::Diagnostic;
+pub use field::Field;
 pub use file::load;
 pub use normalize::normalize;
-pub use parser::{Expr, Field, Term, Warning, feed_names};
+pub use parser::{Expr, Term, Warning, feed_names};
 
 use aliases::Aliases;
 use compile::{Compiled, FIELD_NAMES, LeafKind, LiteralTable, compile};

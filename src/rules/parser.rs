@@ -9,38 +9,10 @@
 use std::fmt;
 
 use super::QueryError;
+use super::field::Field;
 use super::lexer::{Tok, Token, lex};
 use super::literal::is_latin;
 use super::normalize::normalize;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Field {
-    Title,
-    Summary,
-    Content,
-    Feed,
-}
-
-impl Field {
-    pub fn from_name(name: &str) -> Option<Field> {
-        match name.to_ascii_lowercase().as_str() {
-            "title" => Some(Field::Title),
-            "summary" => Some(Field::Summary),
-            "content" => Some(Field::Content),
-            "feed" => Some(Field::Feed),
-            _ => None,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Field::Title => "title",
-            Field::Summary => "summary",
-            Field::Content => "content",
-            Field::Feed => "feed",
-        }
-    }
-}
 
 /// A search term: a bare word or a quoted phrase, as written (not normalised).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

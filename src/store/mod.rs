@@ -16,6 +16,7 @@
 //! leaves a story half-seen or seen but unannounced. Invariant: sled holds an exclusive file lock, so a second kkachi
 //! on the same store fails to open it with [`StoreError::Locked`].
 
+use std::convert::Infallible;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -56,11 +57,61 @@ pub enum StoreError {
     Sled(#[from] sled::Error),
     #[error("the store at {path} is not writable: {reason}")]
     NotWritable { path: PathBuf, reason: String },
-    #[error("corrupt {what} record in the store: {source}")]
+    /// A stored record that does not decode: which record, in which tree, under which key.
+    #[error(
+        "corrupt {what} record in the store (tree {tree}, key {}): {source}",
+        key_text(key)
+    )]
     Corrupt {
+        what: &'static str,
+        tree: String,
+        key: Vec<u8>,
+        source: serde_json::Error,
+    },
+    /// A record that could not be encoded before writing (nothing was written).
+    #[error("cannot encode a {what} record for the store: {source}")]
+    Encode {
         what: &'static str,
         source: serde_json::Error,
     },
+}
+
+/// A key as an error message shows it: quoted when it is printable text (feed names), else
+/// hex (dedup keys, big-endian sequence numbers and chat ids).
+fn key_text(key: &[u8]) -> String {
+    match std::str::from_utf8(key) {
+        Ok(s) if !s.is_empty() && !s.chars().any(char::is_control) => format!("{s:?}"),
+        _ => hex::encode(key),
+    }
+}
+
+/// Decodes a JSON record read from `tree` under `key`.
+fn decode<T: for<'de> Deserialize<'de>>(
+    tree: &sled::Tree,
+    key: &[u8],
+    value: &[u8],
+    what: &'static str,
+) -> Result<T, StoreError> {
+    serde_json::from_slice(value).map_err(|source| StoreError::Corrupt {
+        what,
+        tree: String::from_utf8_lossy(&tree.name()).into_owned(),
+        key: key.to_vec(),
+        source,
+    })
+}
+
+/// Encodes a record as JSON, before any write (and outside any transaction).
+fn encode<T: Serialize>(v: &T, what: &'static str) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(v).map_err(|source| StoreError::Encode { what, source })
+}
+
+/// A transaction's failure. Its closures never abort (records are encoded before it), so
+/// only sled's own errors are left.
+fn tx_error(e: TransactionError<Infallible>) -> StoreError {
+    match e {
+        TransactionError::Storage(e) => StoreError::Sled(e),
+        TransactionError::Abort(never) => match never {},
+    }
 }
 
 /// Per-feed state that must survive restarts.
@@ -158,19 +209,13 @@ impl Store {
 
     pub fn feed_state(&self, feed: &str) -> Result<FeedState, StoreError> {
         match self.feeds.get(feed.as_bytes())? {
-            Some(v) => serde_json::from_slice(&v).map_err(|source| StoreError::Corrupt {
-                what: "feed state",
-                source,
-            }),
+            Some(v) => decode(&self.feeds, feed.as_bytes(), &v, "feed state"),
             None => Ok(FeedState::default()),
         }
     }
 
     pub fn set_feed_state(&self, feed: &str, state: &FeedState) -> Result<(), StoreError> {
-        let v = serde_json::to_vec(state).map_err(|source| StoreError::Corrupt {
-            what: "feed state",
-            source,
-        })?;
+        let v = encode(state, "feed state")?;
         self.feeds.insert(feed.as_bytes(), v)?;
         Ok(())
     }
@@ -180,10 +225,7 @@ impl Store {
         let mut out = Vec::new();
         for kv in self.feeds.iter() {
             let (k, v) = kv?;
-            let state = serde_json::from_slice(&v).map_err(|source| StoreError::Corrupt {
-                what: "feed state",
-                source,
-            })?;
+            let state = decode(&self.feeds, &k, &v, "feed state")?;
             out.push((String::from_utf8_lossy(&k).into_owned(), state));
         }
         Ok(out)
@@ -268,12 +310,12 @@ impl Store {
             };
             let entries = enqueue(index)
                 .iter()
-                .map(|e| json(e, "outbox entry"))
+                .map(|e| encode(e, "outbox entry"))
                 .collect::<Result<Vec<_>, _>>()?;
             prepared.push(Prepared {
                 index,
                 keys: dedup_keys(&stories[index]),
-                record: json(&record, "story")?,
+                record: encode(&record, "story")?,
                 entries,
             });
         }
@@ -306,27 +348,17 @@ impl Store {
                         new.push(p.index);
                     }
                 }
-                Ok::<_, ConflictableTransactionError<String>>((new, queued))
+                Ok::<_, ConflictableTransactionError<Infallible>>((new, queued))
             });
-        match result {
-            Ok(new) => Ok(new),
-            Err(TransactionError::Storage(e)) => Err(StoreError::Sled(e)),
-            Err(TransactionError::Abort(msg)) => {
-                Err(StoreError::Sled(sled::Error::Unsupported(msg)))
-            }
-        }
+        result.map_err(tx_error)
     }
 
     /// Stories first seen at or after `since`, oldest first.
     pub fn stories_since(&self, since: DateTime<Utc>) -> Result<Vec<StoredStory>, StoreError> {
         let mut out = Vec::new();
         for kv in self.stories.iter() {
-            let (_, v) = kv?;
-            let s: StoredStory =
-                serde_json::from_slice(&v).map_err(|source| StoreError::Corrupt {
-                    what: "story",
-                    source,
-                })?;
+            let (k, v) = kv?;
+            let s: StoredStory = decode(&self.stories, &k, &v, "story")?;
             if s.first_seen >= since {
                 out.push(s);
             }
@@ -411,10 +443,6 @@ impl Store {
             .map(|_| ())
             .map_err(|e| not_writable(format!("cannot write a heartbeat: {e}")))
     }
-}
-
-fn json<T: Serialize>(v: &T, what: &'static str) -> Result<Vec<u8>, StoreError> {
-    serde_json::to_vec(v).map_err(|source| StoreError::Corrupt { what, source })
 }
 
 fn decode_stamp(v: &[u8]) -> i64 {
@@ -658,5 +686,80 @@ mod tests {
             .prune(now() + chrono::Duration::days(2), 30)
             .expect("prune");
         assert_eq!(stats.keys, 0, "keys were refreshed by the second sighting");
+    }
+
+    #[test]
+    fn a_corrupt_record_names_its_tree_and_key() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        // A printable key is quoted.
+        store
+            .feeds
+            .insert("yna", &b"{not json"[..])
+            .expect("insert");
+        let err = store.feed_state("yna").expect_err("corrupt");
+        match &err {
+            StoreError::Corrupt {
+                what, tree, key, ..
+            } => assert_eq!(
+                (*what, tree.as_str(), &key[..]),
+                ("feed state", "feeds.v1", &b"yna"[..])
+            ),
+            other => panic!("{other:?}"),
+        }
+        let text = err.to_string();
+        assert!(
+            text.starts_with(
+                "corrupt feed state record in the store (tree feeds.v1, key \"yna\"): "
+            ),
+            "{text}"
+        );
+        let err = store.feed_states().expect_err("corrupt");
+        assert!(
+            err.to_string().contains("(tree feeds.v1, key \"yna\")"),
+            "{err}"
+        );
+        // A binary key (an outbox sequence number) is hex.
+        store
+            .tg
+            .outbox
+            .insert(7u64.to_be_bytes(), &b"[]"[..])
+            .expect("insert");
+        let err = store.outbox().expect_err("corrupt");
+        assert!(
+            matches!(&err, StoreError::Corrupt { tree, .. } if tree == "outbox.v1"),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string()
+                .contains("(tree outbox.v1, key 0000000000000007)"),
+            "{err}"
+        );
+        let err = store.outbox_entry(7).expect_err("corrupt");
+        assert!(err.to_string().contains("key 0000000000000007"), "{err}");
+    }
+
+    #[test]
+    fn an_encoding_failure_is_not_a_corrupt_record_nor_a_sled_error() {
+        // JSON object keys must be strings: a map keyed by pairs does not encode.
+        let map: std::collections::HashMap<(u8, u8), u8> = [((1, 2), 3)].into();
+        let err = encode(&map, "test").expect_err("does not encode");
+        assert!(
+            matches!(err, StoreError::Encode { what: "test", .. }),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string()
+                .starts_with("cannot encode a test record for the store: "),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn keys_are_shown_as_text_or_hex() {
+        assert_eq!(key_text(b"yna"), "\"yna\"");
+        assert_eq!(key_text(b"\x00\x01\xff"), "0001ff");
+        assert_eq!(key_text(b"a\nb"), "610a62");
+        assert_eq!(key_text(b""), "");
     }
 }

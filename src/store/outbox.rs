@@ -20,9 +20,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 use sled::Transactional;
-use sled::transaction::{ConflictableTransactionError, TransactionError};
+use sled::transaction::ConflictableTransactionError;
 
-use super::{Store, StoreError};
+use super::{Store, StoreError, decode, encode, tx_error};
 use crate::rules::RuleMatch;
 use crate::story::{Key, Story};
 
@@ -228,21 +228,6 @@ fn sent_key(chat: i64, story_hex: &str) -> Vec<u8> {
     k
 }
 
-fn decode<T: for<'de> Deserialize<'de>>(v: &[u8], what: &'static str) -> Result<T, StoreError> {
-    serde_json::from_slice(v).map_err(|source| StoreError::Corrupt { what, source })
-}
-
-fn encode<T: Serialize>(v: &T, what: &'static str) -> Result<Vec<u8>, StoreError> {
-    serde_json::to_vec(v).map_err(|source| StoreError::Corrupt { what, source })
-}
-
-fn tx_error(e: TransactionError<String>) -> StoreError {
-    match e {
-        TransactionError::Storage(e) => StoreError::Sled(e),
-        TransactionError::Abort(msg) => StoreError::Sled(sled::Error::Unsupported(msg)),
-    }
-}
-
 impl Store {
     /// Indices of the stories none of whose keys has been seen, counting earlier items of the
     /// same batch, without marking anything: a read-only preview of [`Store::admit`] (the same
@@ -284,7 +269,7 @@ impl Store {
         for kv in self.tg.outbox.iter() {
             let (k, v) = kv?;
             let seq = <[u8; 8]>::try_from(&k[..]).map_or(0, u64::from_be_bytes);
-            out.push((seq, decode(&v, "outbox entry")?));
+            out.push((seq, decode(&self.tg.outbox, &k, &v, "outbox entry")?));
         }
         Ok(out)
     }
@@ -308,7 +293,7 @@ impl Store {
         for kv in range {
             let (k, v) = kv?;
             let seq = <[u8; 8]>::try_from(&k[..]).map_or(0, u64::from_be_bytes);
-            let e: ChatOnly = decode(&v, "outbox entry")?;
+            let e: ChatOnly = decode(&self.tg.outbox, &k, &v, "outbox entry")?;
             out.push((seq, e.chat));
         }
         Ok(out)
@@ -331,7 +316,7 @@ impl Store {
         self.tg
             .outbox
             .get(seq.to_be_bytes())?
-            .map(|v| decode(&v, "outbox entry"))
+            .map(|v| decode(&self.tg.outbox, &seq.to_be_bytes(), &v, "outbox entry"))
             .transpose()
     }
 
@@ -364,17 +349,18 @@ impl Store {
                 if let Some(k) = &key {
                     sent.insert(&k[..], &value[..])?;
                 }
-                Ok::<_, ConflictableTransactionError<String>>(())
+                Ok::<_, ConflictableTransactionError<std::convert::Infallible>>(())
             })
             .map_err(tx_error)
     }
 
     /// The record of a story sent to a chat, if it was.
     pub fn sent(&self, chat: i64, story_hex: &str) -> Result<Option<SentRecord>, StoreError> {
+        let key = sent_key(chat, story_hex);
         self.tg
             .sent
-            .get(sent_key(chat, story_hex))?
-            .map(|v| decode(&v, "sent record"))
+            .get(&key)?
+            .map(|v| decode(&self.tg.sent, &key, &v, "sent record"))
             .transpose()
     }
 
@@ -382,8 +368,8 @@ impl Store {
     pub fn sent_since(&self, since: DateTime<Utc>) -> Result<usize, StoreError> {
         let mut n = 0;
         for kv in self.tg.sent.iter() {
-            let (_, v) = kv?;
-            let r: SentRecord = decode(&v, "sent record")?;
+            let (k, v) = kv?;
+            let r: SentRecord = decode(&self.tg.sent, &k, &v, "sent record")?;
             n += usize::from(r.sent_at >= since);
         }
         Ok(n)
@@ -393,7 +379,7 @@ impl Store {
 
     pub fn chat_state(&self, chat: i64) -> Result<ChatState, StoreError> {
         match self.tg.chats.get(chat_key(chat))? {
-            Some(v) => decode(&v, "chat state"),
+            Some(v) => decode(&self.tg.chats, &chat_key(chat), &v, "chat state"),
             None => Ok(ChatState::default()),
         }
     }
@@ -411,7 +397,7 @@ impl Store {
         for kv in self.tg.chats.iter() {
             let (k, v) = kv?;
             if let Some(chat) = decode_chat(&k) {
-                out.insert(chat, decode(&v, "chat state")?);
+                out.insert(chat, decode(&self.tg.chats, &k, &v, "chat state")?);
             }
         }
         Ok(out)
@@ -423,7 +409,7 @@ impl Store {
         self.tg
             .subs
             .get(chat_key(chat))?
-            .map(|v| decode(&v, "subscription"))
+            .map(|v| decode(&self.tg.subs, &chat_key(chat), &v, "subscription"))
             .transpose()
     }
 
@@ -440,7 +426,7 @@ impl Store {
         for kv in self.tg.subs.iter() {
             let (k, v) = kv?;
             if let Some(chat) = decode_chat(&k) {
-                out.insert(chat, decode(&v, "subscription")?);
+                out.insert(chat, decode(&self.tg.subs, &k, &v, "subscription")?);
             }
         }
         Ok(out)
