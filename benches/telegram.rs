@@ -14,8 +14,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use kkachi::deliver::{Alert, RuleHit};
 use kkachi::store::Store;
-use kkachi::store::outbox::{AlertRecord, OutboxEntry, RuleHit};
+use kkachi::store::outbox::OutboxEntry;
 use kkachi::story::Story;
 use kkachi::telegram::send::{Limits, Sender, Settings};
 
@@ -44,7 +45,7 @@ fn alert(chat: i64, n: usize) -> OutboxEntry {
         rule: "ai-chips".into(),
         matched: vec!["Samsung".into(), "HBM".into()],
     }];
-    OutboxEntry::alert(chat, &key, AlertRecord::new(&s, hits), Utc::now())
+    OutboxEntry::alert(chat, &key, Alert::new(&s, hits), Utc::now())
 }
 
 fn main() {
@@ -296,7 +297,7 @@ fn queue_cost() {
                     rule: "ai-chips".into(),
                     matched: vec!["HBM".into()],
                 }];
-                vec![OutboxEntry::alert(42, &key, AlertRecord::new(s, hits), now)]
+                vec![OutboxEntry::alert(42, &key, Alert::new(s, hits), now)]
             };
             store.admit_and_enqueue(chunk, now, route).expect("admit");
         }

@@ -1,22 +1,25 @@
 //! The pipeline: the only place the stages meet. One feed's poll reads top to bottom:
 //!
 //! ```text
-//! backoff? ─▶ fetch ─▶ parse + normalise ─▶ unseen? (first poll: backfill) ─▶ match rules
-//!          ─▶ summarise ─▶ store: mark seen (+ queue Telegram alerts, same transaction)
-//!          ─▶ console alerts (no Telegram) ─▶ feed state (validators, backoff) saved
+//! backoff? ─▶ fetch ─▶ parse + normalise ─▶ prepare: unseen? (first poll: backfill),
+//!          match rules, summarise ─▶ delivery.admit: store marks seen (+ queues Telegram
+//!          alerts, same transaction; or prints console alerts per committed chunk)
+//!          ─▶ metrics ─▶ feed state (validators, backoff) saved
 //! ```
+//!
+//! What happens to an alert once prepared is `deliver`'s ([`crate::deliver::Delivery`]); this
+//! module decides which stories alert (backfill, dedup preview) and what they carry (summary).
 //!
 //! Invariant: one feed's failure is returned as its [`Outcome::Failed`] and recorded in its
 //! state; it never stops another feed's poll or the daemon.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
 use crate::config::{Config, FeedConfig};
-use crate::deliver::{Alert, Console};
+use crate::deliver::{Admission, Alert, DeliverError, Delivery, Prepared};
 use crate::fetch::{FetchError, Fetched, Fetcher, Validators};
 use crate::rules::{Doc, RuleMatch, RuleSet};
 use crate::store::{FeedState, Store, StoreError};
@@ -29,10 +32,8 @@ pub struct Ctx {
     pub rules: Arc<RuleSet>,
     pub store: Arc<Store>,
     pub fetcher: Arc<Fetcher>,
-    pub console: Console,
-    /// Telegram is on: alerts are queued in the outbox (in the transaction that marks their
-    /// stories seen) and the delivery task is woken through this; `None`: alerts go to stdout.
-    pub outbox: Option<Arc<tokio::sync::Notify>>,
+    /// Where alerts go: the Telegram outbox or stdout.
+    pub delivery: Delivery,
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Permits for CPU-bound and blocking work (parse, match, store transactions), one per
     /// core: see [`cpu_permits`].
@@ -287,8 +288,8 @@ fn feed_health(
 /// Queues a plain-text notice to every admin (Telegram), or logs it when Telegram is off.
 pub fn notify_admins(ctx: &Ctx, text: &str, now: DateTime<Utc>) {
     let admins = &ctx.config.telegram.admins;
-    match &ctx.outbox {
-        Some(wake) if !admins.is_empty() => {
+    match &ctx.delivery {
+        Delivery::Outbox { wake } if !admins.is_empty() => {
             let notices = crate::store::OutboxEntry::notices(admins.iter().copied(), text, now);
             match ctx.store.enqueue(&notices) {
                 Ok(()) => wake.notify_one(),
@@ -346,9 +347,61 @@ async fn poll(
     .await??;
     let stories = Arc::new(stories);
 
-    // The stories that look new (a read-only preview; on a first poll only the backfill) are
-    // matched, then summarised: summaries may wait on the network, which the store
-    // transactions cannot.
+    let (alerting, prepared) = prepare(ctx, feed, state, &stories).await?;
+    let prepared = Arc::new(prepared);
+
+    // Dedup (in chunks, each its own transaction) and delivery: Telegram entries are queued
+    // in the transaction that marks their story seen; console alerts are printed after.
+    let admitted = {
+        let (stories, prepared, ctx2) = (stories.clone(), prepared.clone(), ctx.clone());
+        let name = feed.name.clone();
+        off_reactor(ctx, move || {
+            ctx2.delivery.admit(
+                &ctx2.store,
+                &ctx2.rules,
+                &name,
+                &stories,
+                &prepared,
+                Admission::Poll { now },
+            )
+        })
+        .await?
+        .map_err(|e| match e {
+            DeliverError::Store(e) => PollError::Store(e),
+            DeliverError::Stdout(e) => PollError::Internal(e.to_string()),
+        })?
+    };
+    let alerting: Vec<usize> = {
+        let new: std::collections::HashSet<usize> = admitted.new.iter().copied().collect();
+        alerting.into_iter().filter(|i| new.contains(i)).collect()
+    };
+    let matched = prepared
+        .alerts(&alerting)
+        .flat_map(|alert| alert.rules.iter().map(|h| h.rule.as_str()));
+    ctx.metrics.admitted(
+        &feed.name,
+        stories.len(),
+        admitted.new.len(),
+        matched,
+        admitted.alerts,
+    );
+    let outcome = Outcome::Polled {
+        items: stories.len(),
+        new: alerting.len(),
+        alerts: admitted.alerts,
+    };
+    Ok((outcome, Some(validators)))
+}
+
+/// The stories that alert if they are new (a read-only preview of the store; on a first poll
+/// only the backfill), and the alerts of those that matched: matched, then summarised
+/// (summaries may wait on the network, which the store transactions cannot).
+async fn prepare(
+    ctx: &Ctx,
+    feed: &FeedConfig,
+    state: &FeedState,
+    stories: &Arc<Vec<Story>>,
+) -> Result<(Vec<usize>, Prepared), PollError> {
     let (alerting, matches) = {
         let (stories, ctx2) = (stories.clone(), ctx.clone());
         let (initialized, backfill_n) = (state.initialized, feed.backfill);
@@ -368,121 +421,12 @@ async fn poll(
         })
         .await??
     };
-    let mut prepared: HashMap<usize, (Vec<RuleMatch>, String)> = HashMap::new();
+    let mut prepared = Prepared::new();
     for (i, m) in matches {
         let summary = alert_summary(ctx, feed, &stories[i]).await;
-        prepared.insert(i, (m, summary));
+        prepared.insert(i, Alert::matched(&stories[i], &m, summary));
     }
-    let prepared = Arc::new(prepared);
-
-    // Dedup (in chunks, each its own transaction) and delivery: Telegram entries are queued
-    // in the transaction that marks their story seen; console alerts are printed after.
-    let (new, alerts) = {
-        let (stories, prepared, ctx2) = (stories.clone(), prepared.clone(), ctx.clone());
-        let name = feed.name.clone();
-        off_reactor(ctx, move || admit(&ctx2, &name, &stories, &prepared, now)).await??
-    };
-    let alerting: Vec<usize> = {
-        let new: std::collections::HashSet<usize> = new.iter().copied().collect();
-        alerting.into_iter().filter(|i| new.contains(i)).collect()
-    };
-    let matched = alerting
-        .iter()
-        .filter_map(|i| prepared.get(i))
-        .flat_map(|(matches, _)| matches.iter().map(|m| m.rule.as_str()));
-    ctx.metrics
-        .admitted(&feed.name, stories.len(), new.len(), matched, alerts);
-    let outcome = Outcome::Polled {
-        items: stories.len(),
-        new: alerting.len(),
-        alerts,
-    };
-    Ok((outcome, Some(validators)))
-}
-
-/// Marks the stories seen and delivers the prepared alerts of those that really are new
-/// (a prepared story only alerts if its transaction finds it new). Blocks on the store.
-/// Returns the new indices and how many alerts were queued or printed.
-fn admit(
-    ctx: &Ctx,
-    feed: &str,
-    stories: &[Story],
-    prepared: &HashMap<usize, (Vec<RuleMatch>, String)>,
-    now: DateTime<Utc>,
-) -> Result<(Vec<usize>, usize), PollError> {
-    match &ctx.outbox {
-        // Telegram: dedup, routing and queueing in the same store transactions.
-        Some(wake) => {
-            let subs = ctx.store.subscriptions()?;
-            // Matches that reach no chat (no subscriber, no `chats = [..]`), per rule.
-            let unrouted = std::cell::RefCell::new(std::collections::BTreeMap::new());
-            let route = |i: usize| -> Vec<crate::store::OutboxEntry> {
-                let Some((matches, summary)) = prepared.get(&i) else {
-                    return Vec::new();
-                };
-                let story = Story {
-                    summary: summary.clone(),
-                    ..stories[i].clone()
-                };
-                let key = crate::story::dedup_keys(&story).guid;
-                let entries = crate::telegram::route(&story, &key, matches, &ctx.rules, &subs, now);
-                for m in matches {
-                    let routed = entries.iter().any(|e| match &e.body {
-                        crate::store::outbox::Body::Alert(a) => {
-                            a.rules.iter().any(|h| h.rule == m.rule)
-                        }
-                        crate::store::outbox::Body::Notice { .. } => false,
-                    });
-                    if !routed {
-                        *unrouted
-                            .borrow_mut()
-                            .entry(m.rule.clone())
-                            .or_insert(0usize) += 1;
-                    }
-                }
-                entries
-            };
-            let result = ctx.store.admit_and_enqueue(stories, now, route);
-            // Even after a failed chunk, the chunks before it may have queued alerts.
-            wake.notify_one();
-            for (rule, matches) in unrouted.into_inner() {
-                tracing::info!(
-                    feed,
-                    rule = %rule,
-                    matches,
-                    "matches with no recipient: nobody subscribes to this rule and it names no chats (the stories are marked seen; /subscribe shows the last day's)"
-                );
-            }
-            Ok(result?)
-        }
-        // Console: dedup, then print each chunk's alerts once it is committed, so a store
-        // error in a later chunk does not swallow the alerts of the chunks already marked seen.
-        None => {
-            let (mut new, mut printed) = (Vec::new(), 0);
-            let result = ctx.store.admit_chunks(
-                stories,
-                now,
-                |_| Vec::new(),
-                |chunk| {
-                    let alerts: Vec<Alert> = chunk
-                        .iter()
-                        .filter_map(|i| prepared.get(i).map(|p| (&stories[*i], p)))
-                        .map(|(story, (matches, summary))| Alert {
-                            summary: summary.clone(),
-                            ..Alert::new(story, matches)
-                        })
-                        .collect();
-                    if let Err(e) = ctx.console.deliver(&alerts) {
-                        tracing::error!(feed, error = %e, alerts = alerts.len(), "cannot write alerts to stdout");
-                    }
-                    printed += alerts.len();
-                    new.extend_from_slice(chunk);
-                },
-            );
-            result?;
-            Ok((new, printed))
-        }
-    }
+    Ok((alerting, prepared))
 }
 
 /// Runs CPU-bound or blocking work on tokio's blocking pool, holding one of the

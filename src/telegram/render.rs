@@ -12,7 +12,11 @@
 
 use chrono_tz::Tz;
 
-use crate::store::outbox::{AlertRecord, Body};
+use crate::deliver::Alert;
+use crate::store::outbox::Body;
+
+/// Telegram's message length limit in UTF-16 code units.
+pub const MESSAGE_LIMIT: usize = 4096;
 
 /// A summary longer than this (in characters) is trimmed at a word boundary: the alert is a
 /// pointer to the story, not the story.
@@ -58,13 +62,13 @@ fn linkable(url: &str) -> bool {
     (lower.starts_with("https://") || lower.starts_with("http://")) && url.len() <= 2048
 }
 
-fn when(a: &AlertRecord, tz: Tz) -> String {
+fn when(a: &Alert, tz: Tz) -> String {
     a.published
         .map(|t| t.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z").to_string())
         .unwrap_or_else(|| "time unknown".to_string())
 }
 
-fn title(a: &AlertRecord) -> &str {
+fn title(a: &Alert) -> &str {
     if a.title.trim().is_empty() {
         "(untitled)"
     } else {
@@ -80,7 +84,7 @@ fn title(a: &AlertRecord) -> &str {
 ///
 /// 🔎 <b>RULE</b>: <code>TERM</code>, <code>TERM</code>
 /// ```
-pub fn alert_html(a: &AlertRecord, tz: Tz) -> String {
+pub fn alert_html(a: &Alert, tz: Tz) -> String {
     let mut s = String::new();
     if linkable(&a.url) {
         s.push_str(&format!(
@@ -123,7 +127,7 @@ pub fn alert_html(a: &AlertRecord, tz: Tz) -> String {
 }
 
 /// The same content without markup; the URL on its own line.
-pub fn alert_plain(a: &AlertRecord, tz: Tz) -> String {
+pub fn alert_plain(a: &Alert, tz: Tz) -> String {
     let mut s = format!("{}\n{}\n{} · {}\n", title(a), a.url, a.feed, when(a, tz));
     let summary = trim_words(a.summary.trim(), SUMMARY_MAX_CHARS);
     if !summary.is_empty() {
@@ -390,12 +394,12 @@ pub fn html_to_plain(chunk: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::outbox::RuleHit;
+    use crate::deliver::RuleHit;
     use chrono::DateTime;
     use proptest::prelude::*;
 
-    fn record() -> AlertRecord {
-        AlertRecord {
+    fn record() -> Alert {
+        Alert {
             title: "<script> & \"quotes\" 삼성전자 실적".into(),
             url: "https://e.com/a?x=1&y=\"2\"".into(),
             feed: "yna".into(),
@@ -527,7 +531,7 @@ mod tests {
             title in feed_text(), summary in feed_text(), feed in "[a-z]{1,8}",
             terms in proptest::collection::vec(feed_text(), 0..4), limit in 120usize..600,
         ) {
-            let a = AlertRecord {
+            let a = Alert {
                 title, url: "https://e.com/x?a=1&b=2".into(), feed, published: None,
                 summary: summary.repeat(3),
                 rules: vec![RuleHit { rule: "r".into(), matched: terms }],
@@ -551,13 +555,13 @@ mod tests {
 
         #[test]
         fn the_real_limit_holds_for_huge_titles(n in 1usize..3000) {
-            let a = AlertRecord {
+            let a = Alert {
                 title: "😀<&".repeat(n), url: "https://e.com/".into(), feed: "f".into(), published: None,
                 summary: String::new(), rules: vec![],
             };
             let html = alert_html(&a, chrono_tz::UTC);
-            for c in split(&html, crate::store::outbox::MESSAGE_LIMIT, Markup::Html) {
-                prop_assert!(utf16_len(&c) <= crate::store::outbox::MESSAGE_LIMIT);
+            for c in split(&html, MESSAGE_LIMIT, Markup::Html) {
+                prop_assert!(utf16_len(&c) <= MESSAGE_LIMIT);
                 prop_assert!(balanced(&c));
             }
         }

@@ -58,10 +58,10 @@ use tokio::time::Instant;
 
 use super::Failure;
 use super::api::{Api, SendMessage};
-use super::render::{self, Markup};
+use super::render::{self, MESSAGE_LIMIT, Markup};
 use crate::config::TelegramConfig;
 use crate::metrics::Metrics;
-use crate::store::outbox::{MESSAGE_LIMIT, OutboxEntry, Part, SentRecord};
+use crate::store::outbox::{OutboxEntry, Part, SentRecord};
 use crate::store::{Store, StoreError};
 
 /// Message rates, from `[telegram]`.

@@ -9,8 +9,9 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use kkachi::deliver::{Alert, RuleHit};
 use kkachi::store::Store;
-use kkachi::store::outbox::{AlertRecord, OutboxEntry, RuleHit};
+use kkachi::store::outbox::OutboxEntry;
 
 use crate::fake_telegram::{FakeTelegram, Fault, Request, TOKEN};
 
@@ -179,7 +180,7 @@ pub(crate) fn alert(chat: i64, n: usize) -> OutboxEntry {
         rule: "all".into(),
         matched: vec!["x".into()],
     }];
-    OutboxEntry::alert(chat, &key, AlertRecord::new(&s, hits), Utc::now())
+    OutboxEntry::alert(chat, &key, Alert::new(&s, hits), Utc::now())
 }
 
 fn to_chat(fake: &FakeTelegram, chat: i64) -> Vec<Request> {

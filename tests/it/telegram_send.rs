@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+use kkachi::deliver::{Alert, RuleHit};
 use kkachi::store::Store;
-use kkachi::store::outbox::{AlertRecord, OutboxEntry, RuleHit, Subscription};
+use kkachi::store::outbox::{OutboxEntry, Subscription};
 use kkachi::story::Story;
 use kkachi::telegram::send::{Limits, Sender, Settings};
 use tempfile::TempDir;
@@ -59,7 +60,7 @@ fn alert(chat: i64, n: usize) -> OutboxEntry {
         rule: "samsung".into(),
         matched: vec!["삼성전자".into()],
     }];
-    OutboxEntry::alert(chat, &key, AlertRecord::new(&s, hits), Utc::now())
+    OutboxEntry::alert(chat, &key, Alert::new(&s, hits), Utc::now())
 }
 
 fn story_hex(n: usize) -> String {
