@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 
 use crate::config::{Config, FeedConfig};
-use crate::deliver::{Admission, Alert, DeliverError, Delivery, Prepared};
+use crate::deliver::{Admission, Admitted, Alert, DeliverError, Delivery, Prepared};
 use crate::fetch::{FetchError, Fetched, Fetcher, Validators};
 use crate::rules::{Doc, RuleMatch, RuleSet};
 use crate::store::{FeedState, Store, StoreError};
@@ -311,27 +311,55 @@ async fn poll(
     state: &FeedState,
     now: DateTime<Utc>,
 ) -> Result<(Outcome, Option<Validators>), PollError> {
+    let Some((bytes, content_type, validators)) = fetch(ctx, feed, state).await? else {
+        return Ok((Outcome::NotModified, None));
+    };
+    let stories = Arc::new(parse(ctx, feed, bytes, content_type, now).await?);
+    let candidates = Arc::new(prepare(ctx, feed, state, &stories).await?);
+    let admitted = admit(ctx, feed, &stories, &candidates, now).await?;
+    Ok((
+        count(ctx, feed, &stories, &candidates, &admitted),
+        Some(validators),
+    ))
+}
+
+/// The feed's body, unless it was not modified since the validators were stored.
+async fn fetch(
+    ctx: &Ctx,
+    feed: &FeedConfig,
+    state: &FeedState,
+) -> Result<Option<(Vec<u8>, Option<String>, Validators)>, PollError> {
     let validators = Validators {
         etag: state.etag.clone(),
         last_modified: state.last_modified.clone(),
     };
-    let (bytes, content_type, validators) =
-        match ctx.fetcher.fetch(&feed.source, &validators).await? {
-            Fetched::NotModified => return Ok((Outcome::NotModified, None)),
-            Fetched::Body {
-                bytes,
-                content_type,
-                validators,
-            } => (bytes, content_type, validators),
-        };
-    ctx.metrics.fetched(&feed.name, bytes.len());
+    match ctx.fetcher.fetch(&feed.source, &validators).await? {
+        Fetched::NotModified => Ok(None),
+        Fetched::Body {
+            bytes,
+            content_type,
+            validators,
+        } => {
+            ctx.metrics.fetched(&feed.name, bytes.len());
+            Ok(Some((bytes, content_type, validators)))
+        }
+    }
+}
 
+/// Bytes → normalised stories; a story without a date is dated `now` (when it was first seen).
+async fn parse(
+    ctx: &Ctx,
+    feed: &FeedConfig,
+    bytes: Vec<u8>,
+    content_type: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<Vec<Story>, PollError> {
     // Parsing, the store and matching are CPU-bound or block on disk: they run on the
     // blocking pool, one feed per core at a time, so a 50,000-item feed never delays a timer,
     // another feed's fetch timeout or /healthz on the async threads.
     let tz = ctx.config.schedule.timezone;
     let name = feed.name.clone();
-    let stories = off_reactor(ctx, move || {
+    off_reactor(ctx, move || {
         let parsed = crate::feed::parse(&name, &bytes, content_type.as_deref(), tz)?;
         // Bytes replaced, items skipped, nothing understood: the feed works, but say so.
         for warning in &parsed.warnings {
@@ -344,38 +372,66 @@ async fn poll(
         }
         Ok::<_, PollError>(stories)
     })
-    .await??;
-    let stories = Arc::new(stories);
+    .await?
+}
 
-    let (alerting, prepared) = prepare(ctx, feed, state, &stories).await?;
-    let prepared = Arc::new(prepared);
+/// What [`prepare`] found in a poll's stories.
+struct Candidates {
+    /// The stories that alert if the store finds them new: those that looked new, on a first
+    /// poll only the backfill. Batch order.
+    alerting: Vec<usize>,
+    /// The alerts of those that matched a rule, with their summaries.
+    alerts: Prepared,
+}
 
-    // Dedup (in chunks, each its own transaction) and delivery: Telegram entries are queued
-    // in the transaction that marks their story seen; console alerts are printed after.
-    let admitted = {
-        let (stories, prepared, ctx2) = (stories.clone(), prepared.clone(), ctx.clone());
-        let name = feed.name.clone();
-        off_reactor(ctx, move || {
-            ctx2.delivery.admit(
-                &ctx2.store,
-                &ctx2.rules,
-                &name,
-                &stories,
-                &prepared,
-                Admission::Poll { now },
-            )
-        })
-        .await?
-        .map_err(|e| match e {
-            DeliverError::Store(e) => PollError::Store(e),
-            DeliverError::Stdout(e) => PollError::Internal(e.to_string()),
-        })?
-    };
-    let alerting: Vec<usize> = {
-        let new: std::collections::HashSet<usize> = admitted.new.iter().copied().collect();
-        alerting.into_iter().filter(|i| new.contains(i)).collect()
-    };
-    let matched = prepared
+/// Dedup (in chunks, each its own transaction) and delivery through [`Ctx::delivery`]:
+/// Telegram entries are queued in the transaction that marks their story seen; console alerts
+/// are printed once their chunk is committed.
+async fn admit(
+    ctx: &Ctx,
+    feed: &FeedConfig,
+    stories: &Arc<Vec<Story>>,
+    candidates: &Arc<Candidates>,
+    now: DateTime<Utc>,
+) -> Result<Admitted, PollError> {
+    let (stories, candidates, ctx2) = (stories.clone(), candidates.clone(), ctx.clone());
+    let name = feed.name.clone();
+    let admitted = off_reactor(ctx, move || {
+        ctx2.delivery.admit(
+            &ctx2.store,
+            &ctx2.rules,
+            &name,
+            &stories,
+            &candidates.alerts,
+            Admission::Poll { now },
+        )
+    })
+    .await?;
+    admitted.map_err(|e| match e {
+        DeliverError::Store(e) => PollError::Store(e),
+        // Not returned after a poll (the stories are marked seen; the failure is logged).
+        DeliverError::Stdout(e) => PollError::Internal(e.to_string()),
+    })
+}
+
+/// The poll's metrics and outcome: the stories that alerted are the candidates the store found
+/// new.
+fn count(
+    ctx: &Ctx,
+    feed: &FeedConfig,
+    stories: &[Story],
+    candidates: &Candidates,
+    admitted: &Admitted,
+) -> Outcome {
+    let new: std::collections::HashSet<usize> = admitted.new.iter().copied().collect();
+    let alerting: Vec<usize> = candidates
+        .alerting
+        .iter()
+        .copied()
+        .filter(|i| new.contains(i))
+        .collect();
+    let matched = candidates
+        .alerts
         .alerts(&alerting)
         .flat_map(|alert| alert.rules.iter().map(|h| h.rule.as_str()));
     ctx.metrics.admitted(
@@ -385,12 +441,11 @@ async fn poll(
         matched,
         admitted.alerts,
     );
-    let outcome = Outcome::Polled {
+    Outcome::Polled {
         items: stories.len(),
         new: alerting.len(),
         alerts: admitted.alerts,
-    };
-    Ok((outcome, Some(validators)))
+    }
 }
 
 /// The stories that alert if they are new (a read-only preview of the store; on a first poll
@@ -401,7 +456,7 @@ async fn prepare(
     feed: &FeedConfig,
     state: &FeedState,
     stories: &Arc<Vec<Story>>,
-) -> Result<(Vec<usize>, Prepared), PollError> {
+) -> Result<Candidates, PollError> {
     let (alerting, matches) = {
         let (stories, ctx2) = (stories.clone(), ctx.clone());
         let (initialized, backfill_n) = (state.initialized, feed.backfill);
@@ -421,12 +476,12 @@ async fn prepare(
         })
         .await??
     };
-    let mut prepared = Prepared::new();
+    let mut alerts = Prepared::new();
     for (i, m) in matches {
         let summary = alert_summary(ctx, feed, &stories[i]).await;
-        prepared.insert(i, Alert::matched(&stories[i], &m, summary));
+        alerts.insert(i, Alert::matched(&stories[i], &m, summary));
     }
-    Ok((alerting, prepared))
+    Ok(Candidates { alerting, alerts })
 }
 
 /// Runs CPU-bound or blocking work on tokio's blocking pool, holding one of the

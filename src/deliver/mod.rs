@@ -300,3 +300,57 @@ impl Admission {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_outbox_queues_only_new_prepared_stories_and_replay_queues_stored_ones_again() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        let src = "[[rules]]\nname = \"ai\"\nquery = \"AI\"\nchats = [5, 6]\n";
+        let rules = crate::rules::load(src, std::path::Path::new("rules.toml"))
+            .expect("rules")
+            .rules;
+        let stories = vec![
+            crate::story::test_story("f", "1", "AI 소식", "https://e.com/1"),
+            crate::story::test_story("f", "2", "다른 소식", "https://e.com/2"),
+        ];
+        let matches = rules.match_doc(&crate::pipeline::doc(&stories[0]));
+        let mut prepared = Prepared::new();
+        prepared.insert(0, Alert::matched(&stories[0], &matches, "요약".into()));
+        let delivery = Delivery::Outbox {
+            wake: Arc::new(tokio::sync::Notify::new()),
+        };
+        let now = Utc::now();
+        let admit = |admission| {
+            delivery
+                .admit(&store, &rules, "f", &stories, &prepared, admission)
+                .expect("admit")
+        };
+        let first = admit(Admission::Poll { now });
+        assert_eq!(
+            first,
+            Admitted {
+                new: vec![0, 1],
+                alerts: 2
+            }
+        );
+        assert_eq!(admit(Admission::Poll { now }), Admitted::default());
+        let again = admit(Admission::Stored { now });
+        assert_eq!((again.new.len(), again.alerts), (0, 2));
+        let queued = store.outbox().expect("outbox");
+        let summaries: Vec<(i64, &str)> = queued
+            .iter()
+            .map(|(_, e)| match &e.body {
+                Body::Alert(a) => (e.chat, a.summary.as_str()),
+                Body::Notice { .. } => (e.chat, ""),
+            })
+            .collect();
+        assert_eq!(
+            summaries,
+            vec![(5, "요약"), (6, "요약"), (5, "요약"), (6, "요약")]
+        );
+    }
+}
