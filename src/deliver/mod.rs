@@ -4,8 +4,9 @@
 //! alerts on: [`Delivery::admit`].
 //!
 //! ```text
-//! prepare (pipeline / replay) ─▶ Prepared ─▶ Delivery::admit ─┬─ Outbox: route ─▶ store (seen + outbox, one transaction)
-//!                                                              └─ Console: store (seen) ─▶ stdout, per committed chunk
+//! prepare (pipeline, replay) ─▶ Prepared ─▶ Delivery::admit
+//!     ├─ Outbox:  route ─▶ store: seen + outbox entries, one transaction per chunk
+//!     └─ Console: store: seen, per chunk ─▶ stdout, once the chunk is committed
 //! ```
 //!
 //! Owns: `Alert` and `RuleHit` (stored as they are in `store::outbox`'s entries: their serde
@@ -21,8 +22,9 @@
 //! drained to stdout) was weighed and not done: stdout gives no acknowledgement, so a queue
 //! would only move the loss to the pipe's buffer; it would add a stored record type (a new
 //! tree, versioned, for ever) and a drain step to `run --once` and `replay`; and the console is
-//! the dry-run and testing sink, where `kkachi replay --since` prints the alerts of stored
-//! stories again after a crash.
+//! the dry-run and testing sink, where `kkachi replay --since` (with the daemon stopped) prints
+//! the alerts of stored stories again after a crash: a story's record is written in the
+//! transaction that marks it seen.
 
 pub mod console;
 pub mod route;
