@@ -19,7 +19,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::config::{self, Config, Loaded};
-use crate::deliver::{Console, Format};
+use crate::deliver::{Console, Delivery, Format};
 use crate::fetch::Fetcher;
 use crate::http::{self, Readiness};
 use crate::pipeline::{self, Ctx, Outcome, Report};
@@ -139,10 +139,12 @@ pub async fn run(
         _ => None,
     };
     let ctx = Ctx {
-        outbox,
-        console: Console {
-            format: opts.format,
-            timezone: loaded.config.schedule.timezone,
+        delivery: match outbox {
+            Some(wake) => Delivery::Outbox { wake },
+            None => Delivery::Console(Console {
+                format: opts.format,
+                timezone: loaded.config.schedule.timezone,
+            }),
         },
         config: loaded.config.clone(),
         rules: loaded.rules.clone(),
@@ -482,7 +484,7 @@ impl Daemon {
         let rewatch = config.rules_path != old.rules_path;
         let config = Arc::new(config);
         self.ctx.fetcher = fetcher;
-        self.ctx.console.timezone = config.schedule.timezone;
+        self.ctx.delivery.set_timezone(config.schedule.timezone);
         self.ctx.config = config.clone();
         self.ctx.rules = loaded.rules.clone();
         if let Some(bot) = &self.bot {

@@ -12,7 +12,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use kkachi::app::{self, RunOptions};
 use kkachi::config::{self, FeedSource};
-use kkachi::deliver::{self, Alert, Format};
+use kkachi::deliver::{self, Admission, Alert, Delivery, Format, Prepared};
 use kkachi::fetch::{Fetched, Fetcher, Validators};
 use kkachi::rules::{self, Doc, RuleSet};
 use kkachi::story::Story;
@@ -482,14 +482,18 @@ fn replay(
     }
     let store = app::open_store(&loaded)?;
     let cutoff = chrono::Utc::now() - chrono::Duration::from_std(since).unwrap_or_default();
-    let console = deliver::Console {
+    let delivery = Delivery::Console(deliver::Console {
         format,
         timezone: loaded.config.schedule.timezone,
-    };
-    let mut count = 0usize;
+    });
     let mut matcher = loaded.rules.matcher();
-    for stored in store.stories_since(cutoff)? {
-        let story = &stored.story;
+    let stories: Vec<Story> = store
+        .stories_since(cutoff)?
+        .into_iter()
+        .map(|stored| stored.story)
+        .collect();
+    let mut prepared = Prepared::new();
+    for (i, story) in stories.iter().enumerate() {
         let matches: Vec<kkachi::rules::RuleMatch> = matcher
             .match_doc(&kkachi::pipeline::doc(story))
             .iter()
@@ -501,13 +505,20 @@ fn replay(
         }
         let summary =
             kkachi::pipeline::summarize_story(story, None, loaded.config.summary.max_chars);
-        let alert = Alert {
-            summary,
-            ..Alert::new(story, &matches)
-        };
-        count += 1;
-        console.deliver(std::slice::from_ref(&alert))?;
+        prepared.insert(i, Alert::matched(story, &matches, summary));
     }
+    let count = delivery
+        .admit(
+            &store,
+            &loaded.rules,
+            "replay",
+            &stories,
+            &prepared,
+            Admission::Stored {
+                now: chrono::Utc::now(),
+            },
+        )?
+        .alerts;
     tracing::info!(alerts = count, "replay done (nothing was sent)");
     Ok(ExitCode::SUCCESS)
 }

@@ -1,22 +1,25 @@
 //! The pipeline: the only place the stages meet. One feed's poll reads top to bottom:
 //!
 //! ```text
-//! backoff? ─▶ fetch ─▶ parse + normalise ─▶ unseen? (first poll: backfill) ─▶ match rules
-//!          ─▶ summarise ─▶ store: mark seen (+ queue Telegram alerts, same transaction)
-//!          ─▶ console alerts (no Telegram) ─▶ feed state (validators, backoff) saved
+//! backoff? ─▶ fetch ─▶ parse + normalise ─▶ prepare: unseen? (first poll: backfill),
+//!          match rules, summarise ─▶ delivery.admit: store marks seen (+ queues Telegram
+//!          alerts, same transaction; or prints console alerts per committed chunk)
+//!          ─▶ metrics ─▶ feed state (validators, backoff) saved
 //! ```
+//!
+//! What happens to an alert once prepared is `deliver`'s ([`crate::deliver::Delivery`]); this
+//! module decides which stories alert (backfill, dedup preview) and what they carry (summary).
 //!
 //! Invariant: one feed's failure is returned as its [`Outcome::Failed`] and recorded in its
 //! state; it never stops another feed's poll or the daemon.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
 use crate::config::{Config, FeedConfig};
-use crate::deliver::{Alert, Console};
+use crate::deliver::{Admission, Admitted, Alert, DeliverError, Delivery, Prepared};
 use crate::fetch::{FetchError, Fetched, Fetcher, Validators};
 use crate::rules::{Doc, RuleMatch, RuleSet};
 use crate::store::{FeedState, Store, StoreError};
@@ -29,10 +32,8 @@ pub struct Ctx {
     pub rules: Arc<RuleSet>,
     pub store: Arc<Store>,
     pub fetcher: Arc<Fetcher>,
-    pub console: Console,
-    /// Telegram is on: alerts are queued in the outbox (in the transaction that marks their
-    /// stories seen) and the delivery task is woken through this; `None`: alerts go to stdout.
-    pub outbox: Option<Arc<tokio::sync::Notify>>,
+    /// Where alerts go: the Telegram outbox or stdout.
+    pub delivery: Delivery,
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Permits for CPU-bound and blocking work (parse, match, store transactions), one per
     /// core: see [`cpu_permits`].
@@ -287,8 +288,8 @@ fn feed_health(
 /// Queues a plain-text notice to every admin (Telegram), or logs it when Telegram is off.
 pub fn notify_admins(ctx: &Ctx, text: &str, now: DateTime<Utc>) {
     let admins = &ctx.config.telegram.admins;
-    match &ctx.outbox {
-        Some(wake) if !admins.is_empty() => {
+    match &ctx.delivery {
+        Delivery::Outbox { wake } if !admins.is_empty() => {
             let notices = crate::store::OutboxEntry::notices(admins.iter().copied(), text, now);
             match ctx.store.enqueue(&notices) {
                 Ok(()) => wake.notify_one(),
@@ -310,27 +311,55 @@ async fn poll(
     state: &FeedState,
     now: DateTime<Utc>,
 ) -> Result<(Outcome, Option<Validators>), PollError> {
+    let Some((bytes, content_type, validators)) = fetch(ctx, feed, state).await? else {
+        return Ok((Outcome::NotModified, None));
+    };
+    let stories = Arc::new(parse(ctx, feed, bytes, content_type, now).await?);
+    let candidates = Arc::new(prepare(ctx, feed, state, &stories).await?);
+    let admitted = admit(ctx, feed, &stories, &candidates, now).await?;
+    Ok((
+        count(ctx, feed, &stories, &candidates, &admitted),
+        Some(validators),
+    ))
+}
+
+/// The feed's body, unless it was not modified since the validators were stored.
+async fn fetch(
+    ctx: &Ctx,
+    feed: &FeedConfig,
+    state: &FeedState,
+) -> Result<Option<(Vec<u8>, Option<String>, Validators)>, PollError> {
     let validators = Validators {
         etag: state.etag.clone(),
         last_modified: state.last_modified.clone(),
     };
-    let (bytes, content_type, validators) =
-        match ctx.fetcher.fetch(&feed.source, &validators).await? {
-            Fetched::NotModified => return Ok((Outcome::NotModified, None)),
-            Fetched::Body {
-                bytes,
-                content_type,
-                validators,
-            } => (bytes, content_type, validators),
-        };
-    ctx.metrics.fetched(&feed.name, bytes.len());
+    match ctx.fetcher.fetch(&feed.source, &validators).await? {
+        Fetched::NotModified => Ok(None),
+        Fetched::Body {
+            bytes,
+            content_type,
+            validators,
+        } => {
+            ctx.metrics.fetched(&feed.name, bytes.len());
+            Ok(Some((bytes, content_type, validators)))
+        }
+    }
+}
 
+/// Bytes → normalised stories; a story without a date is dated `now` (when it was first seen).
+async fn parse(
+    ctx: &Ctx,
+    feed: &FeedConfig,
+    bytes: Vec<u8>,
+    content_type: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<Vec<Story>, PollError> {
     // Parsing, the store and matching are CPU-bound or block on disk: they run on the
     // blocking pool, one feed per core at a time, so a 50,000-item feed never delays a timer,
     // another feed's fetch timeout or /healthz on the async threads.
     let tz = ctx.config.schedule.timezone;
     let name = feed.name.clone();
-    let stories = off_reactor(ctx, move || {
+    off_reactor(ctx, move || {
         let parsed = crate::feed::parse(&name, &bytes, content_type.as_deref(), tz)?;
         // Bytes replaced, items skipped, nothing understood: the feed works, but say so.
         for warning in &parsed.warnings {
@@ -343,12 +372,91 @@ async fn poll(
         }
         Ok::<_, PollError>(stories)
     })
-    .await??;
-    let stories = Arc::new(stories);
+    .await?
+}
 
-    // The stories that look new (a read-only preview; on a first poll only the backfill) are
-    // matched, then summarised: summaries may wait on the network, which the store
-    // transactions cannot.
+/// What [`prepare`] found in a poll's stories.
+struct Candidates {
+    /// The stories that alert if the store finds them new: those that looked new, on a first
+    /// poll only the backfill. Batch order.
+    alerting: Vec<usize>,
+    /// The alerts of those that matched a rule, with their summaries.
+    alerts: Prepared,
+}
+
+/// Dedup (in chunks, each its own transaction) and delivery through [`Ctx::delivery`]:
+/// Telegram entries are queued in the transaction that marks their story seen; console alerts
+/// are printed once their chunk is committed.
+async fn admit(
+    ctx: &Ctx,
+    feed: &FeedConfig,
+    stories: &Arc<Vec<Story>>,
+    candidates: &Arc<Candidates>,
+    now: DateTime<Utc>,
+) -> Result<Admitted, PollError> {
+    let (stories, candidates, ctx2) = (stories.clone(), candidates.clone(), ctx.clone());
+    let name = feed.name.clone();
+    let admitted = off_reactor(ctx, move || {
+        ctx2.delivery.admit(
+            &ctx2.store,
+            &ctx2.rules,
+            &name,
+            &stories,
+            &candidates.alerts,
+            Admission::Poll { now },
+        )
+    })
+    .await?;
+    admitted.map_err(|e| match e {
+        DeliverError::Store(e) => PollError::Store(e),
+        // Not returned after a poll (the stories are marked seen; the failure is logged).
+        DeliverError::Stdout(e) => PollError::Internal(e.to_string()),
+    })
+}
+
+/// The poll's metrics and outcome: the stories that alerted are the candidates the store found
+/// new.
+fn count(
+    ctx: &Ctx,
+    feed: &FeedConfig,
+    stories: &[Story],
+    candidates: &Candidates,
+    admitted: &Admitted,
+) -> Outcome {
+    let new: std::collections::HashSet<usize> = admitted.new.iter().copied().collect();
+    let alerting: Vec<usize> = candidates
+        .alerting
+        .iter()
+        .copied()
+        .filter(|i| new.contains(i))
+        .collect();
+    let matched = candidates
+        .alerts
+        .alerts(&alerting)
+        .flat_map(|alert| alert.rules.iter().map(|h| h.rule.as_str()));
+    ctx.metrics.admitted(
+        &feed.name,
+        stories.len(),
+        admitted.new.len(),
+        matched,
+        admitted.alerts,
+    );
+    Outcome::Polled {
+        items: stories.len(),
+        new: alerting.len(),
+        alerts: admitted.alerts,
+    }
+}
+
+/// The stories that alert if they are new (a read-only preview of the store; on a first poll
+/// only the backfill), and the alerts of those that matched: matched, then summarised
+/// (summaries may wait on the network, which the store transactions cannot).
+async fn prepare(
+    ctx: &Ctx,
+    feed: &FeedConfig,
+    state: &FeedState,
+    stories: &Arc<Vec<Story>>,
+) -> Result<Candidates, PollError> {
     let (alerting, matches) = {
         let (stories, ctx2) = (stories.clone(), ctx.clone());
         let (initialized, backfill_n) = (state.initialized, feed.backfill);
@@ -368,121 +476,12 @@ async fn poll(
         })
         .await??
     };
-    let mut prepared: HashMap<usize, (Vec<RuleMatch>, String)> = HashMap::new();
+    let mut alerts = Prepared::new();
     for (i, m) in matches {
         let summary = alert_summary(ctx, feed, &stories[i]).await;
-        prepared.insert(i, (m, summary));
+        alerts.insert(i, Alert::matched(&stories[i], &m, summary));
     }
-    let prepared = Arc::new(prepared);
-
-    // Dedup (in chunks, each its own transaction) and delivery: Telegram entries are queued
-    // in the transaction that marks their story seen; console alerts are printed after.
-    let (new, alerts) = {
-        let (stories, prepared, ctx2) = (stories.clone(), prepared.clone(), ctx.clone());
-        let name = feed.name.clone();
-        off_reactor(ctx, move || admit(&ctx2, &name, &stories, &prepared, now)).await??
-    };
-    let alerting: Vec<usize> = {
-        let new: std::collections::HashSet<usize> = new.iter().copied().collect();
-        alerting.into_iter().filter(|i| new.contains(i)).collect()
-    };
-    let matched = alerting
-        .iter()
-        .filter_map(|i| prepared.get(i))
-        .flat_map(|(matches, _)| matches.iter().map(|m| m.rule.as_str()));
-    ctx.metrics
-        .admitted(&feed.name, stories.len(), new.len(), matched, alerts);
-    let outcome = Outcome::Polled {
-        items: stories.len(),
-        new: alerting.len(),
-        alerts,
-    };
-    Ok((outcome, Some(validators)))
-}
-
-/// Marks the stories seen and delivers the prepared alerts of those that really are new
-/// (a prepared story only alerts if its transaction finds it new). Blocks on the store.
-/// Returns the new indices and how many alerts were queued or printed.
-fn admit(
-    ctx: &Ctx,
-    feed: &str,
-    stories: &[Story],
-    prepared: &HashMap<usize, (Vec<RuleMatch>, String)>,
-    now: DateTime<Utc>,
-) -> Result<(Vec<usize>, usize), PollError> {
-    match &ctx.outbox {
-        // Telegram: dedup, routing and queueing in the same store transactions.
-        Some(wake) => {
-            let subs = ctx.store.subscriptions()?;
-            // Matches that reach no chat (no subscriber, no `chats = [..]`), per rule.
-            let unrouted = std::cell::RefCell::new(std::collections::BTreeMap::new());
-            let route = |i: usize| -> Vec<crate::store::OutboxEntry> {
-                let Some((matches, summary)) = prepared.get(&i) else {
-                    return Vec::new();
-                };
-                let story = Story {
-                    summary: summary.clone(),
-                    ..stories[i].clone()
-                };
-                let key = crate::story::dedup_keys(&story).guid;
-                let entries = crate::telegram::route(&story, &key, matches, &ctx.rules, &subs, now);
-                for m in matches {
-                    let routed = entries.iter().any(|e| match &e.body {
-                        crate::store::outbox::Body::Alert(a) => {
-                            a.rules.iter().any(|h| h.rule == m.rule)
-                        }
-                        crate::store::outbox::Body::Notice { .. } => false,
-                    });
-                    if !routed {
-                        *unrouted
-                            .borrow_mut()
-                            .entry(m.rule.clone())
-                            .or_insert(0usize) += 1;
-                    }
-                }
-                entries
-            };
-            let result = ctx.store.admit_and_enqueue(stories, now, route);
-            // Even after a failed chunk, the chunks before it may have queued alerts.
-            wake.notify_one();
-            for (rule, matches) in unrouted.into_inner() {
-                tracing::info!(
-                    feed,
-                    rule = %rule,
-                    matches,
-                    "matches with no recipient: nobody subscribes to this rule and it names no chats (the stories are marked seen; /subscribe shows the last day's)"
-                );
-            }
-            Ok(result?)
-        }
-        // Console: dedup, then print each chunk's alerts once it is committed, so a store
-        // error in a later chunk does not swallow the alerts of the chunks already marked seen.
-        None => {
-            let (mut new, mut printed) = (Vec::new(), 0);
-            let result = ctx.store.admit_chunks(
-                stories,
-                now,
-                |_| Vec::new(),
-                |chunk| {
-                    let alerts: Vec<Alert> = chunk
-                        .iter()
-                        .filter_map(|i| prepared.get(i).map(|p| (&stories[*i], p)))
-                        .map(|(story, (matches, summary))| Alert {
-                            summary: summary.clone(),
-                            ..Alert::new(story, matches)
-                        })
-                        .collect();
-                    if let Err(e) = ctx.console.deliver(&alerts) {
-                        tracing::error!(feed, error = %e, alerts = alerts.len(), "cannot write alerts to stdout");
-                    }
-                    printed += alerts.len();
-                    new.extend_from_slice(chunk);
-                },
-            );
-            result?;
-            Ok((new, printed))
-        }
-    }
+    Ok(Candidates { alerting, alerts })
 }
 
 /// Runs CPU-bound or blocking work on tokio's blocking pool, holding one of the

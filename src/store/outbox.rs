@@ -13,17 +13,22 @@
 //!   `rules.toml`), the paused flag, and why the chat ended (blocked, deactivated…).
 //! - `chats.v1`: chat (i64 BE) → [`ChatState`]: `retry_at` after a 429, so a restart honours it.
 //!
-//! Must not: know about teloxide, HTTP or rendering. Records are plain data.
+//! An alert entry's body is a [`crate::deliver::Alert`] (the one alert type; its serde shape is
+//! this tree's record shape and is pinned by `entries_encoded_before_the_one_alert_type_decode`).
+//! Routing an alert to chats is `deliver::route`'s; rendering and splitting into messages are
+//! `telegram`'s.
+//!
+//! Must not: know about teloxide, HTTP, rendering or the rule matcher. Records are plain data.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sled::Transactional;
 use sled::transaction::ConflictableTransactionError;
 
 use super::{Store, StoreError, decode, encode, tx_error};
-use crate::rules::RuleMatch;
+use crate::deliver::Alert;
 use crate::story::{Key, Story};
 
 /// The trees this module owns, opened by [`Store::open`].
@@ -45,54 +50,13 @@ impl Trees {
     }
 }
 
-/// One rule that matched, with the terms that hit.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RuleHit {
-    pub rule: String,
-    pub matched: Vec<String>,
-}
-
-impl From<&RuleMatch> for RuleHit {
-    fn from(m: &RuleMatch) -> RuleHit {
-        RuleHit {
-            rule: m.rule.clone(),
-            matched: m.matched.clone(),
-        }
-    }
-}
-
-/// What an alert says: one story and every rule of one chat that it matched.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AlertRecord {
-    pub title: String,
-    pub url: String,
-    pub feed: String,
-    pub published: Option<DateTime<FixedOffset>>,
-    pub summary: String,
-    pub rules: Vec<RuleHit>,
-}
-
-impl AlertRecord {
-    pub fn new(story: &Story, hits: Vec<RuleHit>) -> AlertRecord {
-        AlertRecord {
-            title: story.title.clone(),
-            url: story.url.clone(),
-            feed: story.feed.clone(),
-            published: story.published,
-            summary: story.summary.clone(),
-            rules: hits,
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Body {
-    Alert(AlertRecord),
+    /// An alert ([`Alert`]'s own serde shape, flattened beside `kind`).
+    Alert(Alert),
     /// A health notice to an admin (plain text).
-    Notice {
-        text: String,
-    },
+    Notice { text: String },
 }
 
 /// One Telegram message of an entry (a long alert is several).
@@ -131,12 +95,9 @@ pub struct OutboxEntry {
     pub attempts: u32,
 }
 
-/// Telegram's message length limit in UTF-16 code units.
-pub const MESSAGE_LIMIT: usize = 4096;
-
 impl OutboxEntry {
-    pub fn alert(chat: i64, story: &Key, record: AlertRecord, now: DateTime<Utc>) -> OutboxEntry {
-        OutboxEntry::new(chat, Some(hex::encode(story)), Body::Alert(record), now)
+    pub fn alert(chat: i64, story: &Key, alert: Alert, now: DateTime<Utc>) -> OutboxEntry {
+        OutboxEntry::new(chat, Some(hex::encode(story)), Body::Alert(alert), now)
     }
 
     pub fn notice(chat: i64, text: impl Into<String>, now: DateTime<Utc>) -> OutboxEntry {
@@ -490,6 +451,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::deliver::RuleHit;
 
     fn now() -> DateTime<Utc> {
         DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
@@ -522,7 +484,7 @@ mod tests {
             let key = crate::story::dedup_keys(&stories[i]).guid;
             [10, -20]
                 .map(|chat| {
-                    OutboxEntry::alert(chat, &key, AlertRecord::new(&stories[i], hit("r")), now())
+                    OutboxEntry::alert(chat, &key, Alert::new(&stories[i], hit("r")), now())
                 })
                 .to_vec()
         };
@@ -574,12 +536,7 @@ mod tests {
         {
             let store = Store::open(dir.path()).expect("open");
             store
-                .enqueue(&[OutboxEntry::alert(
-                    7,
-                    &key,
-                    AlertRecord::new(&s, hit("r")),
-                    now(),
-                )])
+                .enqueue(&[OutboxEntry::alert(7, &key, Alert::new(&s, hit("r")), now())])
                 .expect("enqueue");
             let (seq, entry) = store.outbox().expect("outbox").remove(0);
             let record = SentRecord {
@@ -657,5 +614,47 @@ mod tests {
         )
         .expect("old record");
         assert!(old.parts.is_empty() && !old.in_flight);
+    }
+
+    /// Outbox entries written before `deliver::Alert` replaced `AlertRecord` (bytes taken from
+    /// that code): stores on disk must still decode, and encode again to the same bytes.
+    #[test]
+    fn entries_encoded_before_the_one_alert_type_decode() {
+        const OLD: [&str; 2] = [
+            r#"{"chat":-100123,"story":"971b2d0df000f16ab47c25bb960ea3b793c2316660eff04c9bbf08e02b21f3ac","body":{"kind":"alert","title":"오픈AI, 한국 기업과 협력","url":"https://www.yna.co.kr/view/1","feed":"yna","published":"2026-11-27T09:00:00+09:00","summary":"요약 <b>&amp;</b> \"따옴표\"","rules":[{"rule":"openai-korea","matched":["OpenAI","\"한국 기업\""]},{"rule":"ai","matched":["AI"]}]},"enqueued_at":"2026-01-01T00:00:00Z","parts":[{"text":"<b>x</b>","plain":false},{"text":"y","plain":true}],"sent_parts":[7],"in_flight":true,"ambiguous":1,"attempts":2}"#,
+            r#"{"chat":5,"story":"971b2d0df000f16ab47c25bb960ea3b793c2316660eff04c9bbf08e02b21f3ac","body":{"kind":"alert","title":"오픈AI, 한국 기업과 협력","url":"https://www.yna.co.kr/view/1","feed":"yna","published":null,"summary":"요약 <b>&amp;</b> \"따옴표\"","rules":[]},"enqueued_at":"2026-01-01T00:00:00Z","parts":[],"sent_parts":[],"in_flight":false,"ambiguous":0,"attempts":0}"#,
+        ];
+        let first: OutboxEntry = serde_json::from_str(OLD[0]).expect("old entry");
+        let Body::Alert(alert) = &first.body else {
+            panic!("an alert body: {first:?}");
+        };
+        assert_eq!(
+            (alert.title.as_str(), alert.feed.as_str(), alert.rules.len()),
+            ("오픈AI, 한국 기업과 협력", "yna", 2)
+        );
+        assert_eq!(alert.rules[1].matched, vec!["AI".to_string()]);
+        assert_eq!(
+            (first.chat, first.sent_parts.as_slice()),
+            (-100123, &[7][..])
+        );
+        for old in OLD {
+            let entry: OutboxEntry = serde_json::from_str(old).expect("old entry");
+            let again = encode(&entry, "outbox entry").expect("encode");
+            assert_eq!(String::from_utf8(again).expect("utf-8"), old);
+        }
+        // What the code writes today for the same story is what the old code wrote.
+        let mut s = crate::story::test_story(
+            "yna",
+            "1",
+            "오픈AI, 한국 기업과 협력",
+            "https://www.yna.co.kr/view/1",
+        );
+        s.summary = "요약 <b>&amp;</b> \"따옴표\"".into();
+        let key = crate::story::dedup_keys(&s).guid;
+        let mut alert = Alert::new(&s, Vec::new());
+        alert.published = None;
+        let fresh = OutboxEntry::alert(5, &key, alert, now());
+        let bytes = encode(&fresh, "outbox entry").expect("encode");
+        assert_eq!(String::from_utf8(bytes).expect("utf-8"), OLD[1]);
     }
 }

@@ -35,10 +35,10 @@ use teloxide::utils::command::{BotCommands, ParseError};
 use teloxide::{ApiError, Bot, RequestError, dptree};
 use tokio::sync::watch;
 
-use super::render::{self, Markup};
+use super::render::{self, MESSAGE_LIMIT, Markup};
 use crate::config::{Access, Config};
 use crate::rules::RuleSet;
-use crate::store::outbox::{MESSAGE_LIMIT, Subscription};
+use crate::store::outbox::Subscription;
 use crate::store::{Store, StoreError};
 
 /// The long-poll timeout: below the HTTP client's timeout (`app::TELEGRAM_TIMEOUT`, 20 s) so

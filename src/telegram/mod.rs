@@ -1,10 +1,12 @@
 //! Telegram: the only module that knows teloxide.
 //!
 //! Owns the bot token (resolved from `$TELOXIDE_TOKEN`, `[telegram] token_file` or systemd's
-//! `$CREDENTIALS_DIRECTORY/telegram-token`; never from the TOML, never logged), routing a
-//! story's rule matches to chats ([`route`]), rendering alerts ([`render`], pure), the
-//! delivery task that drains the outbox ([`send`]), the bot people talk to ([`bot`]: commands,
-//! subscriptions), and the classification of Bot API errors ([`classify`]).
+//! `$CREDENTIALS_DIRECTORY/telegram-token`; never from the TOML, never logged), rendering
+//! alerts ([`render`], pure; Telegram's [`render::MESSAGE_LIMIT`]), the delivery task that
+//! drains the outbox ([`send`]), the bot people talk to ([`bot`]: commands, subscriptions),
+//! and the classification of Bot API errors ([`classify`]).
+//!
+//! Which chats get an alert is `deliver::route`'s (pure policy, no teloxide).
 //!
 //! Must not: touch sled directly (the outbox lives in `store`), or fetch feeds.
 
@@ -13,21 +15,16 @@ pub mod bot;
 pub mod render;
 pub mod send;
 
-use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 /// The Bot API client (teloxide's), cheap to clone: the delivery task and the bot share one.
 pub use teloxide::Bot;
 use teloxide::{ApiError, RequestError};
 
 use crate::config::TelegramConfig;
-use crate::rules::{RuleMatch, RuleSet};
-use crate::store::outbox::{AlertRecord, OutboxEntry, RuleHit, Subscription};
-use crate::story::{Key, Story};
 
 /// The bot token. Its `Debug` and `Display` never show it.
 #[derive(Clone, PartialEq, Eq)]
@@ -226,43 +223,6 @@ pub(crate) fn classify_api(api: &ApiError) -> Failure {
     }
 }
 
-/// Which chats get a story, and with which of their rules: static routing (`chats = [..]` in
-/// `rules.toml`) plus active subscriptions. One entry per chat, whatever the number of its
-/// rules that matched. A chat whose subscription is paused or ended gets nothing. Pure.
-pub fn route(
-    story: &Story,
-    key: &Key,
-    matches: &[RuleMatch],
-    rules: &RuleSet,
-    subs: &BTreeMap<i64, Subscription>,
-    now: DateTime<Utc>,
-) -> Vec<OutboxEntry> {
-    let mut per_chat: BTreeMap<i64, Vec<RuleHit>> = BTreeMap::new();
-    for m in matches {
-        let statics = rules
-            .rules()
-            .iter()
-            .filter(|r| r.name == m.rule)
-            .flat_map(|r| r.chats.iter().copied());
-        let subscribed = subs
-            .iter()
-            .filter(|(_, s)| s.rules.contains(&m.rule))
-            .map(|(c, _)| *c);
-        let mut chats: Vec<i64> = statics.chain(subscribed).collect();
-        chats.sort_unstable();
-        chats.dedup();
-        for chat in chats {
-            if subs.get(&chat).is_none_or(Subscription::active) {
-                per_chat.entry(chat).or_default().push(RuleHit::from(m));
-            }
-        }
-    }
-    per_chat
-        .into_iter()
-        .map(|(chat, hits)| OutboxEntry::alert(chat, key, AlertRecord::new(story, hits), now))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -385,48 +345,5 @@ mod tests {
             ))),
             Failure::CantParse(_)
         ));
-    }
-
-    #[test]
-    fn one_entry_per_chat_static_and_subscribed_paused_skipped() {
-        let src = "[[rules]]\nname = \"ai\"\nquery = \"AI\"\nchats = [-100777, 1]\n\
-                   [[rules]]\nname = \"chips\"\nquery = \"반도체\"\n";
-        let rules = crate::rules::load(src, std::path::Path::new("rules.toml"))
-            .expect("rules")
-            .rules;
-        let story = crate::story::test_story("f", "1", "AI 반도체", "https://e.com/1");
-        let matches = rules.match_doc(&crate::pipeline::doc(&story));
-        assert_eq!(matches.len(), 2);
-        let sub = |rules: &[&str], paused: bool| Subscription {
-            rules: rules.iter().map(|r| r.to_string()).collect(),
-            paused,
-            ended: None,
-        };
-        let subs: BTreeMap<i64, Subscription> = [
-            (1, sub(&["ai", "chips"], false)),
-            (2, sub(&["chips"], false)),
-            (3, sub(&["ai"], true)),
-            (4, sub(&["gone"], false)),
-        ]
-        .into();
-        let key = crate::story::dedup_keys(&story).guid;
-        let entries = route(&story, &key, &matches, &rules, &subs, Utc::now());
-        let got: Vec<(i64, Vec<&str>)> = entries
-            .iter()
-            .map(|e| match &e.body {
-                crate::store::outbox::Body::Alert(a) => {
-                    (e.chat, a.rules.iter().map(|h| h.rule.as_str()).collect())
-                }
-                _ => (e.chat, vec![]),
-            })
-            .collect();
-        assert_eq!(
-            got,
-            vec![
-                (-100777, vec!["ai"]),
-                (1, vec!["ai", "chips"]),
-                (2, vec!["chips"])
-            ]
-        );
     }
 }

@@ -9,10 +9,19 @@
 //! included). Telegram counts the text after parsing, which is never longer, so a chunk within
 //! the limit here is within Telegram's. [`split`] never cuts inside a tag, an entity or a
 //! surrogate pair; it closes the tags open at a cut and reopens them in the next chunk.
+//!
+//! A queued [`OutboxEntry`] keeps its rendered messages (`parts`); the rewrites the sender makes
+//! after Telegram's complaints (plain text, smaller pieces) are pure methods here
+//! ([`OutboxEntry::render_parts`], [`OutboxEntry::make_plain_from`],
+//! [`OutboxEntry::split_part`]); the sender keeps the IO and the decisions.
 
 use chrono_tz::Tz;
 
-use crate::store::outbox::{AlertRecord, Body};
+use crate::deliver::Alert;
+use crate::store::outbox::{Body, OutboxEntry, Part};
+
+/// Telegram's message length limit in UTF-16 code units.
+pub const MESSAGE_LIMIT: usize = 4096;
 
 /// A summary longer than this (in characters) is trimmed at a word boundary: the alert is a
 /// pointer to the story, not the story.
@@ -58,13 +67,13 @@ fn linkable(url: &str) -> bool {
     (lower.starts_with("https://") || lower.starts_with("http://")) && url.len() <= 2048
 }
 
-fn when(a: &AlertRecord, tz: Tz) -> String {
+fn when(a: &Alert, tz: Tz) -> String {
     a.published
         .map(|t| t.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z").to_string())
         .unwrap_or_else(|| "time unknown".to_string())
 }
 
-fn title(a: &AlertRecord) -> &str {
+fn title(a: &Alert) -> &str {
     if a.title.trim().is_empty() {
         "(untitled)"
     } else {
@@ -80,7 +89,7 @@ fn title(a: &AlertRecord) -> &str {
 ///
 /// 🔎 <b>RULE</b>: <code>TERM</code>, <code>TERM</code>
 /// ```
-pub fn alert_html(a: &AlertRecord, tz: Tz) -> String {
+pub fn alert_html(a: &Alert, tz: Tz) -> String {
     let mut s = String::new();
     if linkable(&a.url) {
         s.push_str(&format!(
@@ -123,7 +132,7 @@ pub fn alert_html(a: &AlertRecord, tz: Tz) -> String {
 }
 
 /// The same content without markup; the URL on its own line.
-pub fn alert_plain(a: &AlertRecord, tz: Tz) -> String {
+pub fn alert_plain(a: &Alert, tz: Tz) -> String {
     let mut s = format!("{}\n{}\n{} · {}\n", title(a), a.url, a.feed, when(a, tz));
     let summary = trim_words(a.summary.trim(), SUMMARY_MAX_CHARS);
     if !summary.is_empty() {
@@ -387,15 +396,86 @@ pub fn html_to_plain(chunk: &str) -> String {
     out
 }
 
+/// What [`OutboxEntry::split_part`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Split {
+    /// The part, `len` UTF-16 units long, was replaced by `pieces` smaller ones.
+    Done { len: usize, pieces: usize },
+    /// The part is shorter than [`SPLIT_FLOOR`]: splitting it cannot be the fix. Unchanged.
+    Tiny { len: usize },
+}
+
+/// Under this many UTF-16 units, "message is too long" is not believed: nothing is split.
+pub const SPLIT_FLOOR: usize = 64;
+
+impl OutboxEntry {
+    /// The entry's messages, rendered as HTML and split within [`MESSAGE_LIMIT`], if it has
+    /// none yet (the sender's first attempt); an entry that has them keeps them.
+    pub fn render_parts(&mut self, tz: Tz) {
+        if self.parts.is_empty() {
+            self.parts = split(&html(&self.body, tz), MESSAGE_LIMIT, Markup::Html)
+                .into_iter()
+                .map(|text| Part { text, plain: false })
+                .collect();
+        }
+    }
+
+    /// After "can't parse entities" on part `k`: with nothing sent yet (`k == 0`) the whole
+    /// entry is rendered again from its body as plain text (the template's plain form, split
+    /// anew); otherwise the parts already sent stay, and each unsent HTML part from `k` on
+    /// becomes its plain text.
+    pub fn make_plain_from(&mut self, k: usize, tz: Tz) {
+        if k == 0 {
+            self.parts = split(&plain(&self.body, tz), MESSAGE_LIMIT, Markup::Plain)
+                .into_iter()
+                .map(|text| Part { text, plain: true })
+                .collect();
+            return;
+        }
+        for p in self.parts.iter_mut().skip(k) {
+            if !p.plain {
+                *p = Part {
+                    text: html_to_plain(&p.text),
+                    plain: true,
+                };
+            }
+        }
+    }
+
+    /// After "message is too long" on part `k` (`k < parts.len()`, the part just sent): the
+    /// part is replaced, in place, by pieces of at most half its length (plus a margin for
+    /// reopened tags), in the same markup. A part under [`SPLIT_FLOOR`] is left alone.
+    pub fn split_part(&mut self, k: usize) -> Split {
+        let part = &self.parts[k];
+        let len = utf16_len(&part.text);
+        if len < SPLIT_FLOOR {
+            return Split::Tiny { len };
+        }
+        let markup = if part.plain {
+            Markup::Plain
+        } else {
+            Markup::Html
+        };
+        let plain = part.plain;
+        let pieces: Vec<Part> = split(&part.text, len / 2 + 32, markup)
+            .into_iter()
+            .map(|text| Part { text, plain })
+            .collect();
+        let n = pieces.len();
+        self.parts.splice(k..=k, pieces);
+        Split::Done { len, pieces: n }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::outbox::RuleHit;
+    use crate::deliver::RuleHit;
     use chrono::DateTime;
     use proptest::prelude::*;
 
-    fn record() -> AlertRecord {
-        AlertRecord {
+    fn record() -> Alert {
+        Alert {
             title: "<script> & \"quotes\" 삼성전자 실적".into(),
             url: "https://e.com/a?x=1&y=\"2\"".into(),
             feed: "yna".into(),
@@ -527,7 +607,7 @@ mod tests {
             title in feed_text(), summary in feed_text(), feed in "[a-z]{1,8}",
             terms in proptest::collection::vec(feed_text(), 0..4), limit in 120usize..600,
         ) {
-            let a = AlertRecord {
+            let a = Alert {
                 title, url: "https://e.com/x?a=1&b=2".into(), feed, published: None,
                 summary: summary.repeat(3),
                 rules: vec![RuleHit { rule: "r".into(), matched: terms }],
@@ -551,15 +631,122 @@ mod tests {
 
         #[test]
         fn the_real_limit_holds_for_huge_titles(n in 1usize..3000) {
-            let a = AlertRecord {
+            let a = Alert {
                 title: "😀<&".repeat(n), url: "https://e.com/".into(), feed: "f".into(), published: None,
                 summary: String::new(), rules: vec![],
             };
             let html = alert_html(&a, chrono_tz::UTC);
-            for c in split(&html, crate::store::outbox::MESSAGE_LIMIT, Markup::Html) {
-                prop_assert!(utf16_len(&c) <= crate::store::outbox::MESSAGE_LIMIT);
+            for c in split(&html, MESSAGE_LIMIT, Markup::Html) {
+                prop_assert!(utf16_len(&c) <= MESSAGE_LIMIT);
                 prop_assert!(balanced(&c));
             }
         }
+    }
+
+    fn entry() -> OutboxEntry {
+        let now = chrono::Utc::now();
+        let key = [7u8; 32];
+        OutboxEntry::alert(1, &key, record(), now)
+    }
+
+    #[test]
+    fn parts_are_rendered_once() {
+        let mut e = entry();
+        e.render_parts(Tz::Asia__Seoul);
+        assert_eq!(e.parts.len(), 1);
+        assert!(!e.parts[0].plain);
+        assert_eq!(e.parts[0].text, html(&e.body, Tz::Asia__Seoul));
+        e.parts[0].text = "kept".into();
+        e.render_parts(Tz::Asia__Seoul);
+        assert_eq!(
+            e.parts[0].text, "kept",
+            "rendered parts are not rendered again"
+        );
+    }
+
+    #[test]
+    fn plain_from_the_start_renders_the_body_again_and_later_keeps_what_was_sent() {
+        let mut e = entry();
+        e.parts = vec![Part {
+            text: "<b>broken".into(),
+            plain: false,
+        }];
+        e.make_plain_from(0, Tz::UTC);
+        assert_eq!(
+            e.parts,
+            vec![Part {
+                text: plain(&e.body, Tz::UTC),
+                plain: true
+            }]
+        );
+
+        let sent = Part {
+            text: "<b>sent</b>".into(),
+            plain: false,
+        };
+        let already_plain = Part {
+            text: "<i>as is</i>".into(),
+            plain: true,
+        };
+        e.parts = vec![
+            sent.clone(),
+            Part {
+                text: "<b>a &amp; b</b>".into(),
+                plain: false,
+            },
+            already_plain.clone(),
+        ];
+        e.make_plain_from(1, Tz::UTC);
+        assert_eq!(
+            e.parts,
+            vec![
+                sent,
+                Part {
+                    text: html_to_plain("<b>a &amp; b</b>"),
+                    plain: true
+                },
+                already_plain
+            ]
+        );
+    }
+
+    #[test]
+    fn a_too_long_part_is_split_in_place_and_a_tiny_one_is_not() {
+        let mut e = entry();
+        let long = "가나다라 ".repeat(100);
+        let (first, last) = (
+            Part {
+                text: "first".into(),
+                plain: false,
+            },
+            Part {
+                text: "last".into(),
+                plain: false,
+            },
+        );
+        e.parts = vec![
+            first.clone(),
+            Part {
+                text: long.clone(),
+                plain: true,
+            },
+            last.clone(),
+        ];
+        let len = utf16_len(&long);
+        let Split::Done { len: got, pieces } = e.split_part(1) else {
+            panic!("split: {:?}", e.parts);
+        };
+        assert_eq!(got, len);
+        assert!(pieces >= 2, "{pieces}");
+        assert_eq!(e.parts.len(), pieces + 2);
+        assert_eq!((&e.parts[0], &e.parts[pieces + 1]), (&first, &last));
+        for p in &e.parts[1..=pieces] {
+            assert!(p.plain);
+            assert!(utf16_len(&p.text) <= len / 2 + 32, "{}", p.text);
+        }
+
+        let before = e.parts.clone();
+        assert_eq!(e.split_part(0), Split::Tiny { len: 5 });
+        assert_eq!(e.parts, before);
     }
 }

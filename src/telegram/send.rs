@@ -58,10 +58,10 @@ use tokio::time::Instant;
 
 use super::Failure;
 use super::api::{Api, SendMessage};
-use super::render::{self, Markup};
+use super::render::Split;
 use crate::config::TelegramConfig;
 use crate::metrics::Metrics;
-use crate::store::outbox::{MESSAGE_LIMIT, OutboxEntry, Part, SentRecord};
+use crate::store::outbox::{OutboxEntry, SentRecord};
 use crate::store::{Store, StoreError};
 
 /// Message rates, from `[telegram]`.
@@ -773,13 +773,7 @@ impl Sender {
                 return Ok(None);
             }
         }
-        if entry.parts.is_empty() {
-            let html = render::html(&entry.body, self.settings.timezone);
-            entry.parts = render::split(&html, MESSAGE_LIMIT, Markup::Html)
-                .into_iter()
-                .map(|text| Part { text, plain: false })
-                .collect();
-        }
+        entry.render_parts(self.settings.timezone);
         let k = entry.sent_parts.len();
         if k >= entry.parts.len() {
             self.complete(seq, &entry, false)?;
@@ -945,28 +939,11 @@ impl Sender {
             }
             Failure::CantParse(why) => {
                 tracing::warn!(chat, error = %why, "telegram cannot parse the HTML; resending as plain text");
-                if k == 0 {
-                    let plain = render::plain(&entry.body, self.settings.timezone);
-                    entry.parts = render::split(&plain, MESSAGE_LIMIT, Markup::Plain)
-                        .into_iter()
-                        .map(|text| Part { text, plain: true })
-                        .collect();
-                } else {
-                    for p in &mut entry.parts[k..] {
-                        if !p.plain {
-                            *p = Part {
-                                text: render::html_to_plain(&p.text),
-                                plain: true,
-                            };
-                        }
-                    }
-                }
+                entry.make_plain_from(k, self.settings.timezone);
                 self.store.update_outbox_entry(seq, &entry)
             }
-            Failure::TooLong => {
-                let part = entry.parts[k].clone();
-                let len = render::utf16_len(&part.text);
-                if len < 64 {
+            Failure::TooLong => match entry.split_part(k) {
+                Split::Tiny { len } => {
                     tracing::error!(
                         chat,
                         len,
@@ -974,29 +951,18 @@ impl Sender {
                     );
                     self.gave_up(&entry, "rejected");
                     self.index.remove(seq, now);
-                    return self.store.drop_outbox_entry(seq);
+                    self.store.drop_outbox_entry(seq)
                 }
-                let markup = if part.plain {
-                    Markup::Plain
-                } else {
-                    Markup::Html
-                };
-                let pieces: Vec<Part> = render::split(&part.text, len / 2 + 32, markup)
-                    .into_iter()
-                    .map(|text| Part {
-                        text,
-                        plain: part.plain,
-                    })
-                    .collect();
-                tracing::warn!(
-                    chat,
-                    len,
-                    pieces = pieces.len(),
-                    "telegram says the message is too long; split"
-                );
-                entry.parts.splice(k..=k, pieces);
-                self.store.update_outbox_entry(seq, &entry)
-            }
+                Split::Done { len, pieces } => {
+                    tracing::warn!(
+                        chat,
+                        len,
+                        pieces,
+                        "telegram says the message is too long; split"
+                    );
+                    self.store.update_outbox_entry(seq, &entry)
+                }
+            },
             Failure::Migrated(new) => {
                 tracing::warn!(
                     chat,

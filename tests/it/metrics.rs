@@ -145,11 +145,9 @@ async fn metrics_after_polls_and_deliveries_has_every_series() {
         fetcher: Arc::new(
             kkachi::fetch::Fetcher::new(&loaded.config.fetch, false).expect("fetcher"),
         ),
-        console: kkachi::deliver::Console {
-            format: kkachi::deliver::Format::Json,
-            timezone: chrono_tz::Asia::Seoul,
+        delivery: kkachi::deliver::Delivery::Outbox {
+            wake: sender.waker(),
         },
-        outbox: Some(sender.waker()),
         config: loaded.config.clone(),
         rules: loaded.rules.clone(),
         store: store.clone(),

@@ -313,11 +313,10 @@ async fn hostile_feeds_fail_alone_with_clear_errors_while_others_alert() {
         fetcher: std::sync::Arc::new(
             kkachi::fetch::Fetcher::new(&loaded.config.fetch, false).expect("fetcher"),
         ),
-        console: kkachi::deliver::Console {
+        delivery: kkachi::deliver::Delivery::Console(kkachi::deliver::Console {
             format: Format::Json,
             timezone: chrono_tz::Asia::Seoul,
-        },
-        outbox: None,
+        }),
         config: loaded.config.clone(),
         rules: loaded.rules.clone(),
         store: store.clone(),

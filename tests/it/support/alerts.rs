@@ -3,7 +3,8 @@
 //! nothing but kkachi and chrono.
 
 use chrono::Utc;
-use kkachi::store::outbox::{AlertRecord, OutboxEntry, RuleHit};
+use kkachi::deliver::{Alert, RuleHit};
+use kkachi::store::outbox::OutboxEntry;
 use kkachi::story::Story;
 
 /// A story of `feed` without a date, authors, categories or content.
@@ -28,7 +29,7 @@ pub fn alert(chat: i64, story: &Story, rule: &str, matched: &[&str]) -> OutboxEn
         rule: rule.into(),
         matched: matched.iter().map(|m| m.to_string()).collect(),
     }];
-    OutboxEntry::alert(chat, &key, AlertRecord::new(story, hits), Utc::now())
+    OutboxEntry::alert(chat, &key, Alert::new(story, hits), Utc::now())
 }
 
 /// `story`'s GUID dedup key in hex, as `Store::sent` takes it.

@@ -1,5 +1,5 @@
-//! Delivering alerts. Today: the console (stdout), as text or JSON lines. The Telegram bot will
-//! be a second sink behind the same [`Alert`] type.
+//! The console sink: alerts on stdout, as text blocks or JSON lines (`--format`), and the text
+//! form of a story for `feed test`. Pure rendering plus one locked write per batch.
 //!
 //! Invariant: stdout carries only results (alerts, stories); logs go to stderr.
 
@@ -8,39 +8,37 @@ use std::io::Write;
 use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
 
-use crate::rules::RuleMatch;
-use crate::store::outbox::RuleHit;
+use super::{Alert, RuleHit};
 use crate::story::Story;
 
-/// One story and every rule it matched: one alert per story, however many rules hit it.
-/// JSON shape: `{"rule","feed","title","url","published","summary","matched","rules"}` where
-/// `rule` and `matched` are the first rule's (kept from when an alert was one story and one
-/// rule) and `rules` lists every rule with its terms; fields may be added, never renamed.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Alert {
-    pub rule: String,
-    pub feed: String,
-    pub title: String,
-    pub url: String,
-    pub published: Option<DateTime<FixedOffset>>,
-    pub summary: String,
-    pub matched: Vec<String>,
-    pub rules: Vec<RuleHit>,
+/// An alert as one JSON line: `{"rule","feed","title","url","published","summary","matched",
+/// "rules"}` where `rule` and `matched` are the first rule's (kept from when an alert was one
+/// story and one rule) and `rules` lists every rule with its terms; fields may be added, never
+/// renamed.
+#[derive(Serialize)]
+struct JsonLine<'a> {
+    rule: &'a str,
+    feed: &'a str,
+    title: &'a str,
+    url: &'a str,
+    published: Option<DateTime<FixedOffset>>,
+    summary: &'a str,
+    matched: &'a [String],
+    rules: &'a [RuleHit],
 }
 
-impl Alert {
-    /// `matches` is not empty (a story without a match makes no alert).
-    pub fn new(story: &Story, matches: &[RuleMatch]) -> Alert {
-        let first = matches.first();
-        Alert {
-            rule: first.map(|m| m.rule.clone()).unwrap_or_default(),
-            feed: story.feed.clone(),
-            title: story.title.clone(),
-            url: story.url.clone(),
-            published: story.published,
-            summary: story.summary.clone(),
-            matched: first.map(|m| m.matched.clone()).unwrap_or_default(),
-            rules: matches.iter().map(RuleHit::from).collect(),
+impl<'a> From<&'a Alert> for JsonLine<'a> {
+    fn from(a: &'a Alert) -> JsonLine<'a> {
+        let (rule, matched) = a.first_hit();
+        JsonLine {
+            rule,
+            feed: &a.feed,
+            title: &a.title,
+            url: &a.url,
+            published: a.published,
+            summary: &a.summary,
+            matched,
+            rules: &a.rules,
         }
     }
 }
@@ -61,7 +59,7 @@ pub struct Console {
 
 impl Console {
     /// Writes a batch under one stdout lock so concurrent feeds do not interleave lines.
-    pub fn deliver(&self, alerts: &[Alert]) -> std::io::Result<()> {
+    pub fn deliver(&self, alerts: &[&Alert]) -> std::io::Result<()> {
         let stdout = std::io::stdout();
         let mut out = stdout.lock();
         for alert in alerts {
@@ -73,7 +71,7 @@ impl Console {
     pub fn render(&self, alert: &Alert) -> String {
         match self.format {
             Format::Json => {
-                let mut line = serde_json::to_string(alert)
+                let mut line = serde_json::to_string(&JsonLine::from(alert))
                     .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
                 line.push('\n');
                 line
@@ -89,9 +87,10 @@ pub fn render_text(alert: &Alert, tz: chrono_tz::Tz) -> String {
         .published
         .map(|t| t.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z").to_string())
         .unwrap_or_else(|| "time unknown".to_string());
+    let (first_rule, first_matched) = alert.first_hit();
     let names: Vec<&str> = alert.rules.iter().map(|h| h.rule.as_str()).collect();
     let names = if names.is_empty() {
-        alert.rule.clone()
+        first_rule.to_string()
     } else {
         names.join(", ")
     };
@@ -103,8 +102,8 @@ pub fn render_text(alert: &Alert, tz: chrono_tz::Tz) -> String {
         s.push_str(&format!("  {}\n", alert.summary));
     }
     match alert.rules.as_slice() {
-        [] | [_] if !alert.matched.is_empty() => {
-            s.push_str(&format!("  matched: {}\n", alert.matched.join(", ")));
+        [] | [_] if !first_matched.is_empty() => {
+            s.push_str(&format!("  matched: {}\n", first_matched.join(", ")));
         }
         [] | [_] => {}
         hits => {
@@ -143,13 +142,11 @@ mod tests {
     #[test]
     fn json_shape_is_stable() {
         let alert = Alert {
-            rule: "openai-korea".into(),
             feed: "yna".into(),
             title: "오픈AI, 한국 기업과 협력".into(),
             url: "https://www.yna.co.kr/view/1".into(),
             published: DateTime::parse_from_rfc3339("2026-11-27T09:00:00+09:00").ok(),
             summary: "요약".into(),
-            matched: vec!["OpenAI".into(), "\"한국 기업\"".into()],
             rules: vec![RuleHit {
                 rule: "openai-korea".into(),
                 matched: vec!["OpenAI".into(), "\"한국 기업\"".into()],
