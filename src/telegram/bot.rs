@@ -174,16 +174,17 @@ pub enum BotError {
     Store(#[from] StoreError),
 }
 
-/// A running bot: [`BotTask::stop`] ends it.
+/// A bot on its own task, for a caller without `app`'s services (the daemon spawns [`run`] on
+/// its task tracker instead): [`BotTask::stop`] cancels its token and waits at most a deadline.
 pub struct BotTask {
-    stop: tokio::sync::oneshot::Sender<()>,
+    stop: tokio_util::sync::CancellationToken,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl BotTask {
     /// Asks the dispatcher to stop and waits at most `deadline` (then abandons it).
     pub async fn stop(self, deadline: Duration) {
-        let _ = self.stop.send(());
+        self.stop.cancel();
         let abort = self.task.abort_handle();
         if tokio::time::timeout(deadline, self.task).await.is_err() {
             tracing::warn!("telegram bot still busy after {deadline:?}; abandoning it");
@@ -194,10 +195,8 @@ impl BotTask {
 
 /// Starts the bot on its own task.
 pub fn spawn(bot: Bot, ctx: Ctx) -> BotTask {
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(run(bot, ctx, async move {
-        let _ = stopped.await;
-    }));
+    let stop = tokio_util::sync::CancellationToken::new();
+    let task = tokio::spawn(run(bot, ctx, stop.clone().cancelled_owned()));
     BotTask { stop, task }
 }
 
