@@ -2,23 +2,25 @@
 //!
 //! - **start** opens the store, binds `[http] listen` (a taken port fails the start, before
 //!   systemd hears READY), builds the fetcher and the Telegram client, and spawns the services
-//!   ([`services`]: the control pump, the delivery task, the bot, the HTTP server).
-//! - **serve** runs the [`daemon`] loop (the schedule, reloads from [`reload`]) until a
-//!   [`Control::Shutdown`]; with `--once` it polls every feed once instead ([`run_once`]) and
-//!   then delivers until the outbox is empty or its deadline passes.
-//! - **stop** gives the polls in flight until the shutdown deadline (then abandons them:
-//!   their stories were not marked seen and are polled again), cancels the one shutdown token,
-//!   waits for the services by the same deadline, and flushes the store.
+//!   ([`services`]: the control pump, the HTTP server, the delivery task, the bot).
+//! - **serve** runs the [`daemon`] loop (the schedule; reloads are in [`reload`]) until a
+//!   [`Control::Shutdown`], then gives the polls in flight until the shutdown deadline (and
+//!   abandons the rest: their stories were not marked seen and are polled again). With
+//!   `--once` it polls every feed once instead ([`run_once`]) and then lets the delivery task
+//!   empty the outbox until its own deadline.
+//! - **stop** cancels the one shutdown token, waits for the services by the same deadline,
+//!   and flushes the store.
 //!
 //! The caller says when to stop through a [`Control`] channel: `main` forwards signals to it
-//! ([`forward_signals`]), tests send or hang up. There is no shutdown future.
+//! ([`forward_signals`]); tests keep its sender, or drop it. No shutdown future is passed in.
 //!
 //! Invariant: a reload and a shutdown reach the daemon only as a [`Control`] on one channel:
 //! the caller's controls are pumped into it and the file watcher sends its edits on it, so
 //! SIGHUP and an edit are the same message with a different `why`.
-//! Invariant: one shutdown token stops every service; one deadline (`--shutdown-deadline`)
-//! bounds the polls in flight, the bot and the Telegram sends. What is abandoned at it is
-//! either not yet marked seen (polled again) or still in the outbox (sent next start).
+//! Invariant: one shutdown token stops every service, after the polls in flight are done or
+//! abandoned (the delivery task keeps sending what they queue meanwhile). One deadline
+//! (`--shutdown-deadline`) bounds the polls, the bot and the Telegram sends; what is abandoned
+//! at it is either not yet marked seen (polled again) or still in the outbox (sent next start).
 //! Invariant: a caller that hangs up stops a daemon (as `Shutdown` does) but not a `--once`
 //! cycle, which finishes.
 
@@ -116,13 +118,18 @@ pub async fn run(
     control: mpsc::UnboundedReceiver<Control>,
 ) -> Result<Vec<Report>> {
     let mut app = start(&loaded, &opts, control).await?;
-    let (reports, until) = if opts.once {
-        app.cycle(&opts).await
+    if opts.once {
+        let reports = app.cycle().await;
+        let until = Instant::now() + opts.once_deadline.unwrap_or(ONCE_DELIVERY_LIMIT);
+        app.deliver_queued(until).await;
+        app.stop(until).await?;
+        app.log_cycle(&reports);
+        Ok(reports)
     } else {
-        (Vec::new(), app.serve(opts.shutdown_deadline).await)
-    };
-    app.stop(opts.once.then_some(&reports), until).await?;
-    Ok(reports)
+        let until = app.serve(opts.shutdown_deadline).await;
+        app.stop(until).await?;
+        Ok(Vec::new())
+    }
 }
 
 /// What [`start`] builds and [`App::stop`] takes down.
@@ -154,24 +161,14 @@ async fn start(
         |stop| pump(from_caller, tx, hang_up, stop),
         || {},
     );
-    // The metrics and health endpoints (a daemon only).
     let (ready, ready_rx) = watch::channel(Readiness::Starting);
     if let Some(addr) = loaded.config.http.listen.filter(|_| !opts.once) {
-        let listener = http::bind(addr).await?;
         let state = http::State {
             metrics: metrics.clone(),
             store: store.clone(),
             ready: ready_rx,
         };
-        services.spawn(
-            "http",
-            |stop| async move {
-                if let Err(e) = http::serve(listener, state, stop).await {
-                    tracing::warn!(error = %e, "the http server failed");
-                }
-            },
-            || tracing::debug!("the http server did not stop by the shutdown deadline; leaving it"),
-        );
+        spawn_http(&mut services, addr, state).await?;
     }
     let fetcher = Arc::new(Fetcher::new(
         &loaded.config.fetch,
@@ -183,46 +180,10 @@ async fn start(
     } else {
         telegram_client(loaded)?
     };
-    let (mut outbox, mut delivered, mut sender_live) = (None, None, None);
-    if let Some(bot) = client.clone() {
-        let settings =
-            telegram::send::Settings::new(&loaded.config.telegram, loaded.config.schedule.timezone);
-        let mut sender =
-            telegram::send::Sender::new(bot, store.clone(), settings).with_metrics(metrics.clone());
-        sender_live = Some(sender.live_settings());
-        outbox = Some(sender.waker());
-        delivered = Some(sender.delivered());
-        let store = store.clone();
-        services.spawn(
-            "telegram delivery",
-            |stop| sender.run(stop),
-            move || {
-                tracing::warn!(
-                    outbox = store.outbox_len(),
-                    "telegram delivery still busy at the shutdown deadline; abandoning it (the outbox keeps what is left)"
-                )
-            },
-        );
-    }
-    // The bot people talk to runs beside the delivery task (a daemon with a token only).
-    let bot_live = match client {
-        Some(client) if !opts.once => {
-            let (ctx, live) = telegram_bot(loaded, &store);
-            services.spawn(
-                "telegram bot",
-                |stop| telegram::bot::run(client, ctx, stop),
-                || {
-                    tracing::warn!(
-                        "telegram bot still busy at the shutdown deadline; abandoning it"
-                    )
-                },
-            );
-            Some(live)
-        }
-        _ => None,
-    };
+    let tg = client
+        .map(|client| spawn_telegram(&mut services, client, loaded, &store, &metrics, !opts.once));
     let ctx = Ctx {
-        outbox,
+        outbox: tg.as_ref().map(|t| t.outbox.clone()),
         console: Console {
             format: opts.format,
             timezone: loaded.config.schedule.timezone,
@@ -240,10 +201,14 @@ async fn start(
         store = %ctx.config.store.path.display(),
         "kkachi started"
     );
+    let (delivered, sender, bot) = match tg {
+        Some(t) => (Some(t.delivered), Some(t.sender), t.bot),
+        None => (None, None, None),
+    };
     let daemon = Daemon {
         ctx,
-        bot: bot_live,
-        sender: sender_live,
+        bot,
+        sender,
         rejected: None,
         ready,
         control: control_tx,
@@ -254,6 +219,80 @@ async fn start(
         control,
         delivered,
     })
+}
+
+/// Binds `addr` (a taken port fails the start, before systemd hears READY) and serves the
+/// metrics and health endpoints on it.
+async fn spawn_http(
+    services: &mut Services,
+    addr: std::net::SocketAddr,
+    state: http::State,
+) -> Result<()> {
+    let listener = http::bind(addr).await?;
+    services.spawn(
+        "http",
+        |stop| async move {
+            if let Err(e) = http::serve(listener, state, stop).await {
+                tracing::warn!(error = %e, "the http server failed");
+            }
+        },
+        || tracing::debug!("the http server did not stop by the shutdown deadline; leaving it"),
+    );
+    Ok(())
+}
+
+/// What the pipeline, a reload and the `--once` summary need of the Telegram services.
+struct Telegram {
+    /// Wakes the delivery task when a poll queued alerts.
+    outbox: Arc<tokio::sync::Notify>,
+    delivered: Arc<AtomicU64>,
+    /// The delivery task's live settings.
+    sender: watch::Sender<telegram::send::Settings>,
+    /// The bot's live rules and settings (`None` without the bot).
+    bot: Option<telegram::bot::Live>,
+}
+
+/// Spawns the delivery task and, with `with_bot`, the bot people talk to beside it.
+fn spawn_telegram(
+    services: &mut Services,
+    client: telegram::Bot,
+    loaded: &Loaded,
+    store: &Arc<Store>,
+    metrics: &Arc<crate::metrics::Metrics>,
+    with_bot: bool,
+) -> Telegram {
+    let settings =
+        telegram::send::Settings::new(&loaded.config.telegram, loaded.config.schedule.timezone);
+    let mut sender = telegram::send::Sender::new(client.clone(), store.clone(), settings)
+        .with_metrics(metrics.clone());
+    let live = sender.live_settings();
+    let (outbox, delivered) = (sender.waker(), sender.delivered());
+    let queued = store.clone();
+    services.spawn(
+        "telegram delivery",
+        |stop| sender.run(stop),
+        move || {
+            tracing::warn!(
+                outbox = queued.outbox_len(),
+                "telegram delivery still busy at the shutdown deadline; abandoning it (the outbox keeps what is left)"
+            )
+        },
+    );
+    let bot = with_bot.then(|| {
+        let (ctx, live) = telegram_bot(loaded, store);
+        services.spawn(
+            "telegram bot",
+            |stop| telegram::bot::run(client, ctx, stop),
+            || tracing::warn!("telegram bot still busy at the shutdown deadline; abandoning it"),
+        );
+        live
+    });
+    Telegram {
+        outbox,
+        delivered,
+        sender: live,
+        bot,
+    }
 }
 
 /// Forwards the caller's controls into the one control channel until the services stop.
@@ -286,30 +325,19 @@ async fn pump(
 }
 
 impl App {
-    /// The daemon: serves until a [`Control::Shutdown`], then gives the polls in flight until
-    /// `deadline` from now. Returns that instant: the services get until then too.
+    /// The daemon: schedules polls until a [`Control::Shutdown`], then gives the polls in
+    /// flight until `deadline` from now. Returns that instant: the services get until then
+    /// too (one deadline for everything in flight: polls, the bot's reply, Telegram sends).
     async fn serve(&mut self, deadline: Duration) -> Instant {
-        let mut polls = self.daemon.run(&mut self.control).await;
-        // One deadline for everything in flight: polls, the bot's reply, Telegram sends.
+        let polls = self.daemon.run(&mut self.control).await;
         let until = Instant::now() + deadline;
-        let in_flight = polls.len();
-        tracing::info!(in_flight, "shutting down");
-        crate::systemd::stopping(&format!(
-            "stopping: {in_flight} polls finishing (at most {deadline:?})"
-        ));
-        let drain = async { while polls.join_next().await.is_some() {} };
-        if tokio::time::timeout_at(until, drain).await.is_err() {
-            tracing::warn!(
-                "polls still running after {deadline:?}; abandoning them (their stories are polled again next start)"
-            );
-            polls.abort_all();
-        }
+        finish_polls(polls, until, deadline).await;
         until
     }
 
-    /// `--once`: polls every feed once (a [`Control::Shutdown`] interrupts it: what was not
-    /// marked seen is polled again next time). Returns the reports and the delivery deadline.
-    async fn cycle(&mut self, opts: &RunOptions) -> (Vec<Report>, Instant) {
+    /// `--once`: polls every feed once. A [`Control::Shutdown`] interrupts it: what was not
+    /// marked seen is polled again next time.
+    async fn cycle(&mut self) -> Vec<Report> {
         let control = &mut self.control;
         let stop = async {
             loop {
@@ -321,36 +349,22 @@ impl App {
                 }
             }
         };
-        let reports = tokio::select! {
+        tokio::select! {
             reports = run_once(&self.daemon.ctx) => reports,
             _ = stop => {
                 tracing::warn!("interrupted: polls in flight are abandoned");
                 Vec::new()
             }
-        };
-        let limit = opts.once_deadline.unwrap_or(ONCE_DELIVERY_LIMIT);
-        (reports, Instant::now() + limit)
+        }
     }
 
-    /// Stops the services by `until` and flushes the store. After a `--once` cycle (`cycle`
-    /// has its reports) the delivery task first gets until then to empty the outbox, unless a
-    /// [`Control::Shutdown`] says stop; what is left (in the store) goes out on the next run.
-    async fn stop(mut self, cycle: Option<&[Report]>, until: Instant) -> Result<()> {
-        let store = self.daemon.ctx.store.clone();
-        if cycle.is_some() && self.delivered.is_some() {
-            self.drain_outbox(&store, until).await;
+    /// After `--once`: lets the delivery task (if any) empty the outbox until `until`, unless
+    /// a [`Control::Shutdown`] says stop; what is left (in the store) goes out on the next run.
+    async fn deliver_queued(&mut self, until: Instant) {
+        if self.delivered.is_none() {
+            return;
         }
-        self.services.stop(until).await;
-        store.flush().context("cannot flush the store")?;
-        if let Some(reports) = cycle {
-            let delivered = self.delivered.map_or(0, |d| d.load(Ordering::Relaxed));
-            log_cycle(reports, delivered, store.outbox_len());
-        }
-        Ok(())
-    }
-
-    /// Waits until the outbox is empty, `until` passes or a [`Control::Shutdown`] arrives.
-    async fn drain_outbox(&mut self, store: &Store, until: Instant) {
+        let store = &self.daemon.ctx.store;
         let mut open = true;
         while store.outbox_len() > 0 && Instant::now() < until {
             tokio::select! {
@@ -365,6 +379,42 @@ impl App {
                 _ = tokio::time::sleep(Duration::from_millis(50)) => {}
             }
         }
+    }
+
+    /// Cancels the shutdown token, waits for the services until `until` (see
+    /// [`Services::stop`]), then flushes the store.
+    async fn stop(&mut self, until: Instant) -> Result<()> {
+        std::mem::take(&mut self.services).stop(until).await;
+        self.daemon
+            .ctx
+            .store
+            .flush()
+            .context("cannot flush the store")
+    }
+
+    fn log_cycle(&self, reports: &[Report]) {
+        let delivered = self
+            .delivered
+            .as_ref()
+            .map_or(0, |d| d.load(Ordering::Relaxed));
+        log_cycle(reports, delivered, self.daemon.ctx.store.outbox_len());
+    }
+}
+
+/// Gives the polls in flight until `until`, then abandons them (their stories were not marked
+/// seen, so the next start polls them again).
+async fn finish_polls(mut polls: JoinSet<Report>, until: Instant, deadline: Duration) {
+    let in_flight = polls.len();
+    tracing::info!(in_flight, "shutting down");
+    crate::systemd::stopping(&format!(
+        "stopping: {in_flight} polls finishing (at most {deadline:?})"
+    ));
+    let drain = async { while polls.join_next().await.is_some() {} };
+    if tokio::time::timeout_at(until, drain).await.is_err() {
+        tracing::warn!(
+            "polls still running after {deadline:?}; abandoning them (their stories are polled again next start)"
+        );
+        polls.abort_all();
     }
 }
 

@@ -45,9 +45,9 @@ pub use dispatcher::{BotTask, run, spawn};
 /// that an idle poll ends with an empty answer, not a client error.
 pub const POLL_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The rules the bot shows and accepts. A `watch` receiver rather than a bare `Arc` so that
-/// live reload (a later issue) can publish a new snapshot with `watch::Sender::send` and the
-/// bot sees it on its next command, without restarting the dispatcher.
+/// The rules the bot shows and accepts. A `watch` receiver rather than a bare `Arc` so that a
+/// reload publishes a new snapshot (through [`Live`]) and the bot sees it on its next command,
+/// without restarting the dispatcher.
 pub type Rules = watch::Receiver<Arc<RuleSet>>;
 
 /// How the bot behaves, from the config.
