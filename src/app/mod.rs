@@ -2,8 +2,8 @@
 //!
 //! - **start** opens the store, binds `[http] listen` (a taken port fails the start, before
 //!   systemd hears READY), builds the fetcher and the Telegram client, and spawns the services
-//!   ([`services`]: the control pump, the HTTP server, the delivery task, the bot).
-//! - **serve** runs the [`daemon`] loop (the schedule; reloads are in [`reload`]) until a
+//!   (`services`: the control pump, the HTTP server, the delivery task, the bot).
+//! - **serve** runs the `daemon` loop (the schedule; reloads are in `reload`) until a
 //!   [`Control::Shutdown`], then gives the polls in flight until the shutdown deadline (and
 //!   abandons the rest: their stories were not marked seen and are polled again). With
 //!   `--once` it polls every feed once instead ([`run_once`]) and then lets the delivery task
@@ -361,8 +361,8 @@ impl App {
     /// After `--once`: lets the delivery task (if any) empty the outbox until `until`, unless
     /// a [`Control::Shutdown`] says stop; what is left (in the store) goes out on the next run.
     async fn deliver_queued(&mut self, until: Instant) {
-        if self.delivered.is_none() {
-            return;
+        if self.daemon.sender.is_none() {
+            return; // No delivery task: console alerts were printed as they came.
         }
         let store = &self.daemon.ctx.store;
         let mut open = true;

@@ -1,15 +1,15 @@
 //! The bot people talk to: commands, the `/topics` keyboard, and the subscriptions they change.
 //!
-//! - [`commands`]: the command set, what each does, every reply's wording;
-//! - [`keyboards`]: the `/topics` message and its buttons' callback data;
-//! - [`status`]: `/status` for kkachi admins;
-//! - [`access`]: who may change a chat's subscriptions (access mode, group administrators,
+//! - `commands`: the command set, what each does, every reply's wording;
+//! - `keyboards`: the `/topics` message and its buttons' callback data;
+//! - `status`: `/status` for kkachi admins;
+//! - `access`: who may change a chat's subscriptions (access mode, group administrators,
 //!   kkachi admins);
-//! - [`dispatcher`]: the long-polling dispatcher's lifecycle ([`run`], [`spawn`]) and the
+//! - `dispatcher`: the long-polling dispatcher's lifecycle ([`run`], [`spawn`]) and the
 //!   handlers that answer a message or a button tap.
 //!
 //! This file holds what they share: [`Settings`], the handlers' [`Ctx`] with its live rules
-//! and settings ([`Live`]), [`BotError`] and a [`Reply`].
+//! and settings ([`Live`]), [`BotError`] and a `Reply`.
 //!
 //! Must not: send alerts or touch the outbox (that is [`super::send`]), decide who gets a
 //! story (that is [`super::route`], which already skips paused chats and delivers to the
