@@ -8,7 +8,7 @@
 //! a feed has at most one poll in flight (a tick that finds it still polling is skipped).
 //! Invariant: a reload and a shutdown reach the loop only as a [`Control`] on the one control
 //! channel, whoever asked (SIGHUP, SIGTERM, a file edit, the caller of `app::run`).
-//! Must not: stop the services (that is `app::stop`, through the shutdown token).
+//! Must not: stop the services (that is `App::stop` in `app`, through the shutdown token).
 
 use std::collections::HashSet;
 use std::time::Duration;

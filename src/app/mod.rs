@@ -236,7 +236,7 @@ async fn spawn_http(
                 tracing::warn!(error = %e, "the http server failed");
             }
         },
-        || tracing::debug!("the http server did not stop by the shutdown deadline; leaving it"),
+        || tracing::debug!("the http server did not stop by the shutdown deadline; abandoning it"),
     );
     Ok(())
 }
