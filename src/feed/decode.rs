@@ -1,24 +1,13 @@
 //! Feed bytes → UTF-8 text with a true XML declaration ([`decode()`]), and the warning when bytes
 //! had to be replaced. Pure.
 //!
-//! Raw bytes in, never pre-decoded text. The encoding is chosen in this order:
-//! 1. a byte-order mark (UTF-8, UTF-16LE/BE), or UTF-16 without one, known by its `<?xml` in
-//!    16-bit units (its NUL bytes would otherwise pass as UTF-8);
-//! 2. valid UTF-8 wins, also when only a character cut off at the very end is incomplete (a
-//!    truncated download: the stub becomes U+FFFD, and the XML check reports where the document
-//!    ends, with its line and column, not a charset problem);
-//! 3. the HTTP `charset=`, then the XML declaration's `encoding=` (`cp949`, `x-windows-949`,
-//!    `ms949`, `uhc`, `ks_c_5601-1987` and `euc-kr` all mean Windows-949, which is what
-//!    encoding_rs calls EUC-KR). A declared UTF-8 that is not valid UTF-8 is ignored (servers
-//!    say UTF-8 by default); an encoding the outlet names is decoded with replacement characters
-//!    for the odd malformed byte, rather than losing the feed;
-//! 4. otherwise a strict EUC-KR attempt (a character cut off at the very end is again
-//!    truncation, not a reason to fail);
-//! 5. otherwise UTF-8 or EUC-KR with replacement, whichever replaces fewer sequences, as long
-//!    as they are few (a Korean outlet cutting a description at a byte count, a stray byte):
-//!    every story is kept and [`parse`](super::parse()) returns a warning that counts them. Only
-//!    a body that is neither (binary, another charset throughout) is
-//!    [`FeedError::Undecodable`].
+//! Raw bytes in, never pre-decoded text. The charset is chosen by [`crate::charset`], the one
+//! decoding path for feeds and article pages (its module doc gives the order of evidence: BOM,
+//! UTF-8, HTTP `charset=`, the XML declaration, EUC-KR, then UTF-8 or EUC-KR with replacement).
+//! Here, the feed's side of it: bytes replaced while decoding become a warning that counts them
+//! (every story is kept, and [`parse`](super::parse()) returns it); a body that is none of
+//! those is [`FeedError::Undecodable`], a declared encoding we cannot read
+//! [`FeedError::UnsupportedEncoding`].
 //!
 //! The text handed to feed-rs has no BOM and a true declaration: its `encoding=` says `UTF-8`
 //! (padded to the old length), or it has none, which means UTF-8 (feed-rs decodes by the
@@ -27,10 +16,11 @@
 
 use std::borrow::Cow;
 
-use encoding_rs::{EUC_KR, Encoding, UTF_8};
+use encoding_rs::Encoding;
 
 use super::FeedError;
 use super::repair::find_attr;
+use crate::charset::{self, CharsetError};
 
 /// The bytes as UTF-8 with a true declaration, and the encoding they were decoded from.
 /// Exposed for tests and diagnostics; see the module doc for the order of evidence.
@@ -45,33 +35,17 @@ pub fn decode(
     Ok((with_true_declaration(&decoded), encoding))
 }
 
-/// Invalid byte sequences a feed may have and still be read as a charset with replacement:
-/// a few (a description cut at a byte count, a stray byte), never a page in another charset.
-fn tolerable(errors: usize, len: usize) -> bool {
-    errors <= 16.max(len / 1000)
-}
-
-/// `body` in `encoding` with U+FFFD for what does not decode, and how many were replaced.
-fn decode_lossy(encoding: &'static Encoding, body: &[u8]) -> (String, usize) {
-    let (text, _) = encoding.decode_without_bom_handling(body);
-    let n = replaced(&text);
-    (text.into_owned(), n)
-}
-
-/// How many characters decoding replaced (U+FFFD in its output).
-fn replaced(text: &str) -> usize {
-    text.chars().filter(|&c| c == '\u{FFFD}').count()
-}
-
-/// UTF-16 without a byte-order mark, known by its `<?xml` (or `<`) in 16-bit units: its NUL
-/// bytes are valid UTF-8, so it would otherwise pass as UTF-8 and fail as XML.
-fn utf16_without_bom(body: &[u8]) -> Option<&'static Encoding> {
-    let start = body.get(..4)?;
-    match start {
-        [b'<', 0, b'?' | b'r' | b'f' | b'!', 0] => Some(encoding_rs::UTF_16LE),
-        [0, b'<', 0, b'?' | b'r' | b'f' | b'!'] => Some(encoding_rs::UTF_16BE),
-        _ => None,
-    }
+/// The text, its encoding, and a warning when bytes had to be replaced.
+pub(super) fn decode_text<'a>(
+    body: &'a [u8],
+    content_type: Option<&str>,
+) -> Result<(Cow<'a, str>, &'static Encoding, Option<String>), FeedError> {
+    let decoded = charset::decode_feed(body, content_type).map_err(|e| match e {
+        CharsetError::Unsupported { label } => FeedError::UnsupportedEncoding { label },
+        CharsetError::Undecodable => FeedError::Undecodable,
+    })?;
+    let note = (decoded.replaced > 0).then(|| replaced_note(decoded.replaced, decoded.encoding));
+    Ok((decoded.text, decoded.encoding, note))
 }
 
 fn replaced_note(n: usize, encoding: &'static Encoding) -> String {
@@ -79,135 +53,6 @@ fn replaced_note(n: usize, encoding: &'static Encoding) -> String {
         "{n} byte sequence(s) are not valid {} and were replaced with U+FFFD; every story is kept",
         encoding.name()
     )
-}
-
-/// The text, its encoding, and a warning when bytes had to be replaced.
-pub(super) fn decode_text<'a>(
-    body: &'a [u8],
-    content_type: Option<&str>,
-) -> Result<(Cow<'a, str>, &'static Encoding, Option<String>), FeedError> {
-    if let Some((encoding, bom_len)) = Encoding::for_bom(body) {
-        let (text, errors) = encoding.decode_without_bom_handling(&body[bom_len..]);
-        let note = errors.then(|| replaced_note(replaced(&text), encoding));
-        return Ok((text, encoding, note));
-    }
-    if let Some(encoding) = utf16_without_bom(body) {
-        let (text, errors) = encoding.decode_without_bom_handling(body);
-        let note = errors.then(|| replaced_note(replaced(&text), encoding));
-        return Ok((text, encoding, note));
-    }
-    // `Some` when the body is UTF-8 but for an incomplete character at its very end.
-    let utf8_cut = match std::str::from_utf8(body) {
-        Ok(text) => return Ok((text.into(), UTF_8, None)),
-        Err(e) if e.error_len().is_none() => {
-            // A download cut short inside a character, not another charset: the stub becomes
-            // U+FFFD and the XML check says where the document ends. An ASCII prefix is no
-            // evidence of UTF-8, so then the hints below still get their say.
-            if !body[..e.valid_up_to()].is_ascii() {
-                return Ok((String::from_utf8_lossy(body), UTF_8, None));
-            }
-            Some(())
-        }
-        Err(_) => None,
-    };
-    let hints = [
-        content_type.and_then(http_charset),
-        xml_declared_encoding(body),
-    ];
-    for label in hints.into_iter().flatten() {
-        let Some(encoding) = encoding_for_label(label) else {
-            continue;
-        };
-        if encoding == UTF_8 {
-            continue; // we already know it is not valid UTF-8: decided below
-        }
-        if encoding == encoding_rs::REPLACEMENT || !encoding.is_ascii_compatible() {
-            return Err(FeedError::UnsupportedEncoding {
-                label: label.to_string(),
-            });
-        }
-        let (text, errors) = encoding.decode_without_bom_handling(body);
-        let note = errors.then(|| replaced_note(replaced(&text), encoding));
-        return Ok((text, encoding, note));
-    }
-    if let Some(text) = decode_strict_but_cut(EUC_KR, body) {
-        return Ok((text.into(), EUC_KR, None));
-    }
-    if utf8_cut.is_some() {
-        return Ok((String::from_utf8_lossy(body), UTF_8, None));
-    }
-    // A few bad bytes in an otherwise UTF-8 (or EUC-KR) feed: replace them, keep every story.
-    // Whichever reads with fewer replacements is the feed's charset (a label was wrong before).
-    let (utf8, utf8_errors) = decode_lossy(UTF_8, body);
-    let (euc, euc_errors) = decode_lossy(EUC_KR, body);
-    let (text, errors, encoding) = if utf8_errors <= euc_errors {
-        (utf8, utf8_errors, UTF_8)
-    } else {
-        (euc, euc_errors, EUC_KR)
-    };
-    if tolerable(errors, body.len()) {
-        return Ok((text.into(), encoding, Some(replaced_note(errors, encoding))));
-    }
-    Err(FeedError::Undecodable)
-}
-
-/// `body` decoded without replacement, except that an incomplete sequence at the very end (a
-/// download cut short) becomes U+FFFD; `None` when any other byte is malformed.
-fn decode_strict_but_cut(encoding: &'static Encoding, body: &[u8]) -> Option<String> {
-    use encoding_rs::DecoderResult;
-    let mut decoder = encoding.new_decoder_without_bom_handling();
-    let mut out =
-        String::with_capacity(decoder.max_utf8_buffer_length_without_replacement(body.len())?);
-    let (result, _) = decoder.decode_to_string_without_replacement(body, &mut out, false);
-    if !matches!(result, DecoderResult::InputEmpty) {
-        return None;
-    }
-    match decoder
-        .decode_to_string_without_replacement(b"", &mut out, true)
-        .0
-    {
-        DecoderResult::InputEmpty => {}
-        DecoderResult::Malformed(..) => out.push('\u{FFFD}'),
-        DecoderResult::OutputFull => return None,
-    }
-    Some(out)
-}
-
-/// The encoding a label names, with the Korean labels that are not WHATWG labels.
-fn encoding_for_label(label: &str) -> Option<&'static Encoding> {
-    let label = label.trim().to_ascii_lowercase();
-    match label.as_str() {
-        "cp949" | "x-windows-949" | "windows-949" | "ms949" | "uhc" | "euc_kr" | "ksc5601"
-        | "ks_c_5601" => Some(EUC_KR),
-        _ => Encoding::for_label(label.as_bytes()),
-    }
-}
-
-/// `charset` of a Content-Type header value.
-fn http_charset(content_type: &str) -> Option<&str> {
-    content_type.split(';').skip(1).find_map(|param| {
-        let (name, value) = param.split_once('=')?;
-        name.trim()
-            .eq_ignore_ascii_case("charset")
-            .then(|| value.trim().trim_matches(['"', '\'']))
-    })
-}
-
-/// `encoding` of the XML declaration, read as ASCII from the raw bytes.
-fn xml_declared_encoding(body: &[u8]) -> Option<&str> {
-    let start = body.iter().position(|b| !b.is_ascii_whitespace())?;
-    let head = &body[start..body.len().min(start + 1024)];
-    let head = head.strip_prefix(b"<?xml")?;
-    let end = head.windows(2).position(|w| w == b"?>")?;
-    let decl = std::str::from_utf8(&head[..end]).ok()?;
-    let at = decl.find("encoding")?;
-    let rest = decl[at + "encoding".len()..]
-        .trim_start()
-        .strip_prefix('=')?
-        .trim_start();
-    let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
-    let rest = &rest[1..];
-    rest.find(quote).map(|e| &rest[..e])
 }
 
 /// `text` without a BOM, its XML declaration (if any) first and saying UTF-8. The declaration

@@ -1,7 +1,7 @@
 //! The pure page-side inputs of a summary: bytes → text (`decode_html`), page → main text
 //! (`extract_article`), and HTML fragment → plain text with paragraph breaks (`html_to_text`).
 //!
-//! Owns charset detection for pages and the choice of readability port. It must not fetch
+//! Owns the choice of readability port (charset detection is `crate::charset`'s). It must not fetch
 //! anything (the caller hands it bytes and the response's `Content-Type`), and it never fails:
 //! a page it cannot make sense of yields `None` or lossy text, never an error.
 //!
@@ -18,7 +18,6 @@
 //! breaks.
 
 use dom_query::{Document, NodeRef};
-use encoding_rs::Encoding;
 
 use crate::text::{MAX_NESTING, flatten_tags, has_entity, nests_deeper_than, repair_bare_entities};
 
@@ -93,100 +92,14 @@ fn deeper_than(doc: &Document, limit: usize) -> bool {
     false
 }
 
-/// Decodes a page to text. The charset comes from, in order: a byte-order mark; the bytes being
-/// valid UTF-8 with non-ASCII content (a declaration that says otherwise is wrong far more
-/// often than EUC-KR text happens to be valid UTF-8); the HTTP `Content-Type` charset; a
-/// `<meta charset>` or `<meta http-equiv content="…charset=…">` in the first 4 KiB; otherwise
-/// EUC-KR when the bytes are not UTF-8 (the common undeclared legacy encoding of Korean pages).
-/// `cp949`, `x-windows-949`, `ms949` and `uhc` mean EUC-KR (encoding_rs's EUC-KR is
-/// windows-949). Malformed sequences become U+FFFD.
+/// Decodes a page to text: [`crate::charset::decode_page`] (a byte-order mark; valid UTF-8 with
+/// non-ASCII content; the HTTP `Content-Type` charset; a `<meta charset>` or
+/// `<meta http-equiv content="…charset=…">` in the first 4 KiB; otherwise EUC-KR). Malformed
+/// sequences become U+FFFD.
 pub fn decode_html(bytes: &[u8], content_type: Option<&str>) -> String {
-    if let Some((enc, bom)) = Encoding::for_bom(bytes) {
-        return enc
-            .decode_without_bom_handling(&bytes[bom..])
-            .0
-            .into_owned();
-    }
-    let utf8 = std::str::from_utf8(bytes).ok();
-    if let Some(s) = utf8
-        && !s.is_ascii()
-    {
-        return s.to_owned();
-    }
-    let declared = content_type
-        .and_then(charset_param)
-        .and_then(encoding_for_label)
-        .or_else(|| meta_charset(&bytes[..bytes.len().min(4096)]));
-    let enc = match (declared, utf8) {
-        // UTF-16 cannot be declared from inside an ASCII-compatible document.
-        (Some(enc), _) if enc != encoding_rs::UTF_16LE && enc != encoding_rs::UTF_16BE => enc,
-        (_, Some(s)) => return s.to_owned(),
-        _ => encoding_rs::EUC_KR,
-    };
-    enc.decode_without_bom_handling(bytes).0.into_owned()
-}
-
-/// An encoding for a charset label, with the Korean labels WHATWG does not know.
-fn encoding_for_label(label: &str) -> Option<&'static Encoding> {
-    let label = label.trim().trim_matches(|c| c == '"' || c == '\'');
-    let korean = [
-        "cp949",
-        "x-windows-949",
-        "windows-949",
-        "ms949",
-        "uhc",
-        "x-uhc",
-    ];
-    if korean.iter().any(|k| k.eq_ignore_ascii_case(label)) {
-        return Some(encoding_rs::EUC_KR);
-    }
-    Encoding::for_label(label.as_bytes())
-}
-
-/// The `charset=` parameter of a `Content-Type`-style value.
-fn charset_param(value: &str) -> Option<&str> {
-    value.split(';').find_map(|part| {
-        let (name, v) = part.split_once('=')?;
-        name.trim()
-            .eq_ignore_ascii_case("charset")
-            .then(|| v.trim().trim_matches(|c| c == '"' || c == '\''))
-    })
-}
-
-/// The encoding declared by the first `<meta>` tag that declares one.
-fn meta_charset(head: &[u8]) -> Option<&'static Encoding> {
-    let lower: Vec<u8> = head.to_ascii_lowercase();
-    let mut at = 0;
-    while let Some(pos) = find(&lower[at..], b"<meta") {
-        let start = at + pos + 5;
-        let end = lower[start..]
-            .iter()
-            .position(|&b| b == b'>')
-            .map_or(lower.len(), |e| start + e);
-        let tag = String::from_utf8_lossy(&lower[start..end]);
-        if let Some(i) = tag.find("charset") {
-            let rest = tag[i + 7..].trim_start();
-            if let Some(rest) = rest.strip_prefix('=') {
-                let value: String = rest
-                    .trim_start()
-                    .trim_start_matches(['"', '\''])
-                    .chars()
-                    .take_while(|c| {
-                        !matches!(c, '"' | '\'' | ';' | '/' | '>') && !c.is_whitespace()
-                    })
-                    .collect();
-                if let Some(enc) = encoding_for_label(&value) {
-                    return Some(enc);
-                }
-            }
-        }
-        at = end;
-    }
-    None
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
+    crate::charset::decode_page(bytes, content_type)
+        .text
+        .into_owned()
 }
 
 /// How an element affects the text.
