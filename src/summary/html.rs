@@ -1,5 +1,7 @@
 //! The pure page-side inputs of a summary: bytes → text (`decode_html`), page → main text
-//! (`extract_article`), and HTML fragment → plain text with paragraph breaks (`html_to_text`).
+//! (`extract_article`), and HTML fragment → plain text with paragraph breaks (`html_to_text`:
+//! [`crate::html`]'s walker with [`Profile::Article`], paragraphs separated by `"\n\n"` for
+//! sentence splitting, photo captions and form controls hidden).
 //!
 //! Owns the choice of readability port (charset detection is `crate::charset`'s). It must not fetch
 //! anything (the caller hands it bytes and the response's `Content-Type`), and it never fails:
@@ -19,7 +21,9 @@
 
 use dom_query::{Document, NodeRef};
 
-use crate::text::{MAX_NESTING, flatten_tags, has_entity, nests_deeper_than, repair_bare_entities};
+use crate::html::{
+    self, MAX_NESTING, Profile, has_entity, nests_deeper_than, repair_bare_entities,
+};
 
 /// The main text of a page.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,44 +106,11 @@ pub fn decode_html(bytes: &[u8], content_type: Option<&str>) -> String {
         .into_owned()
 }
 
-/// How an element affects the text.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Tag {
-    /// Never shown: scripts, styles, forms, and photo captions (`<figcaption>`).
-    Hidden,
-    /// Starts and ends a paragraph.
-    Block,
-    Inline,
-}
-
-fn classify(name: &str) -> Tag {
-    match name {
-        "script" | "style" | "noscript" | "template" | "iframe" | "head" | "title" | "select"
-        | "button" | "svg" | "math" | "figcaption" | "object" | "video" | "audio" | "textarea" => {
-            Tag::Hidden
-        }
-        "p" | "div" | "br" | "li" | "ul" | "ol" | "dl" | "dt" | "dd" | "h1" | "h2" | "h3"
-        | "h4" | "h5" | "h6" | "table" | "tr" | "td" | "th" | "blockquote" | "center"
-        | "section" | "article" | "header" | "footer" | "aside" | "figure" | "hr" | "pre"
-        | "address" | "main" | "nav" | "form" => Tag::Block,
-        _ => Tag::Inline,
-    }
-}
-
 /// Plain text of an HTML fragment: tags dropped, entities decoded (twice when the source
 /// escaped them twice, never more), whitespace collapsed, paragraphs separated by `"\n\n"`.
 /// Bare `quot;`/`apos;`/`#39;` whose `&` was lost upstream are repaired first.
 pub fn html_to_text(html: &str) -> String {
-    let html = repair_bare_entities(html);
-    if !html.contains(['<', '&']) {
-        return collapse_paragraphs(&html);
-    }
-    let first = walk_guarded(&html);
-    if has_entity(&first) {
-        walk(&first.replace("\n\n", "<br>"))
-    } else {
-        first
-    }
+    html::to_text(html, Profile::Article)
 }
 
 /// Plain text, as [`html_to_text`] makes it, from text that is either HTML or plain text. Plain
@@ -148,13 +119,13 @@ pub fn to_text(s: &str) -> String {
     if looks_like_html(s) {
         html_to_text(s)
     } else {
-        collapse_paragraphs(&repair_bare_entities(s))
+        html::plain_to_text(&repair_bare_entities(s), Profile::Article)
     }
 }
 
 /// Text that is plain already (a story's title): paragraphs collapsed, nothing parsed.
 pub fn plain_to_text(s: &str) -> String {
-    collapse_paragraphs(s)
+    html::plain_to_text(s, Profile::Article)
 }
 
 fn looks_like_html(s: &str) -> bool {
@@ -164,119 +135,9 @@ fn looks_like_html(s: &str) -> bool {
         || has_entity(s)
 }
 
-/// [`walk`], flattening input too deep for html5ever's tree builder (quadratic in the depth)
-/// first, as `text::html_to_text` does.
-fn walk_guarded(html: &str) -> String {
-    if nests_deeper_than(html, MAX_NESTING) {
-        walk(&flatten_tags(html))
-    } else {
-        walk(html)
-    }
-}
-
-/// Walks the fragment without recursion (hostile input nests deeply) and collects its text.
-fn walk(html: &str) -> String {
-    let doc = Document::fragment(html);
-    let root = doc.root();
-    let mut out = Collector::default();
-    let mut cur: Option<NodeRef> = root.first_child();
-    'walk: while let Some(node) = cur {
-        let tag = if node.is_element() {
-            node.node_name().map_or(Tag::Inline, |n| classify(&n))
-        } else {
-            Tag::Inline
-        };
-        if node.is_text() {
-            out.text(&node.text());
-        }
-        if tag == Tag::Block {
-            out.block();
-        }
-        if tag != Tag::Hidden
-            && let Some(child) = node.first_child()
-        {
-            cur = Some(child);
-            continue;
-        }
-        let mut leaving = node;
-        loop {
-            if leaving.is_element()
-                && leaving
-                    .node_name()
-                    .is_some_and(|n| classify(&n) == Tag::Block)
-            {
-                out.block();
-            }
-            if let Some(next) = leaving.next_sibling() {
-                cur = Some(next);
-                continue 'walk;
-            }
-            match leaving.parent().filter(|p| p.id != root.id) {
-                Some(parent) => leaving = parent,
-                None => break 'walk,
-            }
-        }
-    }
-    out.out
-}
-
-#[derive(Default)]
-struct Collector {
-    out: String,
-    space: bool,
-    block: bool,
-}
-
-impl Collector {
-    fn text(&mut self, t: &str) {
-        for c in t.chars() {
-            if c.is_whitespace() || c.is_control() {
-                self.space = true;
-            } else if !is_invisible(c) {
-                if !self.out.is_empty() {
-                    if self.block {
-                        self.out.push_str("\n\n");
-                    } else if self.space {
-                        self.out.push(' ');
-                    }
-                }
-                self.space = false;
-                self.block = false;
-                self.out.push(c);
-            }
-        }
-    }
-
-    fn block(&mut self) {
-        self.block = true;
-    }
-}
-
-/// Zero-width space, word joiner, BOM, soft hyphen.
-fn is_invisible(c: char) -> bool {
-    matches!(c, '\u{200B}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}')
-}
-
-/// Plain text with whitespace collapsed; blank lines become `"\n\n"`.
-fn collapse_paragraphs(s: &str) -> String {
-    let mut out = Collector::default();
-    for (i, para) in s
-        .split("\n\n")
-        .flat_map(|p| p.split("\r\n\r\n"))
-        .enumerate()
-    {
-        if i > 0 {
-            out.block();
-        }
-        out.text(para);
-    }
-    out.out
-}
-
+/// `s` on one line, whitespace collapsed (an article's title).
 pub(crate) fn collapse_spaces(s: &str) -> String {
-    let mut out = Collector::default();
-    out.text(s);
-    out.out
+    html::collapse_whitespace(s, Profile::Article)
 }
 
 #[cfg(test)]
