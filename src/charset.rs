@@ -122,8 +122,9 @@ pub fn decode<'a>(
     {
         return Ok(lossy(encoding, body));
     }
-    // A page: `Some` when the body is ASCII (valid UTF-8 either way). A feed: `Some` when the
-    // body is UTF-8 but for an incomplete character at its very end (of an ASCII prefix).
+    // Whether UTF-8 is still the fallback below. A page: the body is ASCII (valid UTF-8 either
+    // way). A feed: the body is UTF-8 but for an incomplete character at its very end, after
+    // an ASCII prefix.
     let utf8_fallback = match (std::str::from_utf8(body), source) {
         (Ok(text), Source::Feed) => return Ok(exact(text.into(), UTF_8)),
         (Ok(text), Source::Page) if !text.is_ascii() => return Ok(exact(text.into(), UTF_8)),
