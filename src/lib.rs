@@ -7,11 +7,13 @@
 //! config (load, validate) ─▶ all
 //! ```
 //!
-//! Modules in reading order (see ARCHITECTURE.md). `diag`, `text`, `story`, `feed`, `rules` and
-//! `summary` are pure (no IO, no `.await`); `fetch` is the only user of reqwest, `store` of sled,
-//! `telegram` of teloxide.
+//! Modules in reading order (see ARCHITECTURE.md). `diag`, `charset`, `html`, `text`, `story`,
+//! `feed`, `rules` and `summary` are pure (no IO, no `.await`); `fetch` is the only user of
+//! reqwest, `store` of sled, `telegram` of teloxide.
 
 pub mod diag;
+pub mod charset;
+pub mod html;
 pub mod text;
 pub mod story;
 pub mod feed;

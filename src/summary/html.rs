@@ -1,7 +1,9 @@
 //! The pure page-side inputs of a summary: bytes → text (`decode_html`), page → main text
-//! (`extract_article`), and HTML fragment → plain text with paragraph breaks (`html_to_text`).
+//! (`extract_article`), and HTML fragment → plain text with paragraph breaks (`html_to_text`:
+//! [`crate::html`]'s walker with [`Profile::Article`], paragraphs separated by `"\n\n"` for
+//! sentence splitting, photo captions and form controls hidden).
 //!
-//! Owns charset detection for pages and the choice of readability port. It must not fetch
+//! Owns the choice of readability port (charset detection is `crate::charset`'s). It must not fetch
 //! anything (the caller hands it bytes and the response's `Content-Type`), and it never fails:
 //! a page it cannot make sense of yields `None` or lossy text, never an error.
 //!
@@ -18,9 +20,10 @@
 //! breaks.
 
 use dom_query::{Document, NodeRef};
-use encoding_rs::Encoding;
 
-use crate::text::{MAX_NESTING, flatten_tags, has_entity, nests_deeper_than, repair_bare_entities};
+use crate::html::{
+    self, MAX_NESTING, Profile, has_entity, nests_deeper_than, repair_bare_entities,
+};
 
 /// The main text of a page.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,140 +96,21 @@ fn deeper_than(doc: &Document, limit: usize) -> bool {
     false
 }
 
-/// Decodes a page to text. The charset comes from, in order: a byte-order mark; the bytes being
-/// valid UTF-8 with non-ASCII content (a declaration that says otherwise is wrong far more
-/// often than EUC-KR text happens to be valid UTF-8); the HTTP `Content-Type` charset; a
-/// `<meta charset>` or `<meta http-equiv content="…charset=…">` in the first 4 KiB; otherwise
-/// EUC-KR when the bytes are not UTF-8 (the common undeclared legacy encoding of Korean pages).
-/// `cp949`, `x-windows-949`, `ms949` and `uhc` mean EUC-KR (encoding_rs's EUC-KR is
-/// windows-949). Malformed sequences become U+FFFD.
+/// Decodes a page to text: [`crate::charset::decode_page`] (a byte-order mark; valid UTF-8 with
+/// non-ASCII content; the HTTP `Content-Type` charset; a `<meta charset>` or
+/// `<meta http-equiv content="…charset=…">` in the first 4 KiB; otherwise EUC-KR). Malformed
+/// sequences become U+FFFD.
 pub fn decode_html(bytes: &[u8], content_type: Option<&str>) -> String {
-    if let Some((enc, bom)) = Encoding::for_bom(bytes) {
-        return enc
-            .decode_without_bom_handling(&bytes[bom..])
-            .0
-            .into_owned();
-    }
-    let utf8 = std::str::from_utf8(bytes).ok();
-    if let Some(s) = utf8
-        && !s.is_ascii()
-    {
-        return s.to_owned();
-    }
-    let declared = content_type
-        .and_then(charset_param)
-        .and_then(encoding_for_label)
-        .or_else(|| meta_charset(&bytes[..bytes.len().min(4096)]));
-    let enc = match (declared, utf8) {
-        // UTF-16 cannot be declared from inside an ASCII-compatible document.
-        (Some(enc), _) if enc != encoding_rs::UTF_16LE && enc != encoding_rs::UTF_16BE => enc,
-        (_, Some(s)) => return s.to_owned(),
-        _ => encoding_rs::EUC_KR,
-    };
-    enc.decode_without_bom_handling(bytes).0.into_owned()
-}
-
-/// An encoding for a charset label, with the Korean labels WHATWG does not know.
-fn encoding_for_label(label: &str) -> Option<&'static Encoding> {
-    let label = label.trim().trim_matches(|c| c == '"' || c == '\'');
-    let korean = [
-        "cp949",
-        "x-windows-949",
-        "windows-949",
-        "ms949",
-        "uhc",
-        "x-uhc",
-    ];
-    if korean.iter().any(|k| k.eq_ignore_ascii_case(label)) {
-        return Some(encoding_rs::EUC_KR);
-    }
-    Encoding::for_label(label.as_bytes())
-}
-
-/// The `charset=` parameter of a `Content-Type`-style value.
-fn charset_param(value: &str) -> Option<&str> {
-    value.split(';').find_map(|part| {
-        let (name, v) = part.split_once('=')?;
-        name.trim()
-            .eq_ignore_ascii_case("charset")
-            .then(|| v.trim().trim_matches(|c| c == '"' || c == '\''))
-    })
-}
-
-/// The encoding declared by the first `<meta>` tag that declares one.
-fn meta_charset(head: &[u8]) -> Option<&'static Encoding> {
-    let lower: Vec<u8> = head.to_ascii_lowercase();
-    let mut at = 0;
-    while let Some(pos) = find(&lower[at..], b"<meta") {
-        let start = at + pos + 5;
-        let end = lower[start..]
-            .iter()
-            .position(|&b| b == b'>')
-            .map_or(lower.len(), |e| start + e);
-        let tag = String::from_utf8_lossy(&lower[start..end]);
-        if let Some(i) = tag.find("charset") {
-            let rest = tag[i + 7..].trim_start();
-            if let Some(rest) = rest.strip_prefix('=') {
-                let value: String = rest
-                    .trim_start()
-                    .trim_start_matches(['"', '\''])
-                    .chars()
-                    .take_while(|c| {
-                        !matches!(c, '"' | '\'' | ';' | '/' | '>') && !c.is_whitespace()
-                    })
-                    .collect();
-                if let Some(enc) = encoding_for_label(&value) {
-                    return Some(enc);
-                }
-            }
-        }
-        at = end;
-    }
-    None
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
-}
-
-/// How an element affects the text.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Tag {
-    /// Never shown: scripts, styles, forms, and photo captions (`<figcaption>`).
-    Hidden,
-    /// Starts and ends a paragraph.
-    Block,
-    Inline,
-}
-
-fn classify(name: &str) -> Tag {
-    match name {
-        "script" | "style" | "noscript" | "template" | "iframe" | "head" | "title" | "select"
-        | "button" | "svg" | "math" | "figcaption" | "object" | "video" | "audio" | "textarea" => {
-            Tag::Hidden
-        }
-        "p" | "div" | "br" | "li" | "ul" | "ol" | "dl" | "dt" | "dd" | "h1" | "h2" | "h3"
-        | "h4" | "h5" | "h6" | "table" | "tr" | "td" | "th" | "blockquote" | "center"
-        | "section" | "article" | "header" | "footer" | "aside" | "figure" | "hr" | "pre"
-        | "address" | "main" | "nav" | "form" => Tag::Block,
-        _ => Tag::Inline,
-    }
+    crate::charset::decode_page(bytes, content_type)
+        .text
+        .into_owned()
 }
 
 /// Plain text of an HTML fragment: tags dropped, entities decoded (twice when the source
 /// escaped them twice, never more), whitespace collapsed, paragraphs separated by `"\n\n"`.
 /// Bare `quot;`/`apos;`/`#39;` whose `&` was lost upstream are repaired first.
 pub fn html_to_text(html: &str) -> String {
-    let html = repair_bare_entities(html);
-    if !html.contains(['<', '&']) {
-        return collapse_paragraphs(&html);
-    }
-    let first = walk_guarded(&html);
-    if has_entity(&first) {
-        walk(&first.replace("\n\n", "<br>"))
-    } else {
-        first
-    }
+    html::to_text(html, Profile::Article)
 }
 
 /// Plain text, as [`html_to_text`] makes it, from text that is either HTML or plain text. Plain
@@ -235,13 +119,13 @@ pub fn to_text(s: &str) -> String {
     if looks_like_html(s) {
         html_to_text(s)
     } else {
-        collapse_paragraphs(&repair_bare_entities(s))
+        html::plain_to_text(&repair_bare_entities(s), Profile::Article)
     }
 }
 
 /// Text that is plain already (a story's title): paragraphs collapsed, nothing parsed.
 pub fn plain_to_text(s: &str) -> String {
-    collapse_paragraphs(s)
+    html::plain_to_text(s, Profile::Article)
 }
 
 fn looks_like_html(s: &str) -> bool {
@@ -251,119 +135,9 @@ fn looks_like_html(s: &str) -> bool {
         || has_entity(s)
 }
 
-/// [`walk`], flattening input too deep for html5ever's tree builder (quadratic in the depth)
-/// first, as `text::html_to_text` does.
-fn walk_guarded(html: &str) -> String {
-    if nests_deeper_than(html, MAX_NESTING) {
-        walk(&flatten_tags(html))
-    } else {
-        walk(html)
-    }
-}
-
-/// Walks the fragment without recursion (hostile input nests deeply) and collects its text.
-fn walk(html: &str) -> String {
-    let doc = Document::fragment(html);
-    let root = doc.root();
-    let mut out = Collector::default();
-    let mut cur: Option<NodeRef> = root.first_child();
-    'walk: while let Some(node) = cur {
-        let tag = if node.is_element() {
-            node.node_name().map_or(Tag::Inline, |n| classify(&n))
-        } else {
-            Tag::Inline
-        };
-        if node.is_text() {
-            out.text(&node.text());
-        }
-        if tag == Tag::Block {
-            out.block();
-        }
-        if tag != Tag::Hidden
-            && let Some(child) = node.first_child()
-        {
-            cur = Some(child);
-            continue;
-        }
-        let mut leaving = node;
-        loop {
-            if leaving.is_element()
-                && leaving
-                    .node_name()
-                    .is_some_and(|n| classify(&n) == Tag::Block)
-            {
-                out.block();
-            }
-            if let Some(next) = leaving.next_sibling() {
-                cur = Some(next);
-                continue 'walk;
-            }
-            match leaving.parent().filter(|p| p.id != root.id) {
-                Some(parent) => leaving = parent,
-                None => break 'walk,
-            }
-        }
-    }
-    out.out
-}
-
-#[derive(Default)]
-struct Collector {
-    out: String,
-    space: bool,
-    block: bool,
-}
-
-impl Collector {
-    fn text(&mut self, t: &str) {
-        for c in t.chars() {
-            if c.is_whitespace() || c.is_control() {
-                self.space = true;
-            } else if !is_invisible(c) {
-                if !self.out.is_empty() {
-                    if self.block {
-                        self.out.push_str("\n\n");
-                    } else if self.space {
-                        self.out.push(' ');
-                    }
-                }
-                self.space = false;
-                self.block = false;
-                self.out.push(c);
-            }
-        }
-    }
-
-    fn block(&mut self) {
-        self.block = true;
-    }
-}
-
-/// Zero-width space, word joiner, BOM, soft hyphen.
-fn is_invisible(c: char) -> bool {
-    matches!(c, '\u{200B}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}')
-}
-
-/// Plain text with whitespace collapsed; blank lines become `"\n\n"`.
-fn collapse_paragraphs(s: &str) -> String {
-    let mut out = Collector::default();
-    for (i, para) in s
-        .split("\n\n")
-        .flat_map(|p| p.split("\r\n\r\n"))
-        .enumerate()
-    {
-        if i > 0 {
-            out.block();
-        }
-        out.text(para);
-    }
-    out.out
-}
-
+/// `s` on one line, whitespace collapsed (an article's title).
 pub(crate) fn collapse_spaces(s: &str) -> String {
-    let mut out = Collector::default();
-    out.text(s);
-    out.out
+    html::collapse_whitespace(s, Profile::Article)
 }
 
 #[cfg(test)]

@@ -168,7 +168,7 @@ fn problems(ex: &Explanation, max_chars: usize) -> Vec<String> {
     {
         out.push("html".to_owned());
     }
-    if crate::text::has_entity(summary) {
+    if crate::html::has_entity(summary) {
         out.push("entity".to_owned());
     }
     if summary.contains('@') {
