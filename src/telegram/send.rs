@@ -20,7 +20,7 @@
 //! on it, so a kill never turns it into an ambiguous send.
 //!
 //! An entry leaves the outbox only when Telegram accepted every part (its `message_id`s go to
-//! the sent record, in the same transaction) or failed permanently.
+//! the sent record, written just before the entry is removed) or failed permanently.
 //!
 //! | Telegram said | what happens |
 //! |---|---|
@@ -583,10 +583,16 @@ impl Sender {
     /// waits. The only full read of the outbox.
     fn start(&mut self) -> Result<(), StoreError> {
         let now = Instant::now();
-        let mut recovered = false;
+        let marks = self.store.in_flight_marks()?;
+        let mut recovered = !marks.is_empty();
         for (seq, mut entry) in self.store.outbox()? {
             let chat = entry.chat;
-            if entry.in_flight {
+            // A mark whose part is already in `sent_parts` is stale: that outcome was written,
+            // and the process died before the mark was removed.
+            let marked = marks
+                .get(&seq)
+                .is_some_and(|&part| part == entry.sent_parts.len());
+            if entry.in_flight || marked {
                 entry.in_flight = false;
                 recovered = true;
                 if self.ambiguous(
@@ -600,6 +606,10 @@ impl Sender {
                 }
             }
             self.index.add(seq, chat, now);
+        }
+        // Every mark is settled now (the outcomes above are written first).
+        for seq in marks.keys() {
+            self.store.clear_in_flight(*seq)?;
         }
         if recovered {
             self.store.flush()?;
@@ -773,6 +783,7 @@ impl Sender {
                 return Ok(None);
             }
         }
+        let fresh = entry.parts.is_empty();
         entry.render_parts(self.settings.timezone);
         let k = entry.sent_parts.len();
         if k >= entry.parts.len() {
@@ -780,10 +791,15 @@ impl Sender {
             self.index.remove(seq, now);
             return Ok(None);
         }
+        // A message of several parts keeps its rendering on disk: `sent_parts` counts into it,
+        // so a restart must not split it anew. A single part is rendered again after a restart
+        // (the same body, the same text), so the first attempt writes only its mark.
+        if fresh && entry.parts.len() > 1 {
+            self.store.update_outbox_entry(seq, &entry)?;
+        }
         // Written before the request (and flushed with the round): if the process dies while
         // it is out, the restart knows this attempt is ambiguous.
-        entry.in_flight = true;
-        self.store.update_outbox_entry(seq, &entry)?;
+        self.store.mark_in_flight(seq, k)?;
         Ok(Some((entry, k)))
     }
 
@@ -907,6 +923,10 @@ impl Sender {
                 Durability::Now
             }
         };
+        // After the outcome is written, never before (sled recovers a prefix of its writes):
+        // a kill between the two leaves a stale mark that `start` recognises by `sent_parts`,
+        // or the entry gone, never a mark missing while the outcome is unknown.
+        self.store.clear_in_flight(seq)?;
         Ok(durability)
     }
 
@@ -1055,7 +1075,7 @@ impl Sender {
         }
     }
 
-    /// The entry leaves the outbox with its sent record (one transaction). Not flushed here:
+    /// The entry leaves the outbox after its sent record is written. Not flushed here:
     /// the caller groups flushes (see the module doc).
     fn complete(&self, seq: u64, entry: &OutboxEntry, uncertain: bool) -> Result<(), StoreError> {
         let record = SentRecord {

@@ -381,6 +381,101 @@ async fn an_ambiguous_timeout_is_resent_at_most_once() {
     assert!(two.uncertain && two.message_ids.is_empty(), "{two:?}");
 }
 
+/// `Store::complete` writes the sent record, then removes the entry (two ordered writes, not a
+/// transaction): a kill between them leaves an entry whose story is already recorded for its
+/// chat. Such an entry (here: the same alert queued twice) is dropped unsent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entry_whose_sent_record_exists_is_dropped_unsent() {
+    let fake = FakeTelegram::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(&dir);
+    store
+        .enqueue(&[alert(5, 1), alert(5, 1), alert(6, 1)])
+        .expect("enqueue");
+    drain(&fake, &store, settings(FAST, &[]), Duration::from_secs(5)).await;
+    let count = |chat| {
+        fake.requests()
+            .iter()
+            .filter(|r| r.chat() == Some(chat))
+            .count()
+    };
+    assert_eq!((count(5), count(6)), (1, 1));
+    assert!(store.sent(5, &story_hex(1)).expect("sent").is_some());
+}
+
+/// In-flight marks live in their own small tree (issue 11: the sender no longer rewrites the
+/// whole entry to mark it): a mark found at start-up for the part still to send is the one
+/// ambiguous attempt, so a second unknown outcome gives up (chat 1); a mark behind the entry's
+/// `sent_parts` is stale (the process died between writing the outcome and removing the
+/// mark), so that entry still has its resend (chat 2); an entry written by an older version
+/// with `in_flight` set counts as marked (chat 3); marks of entries gone are cleared.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_flight_marks_found_at_start_are_ambiguous_and_stale_ones_are_not() {
+    use kkachi::store::outbox::Part;
+    let fake = FakeTelegram::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(&dir);
+    let mut two_parts = alert(2, 2);
+    two_parts.parts = vec![
+        Part {
+            text: "first half".into(),
+            plain: true,
+        },
+        Part {
+            text: "second half".into(),
+            plain: true,
+        },
+    ];
+    two_parts.sent_parts = vec![7];
+    let mut old = alert(3, 3);
+    old.in_flight = true;
+    store
+        .enqueue(&[alert(1, 1), two_parts, old])
+        .expect("enqueue");
+    let seqs: Vec<u64> = store
+        .outbox()
+        .expect("outbox")
+        .into_iter()
+        .map(|(s, _)| s)
+        .collect();
+    store.mark_in_flight(seqs[0], 0).expect("mark");
+    store.mark_in_flight(seqs[1], 0).expect("stale mark");
+    store
+        .mark_in_flight(seqs[2] + 1_000, 0)
+        .expect("mark of an entry gone");
+    store.flush().expect("flush");
+    for chat in [1, 2, 3] {
+        fake.fault(Some(chat), Fault::Stall(Duration::from_millis(1500)));
+    }
+    let running = start(
+        &fake,
+        &store,
+        settings(FAST, &[]),
+        Duration::from_millis(400),
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(8);
+    while store.outbox_len() > 0 {
+        assert!(tokio::time::Instant::now() < deadline, "outbox not drained");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    running.stop().await;
+    let count = |chat| {
+        fake.requests()
+            .iter()
+            .filter(|r| r.chat() == Some(chat))
+            .count()
+    };
+    assert_eq!((count(1), count(2), count(3)), (1, 2, 1));
+    let one = store.sent(1, &story_hex(1)).expect("sent").expect("record");
+    assert!(one.uncertain, "{one:?}");
+    let two = store.sent(2, &story_hex(2)).expect("sent").expect("record");
+    assert!(!two.uncertain && two.message_ids.len() == 2, "{two:?}");
+    assert_eq!(two.message_ids[0], 7);
+    let three = store.sent(3, &story_hex(3)).expect("sent").expect("record");
+    assert!(three.uncertain, "{three:?}");
+    assert!(store.in_flight_marks().expect("marks").is_empty());
+}
+
 /// 200 alerts to 50 chats (40 private, 10 groups) with the real limits and 16 requests in
 /// flight: all arrive, no chat above 1/s, no group above 20/min, never above 30/s overall,
 /// and never two requests in flight to one chat. About 7 s each.
