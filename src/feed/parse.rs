@@ -729,6 +729,14 @@ mod issue13 {
         assert_eq!(p.stories[0].summary, "Plain <summary>");
         assert_eq!(p.stories[3].content.as_deref(), Some("Base64 content 본문"));
         assert_eq!(p.stories[4].content.as_deref(), Some("opaque"));
+        // Empty content of a media type, base64 that is no text: the entries stay.
+        let xml = "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>t</title>\
+            <entry><id>1</id><title>empty</title><content type=\"application/octet-stream\"></content></entry>\
+            <entry><id>2</id><title>image</title><content type=\"image/png\" mode=\"base64\">iVBORw0KGgo=</content></entry>\
+            </feed>";
+        let p = read("inline", xml.as_bytes());
+        assert_eq!(titles(&p.stories), ["empty", "image"]);
+        assert_eq!(p.stories[1].content, None);
     }
 
     /// Class 4: RSS under UserLand's namespace, and `<rss>` without `<channel>`.

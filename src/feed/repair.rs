@@ -644,9 +644,9 @@ impl Rewrite {
         let content = (open.content_from, before);
         if open.base64 {
             let raw = &text[content.0..content.1];
-            if let Some(decoded) = decode_base64(raw) {
-                self.edit(content, xml_escape(&decoded));
-            }
+            // Not text (an image, say): no content rather than base64 shown as text.
+            let decoded = decode_base64(raw).map_or_else(String::new, |d| xml_escape(&d));
+            self.edit(content, decoded);
         }
         let depth = self.stack.len();
         let Some(item) = self.item.as_mut() else {
@@ -735,27 +735,16 @@ fn whole_attr(text: &str, s: usize, e: usize, name: &str) -> Option<(usize, usiz
     Some((head.trim_end().len(), e + 1))
 }
 
-/// The `type=` feed-rs reads for an Atom text element: `text`, `html` or `xhtml` (content may
-/// keep a media type it can parse).
+/// The `type=` feed-rs reads for an Atom text element: `text`, `html` or `xhtml`; content may
+/// also keep an XML media type (read like xhtml). Anything else is text: feed-rs refuses
+/// unknown types on text elements, and content of another media type that is empty.
 fn text_type(value: &str, is_content: bool, escaped: bool) -> &str {
     let v = value.trim().to_ascii_lowercase();
     match v.as_str() {
         "html" | "text/html" => "html",
         "xhtml" | "application/xhtml+xml" => "xhtml",
         _ if escaped => "html",
-        "text" | "text/plain" | "" => "text",
-        _ if is_content
-            && v.split_once('/').is_some_and(|(a, b)| {
-                let token = |s: &str| {
-                    !s.is_empty()
-                        && s.bytes()
-                            .all(|c| c.is_ascii_alphanumeric() || b"+-.".contains(&c))
-                };
-                token(a) && token(b)
-            }) =>
-        {
-            value
-        }
+        _ if is_content && (v.ends_with("+xml") || v.ends_with("/xml")) && v == value => value,
         _ => "text",
     }
 }
