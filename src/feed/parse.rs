@@ -890,17 +890,17 @@ mod issue13 {
             "<feed xmlns=\"http://www.w3.org/2005/Atom\"><entry><title type=\"html\">a</title>\
              <link rel=\"self\" type=\"application/atom+xml\" href=\"https://e.kr/f\"/></entry></feed>",
         ] {
+            assert!(!crate::feed::repair::needs_rewrite(text), "{text}");
             let out = crate::feed::repair::rewrite_elements(text);
             assert!(matches!(out, Cow::Borrowed(_)), "{text}");
         }
-        // The benchmarked fixtures (`benches/feeds.rs`): TechCrunch and HuffPost carry
-        // media:title / media:description beside every title and description.
+        // The benchmarked fixtures (`benches/feeds.rs`) are not even read: TechCrunch and
+        // HuffPost carry media:title / media:description beside every title and description.
         for (name, bytes) in crate::feed::test_support::FIXTURES {
             let Ok(text) = std::str::from_utf8(bytes) else {
                 continue; // EUC-KR: decoded first in `parse`
             };
-            let out = crate::feed::repair::rewrite_elements(text);
-            assert!(matches!(out, Cow::Borrowed(_)), "{name}");
+            assert!(!crate::feed::repair::needs_rewrite(text), "{name}");
         }
     }
 }

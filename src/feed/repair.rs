@@ -285,7 +285,7 @@ const TITLE_STAND_INS: [&str; 3] = ["dc:title", "media:title", "itunes:title"];
 const DESCRIPTION_STAND_INS: [&str; 3] = ["dc:description", "itunes:summary", "media:description"];
 
 /// Cheap byte scans deciding whether [`rewrite_elements`] must read the document at all.
-fn needs_rewrite(text: &str) -> bool {
+pub(super) fn needs_rewrite(text: &str) -> bool {
     if REWRITE_TRIGGERS.iter().any(|t| text.contains(t)) {
         return true;
     }
@@ -334,10 +334,10 @@ fn odd_text_type(text: &str) -> bool {
             return false;
         };
         let tag = &text[lt + 1..i];
+        // Atom's own, unprefixed: `<media:title type="plain">` is another vocabulary.
         let name = &tag[..tag.find(char::is_whitespace).unwrap_or(tag.len())];
-        let local = name.rsplit(':').next().unwrap_or(name);
         matches!(
-            local,
+            name,
             "title" | "subtitle" | "summary" | "content" | "rights"
         )
     })
