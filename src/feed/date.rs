@@ -4,7 +4,8 @@
 //! RFC 3339 / ISO 8601, RFC 2822 (lenient: any weekday or none, long month names, one-digit
 //! day and hour, no seconds, `GMT`/`UTC`/`Z`/US zone names, `KST`), and the Korean forms
 //! `Sat, 16 07 2022 22:01:07 +0900`, `2022-07-16 22:01:07`, `2022.07.16 22:01`, `… KST`,
-//! `2004-05-25 오후 11:23:17`, `2004년 05월 28일 01:31:15`. No zone means the configured time
+//! `2004-05-25 오후 11:23:17`, `2004년 05월 28일 01:31:15`; asctime (`Sun Nov  6 08:49:37 1994`)
+//! and W3C-DTF's `2003` and `2003-12`. No zone means the configured time
 //! zone. Stories carry their time in the configured zone's offset (feed-rs keeps only UTC).
 //! Zone abbreviations come from `src/zones.txt`, compiled in.
 
@@ -33,6 +34,14 @@ pub(super) fn parse_date_noting(
     let date = parts.resolve(tz);
     let unknown = date.and(parts.unknown_zone.clone());
     (date, unknown)
+}
+
+/// A date that reads as one but names no real instant (`9999-12-31T23:59:59-99:99`, a 31st of
+/// February, a year before 1900): rejected, and worth a warning.
+pub(super) fn is_impossible(s: &str, zones: &Zones) -> bool {
+    let toks = tokenize(s.trim());
+    DateParts::read(&toks, zones)
+        .is_some_and(|p| p.ymd().is_some() && p.resolve(chrono_tz::UTC).is_none())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -274,6 +283,12 @@ impl DateParts {
                         continue;
                     }
                 }
+                // asctime puts the year after the time: `Sun Nov  6 08:49:37 1994`.
+                Tok::Num(n) if n.len() == 4 && !self.loose.iter().any(|l| l.1 == 4) => {
+                    if let Some(year) = num(toks.get(i)) {
+                        self.loose.push(year);
+                    }
+                }
                 Tok::Word(w) => match w.to_ascii_lowercase().as_str() {
                     "오후" | "pm" => self.pm = Some(true),
                     "오전" | "am" => self.pm = Some(false),
@@ -315,6 +330,9 @@ impl DateParts {
             },
             (None, None, None) => match loose.as_slice() {
                 [(v, 8)] => Some((i32::try_from(v / 10000).ok()?, v / 100 % 100, v % 100)),
+                // W3C-DTF's reduced forms: `2003`, `2003-12` (the first day of the period).
+                [a] if a.1 == 4 => Some((year_of(*a)?, 1, 1)),
+                [a, b] if a.1 == 4 && b.1 <= 2 => Some((year_of(*a)?, b.0, 1)),
                 [a, b, c] if a.1 == 4 => Some((year_of(*a)?, b.0, c.0)),
                 // "16 07 2022" (RFC 2822 order, numeric month);
                 // "07 16 2022" when it can only be US order.

@@ -9,7 +9,9 @@
 //!   charset from the evidence (BOM, UTF-8 validity, HTTP `charset=`, XML `encoding=`, EUC-KR),
 //!   replacing and counting the odd malformed byte;
 //! - `repair.rs`: the repairs and checks before feed-rs (a missing RSS version, bare `&`, an
-//!   HTML root, well-formedness and depth), with error positions in the feed as fetched;
+//!   HTML root, well-formedness and depth), with error positions in the feed as fetched; then
+//!   the rewrites of elements feed-rs would drop or refuse (Atom 0.3, odd `type=`s, foreign
+//!   namespaces, extension stand-ins);
 //! - [`parse_date`] (`date.rs`): the date formats feeds use, Korean ones included;
 //! - [`parse()`] (`parse.rs`): the whole path, feed-rs with our date parser and id rule, entries
 //!   → [`Story`]s, and the warnings the user should hear ([`Parsed`]).

@@ -2,7 +2,7 @@
 //! date parser and id rule, entries → [`Story`]s, and the warnings. Pure.
 //!
 //! # Stories
-//! In feed order; items with no title, link, description or content are skipped. `id` = the GUID /
+//! In feed order; items with no title, link, id, description or content are skipped. `id` = the GUID /
 //! Atom id as given (trimmed); without one, the canonical URL; without that, `title:` + the
 //! normalised title (feed-rs's own generated ids are never used: its generator is replaced by one
 //! that returns nothing). `url` = the canonical URL of the item's link (resolved against the feed's
@@ -17,11 +17,11 @@
 use chrono::Utc;
 use chrono_tz::Tz;
 
-use super::date::{Zones, parse_date_noting};
+use super::date::{Zones, is_impossible, parse_date_noting};
 use super::decode::{decode_text, with_true_declaration};
 use super::repair::{
-    escape_bare_ampersands, is_json, locate_xml_error, lower_first, repair_root, root_element,
-    undo_edits,
+    NO_LINK, escape_bare_ampersands, is_json, locate_xml_error, lower_first, repair_root,
+    rewrite_elements, root_element, undo_edits,
 };
 use super::{FeedError, Parsed};
 use crate::story::{Story, canonical_url, normalise_title};
@@ -80,6 +80,9 @@ pub fn parse(
     let unknown_zones =
         std::sync::Arc::new(std::sync::Mutex::new(std::collections::BTreeSet::new()));
     let seen_zones = unknown_zones.clone();
+    // Dates that name no real instant: how many, and the first.
+    let impossible = std::sync::Arc::new(std::sync::Mutex::new((0usize, String::new())));
+    let seen_impossible = impossible.clone();
     let zones = Zones::load();
     let parser = feed_rs::parser::Builder::new()
         .timestamp_parser(move |s| {
@@ -89,14 +92,27 @@ pub fn parse(
             {
                 set.insert(zone);
             }
+            if date.is_none()
+                && is_impossible(s, &zones)
+                && let Ok(mut seen) = seen_impossible.lock()
+            {
+                if seen.0 == 0 {
+                    seen.1 = s.trim().chars().take(80).collect();
+                }
+                seen.0 += 1;
+            }
             date.map(|d| d.with_timezone(&Utc))
         })
         // An empty id means "none given": we choose the fallback ourselves, stably.
         .id_generator(|_, _, _| String::new())
         .build();
+    // Well-formed: now what feed-rs would drop or refuse becomes what it reads.
+    let rewritten = rewrite_elements(&repaired);
     let feed = parser
-        .parse(repaired.as_bytes())
+        .parse(rewritten.as_bytes())
         .map_err(|e| feed_error(e, &repaired))?;
+    drop(rewritten);
+    let atom = feed.feed_type == feed_rs::model::FeedType::Atom;
     if let Ok(set) = unknown_zones.lock()
         && !set.is_empty()
     {
@@ -104,6 +120,14 @@ pub fn parse(
         warnings.push(format!(
             "dates with unknown zone name(s) {} were read as {tz} time (the zone is missing, not guessed)",
             names.join(", ")
+        ));
+    }
+    if let Ok(seen) = impossible.lock()
+        && seen.0 > 0
+    {
+        warnings.push(format!(
+            "{} impossible date(s) rejected (such as `{}`): those stories have no date",
+            seen.0, seen.1
         ));
     }
     let base = feed
@@ -115,7 +139,7 @@ pub fn parse(
     let stories: Vec<Story> = feed
         .entries
         .into_iter()
-        .filter_map(|entry| story(feed_name, entry, base.as_ref(), tz))
+        .filter_map(|entry| story(feed_name, entry, base.as_ref(), tz, atom))
         .collect();
     if stories.len() < total {
         warnings.push(format!(
@@ -187,17 +211,21 @@ fn feed_error(e: feed_rs::parser::ParseFeedError, text: &str) -> FeedError {
     }
 }
 
-/// One entry → one story, or `None` when it has neither a title nor a link.
+/// One entry → one story, or `None` when it has no title, link, id or text.
 fn story(
     feed_name: &str,
     entry: feed_rs::model::Entry,
     base: Option<&url::Url>,
     tz: Tz,
+    atom: bool,
 ) -> Option<Story> {
+    // An Atom `type="text"` title or summary is text: its `<blink>` is literal, not a tag to
+    // drop (RSS titles get the same treatment in `rewrite_elements`, where escaping is still
+    // visible).
     let title = entry
         .title
         .as_ref()
-        .map(|t| one_line(&t.content))
+        .map(|t| one_line(&as_text(t, atom)))
         .unwrap_or_default();
     let given_id = entry.id.trim();
     let href = entry
@@ -206,7 +234,7 @@ fn story(
         .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
         .or(entry.links.first())
         .map(|l| l.href.trim())
-        .filter(|h| !h.is_empty());
+        .filter(|h| !h.is_empty() && *h != NO_LINK);
     // A relative link is resolved against the feed's own link; a GUID that is an http(s) URL
     // stands in for a missing link (RSS GUIDs are permalinks by default).
     let url = href
@@ -215,7 +243,7 @@ fn story(
     let summary = entry
         .summary
         .as_ref()
-        .map(|t| clean_summary(&t.content))
+        .map(|t| clean_summary(&as_text(t, atom)))
         .unwrap_or_default();
     let content = entry
         .content
@@ -223,8 +251,13 @@ fn story(
         .and_then(|c| c.body.as_deref())
         .map(clean_summary)
         .filter(|c| !c.is_empty());
-    // RSS 2.0 allows an item with only a description: it is still a story.
-    if title.is_empty() && url.is_none() && summary.is_empty() && content.is_none() {
+    // RSS 2.0 allows an item with only a description, or only a GUID: it is still a story.
+    if title.is_empty()
+        && url.is_none()
+        && given_id.is_empty()
+        && summary.is_empty()
+        && content.is_none()
+    {
         return None;
     }
     let url = url.unwrap_or_default();
@@ -263,6 +296,23 @@ fn story(
         categories,
         content,
     })
+}
+
+/// An element's text as HTML for [`one_line`] / [`clean_summary`]: Atom's `type="text"` is
+/// escaped first, so that its `<blink>` reads back as text.
+fn as_text(t: &feed_rs::model::Text, atom: bool) -> std::borrow::Cow<'_, str> {
+    if atom && t.content_type.ty() == "text" && t.content_type.subty() == "plain" {
+        escape_markup(&t.content).into()
+    } else {
+        t.content.as_str().into()
+    }
+}
+
+/// Text as HTML that reads back as the same text.
+fn escape_markup(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// Non-empty strings, first occurrence kept.
@@ -568,5 +618,289 @@ mod tests {
             stories[0].published.map(|d| d.to_rfc3339()).as_deref(),
             Some("2022-07-16T22:01:07+09:00")
         );
+    }
+}
+
+/// Issue 13's feed classes, one fixture each (`tests/data/feeds/issue13/`, README there).
+#[cfg(test)]
+mod issue13 {
+    use crate::feed::test_support::SEOUL;
+    use crate::feed::{Parsed, parse};
+    use crate::story::Story;
+
+    macro_rules! issue13 {
+        ($file:literal) => {
+            read(
+                $file,
+                include_bytes!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/tests/data/feeds/issue13/",
+                    $file
+                )),
+            )
+        };
+    }
+
+    fn read(name: &str, bytes: &[u8]) -> Parsed {
+        parse(name, bytes, None, SEOUL).unwrap_or_else(|e| panic!("{name}: {e}"))
+    }
+
+    fn titles(stories: &[Story]) -> Vec<&str> {
+        stories.iter().map(|s| s.title.as_str()).collect()
+    }
+
+    fn urls(stories: &[Story]) -> Vec<&str> {
+        stories.iter().map(|s| s.url.as_str()).collect()
+    }
+
+    fn dates(stories: &[Story]) -> Vec<Option<String>> {
+        stories
+            .iter()
+            .map(|s| s.published.map(|d| d.to_rfc3339()))
+            .collect()
+    }
+
+    /// Class 2: Atom 0.3 is read (namespace, issued/modified, mode="escaped").
+    #[test]
+    fn atom_0_3_is_read() {
+        let p = issue13!("atom03.xml");
+        assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+        assert_eq!(
+            titles(&p.stories),
+            [
+                "Atom-Powered Robots Run Amok",
+                "Second entry, modified only"
+            ]
+        );
+        assert_eq!(
+            urls(&p.stories),
+            [
+                "http://atom03.example.org/2003/12/13/atom03",
+                "http://atom03.example.org/2003/12/14/second"
+            ]
+        );
+        assert_eq!(
+            dates(&p.stories),
+            [
+                Some("2003-12-13T21:29:29+09:00".into()),
+                Some("2003-12-14T19:00:00+09:00".into())
+            ]
+        );
+        assert_eq!(p.stories[0].id, "tag:atom03.example.org,2003:3.2397");
+        assert_eq!(p.stories[0].content.as_deref(), Some("Some escaped text."));
+        assert_eq!(p.stories[1].summary, "A summary.");
+    }
+
+    /// Class 2 / 6: items whose only title or text is dc:/itunes: are stories.
+    #[test]
+    fn items_with_only_extension_text_are_read() {
+        let p = issue13!("skipped-items.xml");
+        assert_eq!(
+            titles(&p.stories),
+            ["kept", "", "Only a dc:title", ""],
+            "{:?}",
+            p.warnings
+        );
+        // A GUID alone is a story (issue 13: one of title, link or GUID is enough).
+        assert_eq!(p.stories[1].id, "guid-only-2");
+        assert_eq!(p.stories[2].summary, "and a dc:description");
+        assert_eq!(p.stories[3].summary, "Only an itunes:summary");
+        assert_eq!(p.stories[3].id, "itunes-6");
+        assert_eq!(
+            p.warnings,
+            ["2 of 6 items skipped: they have no title, link, id or text"]
+        );
+    }
+
+    /// Class 3: odd `type=` values are text, base64 is decoded, no element costs the feed.
+    #[test]
+    fn odd_atom_types_are_read_as_text() {
+        let p = issue13!("atom-odd-types.xml");
+        assert_eq!(
+            titles(&p.stories),
+            [
+                "Empty type",
+                "Upper-case TEXT",
+                "XHTML title",
+                "Base64 content",
+                "Nonsense type"
+            ]
+        );
+        assert_eq!(p.stories[0].summary, "Plain <summary>");
+        assert_eq!(p.stories[3].content.as_deref(), Some("Base64 content 본문"));
+        assert_eq!(p.stories[4].content.as_deref(), Some("opaque"));
+        // Empty content of a media type, base64 that is no text: the entries stay.
+        let xml = "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>t</title>\
+            <entry><id>1</id><title>empty</title><content type=\"application/octet-stream\"></content></entry>\
+            <entry><id>2</id><title>image</title><content type=\"image/png\" mode=\"base64\">iVBORw0KGgo=</content></entry>\
+            </feed>";
+        let p = read("inline", xml.as_bytes());
+        assert_eq!(titles(&p.stories), ["empty", "image"]);
+        assert_eq!(p.stories[1].content, None);
+    }
+
+    /// Class 4: RSS under UserLand's namespace, and `<rss>` without `<channel>`.
+    #[test]
+    fn rss_under_a_foreign_namespace_or_without_channel_is_read() {
+        let p = issue13!("rss-userland-ns.xml");
+        assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+        assert_eq!(
+            titles(&p.stories),
+            ["First under a default namespace", "Second"]
+        );
+        assert_eq!(
+            dates(&p.stories)[0].as_deref(),
+            Some("2003-01-06T18:00:00+09:00")
+        );
+        let p = issue13!("rss-no-channel.xml");
+        assert_eq!(titles(&p.stories), ["Item straight under rss"]);
+        assert_eq!(urls(&p.stories), ["https://nochannel.example.com/1"]);
+    }
+
+    /// Class 6: RSS 1.0 items without `<link>`, with only dc:, itunes: or media: text.
+    #[test]
+    fn rdf_items_without_link_are_read() {
+        let p = issue13!("rdf-no-link.xml");
+        assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+        assert_eq!(
+            titles(&p.stories),
+            [
+                "RDF item without link",
+                "RDF item, no link, no about",
+                "Only a dc:title",
+                "",
+                "Only a media:title"
+            ]
+        );
+        assert_eq!(
+            urls(&p.stories),
+            ["https://rdf.example.org/a", "", "", "", ""]
+        );
+        assert_eq!(
+            dates(&p.stories)[0].as_deref(),
+            Some("2004-02-03T10:00:00+09:00")
+        );
+        let summaries: Vec<&str> = p.stories.iter().map(|s| s.summary.as_str()).collect();
+        assert_eq!(
+            summaries,
+            [
+                "",
+                "text only",
+                "and a dc:description",
+                "Only an itunes:summary",
+                "and a media:description"
+            ]
+        );
+    }
+
+    /// Class 7: asctime, `2003`, `2003-12`, dcterms/atom dates in RSS, impossible dates.
+    #[test]
+    fn the_rest_of_the_dates_are_read() {
+        let p = issue13!("dates.xml");
+        let got: Vec<(&str, Option<String>)> = p
+            .stories
+            .iter()
+            .map(|s| {
+                (
+                    s.title.as_str(),
+                    s.published
+                        .map(|d| d.with_timezone(&chrono::Utc).to_rfc3339()),
+                )
+            })
+            .collect();
+        let want = [
+            ("MET", Some("2003-02-04T07:57:00+00:00")),
+            ("PT", Some("2003-02-04T16:57:00+00:00")),
+            ("ET", Some("2003-02-04T13:57:00+00:00")),
+            ("asctime", Some("2004-01-04T07:29:06+00:00")),
+            ("year only", Some("2002-12-31T15:00:00+00:00")),
+            ("year and month", Some("2003-11-30T15:00:00+00:00")),
+            ("dcterms:modified", Some("2003-12-31T10:14:55+00:00")),
+            ("dcterms:issued", Some("2003-12-31T10:14:55+00:00")),
+            ("atom:published", Some("2003-12-31T18:14:55+00:00")),
+            ("impossible", None),
+            ("unknown zone", Some("2003-02-03T23:57:00+00:00")),
+        ];
+        let want: Vec<(&str, Option<String>)> = want
+            .into_iter()
+            .map(|(t, d)| (t, d.map(String::from)))
+            .collect();
+        assert_eq!(got, want);
+        assert_eq!(
+            p.warnings,
+            [
+                "dates with unknown zone name(s) XYZ were read as Asia/Seoul time (the zone is missing, not guessed)",
+                "1 impossible date(s) rejected (such as `9999-12-31T23:59:59-99:99`): those stories have no date"
+            ]
+        );
+    }
+
+    /// Class 8: escaped markup in a plain title is text.
+    #[test]
+    fn plain_titles_keep_literal_markup() {
+        let p = issue13!("plain-titles.xml");
+        assert_eq!(
+            titles(&p.stories),
+            [
+                "Use <script> tags & more",
+                "영화 <기생충>과 〈올드보이〉 재개봉",
+                "<b>Bold</b> headline",
+                "CDATA with markup"
+            ]
+        );
+        let p = issue13!("atom-text-title.xml");
+        assert_eq!(
+            titles(&p.stories),
+            [
+                "History of the <blink> tag",
+                "Untyped <marquee> is text too"
+            ]
+        );
+    }
+
+    /// Class 10: categories and authors from the extensions; links.
+    #[test]
+    fn extension_categories_authors_and_links() {
+        let p = issue13!("rss-extras.xml");
+        let s = &p.stories[0];
+        assert_eq!(
+            s.categories,
+            ["Economy", "Markets", "Business", "Investing"]
+        );
+        assert_eq!(s.authors, ["홍길동", "Jane Roe", "John Doe"]);
+        assert_eq!(
+            urls(&p.stories),
+            [
+                "https://extras.example.com/1",
+                "https://cdn.example.net/base/story/2",
+                "https://extras.example.com/news/3.html",
+                "https://extras.example.com/4",
+                ""
+            ]
+        );
+    }
+
+    /// The rewrite pass hands back the text itself when there is nothing to rewrite.
+    #[test]
+    fn nothing_to_rewrite_is_no_copy() {
+        use std::borrow::Cow;
+        for text in [
+            "<rss version=\"2.0\"><channel><item><title>a &amp; b</title><link>https://e.kr/1</link>\
+             <description>&lt;p&gt;x&lt;/p&gt;</description></item></channel></rss>",
+            "<feed xmlns=\"http://www.w3.org/2005/Atom\"><entry><title type=\"html\">a</title>\
+             <link rel=\"self\" type=\"application/atom+xml\" href=\"https://e.kr/f\"/></entry></feed>",
+        ] {
+            assert!(!crate::feed::repair::needs_rewrite(text), "{text}");
+            let out = crate::feed::repair::rewrite_elements(text);
+            assert!(matches!(out, Cow::Borrowed(_)), "{text}");
+        }
+        // The benchmarked fixtures (`benches/feeds.rs`) are not even read: TechCrunch and
+        // HuffPost carry media:title / media:description beside every title and description.
+        for (name, bytes) in crate::feed::test_support::FIXTURES {
+            let Ok(text) = std::str::from_utf8(bytes) else {
+                continue; // EUC-KR: decoded first in `parse`
+            };
+            assert!(!crate::feed::repair::needs_rewrite(text), "{name}");
+        }
     }
 }

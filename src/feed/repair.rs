@@ -9,6 +9,12 @@
 //!
 //! Every edit is recorded as an [`Edit`], so that an error position found in the repaired text
 //! is mapped back to the feed as fetched ([`undo_edits`]).
+//!
+//! Once the text is known to be well-formed, [`rewrite_elements`] turns what feed-rs would
+//! drop or refuse (Atom 0.3, odd Atom `type=`s, RSS under a foreign namespace or without
+//! `<channel>`, `dc:`/`dcterms:`/`media:`/`itunes:` stand-ins for missing item elements, RSS 1.0
+//! items without a link, escaped markup in RSS titles) into what it reads. feed-rs stays the
+//! parser; the text comes back borrowed when a cheap scan finds nothing to rewrite.
 
 use std::borrow::Cow;
 
@@ -247,6 +253,530 @@ pub(super) fn lower_first(s: &str) -> String {
         .next()
         .map(|c| c.to_lowercase().chain(chars).collect())
         .unwrap_or_default()
+}
+
+/// The link given to an RSS 1.0 item that has none (feed-rs drops such items); the story has
+/// no URL then. Never a URL a feed could carry.
+pub(super) const NO_LINK: &str = "kkachi:no-link";
+
+const ATOM_NS: &str = "http://www.w3.org/2005/Atom";
+const ATOM03_NS: &str = "http://purl.org/atom/ns#";
+const DC_NS: &str = "http://purl.org/dc/elements/1.1/";
+
+/// Words whose presence means [`rewrite_elements`] may have work to do.
+const REWRITE_TRIGGERS: [&str; 12] = [
+    ATOM03_NS,
+    "backend.userland.com",
+    " mode=",
+    "dcterms:",
+    "atom:published",
+    "atom:updated",
+    "dc:subject",
+    "dc:author",
+    "media:category",
+    "itunes:author",
+    "itunes:category",
+    "rdf:RDF",
+];
+
+/// Stand-ins that matter only for an item lacking the standard element (many feeds carry
+/// `media:title` next to `title`: they must not cost a read).
+const TITLE_STAND_INS: [&str; 3] = ["dc:title", "media:title", "itunes:title"];
+const DESCRIPTION_STAND_INS: [&str; 3] = ["dc:description", "itunes:summary", "media:description"];
+
+/// Cheap byte scans deciding whether [`rewrite_elements`] must read the document at all.
+pub(super) fn needs_rewrite(text: &str) -> bool {
+    if REWRITE_TRIGGERS.iter().any(|t| text.contains(t)) {
+        return true;
+    }
+    let rss_root = root_element(text).is_some_and(|(lt, end)| &text[lt + 1..end] == "rss");
+    if rss_root && !text.contains("<channel") {
+        return true;
+    }
+    if TITLE_STAND_INS.iter().any(|t| text.contains(t)) && some_item_lacks(text, "<title") {
+        return true;
+    }
+    if DESCRIPTION_STAND_INS.iter().any(|t| text.contains(t))
+        && some_item_lacks(text, "<description")
+    {
+        return true;
+    }
+    odd_text_type(text) || escaped_markup_in_title(text)
+}
+
+/// An `<item>` without a `tag` start tag in it.
+fn some_item_lacks(text: &str, tag: &str) -> bool {
+    let mut rest = text;
+    while let Some(i) = rest.find("<item") {
+        rest = &rest[i + "<item".len()..];
+        if !rest.starts_with(|c: char| c == '>' || c.is_whitespace()) {
+            continue;
+        }
+        let end = rest.find("</item").unwrap_or(rest.len());
+        if !rest[..end].contains(tag) {
+            return true;
+        }
+        rest = &rest[end..];
+    }
+    false
+}
+
+/// A `type=` on an Atom text element whose value feed-rs refuses or misreads.
+fn odd_text_type(text: &str) -> bool {
+    text.match_indices(" type=").any(|(i, _)| {
+        let rest = &text[i + " type=".len()..];
+        let value = rest.strip_prefix(['"', '\'']).unwrap_or(rest);
+        let value = &value[..value.find(['"', '\'']).unwrap_or(0)];
+        if matches!(value, "text" | "html" | "xhtml") {
+            return false;
+        }
+        let Some(lt) = text[..i].rfind('<') else {
+            return false;
+        };
+        let tag = &text[lt + 1..i];
+        // Atom's own, unprefixed: `<media:title type="plain">` is another vocabulary.
+        let name = &tag[..tag.find(char::is_whitespace).unwrap_or(tag.len())];
+        matches!(
+            name,
+            "title" | "subtitle" | "summary" | "content" | "rights"
+        )
+    })
+}
+
+/// A `<title>` whose text (not CDATA) holds an escaped `<`.
+fn escaped_markup_in_title(text: &str) -> bool {
+    text.match_indices("<title").any(|(i, _)| {
+        let rest = &text[i..];
+        let Some(gt) = rest.find('>') else {
+            return false;
+        };
+        let body = &rest[gt + 1..];
+        body[..body.find('<').unwrap_or(body.len())].contains("&lt;")
+    })
+}
+
+/// Rewrites what feed-rs would drop or refuse into what it reads, keeping feed-rs the parser:
+/// - Atom 0.3: its namespace becomes Atom 1.0's, `issued` → `published`, `modified` →
+///   `updated`, `mode="escaped"` → `type="html"`, `mode="base64"` content decoded;
+/// - Atom text elements with an odd `type=` (`""`, `TEXT`, `text/plain`,
+///   `application/xhtml+xml`, anything unknown): `text`, `html` or `xhtml`;
+/// - `<rss>` under a default namespace (UserLand's) loses it; `<rss>` without `<channel>`
+///   gets one around its children;
+/// - RSS items: a missing title, description or date is taken from `dc:title` /
+///   `media:title` / `itunes:title`, `dc:description` / `itunes:summary` /
+///   `media:description`, `dcterms:issued` / `atom:published` / `dcterms:created` /
+///   `dcterms:modified` / `atom:updated`; `dc:subject`, `media:category` and
+///   `itunes:category` become categories, `dc:author` and `itunes:author` creators;
+///   RSS 1.0 items without a link get `rdf:about` (or [`NO_LINK`]) as one;
+/// - an RSS title's escaped markup (`&lt;script&gt;`) is escaped once more, so that it stays
+///   text and is never read as HTML (CDATA titles are left as they are).
+///
+/// Prefixes are matched as feeds write them (`dc:`, `dcterms:`, `media:`, `itunes:`,
+/// `atom:`). Runs after the well-formedness check, so error positions never pass through it.
+/// The text comes back borrowed when a cheap scan finds nothing to do.
+pub(super) fn rewrite_elements(text: &str) -> Cow<'_, str> {
+    if is_json(text) || !needs_rewrite(text) {
+        return text.into();
+    }
+    let mut scan = Rewrite::default();
+    scan.run(text);
+    if scan.edits.is_empty() {
+        return text.into();
+    }
+    // Stable, by start then end: an insertion comes before a removal at the same offset.
+    scan.edits.sort_by_key(|e| (e.0, e.1));
+    let mut out = String::with_capacity(text.len() + 256);
+    let mut at = 0;
+    for (start, end, new) in &scan.edits {
+        if *start < at {
+            continue; // overlapping edits cannot happen; never apply one twice
+        }
+        out.push_str(&text[at..*start]);
+        out.push_str(new);
+        at = *end;
+    }
+    out.push_str(&text[at..]);
+    out.into()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+enum Root {
+    #[default]
+    Other,
+    Atom,
+    Atom03,
+    Rss,
+    Rdf,
+}
+
+/// An open element: its qualified name, where its name is, where its content starts, and what
+/// its end tag becomes.
+#[derive(Debug)]
+struct Open {
+    name: String,
+    name_at: (usize, usize),
+    content_from: usize,
+    rename: Option<&'static str>,
+    base64: bool,
+}
+
+/// Finds an attribute of the current start tag: (value start, value end, value).
+type AttrLookup<'a> = dyn Fn(&str) -> Option<(usize, usize, &'a str)> + 'a;
+
+/// An element of an item that may stand in for a missing standard one: (rank, start name
+/// range, end name range).
+type Candidate = (u8, (usize, usize), (usize, usize));
+
+#[derive(Debug, Default)]
+struct Item {
+    depth: usize,
+    about: Option<String>,
+    title: bool,
+    link: bool,
+    description: bool,
+    date: bool,
+    titles: Vec<Candidate>,
+    descriptions: Vec<Candidate>,
+    dates: Vec<Candidate>,
+    /// Where the outermost `itunes:category` starts: categories are inserted before it.
+    category_at: Option<usize>,
+}
+
+#[derive(Debug, Default)]
+struct Rewrite {
+    root: Root,
+    stack: Vec<Open>,
+    item: Option<Item>,
+    /// (start, end, replacement) in the text as given.
+    edits: Vec<(usize, usize, String)>,
+}
+
+impl Rewrite {
+    fn run(&mut self, text: &str) {
+        use quick_xml::events::Event;
+        let mut reader = quick_xml::Reader::from_str(text);
+        loop {
+            let before = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
+            let event = reader.read_event();
+            let after = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
+            if after > text.len() {
+                return;
+            }
+            match event {
+                Ok(Event::Start(e)) if text[before..].starts_with('<') => {
+                    let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
+                    self.start(text, name, before, after, false);
+                }
+                Ok(Event::Empty(e)) if text[before..].starts_with('<') => {
+                    let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
+                    self.start(text, name, before, after, true);
+                }
+                Ok(Event::End(_)) if text[before..].starts_with("</") => self.end(text, before),
+                Ok(Event::Eof) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    }
+
+    fn edit(&mut self, at: (usize, usize), new: impl Into<String>) {
+        self.edits.push((at.0, at.1, new.into()));
+    }
+
+    fn start(&mut self, text: &str, name: String, before: usize, after: usize, empty: bool) {
+        let name_at = (before + 1, before + 1 + name.len());
+        let attrs_end = if empty { after - 2 } else { after - 1 };
+        let attrs = &text[name_at.1..attrs_end.max(name_at.1)];
+        let attr = |key: &str| {
+            find_attr(attrs, key).map(|(s, e)| (name_at.1 + s, name_at.1 + e, &attrs[s..e]))
+        };
+        let depth = self.stack.len();
+        let local = name.rsplit(':').next().unwrap_or(&name).to_string();
+        let mut open = Open {
+            name: name.clone(),
+            name_at,
+            content_from: after,
+            rename: None,
+            base64: false,
+        };
+        if depth == 0 {
+            self.root = match local.as_str() {
+                "feed" => match attr("xmlns") {
+                    Some((s, e, ATOM03_NS)) => {
+                        self.edit((s, e), ATOM_NS);
+                        Root::Atom03
+                    }
+                    _ => Root::Atom,
+                },
+                "rss" => {
+                    if let Some((s, e, _)) = attr("xmlns")
+                        && let Some(whole) = whole_attr(text, s, e, "xmlns")
+                    {
+                        self.edit(whole, "");
+                    }
+                    if !empty && !text.contains("<channel") {
+                        self.edit((after, after), "<channel>");
+                        open.rename = Some("rss");
+                    }
+                    Root::Rss
+                }
+                "RDF" => Root::Rdf,
+                _ => Root::Other,
+            };
+        } else if matches!(self.root, Root::Atom | Root::Atom03) {
+            self.atom_element(text, &name, &local, &attr, &mut open);
+        } else if matches!(self.root, Root::Rss | Root::Rdf) {
+            self.rss_element(&name, &local, before, depth, &attr, empty);
+        }
+        if !empty {
+            self.stack.push(open);
+        }
+    }
+
+    fn atom_element<'a>(
+        &mut self,
+        text: &str,
+        name: &str,
+        local: &str,
+        attr: &AttrLookup<'a>,
+        open: &mut Open,
+    ) {
+        if name != local {
+            return; // a prefixed element: an extension, not Atom's own
+        }
+        if self.root == Root::Atom03 {
+            let new = match local {
+                "issued" => Some("published"),
+                "modified" => Some("updated"),
+                "tagline" => Some("subtitle"),
+                _ => None,
+            };
+            if let Some(new) = new {
+                self.edit(open.name_at, new);
+                open.rename = Some(new);
+                return;
+            }
+        }
+        let parent = self.stack.last().map(|o| o.name.as_str());
+        let is_content = local == "content";
+        if !matches!(
+            local,
+            "title" | "subtitle" | "summary" | "content" | "rights"
+        ) || !matches!(parent, Some("feed" | "entry" | "source"))
+            || (is_content && attr("src").is_some())
+        {
+            return;
+        }
+        let mut mode = None;
+        if let Some((s, e, value)) = attr("mode") {
+            mode = Some(value.trim().to_ascii_lowercase());
+            if let Some(whole) = whole_attr(text, s, e, "mode") {
+                self.edit(whole, "");
+            }
+        }
+        let base64 = mode.as_deref() == Some("base64");
+        open.base64 = base64;
+        let escaped = mode.as_deref() == Some("escaped");
+        match attr("type") {
+            Some((s, e, value)) => {
+                let canonical = text_type(value, is_content && !base64, escaped);
+                if canonical != value {
+                    self.edit((s, e), canonical);
+                }
+            }
+            None if escaped || base64 => {
+                self.edit((open.name_at.1, open.name_at.1), " type=\"html\"")
+            }
+            None => {}
+        }
+    }
+
+    fn rss_element<'a>(
+        &mut self,
+        name: &str,
+        local: &str,
+        before: usize,
+        depth: usize,
+        attr: &AttrLookup<'a>,
+        empty: bool,
+    ) {
+        if local == "item" && self.item.is_none() && !empty {
+            self.item = Some(Item {
+                depth,
+                about: attr("rdf:about").map(|(_, _, v)| v.to_string()),
+                ..Item::default()
+            });
+            return;
+        }
+        let Some(item) = self.item.as_mut() else {
+            return;
+        };
+        if name == "itunes:category" {
+            let at = *item.category_at.get_or_insert(before);
+            if let Some((_, _, value)) = attr("text") {
+                self.edits
+                    .push((at, at, format!("<category>{value}</category>")));
+            }
+            return;
+        }
+        if depth != item.depth + 1 {
+            return;
+        }
+        match name {
+            "title" => item.title = true,
+            "description" => item.description = true,
+            "pubDate" | "dc:date" => item.date = true,
+            _ => {}
+        }
+    }
+
+    fn end(&mut self, text: &str, before: usize) {
+        let Some(open) = self.stack.pop() else {
+            return;
+        };
+        let end_name = (before + 2, before + 2 + open.name.len());
+        if open.rename == Some("rss") && self.stack.is_empty() {
+            self.edit((before, before), "</channel>");
+            return;
+        }
+        if let Some(new) = open.rename {
+            self.edit(end_name, new);
+        }
+        let content = (open.content_from, before);
+        if open.base64 {
+            let raw = &text[content.0..content.1];
+            // Not text (an image, say): no content rather than base64 shown as text.
+            let decoded = decode_base64(raw).map_or_else(String::new, |d| xml_escape(&d));
+            self.edit(content, decoded);
+        }
+        let depth = self.stack.len();
+        let Some(item) = self.item.as_mut() else {
+            return;
+        };
+        if depth == item.depth {
+            // The item itself ends.
+            if let Some(item) = self.item.take() {
+                self.finish_item(item, before);
+            }
+            return;
+        }
+        if depth != item.depth + 1 {
+            return;
+        }
+        let raw = &text[content.0..content.1];
+        let ranges = (open.name_at, end_name);
+        match open.name.as_str() {
+            "link" if !raw.trim().is_empty() => item.link = true,
+            "title" if !raw.contains("<![CDATA[") && raw.contains("&lt;") => {
+                let twice = raw.replace("&lt;", "&amp;lt;").replace("&gt;", "&amp;gt;");
+                self.edit(content, twice);
+            }
+            "dc:title" => item.titles.push((0, ranges.0, ranges.1)),
+            "media:title" => item.titles.push((1, ranges.0, ranges.1)),
+            "itunes:title" => item.titles.push((2, ranges.0, ranges.1)),
+            "dc:description" => item.descriptions.push((0, ranges.0, ranges.1)),
+            "itunes:summary" => item.descriptions.push((1, ranges.0, ranges.1)),
+            "media:description" => item.descriptions.push((2, ranges.0, ranges.1)),
+            "dcterms:issued" => item.dates.push((0, ranges.0, ranges.1)),
+            "atom:published" => item.dates.push((1, ranges.0, ranges.1)),
+            "dcterms:created" => item.dates.push((2, ranges.0, ranges.1)),
+            "dcterms:modified" => item.dates.push((3, ranges.0, ranges.1)),
+            "atom:updated" => item.dates.push((4, ranges.0, ranges.1)),
+            "dc:subject" | "media:category" => {
+                self.edit(ranges.0, "category");
+                self.edit(ranges.1, "category");
+            }
+            "dc:author" | "itunes:author" => {
+                self.edit(ranges.0, format!("creator xmlns=\"{DC_NS}\""));
+                self.edit(ranges.1, "creator");
+            }
+            _ => {}
+        }
+    }
+
+    fn finish_item(&mut self, item: Item, end_at: usize) {
+        let best = |mut c: Vec<Candidate>| {
+            c.sort_by_key(|c| c.0);
+            c.into_iter().next()
+        };
+        if !item.title
+            && let Some((_, start, end)) = best(item.titles)
+        {
+            self.edit(start, "title");
+            self.edit(end, "title");
+        }
+        // RSS 1.0: feed-rs reads dc:description itself.
+        if !item.description
+            && let Some((_, start, end)) = best(item.descriptions)
+        {
+            self.edit(start, "description");
+            self.edit(end, "description");
+        }
+        if !item.date
+            && let Some((_, start, end)) = best(item.dates)
+        {
+            self.edit(start, format!("date xmlns=\"{DC_NS}\""));
+            self.edit(end, "date");
+        }
+        if self.root == Root::Rdf && !item.link {
+            let link = item
+                .about
+                .filter(|a| a.starts_with("http://") || a.starts_with("https://"))
+                .unwrap_or_else(|| NO_LINK.to_string());
+            self.edit((end_at, end_at), format!("<link>{link}</link>"));
+        }
+    }
+}
+
+/// ` name = "value"` whose value is at `s..e`: from the space before the name to the closing
+/// quote, for removing the attribute.
+fn whole_attr(text: &str, s: usize, e: usize, name: &str) -> Option<(usize, usize)> {
+    let head = text[..s.checked_sub(1)?].trim_end();
+    let head = head.strip_suffix('=')?.trim_end().strip_suffix(name)?;
+    Some((head.trim_end().len(), e + 1))
+}
+
+/// The `type=` feed-rs reads for an Atom text element: `text`, `html` or `xhtml`; content may
+/// also keep an XML media type (read like xhtml). Anything else is text: feed-rs refuses
+/// unknown types on text elements, and content of another media type that is empty.
+fn text_type(value: &str, is_content: bool, escaped: bool) -> &str {
+    let v = value.trim().to_ascii_lowercase();
+    match v.as_str() {
+        "html" | "text/html" => "html",
+        "xhtml" | "application/xhtml+xml" => "xhtml",
+        _ if escaped => "html",
+        _ if is_content && (v.ends_with("+xml") || v.ends_with("/xml")) && v == value => value,
+        _ => "text",
+    }
+}
+
+/// Standard base64 (whitespace ignored) to UTF-8 text; `None` when it is not that.
+fn decode_base64(raw: &str) -> Option<String> {
+    let mut bytes = Vec::with_capacity(raw.len() / 4 * 3);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in raw.bytes().filter(|c| !c.is_ascii_whitespace()) {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            b'=' => break,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            bytes.push(u8::try_from((acc >> bits) & 0xff).unwrap_or(0));
+        }
+    }
+    String::from_utf8(bytes).ok()
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 mod cli;
 mod crash_loop;
 mod fake_telegram;
+mod feed_classes;
 mod fuzz;
 mod hostile;
 mod metrics;
