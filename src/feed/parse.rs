@@ -20,8 +20,8 @@ use chrono_tz::Tz;
 use super::date::{Zones, is_impossible, parse_date_noting};
 use super::decode::{decode_text, with_true_declaration};
 use super::repair::{
-    NO_LINK, escape_bare_ampersands, is_json, locate_xml_error, lower_first, repair_root,
-    rewrite_elements, root_element, undo_edits,
+    NO_LINK, Survey, check_xml, escape_bare_ampersands, is_json, locate_xml_error, lower_first,
+    repair_root, rewrite_elements, root_element, undo_edits,
 };
 use super::{FeedError, Parsed};
 use crate::story::{Story, canonical_url, normalise_title};
@@ -67,9 +67,12 @@ pub fn parse(
     let (repaired, amp_edits) = escape_bare_ampersands(&rooted);
     // feed-rs skips what follows some XML errors and returns fewer items (a mismatched end tag
     // inside an item yields `Ok` with no items): check well-formedness first.
-    if !is_json(&repaired)
-        && let Some((offset, message)) = locate_xml_error(&repaired)
-    {
+    let (error, survey) = if is_json(&repaired) {
+        (None, Survey::default())
+    } else {
+        check_xml(&repaired)
+    };
+    if let Some((offset, message)) = error {
         let offset = undo_edits(undo_edits(offset, &amp_edits), root_edit.as_slice());
         return Err(FeedError::Xml {
             position: Some(crate::diag::line_col(&text, offset)),
@@ -107,7 +110,7 @@ pub fn parse(
         .id_generator(|_, _, _| String::new())
         .build();
     // Well-formed: now what feed-rs would drop or refuse becomes what it reads.
-    let rewritten = rewrite_elements(&repaired);
+    let rewritten = rewrite_elements(&repaired, &survey);
     let feed = parser
         .parse(rewritten.as_bytes())
         .map_err(|e| feed_error(e, &repaired))?;
@@ -891,7 +894,8 @@ mod issue13 {
              <link rel=\"self\" type=\"application/atom+xml\" href=\"https://e.kr/f\"/></entry></feed>",
         ] {
             assert!(!crate::feed::repair::needs_rewrite(text), "{text}");
-            let out = crate::feed::repair::rewrite_elements(text);
+            let survey = crate::feed::repair::check_xml(text).1;
+            let out = crate::feed::repair::rewrite_elements(text, &survey);
             assert!(matches!(out, Cow::Borrowed(_)), "{text}");
         }
         // The benchmarked fixtures (`benches/feeds.rs`) are not even read: TechCrunch and

@@ -214,35 +214,145 @@ const MAX_XML_DEPTH: usize = 1024;
 /// Reads `text` with quick-xml to find where it stops being XML (or nests deeper than
 /// [`MAX_XML_DEPTH`]): (byte offset, reason).
 pub(super) fn locate_xml_error(text: &str) -> Option<(usize, String)> {
+    check_xml(text).0
+}
+
+/// The well-formedness and depth check, and on the way the [`Survey`] that tells
+/// [`rewrite_elements`] whether it has work: one quick-xml pass for both (a second pass over
+/// the text, even a byte scan, costs a measurable share of a feed's parse).
+pub(super) fn check_xml(text: &str) -> (Option<(usize, String)>, Survey) {
     use quick_xml::events::Event;
     let mut reader = quick_xml::Reader::from_str(text);
     let mut open: Vec<String> = Vec::new();
+    let mut survey = Survey::default();
+    // The open `<title>` whose text is being read (until its first child or end).
+    let mut in_title = false;
     loop {
         let before = reader.buffer_position();
-        match reader.read_event() {
+        let event = reader.read_event();
+        let title_text = in_title;
+        in_title = false;
+        match event {
             Ok(Event::Eof) => {
-                return open
+                let error = open
                     .last()
                     .map(|tag| (text.len(), format!("the document ends inside <{tag}>")));
+                return (error, survey);
             }
             Ok(Event::Start(_)) if open.len() == MAX_XML_DEPTH => {
                 let offset = usize::try_from(before).unwrap_or(text.len());
-                return Some((
+                let error = (
                     offset,
                     format!("elements nested more than {MAX_XML_DEPTH} deep"),
-                ));
+                );
+                return (Some(error), survey);
             }
             Ok(Event::Start(e)) => {
+                survey.element(&e, open.is_empty(), true);
+                in_title = e.name().as_ref() == b"title";
                 open.push(String::from_utf8_lossy(e.name().as_ref()).into_owned())
             }
-            Ok(Event::End(_)) => {
+            Ok(Event::Empty(e)) => survey.element(&e, open.is_empty(), false),
+            Ok(Event::End(e)) => {
+                survey.end(e.name().as_ref());
                 open.pop();
+            }
+            Ok(Event::Text(_)) => in_title = title_text,
+            Ok(Event::GeneralRef(r)) => {
+                in_title = title_text;
+                survey.escaped_title |= title_text && &*r == b"lt";
             }
             Ok(_) => {}
             Err(e) => {
                 let offset = usize::try_from(reader.error_position()).unwrap_or(text.len());
-                return Some((offset, lower_first(&e.to_string())));
+                return (Some((offset, lower_first(&e.to_string()))), survey);
             }
+        }
+    }
+}
+
+/// What the well-formedness pass saw that decides whether [`rewrite_elements`] has work
+/// ([`Survey::needs_rewrite`]). Elements are named as feeds write them (`dc:`, `media:`...).
+#[derive(Debug, Default)]
+pub(super) struct Survey {
+    /// An element or attribute that always wants the rewrite ([`REWRITE_TRIGGERS`], Atom 0.3's
+    /// or UserLand's namespace, a `mode=`).
+    trigger: bool,
+    rss_root: bool,
+    channel: bool,
+    title_stand_in: bool,
+    description_stand_in: bool,
+    /// The open `<item>`: whether it has a title and a description so far.
+    item: Option<(bool, bool)>,
+    item_lacks_title: bool,
+    item_lacks_description: bool,
+    /// An Atom text element with a `type=` feed-rs refuses or misreads.
+    odd_type: bool,
+    /// A `<title>` whose text (not CDATA) holds an escaped `<`.
+    escaped_title: bool,
+}
+
+impl Survey {
+    pub(super) fn needs_rewrite(&self) -> bool {
+        self.trigger
+            || self.odd_type
+            || self.escaped_title
+            || (self.rss_root && !self.channel)
+            || (self.title_stand_in && self.item_lacks_title)
+            || (self.description_stand_in && self.item_lacks_description)
+    }
+
+    fn element(&mut self, e: &quick_xml::events::BytesStart<'_>, root: bool, start: bool) {
+        let name = e.name();
+        let name = name.as_ref();
+        if root {
+            self.rss_root = name == b"rss";
+        }
+        let word = std::str::from_utf8(name).unwrap_or_default();
+        match word {
+            "channel" => self.channel = true,
+            "item" if start => self.item = Some((false, false)),
+            "title" => self.seen_in_item(true, false),
+            "description" => self.seen_in_item(false, true),
+            w if REWRITE_TRIGGERS.contains(&w) || w.starts_with("dcterms:") => self.trigger = true,
+            w if TITLE_STAND_INS.contains(&w) => self.title_stand_in = true,
+            w if DESCRIPTION_STAND_INS.contains(&w) => self.description_stand_in = true,
+            _ => {}
+        }
+        if e.attributes_raw().is_empty() {
+            return;
+        }
+        let atom_text = matches!(
+            word,
+            "title" | "subtitle" | "summary" | "content" | "rights"
+        );
+        for a in e.attributes().with_checks(false).flatten() {
+            let key = a.key.as_ref();
+            let value = a.value.as_ref();
+            if key == b"mode" {
+                self.trigger = true;
+            } else if key.starts_with(b"xmlns") {
+                let v = std::str::from_utf8(value).unwrap_or_default();
+                self.trigger |= v == ATOM03_NS || v.contains("backend.userland.com");
+            } else if atom_text && key == b"type" {
+                self.odd_type |= !matches!(value, b"text" | b"html" | b"xhtml");
+            }
+        }
+    }
+
+    fn seen_in_item(&mut self, title: bool, description: bool) {
+        if let Some((t, d)) = &mut self.item {
+            *t |= title;
+            *d |= description;
+        }
+    }
+
+    fn end(&mut self, name: &[u8]) {
+        if name == b"item"
+            && let Some((title, description)) = self.item.take()
+        {
+            self.item_lacks_title |= !title;
+            self.item_lacks_description |= !description;
         }
     }
 }
@@ -263,12 +373,9 @@ const ATOM_NS: &str = "http://www.w3.org/2005/Atom";
 const ATOM03_NS: &str = "http://purl.org/atom/ns#";
 const DC_NS: &str = "http://purl.org/dc/elements/1.1/";
 
-/// Words whose presence means [`rewrite_elements`] may have work to do.
-const REWRITE_TRIGGERS: [&str; 12] = [
-    ATOM03_NS,
-    "backend.userland.com",
-    " mode=",
-    "dcterms:",
+/// Elements whose presence means [`rewrite_elements`] has work to do (so do any `dcterms:`
+/// element, a `mode=` attribute and Atom 0.3's or UserLand's namespace: [`Survey`]).
+const REWRITE_TRIGGERS: [&str; 8] = [
     "atom:published",
     "atom:updated",
     "dc:subject",
@@ -284,75 +391,10 @@ const REWRITE_TRIGGERS: [&str; 12] = [
 const TITLE_STAND_INS: [&str; 3] = ["dc:title", "media:title", "itunes:title"];
 const DESCRIPTION_STAND_INS: [&str; 3] = ["dc:description", "itunes:summary", "media:description"];
 
-/// Cheap byte scans deciding whether [`rewrite_elements`] must read the document at all.
+/// Whether [`rewrite_elements`] has work in `text` (the survey of [`check_xml`]'s pass).
+#[cfg(test)]
 pub(super) fn needs_rewrite(text: &str) -> bool {
-    if REWRITE_TRIGGERS.iter().any(|t| text.contains(t)) {
-        return true;
-    }
-    let rss_root = root_element(text).is_some_and(|(lt, end)| &text[lt + 1..end] == "rss");
-    if rss_root && !text.contains("<channel") {
-        return true;
-    }
-    if TITLE_STAND_INS.iter().any(|t| text.contains(t)) && some_item_lacks(text, "<title") {
-        return true;
-    }
-    if DESCRIPTION_STAND_INS.iter().any(|t| text.contains(t))
-        && some_item_lacks(text, "<description")
-    {
-        return true;
-    }
-    odd_text_type(text) || escaped_markup_in_title(text)
-}
-
-/// An `<item>` without a `tag` start tag in it.
-fn some_item_lacks(text: &str, tag: &str) -> bool {
-    let mut rest = text;
-    while let Some(i) = rest.find("<item") {
-        rest = &rest[i + "<item".len()..];
-        if !rest.starts_with(|c: char| c == '>' || c.is_whitespace()) {
-            continue;
-        }
-        let end = rest.find("</item").unwrap_or(rest.len());
-        if !rest[..end].contains(tag) {
-            return true;
-        }
-        rest = &rest[end..];
-    }
-    false
-}
-
-/// A `type=` on an Atom text element whose value feed-rs refuses or misreads.
-fn odd_text_type(text: &str) -> bool {
-    text.match_indices(" type=").any(|(i, _)| {
-        let rest = &text[i + " type=".len()..];
-        let value = rest.strip_prefix(['"', '\'']).unwrap_or(rest);
-        let value = &value[..value.find(['"', '\'']).unwrap_or(0)];
-        if matches!(value, "text" | "html" | "xhtml") {
-            return false;
-        }
-        let Some(lt) = text[..i].rfind('<') else {
-            return false;
-        };
-        let tag = &text[lt + 1..i];
-        // Atom's own, unprefixed: `<media:title type="plain">` is another vocabulary.
-        let name = &tag[..tag.find(char::is_whitespace).unwrap_or(tag.len())];
-        matches!(
-            name,
-            "title" | "subtitle" | "summary" | "content" | "rights"
-        )
-    })
-}
-
-/// A `<title>` whose text (not CDATA) holds an escaped `<`.
-fn escaped_markup_in_title(text: &str) -> bool {
-    text.match_indices("<title").any(|(i, _)| {
-        let rest = &text[i..];
-        let Some(gt) = rest.find('>') else {
-            return false;
-        };
-        let body = &rest[gt + 1..];
-        body[..body.find('<').unwrap_or(body.len())].contains("&lt;")
-    })
+    check_xml(text).1.needs_rewrite()
 }
 
 /// Rewrites what feed-rs would drop or refuse into what it reads, keeping feed-rs the parser:
@@ -373,9 +415,9 @@ fn escaped_markup_in_title(text: &str) -> bool {
 ///
 /// Prefixes are matched as feeds write them (`dc:`, `dcterms:`, `media:`, `itunes:`,
 /// `atom:`). Runs after the well-formedness check, so error positions never pass through it.
-/// The text comes back borrowed when a cheap scan finds nothing to do.
-pub(super) fn rewrite_elements(text: &str) -> Cow<'_, str> {
-    if is_json(text) || !needs_rewrite(text) {
+/// The text comes back borrowed when the well-formedness pass's `survey` found nothing to do.
+pub(super) fn rewrite_elements<'a>(text: &'a str, survey: &Survey) -> Cow<'a, str> {
+    if is_json(text) || !survey.needs_rewrite() {
         return text.into();
     }
     let mut scan = Rewrite::default();
