@@ -333,7 +333,11 @@ fn feed_test(source: &str, format: Format, config: ConfigArg) -> Result<ExitCode
     else {
         anyhow::bail!("{src}: the server answered 304 Not Modified to a plain GET");
     };
-    let parsed = kkachi::feed::parse(&name, &bytes, content_type.as_deref(), tz)
+    let url = match &src {
+        FeedSource::Http(url) => Some(url),
+        FeedSource::File(_) => None,
+    };
+    let parsed = kkachi::feed::parse_at(&name, &bytes, content_type.as_deref(), tz, url)
         .with_context(|| format!("cannot parse {src}"))?;
     for warning in &parsed.warnings {
         eprintln!("warning: {src}: {warning}");

@@ -359,8 +359,13 @@ async fn parse(
     // another feed's fetch timeout or /healthz on the async threads.
     let tz = ctx.config.schedule.timezone;
     let name = feed.name.clone();
+    let url = match &feed.source {
+        crate::config::FeedSource::Http(url) => Some(url.clone()),
+        crate::config::FeedSource::File(_) => None,
+    };
     off_reactor(ctx, move || {
-        let parsed = crate::feed::parse(&name, &bytes, content_type.as_deref(), tz)?;
+        let parsed =
+            crate::feed::parse_at(&name, &bytes, content_type.as_deref(), tz, url.as_ref())?;
         // Bytes replaced, items skipped, nothing understood: the feed works, but say so.
         for warning in &parsed.warnings {
             tracing::warn!(feed = %name, warning = %warning, "feed read with a problem");

@@ -25,7 +25,7 @@ mod repair;
 
 pub use date::parse_date;
 pub use decode::decode;
-pub use parse::{parse, parse_feed};
+pub use parse::{parse, parse_at, parse_feed};
 
 use crate::story::Story;
 

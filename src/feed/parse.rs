@@ -53,6 +53,19 @@ pub fn parse(
     content_type: Option<&str>,
     tz: Tz,
 ) -> Result<Parsed, FeedError> {
+    parse_at(feed_name, body, content_type, tz, None)
+}
+
+/// [`parse`], knowing the address the feed was fetched from (`feed_url`): a link relative to
+/// neither `xml:base` nor the channel's own link is resolved against it (RSS allows relative
+/// links; without a base they would be no URL at all).
+pub fn parse_at(
+    feed_name: &str,
+    body: &[u8],
+    content_type: Option<&str>,
+    tz: Tz,
+    feed_url: Option<&url::Url>,
+) -> Result<Parsed, FeedError> {
     let mut warnings = Vec::new();
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(FeedError::Empty);
@@ -137,7 +150,8 @@ pub fn parse(
         .links
         .iter()
         .filter(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
-        .find_map(|l| url::Url::parse(l.href.trim()).ok());
+        .find_map(|l| url::Url::parse(l.href.trim()).ok())
+        .or_else(|| feed_url.cloned());
     let total = feed.entries.len();
     let stories: Vec<Story> = feed
         .entries

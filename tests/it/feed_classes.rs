@@ -130,3 +130,28 @@ fn dates_and_plain_titles_read_right() {
     let (stories, _) = feed_test("atom-text-title.xml");
     assert_eq!(stories[0].0, "History of the <blink> tag");
 }
+
+/// Regression (issue 13, class 10): a link relative to neither `xml:base` nor the channel's
+/// link is resolved against the address the feed was fetched from (`feed test URL`; the
+/// daemon passes its feed's URL the same way). From a file there is no such address.
+#[test]
+fn a_link_relative_to_the_feed_url_is_resolved() {
+    let body = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/feeds/issue13/feed-url-relative.xml"),
+    )
+    .expect("fixture");
+    let server = crate::server::Server::start();
+    server.feed("/rss/feed.xml", body, "application/rss+xml");
+    let out = kkachi()
+        .args(["feed", "test", "--format", "json"])
+        .arg(server.url("/rss/feed.xml"))
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let line = String::from_utf8_lossy(&out.stdout);
+    let v: serde_json::Value = serde_json::from_str(line.trim()).expect("one story");
+    assert_eq!(v["title"], "relative to the feed URL");
+    assert_eq!(v["url"], server.url("/articles/6"));
+}
