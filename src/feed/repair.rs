@@ -14,7 +14,8 @@
 //! drop or refuse (Atom 0.3, odd Atom `type=`s, RSS under a foreign namespace or without
 //! `<channel>`, `dc:`/`dcterms:`/`media:`/`itunes:` stand-ins for missing item elements, RSS 1.0
 //! items without a link, escaped markup in RSS titles) into what it reads. feed-rs stays the
-//! parser; the text comes back borrowed when a cheap scan finds nothing to rewrite.
+//! parser; the text comes back borrowed when the [`Survey`] that the well-formedness pass
+//! ([`check_xml`]) takes on its way finds nothing to rewrite (no second pass over the text).
 
 use std::borrow::Cow;
 
