@@ -1,5 +1,5 @@
 //! Delivering alerts: the one [`Alert`] type from "a story matched" to "a message left", the
-//! routing of an alert to Telegram chats ([`route`]), the console sink ([`console`]), and
+//! routing of an alert to Telegram chats ([`route()`]), the console sink ([`console`]), and
 //! [`Delivery`], the one way the daemon (`pipeline::poll`) and `kkachi replay` hand prepared
 //! alerts on: [`Delivery::admit`].
 //!

@@ -26,7 +26,7 @@
 //!
 //! # Matching
 //!
-//! Text and terms are normalised the same way ([`normalize`]): NFKC, lower-case, zero-width
+//! Text and terms are normalised the same way ([`normalize()`]): NFKC, lower-case, zero-width
 //! characters and soft hyphens removed, whitespace collapsed. Then:
 //!
 //! - A term that starts with Hangul (or any non-Latin letter) matches at the start of a word
@@ -58,7 +58,7 @@
 //! [`RuleSet`] compiles every rule's literals (aliases expanded) into one multi-pattern
 //! automaton (daachorse's character-wise double array, which scans Korean text about twice as
 //! fast as aho-corasick; aho-corasick is the fallback), scans each field of a story once, and
-//! evaluates only the rules whose trigger literals occurred ([`index`]), each as a short postfix
+//! evaluates only the rules whose trigger literals occurred (`index`), each as a short postfix
 //! program in one contiguous array (`prog`). [`RuleSet::matcher`] keeps the per-story scratch
 //! and the result buffers between stories: use it to match many stories (it is 1.5–5× faster
 //! than [`RuleSet::match_doc`], which allocates both anew on every call).

@@ -3,7 +3,7 @@
 //! Owns the bot token (resolved from `$TELOXIDE_TOKEN`, `[telegram] token_file` or systemd's
 //! `$CREDENTIALS_DIRECTORY/telegram-token`; never from the TOML, never logged), rendering
 //! alerts ([`render`], pure; Telegram's [`render::MESSAGE_LIMIT`]), the delivery task that
-//! drains the outbox ([`send`]), the bot people talk to ([`bot`]: commands, subscriptions),
+//! drains the outbox ([`send`]), the bot people talk to ([`mod@bot`]: commands, subscriptions),
 //! and the classification of Bot API errors ([`classify`]).
 //!
 //! Which chats get an alert is `deliver::route`'s (pure policy, no teloxide).

@@ -1,7 +1,7 @@
 //! The delivery task: drains the outbox into Telegram within its rate limits.
 //!
 //! Owns the sending policy; the state it keeps across restarts lives in `store::outbox`.
-//! Must not: decide who gets what (that is [`crate::deliver::route`], at admission), or sleep on a
+//! Must not: decide who gets what (that is [`crate::deliver::route()`], at admission), or sleep on a
 //! chat's flood wait in a way a restart would forget (`retry_at` is persisted).
 //!
 //! Several requests are in flight at once, across chats: each chat strictly in order with at

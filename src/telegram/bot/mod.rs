@@ -12,7 +12,7 @@
 //! and settings ([`Live`]), [`BotError`] and a `Reply`.
 //!
 //! Must not: send alerts or touch the outbox (that is [`super::send`]), decide who gets a
-//! story (that is [`crate::deliver::route`], which already skips paused chats and delivers to the
+//! story (that is [`crate::deliver::route()`], which already skips paused chats and delivers to the
 //! static `chats = [..]` of `rules.toml`), touch sled (subscriptions go through
 //! `store::outbox`), or log the token.
 //!
