@@ -93,7 +93,19 @@ fn open(dir: &TempDir) -> Arc<Store> {
 
 /// Runs the sender until the outbox is empty (at most `limit`).
 async fn drain(fake: &FakeTelegram, store: &Arc<Store>, settings: Settings, limit: Duration) {
-    let running = start(fake, store, settings, Duration::from_secs(5));
+    drain_with_timeout(fake, store, settings, Duration::from_secs(5), limit).await
+}
+
+/// [`drain`] with the client's request `timeout` (a short one turns a stalled answer into an
+/// ambiguous outcome).
+async fn drain_with_timeout(
+    fake: &FakeTelegram,
+    store: &Arc<Store>,
+    settings: Settings,
+    timeout: Duration,
+    limit: Duration,
+) {
+    let running = start(fake, store, settings, timeout);
     let deadline = tokio::time::Instant::now() + limit;
     while store.outbox_len() > 0 {
         assert!(
@@ -104,6 +116,14 @@ async fn drain(fake: &FakeTelegram, store: &Arc<Store>, settings: Settings, limi
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     running.stop().await;
+}
+
+/// How many requests the fake saw for `chat`.
+fn requests_to(fake: &FakeTelegram, chat: i64) -> usize {
+    fake.requests()
+        .iter()
+        .filter(|r| r.chat() == Some(chat))
+        .count()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -356,24 +376,15 @@ async fn an_ambiguous_timeout_is_resent_at_most_once() {
     fake.fault(Some(2), Fault::Stall(Duration::from_millis(1500)));
     fake.fault(Some(2), Fault::Stall(Duration::from_millis(1500)));
     store.enqueue(&[alert(1, 1), alert(2, 2)]).expect("enqueue");
-    let running = start(
+    drain_with_timeout(
         &fake,
         &store,
         settings(FAST, &[]),
         Duration::from_millis(400),
-    );
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(8);
-    while store.outbox_len() > 0 {
-        assert!(tokio::time::Instant::now() < deadline, "outbox not drained");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    running.stop().await;
-    let count = |chat| {
-        fake.requests()
-            .iter()
-            .filter(|r| r.chat() == Some(chat))
-            .count()
-    };
+        Duration::from_secs(8),
+    )
+    .await;
+    let count = |chat| requests_to(&fake, chat);
     assert_eq!((count(1), count(2)), (2, 2));
     let one = store.sent(1, &story_hex(1)).expect("sent").expect("record");
     assert!(!one.uncertain && one.message_ids.len() == 1);
@@ -393,12 +404,7 @@ async fn an_entry_whose_sent_record_exists_is_dropped_unsent() {
         .enqueue(&[alert(5, 1), alert(5, 1), alert(6, 1)])
         .expect("enqueue");
     drain(&fake, &store, settings(FAST, &[]), Duration::from_secs(5)).await;
-    let count = |chat| {
-        fake.requests()
-            .iter()
-            .filter(|r| r.chat() == Some(chat))
-            .count()
-    };
+    let count = |chat| requests_to(&fake, chat);
     assert_eq!((count(5), count(6)), (1, 1));
     assert!(store.sent(5, &story_hex(1)).expect("sent").is_some());
 }
@@ -447,24 +453,15 @@ async fn in_flight_marks_found_at_start_are_ambiguous_and_stale_ones_are_not() {
     for chat in [1, 2, 3] {
         fake.fault(Some(chat), Fault::Stall(Duration::from_millis(1500)));
     }
-    let running = start(
+    drain_with_timeout(
         &fake,
         &store,
         settings(FAST, &[]),
         Duration::from_millis(400),
-    );
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(8);
-    while store.outbox_len() > 0 {
-        assert!(tokio::time::Instant::now() < deadline, "outbox not drained");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    running.stop().await;
-    let count = |chat| {
-        fake.requests()
-            .iter()
-            .filter(|r| r.chat() == Some(chat))
-            .count()
-    };
+        Duration::from_secs(8),
+    )
+    .await;
+    let count = |chat| requests_to(&fake, chat);
     assert_eq!((count(1), count(2), count(3)), (1, 2, 1));
     let one = store.sent(1, &story_hex(1)).expect("sent").expect("record");
     assert!(one.uncertain, "{one:?}");
