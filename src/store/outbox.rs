@@ -12,11 +12,12 @@
 //! - `subs.v1`: chat (i64 BE) → [`Subscription`]: rule names (kept when a rule disappears from
 //!   `rules.toml`), the paused flag, and why the chat ended (blocked, deactivated…).
 //! - `chats.v1`: chat (i64 BE) → [`ChatState`]: `retry_at` after a 429, so a restart honours it.
-//! - `inflight.v1`: sequence number (u64 BE) → the index (u32 BE) of the entry's part whose
-//!   request may be out. Written before the request and removed after its outcome is written,
-//!   so a mark found at start-up whose part is not in the entry's `sent_parts` is an ambiguous
-//!   attempt. A mark costs 12 bytes where rewriting the entry (its rendered parts included)
-//!   cost ~2 KB per message. sled's log is recovered as a prefix, so the order of the writes is
+//! - `inflight.v1`: sequence number (u64 BE) → [`InFlight`]: the index (u32 BE) of the entry's
+//!   part whose request may be out and the entry's `attempts` then (u32 BE). Written before
+//!   the request and removed after its outcome is written, so a mark found at start-up is an
+//!   ambiguous attempt only while no outcome was written after it ([`InFlight::is_live`]: a
+//!   success moves `sent_parts` on, every other outcome `attempts`). A mark costs 16 bytes
+//!   where rewriting the entry (its rendered parts included) cost ~2 KB per message. sled's log is recovered as a prefix, so the order of the writes is
 //!   what makes this safe: an outcome is written before its mark is removed, never after.
 //!   Entries written by older versions carry the same fact as `OutboxEntry::in_flight`.
 //!
@@ -54,6 +55,23 @@ impl Trees {
             chats: db.open_tree("chats.v1")?,
             inflight: db.open_tree("inflight.v1")?,
         })
+    }
+}
+
+/// An in-flight mark ([`Store::mark_in_flight`]): the part whose request may be out, and the
+/// entry's `attempts` when it was marked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InFlight {
+    pub part: usize,
+    pub attempts: u32,
+}
+
+impl InFlight {
+    /// Whether this mark still stands for `entry`'s unknown outcome: no outcome was written
+    /// after it (a success moves `sent_parts` on, any other outcome `attempts`). A mark that
+    /// does not is stale: the process died after writing the outcome, before removing it.
+    pub fn is_live(&self, entry: &OutboxEntry) -> bool {
+        self.part == entry.sent_parts.len() && self.attempts == entry.attempts
     }
 }
 
@@ -296,13 +314,16 @@ impl Store {
         Ok(())
     }
 
-    /// Marks part `part` of entry `seq` in flight: its request is about to go out. Not flushed
-    /// here (the sender flushes once per round, before the requests leave).
-    pub fn mark_in_flight(&self, seq: u64, part: usize) -> Result<(), StoreError> {
+    /// Marks part `part` of entry `seq` in flight: its request is about to go out, and the
+    /// entry's `attempts` is `attempts` (every outcome written after it moves `sent_parts` or
+    /// `attempts` on, which is how a stale mark is told from a live one). Not flushed here (the
+    /// sender flushes once per round, before the requests leave).
+    pub fn mark_in_flight(&self, seq: u64, part: usize, attempts: u32) -> Result<(), StoreError> {
         let part = u32::try_from(part).unwrap_or(u32::MAX);
-        self.tg
-            .inflight
-            .insert(seq.to_be_bytes(), &part.to_be_bytes())?;
+        let mut value = [0u8; 8];
+        value[..4].copy_from_slice(&part.to_be_bytes());
+        value[4..].copy_from_slice(&attempts.to_be_bytes());
+        self.tg.inflight.insert(seq.to_be_bytes(), &value)?;
         Ok(())
     }
 
@@ -313,20 +334,27 @@ impl Store {
         Ok(())
     }
 
-    /// Every in-flight mark: sequence number → the part whose request may be out.
-    pub fn in_flight_marks(&self) -> Result<BTreeMap<u64, usize>, StoreError> {
+    /// Every in-flight mark by sequence number.
+    pub fn in_flight_marks(&self) -> Result<BTreeMap<u64, InFlight>, StoreError> {
         let mut marks = BTreeMap::new();
         for kv in self.tg.inflight.iter() {
             let (k, v) = kv?;
-            let (Ok(k), Ok(v)) = (<[u8; 8]>::try_from(&k[..]), <[u8; 4]>::try_from(&v[..])) else {
+            let (Ok(k), Ok(v)) = (<[u8; 8]>::try_from(&k[..]), <[u8; 8]>::try_from(&v[..])) else {
                 return Err(StoreError::Corrupt {
                     what: "in-flight mark",
                     tree: "inflight.v1".into(),
                     key: k.to_vec(),
-                    source: <serde_json::Error as serde::de::Error>::custom("not 8 + 4 bytes"),
+                    source: <serde_json::Error as serde::de::Error>::custom("not 8 + 8 bytes"),
                 });
             };
-            marks.insert(u64::from_be_bytes(k), u32::from_be_bytes(v) as usize);
+            let word = |i: usize| u32::from_be_bytes([v[i], v[i + 1], v[i + 2], v[i + 3]]);
+            marks.insert(
+                u64::from_be_bytes(k),
+                InFlight {
+                    part: word(0) as usize,
+                    attempts: word(4),
+                },
+            );
         }
         Ok(marks)
     }

@@ -587,13 +587,15 @@ impl Sender {
         let mut recovered = !marks.is_empty();
         for (seq, mut entry) in self.store.outbox()? {
             let chat = entry.chat;
-            // A mark whose part is already in `sent_parts` is stale: that outcome was written,
-            // and the process died before the mark was removed.
-            let marked = marks
-                .get(&seq)
-                .is_some_and(|&part| part == entry.sent_parts.len());
+            // A stale mark (an outcome was written after it, the process died before the mark
+            // was removed) is not an unknown outcome: `InFlight::is_live`.
+            let marked = marks.get(&seq).is_some_and(|m| m.is_live(&entry));
             if entry.in_flight || marked {
                 entry.in_flight = false;
+                // An outcome (unknown) written like any other: it moves `attempts` on, so a
+                // kill before the mark's removal below leaves a stale mark, not a second
+                // ambiguous attempt that would spend the resend.
+                entry.attempts = entry.attempts.saturating_add(1);
                 recovered = true;
                 if self.ambiguous(
                     seq,
@@ -799,7 +801,7 @@ impl Sender {
         }
         // Written before the request (and flushed with the round): if the process dies while
         // it is out, the restart knows this attempt is ambiguous.
-        self.store.mark_in_flight(seq, k)?;
+        self.store.mark_in_flight(seq, k, entry.attempts)?;
         Ok(Some((entry, k)))
     }
 

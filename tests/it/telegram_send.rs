@@ -414,7 +414,9 @@ async fn an_entry_whose_sent_record_exists_is_dropped_unsent() {
 /// ambiguous attempt, so a second unknown outcome gives up (chat 1); a mark behind the entry's
 /// `sent_parts` is stale (the process died between writing the outcome and removing the
 /// mark), so that entry still has its resend (chat 2); an entry written by an older version
-/// with `in_flight` set counts as marked (chat 3); marks of entries gone are cleared.
+/// with `in_flight` set counts as marked (chat 3); a mark older than the entry's last written
+/// outcome (its `attempts` moved on) is stale too (chats 4 and 5); marks of entries gone are
+/// cleared.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_flight_marks_found_at_start_are_ambiguous_and_stale_ones_are_not() {
     use kkachi::store::outbox::Part;
@@ -435,8 +437,15 @@ async fn in_flight_marks_found_at_start_are_ambiguous_and_stale_ones_are_not() {
     two_parts.sent_parts = vec![7];
     let mut old = alert(3, 3);
     old.in_flight = true;
+    // Chat 4: killed while the start-up settled the mark (ambiguous and attempts written, the
+    // mark not yet removed): the one resend is still owed. Chat 5: killed after a 5xx was
+    // written and flushed, before its mark was removed: "not delivered", not ambiguous.
+    let mut settled = alert(4, 4);
+    (settled.attempts, settled.ambiguous) = (1, 1);
+    let mut after_5xx = alert(5, 5);
+    after_5xx.attempts = 1;
     store
-        .enqueue(&[alert(1, 1), two_parts, old])
+        .enqueue(&[alert(1, 1), two_parts, old, settled, after_5xx])
         .expect("enqueue");
     let seqs: Vec<u64> = store
         .outbox()
@@ -444,13 +453,17 @@ async fn in_flight_marks_found_at_start_are_ambiguous_and_stale_ones_are_not() {
         .into_iter()
         .map(|(s, _)| s)
         .collect();
-    store.mark_in_flight(seqs[0], 0).expect("mark");
-    store.mark_in_flight(seqs[1], 0).expect("stale mark");
+    store.mark_in_flight(seqs[0], 0, 0).expect("mark");
+    store.mark_in_flight(seqs[1], 0, 0).expect("stale mark");
+    store.mark_in_flight(seqs[3], 0, 0).expect("settled mark");
     store
-        .mark_in_flight(seqs[2] + 1_000, 0)
+        .mark_in_flight(seqs[4], 0, 0)
+        .expect("mark before the 5xx");
+    store
+        .mark_in_flight(seqs[4] + 1_000, 0, 0)
         .expect("mark of an entry gone");
     store.flush().expect("flush");
-    for chat in [1, 2, 3] {
+    for chat in [1, 2, 3, 4, 5] {
         fake.fault(Some(chat), Fault::Stall(Duration::from_millis(1500)));
     }
     drain_with_timeout(
@@ -462,7 +475,11 @@ async fn in_flight_marks_found_at_start_are_ambiguous_and_stale_ones_are_not() {
     )
     .await;
     let count = |chat| requests_to(&fake, chat);
-    assert_eq!((count(1), count(2), count(3)), (1, 2, 1));
+    assert_eq!(
+        [1, 2, 3, 4, 5].map(count),
+        [1, 2, 1, 1, 2],
+        "requests per chat 1..=5"
+    );
     let one = store.sent(1, &story_hex(1)).expect("sent").expect("record");
     assert!(one.uncertain, "{one:?}");
     let two = store.sent(2, &story_hex(2)).expect("sent").expect("record");
@@ -470,6 +487,10 @@ async fn in_flight_marks_found_at_start_are_ambiguous_and_stale_ones_are_not() {
     assert_eq!(two.message_ids[0], 7);
     let three = store.sent(3, &story_hex(3)).expect("sent").expect("record");
     assert!(three.uncertain, "{three:?}");
+    let four = store.sent(4, &story_hex(4)).expect("sent").expect("record");
+    assert!(four.uncertain, "{four:?}");
+    let five = store.sent(5, &story_hex(5)).expect("sent").expect("record");
+    assert!(!five.uncertain && five.message_ids.len() == 1, "{five:?}");
     assert!(store.in_flight_marks().expect("marks").is_empty());
 }
 
