@@ -8,7 +8,7 @@
 //! ```
 //!
 //! Modules in reading order (see ARCHITECTURE.md). `diag`, `charset`, `html`, `text`, `story`,
-//! `feed`, `rules` and `summary` are pure (no IO, no `.await`); `fetch` is the only user of
+//! `feed`, `rules`, `fold` and `summary` are pure (no IO, no `.await`); `fetch` is the only user of
 //! reqwest, `store` of sled, `telegram` of teloxide.
 
 pub mod diag;
@@ -19,6 +19,7 @@ pub mod story;
 pub mod feed;
 pub mod rules;
 pub mod summary;
+pub mod fold;
 pub mod config;
 pub mod scheduler;
 pub mod fetch;
