@@ -174,9 +174,14 @@ impl Daemon {
     async fn prune(&self) {
         let store = self.ctx.store.clone();
         let days = self.ctx.config.store.retention_days;
-        match tokio::task::spawn_blocking(move || store.prune(Utc::now(), days)).await {
-            Ok(Ok(stats)) => {
-                tracing::info!(keys = stats.keys, stories = stats.stories, "pruned")
+        let pruned = tokio::task::spawn_blocking(move || {
+            let stats = store.prune(Utc::now(), days)?;
+            let fold = store.prune_fold(Utc::now())?;
+            Ok::<_, crate::store::StoreError>((stats, fold))
+        });
+        match pruned.await {
+            Ok(Ok((stats, fold))) => {
+                tracing::info!(keys = stats.keys, stories = stats.stories, fold, "pruned")
             }
             Ok(Err(e)) => tracing::error!(error = %e, "prune failed"),
             Err(e) => tracing::error!(error = %e, "prune task failed"),

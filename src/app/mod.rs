@@ -96,7 +96,25 @@ pub fn open_store(loaded: &Loaded) -> Result<Arc<Store>> {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("cannot create {}", parent.display()))?;
     }
-    Ok(Arc::new(Store::open(path)?))
+    let store = Store::open(path)?;
+    set_fold(&store, &loaded.config.fold)?;
+    Ok(Arc::new(store))
+}
+
+/// Applies `[fold]` to the store: rebuilds the fold index from the store when it changes.
+pub fn set_fold(store: &Store, config: &crate::config::FoldConfig) -> Result<()> {
+    let started = std::time::Instant::now();
+    let settings = crate::store::fold::FoldSettings::from_config(config);
+    let rebuilt = store.set_fold(settings, chrono::Utc::now())?;
+    if rebuilt.stories > 0 || rebuilt.dropped > 0 {
+        tracing::info!(
+            stories = rebuilt.stories,
+            dropped = rebuilt.dropped,
+            ms = started.elapsed().as_millis() as u64,
+            "fold index rebuilt from the store"
+        );
+    }
+    Ok(())
 }
 
 /// What the outside world asks of a running daemon (signals, `systemctl reload`, file edits).

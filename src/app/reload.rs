@@ -116,6 +116,19 @@ impl Daemon {
         let config = Arc::new(config);
         self.ctx.fetcher = fetcher;
         self.ctx.delivery.set_timezone(config.schedule.timezone);
+        if config.fold != old.fold {
+            // Off the async threads (a rebuild reads `fold.v1`); polls wait for it on the index.
+            let (store, fold) = (self.ctx.store.clone(), config.fold.clone());
+            tokio::task::spawn_blocking(move || match super::set_fold(&store, &fold) {
+                Ok(()) => tracing::info!(
+                    enabled = fold.enabled,
+                    events = fold.events,
+                    window = %humantime::format_duration(fold.window),
+                    "[fold] changed"
+                ),
+                Err(e) => tracing::error!(error = %e, "cannot apply [fold]; folding keeps its old settings"),
+            });
+        }
         self.ctx.config = config.clone();
         self.ctx.rules = loaded.rules.clone();
         if let Some(bot) = &self.bot {

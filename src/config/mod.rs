@@ -25,6 +25,7 @@ use crate::rules::{self, RuleSet};
 
 mod feeds;
 mod fetch;
+mod fold;
 mod health;
 mod http;
 mod schedule;
@@ -37,6 +38,7 @@ mod tests;
 
 pub use feeds::{FeedConfig, FeedSource, FeedSourceError};
 pub use fetch::{FetchConfig, default_user_agent};
+pub use fold::FoldConfig;
 pub use health::HealthConfig;
 pub use http::HttpConfig;
 pub use schedule::{DEFAULT_CRON, ScheduleConfig};
@@ -61,6 +63,7 @@ pub struct Config {
     pub summary: SummaryConfig,
     pub http: HttpConfig,
     pub health: HealthConfig,
+    pub fold: FoldConfig,
 }
 
 /// `rules` when not set, relative to the config file's directory.
@@ -222,6 +225,7 @@ pub struct RulesRef {
 
 const TOP_KEYS: &[&str] = &[
     "store", "schedule", "fetch", "feeds", "rules", "telegram", "summary", "http", "health",
+    "fold",
 ];
 
 // Unknown keys are found by walking the table (so every one of them is reported, not only the
@@ -257,6 +261,7 @@ pub fn parse(src: &str, path: &Path) -> (Option<Config>, RulesRef, Vec<Diagnosti
         ("summary", summary::KEYS),
         ("http", http::KEYS),
         ("health", health::KEYS),
+        ("fold", fold::KEYS),
     ] {
         if let Some(v) = root.get(name) {
             match as_table(v) {
@@ -281,6 +286,7 @@ pub fn parse(src: &str, path: &Path) -> (Option<Config>, RulesRef, Vec<Diagnosti
     let raw_summary: summary::Raw = sink.section(root.get("summary"), "[summary]: ");
     let raw_http: http::Raw = sink.section(root.get("http"), "[http]: ");
     let raw_health: health::Raw = sink.section(root.get("health"), "[health]: ");
+    let raw_fold: fold::Raw = sink.section(root.get("fold"), "[fold]: ");
 
     // The sections, in this order so the diagnostics come out as they always did.
     let store = store::build(&mut sink, raw_store, &base);
@@ -290,6 +296,7 @@ pub fn parse(src: &str, path: &Path) -> (Option<Config>, RulesRef, Vec<Diagnosti
     let summary = summary::build(&mut sink, raw_summary);
     let http = http::build(&mut sink, raw_http);
     let health = health::build(&mut sink, raw_health);
+    let fold = fold::build(&mut sink, raw_fold);
     let feeds = feeds::build_all(&mut sink, root.get("feeds"), &base, schedule.cron.as_ref());
 
     // rules = "rules.toml"
@@ -336,6 +343,7 @@ pub fn parse(src: &str, path: &Path) -> (Option<Config>, RulesRef, Vec<Diagnosti
             summary,
             http,
             health,
+            fold,
         }),
         _ => None,
     };

@@ -25,6 +25,46 @@ struct JsonLine<'a> {
     summary: &'a str,
     matched: &'a [String],
     rules: &'a [RuleHit],
+    /// The story's cluster (16 hex digits) when folding is on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cluster: Option<String>,
+}
+
+/// A later member of a cluster whose story was already announced, as one JSON line:
+/// `{"kind":"fold","cluster","feed","title","url","published","lead","lead_feed","lead_title",
+/// "outlets","same_outlet","similarity"}`. Telegram edits the first message instead (the
+/// `➕` line); a copy that matched a rule the cluster had not announced is an alert line (with
+/// the same `cluster`) instead.
+#[derive(Serialize)]
+struct FoldJson<'a> {
+    kind: &'static str,
+    cluster: String,
+    feed: &'a str,
+    title: &'a str,
+    url: &'a str,
+    published: Option<DateTime<FixedOffset>>,
+    /// The cluster's first story (GUID key, hex).
+    lead: &'a str,
+    lead_feed: &'a str,
+    lead_title: &'a str,
+    /// Outlets in the cluster now, this one included.
+    outlets: usize,
+    /// From the lead's own outlet (1보 → 종합): counted, not named.
+    same_outlet: bool,
+    similarity: f32,
+}
+
+/// What the console prints for a later member of an announced cluster.
+#[derive(Debug, Clone)]
+pub struct FoldLine<'a> {
+    pub story: &'a Story,
+    pub cluster: u64,
+    pub joined: &'a crate::store::fold::Joined,
+}
+
+/// A cluster id as printed: 16 hex digits.
+pub fn cluster_hex(id: u64) -> String {
+    format!("{id:016x}")
 }
 
 impl<'a> From<&'a Alert> for JsonLine<'a> {
@@ -39,6 +79,7 @@ impl<'a> From<&'a Alert> for JsonLine<'a> {
             summary: &a.summary,
             matched,
             rules: &a.rules,
+            cluster: a.cluster.map(cluster_hex),
         }
     }
 }
@@ -66,6 +107,58 @@ impl Console {
             out.write_all(self.render(alert).as_bytes())?;
         }
         out.flush()
+    }
+
+    /// Writes the fold lines of a batch under one stdout lock.
+    pub fn deliver_folds(&self, lines: &[FoldLine<'_>]) -> std::io::Result<()> {
+        let stdout = std::io::stdout();
+        let mut out = stdout.lock();
+        for line in lines {
+            out.write_all(self.render_fold(line).as_bytes())?;
+        }
+        out.flush()
+    }
+
+    pub fn render_fold(&self, f: &FoldLine<'_>) -> String {
+        let j = f.joined;
+        match self.format {
+            Format::Json => {
+                let json = FoldJson {
+                    kind: "fold",
+                    cluster: cluster_hex(f.cluster),
+                    feed: &f.story.feed,
+                    title: &f.story.title,
+                    url: &f.story.url,
+                    published: f.story.published,
+                    lead: &j.lead.story,
+                    lead_feed: &j.lead.feed,
+                    lead_title: &j.lead.title,
+                    outlets: j.outlets,
+                    same_outlet: !j.new_outlet,
+                    similarity: (j.similarity * 1000.0).round() / 1000.0,
+                };
+                let mut line = serde_json::to_string(&json)
+                    .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+                line.push('\n');
+                line
+            }
+            Format::Text => {
+                let how = if j.new_outlet {
+                    format!("now {} outlets", j.outlets)
+                } else {
+                    "a new version from the same outlet".to_string()
+                };
+                format!(
+                    "  ↳ same story as {} · {} ({how}, cluster {})\n    {} · {}\n    {}\n\n",
+                    j.lead.feed,
+                    j.lead.title,
+                    cluster_hex(f.cluster),
+                    f.story.feed,
+                    f.story.title,
+                    f.story.url
+                )
+            }
+        }
     }
 
     pub fn render(&self, alert: &Alert) -> String {
@@ -151,6 +244,7 @@ mod tests {
                 rule: "openai-korea".into(),
                 matched: vec!["OpenAI".into(), "\"한국 기업\"".into()],
             }],
+            cluster: None,
         };
         let console = Console {
             format: Format::Json,

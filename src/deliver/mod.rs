@@ -35,7 +35,7 @@ use std::sync::Arc;
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use console::{Console, Format, render_story_text, render_text};
+pub use console::{Console, FoldLine, Format, cluster_hex, render_story_text, render_text};
 pub use route::route;
 
 use crate::rules::{RuleMatch, RuleSet};
@@ -77,6 +77,9 @@ pub struct Alert {
     /// extractive), not necessarily the feed's text.
     pub summary: String,
     pub rules: Vec<RuleHit>,
+    /// The cluster the story belongs to (`store::fold`), when folding is on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<u64>,
 }
 
 impl Alert {
@@ -89,6 +92,7 @@ impl Alert {
             published: story.published,
             summary: story.summary.clone(),
             rules: hits,
+            cluster: None,
         }
     }
 
@@ -176,8 +180,10 @@ pub enum Admission {
 pub struct Admitted {
     /// The stories that were new, in batch order (none for [`Admission::Stored`]).
     pub new: Vec<usize>,
-    /// Outbox entries queued, or alerts printed.
+    /// Outbox entries queued (edits included), or alerts printed.
     pub alerts: usize,
+    /// New stories that joined an existing cluster (copies of a story already in the window).
+    pub folded: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -226,7 +232,7 @@ impl Delivery {
                         .iter()
                         .filter_map(|e| match &e.body {
                             Body::Alert(a) => Some(a),
-                            Body::Notice { .. } => None,
+                            Body::Notice { .. } | Body::Fold(_) => None,
                         })
                         .flat_map(|a| a.rules.iter().map(|h| h.rule.as_str()))
                         .collect();
@@ -237,16 +243,25 @@ impl Delivery {
                     }
                     entries
                 };
+                let alerting = |i: usize| prepared.get(i).is_some();
                 let result = match admission {
-                    Admission::Poll { now } => store
-                        .admit_and_enqueue(stories, now, route)
-                        .map(|(new, alerts)| Admitted { new, alerts }),
+                    Admission::Poll { now } => {
+                        let mut admitted = Admitted::default();
+                        store
+                            .admit_chunks(stories, now, alerting, route, |chunk, folded| {
+                                log_folded(feed, stories, folded);
+                                admitted.new.extend_from_slice(chunk);
+                                admitted.folded +=
+                                    folded.iter().filter(|f| f.joined.is_some()).count();
+                            })
+                            .map(|alerts| Admitted { alerts, ..admitted })
+                    }
                     Admission::Stored { .. } => {
                         let entries: Vec<OutboxEntry> =
                             prepared.indices().into_iter().flat_map(route).collect();
                         store.enqueue(&entries).map(|()| Admitted {
-                            new: Vec::new(),
                             alerts: entries.len(),
+                            ..Admitted::default()
                         })
                     }
                 };
@@ -270,29 +285,160 @@ impl Delivery {
                 store.admit_chunks(
                     stories,
                     now,
+                    |i| prepared.get(i).is_some(),
                     |_| Vec::new(),
-                    |chunk| {
-                        let alerts: Vec<&Alert> = prepared.alerts(chunk).collect();
+                    |chunk, folded| {
+                        log_folded(feed, stories, folded);
+                        let (alerts, folds) = console_view(stories, prepared, chunk, folded);
+                        let alerts: Vec<&Alert> = alerts.iter().map(AsRef::as_ref).collect();
                         if let Err(e) = console.deliver(&alerts) {
                             tracing::error!(feed, error = %e, alerts = alerts.len(), "cannot write alerts to stdout");
                         }
+                        if let Err(e) = console.deliver_folds(&folds) {
+                            tracing::error!(feed, error = %e, lines = folds.len(), "cannot write fold lines to stdout");
+                        }
                         admitted.alerts += alerts.len();
+                        admitted.folded += folded.iter().filter(|f| f.joined.is_some()).count();
                         admitted.new.extend_from_slice(chunk);
                     },
                 )?;
                 Ok(admitted)
             }
+            // `kkachi replay`: grouped by cluster (a story's cluster is in the store while it
+            // is in the window): the first alert of a cluster, then its later members as fold
+            // lines, or as alerts when they named a rule the cluster had not.
             (Delivery::Console(console), Admission::Stored { .. }) => {
-                let indices = prepared.indices();
-                let alerts: Vec<&Alert> = prepared.alerts(&indices).collect();
-                console.deliver(&alerts)?;
+                let mut groups: Vec<(Option<u64>, Vec<usize>)> = Vec::new();
+                for i in prepared.indices() {
+                    let cluster = store.cluster_of(&crate::story::dedup_keys(&stories[i]).guid)?;
+                    match groups.iter_mut().find(|(c, _)| c.is_some() && *c == cluster) {
+                        Some((_, members)) => members.push(i),
+                        None => groups.push((cluster, vec![i])),
+                    }
+                }
+                let mut count = 0;
+                for (cluster, members) in groups {
+                    let record = match cluster {
+                        Some(id) => store.cluster(id)?,
+                        None => None,
+                    };
+                    let mut announced = BTreeSet::new();
+                    let mut joined = Vec::new();
+                    let mut alerts = Vec::new();
+                    for i in members {
+                        let Some(a) = prepared.get(i) else { continue };
+                        let fresh = a.rules.iter().any(|h| !announced.contains(&h.rule));
+                        match (&record, fresh) {
+                            (Some(c), false) => {
+                                let outlet = crate::store::fold::Outlet::of(
+                                    &stories[i],
+                                    &crate::story::dedup_keys(&stories[i]).guid,
+                                );
+                                joined.push((
+                                    i,
+                                    crate::store::fold::Joined {
+                                        lead: c.outlets[0].clone(),
+                                        new_outlet: !c.outlets[0].same_outlet(&outlet),
+                                        similarity: f32::NAN,
+                                        tier: crate::fold::Tier::Copy,
+                                        outlets: c.outlets.len(),
+                                        announced: announced.clone(),
+                                    },
+                                ));
+                            }
+                            _ => {
+                                announced.extend(a.rules.iter().map(|h| h.rule.clone()));
+                                let mut a = a.clone();
+                                a.cluster = cluster;
+                                alerts.push(a);
+                            }
+                        }
+                    }
+                    let refs: Vec<&Alert> = alerts.iter().collect();
+                    console.deliver(&refs)?;
+                    let lines: Vec<FoldLine<'_>> = joined
+                        .iter()
+                        .map(|(i, j)| FoldLine {
+                            story: &stories[*i],
+                            cluster: cluster.unwrap_or_default(),
+                            joined: j,
+                        })
+                        .collect();
+                    console.deliver_folds(&lines)?;
+                    count += alerts.len();
+                }
                 Ok(Admitted {
-                    new: Vec::new(),
-                    alerts: alerts.len(),
+                    alerts: count,
+                    ..Admitted::default()
                 })
             }
         }
     }
+}
+
+/// One line per new story that joined an earlier one: folding never hides a story silently.
+fn log_folded(feed: &str, stories: &[Story], folded: &[crate::store::fold::Folded]) {
+    for f in folded {
+        if let Some(j) = &f.joined {
+            let story = &stories[f.index];
+            tracing::info!(
+                feed,
+                title = %story.title,
+                url = %story.url,
+                cluster = %cluster_hex(f.cluster),
+                lead_feed = %j.lead.feed,
+                lead_title = %j.lead.title,
+                similarity = format!("{:.2}", j.similarity),
+                tier = ?j.tier,
+                outlets = j.outlets,
+                same_outlet = !j.new_outlet,
+                "folded: the same story as one already in the window (the first alert is edited, not repeated)"
+            );
+        }
+    }
+}
+
+/// What the console prints for a committed chunk: the alerts (each with its cluster), and a
+/// fold line for each later member of a cluster that already alerted, unless it matched a rule
+/// the cluster had not announced (then it is an alert of its own, as on Telegram).
+fn console_view<'a>(
+    stories: &'a [Story],
+    prepared: &'a Prepared,
+    chunk: &[usize],
+    folded: &'a [crate::store::fold::Folded],
+) -> (Vec<std::borrow::Cow<'a, Alert>>, Vec<FoldLine<'a>>) {
+    use std::borrow::Cow;
+    let mut alerts = Vec::new();
+    let mut folds = Vec::new();
+    for &i in chunk {
+        let f = folded.iter().find(|f| f.index == i);
+        let alert = prepared.get(i);
+        match (f, alert) {
+            (None, Some(a)) => alerts.push(Cow::Borrowed(a)),
+            (None, None) => {}
+            (Some(f), alert) => {
+                let fresh = match (&f.joined, alert) {
+                    (_, None) => false,
+                    (None, Some(_)) => true,
+                    (Some(j), Some(a)) => a.rules.iter().any(|h| !j.announced.contains(&h.rule)),
+                };
+                if let Some(a) = alert.filter(|_| fresh) {
+                    let mut a = a.clone();
+                    a.cluster = Some(f.cluster);
+                    alerts.push(Cow::Owned(a));
+                } else if let Some(j) = &f.joined
+                    && (!j.announced.is_empty() || alert.is_some())
+                {
+                    folds.push(FoldLine {
+                        story: &stories[i],
+                        cluster: f.cluster,
+                        joined: j,
+                    });
+                }
+            }
+        }
+    }
+    (alerts, folds)
 }
 
 impl Admission {
@@ -336,7 +482,8 @@ mod tests {
             first,
             Admitted {
                 new: vec![0, 1],
-                alerts: 2
+                alerts: 2,
+                folded: 0
             }
         );
         assert_eq!(admit(Admission::Poll { now }), Admitted::default());
@@ -347,7 +494,7 @@ mod tests {
             .iter()
             .map(|(_, e)| match &e.body {
                 Body::Alert(a) => (e.chat, a.summary.as_str()),
-                Body::Notice { .. } => (e.chat, ""),
+                Body::Notice { .. } | Body::Fold(_) => (e.chat, ""),
             })
             .collect();
         assert_eq!(

@@ -26,8 +26,9 @@ use serde::{Deserialize, Serialize};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
-use crate::story::{Story, dedup_keys};
+use crate::story::{Key, Story, dedup_keys};
 
+pub mod fold;
 pub mod outbox;
 
 pub use outbox::OutboxEntry;
@@ -160,6 +161,7 @@ pub struct Store {
     stories: sled::Tree,
     feeds: sled::Tree,
     tg: outbox::Trees,
+    fold: fold::Trees,
 }
 
 impl Store {
@@ -200,6 +202,7 @@ impl Store {
             stories: db.open_tree("stories.v1")?,
             feeds: db.open_tree("feeds.v1")?,
             tg: outbox::Trees::open(&db)?,
+            fold: fold::Trees::open(&db)?,
             health: db.open_tree("health.v1")?,
             path: path.to_path_buf(),
             probes: AtomicU64::new(0),
@@ -262,66 +265,148 @@ impl Store {
         enqueue: impl Fn(usize) -> Vec<OutboxEntry>,
     ) -> Result<(Vec<usize>, usize), StoreError> {
         let mut new = Vec::new();
-        let queued = self.admit_chunks(stories, now, enqueue, |chunk| new.extend(chunk))?;
+        let queued = self.admit_chunks(
+            stories,
+            now,
+            |_| false,
+            enqueue,
+            |chunk, _| new.extend(chunk),
+        )?;
         Ok((new, queued))
     }
 
-    /// [`Store::admit_and_enqueue`], handing each chunk's new indices to `committed` as soon as
-    /// its transaction has committed: a caller that acts after the store (the console prints
+    /// [`Store::admit_and_enqueue`], handing each chunk's new indices (and how folding placed
+    /// them, when it is on) to `committed` as soon as its transaction has committed: a caller that acts after the store (the console prints
     /// alerts) acts on every committed chunk even when a later chunk fails. Returns how many
     /// entries were queued.
+    ///
+    /// With folding on (`[fold]`, [`Store::set_fold`]), the new stories for which `alerting`
+    /// holds (those that matched a rule) are folded: a copy of a story already announced in
+    /// the window becomes an edit of the chats' messages instead of a new one. Stories that
+    /// alert nobody are not folded (nobody has a message a copy could edit), which keeps a big
+    /// first poll as cheap as before.
     pub fn admit_chunks(
         &self,
         stories: &[Story],
         now: DateTime<Utc>,
+        alerting: impl Fn(usize) -> bool,
         enqueue: impl Fn(usize) -> Vec<OutboxEntry>,
-        mut committed: impl FnMut(&[usize]),
+        mut committed: impl FnMut(&[usize], &[fold::Folded]),
     ) -> Result<usize, StoreError> {
         let mut queued = 0;
+        let boilerplate = if self.fold.on() {
+            fold::boilerplate(stories)
+        } else {
+            Default::default()
+        };
         for start in (0..stories.len()).step_by(ADMIT_CHUNK) {
             let end = (start + ADMIT_CHUNK).min(stories.len());
-            let (chunk_new, chunk_queued) = self.admit_chunk(stories, start..end, now, &enqueue)?;
-            committed(&chunk_new);
+            let (chunk_new, chunk_queued, folded) =
+                self.admit_chunk(stories, start..end, now, &alerting, &enqueue, &boilerplate)?;
+            committed(&chunk_new, &folded);
             queued += chunk_queued;
             std::thread::yield_now();
         }
         Ok(queued)
     }
 
-    /// One transaction of [`Store::admit_and_enqueue`]: the stories in `range`.
+    /// One transaction of [`Store::admit_and_enqueue`]: the stories in `range`. With folding
+    /// on, the new stories are folded first (under the fold index's lock, held until the
+    /// transaction committed), their fold records and clusters are written in the same
+    /// transaction, and a copy's alerts become edits of the chats' first messages.
     fn admit_chunk(
         &self,
         stories: &[Story],
         range: std::ops::Range<usize>,
         now: DateTime<Utc>,
+        alerting: &impl Fn(usize) -> bool,
         enqueue: &impl Fn(usize) -> Vec<OutboxEntry>,
-    ) -> Result<(Vec<usize>, usize), StoreError> {
+        boilerplate: &std::collections::HashSet<&str>,
+    ) -> Result<(Vec<usize>, usize, Vec<fold::Folded>), StoreError> {
         struct Prepared {
             index: usize,
             keys: crate::story::DedupKeys,
             record: Vec<u8>,
             entries: Vec<Vec<u8>>,
         }
+        let mut folding = fold::ChunkFold::begin(self);
+        // Under the fold lock nothing else admits, so a key not in `seen.v1` now (nor earlier in
+        // this chunk) is still unseen in the transaction: only those stories are folded.
+        let mut chunk_keys: std::collections::HashSet<Key> = std::collections::HashSet::new();
         let mut prepared = Vec::with_capacity(range.len());
+        let mut edits_at = None;
         for index in range {
+            let keys = dedup_keys(&stories[index]);
             let record = StoredStory {
                 story: stories[index].clone(),
                 first_seen: now,
             };
-            let entries = enqueue(index)
+            let mut entries = enqueue(index);
+            if let Some(f) = folding.as_mut()
+                && alerting(index)
+            {
+                // A story folded before is in the index (while in the window): seen.
+                let mut unseen = !f.knows(&keys.guid);
+                for key in keys.all() {
+                    if unseen && (chunk_keys.contains(key) || self.seen.contains_key(key)?) {
+                        unseen = false;
+                    }
+                }
+                chunk_keys.extend(keys.all().copied());
+                if unseen {
+                    let doc = fold::doc_of(&stories[index], boilerplate);
+                    entries = f.story(self, index, &stories[index], doc, &keys.guid, entries, now)?;
+                    edits_at = Some(index);
+                }
+            }
+            let entries = entries
                 .iter()
                 .map(|e| encode(e, "outbox entry"))
                 .collect::<Result<Vec<_>, _>>()?;
             prepared.push(Prepared {
                 index,
-                keys: dedup_keys(&stories[index]),
+                keys,
                 record: encode(&record, "story")?,
                 entries,
             });
         }
+        // The chunk's edits go out after its first messages, with the last story folded.
+        let mut fold_writes: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        if let Some(f) = folding.as_ref() {
+            let edits = f
+                .edit_entries(now)
+                .iter()
+                .map(|e| encode(e, "outbox entry"))
+                .collect::<Result<Vec<_>, _>>()?;
+            if let Some(at) = edits_at
+                && let Some(p) = prepared.iter_mut().find(|p| p.index == at)
+            {
+                p.entries.extend(edits);
+            }
+            for (id, at, cluster, print) in &f.inserts {
+                fold_writes.push((
+                    id.to_be_bytes().to_vec(),
+                    fold::encode_print(*at, *cluster, print),
+                ));
+            }
+        }
+        let cluster_writes: Vec<(Vec<u8>, Vec<u8>)> = match folding.as_ref() {
+            Some(f) => f
+                .clusters
+                .iter()
+                .map(|(id, c)| Ok((id.to_be_bytes().to_vec(), encode(c, "cluster")?)))
+                .collect::<Result<_, StoreError>>()?,
+            None => Vec::new(),
+        };
         let stamp = now.timestamp().to_be_bytes();
-        let result =
-            (&self.seen, &self.stories, &self.tg.outbox).transaction(|(seen, kept, outbox)| {
+        let result = (
+            &self.seen,
+            &self.stories,
+            &self.tg.outbox,
+            &self.fold.prints,
+            &self.fold.clusters,
+        )
+            .transaction(|(seen, kept, outbox, prints, clusters)| {
                 let mut new = Vec::new();
                 let mut queued = 0;
                 for p in &prepared {
@@ -348,9 +433,17 @@ impl Store {
                         new.push(p.index);
                     }
                 }
+                for (k, v) in &fold_writes {
+                    prints.insert(&k[..], &v[..])?;
+                }
+                for (k, v) in &cluster_writes {
+                    clusters.insert(&k[..], &v[..])?;
+                }
                 Ok::<_, ConflictableTransactionError<Infallible>>((new, queued))
             });
-        result.map_err(tx_error)
+        let (new, queued) = result.map_err(tx_error)?;
+        let folded = folding.map(fold::ChunkFold::commit).unwrap_or_default();
+        Ok((new, queued, folded))
     }
 
     /// Stories first seen at or after `since`, oldest first.
@@ -539,7 +632,7 @@ mod tests {
         let stories = numbered(ADMIT_CHUNK * 2 + 5);
         let mut chunks: Vec<Vec<usize>> = Vec::new();
         let queued = store
-            .admit_chunks(&stories, now(), |_| Vec::new(), |c| chunks.push(c.to_vec()))
+            .admit_chunks(&stories, now(), |_| false, |_| Vec::new(), |c, _| chunks.push(c.to_vec()))
             .expect("admit");
         assert_eq!(queued, 0);
         assert_eq!(
@@ -562,8 +655,8 @@ mod tests {
         {
             let store = Store::open(dir.path()).expect("open");
             // The first chunk commits; the process dies before the second.
-            let (new, queued) = store
-                .admit_chunk(&stories, 0..ADMIT_CHUNK, now(), &queue)
+            let (new, queued, _) = store
+                .admit_chunk(&stories, 0..ADMIT_CHUNK, now(), &|_| false, &queue, &Default::default())
                 .expect("first chunk");
             assert_eq!((new.len(), queued), (ADMIT_CHUNK, ADMIT_CHUNK));
             store.flush().expect("flush");

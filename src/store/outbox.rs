@@ -82,6 +82,31 @@ pub enum Body {
     Alert(Alert),
     /// A health notice to an admin (plain text).
     Notice { text: String },
+    /// A later copy of a story the chat already has: its message is edited to name the other
+    /// outlets (issue 14, see `store::fold`).
+    Fold(Fold),
+}
+
+/// An edit of the message a chat got for a cluster: the message's own alert, rendered again
+/// with a line naming every other outlet so far. Cumulative, so applying it twice gives the
+/// same text (Telegram answers "message is not modified", which counts as done).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fold {
+    pub cluster: u64,
+    /// The story (GUID key, hex) whose message in this chat is edited.
+    pub target: String,
+    /// That message's alert, as it was sent.
+    pub alert: Alert,
+    /// The other outlets, in arrival order.
+    pub more: Vec<super::fold::Outlet>,
+    /// This copy's own alert when it matched the chat's rules: sent as a message of its own if
+    /// the chat's first message is gone (never sent, or dropped), so the copy is not lost.
+    #[serde(default)]
+    pub own: Option<Alert>,
+    /// The message to edit, filled by the sender from `sent.v1` before each attempt (not
+    /// stored: it is looked up again after a restart).
+    #[serde(skip)]
+    pub message_id: Option<i32>,
 }
 
 /// One Telegram message of an entry (a long alert is several).
@@ -124,6 +149,12 @@ pub struct OutboxEntry {
 impl OutboxEntry {
     pub fn alert(chat: i64, story: &Key, alert: Alert, now: DateTime<Utc>) -> OutboxEntry {
         OutboxEntry::new(chat, Some(hex::encode(story)), Body::Alert(alert), now)
+    }
+
+    /// An edit of `chat`'s message for a cluster, caused by the copy `story` (hex): its sent
+    /// record, once the edit is done, keeps the copy from being sent to the chat again.
+    pub fn fold(chat: i64, story: &str, fold: Fold, now: DateTime<Utc>) -> OutboxEntry {
+        OutboxEntry::new(chat, Some(story.to_string()), Body::Fold(fold), now)
     }
 
     pub fn notice(chat: i64, text: impl Into<String>, now: DateTime<Utc>) -> OutboxEntry {

@@ -1,4 +1,5 @@
-//! The Bot API request the delivery task makes (`sendMessage`), sent with reqwest directly.
+//! The Bot API requests the delivery task makes (`sendMessage`, and `editMessageText` for a
+//! folded story's `➕` line), sent with reqwest directly.
 //!
 //! Owns the request body and the reading of Telegram's answer into a [`Failure`] class.
 //! teloxide's request path is not used for delivery because it sleeps 10 s on any 5xx before
@@ -33,12 +34,24 @@ pub struct SendMessage<'a> {
     pub allow_paid_broadcast: bool,
 }
 
+/// `editMessageText`'s body: only what kkachi sets.
+#[derive(Debug, Clone, Serialize)]
+pub struct EditMessageText<'a> {
+    pub chat_id: i64,
+    pub message_id: i32,
+    pub text: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parse_mode: Option<&'static str>,
+}
+
 /// The Bot API endpoint of one bot. Cheap to clone (the HTTP client is shared).
 #[derive(Clone)]
 pub struct Api {
     client: reqwest::Client,
     /// `{api_url}/bot{token}/sendMessage`, or why it cannot be built. Never shown.
     send_message: Result<reqwest::Url, String>,
+    /// `{api_url}/bot{token}/editMessageText`, likewise.
+    edit_message_text: Result<reqwest::Url, String>,
 }
 
 impl std::fmt::Debug for Api {
@@ -51,24 +64,45 @@ impl Api {
     /// The endpoint of `bot` (its token, API URL and HTTP client), as teloxide would call it.
     pub fn new(bot: &Bot) -> Api {
         // As teloxide builds it: path segments, so the token's ':' is not read as a scheme.
-        let mut url = bot.api_url();
-        let built = url.path_segments_mut().map(|mut path| {
-            path.pop_if_empty()
-                .push(&format!("bot{}", bot.token()))
-                .push("sendMessage");
-        });
-        let send_message = built
-            .map(|()| url)
-            .map_err(|()| "the Bot API URL cannot have a path".to_string());
+        let method = |name: &str| {
+            let mut url = bot.api_url();
+            let built = url.path_segments_mut().map(|mut path| {
+                path.pop_if_empty()
+                    .push(&format!("bot{}", bot.token()))
+                    .push(name);
+            });
+            built
+                .map(|()| url)
+                .map_err(|()| "the Bot API URL cannot have a path".to_string())
+        };
         Api {
             client: bot.client().clone(),
-            send_message,
+            send_message: method("sendMessage"),
+            edit_message_text: method("editMessageText"),
         }
     }
 
     /// Sends one message; `Ok` is Telegram's `message_id`.
     pub async fn send_message(&self, body: &SendMessage<'_>) -> Result<i32, Failure> {
-        let url = self.send_message.clone().map_err(Failure::Unreachable)?;
+        let (status, answer_body) = self.post(&self.send_message, body).await?;
+        answer(status, &answer_body)
+    }
+
+    /// Edits one message; `Ok` is its `message_id`. An edit that changes nothing ("message is
+    /// not modified": it was applied before, e.g. by an attempt whose answer was lost) is done.
+    /// A message that can no longer be edited (deleted, too old, not the bot's) is `Rejected`.
+    pub async fn edit_message_text(&self, body: &EditMessageText<'_>) -> Result<i32, Failure> {
+        let (status, answer_body) = self.post(&self.edit_message_text, body).await?;
+        answer_edit(status, &answer_body, body.message_id)
+    }
+
+    /// Posts `body` as JSON: the HTTP status (below 500) and the answer's bytes.
+    async fn post(
+        &self,
+        url: &Result<reqwest::Url, String>,
+        body: &impl Serialize,
+    ) -> Result<(u16, Vec<u8>), Failure> {
+        let url = url.clone().map_err(Failure::Unreachable)?;
         let json = serde_json::to_vec(body)
             .map_err(|e| Failure::Rejected(format!("cannot encode the request: {e}")))?;
         let response = self
@@ -93,7 +127,7 @@ impl Api {
                 error_text(&e.without_url())
             ))
         })?;
-        answer(status, &body)
+        Ok((status, body.to_vec()))
     }
 }
 
@@ -123,7 +157,8 @@ fn error_text(e: &(dyn std::error::Error + 'static)) -> String {
 #[derive(Deserialize)]
 struct Answer {
     ok: bool,
-    result: Option<Sent>,
+    /// A message (`sendMessage`, `editMessageText` of a chat message) or `true`.
+    result: Option<serde_json::Value>,
     error_code: Option<i64>,
     description: Option<String>,
     #[serde(default)]
@@ -150,18 +185,51 @@ pub fn answer(status: u16, body: &[u8]) -> Result<i32, Failure> {
         )));
     };
     if a.ok {
-        return match a.result {
+        return match a.result.and_then(|r| serde_json::from_value::<Sent>(r).ok()) {
             Some(sent) => Ok(sent.message_id),
             None => Err(Failure::Ambiguous(
                 "telegram said ok without a message_id".into(),
             )),
         };
     }
+    Err(failure(status, a))
+}
+
+/// [`answer`] for `editMessageText` of `message_id`: "not modified" is done, and a message
+/// that is gone or can no longer be edited is a rejection that says so.
+pub fn answer_edit(status: u16, body: &[u8], message_id: i32) -> Result<i32, Failure> {
+    let Ok(a) = serde_json::from_slice::<Answer>(body) else {
+        return Err(Failure::Ambiguous(format!(
+            "unreadable answer from telegram (HTTP {status}, {} bytes)",
+            body.len()
+        )));
+    };
+    if a.ok {
+        return Ok(message_id);
+    }
+    let lower = a.description.as_deref().unwrap_or("").to_ascii_lowercase();
+    if lower.contains("message is not modified") {
+        return Ok(message_id);
+    }
+    if lower.contains("message to edit not found")
+        || lower.contains("message can't be edited")
+        || lower.contains("message_id_invalid")
+    {
+        return Err(Failure::Rejected(format!(
+            "the message can no longer be edited: {}",
+            a.description.unwrap_or_default()
+        )));
+    }
+    Err(failure(status, a))
+}
+
+/// A Bot API answer with `ok: false`, classified.
+fn failure(status: u16, a: Answer) -> Failure {
     if let Some(secs) = a.parameters.retry_after {
-        return Err(Failure::RetryAfter(Duration::from_secs(secs)));
+        return Failure::RetryAfter(Duration::from_secs(secs));
     }
     if let Some(to) = a.parameters.migrate_to_chat_id {
-        return Err(Failure::Migrated(to));
+        return Failure::Migrated(to);
     }
     let description = a.description.unwrap_or_else(|| {
         format!(
@@ -171,7 +239,7 @@ pub fn answer(status: u16, body: &[u8]) -> Result<i32, Failure> {
     });
     let api = serde_json::from_value::<ApiError>(serde_json::Value::String(description.clone()))
         .unwrap_or(ApiError::Unknown(description));
-    Err(classify_api(&api))
+    classify_api(&api)
 }
 
 #[cfg(test)]

@@ -18,7 +18,8 @@
 use chrono_tz::Tz;
 
 use crate::deliver::Alert;
-use crate::store::outbox::{Body, OutboxEntry, Part};
+use crate::store::fold::Outlet;
+use crate::store::outbox::{Body, Fold, OutboxEntry, Part};
 
 /// Telegram's message length limit in UTF-16 code units.
 pub const MESSAGE_LIMIT: usize = 4096;
@@ -51,6 +52,7 @@ pub fn html(body: &Body, tz: Tz) -> String {
     match body {
         Body::Alert(a) => alert_html(a, tz),
         Body::Notice { text } => escape(text),
+        Body::Fold(f) => fold_html(f, tz),
     }
 }
 
@@ -59,6 +61,7 @@ pub fn plain(body: &Body, tz: Tz) -> String {
     match body {
         Body::Alert(a) => alert_plain(a, tz),
         Body::Notice { text } => text.clone(),
+        Body::Fold(f) => fold_plain(f, tz),
     }
 }
 
@@ -129,6 +132,66 @@ pub fn alert_html(a: &Alert, tz: Tz) -> String {
     }
     s.truncate(s.trim_end().len());
     s
+}
+
+/// An edited message: the last part of the message as it was sent (an alert split in several
+/// messages is edited in its last one) and a line naming the other outlets that carry the
+/// story, each linked to its copy:
+///
+/// ```text
+/// …the message as sent…
+///
+/// ➕ 3 · <a href="URL">chosun</a> · <a href="URL">hani</a> · <a href="URL">newsis</a>
+/// ```
+///
+/// Outlets that do not fit within [`MESSAGE_LIMIT`] are counted, not named (`… +2`).
+pub fn fold_html(f: &Fold, tz: Tz) -> String {
+    let name = |o: &Outlet| {
+        if linkable(&o.url) {
+            format!("<a href=\"{}\">{}</a>", escape(&o.url), escape(&o.feed))
+        } else {
+            escape(&o.feed)
+        }
+    };
+    fold_text(&alert_html(&f.alert, tz), &f.more, Markup::Html, name)
+}
+
+/// [`fold_html`] without markup (the outlets' names only).
+pub fn fold_plain(f: &Fold, tz: Tz) -> String {
+    fold_text(&alert_plain(&f.alert, tz), &f.more, Markup::Plain, |o| {
+        o.feed.clone()
+    })
+}
+
+fn fold_text(
+    message: &str,
+    more: &[Outlet],
+    markup: Markup,
+    name: impl Fn(&Outlet) -> String,
+) -> String {
+    let last = split(message, MESSAGE_LIMIT, markup)
+        .pop()
+        .unwrap_or_default();
+    if more.is_empty() {
+        return last;
+    }
+    let head = format!("{last}\n\n➕ {}", more.len());
+    if utf16_len(&head) + 8 > MESSAGE_LIMIT {
+        // A message at the limit already: it stays as it is.
+        return last;
+    }
+    let mut line = head;
+    for (i, o) in more.iter().enumerate() {
+        let next = format!("{line} · {}", name(o));
+        let rest = more.len() - i - 1;
+        let tail = if rest > 0 { format!(" · +{rest}") } else { String::new() };
+        if utf16_len(&next) + utf16_len(&tail) > MESSAGE_LIMIT {
+            let left = more.len() - i;
+            return format!("{line} · +{left}");
+        }
+        line = next;
+    }
+    line
 }
 
 /// The same content without markup; the URL on its own line.
@@ -491,6 +554,7 @@ mod tests {
                     matched: vec![],
                 },
             ],
+            cluster: None,
         }
     }
 
@@ -611,6 +675,7 @@ mod tests {
                 title, url: "https://e.com/x?a=1&b=2".into(), feed, published: None,
                 summary: summary.repeat(3),
                 rules: vec![RuleHit { rule: "r".into(), matched: terms }],
+                cluster: None,
             };
             let html = alert_html(&a, chrono_tz::UTC);
             let chunks = split(&html, limit, Markup::Html);
@@ -634,6 +699,7 @@ mod tests {
             let a = Alert {
                 title: "😀<&".repeat(n), url: "https://e.com/".into(), feed: "f".into(), published: None,
                 summary: String::new(), rules: vec![],
+                cluster: None,
             };
             let html = alert_html(&a, chrono_tz::UTC);
             for c in split(&html, MESSAGE_LIMIT, Markup::Html) {

@@ -57,11 +57,11 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::Failure;
-use super::api::{Api, SendMessage};
+use super::api::{Api, EditMessageText, SendMessage};
 use super::render::Split;
 use crate::config::TelegramConfig;
 use crate::metrics::Metrics;
-use crate::store::outbox::{OutboxEntry, SentRecord};
+use crate::store::outbox::{Body, Fold, OutboxEntry, SentRecord};
 use crate::store::{Store, StoreError};
 
 /// Message rates, from `[telegram]`.
@@ -785,6 +785,12 @@ impl Sender {
                 return Ok(None);
             }
         }
+        if let Body::Fold(_) = &entry.body
+            && !self.prepare_fold(seq, &mut entry)?
+        {
+            self.index.remove(seq, now);
+            return Ok(None);
+        }
         let fresh = entry.parts.is_empty();
         entry.render_parts(self.settings.timezone);
         let k = entry.sent_parts.len();
@@ -805,19 +811,98 @@ impl Sender {
         Ok(Some((entry, k)))
     }
 
+    /// Finds the message a fold entry edits (`sent.v1`), or decides it must not be sent:
+    /// covered by a later edit of the same message (the edits are cumulative), or nothing to
+    /// edit. Without the chat's first message the copy's own alert (when it matched the chat's
+    /// rules) goes out as a message of its own, so the copy is not lost. `false`: the entry
+    /// left the outbox.
+    fn prepare_fold(&mut self, seq: u64, entry: &mut OutboxEntry) -> Result<bool, StoreError> {
+        let chat = entry.chat;
+        let Body::Fold(fold) = &mut entry.body else {
+            return Ok(true);
+        };
+        let later = self
+            .index
+            .chats
+            .get(&chat)
+            .map(|q| q.seqs.range(seq + 1..).copied().collect::<Vec<u64>>())
+            .unwrap_or_default();
+        for next in later {
+            if let Some(e) = self.store.outbox_entry(next)?
+                && let Body::Fold(f) = &e.body
+                && f.cluster == fold.cluster
+                && f.target == fold.target
+            {
+                tracing::debug!(chat, seq, later = next, "edit covered by a later edit of the same message");
+                self.store.drop_outbox_entry(seq)?;
+                return Ok(false);
+            }
+        }
+        let target = self
+            .store
+            .sent(chat, &fold.target)?
+            .and_then(|r| r.message_ids.last().copied());
+        match (target, fold.own.take()) {
+            (Some(id), own) => {
+                fold.message_id = Some(id);
+                fold.own = own;
+                Ok(true)
+            }
+            (None, Some(own)) => {
+                tracing::warn!(
+                    chat,
+                    story = ?entry.story,
+                    cluster = %crate::deliver::cluster_hex(fold.cluster),
+                    "the chat's first message for this story was never sent; sending this copy as an alert of its own"
+                );
+                entry.body = Body::Alert(own);
+                entry.parts.clear();
+                self.store.update_outbox_entry(seq, entry)?;
+                Ok(true)
+            }
+            (None, None) => {
+                tracing::info!(
+                    chat,
+                    story = ?entry.story,
+                    cluster = %crate::deliver::cluster_hex(fold.cluster),
+                    "a copy from another outlet, but the chat's first message for this story was never sent: nothing to edit"
+                );
+                self.store.drop_outbox_entry(seq)?;
+                Ok(false)
+            }
+        }
+    }
+
     fn send(&mut self, seq: u64, entry: OutboxEntry, part: usize) {
         let api = self.api.clone();
         let paid = self.settings.paid_broadcast;
         let chat = entry.chat;
         let handle = self.in_flight.spawn(async move {
             let p = &entry.parts[part];
-            let body = SendMessage {
-                chat_id: entry.chat,
-                text: &p.text,
-                parse_mode: (!p.plain).then_some("HTML"),
-                allow_paid_broadcast: paid,
+            let parse_mode = (!p.plain).then_some("HTML");
+            let result = match &entry.body {
+                Body::Fold(Fold {
+                    message_id: Some(message_id),
+                    ..
+                }) => {
+                    let body = EditMessageText {
+                        chat_id: entry.chat,
+                        message_id: *message_id,
+                        text: &p.text,
+                        parse_mode,
+                    };
+                    api.edit_message_text(&body).await
+                }
+                _ => {
+                    let body = SendMessage {
+                        chat_id: entry.chat,
+                        text: &p.text,
+                        parse_mode,
+                        allow_paid_broadcast: paid,
+                    };
+                    api.send_message(&body).await
+                }
             };
-            let result = api.send_message(&body).await;
             Done {
                 seq,
                 entry,
@@ -964,6 +1049,11 @@ impl Sender {
                 entry.make_plain_from(k, self.settings.timezone);
                 self.store.update_outbox_entry(seq, &entry)
             }
+            Failure::TooLong if matches!(entry.body, Body::Fold(_)) => {
+                tracing::warn!(chat, story = ?entry.story, "telegram says the edited message is too long; left as it was");
+                self.index.remove(seq, now);
+                self.store.drop_outbox_entry(seq)
+            }
             Failure::TooLong => match entry.split_part(k) {
                 Split::Tiny { len } => {
                     tracing::error!(
@@ -1010,6 +1100,12 @@ impl Sender {
                     .enqueue(&OutboxEntry::notices(admins, &text, Utc::now()))?;
                 self.scan(false);
                 Ok(())
+            }
+            Failure::Rejected(reason) if matches!(entry.body, Body::Fold(_)) => {
+                // Deleted by the reader, too old, or otherwise not editable: left alone, once.
+                tracing::warn!(chat, reason = %reason, story = ?entry.story, "cannot edit the story's message to add another outlet; left as it was");
+                self.index.remove(seq, now);
+                self.store.drop_outbox_entry(seq)
             }
             Failure::Rejected(reason) => {
                 tracing::error!(chat, reason = %reason, story = ?entry.story, "telegram rejected the message; dropped");
@@ -1090,7 +1186,7 @@ impl Sender {
             self.gave_up(entry, "uncertain");
         } else {
             self.delivered.fetch_add(1, Ordering::Relaxed);
-            if entry.story.is_some() {
+            if entry.story.is_some() && matches!(entry.body, Body::Alert(_)) {
                 let latency = (record.sent_at - entry.enqueued_at).to_std();
                 self.metrics.alert_sent(latency.unwrap_or_default());
             }

@@ -41,6 +41,8 @@ pub enum Fault {
     /// Accepts the message, sends the status line and headers, then drops the connection
     /// before the body: delivered, but the client cannot know.
     Drop,
+    /// For `editMessageText` only: "message to edit not found" (deleted by the reader).
+    EditGone,
 }
 
 /// What the server saw of one request.
@@ -72,6 +74,8 @@ impl Request {
 struct Inner {
     requests: Vec<Request>,
     faults: VecDeque<(Option<i64>, Fault)>,
+    /// Faults for `editMessageText` (only `ServerError` and `EditGone` mean anything there).
+    edit_faults: VecDeque<(Option<i64>, Fault)>,
     updates: Vec<Value>,
     next_update: i64,
     next_message: i64,
@@ -165,6 +169,26 @@ impl FakeTelegram {
             .expect("fake state")
             .faults
             .push_back((chat, fault));
+    }
+
+    /// One fault for the next `editMessageText` (to `chat`, or to any chat when `None`).
+    #[allow(dead_code, reason = "benches/telegram.rs includes this file and makes no edits")]
+    pub fn edit_fault(&self, chat: Option<i64>, fault: Fault) {
+        self.shared
+            .inner
+            .lock()
+            .expect("fake state")
+            .edit_faults
+            .push_back((chat, fault));
+    }
+
+    /// Accepted `editMessageText` requests, in arrival order.
+    #[allow(dead_code, reason = "benches/telegram.rs includes this file and makes no edits")]
+    pub fn edits(&self) -> Vec<Request> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.method == "editmessagetext" && r.accepted)
+            .collect()
     }
 
     /// Logs requests without their bodies from now on (`chat()` and `text()` see nothing).
@@ -388,6 +412,7 @@ async fn handle(
                             Some(json!({"migrate_to_chat_id": to})),
                         ),
                         Fault::ServerError(code) => err(code, "Internal Server Error", None),
+                        Fault::EditGone => err(400, "Bad Request: message to edit not found", None),
                         Fault::Stall(_) | Fault::Drop => unreachable!("handled above"),
                     }
                 }
@@ -424,10 +449,30 @@ async fn handle(
             }
         }
         "editmessagetext" => {
-            record(true);
-            let id = body.get("message_id").and_then(Value::as_i64).unwrap_or(0);
-            let text = body.get("text").and_then(Value::as_str).unwrap_or("");
-            ok(message(id, chat.unwrap_or(0), text))
+            let fault = {
+                let mut inner = shared.inner.lock().expect("fake state");
+                let i = inner
+                    .edit_faults
+                    .iter()
+                    .position(|(c, _)| c.is_none_or(|c| Some(c) == chat));
+                i.and_then(|i| inner.edit_faults.remove(i)).map(|(_, f)| f)
+            };
+            match fault {
+                Some(Fault::ServerError(code)) => {
+                    record(false);
+                    err(code, "Internal Server Error", None)
+                }
+                Some(Fault::EditGone) => {
+                    record(false);
+                    err(400, "Bad Request: message to edit not found", None)
+                }
+                _ => {
+                    record(true);
+                    let id = body.get("message_id").and_then(Value::as_i64).unwrap_or(0);
+                    let text = body.get("text").and_then(Value::as_str).unwrap_or("");
+                    ok(message(id, chat.unwrap_or(0), text))
+                }
+            }
         }
         "getchatadministrators" => {
             record(false);

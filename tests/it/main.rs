@@ -6,6 +6,7 @@ mod cli;
 mod crash_loop;
 mod fake_telegram;
 mod feed_classes;
+mod fold;
 mod fuzz;
 mod hostile;
 mod metrics;
