@@ -126,7 +126,9 @@ impl Daemon {
                     window = %humantime::format_duration(fold.window),
                     "[fold] changed"
                 ),
-                Err(e) => tracing::error!(error = %e, "cannot apply [fold]; folding keeps its old settings"),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot apply [fold]; folding keeps its old settings")
+                }
             });
         }
         self.ctx.config = config.clone();

@@ -224,8 +224,7 @@ pub struct RulesRef {
 // ---- raw stage --------------------------------------------------------------------------------
 
 const TOP_KEYS: &[&str] = &[
-    "store", "schedule", "fetch", "feeds", "rules", "telegram", "summary", "http", "health",
-    "fold",
+    "store", "schedule", "fetch", "feeds", "rules", "telegram", "summary", "http", "health", "fold",
 ];
 
 // Unknown keys are found by walking the table (so every one of them is reported, not only the

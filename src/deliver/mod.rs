@@ -243,7 +243,7 @@ impl Delivery {
                     }
                     entries
                 };
-                let alerting = |i: usize| prepared.get(i).is_some();
+                let alerting = |i: usize| rule_names(prepared, i);
                 let result = match admission {
                     Admission::Poll { now } => {
                         let mut admitted = Admitted::default();
@@ -285,7 +285,7 @@ impl Delivery {
                 store.admit_chunks(
                     stories,
                     now,
-                    |i| prepared.get(i).is_some(),
+                    |i| rule_names(prepared, i),
                     |_| Vec::new(),
                     |chunk, folded| {
                         log_folded(feed, stories, folded);
@@ -311,7 +311,10 @@ impl Delivery {
                 let mut groups: Vec<(Option<u64>, Vec<usize>)> = Vec::new();
                 for i in prepared.indices() {
                     let cluster = store.cluster_of(&crate::story::dedup_keys(&stories[i]).guid)?;
-                    match groups.iter_mut().find(|(c, _)| c.is_some() && *c == cluster) {
+                    match groups
+                        .iter_mut()
+                        .find(|(c, _)| c.is_some() && *c == cluster)
+                    {
                         Some((_, members)) => members.push(i),
                         None => groups.push((cluster, vec![i])),
                     }
@@ -374,6 +377,14 @@ impl Delivery {
             }
         }
     }
+}
+
+/// The rules a prepared story alerts for (none: it made no alert).
+fn rule_names(prepared: &Prepared, i: usize) -> Vec<String> {
+    prepared
+        .get(i)
+        .map(|a| a.rules.iter().map(|h| h.rule.clone()).collect())
+        .unwrap_or_default()
 }
 
 /// One line per new story that joined an earlier one: folding never hides a story silently.

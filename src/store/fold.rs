@@ -48,7 +48,10 @@ pub fn boilerplate(stories: &[Story]) -> std::collections::HashSet<&str> {
 
 /// What folding reads of a story: its title and its lede (the summary, or the full content
 /// when the summary is much shorter), without a text that is [`boilerplate`] in its poll.
-pub fn doc_of<'a>(story: &'a Story, boilerplate: &std::collections::HashSet<&str>) -> fold::Doc<'a> {
+pub fn doc_of<'a>(
+    story: &'a Story,
+    boilerplate: &std::collections::HashSet<&str>,
+) -> fold::Doc<'a> {
     if boilerplate.contains(story.summary.trim()) {
         return fold::Doc {
             title: &story.title,
@@ -121,10 +124,30 @@ impl Outlet {
         }
     }
 
-    /// Two stories come from the same outlet when their feeds are the same or their links'
-    /// hosts are (a section feed and the main feed of one site; 1보 and 종합).
+    /// Two stories come from the same outlet when their links' hosts are the same (a section
+    /// feed and the main feed of one site; 1보 and 종합 under new URLs); without a link on
+    /// either side, when their feeds are. So an aggregator feed's items from two sites are two
+    /// outlets.
     pub fn same_outlet(&self, other: &Outlet) -> bool {
-        self.feed == other.feed || (!self.host.is_empty() && self.host == other.host)
+        if self.host.is_empty() || other.host.is_empty() {
+            self.feed == other.feed
+        } else {
+            self.host == other.host
+        }
+    }
+
+    /// What the `➕` line calls this outlet: its feed's name, or its host when another outlet
+    /// of the line (or the message's own) comes from the same feed (an aggregator).
+    pub fn label<'a>(&'a self, line: &[Outlet], message_feed: &str) -> &'a str {
+        let shared = self.feed == message_feed
+            || line
+                .iter()
+                .any(|o| o.feed == self.feed && !o.same_outlet(self));
+        if shared && !self.host.is_empty() {
+            &self.host
+        } else {
+            &self.feed
+        }
     }
 }
 
@@ -224,10 +247,18 @@ pub struct Joined {
 }
 
 /// The in-memory side: the LSH index of the window and what it was built with.
-#[derive(Default)]
 pub struct FoldState {
     pub(super) settings: Option<FoldSettings>,
     pub(super) index: fold::Index,
+}
+
+impl Default for FoldState {
+    fn default() -> Self {
+        FoldState {
+            settings: None,
+            index: fold::Index::new(fold::Settings::default()),
+        }
+    }
 }
 
 pub(super) struct Trees {
@@ -421,9 +452,7 @@ impl<'a> ChunkFold<'a> {
         &mut self,
         store: &Store,
         index: usize,
-        story: &Story,
-        doc: fold::Doc<'_>,
-        guid: &Key,
+        (story, doc, guid, rules): (&Story, fold::Doc<'_>, &Key, Vec<String>),
         mut entries: Vec<crate::store::OutboxEntry>,
         now: DateTime<Utc>,
     ) -> Result<Vec<crate::store::OutboxEntry>, StoreError> {
@@ -436,7 +465,13 @@ impl<'a> ChunkFold<'a> {
         // Candidates: prints from this chunk first (not in the index yet), then the store.
         let mut decision = None;
         for (cid, _, ccluster, cprint) in &self.inserts {
-            if let Some(v) = fold::verify(&print, cprint, &fold::Settings { events: self.settings.events }) {
+            if let Some(v) = fold::verify(
+                &print,
+                cprint,
+                &fold::Settings {
+                    events: self.settings.events,
+                },
+            ) {
                 let better = decision
                     .as_ref()
                     .is_none_or(|(_, _, best): &(u64, u64, fold::Verdict)| score(&v) > score(best));
@@ -508,6 +543,8 @@ impl<'a> ChunkFold<'a> {
                 (c, f)
             }
         };
+        // Every rule the story alerts for (the console's view: it has no chats).
+        let announced_now = rules;
         let outlet_index = cluster
             .outlets
             .iter()
@@ -522,13 +559,17 @@ impl<'a> ChunkFold<'a> {
                 continue;
             };
             alert.cluster = Some(cluster.id);
-            cluster.rules.extend(alert.rules.iter().map(|h| h.rule.clone()));
+            cluster
+                .rules
+                .extend(alert.rules.iter().map(|h| h.rule.clone()));
             if cluster.messages.contains_key(&e.chat) {
                 // The chat has this story already: a copy from another outlet edits that
                 // message (below); one from the same outlet adds nothing.
                 if folded.joined.as_ref().is_some_and(|j| j.new_outlet) {
-                    self.edits
-                        .insert((cluster.id, e.chat), (story_hex.clone(), Some(alert.clone())));
+                    self.edits.insert(
+                        (cluster.id, e.chat),
+                        (story_hex.clone(), Some(alert.clone())),
+                    );
                 }
                 continue;
             }
@@ -559,6 +600,7 @@ impl<'a> ChunkFold<'a> {
             }
             cluster.alerts.insert(story_hex.clone(), full);
         }
+        cluster.rules.extend(announced_now);
         if folded.joined.as_ref().is_some_and(|j| j.new_outlet) {
             for chat in before {
                 self.edits

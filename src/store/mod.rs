@@ -268,7 +268,7 @@ impl Store {
         let queued = self.admit_chunks(
             stories,
             now,
-            |_| false,
+            |_| Vec::new(),
             enqueue,
             |chunk, _| new.extend(chunk),
         )?;
@@ -281,7 +281,7 @@ impl Store {
     /// entries were queued.
     ///
     /// With folding on (`[fold]`, [`Store::set_fold`]), the new stories for which `alerting`
-    /// holds (those that matched a rule) are folded: a copy of a story already announced in
+    /// names rules (those that matched) are folded: a copy of a story already announced in
     /// the window becomes an edit of the chats' messages instead of a new one. Stories that
     /// alert nobody are not folded (nobody has a message a copy could edit), which keeps a big
     /// first poll as cheap as before.
@@ -289,7 +289,7 @@ impl Store {
         &self,
         stories: &[Story],
         now: DateTime<Utc>,
-        alerting: impl Fn(usize) -> bool,
+        alerting: impl Fn(usize) -> Vec<String>,
         enqueue: impl Fn(usize) -> Vec<OutboxEntry>,
         mut committed: impl FnMut(&[usize], &[fold::Folded]),
     ) -> Result<usize, StoreError> {
@@ -319,7 +319,7 @@ impl Store {
         stories: &[Story],
         range: std::ops::Range<usize>,
         now: DateTime<Utc>,
-        alerting: &impl Fn(usize) -> bool,
+        alerting: &impl Fn(usize) -> Vec<String>,
         enqueue: &impl Fn(usize) -> Vec<OutboxEntry>,
         boilerplate: &std::collections::HashSet<&str>,
     ) -> Result<(Vec<usize>, usize, Vec<fold::Folded>), StoreError> {
@@ -342,8 +342,13 @@ impl Store {
                 first_seen: now,
             };
             let mut entries = enqueue(index);
+            let rules = if folding.is_some() {
+                alerting(index)
+            } else {
+                Vec::new()
+            };
             if let Some(f) = folding.as_mut()
-                && alerting(index)
+                && !rules.is_empty()
             {
                 // A story folded before is in the index (while in the window): seen.
                 let mut unseen = !f.knows(&keys.guid);
@@ -355,7 +360,8 @@ impl Store {
                 chunk_keys.extend(keys.all().copied());
                 if unseen {
                     let doc = fold::doc_of(&stories[index], boilerplate);
-                    entries = f.story(self, index, &stories[index], doc, &keys.guid, entries, now)?;
+                    let story = (&stories[index], doc, &keys.guid, rules);
+                    entries = f.story(self, index, story, entries, now)?;
                     edits_at = Some(index);
                 }
             }
@@ -632,7 +638,13 @@ mod tests {
         let stories = numbered(ADMIT_CHUNK * 2 + 5);
         let mut chunks: Vec<Vec<usize>> = Vec::new();
         let queued = store
-            .admit_chunks(&stories, now(), |_| false, |_| Vec::new(), |c, _| chunks.push(c.to_vec()))
+            .admit_chunks(
+                &stories,
+                now(),
+                |_| Vec::new(),
+                |_| Vec::new(),
+                |c, _| chunks.push(c.to_vec()),
+            )
             .expect("admit");
         assert_eq!(queued, 0);
         assert_eq!(
@@ -656,7 +668,14 @@ mod tests {
             let store = Store::open(dir.path()).expect("open");
             // The first chunk commits; the process dies before the second.
             let (new, queued, _) = store
-                .admit_chunk(&stories, 0..ADMIT_CHUNK, now(), &|_| false, &queue, &Default::default())
+                .admit_chunk(
+                    &stories,
+                    0..ADMIT_CHUNK,
+                    now(),
+                    &|_| Vec::new(),
+                    &queue,
+                    &Default::default(),
+                )
                 .expect("first chunk");
             assert_eq!((new.len(), queued), (ADMIT_CHUNK, ADMIT_CHUNK));
             store.flush().expect("flush");

@@ -84,7 +84,7 @@ pub enum Body {
     Notice { text: String },
     /// A later copy of a story the chat already has: its message is edited to name the other
     /// outlets (issue 14, see `store::fold`).
-    Fold(Fold),
+    Fold(Box<Fold>),
 }
 
 /// An edit of the message a chat got for a cluster: the message's own alert, rendered again
@@ -154,7 +154,12 @@ impl OutboxEntry {
     /// An edit of `chat`'s message for a cluster, caused by the copy `story` (hex): its sent
     /// record, once the edit is done, keeps the copy from being sent to the chat again.
     pub fn fold(chat: i64, story: &str, fold: Fold, now: DateTime<Utc>) -> OutboxEntry {
-        OutboxEntry::new(chat, Some(story.to_string()), Body::Fold(fold), now)
+        OutboxEntry::new(
+            chat,
+            Some(story.to_string()),
+            Body::Fold(Box::new(fold)),
+            now,
+        )
     }
 
     pub fn notice(chat: i64, text: impl Into<String>, now: DateTime<Utc>) -> OutboxEntry {

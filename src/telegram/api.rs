@@ -185,7 +185,10 @@ pub fn answer(status: u16, body: &[u8]) -> Result<i32, Failure> {
         )));
     };
     if a.ok {
-        return match a.result.and_then(|r| serde_json::from_value::<Sent>(r).ok()) {
+        return match a
+            .result
+            .and_then(|r| serde_json::from_value::<Sent>(r).ok())
+        {
             Some(sent) => Ok(sent.message_id),
             None => Err(Failure::Ambiguous(
                 "telegram said ok without a message_id".into(),

@@ -147,10 +147,11 @@ pub fn alert_html(a: &Alert, tz: Tz) -> String {
 /// Outlets that do not fit within [`MESSAGE_LIMIT`] are counted, not named (`… +2`).
 pub fn fold_html(f: &Fold, tz: Tz) -> String {
     let name = |o: &Outlet| {
+        let label = escape(o.label(&f.more, &f.alert.feed));
         if linkable(&o.url) {
-            format!("<a href=\"{}\">{}</a>", escape(&o.url), escape(&o.feed))
+            format!("<a href=\"{}\">{label}</a>", escape(&o.url))
         } else {
-            escape(&o.feed)
+            label
         }
     };
     fold_text(&alert_html(&f.alert, tz), &f.more, Markup::Html, name)
@@ -159,7 +160,7 @@ pub fn fold_html(f: &Fold, tz: Tz) -> String {
 /// [`fold_html`] without markup (the outlets' names only).
 pub fn fold_plain(f: &Fold, tz: Tz) -> String {
     fold_text(&alert_plain(&f.alert, tz), &f.more, Markup::Plain, |o| {
-        o.feed.clone()
+        o.label(&f.more, &f.alert.feed).to_string()
     })
 }
 
@@ -184,7 +185,11 @@ fn fold_text(
     for (i, o) in more.iter().enumerate() {
         let next = format!("{line} · {}", name(o));
         let rest = more.len() - i - 1;
-        let tail = if rest > 0 { format!(" · +{rest}") } else { String::new() };
+        let tail = if rest > 0 {
+            format!(" · +{rest}")
+        } else {
+            String::new()
+        };
         if utf16_len(&next) + utf16_len(&tail) > MESSAGE_LIMIT {
             let left = more.len() - i;
             return format!("{line} · +{left}");

@@ -61,7 +61,7 @@ use super::api::{Api, EditMessageText, SendMessage};
 use super::render::Split;
 use crate::config::TelegramConfig;
 use crate::metrics::Metrics;
-use crate::store::outbox::{Body, Fold, OutboxEntry, SentRecord};
+use crate::store::outbox::{Body, OutboxEntry, SentRecord};
 use crate::store::{Store, StoreError};
 
 /// Message rates, from `[telegram]`.
@@ -833,7 +833,12 @@ impl Sender {
                 && f.cluster == fold.cluster
                 && f.target == fold.target
             {
-                tracing::debug!(chat, seq, later = next, "edit covered by a later edit of the same message");
+                tracing::debug!(
+                    chat,
+                    seq,
+                    later = next,
+                    "edit covered by a later edit of the same message"
+                );
                 self.store.drop_outbox_entry(seq)?;
                 return Ok(false);
             }
@@ -880,20 +885,21 @@ impl Sender {
         let handle = self.in_flight.spawn(async move {
             let p = &entry.parts[part];
             let parse_mode = (!p.plain).then_some("HTML");
-            let result = match &entry.body {
-                Body::Fold(Fold {
-                    message_id: Some(message_id),
-                    ..
-                }) => {
+            let edit = match &entry.body {
+                Body::Fold(f) => f.message_id,
+                _ => None,
+            };
+            let result = match edit {
+                Some(message_id) => {
                     let body = EditMessageText {
                         chat_id: entry.chat,
-                        message_id: *message_id,
+                        message_id,
                         text: &p.text,
                         parse_mode,
                     };
                     api.edit_message_text(&body).await
                 }
-                _ => {
+                None => {
                     let body = SendMessage {
                         chat_id: entry.chat,
                         text: &p.text,

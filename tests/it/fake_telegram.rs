@@ -172,7 +172,10 @@ impl FakeTelegram {
     }
 
     /// One fault for the next `editMessageText` (to `chat`, or to any chat when `None`).
-    #[allow(dead_code, reason = "benches/telegram.rs includes this file and makes no edits")]
+    #[allow(
+        dead_code,
+        reason = "benches/telegram.rs includes this file and makes no edits"
+    )]
     pub fn edit_fault(&self, chat: Option<i64>, fault: Fault) {
         self.shared
             .inner
@@ -183,7 +186,10 @@ impl FakeTelegram {
     }
 
     /// Accepted `editMessageText` requests, in arrival order.
-    #[allow(dead_code, reason = "benches/telegram.rs includes this file and makes no edits")]
+    #[allow(
+        dead_code,
+        reason = "benches/telegram.rs includes this file and makes no edits"
+    )]
     pub fn edits(&self) -> Vec<Request> {
         self.requests()
             .into_iter()

@@ -150,8 +150,8 @@ fn an_edit_queued_before_a_kill_is_made_once_after_the_restart() {
             .any(|r| r.method == "editmessagetext" && r.accepted)
     }));
     assert!(edited, "no edit after the restart:\n{}", d.log());
-    d.wait_outbox_empty();
     d.terminate();
+    assert_eq!(d.store().outbox_len(), 0, "{}", d.log());
     // Once: nothing else went to the chat, and a third start sends nothing.
     let reqs = fake2.requests();
     assert_eq!(to_chat(&reqs, 1, "editmessagetext").len(), 1, "{reqs:#?}");
@@ -189,10 +189,18 @@ fn a_copy_that_matches_another_rule_alerts_that_rules_subscriber_once() {
         "https://www.newsis.com/view/NISX1",
         &format!("{COPY_TEXT}{COPY_EXTRA}"),
     );
-    let mut d = daemon(&[longer], rules, "");
+    // The lead first (the copy's feed is empty then), the copy at the next poll.
+    let mut d = daemon(&[], rules, "");
+    d.spawn_with_telegram(&fake, &["--once"]);
+    assert_eq!(d.wait_exit().0, Some(0), "{}", d.log());
+    std::fs::write(d.path("newsis.xml"), rss(&[longer])).expect("feed");
     d.spawn_with_telegram(&fake, &["--once"]);
     assert_eq!(d.wait_exit().0, Some(0), "{}", d.log());
     let reqs = fake.requests();
+    // The deepseek chat: its message, edited to name the copy's outlet.
+    let edits = to_chat(&reqs, 1, "editmessagetext");
+    assert_eq!(edits.len(), 1, "{reqs:#?}");
+    assert!(edits[0].text().contains(">newsis</a>"), "{reqs:#?}");
     assert_eq!(to_chat(&reqs, 1, "sendmessage").len(), 1, "{reqs:#?}");
     assert_eq!(to_chat(&reqs, 2, "sendmessage").len(), 1, "{reqs:#?}");
     assert!(
@@ -229,7 +237,10 @@ fn the_console_prints_an_alert_with_its_cluster_and_a_fold_line_and_replay_group
     let cluster = folds[0]["cluster"].as_str().expect("cluster");
     assert_eq!(cluster.len(), 16);
     assert!(alerts.iter().any(|a| a["cluster"] == cluster), "{lines:#?}");
-    assert!(alerts.iter().all(|a| a["cluster"].is_string()), "{lines:#?}");
+    assert!(
+        alerts.iter().all(|a| a["cluster"].is_string()),
+        "{lines:#?}"
+    );
     assert_eq!(folds[0]["same_outlet"], false);
     assert_eq!(folds[0]["outlets"], 2);
 
@@ -241,7 +252,7 @@ fn the_console_prints_an_alert_with_its_cluster_and_a_fold_line_and_replay_group
         .expect("replay");
     assert!(out.status.success(), "{}", crate::support::stderr(&out));
     let lines = json_lines(&crate::support::stdout(&out));
-    let pos = |want: &dyn Fn(&Value) -> bool| lines.iter().position(|l| want(l));
+    let pos = |want: &dyn Fn(&Value) -> bool| lines.iter().position(want);
     let first = pos(&|l| l.get("kind").is_none() && l["cluster"] == cluster).expect("lead");
     let member = pos(&|l| l["kind"] == "fold").expect("member");
     assert_eq!(member, first + 1, "{lines:#?}");
@@ -257,4 +268,67 @@ fn fold_off_sends_every_copy() {
     let reqs = fake.requests();
     assert_eq!(to_chat(&reqs, 1, "sendmessage").len(), 2, "{reqs:#?}");
     assert!(to_chat(&reqs, 1, "editmessagetext").is_empty());
+}
+
+#[test]
+fn the_same_outlets_later_version_is_the_same_story_no_new_message() {
+    let fake = FakeTelegram::start();
+    let mut d = daemon(&[], ONE_RULE, "");
+    d.spawn_with_telegram(&fake, &["--once"]);
+    assert_eq!(d.wait_exit().0, Some(0), "{}", d.log());
+    // 1보 → 종합: the same outlet, a new GUID and URL, a headline tag, more text.
+    let grown = item(
+        "yna-2",
+        &format!("[종합] {LEAD_TITLE}"),
+        "https://m.yna.co.kr/view/AKR2",
+        &format!(
+            "{LEAD_TEXT} 딥시크는 이번 모델을 오픈소스로 공개할 계획이라고 덧붙였다. 앞서 딥시크가 지난해 \
+             내놓은 모델은 미국 기술주 급락을 부르기도 했다."
+        ),
+    );
+    let lead = item(
+        "yna-1",
+        LEAD_TITLE,
+        "https://www.yna.co.kr/view/AKR1",
+        LEAD_TEXT,
+    );
+    std::fs::write(d.path("yna.xml"), rss(&[grown, lead])).expect("feed");
+    d.spawn_with_telegram(&fake, &["--once"]);
+    assert_eq!(d.wait_exit().0, Some(0), "{}", d.log());
+    let reqs = fake.requests();
+    assert_eq!(to_chat(&reqs, 1, "sendmessage").len(), 1, "{reqs:#?}");
+    assert!(to_chat(&reqs, 1, "editmessagetext").is_empty(), "{reqs:#?}");
+    let log = d.log();
+    assert!(
+        log.contains("folded: the same story") && log.contains("same_outlet=true"),
+        "{log}"
+    );
+}
+
+#[test]
+fn two_copies_from_an_aggregator_in_one_poll_are_one_edit_naming_both_sites() {
+    let fake = FakeTelegram::start();
+    let mut d = daemon(&[], ONE_RULE, "");
+    d.spawn_with_telegram(&fake, &["--once"]);
+    assert_eq!(d.wait_exit().0, Some(0), "{}", d.log());
+    let news1 = item(
+        "agg-2",
+        "딥시크, 추론 모델 R2 공개",
+        "https://www.news1.kr/world/1",
+        &COPY_TEXT.replace("[서울=뉴시스]김철수 기자 =", "(서울=뉴스1) 박민수 기자 ="),
+    );
+    std::fs::write(d.path("newsis.xml"), rss(&[copy(), news1])).expect("feed");
+    d.spawn_with_telegram(&fake, &["--once"]);
+    assert_eq!(d.wait_exit().0, Some(0), "{}", d.log());
+    let reqs = fake.requests();
+    assert_eq!(to_chat(&reqs, 1, "sendmessage").len(), 1, "{reqs:#?}");
+    let edits = to_chat(&reqs, 1, "editmessagetext");
+    assert_eq!(edits.len(), 1, "one edit for both copies: {reqs:#?}");
+    let text = edits[0].text();
+    // One feed, two sites: the line names the sites.
+    assert!(text.contains("➕ 2 · "), "{text}");
+    assert!(
+        text.contains(">newsis.com</a>") && text.contains(">news1.kr</a>"),
+        "{text}"
+    );
 }
