@@ -750,3 +750,95 @@ async fn issue_11_run_once_delivers_until_the_outbox_is_empty() {
     assert_eq!(fake.delivered().len(), 14);
     assert_eq!(daemon.store().outbox_len(), 0);
 }
+
+/// Issue 14: edits of one message queued one behind the other (copies from two polls) make one
+/// edit, the last (edits are cumulative); an edit whose message was never sent goes out as the
+/// copy's own alert; one with neither is dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_edits_of_one_message_are_one_edit_and_a_missing_message_sends_the_copy() {
+    use kkachi::store::fold::Outlet;
+    use kkachi::store::outbox::{Body, Fold};
+    let fake = FakeTelegram::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(&dir);
+    let outlet = |feed: &str, host: &str, n: usize| Outlet {
+        feed: feed.into(),
+        host: host.into(),
+        title: format!("copy {n}"),
+        url: format!("https://{host}/{n}"),
+        story: story_hex(n),
+    };
+    let lead = alert(7, 1);
+    let Body::Alert(lead_alert) = lead.body.clone() else {
+        unreachable!()
+    };
+    let fold = |target: usize, more: Vec<Outlet>, own: Option<usize>| Fold {
+        cluster: 99,
+        target: story_hex(target),
+        alert: lead_alert.clone(),
+        more,
+        own: own.map(|n| match alert(7, n).body {
+            Body::Alert(a) => a,
+            _ => unreachable!(),
+        }),
+        message_id: None,
+    };
+    let now = chrono::Utc::now();
+    store
+        .enqueue(&[
+            lead,
+            OutboxEntry::fold(
+                7,
+                &story_hex(2),
+                fold(1, vec![outlet("newsis", "newsis.com", 2)], None),
+                now,
+            ),
+            OutboxEntry::fold(
+                7,
+                &story_hex(3),
+                fold(
+                    1,
+                    vec![
+                        outlet("newsis", "newsis.com", 2),
+                        outlet("news1", "news1.kr", 3),
+                    ],
+                    None,
+                ),
+                now,
+            ),
+            // Story 5's message was never sent: its copy 6 goes out as an alert; copy 8 of
+            // story 7 matched nothing here and has nothing to edit: dropped.
+            OutboxEntry::fold(
+                7,
+                &story_hex(6),
+                fold(5, vec![outlet("hani", "hani.co.kr", 6)], Some(6)),
+                now,
+            ),
+            OutboxEntry::fold(
+                7,
+                &story_hex(8),
+                fold(7, vec![outlet("hani", "hani.co.kr", 8)], None),
+                now,
+            ),
+        ])
+        .expect("enqueue");
+    drain(&fake, &store, settings(REAL, &[]), Duration::from_secs(10)).await;
+    let reqs = fake.requests();
+    let sends: Vec<_> = reqs.iter().filter(|r| r.method == "sendmessage").collect();
+    let edits: Vec<_> = reqs
+        .iter()
+        .filter(|r| r.method == "editmessagetext")
+        .collect();
+    assert_eq!(sends.len(), 2, "{reqs:#?}");
+    assert!(sends[1].text().contains("발표 6"), "{reqs:#?}");
+    assert_eq!(edits.len(), 1, "{reqs:#?}");
+    assert_eq!(edits[0].body["message_id"].as_i64(), Some(1));
+    let text = edits[0].text();
+    assert!(text.starts_with(sends[0].text()), "{text}");
+    assert!(
+        text.ends_with("➕ 2 · <a href=\"https://newsis.com/2\">newsis</a> · <a href=\"https://news1.kr/3\">news1</a>"),
+        "{text}"
+    );
+    // The copies' sent records: the edited message, so a replay never sends them again.
+    assert!(store.sent(7, &story_hex(3)).expect("sent").is_some());
+}
