@@ -24,7 +24,8 @@ pub enum Right {
     /// Not a Latin letter or digit (the literal ends with one).
     Latin,
     /// Anything: Hangul words take particles and suffixes (`기업` matches `기업들과의`), and
-    /// `term*` takes any ending.
+    /// `term*` takes any ending. Not for the built-in alias members a term brings in: they are
+    /// names ([`Right::Name`]).
     Free,
     /// The rest of the word is empty or a chain of up to three particles ([`PARTICLES`]).
     Particles,
