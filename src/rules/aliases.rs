@@ -33,6 +33,7 @@
 //! compounds.
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::sync::LazyLock;
 
 use toml::Spanned;
@@ -245,52 +246,98 @@ fn entry(name: &str, kind: &'static str, v: &Spanned<DeValue<'_>>) -> Result<Ent
     }
 }
 
-/// Normalised groups and the member → groups map.
+/// Normalised groups, compact: every text lives in one string (`text`), a group's members and
+/// compounds are ranges of `spans`, and the member → group map is a sorted array. The built-in
+/// table is built once and shared by every rule set, so it is kept small (a `HashMap` of
+/// `String`s cost about five times as much heap).
 #[derive(Debug, Clone, Default)]
 struct Table {
-    names: Vec<String>,
+    names: Vec<Box<str>>,
+    text: String,
+    /// (start, end) byte offsets into `text`.
+    spans: Vec<(u32, u32)>,
     groups: Vec<Group>,
-    by_member: HashMap<String, Vec<u32>>,
+    /// (span of a member, its group), sorted by the member's text.
+    by_member: Vec<(u32, u32)>,
 }
 
 #[derive(Debug, Clone, Default)]
 struct Group {
-    members: Vec<String>,
-    compounds: Vec<String>,
+    /// Indices into `spans`.
+    members: Range<u32>,
+    compounds: Range<u32>,
     /// 1-based index into the dictionary's `not` phrase lists; 0 for none.
     veto: u16,
 }
 
+fn index(n: usize) -> u32 {
+    // The tables hold a few thousand texts of a few bytes each.
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
 impl Table {
+    fn str(&self, span: u32) -> &str {
+        let (start, end) = self.spans[span as usize];
+        &self.text[start as usize..end as usize]
+    }
+
+    /// Appends normalised, non-empty texts not already in the group, as new spans.
+    fn append(&mut self, from: u32, texts: &[String]) -> Range<u32> {
+        let start = index(self.spans.len());
+        for t in texts {
+            let norm = normalize_member(t);
+            let seen = (from..index(self.spans.len())).any(|i| self.str(i) == norm);
+            if !norm.is_empty() && !seen {
+                let begin = index(self.text.len());
+                self.text.push_str(&norm);
+                self.spans.push((begin, index(self.text.len())));
+            }
+        }
+        start..index(self.spans.len())
+    }
+
+    /// Adds a group; call [`Table::finish`] once all are in.
     fn push(&mut self, name: &str, members: &[String], compounds: &[String], veto: u16) {
-        let mut group = Group {
+        let from = index(self.spans.len());
+        let members = self.append(from, members);
+        let compounds = self.append(from, compounds);
+        let id = index(self.groups.len());
+        self.by_member.extend(members.clone().map(|m| (m, id)));
+        self.names.push(name.into());
+        self.groups.push(Group {
+            members,
+            compounds,
             veto,
-            ..Group::default()
-        };
-        for m in members {
-            let norm = normalize_member(m);
-            if !norm.is_empty() && !group.members.contains(&norm) {
-                group.members.push(norm);
-            }
-        }
-        for c in compounds {
-            let norm = normalize_member(c);
-            if !norm.is_empty() && !group.compounds.contains(&norm) {
-                group.compounds.push(norm);
-            }
-        }
-        let id = u32::try_from(self.groups.len()).unwrap_or(u32::MAX);
-        for m in &group.members {
-            self.by_member.entry(m.clone()).or_default().push(id);
-        }
-        self.names.push(name.to_string());
-        self.groups.push(group);
+        });
+    }
+
+    fn finish(mut self) -> Table {
+        let mut by_member = std::mem::take(&mut self.by_member);
+        by_member.sort_by(|a, b| self.str(a.0).cmp(self.str(b.0)).then(a.1.cmp(&b.1)));
+        self.by_member = by_member;
+        self.text.shrink_to_fit();
+        self.spans.shrink_to_fit();
+        self.groups.shrink_to_fit();
+        self.names.shrink_to_fit();
+        self
+    }
+
+    /// The groups a normalised text is a member of.
+    fn groups_of<'a>(&'a self, norm: &'a str) -> impl Iterator<Item = u32> + 'a {
+        let from = self.by_member.partition_point(|&(m, _)| self.str(m) < norm);
+        self.by_member[from..]
+            .iter()
+            .take_while(move |&&(m, _)| self.str(m) == norm)
+            .map(|&(_, g)| g)
+    }
+
+    fn texts(&self, r: &Range<u32>) -> impl Iterator<Item = &str> {
+        r.clone().map(|i| self.str(i))
     }
 }
 
-/// The parsed dictionary: entries as written, the normalised table, the `not` phrases.
+/// The parsed dictionary: the normalised table and the `not` phrases.
 struct Dictionary {
-    entries: Vec<Entry>,
     table: Table,
     /// Normalised `not` phrases, per group that has any (index = veto id - 1).
     vetoes: Vec<Vec<String>>,
@@ -312,15 +359,14 @@ static DICTIONARY: LazyLock<Dictionary> = LazyLock::new(|| {
         table.push(&e.name, &e.members, &e.compounds, veto);
     }
     Dictionary {
-        entries,
-        table,
+        table: table.finish(),
         vetoes,
     }
 });
 
-/// The built-in dictionary's entries, in file order.
-pub fn builtin() -> &'static [Entry] {
-    &DICTIONARY.entries
+/// The names of the built-in entries, in file order.
+pub fn builtin_names() -> impl Iterator<Item = &'static str> {
+    DICTIONARY.table.names.iter().map(|n| &**n)
 }
 
 /// Whether `text[start..end]` lies inside one of the `not` phrases of veto list `veto`.
@@ -374,33 +420,29 @@ impl Aliases {
         if builtin {
             let d = &DICTIONARY.table;
             out.replaced = (0..d.names.len())
-                .filter(|&i| user.iter().any(|(n, _)| *n == d.names[i]))
-                .filter_map(|i| u32::try_from(i).ok())
+                .filter(|&i| user.iter().any(|(n, _)| **n == *d.names[i]))
+                .map(index)
                 .collect();
         }
+        let mut table = Table::default();
         for (name, members) in user {
-            out.user.push(name, members, &[], 0);
+            table.push(name, members, &[], 0);
         }
+        out.user = table.finish();
         out
     }
 
-    /// The groups a normalised term belongs to: built-in ones first.
-    fn groups(&self, norm: &str) -> impl Iterator<Item = (&Group, bool)> {
-        let builtin = self
-            .builtin
-            .then(|| DICTIONARY.table.by_member.get(norm))
-            .flatten()
-            .into_iter()
-            .flatten()
-            .filter(|id| !self.replaced.contains(id))
-            .map(|&id| (&DICTIONARY.table.groups[id as usize], true));
-        let user = self
-            .user
-            .by_member
-            .get(norm)
-            .into_iter()
-            .flatten()
-            .map(|&id| (&self.user.groups[id as usize], false));
+    /// The groups a normalised term belongs to, with their table: built-in ones first.
+    fn groups<'a>(&'a self, norm: &'a str) -> impl Iterator<Item = (&'a Table, &'a Group, bool)> {
+        let d = &DICTIONARY.table;
+        let builtin = d
+            .groups_of(norm)
+            .filter(move |id| self.builtin && !self.replaced.contains(id))
+            .map(move |id| (d, &d.groups[id as usize], true));
+        let u = &self.user;
+        let user = u
+            .groups_of(norm)
+            .map(move |id| (u, &u.groups[id as usize], false));
         builtin.chain(user)
     }
 
@@ -424,24 +466,24 @@ impl Aliases {
     pub fn expand_with_sources(&self, norm: &str) -> Vec<(String, Source)> {
         let mut out = vec![(norm.to_string(), Source::Plain)];
         let mut compounds = Vec::new();
-        for (g, builtin) in self.groups(norm) {
-            for m in &g.members {
+        for (t, g, builtin) in self.groups(norm) {
+            for m in t.texts(&g.members) {
                 if !out.iter().any(|(o, _)| o == m) {
                     let source = if builtin {
                         Source::Member { veto: g.veto }
                     } else {
                         Source::Plain
                     };
-                    out.push((m.clone(), source));
+                    out.push((m.to_string(), source));
                 }
             }
-            for c in &g.compounds {
-                compounds.push((c.clone(), Source::Compound { veto: g.veto }));
+            for c in t.texts(&g.compounds) {
+                compounds.push((c, Source::Compound { veto: g.veto }));
             }
         }
         for (c, s) in compounds {
-            if !out.iter().any(|(o, _)| *o == c) {
-                out.push((c, s));
+            if !out.iter().any(|(o, _)| o == c) {
+                out.push((c.to_string(), s));
             }
         }
         out
