@@ -201,7 +201,9 @@ fn entry(name: &str, kind: &'static str, v: &Spanned<DeValue<'_>>) -> Result<Ent
             problems.push(format!("member {m:?} is listed twice"));
         } else if !norm.chars().any(is_latin) && norm.chars().filter(|c| is_hangul(*c)).count() < 2
         {
-            problems.push(format!("member {m:?}: one syllable matches noise"));
+            problems.push(format!(
+                "member {m:?}: needs two Hangul syllables; one matches noise"
+            ));
         } else if !norm.chars().any(is_hangul) && norm.chars().filter(|c| is_latin(*c)).count() < 2
         {
             problems.push(format!("member {m:?}: one letter matches noise"));

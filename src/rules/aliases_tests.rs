@@ -81,7 +81,7 @@ fn bad_entries_are_reported_with_their_line() {
             "aliases.toml:3: entry `one`: needs at least two members",
             "aliases.toml:3: entry `one`: needs a member in Hangul",
             "aliases.toml:4: entry `short`: member \"X\": one letter matches noise",
-            "aliases.toml:4: entry `short`: member \"엑\": one syllable matches noise",
+            "aliases.toml:4: entry `short`: member \"엑\": needs two Hangul syllables; one matches noise",
             "aliases.toml:5: entry `Bad_Name`: the name must be made of a-z, 0-9 and -",
             "aliases.toml:5: entry `Bad_Name`: unknown key `extra`; expected one of: members, compounds, not",
             "aliases.toml:6: entry `dup`: member \"FOO\" is listed twice",

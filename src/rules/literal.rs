@@ -292,4 +292,38 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn member_boundaries() {
+        let member = |lit: &str, text: &str, prefix: bool, suffix: bool, whole: bool| {
+            let b = Bounds::for_member(lit, prefix, suffix, whole);
+            text.match_indices(lit)
+                .any(|(i, m)| b.accepts(text, i, i + m.len()))
+        };
+        let cases = [
+            // (literal, text, prefix*, suffix*, =, expected)
+            ("삼성", "삼성이 발표", false, false, false, true),
+            ("삼성", "삼성측은", false, false, false, true),
+            ("삼성", "삼성家의", false, false, false, true),
+            ("삼성", "삼성그룹과의", false, false, false, true),
+            ("삼성", "삼성동", false, false, false, false),
+            ("삼성", "삼성산", false, false, false, false),
+            ("삼성", "삼성동", false, true, false, true),
+            ("삼성", "삼성측은", false, false, true, false),
+            ("삼성", "삼성이", false, false, true, true),
+            ("엔비디아", "엔비디아발 훈풍", false, false, false, true),
+            ("애플", "애플리케이션", false, false, false, false),
+            ("애플", "파인애플", false, false, false, false),
+            ("애플", "파인애플", true, false, false, true),
+            ("samsung", "samsung's", false, false, false, true),
+            ("samsung", "samsungs", false, false, false, false),
+        ];
+        for (lit, text, p, s, w, want) in cases {
+            assert_eq!(
+                member(lit, text, p, s, w),
+                want,
+                "{lit:?} in {text:?} (prefix {p}, suffix {s}, whole {w})"
+            );
+        }
+    }
 }
