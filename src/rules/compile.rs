@@ -2,8 +2,9 @@
 //! expanded into normalised literals and boundary rules, and the fields it may match in) under a
 //! small boolean tree.
 //!
-//! Owns alias expansion into literals, field scoping and the literal table shared by a rule
-//! set. Must not look at story text: both the indexed matcher and the naive evaluator start from
+//! Owns turning a term into literals (through [`Aliases::literals`], which decides each
+//! member's and compound's boundary rules), field scoping and the literal table shared by a
+//! rule set. Must not look at story text: both the indexed matcher and the naive evaluator start from
 //! its output.
 
 use std::collections::HashMap;
@@ -151,12 +152,9 @@ impl Compiler<'_> {
             let norm = normalize(&t.text).trim().to_string();
             let lits = self
                 .aliases
-                .expand(&norm)
+                .literals(&norm, t.prefix, t.suffix, t.whole)
                 .iter()
-                .map(|m| {
-                    self.table
-                        .intern(m, Bounds::for_literal(m, t.prefix, t.suffix, t.whole))
-                })
+                .map(|(m, bounds)| self.table.intern(m, *bounds))
                 .collect();
             Leaf {
                 written: term_written.into(),

@@ -1,5 +1,6 @@
-//! Where a literal may match: the word-boundary rules for Hangul and Latin terms, wildcards and
-//! the whole-word (`=term`) particle list.
+//! Where a literal may match: the word-boundary rules for Hangul and Latin terms, wildcards,
+//! the whole-word (`=term`) particle list, and the whole-name rule of built-in alias members
+//! (particles plus a few name suffixes, and the dictionary's `not` phrases).
 //!
 //! Owns the answer to "does this occurrence of a normalised literal count?" for both the indexed
 //! matcher and the naive evaluator, so the two cannot disagree on it. Works on normalised text
@@ -23,10 +24,15 @@ pub enum Right {
     /// Not a Latin letter or digit (the literal ends with one).
     Latin,
     /// Anything: Hangul words take particles and suffixes (`기업` matches `기업들과의`), and
-    /// `term*` takes any ending.
+    /// `term*` takes any ending. Not for the built-in alias members a term brings in: they are
+    /// names ([`Right::Name`]).
     Free,
     /// The rest of the word is empty or a chain of up to three particles ([`PARTICLES`]).
     Particles,
+    /// A built-in alias member or compound: the rest of the word is empty or a chain of up to
+    /// three particles or name suffixes ([`PARTICLES`], [`NAME_SUFFIXES`]): 삼성이, 삼성측은,
+    /// 엔비디아발, not 삼성동.
+    Name,
 }
 
 /// A normalised literal plus its boundary rules.
@@ -34,6 +40,9 @@ pub enum Right {
 pub struct Bounds {
     pub left: Left,
     pub right: Right,
+    /// The built-in dictionary's `not` phrases for this literal (0: none): an occurrence
+    /// inside one of them does not count ([`super::aliases::vetoed`]).
+    pub veto: u16,
 }
 
 /// Latin letters (ASCII and the Latin-1/Extended blocks) and ASCII digits.
@@ -113,6 +122,30 @@ pub const PARTICLES: &[&str] = &[
     "들",
 ];
 
+/// What else may follow a built-in alias member or compound, besides [`PARTICLES`]: the suffixes
+/// the press glues to names (삼성측, 엔비디아발, 애플사, 삼성家, 머스크씨, 애플식) and a few more
+/// endings (애플이라면, 애플엔, 엔비디아만큼). Not 산 (삼성산), 동 (삼성동), 향 (애플향).
+pub const NAME_SUFFIXES: &[&str] = &[
+    "측",
+    "발",
+    "사",
+    "社",
+    "家",
+    "그룹",
+    "계열",
+    "식",
+    "씨",
+    "라면",
+    "이라면",
+    "인데",
+    "라며",
+    "이라며",
+    "엔",
+    "만큼",
+    "뿐",
+    "이자",
+];
+
 impl Bounds {
     /// The boundary rules for a normalised literal written with these modifiers.
     pub fn for_literal(
@@ -141,7 +174,34 @@ impl Bounds {
         } else {
             Right::Free
         };
-        Bounds { left, right }
+        Bounds {
+            left,
+            right,
+            veto: 0,
+        }
+    }
+
+    /// The boundary rules for a member (or compound) of a built-in alias entry: like
+    /// [`Bounds::for_literal`], except that a member ending in Hangul (or another non-Latin
+    /// letter) is a whole name ([`Right::Name`]) instead of taking any ending; `=` still
+    /// means particles only, and `*` any ending.
+    pub fn for_member(
+        text: &str,
+        prefix_wild: bool,
+        suffix_wild: bool,
+        whole_word: bool,
+    ) -> Bounds {
+        let mut b = Bounds::for_literal(text, prefix_wild, suffix_wild, whole_word);
+        let last = text.chars().next_back().unwrap_or(' ');
+        if !suffix_wild && !whole_word && b.right == Right::Free && last.is_alphanumeric() {
+            b.right = Right::Name;
+        }
+        b
+    }
+
+    /// The same rules with the dictionary's `not` phrases of list `veto` (0: none).
+    pub fn with_veto(self, veto: u16) -> Bounds {
+        Bounds { veto, ..self }
     }
 
     /// Whether the occurrence `text[start..end]` counts.
@@ -157,29 +217,37 @@ impl Bounds {
                 .next_back()
                 .is_none_or(|c| !c.is_alphanumeric()),
         };
+        let right_ok = || match self.right {
+            Right::Free => true,
+            Right::Latin => text[end..].chars().next().is_none_or(|c| !is_latin(c)),
+            Right::Particles => particles_only(rest_of_word(text, end), 3, false),
+            Right::Name => particles_only(rest_of_word(text, end), 3, true),
+        };
         left_ok
-            && match self.right {
-                Right::Free => true,
-                Right::Latin => text[end..].chars().next().is_none_or(|c| !is_latin(c)),
-                Right::Particles => {
-                    let rest = &text[end..];
-                    let word_end = rest
-                        .find(|c: char| !c.is_alphanumeric())
-                        .unwrap_or(rest.len());
-                    particles_only(&rest[..word_end], 3)
-                }
-            }
+            && right_ok()
+            && (self.veto == 0 || !super::aliases::vetoed(self.veto, text, start, end))
     }
 }
 
-fn particles_only(s: &str, depth: usize) -> bool {
+/// The rest of the word that `text[..end]` stops inside.
+fn rest_of_word(text: &str, end: usize) -> &str {
+    let rest = &text[end..];
+    let word_end = rest
+        .find(|c: char| !c.is_alphanumeric())
+        .unwrap_or(rest.len());
+    &rest[..word_end]
+}
+
+/// Whether `s` is a chain of at most `depth` particles (and name suffixes, when `names`).
+fn particles_only(s: &str, depth: usize, names: bool) -> bool {
     if s.is_empty() {
         return true;
     }
+    let extra: &[&str] = if names { NAME_SUFFIXES } else { &[] };
     depth > 0
-        && PARTICLES.iter().any(|p| {
+        && PARTICLES.iter().chain(extra).any(|p| {
             s.strip_prefix(p)
-                .is_some_and(|rest| particles_only(rest, depth - 1))
+                .is_some_and(|rest| particles_only(rest, depth - 1, names))
         })
 }
 
@@ -219,6 +287,40 @@ mod tests {
         for (lit, text, p, s, w, want) in cases {
             assert_eq!(
                 hit(lit, text, p, s, w),
+                want,
+                "{lit:?} in {text:?} (prefix {p}, suffix {s}, whole {w})"
+            );
+        }
+    }
+
+    #[test]
+    fn member_boundaries() {
+        let member = |lit: &str, text: &str, prefix: bool, suffix: bool, whole: bool| {
+            let b = Bounds::for_member(lit, prefix, suffix, whole);
+            text.match_indices(lit)
+                .any(|(i, m)| b.accepts(text, i, i + m.len()))
+        };
+        let cases = [
+            // (literal, text, prefix*, suffix*, =, expected)
+            ("삼성", "삼성이 발표", false, false, false, true),
+            ("삼성", "삼성측은", false, false, false, true),
+            ("삼성", "삼성家의", false, false, false, true),
+            ("삼성", "삼성그룹과의", false, false, false, true),
+            ("삼성", "삼성동", false, false, false, false),
+            ("삼성", "삼성산", false, false, false, false),
+            ("삼성", "삼성동", false, true, false, true),
+            ("삼성", "삼성측은", false, false, true, false),
+            ("삼성", "삼성이", false, false, true, true),
+            ("엔비디아", "엔비디아발 훈풍", false, false, false, true),
+            ("애플", "애플리케이션", false, false, false, false),
+            ("애플", "파인애플", false, false, false, false),
+            ("애플", "파인애플", true, false, false, true),
+            ("samsung", "samsung's", false, false, false, true),
+            ("samsung", "samsungs", false, false, false, false),
+        ];
+        for (lit, text, p, s, w, want) in cases {
+            assert_eq!(
+                member(lit, text, p, s, w),
                 want,
                 "{lit:?} in {text:?} (prefix {p}, suffix {s}, whole {w})"
             );

@@ -44,9 +44,15 @@
 //!   입니다 라는 이라는 란 이란 든 이든 든지 이든지 지만 이지만 요 이요 들 (so 들과의, 에서는).
 //!   For a term ending in a Latin letter or digit, `=` changes nothing.
 //! - Aliases: a term that belongs to a synonym group matches every member (`OpenAI` finds
-//!   `오픈AI`). Built-in groups ([`aliases::BUILTIN`]) are on unless `builtin_aliases = false`;
-//!   `[aliases]` adds groups, and a user group with a built-in group's name replaces it.
-//!   Modifiers (`*`, `=`) apply to every member.
+//!   `오픈AI`). The built-in dictionary (`src/rules/aliases.toml`, see [`aliases`]) is on unless
+//!   `builtin_aliases = false`; `[aliases]` adds groups, and a user group with a built-in
+//!   entry's name replaces it. A built-in member that the term brings in matches the whole word
+//!   with particles and a few name suffixes, plus the entry's listed compounds: `Samsung` finds
+//!   삼성이, 삼성측, 삼성전자, not 삼성동; `Meta` finds 메타가, not 메타버스. An entry's `not`
+//!   phrases do not count (`Kia` does not match 기아에 시달리는). The term as typed keeps the
+//!   rules above (`삼성` still matches 삼성동), and so do the members of user groups. Modifiers
+//!   apply to every member: `Samsung*` gives them any ending, `=Samsung` particles only and no
+//!   compounds.
 //! - A rule matches the story's title, summary and content (when the feed carries it).
 //!
 //! Known limitation, by design: boundaries cannot tell homonyms apart. `주가` (share price)
