@@ -1,15 +1,74 @@
 //! Folding: deciding that two stories are the same story (issue 14). Pure: no IO, no `.await`,
-//! no global state. The caller assigns ids, stores the [`Print`]s and passes them back.
+//! no global state. The caller assigns ids, stores the [`Print`]s (through [`Print::encode`])
+//! and passes them back to [`Index::decide`]; the index keeps only LSH band keys.
 //!
-//! API skeleton: the bodies are filled in by the following commits.
+//! How a story becomes a [`Print`]:
+//! 1. Title and text are cleaned ([`normal`]): NFKC, lowercase, bracket tags (`[속보]`,
+//!    `[종합2보]`, `【…】`), datelines and bylines, footers, e-mail addresses and photo credits
+//!    removed. Of the text, only the first [`LEDE_CHARS`] chars (after cleaning) are used.
+//! 2. Shingles: for Korean text, syllable 3-grams over the letters and digits with whitespace
+//!    and punctuation removed (particles attach to words, so word tokens change under small
+//!    edits; syllable n-grams survive); for Latin text, character 5-grams over the words joined
+//!    by single spaces. The title's and the lede's shingles are kept apart as well as together:
+//!    the lede is the strong evidence, the title the weak one (outlets rewrite headlines).
+//! 3. Number tokens (`14억`, `30일`, `3.5%`) from the title and the cleaned text window, and
+//!    word tokens for the events tier (particles and stopwords removed).
+//! 4. MinHash of the shingles, 128 × u32, LSH 32 bands × 4 rows; for the events tier, MinHash of
+//!    the word tokens, 32 × u32, 16 bands × 2 rows.
+//!
+//! All hashing is our own with fixed seeds ([`hash`] documents the functions and the seeds), so
+//! stored prints survive restarts, platforms and crate upgrades; a golden test pins exact values.
+//!
+//! [`verify`] decides exactly, on the stored sets:
+//! - **copy**: lede Jaccard ≥ 0.5, or lede containment (shared / smaller) ≥ 0.7 with at least
+//!   [`MIN_CONTAINED`] shingles on the smaller side (1보 ⊂ 종합). Short items (fewer than
+//!   [`SHORT_TEXT`] lede shingles: title-only feeds) and photo items (templated captions) take the
+//!   strict path instead: Jaccard of title ∪ lede ≥ [`STRICT_JACCARD`] with at least
+//!   [`STRICT_SHARED`] shared shingles.
+//! - **event** (only with [`Settings::events`]): weighted cosine of the word tokens ≥
+//!   [`EVENT_COSINE`] with at least [`EVENT_STRONG`] shared strong tokens (names, numbers, long
+//!   words), neither side short or a photo.
+//! - never, whatever the overlap, when the numbers conflict: fewer than half of the numbers of
+//!   the side with fewer numbers appear on the other side (two earnings reports from one
+//!   template, two days' COVID counts).
+
+mod hash;
+mod index;
+mod normal;
 
 use std::fmt;
+
+pub use index::Index;
 
 /// Goes into the store's tree names: bump when [`Print`] or its encoding changes.
 pub const VERSION: u32 = 1;
 
 /// A story's fold id, assigned by the caller (unique, > 0).
 pub type Id = u64;
+
+/// How many chars of the cleaned text are shingled.
+pub const LEDE_CHARS: usize = 300;
+/// Raw chars of the text read before cleaning (datelines and credits come off first).
+const TEXT_WINDOW: usize = 700;
+/// Fewer lede shingles than this: a short item (strict path).
+pub const SHORT_TEXT: usize = 30;
+/// Containment counts only with at least this many shingles on the smaller side.
+pub const MIN_CONTAINED: usize = 30;
+pub const COPY_JACCARD: f32 = 0.5;
+pub const COPY_CONTAINMENT: f32 = 0.7;
+pub const STRICT_JACCARD: f32 = 0.75;
+pub const STRICT_SHARED: usize = 10;
+pub const EVENT_COSINE: f32 = 0.45;
+pub const EVENT_STRONG: usize = 4;
+/// Fewer shingles than this: no band keys (the story is never a candidate: an empty or
+/// one-word story would collide with every other one).
+const MIN_BANDED: usize = 5;
+/// Fewer word tokens than this: no events band keys.
+const MIN_TOKENS: usize = 6;
+
+const PARTICLES: &str = include_str!("particles.txt");
+/// Sorted (bytewise), one per line; a test checks the order.
+const STOPWORDS: &str = include_str!("stopwords.txt");
 
 /// What folding is allowed to decide.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -29,9 +88,21 @@ pub struct Doc<'a> {
 /// What folding keeps of a story: computed once, stored by the caller.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Print {
+    /// Shingle hashes of title ∪ lede, sorted, deduplicated.
     shingles: Vec<u32>,
+    /// The lede's shingle hashes (a subset of `shingles`), sorted, deduplicated.
+    text: Vec<u32>,
+    /// Number token hashes, sorted, deduplicated.
+    numbers: Vec<u32>,
+    /// Word token hashes for the events tier: the class in the top two bits (0 plain, 1 strong,
+    /// 2 number), sorted, deduplicated.
+    tokens: Vec<u32>,
+    /// 32 copy band keys, or none (too few shingles).
     bands: Vec<u64>,
+    /// 16 events band keys, or none (too few tokens).
+    event_bands: Vec<u64>,
     short: bool,
+    photo: bool,
 }
 
 /// Why [`Print::decode`] refused its input.
@@ -40,101 +111,594 @@ pub struct DecodeError(String);
 
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        write!(f, "fold print: {}", self.0)
     }
 }
 
 impl std::error::Error for DecodeError {}
 
-impl Print {
-    pub fn of(_doc: &Doc) -> Print {
-        Print::default()
-    }
-    pub fn encode(&self) -> Vec<u8> {
-        vec![VERSION as u8]
-    }
-    pub fn decode(bytes: &[u8]) -> Result<Print, DecodeError> {
-        match bytes.first() {
-            Some(&v) if u32::from(v) == VERSION => Ok(Print::default()),
-            _ => Err(DecodeError("not a fold print".into())),
+const CLASS_PLAIN: u32 = 0;
+const CLASS_STRONG: u32 = 1;
+const CLASS_NUMBER: u32 = 2;
+
+fn sort_dedup(mut v: Vec<u32>) -> Vec<u32> {
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// The chars that are shingled, each with its char index in `s`: for Korean text the letters
+/// and digits; for Latin text the letters and digits with one space between words.
+fn stream(s: &str, korean: bool) -> Vec<(usize, char)> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut gap = false;
+    for (i, c) in s.chars().enumerate() {
+        if c.is_alphanumeric() {
+            if gap && !korean && !out.is_empty() {
+                out.push((i, ' '));
+            }
+            gap = false;
+            out.push((i, c));
+        } else {
+            gap = true;
         }
     }
+    out
+}
+
+fn shingle_width(korean: bool) -> usize {
+    if korean { 3 } else { 5 }
+}
+
+/// Shingle hashes of a stream, with the stream index each shingle starts at.
+fn shingles_of(st: &[(usize, char)], korean: bool) -> Vec<(usize, u32)> {
+    let k = shingle_width(korean);
+    if st.is_empty() {
+        return Vec::new();
+    }
+    if st.len() < k {
+        return vec![(0, hash::hash32(hash::SEED_SHINGLE, st.iter().map(|p| p.1)))];
+    }
+    st.windows(k)
+        .enumerate()
+        .map(|(i, w)| (i, hash::hash32(hash::SEED_SHINGLE, w.iter().map(|p| p.1))))
+        .collect()
+}
+
+fn is_korean(title: &str, lede: &str) -> bool {
+    let (mut hangul, mut latin) = (0usize, 0usize);
+    for c in title.chars().chain(lede.chars()) {
+        if normal::is_hangul(c) {
+            hangul += 1;
+        } else if c.is_alphabetic() {
+            latin += 1;
+        }
+    }
+    hangul > 0 && hangul * 4 >= latin
+}
+
+fn strip_particle(word: &str) -> &str {
+    let len = word.chars().count();
+    let mut best: Option<&str> = None;
+    for p in PARTICLES.lines().map(str::trim).filter(|p| !p.is_empty()) {
+        if word.ends_with(p)
+            && len - p.chars().count() >= 2
+            && best.is_none_or(|b| p.len() > b.len())
+        {
+            best = Some(p);
+        }
+    }
+    best.map_or(word, |p| &word[..word.len() - p.len()])
+}
+
+fn token(class: u32, s: &str) -> u32 {
+    (hash::hash32(hash::SEED_TOKEN, s.chars()) & 0x3FFF_FFFF) | (class << 30)
+}
+
+fn tokens_of(s: &str, numbers: &[String]) -> Vec<u32> {
+    let stop: Vec<&str> = STOPWORDS.lines().collect();
+    let mut out = Vec::new();
+    for word in s.split(|c: char| !c.is_alphanumeric()) {
+        if word.is_empty() || word.starts_with(|c: char| c.is_ascii_digit()) {
+            continue;
+        }
+        let hangul = word.chars().any(normal::is_hangul);
+        let stem = if hangul { strip_particle(word) } else { word };
+        let len = stem.chars().count();
+        if len < 2 || stop.binary_search(&stem).is_ok() {
+            continue;
+        }
+        let strong = if hangul { len >= 3 } else { len >= 4 };
+        out.push(token(if strong { CLASS_STRONG } else { CLASS_PLAIN }, stem));
+    }
+    out.extend(numbers.iter().map(|n| token(CLASS_NUMBER, n)));
+    sort_dedup(out)
+}
+
+impl Print {
+    pub fn of(doc: &Doc) -> Print {
+        let title = normal::clean(doc.title, LEDE_CHARS);
+        let body = normal::clean(doc.text, TEXT_WINDOW);
+        let lede = normal::prefix(&body.text, LEDE_CHARS);
+        let korean = is_korean(&title.text, lede);
+        let title_sh = shingles_of(&stream(&title.text, korean), korean);
+        let text = sort_dedup(
+            shingles_of(&stream(lede, korean), korean)
+                .into_iter()
+                .map(|p| p.1)
+                .collect(),
+        );
+        let mut shingles: Vec<u32> = title_sh.into_iter().map(|p| p.1).collect();
+        shingles.extend_from_slice(&text);
+        let shingles = sort_dedup(shingles);
+        let mut nums = normal::numbers(&title.text);
+        nums.extend(normal::numbers(&body.text));
+        let numbers = sort_dedup(
+            nums.iter()
+                .map(|n| hash::hash32(hash::SEED_NUMBER, n.chars()))
+                .collect(),
+        );
+        let mut words = title.text.clone();
+        words.push(' ');
+        words.push_str(lede);
+        let tokens = tokens_of(&words, &nums);
+        let short = text.len() < SHORT_TEXT;
+        let lede_chars = lede.chars().count();
+        let dated = nums.iter().any(|n| n.matches('.').count() == 2);
+        let photo =
+            title.photo_marker || (lede_chars < 200 && (body.photo_marker || (body.mail && dated)));
+        let bands = if shingles.len() >= MIN_BANDED {
+            hash::copy_bands(&shingles)
+        } else {
+            Vec::new()
+        };
+        let event_bands = if tokens.len() >= MIN_TOKENS {
+            hash::event_bands(&tokens)
+        } else {
+            Vec::new()
+        };
+        Print {
+            shingles,
+            text,
+            numbers,
+            tokens,
+            bands,
+            event_bands,
+            short,
+            photo,
+        }
+    }
+
+    /// Version byte, flags, then the sets as delta varints, the lede as a bitmap over the
+    /// shingles, and the band keys as little-endian u64s.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(8 + self.shingles.len() * 3 + 8 * 48);
+        out.push(VERSION as u8);
+        let flags = u8::from(self.short)
+            | u8::from(self.photo) << 1
+            | u8::from(!self.bands.is_empty()) << 2
+            | u8::from(!self.event_bands.is_empty()) << 3;
+        out.push(flags);
+        put_set(&mut out, &self.shingles);
+        let mut bits = vec![0u8; self.shingles.len().div_ceil(8)];
+        let mut t = self.text.iter().peekable();
+        for (i, s) in self.shingles.iter().enumerate() {
+            if t.peek() == Some(&s) {
+                bits[i / 8] |= 1 << (i % 8);
+                t.next();
+            }
+        }
+        out.extend_from_slice(&bits);
+        put_set(&mut out, &self.numbers);
+        put_set(&mut out, &self.tokens);
+        for k in self.bands.iter().chain(&self.event_bands) {
+            out.extend_from_slice(&k.to_le_bytes());
+        }
+        out
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Print, DecodeError> {
+        let mut r = Reader { bytes, at: 0 };
+        let version = r.byte("version")?;
+        if u32::from(version) != VERSION {
+            return Err(DecodeError(format!(
+                "version {version}, this build reads version {VERSION}"
+            )));
+        }
+        let flags = r.byte("flags")?;
+        if flags & !0b1111 != 0 {
+            return Err(DecodeError(format!("unknown flags {flags:#04x}")));
+        }
+        let shingles = r.set("shingles")?;
+        let bits = r.take(shingles.len().div_ceil(8), "lede bitmap")?;
+        let text = shingles
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| bits[i / 8] & (1 << (i % 8)) != 0)
+            .map(|(_, s)| *s)
+            .collect();
+        let numbers = r.set("numbers")?;
+        let tokens = r.set("tokens")?;
+        let mut keys = |n: usize, what: &str| -> Result<Vec<u64>, DecodeError> {
+            (0..n)
+                .map(|_| {
+                    let b = r.take(8, what)?;
+                    Ok(u64::from_le_bytes(b.try_into().map_err(|_| {
+                        DecodeError(format!("{what}: short band key"))
+                    })?))
+                })
+                .collect()
+        };
+        let bands = keys(if flags & 4 != 0 { hash::BANDS } else { 0 }, "bands")?;
+        let event_bands = keys(
+            if flags & 8 != 0 { hash::EVENT_BANDS } else { 0 },
+            "event bands",
+        )?;
+        if r.at != bytes.len() {
+            return Err(DecodeError(format!(
+                "{} bytes after the end at offset {}",
+                bytes.len() - r.at,
+                r.at
+            )));
+        }
+        Ok(Print {
+            shingles,
+            text,
+            numbers,
+            tokens,
+            bands,
+            event_bands,
+            short: flags & 1 != 0,
+            photo: flags & 2 != 0,
+        })
+    }
+
     pub fn shingle_count(&self) -> usize {
         self.shingles.len()
+    }
+
+    /// The story has too little lede to fold on anything but a near-exact match.
+    pub fn is_short(&self) -> bool {
+        self.short
+    }
+
+    /// The story looks like a photo item (caption template).
+    pub fn is_photo(&self) -> bool {
+        self.photo
+    }
+
+    pub(crate) fn bands(&self) -> &[u64] {
+        &self.bands
+    }
+
+    pub(crate) fn event_bands(&self) -> &[u64] {
+        &self.event_bands
+    }
+}
+
+fn put_varint(out: &mut Vec<u8>, mut v: u32) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn put_set(out: &mut Vec<u8>, set: &[u32]) {
+    put_varint(out, set.len() as u32);
+    let mut prev = 0u32;
+    for (i, &v) in set.iter().enumerate() {
+        put_varint(out, if i == 0 { v } else { v - prev });
+        prev = v;
+    }
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn err(&self, what: &str, why: &str) -> DecodeError {
+        DecodeError(format!("{what} at offset {}: {why}", self.at))
+    }
+    fn byte(&mut self, what: &str) -> Result<u8, DecodeError> {
+        let b = *self
+            .bytes
+            .get(self.at)
+            .ok_or_else(|| self.err(what, "unexpected end"))?;
+        self.at += 1;
+        Ok(b)
+    }
+    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], DecodeError> {
+        let end = self.at.checked_add(n).filter(|e| *e <= self.bytes.len());
+        let end = end.ok_or_else(|| self.err(what, "unexpected end"))?;
+        let s = &self.bytes[self.at..end];
+        self.at = end;
+        Ok(s)
+    }
+    fn varint(&mut self, what: &str) -> Result<u32, DecodeError> {
+        let mut v: u64 = 0;
+        for shift in (0..35).step_by(7) {
+            let b = self.byte(what)?;
+            v |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return u32::try_from(v).map_err(|_| self.err(what, "varint overflows u32"));
+            }
+        }
+        Err(self.err(what, "varint longer than 5 bytes"))
+    }
+    fn set(&mut self, what: &str) -> Result<Vec<u32>, DecodeError> {
+        let n = self.varint(what)? as usize;
+        if n > self.bytes.len() - self.at {
+            return Err(self.err(what, &format!("{n} values cannot fit")));
+        }
+        let mut out = Vec::with_capacity(n);
+        let mut prev = 0u32;
+        for i in 0..n {
+            let d = self.varint(what)?;
+            let v = if i == 0 {
+                d
+            } else if d == 0 {
+                return Err(self.err(what, "values not strictly increasing"));
+            } else {
+                prev.checked_add(d)
+                    .ok_or_else(|| self.err(what, "value overflows u32"))?
+            };
+            out.push(v);
+            prev = v;
+        }
+        Ok(out)
     }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Tier {
+    /// The same text reused (wire copy, repost, 1보 → 종합).
     Copy,
+    /// The same event, written up differently (only with [`Settings::events`]).
     Event,
 }
 
+/// How much two prints share.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Overlap {
+    /// Shingles in both sets.
     pub shared: usize,
+    /// Shingles of the new story's set.
     pub a: usize,
+    /// Shingles of the old story's set.
     pub b: usize,
+    /// shared / |a ∪ b|.
     pub jaccard: f32,
+    /// shared / min(a, b).
     pub containment: f32,
+    /// Weighted cosine of the word tokens (computed only for the events tier, else 0).
     pub cosine: f32,
+    /// Strong word tokens (names, numbers, long words) in both (events tier, else 0).
+    pub strong: usize,
 }
 
+/// Which set an [`Overlap`] was computed on is implied by the path: the lede for a normal copy,
+/// title ∪ lede for the strict path and for events.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Verdict {
     pub tier: Tier,
     pub overlap: Overlap,
 }
 
+impl Verdict {
+    /// How strong the match is, for choosing among candidates: a copy beats an event, then the
+    /// higher of Jaccard and containment (copies) or the cosine (events).
+    fn score(&self) -> (u8, f32) {
+        match self.tier {
+            Tier::Copy => (1, self.overlap.jaccard.max(self.overlap.containment)),
+            Tier::Event => (0, self.overlap.cosine),
+        }
+    }
+}
+
+fn intersect(a: &[u32], b: &[u32]) -> usize {
+    let (mut i, mut j, mut n) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                n += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    n
+}
+
+fn overlap(a: &[u32], b: &[u32]) -> Overlap {
+    let shared = intersect(a, b);
+    let union = a.len() + b.len() - shared;
+    let small = a.len().min(b.len());
+    Overlap {
+        shared,
+        a: a.len(),
+        b: b.len(),
+        jaccard: if union == 0 {
+            0.0
+        } else {
+            shared as f32 / union as f32
+        },
+        containment: if small == 0 {
+            0.0
+        } else {
+            shared as f32 / small as f32
+        },
+        cosine: 0.0,
+        strong: 0,
+    }
+}
+
+/// Fewer than half of the numbers of the side with fewer numbers appear on the other side.
+fn numbers_conflict(a: &[u32], b: &[u32]) -> bool {
+    let fewer = a.len().min(b.len());
+    fewer > 0 && intersect(a, b) * 2 < fewer
+}
+
+fn weight2(t: u32) -> f32 {
+    match t >> 30 {
+        CLASS_PLAIN => 1.0,
+        _ => 4.0,
+    }
+}
+
+/// Weighted cosine of two token sets, and how many strong tokens they share.
+fn cosine(a: &[u32], b: &[u32]) -> (f32, usize) {
+    let norm = |s: &[u32]| s.iter().map(|t| weight2(*t)).sum::<f32>().sqrt();
+    let (na, nb) = (norm(a), norm(b));
+    if na == 0.0 || nb == 0.0 {
+        return (0.0, 0);
+    }
+    let (mut i, mut j, mut dot, mut strong) = (0, 0, 0.0f32, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                dot += weight2(a[i]);
+                strong += usize::from(a[i] >> 30 != CLASS_PLAIN);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    (dot / (na * nb), strong)
+}
+
 /// Exact check of two prints (the new one first). None = not the same story.
-pub fn verify(_new: &Print, _old: &Print, _settings: &Settings) -> Option<Verdict> {
+pub fn verify(new: &Print, old: &Print, settings: &Settings) -> Option<Verdict> {
+    if new.shingles.is_empty() || old.shingles.is_empty() {
+        return None;
+    }
+    if numbers_conflict(&new.numbers, &old.numbers) {
+        return None;
+    }
+    let strict = new.short || old.short || new.photo || old.photo;
+    if strict {
+        let all = overlap(&new.shingles, &old.shingles);
+        if all.jaccard >= STRICT_JACCARD && all.shared >= STRICT_SHARED {
+            return Some(Verdict {
+                tier: Tier::Copy,
+                overlap: all,
+            });
+        }
+        return None;
+    }
+    let lede = overlap(&new.text, &old.text);
+    if lede.jaccard >= COPY_JACCARD
+        || (lede.containment >= COPY_CONTAINMENT && lede.a.min(lede.b) >= MIN_CONTAINED)
+    {
+        return Some(Verdict {
+            tier: Tier::Copy,
+            overlap: lede,
+        });
+    }
+    if settings.events && new.tokens.len() >= MIN_TOKENS && old.tokens.len() >= MIN_TOKENS {
+        let (cos, strong) = cosine(&new.tokens, &old.tokens);
+        if cos >= EVENT_COSINE && strong >= EVENT_STRONG {
+            let mut all = overlap(&new.shingles, &old.shingles);
+            all.cosine = cos;
+            all.strong = strong;
+            return Some(Verdict {
+                tier: Tier::Event,
+                overlap: all,
+            });
+        }
+    }
     None
 }
 
-/// The in-memory LSH index of the stories in the window.
-#[derive(Debug, Default)]
-pub struct Index {
-    settings: Settings,
-    len: usize,
-}
-
+/// A story the new one folds into.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Join {
+    /// The story it matched.
     pub id: Id,
+    /// That story's cluster (the id of the cluster's first story).
     pub cluster: Id,
     pub verdict: Verdict,
 }
 
-impl Index {
-    pub fn new(settings: Settings) -> Index {
-        Index { settings, len: 0 }
+/// For `kkachi cluster --explain`: the verdict, the overlap numbers and the shared shingles of
+/// the new story rendered as text (runs of its cleaned title and lede, joined by ` … `).
+pub fn explain(new: &Doc, old: &Doc) -> String {
+    let (pn, po) = (Print::of(new), Print::of(old));
+    let verdict = verify(&pn, &po, &Settings { events: true });
+    let all = overlap(&pn.shingles, &po.shingles);
+    let lede = overlap(&pn.text, &po.text);
+    let (cos, strong) = cosine(&pn.tokens, &po.tokens);
+    let mut out = format!(
+        "verdict: {}; lede: shared {} of {}/{}, jaccard {:.2}, containment {:.2}; \
+         title+lede: shared {} of {}/{}, jaccard {:.2}; numbers: {} of {}/{}{}; \
+         tokens: cosine {:.2}, strong shared {}{}{}",
+        match &verdict {
+            Some(v) if v.tier == Tier::Copy => "copy",
+            Some(_) => "same event (only with events = true)",
+            None => "different",
+        },
+        lede.shared,
+        lede.a,
+        lede.b,
+        lede.jaccard,
+        lede.containment,
+        all.shared,
+        all.a,
+        all.b,
+        all.jaccard,
+        intersect(&pn.numbers, &po.numbers),
+        pn.numbers.len(),
+        po.numbers.len(),
+        if numbers_conflict(&pn.numbers, &po.numbers) {
+            " (conflict)"
+        } else {
+            ""
+        },
+        cos,
+        strong,
+        if pn.short || po.short { "; short" } else { "" },
+        if pn.photo || po.photo { "; photo" } else { "" },
+    );
+    let title = normal::clean(new.title, LEDE_CHARS);
+    let body = normal::clean(new.text, TEXT_WINDOW);
+    let lede_text = normal::prefix(&body.text, LEDE_CHARS);
+    let korean = is_korean(&title.text, lede_text);
+    let mut runs = Vec::new();
+    for s in [title.text.as_str(), lede_text] {
+        let chars: Vec<char> = s.chars().collect();
+        let st = stream(s, korean);
+        let mut covered = vec![false; chars.len()];
+        let k = shingle_width(korean).min(st.len());
+        for (at, h) in shingles_of(&st, korean) {
+            if po.shingles.binary_search(&h).is_ok() {
+                for c in &mut covered[st[at].0..=st[at + k - 1].0] {
+                    *c = true;
+                }
+            }
+        }
+        let mut run = String::new();
+        for (c, cov) in chars.iter().zip(&covered) {
+            if *cov {
+                run.push(*c);
+            } else if !run.is_empty() {
+                runs.push(std::mem::take(&mut run));
+            }
+        }
+        if !run.is_empty() {
+            runs.push(run);
+        }
     }
-    pub fn decide(&self, _print: &Print, _lookup: impl FnMut(Id) -> Option<Print>) -> Option<Join> {
-        let _ = self.settings;
-        None
-    }
-    pub fn candidates(&self, _print: &Print) -> Vec<Id> {
-        Vec::new()
-    }
-    pub fn insert(&mut self, _id: Id, _cluster: Id, _at: i64, _print: &Print) {}
-    pub fn cluster_of(&self, _id: Id) -> Option<Id> {
-        None
-    }
-    pub fn prune(&mut self, _before: i64) -> usize {
-        0
-    }
-    pub fn len(&self) -> usize {
-        self.len
-    }
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-    pub fn heap_bytes(&self) -> usize {
-        0
-    }
+    runs.retain(|r| r.trim().chars().count() >= 3);
+    out.push_str("\nshared: ");
+    out.push_str(&runs.join(" … "));
+    out
 }
 
-/// For `kkachi cluster --explain`: the shared shingles rendered as text where possible.
-pub fn explain(_new: &Doc, _old: &Doc) -> String {
-    String::new()
-}
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,117 @@
+//! The fold's own hashing: every value a [`super::Print`] stores comes from here, with the fixed
+//! seeds below, so stored prints stay valid across restarts, platforms and crate upgrades.
+//! Changing anything in this file changes stored prints: bump [`super::VERSION`] and update the
+//! golden test.
+//!
+//! - `hash_chars(seed, cs)`: FNV-1a (64-bit offset basis xor `seed`, prime `0x100000001b3`) over
+//!   the Unicode scalar values of `cs` (one step per `char`, not per byte), then the splitmix64
+//!   finaliser ([`fmix64`]).
+//! - MinHash: value `i` of a set of 32-bit hashes `x` is `min ((a_i * x + b_i) >> 32)` (64-bit
+//!   wrapping arithmetic, multiply-shift hashing), with `a_i` (forced odd) and `b_i` the
+//!   `2i`-th and `2i+1`-th outputs of splitmix64 started at the family's seed.
+//! - A band key is `fmix64` chained over the band's rows: `h = fmix64(SEED_BAND ^ band)`, then
+//!   for each row value `v`: `h = fmix64(h.wrapping_mul(FNV_PRIME) ^ v)`.
+
+/// Seed of the shingle hashes ("kkachi" + 01).
+pub const SEED_SHINGLE: u64 = 0x6b6b_6163_6869_0001;
+/// Seed of the number hashes.
+pub const SEED_NUMBER: u64 = 0x6b6b_6163_6869_0002;
+/// Seed of the word-token hashes (events tier).
+pub const SEED_TOKEN: u64 = 0x6b6b_6163_6869_0003;
+/// Seed of the copy MinHash family (128 functions).
+pub const SEED_MINHASH: u64 = 0x6b6b_6163_6869_0004;
+/// Seed of the events MinHash family (32 functions).
+pub const SEED_EVENT_MINHASH: u64 = 0x6b6b_6163_6869_0005;
+/// Seed of the copy band keys.
+pub const SEED_BAND: u64 = 0x6b6b_6163_6869_0006;
+/// Seed of the events band keys.
+pub const SEED_EVENT_BAND: u64 = 0x6b6b_6163_6869_0007;
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+
+/// MinHash functions of the copy tier, and its LSH layout: 32 bands of 4 rows.
+pub const HASHES: usize = 128;
+pub const BANDS: usize = 32;
+pub const ROWS: usize = HASHES / BANDS;
+/// MinHash functions of the events tier: 16 bands of 2 rows (looser: different write-ups share
+/// fewer tokens than copies share shingles).
+pub const EVENT_HASHES: usize = 32;
+pub const EVENT_BANDS: usize = 16;
+pub const EVENT_ROWS: usize = EVENT_HASHES / EVENT_BANDS;
+
+/// The splitmix64 finaliser (Stafford's mix 13, as in `SplitMix64`).
+pub const fn fmix64(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// FNV-1a over the chars' scalar values, seeded, then [`fmix64`].
+pub fn hash_chars(seed: u64, cs: impl IntoIterator<Item = char>) -> u64 {
+    let mut h = FNV_OFFSET ^ seed;
+    for c in cs {
+        h ^= u64::from(u32::from(c));
+        h = h.wrapping_mul(FNV_PRIME);
+    }
+    fmix64(h)
+}
+
+/// The 32-bit hash of a shingle, number or token: the top half of [`hash_chars`].
+pub fn hash32(seed: u64, cs: impl IntoIterator<Item = char>) -> u32 {
+    (hash_chars(seed, cs) >> 32) as u32
+}
+
+/// `n` (a, b) pairs of a multiply-shift family: splitmix64 from `seed`, `a` forced odd.
+const fn family<const N: usize>(seed: u64) -> [(u64, u64); N] {
+    let mut out = [(0u64, 0u64); N];
+    let mut state = seed;
+    let mut i = 0;
+    while i < N {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let a = fmix64(state) | 1;
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let b = fmix64(state);
+        out[i] = (a, b);
+        i += 1;
+    }
+    out
+}
+
+const COPY_FAMILY: [(u64, u64); HASHES] = family::<HASHES>(SEED_MINHASH);
+const EVENT_FAMILY: [(u64, u64); EVENT_HASHES] = family::<EVENT_HASHES>(SEED_EVENT_MINHASH);
+
+fn minhash<const N: usize>(family: &[(u64, u64); N], set: &[u32]) -> [u32; N] {
+    let mut mins = [u32::MAX; N];
+    for &x in set {
+        let x = u64::from(x);
+        for (m, &(a, b)) in mins.iter_mut().zip(family.iter()) {
+            let v = (a.wrapping_mul(x).wrapping_add(b) >> 32) as u32;
+            *m = (*m).min(v);
+        }
+    }
+    mins
+}
+
+fn band_keys<const N: usize>(seed: u64, mins: &[u32; N], rows: usize) -> Vec<u64> {
+    mins.chunks(rows)
+        .enumerate()
+        .map(|(band, values)| {
+            let mut h = fmix64(seed ^ band as u64);
+            for &v in values {
+                h = fmix64(h.wrapping_mul(FNV_PRIME) ^ u64::from(v));
+            }
+            h
+        })
+        .collect()
+}
+
+/// The copy tier's 32 band keys of a shingle set.
+pub fn copy_bands(set: &[u32]) -> Vec<u64> {
+    band_keys(SEED_BAND, &minhash(&COPY_FAMILY, set), ROWS)
+}
+
+/// The events tier's 16 band keys of a token set.
+pub fn event_bands(set: &[u32]) -> Vec<u64> {
+    band_keys(SEED_EVENT_BAND, &minhash(&EVENT_FAMILY, set), EVENT_ROWS)
+}

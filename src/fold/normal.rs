@@ -1,0 +1,398 @@
+//! What folding reads of a text: NFKC, lowercase, then the parts outlets change when they
+//! repost a story removed — bracket tags (`[속보]`, `[종합2보]`, `【…】`), datelines and bylines
+//! (`(서울=연합뉴스) 홍길동 기자 =`, `홍길동 기자`), footers (`*재판매 및 DB 금지`,
+//! `ⓒ … 무단전재 …`, `<저작권자 …>`), e-mail addresses and photo credits (`사진=연합뉴스`).
+//! Hand-written scans over chars (no regex: nothing to compile, no global state).
+
+use unicode_normalization::UnicodeNormalization;
+
+/// Tags that are removed when they stand alone in brackets (one per line; digits are ignored
+/// when matching, so `2보` and `종합3보` match `보` and `종합보`).
+const TAGS: &str = include_str!("tags.txt");
+
+/// A cleaned text and what the cleaning saw.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Cleaned {
+    /// Words separated by single spaces.
+    pub text: String,
+    /// A photo tag (`[포토]`, `[사진]`, `[화보]`) or a photo credit (`사진=…`) was removed.
+    pub photo_marker: bool,
+    /// An e-mail address was removed.
+    pub mail: bool,
+}
+
+pub fn is_hangul(c: char) -> bool {
+    ('\u{AC00}'..='\u{D7A3}').contains(&c)
+}
+
+fn is_name_char(c: char) -> bool {
+    is_hangul(c) || c == '○' || c == '◯'
+}
+
+fn close_of(c: char) -> Option<char> {
+    Some(match c {
+        '[' => ']',
+        '(' => ')',
+        '<' => '>',
+        '【' => '】',
+        '〔' => '〕',
+        '「' => '」',
+        '『' => '』',
+        '《' => '》',
+        '〈' => '〉',
+        _ => return None,
+    })
+}
+
+fn is_tag(content: &[char]) -> bool {
+    let key: String = content
+        .iter()
+        .filter(|c| !c.is_ascii_digit() && !c.is_whitespace() && **c != '·')
+        .collect();
+    !key.is_empty() && TAGS.lines().any(|t| t.trim() == key)
+}
+
+fn starts_with(cs: &[char], at: usize, word: &str) -> bool {
+    (at..).zip(word.chars()).all(|(i, w)| cs.get(i) == Some(&w))
+}
+
+fn find(cs: &[char], from: usize, to: usize, word: &str) -> Option<usize> {
+    (from..to.min(cs.len())).find(|&i| starts_with(cs, i, word))
+}
+
+fn skip_spaces(cs: &[char], mut i: usize) -> usize {
+    while i < cs.len() && cs[i].is_whitespace() {
+        i += 1;
+    }
+    i
+}
+
+/// A byline starting at `at` (`홍길동 기자 =`, `홍길동·김철수 기자`, `홍길동 특파원`): where it
+/// ends. `loose`: right after a dateline, where no space before `기자` is needed.
+fn byline(cs: &[char], at: usize, loose: bool) -> Option<usize> {
+    let mut i = skip_spaces(cs, at);
+    let mut names = 0;
+    loop {
+        let start = i;
+        while i < cs.len() && is_name_char(cs[i]) && i - start < 5 {
+            i += 1;
+        }
+        let len = i - start;
+        // `홍길동기자`: the name run swallowed the title; give it back.
+        let glued = ["기자", "특파원", "통신원"]
+            .iter()
+            .find(|w| len > 2 && cs[start..i].ends_with(&w.chars().collect::<Vec<_>>()));
+        if let Some(w) = glued {
+            let wl = w.chars().count();
+            if len - wl < 2 || len - wl > 4 || !(loose || cs.get(i).is_some_and(|c| *c == '=')) {
+                return None;
+            }
+            return Some(i);
+        }
+        if !(2..=4).contains(&len) {
+            return None;
+        }
+        names += 1;
+        let j = skip_spaces(cs, i);
+        if j < cs.len() && matches!(cs[j], '·' | 'ㆍ' | ',' | '・') && names < 4 {
+            i = skip_spaces(cs, j + 1);
+            continue;
+        }
+        i = j;
+        break;
+    }
+    for w in ["기자", "특파원", "통신원"] {
+        if starts_with(cs, i, w) {
+            let end = i + w.chars().count();
+            let after = cs.get(end).copied();
+            if after.is_some_and(is_hangul) {
+                return None;
+            }
+            let spaced = i > 0 && cs[i - 1].is_whitespace();
+            if !(spaced || loose) {
+                return None;
+            }
+            let k = skip_spaces(cs, end);
+            return Some(if cs.get(k) == Some(&'=') { k + 1 } else { end });
+        }
+    }
+    None
+}
+
+fn is_mail_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '%' | '+' | '-')
+}
+
+/// NFKC, lowercase and the removals, on at most `limit` chars of `s`.
+pub fn clean(s: &str, limit: usize) -> Cleaned {
+    let cs: Vec<char> = s
+        .chars()
+        .take(limit)
+        .nfkc()
+        .flat_map(char::to_lowercase)
+        .collect();
+    let n = cs.len();
+    let mut drop = vec![false; n];
+    let mut photo_marker = false;
+    let mut mail = false;
+    let mark = |drop: &mut Vec<bool>, from: usize, to: usize| {
+        for d in &mut drop[from..to.min(n)] {
+            *d = true;
+        }
+    };
+    let mut i = 0;
+    while i < n {
+        let c = cs[i];
+        // Brackets: tags, datelines, photo credits, copyright notices.
+        if let Some(close) = close_of(c) {
+            let reach = if c == '<' { 80 } else { 40 };
+            if let Some(j) = (i + 1..n.min(i + reach)).find(|&j| cs[j] == close) {
+                let content = &cs[i + 1..j];
+                let inner: String = content.iter().filter(|c| !c.is_whitespace()).collect();
+                let photo = inner.starts_with("사진")
+                    || inner.starts_with("자료사진")
+                    || inner.starts_with("포토")
+                    || inner == "화보";
+                let dateline = !photo && content.contains(&'=') && content.len() <= 30;
+                let drop_it = c == '【'
+                    || is_tag(content)
+                    || photo
+                    || dateline
+                    || inner.starts_with("그래픽")
+                    || inner.starts_with("저작권자");
+                if drop_it {
+                    photo_marker |= photo;
+                    let mut end = j + 1;
+                    if dateline && let Some(e) = byline(&cs, end, true) {
+                        end = e;
+                    }
+                    mark(&mut drop, i, end);
+                    i = end;
+                    continue;
+                }
+            }
+        }
+        // A byline standing alone (`홍길동 기자 =`, `○○○ 기자`), at a word start.
+        if is_name_char(c)
+            && (i == 0 || !cs[i - 1].is_alphanumeric())
+            && let Some(end) = byline(&cs, i, false)
+        {
+            mark(&mut drop, i, end);
+            i = end;
+            continue;
+        }
+        // `*재판매 및 DB 금지`
+        if starts_with(&cs, i, "재판매")
+            && let Some(k) = find(&cs, i + 3, i + 16, "금지")
+        {
+            let from = if i > 0 && cs[i - 1] == '*' { i - 1 } else { i };
+            mark(&mut drop, from, k + 2);
+            i = k + 2;
+            continue;
+        }
+        // `ⓒ 경향신문 & 경향닷컴, 무단전재 및 재배포 금지` (NFKC turns ⓒ into `c`).
+        if starts_with(&cs, i, "무단") {
+            let k = skip_spaces(&cs, i + 2);
+            if ["전재", "복제", "배포", "수집", "사용"]
+                .iter()
+                .any(|w| starts_with(&cs, k, w))
+            {
+                let back = i.saturating_sub(60);
+                let from = (back..i)
+                    .rev()
+                    .find(|&q| {
+                        let lone_c = cs[q] == 'c'
+                            && (q == 0 || !cs[q - 1].is_alphanumeric())
+                            && cs.get(q + 1).is_none_or(|c| !c.is_ascii_alphanumeric());
+                        cs[q] == '©'
+                            || lone_c
+                            || starts_with(&cs, q, "저작권")
+                            || starts_with(&cs, q, "copyright")
+                    })
+                    .unwrap_or(i);
+                let to = find(&cs, k, k + 30, "금지").map_or(k + 2, |e| e + 2);
+                mark(&mut drop, from, to);
+                i = to;
+                continue;
+            }
+        }
+        // E-mail addresses.
+        if c == '@' {
+            let mut l = i;
+            while l > 0 && is_mail_char(cs[l - 1]) {
+                l -= 1;
+            }
+            let mut r = i + 1;
+            while r < n && (cs[r].is_ascii_alphanumeric() || matches!(cs[r], '.' | '-')) {
+                r += 1;
+            }
+            if l < i && cs[i + 1..r].contains(&'.') {
+                mail = true;
+                mark(&mut drop, l, r);
+                i = r;
+                continue;
+            }
+        }
+        // Photo credits outside brackets: `/사진=연합뉴스`, `▲사진 = 뉴시스`.
+        if starts_with(&cs, i, "사진") {
+            let k = skip_spaces(&cs, i + 2);
+            if cs.get(k).is_some_and(|c| matches!(c, '=' | ':')) {
+                let mut end = skip_spaces(&cs, k + 1);
+                while end < n && !cs[end].is_whitespace() && cs[end] != ')' && cs[end] != ']' {
+                    end += 1;
+                }
+                photo_marker = true;
+                let from = if i > 0 && matches!(cs[i - 1], '/' | '▲' | '△') {
+                    i - 1
+                } else {
+                    i
+                };
+                mark(&mut drop, from, end);
+                i = end;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    let mut text = String::with_capacity(n * 3);
+    let mut space = false;
+    for (c, d) in cs.iter().zip(&drop) {
+        if *d || c.is_whitespace() {
+            space = !text.is_empty();
+            continue;
+        }
+        if space {
+            text.push(' ');
+            space = false;
+        }
+        text.push(*c);
+    }
+    Cleaned {
+        text,
+        photo_marker,
+        mail,
+    }
+}
+
+/// The first `max` chars of `s` (at a char boundary).
+pub fn prefix(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((at, _)) => &s[..at],
+        None => s,
+    }
+}
+
+/// Number tokens: a run of digits (with `.`/`,` between digits; commas dropped) and up to two
+/// Hangul syllables or a `%` right after it (`14억`, `8000만원`, `30일`, `3.5%`).
+pub fn numbers(s: &str) -> Vec<String> {
+    let cs: Vec<char> = s.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < cs.len() {
+        if !cs[i].is_ascii_digit() || (i > 0 && cs[i - 1].is_ascii_alphanumeric()) {
+            i += 1;
+            continue;
+        }
+        let mut tok = String::new();
+        while i < cs.len() {
+            let c = cs[i];
+            if c.is_ascii_digit() {
+                tok.push(c);
+            } else if matches!(c, '.' | ',')
+                && cs.get(i + 1).is_some_and(char::is_ascii_digit)
+                && i > 0
+                && cs[i - 1].is_ascii_digit()
+            {
+                if c == '.' {
+                    tok.push('.');
+                }
+            } else {
+                break;
+            }
+            i += 1;
+        }
+        let mut unit = 0;
+        while i < cs.len() && unit < 2 && (is_hangul(cs[i]) || (unit == 0 && cs[i] == '%')) {
+            tok.push(cs[i]);
+            unit += 1;
+            i += 1;
+        }
+        out.push(tok);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_listed_pattern_is_removed() {
+        // (input, what must remain)
+        let table = [
+            ("[속보] 윤 대통령 휴가", "윤 대통령 휴가"),
+            ("[단독] 삼성 인수", "삼성 인수"),
+            ("[1보] 지진 발생", "지진 발생"),
+            ("[2보] 지진 발생", "지진 발생"),
+            ("[종합] 지진 발생", "지진 발생"),
+            ("지진 발생(종합2보)", "지진 발생"),
+            ("[포토] 폭염 속 시민", "폭염 속 시민"),
+            ("[사진] 폭염 속 시민", "폭염 속 시민"),
+            ("[영상] 폭염 속 시민", "폭염 속 시민"),
+            ("【서울】 폭염 속 시민", "폭염 속 시민"),
+            ("(서울=연합뉴스) 홍길동 기자 = 30일 폭염이", "30일 폭염이"),
+            ("[서울=뉴시스]홍길동 기자 = 30일 폭염이", "30일 폭염이"),
+            ("(서울=뉴스1) 홍길동 기자 = 30일 폭염이", "30일 폭염이"),
+            (
+                "(세종=뉴스1) 홍길동·김철수 기자 = 30일 폭염이",
+                "30일 폭염이",
+            ),
+            ("홍길동 기자 = 30일 폭염이", "30일 폭염이"),
+            ("30일 폭염이 이어졌다. 홍길동 기자", "30일 폭염이 이어졌다."),
+            ("30일 폭염이 이어졌다. ○○○ 기자", "30일 폭염이 이어졌다."),
+            ("폭염이 이어졌다. *재판매 및 DB 금지", "폭염이 이어졌다."),
+            (
+                "폭염이 이어졌다. ⓒ 경향신문 & 경향닷컴(www.khan.co.kr), 무단전재 및 재배포 금지",
+                "폭염이 이어졌다.",
+            ),
+            (
+                "폭염이 이어졌다. <저작권자(c) 연합뉴스, 무단 전재-재배포 금지>",
+                "폭염이 이어졌다.",
+            ),
+            ("폭염이 이어졌다. hong@yna.co.kr", "폭염이 이어졌다."),
+            ("시민들이 걷고 있다. (사진=연합뉴스)", "시민들이 걷고 있다."),
+            ("시민들이 걷고 있다. /사진=뉴시스", "시민들이 걷고 있다."),
+            ("ＡＢＣ Ｎｅｗｓ", "abc news"),
+        ];
+        for (input, want) in table {
+            assert_eq!(clean(input, 700).text, want, "input: {input}");
+        }
+    }
+
+    #[test]
+    fn content_that_looks_like_a_pattern_stays() {
+        for s in [
+            "기자회견을 열었다",
+            "(서울) 30일",
+            "여기자들이 모였다",
+            "[뉴욕증시] 상승",
+        ] {
+            assert_eq!(clean(s, 700).text, s);
+        }
+    }
+
+    #[test]
+    fn photo_markers_are_seen() {
+        assert!(clean("[포토] 폭염", 700).photo_marker);
+        assert!(clean("걷고 있다. /사진=뉴시스", 700).photo_marker);
+        assert!(!clean("[속보] 폭염", 700).photo_marker);
+    }
+
+    #[test]
+    fn numbers_carry_their_unit() {
+        assert_eq!(
+            numbers("매출 77조2,000억원, 영업이익 3.5% 증가 30일 2022.07.29. x1"),
+            ["77조", "2000억원", "3.5%", "30일", "2022.07.29"]
+        );
+    }
+}

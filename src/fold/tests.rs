@@ -1,0 +1,290 @@
+use super::*;
+
+const WIRE: &str = "(서울=연합뉴스) 김민수 기자 = 정부가 올여름 폭염에 대비해 전국 무더위쉼터 운영 시간을 \
+오후 9시까지 연장하기로 했다. 행정안전부는 30일 이런 내용을 담은 폭염 대응 종합대책을 발표했다. \
+대책에 따르면 전국 5만여 곳의 무더위쉼터는 다음 달 말까지 주말과 휴일에도 문을 연다. \
+정부는 또 취약계층 노인 12만 명에게 냉방비를 추가로 지원하기로 했다. \
+mskim@yna.co.kr <저작권자(c) 연합뉴스, 무단 전재-재배포 금지>";
+
+const REPOST: &str = "[서울=뉴시스]이영희 기자 = 정부가 올여름 폭염에 대비해 전국 무더위쉼터 운영 시간을 \
+오후 9시까지 연장하기로 했습니다. 행정안전부는 30일 이런 내용을 담은 폭염 대응 종합대책을 발표했습니다. \
+대책에 따르면 전국 5만여 곳의 무더위쉼터는 다음 달 말까지 주말과 휴일에도 문을 엽니다. \
+정부는 또 취약계층 노인 12만 명에게 냉방비를 추가로 지원하기로 했습니다. \
+*재판매 및 DB 금지";
+
+fn print(title: &str, text: &str) -> Print {
+    Print::of(&Doc { title, text })
+}
+
+fn copy(v: Option<Verdict>) -> bool {
+    v.is_some_and(|v| v.tier == Tier::Copy)
+}
+
+const COPY_ONLY: Settings = Settings { events: false };
+const EVENTS: Settings = Settings { events: true };
+
+#[test]
+fn golden_hashes_are_pinned() {
+    // Changing any of these changes every stored print: bump VERSION instead.
+    let ko = print(
+        "[속보] 폭염 쉼터 연장",
+        "(서울=연합뉴스) 김민수 기자 = 무더위쉼터를 연장한다.",
+    );
+    let en = print("Heat shelters open late", "Shelters stay open until 9 p.m.");
+    assert_eq!(ko.shingles, GOLDEN_KO_SHINGLES);
+    assert_eq!(ko.bands[..4], GOLDEN_KO_BANDS);
+    assert_eq!(en.shingles[..8], GOLDEN_EN_SHINGLES);
+    assert_eq!(en.bands[..4], GOLDEN_EN_BANDS);
+    assert_eq!(hash::hash_chars(0, "폭염".chars()), GOLDEN_HASH);
+}
+
+const GOLDEN_KO_SHINGLES: [u32; 12] = [
+    122703885, 1356249095, 1396942290, 1914446618, 2701812947, 3202183721, 3206601941, 3326164143,
+    3678062420, 3691901954, 3811143015, 4069691992,
+];
+const GOLDEN_KO_BANDS: [u64; 4] = [
+    528934878193915807,
+    1597546047766225954,
+    13129333451348925946,
+    16021916096871678680,
+];
+const GOLDEN_EN_SHINGLES: [u32; 8] = [
+    12151792, 141945831, 144143768, 182070775, 190628608, 234279660, 350342859, 390624207,
+];
+const GOLDEN_EN_BANDS: [u64; 4] = [
+    4346702892725146783,
+    12021982498385707108,
+    18337230182481642020,
+    10581526374384728565,
+];
+/// FNV-1a over the scalar values, then the splitmix64 finaliser (checked by hand in Python).
+const GOLDEN_HASH: u64 = 518325398896409549;
+
+#[test]
+fn a_wire_copy_with_changed_endings_dateline_and_footer_folds() {
+    let a = print("폭염 대비 무더위쉼터 밤 9시까지 연장", WIRE);
+    let b = print("무더위쉼터 운영 시간 늘린다…주말에도 개방", REPOST);
+    let v = verify(&b, &a, &COPY_ONLY).expect("a copy");
+    assert_eq!(v.tier, Tier::Copy);
+    assert!(v.overlap.jaccard >= COPY_JACCARD, "{:?}", v.overlap);
+}
+
+#[test]
+fn a_first_report_folds_into_the_roundup_by_containment() {
+    let first = print(
+        "[1보] 무더위쉼터 밤 9시까지 연장",
+        "(서울=연합뉴스) 김민수 기자 = 정부가 올여름 폭염에 대비해 전국 무더위쉼터 운영 시간을 \
+         오후 9시까지 연장하기로 했다.",
+    );
+    let roundup = print(
+        "[종합] 무더위쉼터 밤 9시까지 연장…노인 냉방비 지원",
+        &format!(
+            "{WIRE} 행안부 관계자는 \"폭염 특보가 내려지면 지자체와 함께 현장 점검에 나서겠다\"고 말했다."
+        ),
+    );
+    let v = verify(&roundup, &first, &COPY_ONLY).unwrap_or_else(|| {
+        panic!("1보 ⊂ 종합: {}", explain(&Doc { title: "", text: WIRE }, &Doc { title: "", text: "정부가 올여름 폭염에 대비해 전국 무더위쉼터 운영 시간을 오후 9시까지 연장하기로 했다." }))
+    });
+    assert!(v.overlap.jaccard < COPY_JACCARD, "{:?}", v.overlap);
+    assert!(v.overlap.containment >= COPY_CONTAINMENT, "{:?}", v.overlap);
+    assert!(copy(verify(&first, &roundup, &COPY_ONLY)));
+}
+
+#[test]
+fn two_photo_items_from_one_caption_template_do_not_fold() {
+    let a = print(
+        "[포토] 폭염 속 분수대",
+        "[서울=뉴시스]홍효식 기자 = 30일 오후 서울 광화문광장 분수대에서 어린이들이 물놀이를 하며 \
+         더위를 식히고 있다. 2022.07.30. yesphoto@newsis.com",
+    );
+    let b = print(
+        "[포토] 폭염 속 양산 쓴 시민",
+        "[서울=뉴시스]홍효식 기자 = 30일 오후 서울 종로구 세종대로에서 시민들이 양산을 쓰고 \
+         걸음을 옮기고 있다. 2022.07.30. yesphoto@newsis.com",
+    );
+    assert!(a.is_photo() && b.is_photo());
+    assert_eq!(verify(&b, &a, &EVENTS), None);
+    // The same photo item reposted does fold.
+    let a2 = print(
+        "폭염 속 분수대",
+        "[서울=뉴시스]홍효식 기자 = 30일 오후 서울 광화문광장 분수대에서 어린이들이 물놀이를 하며 \
+         더위를 식히고 있다. 2022.07.30. yesphoto@newsis.com",
+    );
+    assert!(copy(verify(&a2, &a, &COPY_ONLY)));
+}
+
+#[test]
+fn two_earnings_reports_from_one_template_do_not_fold() {
+    let a = print(
+        "삼성전자, 2분기 영업이익 14조1000억원…전년 대비 12% 증가",
+        "삼성전자는 연결기준 올해 2분기 매출 77조2000억원, 영업이익 14조1000억원을 기록했다고 \
+         28일 공시했다. 매출은 전년 동기 대비 21% 늘었고 영업이익은 12% 증가했다. \
+         순이익은 11조1000억원으로 집계됐다.",
+    );
+    let b = print(
+        "LG전자, 2분기 영업이익 7917억원…전년 대비 12% 감소",
+        "LG전자는 연결기준 올해 2분기 매출 19조4640억원, 영업이익 7917억원을 기록했다고 \
+         28일 공시했다. 매출은 전년 동기 대비 13% 늘었고 영업이익은 12% 감소했다. \
+         순이익은 4800억원으로 집계됐다.",
+    );
+    assert_eq!(verify(&b, &a, &EVENTS), None);
+}
+
+#[test]
+fn short_items_need_a_near_exact_match() {
+    let a = print("[속보] 윤 대통령, 내달 1일부터 닷새간 여름휴가", "");
+    let b = print("윤 대통령, 내달 1일부터 닷새간 여름휴가", "");
+    let c = print("[속보] 윤 대통령, 내달 1일 국무회의 주재", "");
+    assert!(a.is_short());
+    assert!(copy(verify(&b, &a, &COPY_ONLY)));
+    assert_eq!(verify(&c, &a, &COPY_ONLY), None);
+}
+
+#[test]
+fn the_same_event_written_up_differently_folds_only_with_events() {
+    let a = print(
+        "부산은행서도 직원 횡령…해외서 들어온 14억여원 빼돌려",
+        "BNK부산은행에서 한 직원이 10억원이 넘는 거액을 빼돌린 정황이 적발돼 은행 측이 자체 감사에 \
+         나섰다. 30일 BNK부산은행에 따르면 한 영업점에서 근무하는 외환 담당 직원이 14억8000만원을 \
+         횡령했다.",
+    );
+    let b = print(
+        "BNK부산은행 외환 담당 직원 14억8000만원 횡령 적발",
+        "BNK부산은행 영업점의 외환 담당 직원이 해외 송금액 14억8000만원을 지인 계좌로 빼돌려 \
+         횡령한 사실이 적발됐다. 부산은행은 30일 자체 감사에 착수했으며 횡령 금액 회수에 \
+         나설 방침이라고 밝혔다.",
+    );
+    assert_eq!(verify(&b, &a, &COPY_ONLY), None);
+    let v = verify(&b, &a, &EVENTS).expect("same event");
+    assert_eq!(v.tier, Tier::Event);
+}
+
+#[test]
+fn prints_round_trip_and_bad_bytes_say_why() {
+    for p in [
+        print("폭염 대비 무더위쉼터 밤 9시까지 연장", WIRE),
+        print("", ""),
+        print("Heat shelters open late", "Shelters stay open until 9 p.m."),
+    ] {
+        let bytes = p.encode();
+        assert_eq!(bytes[0] as u32, VERSION);
+        assert_eq!(Print::decode(&bytes).as_ref(), Ok(&p));
+        let cut = Print::decode(&bytes[..bytes.len() - 1]).unwrap_err();
+        assert!(cut.to_string().contains("unexpected end"), "{cut}");
+    }
+    let mut bytes = print("폭염", WIRE).encode();
+    bytes[0] = 9;
+    assert_eq!(
+        Print::decode(&bytes).unwrap_err().to_string(),
+        "fold print: version 9, this build reads version 1"
+    );
+    bytes[0] = 1;
+    bytes.push(0);
+    assert!(
+        Print::decode(&bytes)
+            .unwrap_err()
+            .to_string()
+            .contains("1 bytes after the end")
+    );
+    assert!(print("폭염", WIRE).encode().len() < 1200);
+}
+
+#[test]
+fn the_index_joins_a_copy_to_its_cluster_and_prunes() {
+    let mut store: std::collections::HashMap<Id, Print> = Default::default();
+    let mut index = Index::new(Settings::default());
+    let a = print("폭염 대비 무더위쉼터 밤 9시까지 연장", WIRE);
+    let other = print(
+        "부산은행서도 직원 횡령…해외서 들어온 14억여원 빼돌려",
+        "BNK부산은행에서 한 직원이 10억원이 넘는 거액을 빼돌린 정황이 적발돼 은행 측이 자체 감사에 \
+         나섰다.",
+    );
+    assert_eq!(index.decide(&a, |id| store.get(&id).cloned()), None);
+    index.insert(1, 1, 100, &a);
+    store.insert(1, a);
+    index.insert(2, 2, 200, &other);
+    store.insert(2, other);
+    let b = print("무더위쉼터 운영 시간 늘린다", REPOST);
+    assert_eq!(index.candidates(&b).first(), Some(&1));
+    let join = index
+        .decide(&b, |id| store.get(&id).cloned())
+        .expect("joins 1");
+    assert_eq!((join.id, join.cluster), (1, 1));
+    // The caller no longer has story 1: skipped, no join.
+    assert_eq!(
+        index.decide(&b, |id| (id != 1).then(|| store[&id].clone())),
+        None
+    );
+    index.insert(3, 1, 300, &b);
+    assert_eq!(index.cluster_of(3), Some(1));
+    assert_eq!(index.len(), 3);
+    assert_eq!(index.prune(150), 1);
+    assert_eq!((index.len(), index.cluster_of(1)), (2, None));
+    // Story 3 is still there and still found, through its own bands.
+    let c = print("무더위쉼터 운영 시간 늘린다", REPOST);
+    let join = index.decide(&c, |id| {
+        store
+            .get(&id)
+            .cloned()
+            .or_else(|| (id == 3).then(|| b.clone()))
+    });
+    assert_eq!(join.map(|j| (j.id, j.cluster)), Some((3, 1)));
+    assert_eq!(index.prune(i64::MAX), 2);
+    assert!(index.is_empty() && index.candidates(&c).is_empty());
+    // Slots are reused.
+    let slots = index.heap_bytes();
+    index.insert(4, 4, 400, &c);
+    assert_eq!(index.heap_bytes(), slots);
+}
+
+#[test]
+fn the_index_grows_and_keeps_finding() {
+    let mut index = Index::new(EVENTS);
+    let mut prints = Vec::new();
+    for i in 0..300u64 {
+        let p = print(
+            &format!("기사 {i}번 제목"),
+            &format!(
+                "{i}번째 기사 본문은 서로 다른 내용 {}을 담고 있다. 고유 번호 {}",
+                i * 7919,
+                i * 104_729
+            ),
+        );
+        index.insert(i + 1, i + 1, i as i64, &p);
+        prints.push(p);
+    }
+    assert!(index.heap_bytes() > 0);
+    for (i, p) in prints.iter().enumerate() {
+        assert_eq!(index.candidates(p).first(), Some(&(i as u64 + 1)));
+    }
+}
+
+#[test]
+fn explain_shows_the_shared_text() {
+    let out = explain(
+        &Doc {
+            title: "무더위쉼터 운영 시간 늘린다",
+            text: REPOST,
+        },
+        &Doc {
+            title: "폭염 대비 무더위쉼터 밤 9시까지 연장",
+            text: WIRE,
+        },
+    );
+    assert!(out.starts_with("verdict: copy;"), "{out}");
+    assert!(
+        out.contains("행정안전부는 30일 이런 내용을 담은 폭염 대응 종합대책을 발표했"),
+        "{out}"
+    );
+    assert!(!out.contains("뉴시스"), "{out}");
+}
+
+#[test]
+fn the_word_lists_are_well_formed() {
+    let lines: Vec<&str> = STOPWORDS.lines().collect();
+    assert!(
+        lines.windows(2).all(|w| w[0] < w[1]),
+        "stopwords.txt: sort bytewise, no repeats"
+    );
+    assert!(PARTICLES.lines().all(|p| !p.trim().is_empty()));
+}
