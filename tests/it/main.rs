@@ -3,9 +3,11 @@
 //! the daemon as a child process, the waits) lives in `support/`.
 
 mod cli;
+mod cluster_cli;
 mod crash_loop;
 mod fake_telegram;
 mod feed_classes;
+mod fold_eval;
 mod fuzz;
 mod hostile;
 mod metrics;

@@ -70,6 +70,12 @@ def drop(text, k):
     return " ".join(s[:k] + s[k + 1:])
 
 
+def drop_en(text, k):
+    """An English text without its k-th sentence."""
+    s = re.split(r"(?<=\.)\s+", text.strip())
+    return " ".join(s[:k] + s[k + 1:])
+
+
 def cut(text, n=120):
     """The lede cut at ~n characters, as many feeds carry it."""
     return text[:n].rstrip() + "…"
@@ -179,15 +185,18 @@ PHOTO_B = ("폭염특보가 내려진 31일 오후 서울 영등포구 여의도
 PHOTO_C = ("비가 내린 1일 오전 서울 중구 시청역 인근에서 우산을 쓴 시민들이 출근길 발걸음을 재촉하고 있다. 2022.08.01.")
 PHOTO_D = ("비가 내린 31일 오전 서울 종로구 광화문 네거리에서 우산을 쓴 시민들이 발걸음을 재촉하고 있다. 2022.07.31.")
 
+# The English copies reuse TechCrunch's own first paragraphs (fixtures/feeds/en/techcrunch-2011.xml).
 GMAIL = ("Google is launching a new native Gmail application for the iPhone, iPad and iPod Touch today, which is now available in the iTunes App Store. "
-         "The app supports push notifications, threaded conversations and search across a user's whole mailbox. "
-         "Within hours of the launch, users reported that notifications did not work and Google pulled the app from the store.")
-AOL = ("AOL reported third-quarter revenue of $531.7 million on Wednesday, down 6 percent from a year earlier. "
-       "The company swung to a net loss of $2.6 million, or 2 cents per share, as display advertising grew but search and subscription revenue fell. "
-       "Chief executive Tim Armstrong said the company would launch a new social ad format soon.")
-YAHOO_Q = ("Yahoo reported third-quarter revenue of $1.22 billion on Tuesday, down 4 percent from a year earlier. "
-           "The company's net income rose to $293 million, or 23 cents per share, as display advertising grew but search revenue fell. "
-           "Interim chief executive Tim Morse said the company would keep reviewing its strategic options.")
+         "As recently revealed by TechCrunch writer MG Siegler on his personal blog, one of the app's most important features is its ability to do push notifications. "
+         "The app will also include search, autocomplete, support for attachments, priority inbox access, labels and other standard email features like archiving, deleting and reporting spam.")
+AOL = ("AOL reported third-quarter earnings this morning. Revenue was down 6 percent to $531.7 million. "
+       "The company swung to a loss in terms of net income, losing $2.6 million, or $0.02 per share. "
+       "Analysts expected a loss of loss of 7 cents per share. "
+       "But AOL was able to grow global advertising by 8%, driven by 28% and 15% growth in third party network and global display advertising revenue.")
+YAHOO_Q = ("Yahoo reported third-quarter earnings this afternoon. Revenue was down 4 percent to $1.22 billion. "
+           "The company grew its net income to $293 million, or $0.23 per share. "
+           "Analysts expected earnings of 19 cents per share. "
+           "But Yahoo was able to grow display advertising by 3%, while search revenue declined 8% as the company kept reviewing its strategic options.")
 BIOPLASTIC = ("A bioplastic made of organic fish waste that would otherwise end up in landfill, with the potential to replace plastic in food and drink packaging, "
               "has landed its UK designer a prestigious international award. Lucy Hughes, 24, won the UK leg of the James Dyson Award for MarinaTex, "
               "a translucent and flexible sheet material made from fish skin and scales bound with red algae.")
@@ -290,10 +299,10 @@ ITEMS = [
     ("photoD-ns", "newsis", "07-31 09:10", "[포토] 빗속 발걸음 재촉하는 시민들", "[서울=뉴시스]김명원 기자 = " + PHOTO_D + " kmx1105@newsis.com" + NS_FOOT, False),
     ("photoD-ki", "kyeongin", "07-31 09:40", "[포토] 광화문 네거리 우산 쓴 시민들", PHOTO_D + " kmx1105@newsis.com" + KI_FOOT, False),
     # English: syndicated copies of TechCrunch and Reddit-linked stories, an earnings twin.
-    ("gmail-yahoo", "yahoo-news", "11-03 02:40", "Google's new Gmail app for iPhone and iPad pulled hours after launch", GMAIL, False),
-    ("gmail-ap", "ap", "11-03 03:10", "Google launches Gmail app for iPhone, then pulls it", "MOUNTAIN VIEW, Calif. (AP) — " + cut(GMAIL, 160), False),
+    ("gmail-yahoo", "yahoo-news", "11-03 02:40", "Google's new Gmail app for iPhone and iPad can do push notifications", drop_en(GMAIL, 1), False),
+    ("gmail-ap", "ap", "11-03 03:10", "Google launches native Gmail app for iPhone and iPad", "MOUNTAIN VIEW, Calif. (AP) — " + cut(GMAIL, 160), False),
     ("aol-ap", "ap", "11-03 05:00", "AOL third-quarter revenue falls 6 percent", "NEW YORK (AP) — " + AOL, False),
-    ("aol-yahoo", "yahoo-news", "11-03 05:30", "AOL swings to a loss as revenue slips 6%", AOL, False),
+    ("aol-yahoo", "yahoo-news", "11-03 05:30", "AOL swings to a loss as revenue slips 6%", AOL + " Disclosure: AOL is the parent company of TechCrunch.", False),
     ("yq-ap", "ap", "11-02 05:00", "Yahoo third-quarter revenue falls 4 percent", "SUNNYVALE, Calif. (AP) — " + YAHOO_Q, False),
     ("bio-yahoo", "yahoo-news", "11-14 20:30", "Fish-waste bioplastic wins UK designer the James Dyson Award", BIOPLASTIC, False),
 ]
