@@ -111,7 +111,9 @@ enum Command {
     },
     /// Fold stories into clusters (one story, however many outlets carry it) and print, per
     /// story, its cluster: a dry run of the daemon's folding on stories as JSON lines (the
-    /// `feed test --format json` shape), in order.
+    /// `feed test --format json` shape), in order. JSON: `cluster` = the input line number
+    /// (counting stories from 1) of the cluster's first story, `lead` = its id, `similarity`,
+    /// `tier`, `matched` (the story it joined) and `outlet` (same / other) null for a lead.
     Cluster {
         /// JSON-lines input; `-` is stdin.
         #[arg(long, default_value = "-")]
@@ -699,6 +701,21 @@ fn cluster(input: &str, format: Format, explain: bool, events: bool) -> Result<E
     }
     let settings = kkachi::fold::Settings { events };
     let folded = cluster::fold_stories(&stories, settings);
+    match print_clusters(&stories, &folded, format, explain) {
+        // `kkachi cluster | head` is not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
+        Err(e) => Err(anyhow::Error::new(e).context("cannot write to stdout")),
+        Ok(()) => Ok(ExitCode::SUCCESS),
+    }
+}
+
+fn print_clusters(
+    stories: &[Story],
+    folded: &[kkachi::cluster::Folded],
+    format: Format,
+    explain: bool,
+) -> std::io::Result<()> {
+    use kkachi::cluster;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     if format == Format::Text {
@@ -708,7 +725,7 @@ fn cluster(input: &str, format: Format, explain: bool, events: bool) -> Result<E
             "#", "cluster", "match", "sim", "tier", "outl", "feed"
         )?;
     }
-    for (i, (story, f)) in stories.iter().zip(&folded).enumerate() {
+    for (i, (story, f)) in stories.iter().zip(folded).enumerate() {
         let lead = &stories[f.lead];
         let tier = f.join.as_ref().map(|j| match j.verdict.tier {
             kkachi::fold::Tier::Copy => "copy",
@@ -727,7 +744,10 @@ fn cluster(input: &str, format: Format, explain: bool, events: bool) -> Result<E
                     "id": story.id,
                     "cluster": f.lead + 1,
                     "lead": lead.id,
-                    "similarity": f.join.as_ref().map(|j| cluster::similarity(&j.verdict)),
+                    // Three decimals: the f32 score widened to f64 would print its noise.
+                    "similarity": f.join.as_ref().map(|j| {
+                        (f64::from(cluster::similarity(&j.verdict)) * 1000.0).round() / 1000.0
+                    }),
                     "tier": tier,
                     "matched": f.join.as_ref().map(|j| &stories[j.matched].id),
                     "outlet": outlet,
@@ -768,6 +788,5 @@ fn cluster(input: &str, format: Format, explain: bool, events: bool) -> Result<E
             }
         }
     }
-    out.flush()?;
-    Ok(ExitCode::SUCCESS)
+    out.flush()
 }
