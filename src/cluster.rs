@@ -6,9 +6,9 @@
 //! get fold ids from their input position (1, 2, …) and join only stories whose time is at most
 //! the window apart ([`WINDOW`], 48 h): a story's time is its `published`, and an undated story
 //! takes the time of the nearest dated story before it in the input (after it, when none is
-//! before), so input order stands in for the clock. The whole input is kept (no pruning): the
-//! window is applied exactly, pair by pair, in the lookup, so input out of published order folds
-//! the same as sorted input.
+//! before), so input order stands in for the clock. The window is applied exactly, pair by pair,
+//! in the lookup, and the index is pruned only of what no later story can reach any more, so a
+//! story out of published order still meets every earlier story within 48 h of it.
 
 use std::collections::HashMap;
 
@@ -86,9 +86,13 @@ pub fn fold_stories(stories: &[Story], settings: Settings) -> Vec<Folded> {
     let mut prints: HashMap<Id, Print> = HashMap::with_capacity(stories.len());
     let mut out = Vec::with_capacity(stories.len());
     let window = WINDOW.num_seconds();
+    let horizon = horizon(&times);
     for (i, story) in stories.iter().enumerate() {
         let id = fold_id(i);
         let at = times[i];
+        // What is older than the window of every story still to come can join none of them:
+        // dropping it keeps the index (and its candidate lists) to the window, as the daemon's.
+        index.prune(horizon[i].saturating_sub(window));
         let print = Print::of(&doc(story));
         let join = index.decide(&print, |candidate| {
             let j = position(candidate)?;
@@ -145,6 +149,16 @@ fn fold_id(position: usize) -> Id {
 
 fn position(id: Id) -> Option<usize> {
     usize::try_from(id.checked_sub(1)?).ok()
+}
+
+/// For each position, the earliest time of the stories from there on (input out of published
+/// order makes this earlier than the story's own).
+fn horizon(times: &[i64]) -> Vec<i64> {
+    let mut out = times.to_vec();
+    for i in (0..out.len().saturating_sub(1)).rev() {
+        out[i] = out[i].min(out[i + 1]);
+    }
+    out
 }
 
 /// Each story's time in unix seconds: `published`, else the nearest dated story's before it in
@@ -239,6 +253,12 @@ mod tests {
         let t12 = t10 + 7200;
         assert_eq!(times(&stories), vec![t10, t10, t10, t12, t12]);
         assert_eq!(times(&[s(None)]), vec![0]);
+    }
+
+    #[test]
+    fn the_horizon_is_the_earliest_time_still_to_come() {
+        assert_eq!(horizon(&[5, 3, 9, 7, 8]), vec![3, 3, 7, 7, 8]);
+        assert_eq!(horizon(&[]), Vec::<i64>::new());
     }
 
     #[test]
