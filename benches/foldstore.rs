@@ -38,7 +38,11 @@ fn fixtures() -> Vec<Story> {
                 continue;
             };
             if let Ok(stories) = parse_feed("f", &bytes, None, chrono_tz::Asia::Seoul) {
-                out.extend(stories.into_iter().filter(|s| s.summary.chars().count() > 40));
+                out.extend(
+                    stories
+                        .into_iter()
+                        .filter(|s| s.summary.chars().count() > 40),
+                );
             }
         }
     }

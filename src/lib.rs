@@ -20,6 +20,7 @@ pub mod feed;
 pub mod rules;
 pub mod summary;
 pub mod fold;
+pub mod cluster;
 pub mod config;
 pub mod scheduler;
 pub mod fetch;

@@ -109,6 +109,24 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Fold stories into clusters (one story, however many outlets carry it) and print, per
+    /// story, its cluster: a dry run of the daemon's folding on stories as JSON lines (the
+    /// `feed test --format json` shape), in order. JSON: `cluster` = the input line number
+    /// (counting stories from 1) of the cluster's first story, `lead` = its id, `similarity`,
+    /// `tier`, `matched` (the story it joined) and `outlet` (same / other) null for a lead.
+    Cluster {
+        /// JSON-lines input; `-` is stdin.
+        #[arg(long, default_value = "-")]
+        input: String,
+        #[arg(long, value_enum, default_value_t = Format::Json)]
+        format: Format,
+        /// Show the shingle overlap behind each join.
+        #[arg(long)]
+        explain: bool,
+        /// Also fold the same event written up differently (`[fold] events = true`).
+        #[arg(long)]
+        events: bool,
+    },
     /// Print a shell completion script, e.g.
     /// `kkachi completions bash > /etc/bash_completion.d/kkachi`.
     Completions {
@@ -256,6 +274,12 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             rule,
             format,
         } => replay(config, since, rule.as_deref(), format),
+        Command::Cluster {
+            input,
+            format,
+            explain,
+            events,
+        } => cluster(&input, format, explain, events),
         Command::Summarize {
             text,
             file,
@@ -635,4 +659,134 @@ fn summarize(
     }
     writeln!(out, "{}", explanation.summary)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `kkachi cluster`: every line is read and checked before anything is printed, so bad input
+/// (exit 2, every bad line named) never leaves a half-printed result.
+fn cluster(input: &str, format: Format, explain: bool, events: bool) -> Result<ExitCode> {
+    use kkachi::cluster;
+    let text = if input == "-" {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut text)
+            .map(|_| text)
+            .map_err(|e| format!("stdin: cannot read: {e}"))
+    } else {
+        std::fs::read_to_string(input).map_err(|e| format!("cannot read {input}: {e}"))
+    };
+    let text = match text {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let name = if input == "-" { "stdin" } else { input };
+    let mut stories = Vec::new();
+    let mut bad = 0usize;
+    for (n, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Story>(line) {
+            Ok(s) => stories.push(s),
+            Err(e) => {
+                eprintln!("error: {name}:{}: not a story JSON line: {e}", n + 1);
+                bad += 1;
+            }
+        }
+    }
+    if bad > 0 {
+        eprintln!("error: {bad} bad line(s) in {name}; nothing folded");
+        return Ok(ExitCode::from(2));
+    }
+    let settings = kkachi::fold::Settings { events };
+    let folded = cluster::fold_stories(&stories, settings);
+    match print_clusters(&stories, &folded, format, explain) {
+        // `kkachi cluster | head` is not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
+        Err(e) => Err(anyhow::Error::new(e).context("cannot write to stdout")),
+        Ok(()) => Ok(ExitCode::SUCCESS),
+    }
+}
+
+fn print_clusters(
+    stories: &[Story],
+    folded: &[kkachi::cluster::Folded],
+    format: Format,
+    explain: bool,
+) -> std::io::Result<()> {
+    use kkachi::cluster;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    if format == Format::Text {
+        writeln!(
+            out,
+            "{:>5} {:>7} {:>5} {:>5} {:<5} {:<5} {:<20} title",
+            "#", "cluster", "match", "sim", "tier", "outl", "feed"
+        )?;
+    }
+    for (i, (story, f)) in stories.iter().zip(folded).enumerate() {
+        let lead = &stories[f.lead];
+        let tier = f.join.as_ref().map(|j| match j.verdict.tier {
+            kkachi::fold::Tier::Copy => "copy",
+            kkachi::fold::Tier::Event => "event",
+        });
+        let outlet = f
+            .join
+            .as_ref()
+            .map(|j| if j.same_outlet { "same" } else { "other" });
+        let explained = f.join.as_ref().filter(|_| explain).map(|j| {
+            kkachi::fold::explain(&cluster::doc(story), &cluster::doc(&stories[j.matched]))
+        });
+        match format {
+            Format::Json => {
+                let mut line = serde_json::json!({
+                    "id": story.id,
+                    "cluster": f.lead + 1,
+                    "lead": lead.id,
+                    // Three decimals: the f32 score widened to f64 would print its noise.
+                    "similarity": f.join.as_ref().map(|j| {
+                        (f64::from(cluster::similarity(&j.verdict)) * 1000.0).round() / 1000.0
+                    }),
+                    "tier": tier,
+                    "matched": f.join.as_ref().map(|j| &stories[j.matched].id),
+                    "outlet": outlet,
+                });
+                if let Some(x) = &explained {
+                    line["explain"] = serde_json::Value::from(x.as_str());
+                }
+                writeln!(out, "{line}")?;
+            }
+            Format::Text => {
+                let (matched, sim) =
+                    f.join
+                        .as_ref()
+                        .map_or(("-".to_string(), "-".to_string()), |j| {
+                            (
+                                (j.matched + 1).to_string(),
+                                format!("{:.2}", cluster::similarity(&j.verdict)),
+                            )
+                        });
+                let feed: String = story.feed.chars().take(20).collect();
+                writeln!(
+                    out,
+                    "{:>5} {:>7} {:>5} {:>5} {:<5} {:<5} {:<20} {}",
+                    i + 1,
+                    f.lead + 1,
+                    matched,
+                    sim,
+                    tier.unwrap_or("-"),
+                    outlet.unwrap_or("-"),
+                    feed,
+                    story.title
+                )?;
+                if let Some(x) = &explained {
+                    for l in x.lines() {
+                        writeln!(out, "{:>13}{l}", "")?;
+                    }
+                }
+            }
+        }
+    }
+    out.flush()
 }

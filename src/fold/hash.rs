@@ -6,9 +6,8 @@
 //! - `hash_chars(seed, cs)`: FNV-1a (64-bit offset basis xor `seed`, prime `0x100000001b3`) over
 //!   the Unicode scalar values of `cs` (one step per `char`, not per byte), then the splitmix64
 //!   finaliser ([`fmix64`]).
-//! - MinHash: value `i` of a set of 32-bit hashes `x` is `min ((a_i * x + b_i) >> 32)` (64-bit
-//!   wrapping arithmetic, multiply-shift hashing), with `a_i` (forced odd) and `b_i` the
-//!   `2i`-th and `2i+1`-th outputs of splitmix64 started at the family's seed.
+//! - MinHash: one-permutation MinHash with optimal densification over the 32-bit element
+//!   hashes (see `minhash` below for the exact steps), 128 bins for copies and 32 for events.
 //! - A band key is `fmix64` chained over the band's rows: `h = fmix64(SEED_BAND ^ band)`, then
 //!   for each row value `v`: `h = fmix64(h.wrapping_mul(FNV_PRIME) ^ v)`.
 
@@ -18,9 +17,9 @@ pub const SEED_SHINGLE: u64 = 0x6b6b_6163_6869_0001;
 pub const SEED_NUMBER: u64 = 0x6b6b_6163_6869_0002;
 /// Seed of the word-token hashes (events tier).
 pub const SEED_TOKEN: u64 = 0x6b6b_6163_6869_0003;
-/// Seed of the copy MinHash family (128 functions).
+/// Seed of the copy MinHash (128 bins).
 pub const SEED_MINHASH: u64 = 0x6b6b_6163_6869_0004;
-/// Seed of the events MinHash family (32 functions).
+/// Seed of the events MinHash (32 bins).
 pub const SEED_EVENT_MINHASH: u64 = 0x6b6b_6163_6869_0005;
 /// Seed of the copy band keys.
 pub const SEED_BAND: u64 = 0x6b6b_6163_6869_0006;
@@ -30,11 +29,11 @@ pub const SEED_EVENT_BAND: u64 = 0x6b6b_6163_6869_0007;
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 
-/// MinHash functions of the copy tier, and its LSH layout: 32 bands of 4 rows.
+/// MinHash bins of the copy tier, and its LSH layout: 32 bands of 4 rows.
 pub const HASHES: usize = 128;
 pub const BANDS: usize = 32;
 pub const ROWS: usize = HASHES / BANDS;
-/// MinHash functions of the events tier: 16 bands of 2 rows (looser: different write-ups share
+/// MinHash bins of the events tier: 16 bands of 2 rows (looser: different write-ups share
 /// fewer tokens than copies share shingles).
 pub const EVENT_HASHES: usize = 32;
 pub const EVENT_BANDS: usize = 16;
@@ -62,35 +61,41 @@ pub fn hash32(seed: u64, cs: impl IntoIterator<Item = char>) -> u32 {
     (hash_chars(seed, cs) >> 32) as u32
 }
 
-/// `n` (a, b) pairs of a multiply-shift family: splitmix64 from `seed`, `a` forced odd.
-const fn family<const N: usize>(seed: u64) -> [(u64, u64); N] {
-    let mut out = [(0u64, 0u64); N];
-    let mut state = seed;
-    let mut i = 0;
-    while i < N {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let a = fmix64(state) | 1;
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let b = fmix64(state);
-        out[i] = (a, b);
-        i += 1;
-    }
-    out
-}
-
-const COPY_FAMILY: [(u64, u64); HASHES] = family::<HASHES>(SEED_MINHASH);
-const EVENT_FAMILY: [(u64, u64); EVENT_HASHES] = family::<EVENT_HASHES>(SEED_EVENT_MINHASH);
-
-fn minhash<const N: usize>(family: &[(u64, u64); N], set: &[u32]) -> [u32; N] {
+/// One-permutation MinHash with optimal densification (Shrivastava, ICML 2017): each element
+/// `x` is hashed once, `h = fmix64(seed ^ x)`; its bin is the top `log2 N` bits of `h`, its value
+/// the low 32 bits, and each bin keeps its smallest value. An empty bin `i` takes the value of
+/// the first non-empty bin `fmix64(seed ^ (i << 32 | attempt)) % N`, attempt = 1, 2, … Two sets
+/// agree on a bin with probability equal to their Jaccard similarity, as with `N` independent
+/// permutations, for one hash per element instead of `N`. An empty set gives all `u32::MAX`.
+fn minhash<const N: usize>(seed: u64, set: &[u32]) -> [u32; N] {
+    let shift = 64 - N.trailing_zeros();
     let mut mins = [u32::MAX; N];
+    let mut filled = [false; N];
     for &x in set {
-        let x = u64::from(x);
-        for (m, &(a, b)) in mins.iter_mut().zip(family.iter()) {
-            let v = (a.wrapping_mul(x).wrapping_add(b) >> 32) as u32;
-            *m = (*m).min(v);
+        let h = fmix64(seed ^ u64::from(x));
+        let bin = (h >> shift) as usize;
+        mins[bin] = mins[bin].min(h as u32);
+        filled[bin] = true;
+    }
+    if set.is_empty() {
+        return mins;
+    }
+    let mut out = mins;
+    for i in 0..N {
+        if filled[i] {
+            continue;
+        }
+        let mut attempt = 1u64;
+        loop {
+            let j = (fmix64(seed ^ ((i as u64) << 32 | attempt)) % N as u64) as usize;
+            if filled[j] {
+                out[i] = mins[j];
+                break;
+            }
+            attempt += 1;
         }
     }
-    mins
+    out
 }
 
 fn band_keys<const N: usize>(seed: u64, mins: &[u32; N], rows: usize) -> Vec<u64> {
@@ -108,10 +113,14 @@ fn band_keys<const N: usize>(seed: u64, mins: &[u32; N], rows: usize) -> Vec<u64
 
 /// The copy tier's 32 band keys of a shingle set.
 pub fn copy_bands(set: &[u32]) -> Vec<u64> {
-    band_keys(SEED_BAND, &minhash(&COPY_FAMILY, set), ROWS)
+    band_keys(SEED_BAND, &minhash::<HASHES>(SEED_MINHASH, set), ROWS)
 }
 
 /// The events tier's 16 band keys of a token set.
 pub fn event_bands(set: &[u32]) -> Vec<u64> {
-    band_keys(SEED_EVENT_BAND, &minhash(&EVENT_FAMILY, set), EVENT_ROWS)
+    band_keys(
+        SEED_EVENT_BAND,
+        &minhash::<EVENT_HASHES>(SEED_EVENT_MINHASH, set),
+        EVENT_ROWS,
+    )
 }

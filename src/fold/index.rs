@@ -155,15 +155,27 @@ impl Index {
         ranked
     }
 
-    /// The best existing story `print` folds into, checking candidates exactly. `lookup`
-    /// returns a candidate's stored print (None if the caller no longer has it: skip it).
+    /// The best existing story `print` folds into, checking candidates exactly (at most
+    /// [`MAX_VERIFIED`], most shared bands first; once a copy is found, candidates sharing fewer
+    /// bands than it are not checked). `lookup` returns a candidate's stored print (None if the
+    /// caller no longer has it: skip it).
     pub fn decide(
         &self,
         print: &Print,
         mut lookup: impl FnMut(Id) -> Option<Print>,
     ) -> Option<Join> {
         let mut best: Option<Join> = None;
-        for (slot, _) in self.ranked(print).into_iter().take(MAX_VERIFIED) {
+        let mut best_hits = 0;
+        for (slot, hits) in self.ranked(print).into_iter().take(MAX_VERIFIED) {
+            // Candidates come most shared bands first, and shared bands grow with similarity:
+            // once a copy is found, one sharing fewer bands is not checked.
+            if best
+                .as_ref()
+                .is_some_and(|b| b.verdict.tier == super::Tier::Copy)
+                && hits < best_hits
+            {
+                break;
+            }
             let s = self.slots[slot as usize];
             let Some(old) = lookup(s.id) else { continue };
             let Some(verdict) = verify(print, &old, &self.settings) else {
@@ -173,6 +185,7 @@ impl Index {
                 .as_ref()
                 .is_none_or(|b| verdict.score() > b.verdict.score())
             {
+                best_hits = hits;
                 best = Some(Join {
                     id: s.id,
                     cluster: s.cluster,

@@ -13,8 +13,8 @@
 //!    the lede is the strong evidence, the title the weak one (outlets rewrite headlines).
 //! 3. Number tokens (`14억`, `30일`, `3.5%`) from the title and the cleaned text window, and
 //!    word tokens for the events tier (particles and stopwords removed).
-//! 4. MinHash of the shingles, 128 × u32, LSH 32 bands × 4 rows; for the events tier, MinHash of
-//!    the word tokens, 32 × u32, 16 bands × 2 rows.
+//! 4. MinHash of the shingles (one-permutation, densified), 128 × u32, LSH 32 bands × 4 rows;
+//!    for the events tier, MinHash of the word tokens, 32 × u32, 16 bands × 2 rows.
 //!
 //! All hashing is our own with fixed seeds ([`hash`] documents the functions and the seeds), so
 //! stored prints survive restarts, platforms and crate upgrades; a golden test pins exact values.
@@ -133,7 +133,7 @@ fn stream(s: &str, korean: bool) -> Vec<(usize, char)> {
     let mut out = Vec::with_capacity(s.len());
     let mut gap = false;
     for (i, c) in s.chars().enumerate() {
-        if c.is_alphanumeric() {
+        if normal::is_alnum(c) {
             if gap && !korean && !out.is_empty() {
                 out.push((i, ' '));
             }
@@ -177,10 +177,14 @@ fn is_korean(title: &str, lede: &str) -> bool {
     hangul > 0 && hangul * 4 >= latin
 }
 
-fn strip_particle(word: &str) -> &str {
+/// `particles`: (last char, particle).
+fn strip_particle<'w>(word: &'w str, particles: &[(char, &str)]) -> &'w str {
     let len = word.chars().count();
+    let Some(last) = word.chars().next_back() else {
+        return word;
+    };
     let mut best: Option<&str> = None;
-    for p in PARTICLES.lines().map(str::trim).filter(|p| !p.is_empty()) {
+    for &(_, p) in particles.iter().filter(|(c, _)| *c == last) {
         if word.ends_with(p)
             && len - p.chars().count() >= 2
             && best.is_none_or(|b| p.len() > b.len())
@@ -191,25 +195,46 @@ fn strip_particle(word: &str) -> &str {
     best.map_or(word, |p| &word[..word.len() - p.len()])
 }
 
+fn class_token(class: u32, h: u32) -> u32 {
+    (h & 0x3FFF_FFFF) | (class << 30)
+}
+
 fn token(class: u32, s: &str) -> u32 {
-    (hash::hash32(hash::SEED_TOKEN, s.chars()) & 0x3FFF_FFFF) | (class << 30)
+    class_token(class, hash::hash32(hash::SEED_TOKEN, s.chars()))
 }
 
 fn tokens_of(s: &str, numbers: &[String]) -> Vec<u32> {
-    let stop: Vec<&str> = STOPWORDS.lines().collect();
+    let stop = sort_dedup(
+        STOPWORDS
+            .lines()
+            .map(|w| hash::hash32(hash::SEED_TOKEN, w.chars()))
+            .collect(),
+    );
+    let particles: Vec<(char, &str)> = PARTICLES
+        .lines()
+        .filter_map(|p| Some((p.chars().next_back()?, p)))
+        .collect();
     let mut out = Vec::new();
-    for word in s.split(|c: char| !c.is_alphanumeric()) {
+    for word in s.split(|c: char| !normal::is_alnum(c)) {
         if word.is_empty() || word.starts_with(|c: char| c.is_ascii_digit()) {
             continue;
         }
         let hangul = word.chars().any(normal::is_hangul);
-        let stem = if hangul { strip_particle(word) } else { word };
+        let stem = if hangul {
+            strip_particle(word, &particles)
+        } else {
+            word
+        };
         let len = stem.chars().count();
-        if len < 2 || stop.binary_search(&stem).is_ok() {
+        let h = hash::hash32(hash::SEED_TOKEN, stem.chars());
+        if len < 2 || stop.binary_search(&h).is_ok() {
             continue;
         }
         let strong = if hangul { len >= 3 } else { len >= 4 };
-        out.push(token(if strong { CLASS_STRONG } else { CLASS_PLAIN }, stem));
+        out.push(class_token(
+            if strong { CLASS_STRONG } else { CLASS_PLAIN },
+            h,
+        ));
     }
     out.extend(numbers.iter().map(|n| token(CLASS_NUMBER, n)));
     sort_dedup(out)

@@ -25,6 +25,21 @@ pub fn is_hangul(c: char) -> bool {
     ('\u{AC00}'..='\u{D7A3}').contains(&c)
 }
 
+/// `char::is_alphanumeric` with the common cases first (its table lookup is slow for Hangul).
+pub fn is_alnum(c: char) -> bool {
+    c.is_ascii_alphanumeric() || is_hangul(c) || (!c.is_ascii() && c.is_alphanumeric())
+}
+
+fn lower(c: char, out: &mut Vec<char>) {
+    if c.is_ascii() {
+        out.push(c.to_ascii_lowercase());
+    } else if is_hangul(c) {
+        out.push(c);
+    } else {
+        out.extend(c.to_lowercase());
+    }
+}
+
 fn is_name_char(c: char) -> bool {
     is_hangul(c) || c == '○' || c == '◯'
 }
@@ -79,11 +94,11 @@ fn byline(cs: &[char], at: usize, loose: bool) -> Option<usize> {
         }
         let len = i - start;
         // `홍길동기자`: the name run swallowed the title; give it back.
-        let glued = ["기자", "특파원", "통신원"]
-            .iter()
-            .find(|w| len > 2 && cs[start..i].ends_with(&w.chars().collect::<Vec<_>>()));
+        let glued = [&['기', '자'][..], &['특', '파', '원'], &['통', '신', '원']]
+            .into_iter()
+            .find(|w| len > 2 && cs[start..i].ends_with(w));
         if let Some(w) = glued {
-            let wl = w.chars().count();
+            let wl = w.len();
             if len - wl < 2 || len - wl > 4 || !(loose || cs.get(i).is_some_and(|c| *c == '=')) {
                 return None;
             }
@@ -125,12 +140,15 @@ fn is_mail_char(c: char) -> bool {
 
 /// NFKC, lowercase and the removals, on at most `limit` chars of `s`.
 pub fn clean(s: &str, limit: usize) -> Cleaned {
-    let cs: Vec<char> = s
-        .chars()
-        .take(limit)
-        .nfkc()
-        .flat_map(char::to_lowercase)
-        .collect();
+    let cut = prefix(s, limit);
+    let mut cs: Vec<char> = Vec::with_capacity(cut.len());
+    // Most feed text is already NFKC (Hangul syllables, ASCII): skip the rewrite then.
+    if unicode_normalization::is_nfkc_quick(cut.chars()) == unicode_normalization::IsNormalized::Yes
+    {
+        cut.chars().for_each(|c| lower(c, &mut cs));
+    } else {
+        cut.nfkc().for_each(|c| lower(c, &mut cs));
+    }
     let n = cs.len();
     let mut drop = vec![false; n];
     let mut photo_marker = false;
@@ -174,7 +192,7 @@ pub fn clean(s: &str, limit: usize) -> Cleaned {
         }
         // A byline standing alone (`홍길동 기자 =`, `○○○ 기자`), at a word start.
         if is_name_char(c)
-            && (i == 0 || !cs[i - 1].is_alphanumeric())
+            && (i == 0 || !is_alnum(cs[i - 1]))
             && let Some(end) = byline(&cs, i, false)
         {
             mark(&mut drop, i, end);
@@ -202,7 +220,7 @@ pub fn clean(s: &str, limit: usize) -> Cleaned {
                     .rev()
                     .find(|&q| {
                         let lone_c = cs[q] == 'c'
-                            && (q == 0 || !cs[q - 1].is_alphanumeric())
+                            && (q == 0 || !is_alnum(cs[q - 1]))
                             && cs.get(q + 1).is_none_or(|c| !c.is_ascii_alphanumeric());
                         cs[q] == '©'
                             || lone_c

@@ -30,43 +30,7 @@ use super::{Store, StoreError, decode};
 use crate::fold::{self, Print};
 use crate::story::{Key, Story};
 
-/// The texts that more than one story of a poll carries (a feed that gives every item the
-/// same description: a slogan, "read more"). They say nothing about which story an item is,
-/// so such items fold on their title alone ([`doc_of`]); otherwise every story of that feed
-/// would look like a copy of the first.
-pub fn boilerplate(stories: &[Story]) -> std::collections::HashSet<&str> {
-    let mut seen = std::collections::HashSet::new();
-    let mut repeated = std::collections::HashSet::new();
-    for s in stories {
-        let text = s.summary.trim();
-        if !text.is_empty() && !seen.insert(text) {
-            repeated.insert(text);
-        }
-    }
-    repeated
-}
-
-/// What folding reads of a story: its title and its lede (the summary, or the full content
-/// when the summary is much shorter), without a text that is [`boilerplate`] in its poll.
-pub fn doc_of<'a>(
-    story: &'a Story,
-    boilerplate: &std::collections::HashSet<&str>,
-) -> fold::Doc<'a> {
-    if boilerplate.contains(story.summary.trim()) {
-        return fold::Doc {
-            title: &story.title,
-            text: "",
-        };
-    }
-    let text = match story.content.as_deref() {
-        Some(content) if story.summary.len() < content.len() / 2 => content,
-        _ => &story.summary,
-    };
-    fold::Doc {
-        title: &story.title,
-        text,
-    }
-}
+pub use crate::cluster::{boilerplate, doc_in as doc_of};
 
 /// A story's fold id: the first 8 bytes of its GUID dedup key (never 0).
 pub fn fold_id(guid: &Key) -> u64 {
@@ -129,11 +93,12 @@ impl Outlet {
     /// either side, when their feeds are. So an aggregator feed's items from two sites are two
     /// outlets.
     pub fn same_outlet(&self, other: &Outlet) -> bool {
-        if self.host.is_empty() || other.host.is_empty() {
-            self.feed == other.feed
-        } else {
-            self.host == other.host
-        }
+        crate::cluster::same_outlet_parts(
+            &self.feed,
+            Some(&self.host),
+            &other.feed,
+            Some(&other.host),
+        )
     }
 
     /// What the `➕` line calls this outlet: its feed's name, or its host when another outlet
@@ -151,14 +116,9 @@ impl Outlet {
     }
 }
 
-/// A link's host, lower case, without a leading `www.` or `m.`.
+/// A link's host, lower case, without a leading `www.` or `m.` (empty without one).
 pub fn outlet_host(url: &str) -> String {
-    let host = url::Url::parse(url)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
-        .unwrap_or_default();
-    let host = host.strip_prefix("www.").unwrap_or(&host);
-    host.strip_prefix("m.").unwrap_or(host).to_string()
+    crate::cluster::outlet_host(url).unwrap_or_default()
 }
 
 /// The message one chat got for a cluster: the story it announced, that story's outlet (an

@@ -3,10 +3,12 @@
 //! the daemon as a child process, the waits) lives in `support/`.
 
 mod cli;
+mod cluster_cli;
 mod crash_loop;
 mod fake_telegram;
 mod feed_classes;
 mod fold;
+mod fold_eval;
 mod fuzz;
 mod hostile;
 mod metrics;

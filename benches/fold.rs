@@ -1,0 +1,342 @@
+//! Folding benchmark (issue 14): `fold::Print::of` + `Index::decide` + `Index::insert` with
+//! 100,000 stories in the window, the index's memory per story (RSS growth and `heap_bytes`),
+//! and the start-up rebuild (decode 100,000 encoded prints + insert).
+//!
+//! Run: `cargo bench --locked --bench fold` (release; `taskset -c 1` to hold it to one core).
+//! Does nothing unless `--bench` is among the arguments, so `cargo test --all-targets` /
+//! `clippy --all-targets` stay cheap. Single-threaded and deterministic: stories are the real
+//! fixture texts of `tests/data/feeds`, their sentences recombined by a fixed-seed generator
+//! (so most stories are not copies of each other), plus a share of real copies (wire-style
+//! edits of an earlier story: 했다→했습니다, a new dateline, byline, footer and headline, a
+//! sentence dropped). Prints the median of several runs.
+
+use std::collections::HashMap;
+use std::hint::black_box;
+use std::time::Instant;
+
+use kkachi::feed::parse_feed;
+use kkachi::fold::{Doc, Id, Index, Print, Settings};
+
+#[path = "common/workload.rs"]
+mod workload;
+use workload::Rng;
+
+macro_rules! fixture {
+    ($path:literal) => {
+        (
+            $path,
+            include_bytes!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/data/feeds/",
+                $path
+            )) as &[u8],
+        )
+    };
+}
+
+const FIXTURES: [(&str, &[u8]); 8] = [
+    fixture!("ko/donga-2022-07-30.xml"),
+    fixture!("ko/joongang-2022-07-30.xml"),
+    fixture!("ko/kmib-2022-07-30.xml"),
+    fixture!("ko/nocut-2022-07-30.xml"),
+    fixture!("ko/pressian-2022-07-30.xml"),
+    fixture!("en/techcrunch-2011.xml"),
+    fixture!("en/huffpost-canada-2017.xml"),
+    fixture!("en/reddit-worldnews-atom-2019.xml"),
+];
+
+const WINDOW: usize = 100_000;
+const MEASURED: usize = 20_000;
+const RUNS: usize = 5;
+/// Percent of generated stories that are copies of an earlier one.
+const COPIES: u64 = 15;
+
+struct Story {
+    title: String,
+    text: String,
+}
+
+/// Sentences and titles of every fixture story, Korean and English apart.
+fn corpus() -> [(Vec<String>, Vec<String>); 2] {
+    let mut out = [(Vec::new(), Vec::new()), (Vec::new(), Vec::new())];
+    for (name, body) in FIXTURES {
+        let stories = parse_feed(name, body, None, chrono_tz::Asia::Seoul)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let lang = usize::from(name.starts_with("en/"));
+        for s in stories {
+            let text = if s.summary.chars().count() >= 80 {
+                s.summary
+            } else {
+                s.content.unwrap_or(s.summary)
+            };
+            let (titles, sentences) = &mut out[lang];
+            titles.push(s.title);
+            for sentence in text.split_inclusive(['.', '?', '!']) {
+                let sentence = sentence.trim();
+                if sentence.chars().count() >= 25 {
+                    sentences.push(sentence.to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// An original story: a real title cut and joined to another, and three to five real
+/// sentences from anywhere in the corpus (so it shares little with any other story).
+fn original(rng: &mut Rng, titles: &[String], sentences: &[String]) -> Story {
+    let a = rng.pick(titles);
+    let b = rng.pick(titles);
+    let half = |s: &str, first: bool| {
+        let words: Vec<&str> = s.split_whitespace().collect();
+        let mid = words.len() / 2;
+        if first {
+            words[..mid].join(" ")
+        } else {
+            words[mid..].join(" ")
+        }
+    };
+    let title = format!("{} {}", half(a, true), half(b, false));
+    // Each sentence is the first half of one real sentence and the second half of another, so
+    // two stories rarely share more than a half-sentence.
+    let n = 3 + rng.below(3);
+    let text: Vec<String> = (0..n)
+        .map(|_| {
+            let a = rng.pick(sentences);
+            let b = rng.pick(sentences);
+            format!("{} {}", half(a, true), half(b, false))
+        })
+        .collect();
+    Story {
+        title,
+        text: text.join(" "),
+    }
+}
+
+/// A wire-style copy of `s`.
+fn copy_of(rng: &mut Rng, s: &Story) -> Story {
+    let mut text = s
+        .text
+        .replace("했다.", "했습니다.")
+        .replace("있다.", "있습니다.")
+        .replace(" said", " says");
+    if rng.chance(50)
+        && let Some(cut) = text.rfind(". ")
+    {
+        text.truncate(cut + 1);
+    }
+    let datelines = [
+        "(서울=연합뉴스) 김민수 기자 = ",
+        "[서울=뉴시스]이영희 기자 = ",
+        "(서울=뉴스1) 박철수 기자 = ",
+        "",
+    ];
+    let footers = [
+        " *재판매 및 DB 금지",
+        " <저작권자(c) 연합뉴스, 무단 전재-재배포 금지>",
+        " kim@news1.kr",
+        "",
+    ];
+    Story {
+        title: format!(
+            "[종합] {}",
+            s.title
+                .split_whitespace()
+                .rev()
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+        text: format!("{}{}{}", rng.pick(&datelines), text, rng.pick(&footers)),
+    }
+}
+
+fn stories(n: usize, seed: u64) -> Vec<Story> {
+    let corpus = corpus();
+    println!(
+        "corpus: {} Korean titles and {} sentences, {} English titles and {} sentences",
+        corpus[0].0.len(),
+        corpus[0].1.len(),
+        corpus[1].0.len(),
+        corpus[1].1.len()
+    );
+    let mut rng = Rng(seed);
+    let mut out: Vec<Story> = Vec::with_capacity(n);
+    for _ in 0..n {
+        if !out.is_empty() && rng.chance(COPIES) {
+            // A copy of a recent story (within the last 2,000).
+            let back = 1 + rng.below(out.len().min(2_000));
+            let c = copy_of(&mut rng, &out[out.len() - back]);
+            out.push(c);
+        } else {
+            let lang = usize::from(rng.chance(20));
+            let (titles, sentences) = &corpus[lang];
+            out.push(original(&mut rng, titles, sentences));
+        }
+    }
+    out
+}
+
+fn rss_bytes() -> usize {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: usize = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    pages * 4096
+}
+
+/// This thread's CPU time: on a shared machine, wall time also counts other processes' turns.
+fn cpu_secs() -> f64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid clock id and a pointer to a live timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
+fn doc(s: &Story) -> Doc<'_> {
+    Doc {
+        title: &s.title,
+        text: &s.text,
+    }
+}
+
+fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    let settings = Settings::default();
+    let all = stories(WINDOW + MEASURED * RUNS, 0x6b6b_6163_6869_0b0b);
+    let avg_chars = all
+        .iter()
+        .map(|s| s.title.chars().count() + s.text.chars().count())
+        .sum::<usize>()
+        / all.len();
+    println!(
+        "stories: {} generated ({COPIES}% copies), {avg_chars} chars (title + text) on average",
+        all.len()
+    );
+
+    // Prints of the window, then the index alone: its RSS growth.
+    let (t, c) = (Instant::now(), cpu_secs());
+    let prints: Vec<Print> = all[..WINDOW].iter().map(|s| Print::of(&doc(s))).collect();
+    let of_rate = WINDOW as f64 / t.elapsed().as_secs_f64();
+    let of_cpu = WINDOW as f64 / (cpu_secs() - c);
+    let shingles = prints.iter().map(Print::shingle_count).sum::<usize>() / WINDOW;
+    let encoded: Vec<Vec<u8>> = prints.iter().map(Print::encode).collect();
+    let enc_avg = encoded.iter().map(Vec::len).sum::<usize>() / WINDOW;
+    println!(
+        "Print::of alone: {of_rate:.0} stories/s wall, {of_cpu:.0} per CPU second; {shingles} shingles, {enc_avg} B encoded on average"
+    );
+
+    let before = rss_bytes();
+    let mut index = Index::new(settings);
+    for (i, p) in prints.iter().enumerate() {
+        index.insert(i as Id + 1, i as Id + 1, i as i64, p);
+    }
+    let after = rss_bytes();
+    println!(
+        "index of {WINDOW}: RSS +{:.0} B/story, heap_bytes {:.0} B/story",
+        (after.saturating_sub(before)) as f64 / WINDOW as f64,
+        index.heap_bytes() as f64 / WINDOW as f64
+    );
+    drop(index);
+
+    // Rebuild: decode every encoded print + insert, into a fresh index.
+    let mut rebuilds = Vec::new();
+    let mut rebuild_cpu = Vec::new();
+    for _ in 0..RUNS {
+        let (t, c) = (Instant::now(), cpu_secs());
+        let mut index = Index::new(settings);
+        for (i, bytes) in encoded.iter().enumerate() {
+            let p = Print::decode(bytes).expect("own encoding");
+            index.insert(i as Id + 1, i as Id + 1, i as i64, &p);
+        }
+        rebuilds.push(t.elapsed().as_secs_f64());
+        rebuild_cpu.push(cpu_secs() - c);
+        black_box(index.len());
+    }
+    println!(
+        "rebuild of {WINDOW} (decode + insert): median {:.3} s wall, {:.3} s CPU (wall runs: {})",
+        median(rebuilds.clone()),
+        median(rebuild_cpu),
+        rebuilds
+            .iter()
+            .map(|r| format!("{r:.3}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+
+    // The folding path over a full window: the window is built by the same path, then each run
+    // folds MEASURED more stories, pruning the oldest so 100,000 stay in the window.
+    let mut store: HashMap<Id, Print> = HashMap::with_capacity(WINDOW + MEASURED * RUNS);
+    let mut index = Index::new(settings);
+    let mut joined = 0usize;
+    let fold = |index: &mut Index, store: &mut HashMap<Id, Print>, i: usize| -> bool {
+        let id = i as Id + 1;
+        let p = Print::of(&doc(&all[i]));
+        let join = index.decide(&p, |c| store.get(&c).cloned());
+        let cluster = join.as_ref().map_or(id, |j| j.cluster);
+        index.insert(id, cluster, i as i64, &p);
+        store.insert(id, p);
+        join.is_some()
+    };
+    let t = Instant::now();
+    for i in 0..WINDOW {
+        joined += usize::from(fold(&mut index, &mut store, i));
+    }
+    println!(
+        "window built by folding: {:.0} stories/s, {joined} joined ({:.1}%)",
+        WINDOW as f64 / t.elapsed().as_secs_f64(),
+        joined as f64 * 100.0 / WINDOW as f64
+    );
+    let mut rates = Vec::new();
+    let mut cpu_rates = Vec::new();
+    let mut run_joined = Vec::new();
+    for run in 0..RUNS {
+        let from = WINDOW + run * MEASURED;
+        let mut j = 0;
+        let (t, c) = (Instant::now(), cpu_secs());
+        for i in from..from + MEASURED {
+            j += usize::from(fold(&mut index, &mut store, i));
+            if i % 1_000 == 0 {
+                let before = (i - WINDOW) as i64;
+                index.prune(before);
+            }
+        }
+        rates.push(MEASURED as f64 / t.elapsed().as_secs_f64());
+        cpu_rates.push(MEASURED as f64 / (cpu_secs() - c));
+        run_joined.push(j);
+        store.retain(|id, _| index.cluster_of(*id).is_some());
+    }
+    let candidates: usize = all[WINDOW..WINDOW + 2_000]
+        .iter()
+        .map(|s| index.candidates(&Print::of(&doc(s))).len())
+        .sum();
+    println!(
+        "folded with {} in the window: median {:.0} stories/s wall, {:.0} per CPU second (wall runs: {}); joined per run: {:?}; {:.2} candidates per story",
+        index.len(),
+        median(rates.clone()),
+        median(cpu_rates),
+        rates
+            .iter()
+            .map(|r| format!("{r:.0}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        run_joined,
+        candidates as f64 / 2_000.0
+    );
+    println!(
+        "index heap_bytes at {}: {:.0} B/story",
+        index.len(),
+        index.heap_bytes() as f64 / index.len() as f64
+    );
+}
