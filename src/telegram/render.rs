@@ -563,6 +563,62 @@ mod tests {
         }
     }
 
+    fn outlet(i: usize) -> Outlet {
+        Outlet {
+            feed: format!("outlet-{i}"),
+            host: format!("news{i}.example.kr"),
+            title: format!("copy {i}"),
+            url: format!("https://news{i}.example.kr/a?x={i}&y=1"),
+            story: format!("{i:064x}"),
+        }
+    }
+
+    fn fold(more: Vec<Outlet>) -> Fold {
+        Fold {
+            cluster: 1,
+            target: "00".into(),
+            alert: record(),
+            more,
+            own: None,
+            message_id: None,
+        }
+    }
+
+    #[test]
+    fn an_edit_is_the_message_and_a_line_of_linked_outlets_within_the_limit() {
+        let tz = chrono_tz::Asia::Seoul;
+        let got = fold_html(&fold(vec![outlet(1), outlet(2)]), tz);
+        assert_eq!(
+            got,
+            format!(
+                "{}\n\n➕ 2 · <a href=\"https://news1.example.kr/a?x=1&amp;y=1\">outlet-1</a> · \
+                 <a href=\"https://news2.example.kr/a?x=2&amp;y=1\">outlet-2</a>",
+                alert_html(&record(), tz)
+            )
+        );
+        assert!(fold_plain(&fold(vec![outlet(1)]), tz).ends_with("\n\n➕ 1 · outlet-1"));
+        // Too many to name: as many as fit, then the rest counted; never over the limit.
+        let many = fold_html(&fold((0..400).map(outlet).collect()), tz);
+        assert!(utf16_len(&many) <= MESSAGE_LIMIT, "{}", utf16_len(&many));
+        let rest: usize = many
+            .rsplit(" · +")
+            .next()
+            .and_then(|n| n.parse().ok())
+            .expect("a count of the rest");
+        let named = many.matches("<a href=\"https://news").count();
+        assert_eq!(named + rest, 400, "{many}");
+        // An aggregator's two sites from one feed are named by host.
+        let mut a = outlet(1);
+        let mut b = outlet(2);
+        a.feed = "google-news".into();
+        b.feed = "google-news".into();
+        let line = fold_html(&fold(vec![a, b]), tz);
+        assert!(
+            line.contains(">news1.example.kr</a>") && line.contains(">news2.example.kr</a>"),
+            "{line}"
+        );
+    }
+
     #[test]
     fn alert_html_escapes_everything_and_shows_local_time() {
         let got = alert_html(&record(), chrono_tz::Asia::Seoul);
