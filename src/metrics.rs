@@ -78,6 +78,8 @@ pub struct Metrics {
     telegram_429: Counter,
     delivery_seconds: Histogram,
     outbox_depth: Gauge,
+    fold_stories: Gauge,
+    fold_index_bytes: Gauge,
     feeds_in_backoff: Gauge,
     reloads: Family<ResultLabel, Counter>,
     reload_ok: Gauge,
@@ -116,6 +118,8 @@ impl Metrics {
             telegram_429: Counter::default(),
             delivery_seconds: delivery_buckets(),
             outbox_depth: Gauge::default(),
+            fold_stories: Gauge::default(),
+            fold_index_bytes: Gauge::default(),
             feeds_in_backoff: Gauge::default(),
             reloads: Family::default(),
             reload_ok: Gauge::default(),
@@ -192,6 +196,16 @@ impl Metrics {
             "outbox_depth",
             "Telegram messages waiting in the outbox (read at scrape time)",
             m.outbox_depth.clone(),
+        );
+        r.register(
+            "fold_stories",
+            "Stories in the in-memory fold index: the window's alerted stories a copy can fold into",
+            m.fold_stories.clone(),
+        );
+        r.register(
+            "fold_index_bytes",
+            "Estimated heap of the in-memory fold index (LSH bands)",
+            m.fold_index_bytes.clone(),
         );
         r.register(
             "feeds_in_backoff",
@@ -305,6 +319,9 @@ impl Metrics {
     /// read now. Reads the store (sled, in memory mostly): call it off the async threads.
     pub fn render(&self, store: &Store) -> String {
         self.outbox_depth.set(store.outbox_len() as i64);
+        let (fold_stories, fold_bytes) = store.fold_len();
+        self.fold_stories.set(fold_stories as i64);
+        self.fold_index_bytes.set(fold_bytes as i64);
         let now = Utc::now();
         match store.feed_states() {
             Ok(states) => {
@@ -399,6 +416,7 @@ mod tests {
             ("kkachi_delivery_latency_seconds_sum", 2.0),
             ("kkachi_outbox_depth", 0.0),
             ("kkachi_feeds_in_backoff", 0.0),
+            ("kkachi_fold_stories", 0.0),
         ] {
             assert_eq!(sample(&text, series), Some(value), "{series} in\n{text}");
         }
