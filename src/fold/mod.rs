@@ -3,7 +3,7 @@
 //! and passes them back to [`Index::decide`]; the index keeps only LSH band keys.
 //!
 //! How a story becomes a [`Print`]:
-//! 1. Title and text are cleaned ([`normal`]): NFKC, lowercase, bracket tags (`[속보]`,
+//! 1. Title and text are cleaned (module `normal`): NFKC, lowercase, bracket tags (`[속보]`,
 //!    `[종합2보]`, `【…】`), datelines and bylines, footers, e-mail addresses and photo credits
 //!    removed. Of the text, only the first [`LEDE_CHARS`] chars (after cleaning) are used.
 //! 2. Shingles: for Korean text, syllable 3-grams over the letters and digits with whitespace
@@ -16,8 +16,9 @@
 //! 4. MinHash of the shingles (one-permutation, densified), 128 × u32, LSH 32 bands × 4 rows;
 //!    for the events tier, MinHash of the word tokens, 32 × u32, 16 bands × 2 rows.
 //!
-//! All hashing is our own with fixed seeds ([`hash`] documents the functions and the seeds), so
-//! stored prints survive restarts, platforms and crate upgrades; a golden test pins exact values.
+//! All hashing is our own with fixed seeds (module `hash` documents the functions and the
+//! seeds), so stored prints survive restarts, platforms and crate upgrades; a golden test pins
+//! exact values.
 //!
 //! [`verify`] decides exactly, on the stored sets:
 //! - **copy**: lede Jaccard ≥ 0.5, or lede containment (shared / smaller) ≥ 0.7 with at least
@@ -40,7 +41,7 @@ mod normal;
 
 use std::fmt;
 
-pub use index::Index;
+pub use index::{Index, MAX_VERIFIED};
 
 /// Goes into the store's tree names: bump when [`Print`] or its encoding changes.
 pub const VERSION: u32 = 1;
