@@ -3,7 +3,7 @@
 //! and passes them back to [`Index::decide`]; the index keeps only LSH band keys.
 //!
 //! How a story becomes a [`Print`]:
-//! 1. Title and text are cleaned ([`normal`]): NFKC, lowercase, bracket tags (`[속보]`,
+//! 1. Title and text are cleaned (module `normal`): NFKC, lowercase, bracket tags (`[속보]`,
 //!    `[종합2보]`, `【…】`), datelines and bylines, footers, e-mail addresses and photo credits
 //!    removed. Of the text, only the first [`LEDE_CHARS`] chars (after cleaning) are used.
 //! 2. Shingles: for Korean text, syllable 3-grams over the letters and digits with whitespace
@@ -16,15 +16,18 @@
 //! 4. MinHash of the shingles (one-permutation, densified), 128 × u32, LSH 32 bands × 4 rows;
 //!    for the events tier, MinHash of the word tokens, 32 × u32, 16 bands × 2 rows.
 //!
-//! All hashing is our own with fixed seeds ([`hash`] documents the functions and the seeds), so
-//! stored prints survive restarts, platforms and crate upgrades; a golden test pins exact values.
+//! All hashing is our own with fixed seeds (module `hash` documents the functions and the
+//! seeds), so stored prints survive restarts, platforms and crate upgrades; a golden test pins
+//! exact values.
 //!
 //! [`verify`] decides exactly, on the stored sets:
 //! - **copy**: lede Jaccard ≥ 0.5, or lede containment (shared / smaller) ≥ 0.7 with at least
 //!   [`MIN_CONTAINED`] shingles on the smaller side (1보 ⊂ 종합). Short items (fewer than
 //!   [`SHORT_TEXT`] lede shingles: title-only feeds) and photo items (templated captions) take the
 //!   strict path instead: Jaccard of title ∪ lede ≥ [`STRICT_JACCARD`] with at least
-//!   [`STRICT_SHARED`] shared shingles.
+//!   [`STRICT_SHARED`] shared shingles, and for photo items the titles' own shingles must agree
+//!   too (Jaccard ≥ [`PHOTO_TITLE_JACCARD`]): photos of one event share the caption and differ
+//!   in who is in the picture.
 //! - **event** (only with [`Settings::events`]): weighted cosine of the word tokens ≥
 //!   [`EVENT_COSINE`] with at least [`EVENT_STRONG`] shared strong tokens (names, numbers, long
 //!   words), neither side short or a photo.
@@ -38,7 +41,7 @@ mod normal;
 
 use std::fmt;
 
-pub use index::Index;
+pub use index::{Index, MAX_VERIFIED};
 
 /// Goes into the store's tree names: bump when [`Print`] or its encoding changes.
 pub const VERSION: u32 = 1;
@@ -58,6 +61,8 @@ pub const COPY_JACCARD: f32 = 0.5;
 pub const COPY_CONTAINMENT: f32 = 0.7;
 pub const STRICT_JACCARD: f32 = 0.75;
 pub const STRICT_SHARED: usize = 10;
+/// Photo items: Jaccard of the title shingles (those not in the lede) they need as well.
+pub const PHOTO_TITLE_JACCARD: f32 = 0.5;
 pub const EVENT_COSINE: f32 = 0.45;
 pub const EVENT_STRONG: usize = 4;
 /// Fewer shingles than this: no band keys (the story is never a candidate: an empty or
@@ -539,6 +544,14 @@ fn intersect(a: &[u32], b: &[u32]) -> usize {
     n
 }
 
+/// `a` without the elements of `b` (both sorted).
+fn minus(a: &[u32], b: &[u32]) -> Vec<u32> {
+    a.iter()
+        .filter(|x| b.binary_search(x).is_err())
+        .copied()
+        .collect()
+}
+
 fn overlap(a: &[u32], b: &[u32]) -> Overlap {
     let shared = intersect(a, b);
     let union = a.len() + b.len() - shared;
@@ -609,7 +622,16 @@ pub fn verify(new: &Print, old: &Print, settings: &Settings) -> Option<Verdict> 
     let strict = new.short || old.short || new.photo || old.photo;
     if strict {
         let all = overlap(&new.shingles, &old.shingles);
-        if all.jaccard >= STRICT_JACCARD && all.shared >= STRICT_SHARED {
+        // Photo items of one event share the caption and differ in the title (who is in the
+        // picture): their titles must agree too.
+        let titles_agree = !(new.photo || old.photo) || {
+            let (ta, tb) = (
+                minus(&new.shingles, &new.text),
+                minus(&old.shingles, &old.text),
+            );
+            ta.is_empty() || tb.is_empty() || overlap(&ta, &tb).jaccard >= PHOTO_TITLE_JACCARD
+        };
+        if all.jaccard >= STRICT_JACCARD && all.shared >= STRICT_SHARED && titles_agree {
             return Some(Verdict {
                 tier: Tier::Copy,
                 overlap: all,
