@@ -76,6 +76,7 @@ mod naive;
 pub mod normalize;
 mod parser;
 mod prog;
+pub mod translit;
 
 #[cfg(test)]
 mod tests;
@@ -182,6 +183,8 @@ pub struct RuleSet {
     rules: Vec<CompiledRule>,
     lits: Vec<(Box<str>, Bounds)>,
     aliases: Aliases,
+    /// Whether Latin terms without an alias get transliterated spellings ([`translit`]).
+    translit: bool,
     index: index::Index,
     prog: prog::Program,
     /// Rule → whether it has `feeds = [..]` (so candidates skip the rule struct otherwise).
@@ -234,6 +237,7 @@ pub fn test_query(
 ) -> Result<TestReport, QueryError> {
     let parsed = parser::parse(query)?;
     let mut table = LiteralTable::default();
+    table.translit = aliases_from.translit;
     let compiled = compile(&parsed.expr, &aliases_from.aliases, &mut table);
     let lits = table.into_lits();
     let originals = [doc.title, doc.summary, doc.content];
@@ -341,6 +345,17 @@ impl RuleSet {
         builtin_aliases: bool,
         groups: &[(String, Vec<String>)],
     ) -> Result<RuleSet, Vec<(String, QueryError)>> {
+        RuleSet::from_queries_with(queries, builtin_aliases, groups, true)
+    }
+
+    /// Like [`RuleSet::from_queries_with_aliases`], with transliteration ([`translit`]) on or
+    /// off (it is on everywhere else), e.g. to measure what it costs.
+    pub fn from_queries_with<'a>(
+        queries: impl IntoIterator<Item = (&'a str, &'a str)>,
+        builtin_aliases: bool,
+        groups: &[(String, Vec<String>)],
+        translit: bool,
+    ) -> Result<RuleSet, Vec<(String, QueryError)>> {
         let mut rules = Vec::new();
         let mut errors = Vec::new();
         for (name, query) in queries {
@@ -361,14 +376,23 @@ impl RuleSet {
             }
         }
         if errors.is_empty() {
-            Ok(RuleSet::build(rules, Aliases::new(builtin_aliases, groups)))
+            Ok(RuleSet::build_with(
+                rules,
+                Aliases::new(builtin_aliases, groups),
+                translit,
+            ))
         } else {
             Err(errors)
         }
     }
 
     fn build(rules: Vec<(RuleInfo, Expr)>, aliases: Aliases) -> RuleSet {
+        RuleSet::build_with(rules, aliases, true)
+    }
+
+    fn build_with(rules: Vec<(RuleInfo, Expr)>, aliases: Aliases, translit: bool) -> RuleSet {
         let mut table = LiteralTable::default();
+        table.translit = translit;
         let mut infos = Vec::with_capacity(rules.len());
         let mut compiled = Vec::with_capacity(rules.len());
         for (info, expr) in rules {
@@ -393,6 +417,7 @@ impl RuleSet {
             rules: compiled,
             lits,
             aliases,
+            translit,
             index,
             prog,
         }
