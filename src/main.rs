@@ -418,6 +418,9 @@ fn rules_test(
             );
             for hit in &report.hits {
                 println!("  {} in {}: {}", hit.term, hit.field, hit.context);
+                if hit.source != rules::Source::Written {
+                    println!("    as {} ({})", hit.form, hit.source);
+                }
             }
             if report.matched {
                 ExitCode::SUCCESS

@@ -83,7 +83,7 @@ mod tests;
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use crate::diag::Diagnostic;
 pub use field::Field;
@@ -112,6 +112,42 @@ pub struct RuleMatch {
     /// The positive terms of the query that hit, as written (canonical form: straight quotes,
     /// no field prefix; `feed:name` for feed terms), in query order, without duplicates.
     pub matched: Vec<String>,
+    /// For each matched term that hit only through another form (an alias or a transliterated
+    /// spelling), the first such form: why `Netflix` matched a story that says 넷플릭스.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub via: Vec<Via>,
+}
+
+/// Where a form of a term comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// The term as written.
+    Written,
+    /// An alias group (built in or `[aliases]`).
+    Dictionary,
+    /// A spelling [`translit`] generated.
+    Transliteration,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Source::Written => "as written",
+            Source::Dictionary => "dictionary",
+            Source::Transliteration => "transliteration",
+        })
+    }
+}
+
+/// A matched term and the form of it that hit, when that form is not the term as written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Via {
+    /// The term as written (as in [`RuleMatch::matched`]).
+    pub term: String,
+    /// The form that hit (normalised: lower case).
+    pub form: String,
+    pub source: Source,
 }
 
 #[derive(Debug, Clone)]
@@ -206,6 +242,9 @@ impl fmt::Debug for RuleSet {
 pub struct Hit {
     /// The term as written (canonical form).
     pub term: String,
+    /// The form of the term that hit (normalised) and where it comes from.
+    pub form: String,
+    pub source: Source,
     /// "title", "summary" or "content".
     pub field: &'static str,
     /// The original text that matched.
@@ -269,15 +308,20 @@ pub fn test_query(
             let (norm, map) = &mapped[i];
             let first = ids
                 .iter()
-                .filter_map(|&id| {
+                .enumerate()
+                .filter_map(|(k, &id)| {
                     let (text, bounds) = &lits[id as usize];
-                    naive::occurrences(norm, text, *bounds).next()
+                    naive::occurrences(norm, text, *bounds)
+                        .next()
+                        .map(|at| (at, k))
                 })
                 .min();
-            let Some((s, e)) = first else { continue };
+            let Some(((s, e), k)) = first else { continue };
             let (os, oe) = (map[s].0, map[e - 1].1);
             let hit = Hit {
                 term: leaf.written.to_string(),
+                form: lits[ids[k] as usize].0.to_string(),
+                source: aliases_from.source(ids, k, &lits),
                 field: name,
                 found: originals[i][os..oe].to_string(),
                 context: context(originals[i], os, oe),
@@ -453,6 +497,7 @@ impl RuleSet {
                     .iter()
                     .map(|&t| self.prog.term(t).to_string())
                     .collect(),
+                via: self.via(r, |l, mask| s.scan.hits.fields(l) & mask != 0),
             })
             .collect()
     }
@@ -505,15 +550,56 @@ impl RuleSet {
         self.naive_into(doc, &mut found);
         found
             .into_iter()
-            .map(|(r, matched)| RuleMatch {
+            .map(|(r, matched, via)| RuleMatch {
                 rule: self.infos[r as usize].name.clone(),
                 matched,
+                via,
             })
             .collect()
     }
 
-    /// [`RuleSet::match_doc_naive`] by rule index: appends (rule, terms) to `out`.
-    fn naive_into(&self, doc: &Doc, out: &mut Vec<(u32, Vec<String>)>) {
+    /// Why each matched term of rule `r` hit, when not as written: `hit(literal, fields)` says
+    /// whether a literal occurred in one of those fields.
+    fn via(&self, r: u32, hit: impl Fn(u32, u8) -> bool) -> Vec<Via> {
+        let mut out: Vec<Via> = Vec::new();
+        let Some(rule) = self.rules.get(r as usize) else {
+            return out;
+        };
+        for leaf in rule.compiled.leaves.iter().filter(|l| l.positive) {
+            let LeafKind::Text { fields, lits } = &leaf.kind else {
+                continue;
+            };
+            let Some(k) = lits.iter().position(|&l| hit(l, *fields)) else {
+                continue;
+            };
+            if k == 0 || out.iter().any(|v| *v.term == *leaf.written) {
+                continue;
+            }
+            out.push(Via {
+                term: leaf.written.to_string(),
+                form: self.lits[lits[k] as usize].0.to_string(),
+                source: self.source(lits, k, &self.lits),
+            });
+        }
+        out
+    }
+
+    /// Where the `k`-th literal of a leaf with literals `ids` comes from: the first is the term
+    /// as written, the others its aliases or, for a term without any, its transliterations.
+    fn source(&self, ids: &[u32], k: usize, lits: &[(Box<str>, Bounds)]) -> Source {
+        if k == 0 {
+            return Source::Written;
+        }
+        let written = ids.first().and_then(|&i| lits.get(i as usize));
+        match written {
+            Some((text, _)) if self.aliases.expand(text).len() > 1 => Source::Dictionary,
+            _ if self.translit => Source::Transliteration,
+            _ => Source::Dictionary,
+        }
+    }
+
+    /// [`RuleSet::match_doc_naive`] by rule index: appends (rule, terms, via) to `out`.
+    fn naive_into(&self, doc: &Doc, out: &mut Vec<(u32, Vec<String>, Vec<Via>)>) {
         let texts = [
             normalize(doc.title),
             normalize(doc.summary),
@@ -529,7 +615,13 @@ impl RuleSet {
                 continue;
             }
             if let Some(matched) = naive::match_rule(&rule.compiled, &self.lits, &fields) {
-                out.push((count(r), matched));
+                let via = self.via(count(r), |l, mask| {
+                    let (text, bounds) = &self.lits[l as usize];
+                    FIELD_NAMES.iter().zip(fields.texts).any(|((bit, _), t)| {
+                        mask & bit != 0 && naive::occurrences(t, text, *bounds).next().is_some()
+                    })
+                });
+                out.push((count(r), matched, via));
             }
         }
     }
@@ -570,7 +662,7 @@ pub struct Matcher<'a> {
     out: Vec<RuleMatch>,
     len: usize,
     /// [`Matcher::match_ids`]'s results when the index is incomplete (naive evaluator).
-    naive: Vec<(u32, Vec<String>)>,
+    naive: Vec<(u32, Vec<String>, Vec<Via>)>,
 }
 
 impl fmt::Debug for Matcher<'_> {
@@ -596,7 +688,9 @@ impl<'a> Matcher<'a> {
             let terms = s.terms[a as usize..b as usize]
                 .iter()
                 .map(|&t| set.prog.term(t));
+            let via = set.via(r, |l, mask| s.scan.hits.fields(l) & mask != 0);
             if let Some(m) = self.out.get_mut(i) {
+                m.via = via;
                 m.rule.clear();
                 m.rule.push_str(name);
                 let k = b as usize - a as usize;
@@ -613,6 +707,7 @@ impl<'a> Matcher<'a> {
                 self.out.push(RuleMatch {
                     rule: name.clone(),
                     matched: terms.map(str::to_string).collect(),
+                    via,
                 });
             }
         }
@@ -634,6 +729,7 @@ impl<'a> Matcher<'a> {
                 found: &[],
                 terms: &[],
                 naive: &self.naive,
+                scan: None,
             };
         }
         set.run(doc, &mut self.scratch);
@@ -642,6 +738,7 @@ impl<'a> Matcher<'a> {
             found: &self.scratch.found,
             terms: &self.scratch.terms,
             naive: &[],
+            scan: Some(&self.scratch.scan),
         }
     }
 
@@ -658,8 +755,10 @@ pub struct Matches<'m> {
     /// (rule, range into `terms`) of each match (indexed matcher).
     found: &'m [(u32, u32, u32)],
     terms: &'m [u32],
-    /// (rule, terms) of each match when the rule set fell back to the naive evaluator.
-    naive: &'m [(u32, Vec<String>)],
+    /// (rule, terms, via) of each match when the rule set fell back to the naive evaluator.
+    naive: &'m [(u32, Vec<String>, Vec<Via>)],
+    /// The story's scan (indexed matcher), for [`MatchRef::via`].
+    scan: Option<&'m index::ScanScratch>,
 }
 
 impl<'m> Matches<'m> {
@@ -672,18 +771,22 @@ impl<'m> Matches<'m> {
     }
 
     pub fn iter(&self) -> impl ExactSizeIterator<Item = MatchRef<'m>> + 'm {
-        let (set, terms) = (self.set, self.terms);
+        let (set, terms, scan) = (self.set, self.terms, self.scan);
         let indexed = self.found.iter().map(move |&(r, a, b)| MatchRef {
             set,
             rule: r,
             ids: terms.get(a as usize..b as usize).unwrap_or(&[]),
             strs: &[],
+            scan,
+            vias: &[],
         });
-        let naive = self.naive.iter().map(move |(r, strs)| MatchRef {
+        let naive = self.naive.iter().map(move |(r, strs, vias)| MatchRef {
             set,
             rule: *r,
             ids: &[],
             strs,
+            scan: None,
+            vias,
         });
         // Only one of the two is ever non-empty.
         ExactChain(indexed, naive)
@@ -726,6 +829,9 @@ pub struct MatchRef<'m> {
     /// Term ids (indexed matcher) or term strings (naive fallback); one of them is empty.
     ids: &'m [u32],
     strs: &'m [String],
+    /// The story's scan (indexed matcher) or the forms that hit (naive fallback).
+    scan: Option<&'m index::ScanScratch>,
+    vias: &'m [Via],
 }
 
 impl<'m> MatchRef<'m> {
@@ -751,11 +857,22 @@ impl<'m> MatchRef<'m> {
             .chain(self.strs.iter().map(String::as_str))
     }
 
+    /// Why its terms hit when not as written, as in [`RuleMatch::via`].
+    pub fn via(&self) -> Vec<Via> {
+        match self.scan {
+            Some(scan) => self
+                .set
+                .via(self.rule, |l, mask| scan.hits.fields(l) & mask != 0),
+            None => self.vias.to_vec(),
+        }
+    }
+
     /// The match as an owned [`RuleMatch`].
     pub fn to_match(&self) -> RuleMatch {
         RuleMatch {
             rule: self.rule().to_string(),
             matched: self.terms().map(str::to_string).collect(),
+            via: self.via(),
         }
     }
 }

@@ -546,6 +546,7 @@ mod tests {
         vec![RuleHit {
             rule: rule.into(),
             matched: vec!["x".into()],
+            via: vec![],
         }]
     }
 
