@@ -76,6 +76,7 @@ mod naive;
 pub mod normalize;
 mod parser;
 mod prog;
+pub mod suggest;
 pub mod translit;
 
 #[cfg(test)]
