@@ -2,12 +2,56 @@
 //! held-back half), the names missed with the spellings generated for them, and every false
 //! match on the Korean fixture feeds, with transliteration on and off.
 //!
-//! `cargo run --release --example translit_eval` (`-- --missed` lists the misses).
+//! `cargo run --release --example translit_eval` (`-- --missed` lists the misses;
+//! `-- --build-cost` measures instead what transliteration costs a rule set: build time and
+//! index heap of the 10,000 rules of `cargo bench --bench rules`, with it on and off).
+
+use std::time::Instant;
+
+use kkachi::rules::RuleSet;
 
 #[path = "../tests/it/translit/eval.rs"]
 mod eval;
 
+#[path = "../benches/common/workload.rs"]
+mod workload;
+
+fn build_cost() {
+    let pool = workload::entities(60_000);
+    for n in [10_000, 100_000] {
+        let rules = workload::rules(n, &pool, 80);
+        println!("| rules | transliteration | build (best of 3) | patterns | index heap |");
+        println!("|---:|---|---:|---:|---:|");
+        for translit in [false, true] {
+            let mut best = f64::MAX;
+            let mut set = RuleSet::empty();
+            for _ in 0..3 {
+                let t = Instant::now();
+                set = RuleSet::from_queries_with(
+                    rules.iter().map(|(a, b)| (a.as_str(), b.as_str())),
+                    true,
+                    &[],
+                    translit,
+                )
+                .unwrap_or_else(|e| panic!("{e:?}"));
+                best = best.min(t.elapsed().as_secs_f64());
+            }
+            println!(
+                "| {n} | {} | {:.1} ms | {} | {:.1} MiB |",
+                if translit { "on" } else { "off" },
+                best * 1000.0,
+                set.automaton_patterns().len(),
+                set.index_heap_bytes() as f64 / (1024.0 * 1024.0)
+            );
+        }
+    }
+}
+
 fn main() {
+    if std::env::args().any(|a| a == "--build-cost") {
+        build_cost();
+        return;
+    }
     let show_missed = std::env::args().any(|a| a == "--missed");
     let mut names = eval::names();
     let known = eval::in_dictionary(&names);

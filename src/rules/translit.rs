@@ -25,22 +25,36 @@ pub const MIN_LETTERS: usize = 4;
 /// Partial spellings the beam keeps per step.
 const BEAM: usize = 48;
 
-/// Whether a term as written gets transliterated spellings: Latin letters only (words separated
-/// by spaces or hyphens), at least [`MIN_LETTERS`] letters, and no word written in capitals
-/// (acronyms such as `NASA` are spelt out letter by letter in Korean, or not at all).
+/// Lower-case words a capitalised name may contain (`Virgil van Dijk`, `Ana de Armas`).
+const CONNECTORS: &[&str] = &[
+    "van", "von", "de", "der", "den", "di", "da", "du", "del", "la", "le", "of", "the", "and",
+];
+
+/// Whether a term as written gets transliterated spellings: a name, that is Latin letters only
+/// (words separated by spaces or hyphens), at least [`MIN_LETTERS`] letters, written with
+/// capitals (`Netflix`, `Sally Rooney`; lower-case connectors such as `van` allowed) but no
+/// word in capitals only (acronyms such as `NASA` are spelt out letter by letter in Korean, or
+/// not at all). Lower-case terms are ordinary words (`service`, `battery`): their Korean
+/// loanwords (서비스, 배터리) are not what a rule written in English asks for.
 pub fn applies(written: &str) -> bool {
     let letters = written.chars().filter(|c| c.is_ascii_alphabetic()).count();
+    let words: Vec<&str> = written
+        .split([' ', '-'])
+        .filter(|w| !w.is_empty())
+        .collect();
     letters >= MIN_LETTERS
         && written
             .chars()
             .all(|c| c.is_ascii_alphabetic() || c == ' ' || c == '-' || c == '\'')
-        && written
-            .split([' ', '-'])
-            .filter(|w| !w.is_empty())
-            .all(|w| {
-                let upper = w.chars().filter(|c| c.is_ascii_uppercase()).count();
-                !(w.len() >= 2 && upper == w.chars().filter(char::is_ascii_alphabetic).count())
-            })
+        && words
+            .first()
+            .is_some_and(|w| w.starts_with(|c: char| c.is_ascii_uppercase()))
+        && words.iter().all(|w| {
+            let upper = w.chars().filter(char::is_ascii_uppercase).count();
+            let alpha = w.chars().filter(char::is_ascii_alphabetic).count();
+            let acronym = alpha >= 2 && upper == alpha;
+            !acronym && (upper > 0 || CONNECTORS.contains(w))
+        })
 }
 
 /// The spellings the compiler adds to a term written as `written` (normalised: `norm`): none
@@ -783,6 +797,11 @@ mod tests {
             ("SK hynix", false),
             ("Web3", false),
             ("Lyft", true),
+            ("service", false),
+            ("netflix", false),
+            ("Virgil van Dijk", true),
+            ("Sally rooney", false),
+            ("McIlroy", true),
         ] {
             assert_eq!(applies(term), want, "{term}");
         }
