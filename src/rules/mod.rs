@@ -3,7 +3,8 @@
 //!
 //! Owns everything between a rule's text and the answer "which rules does this story match, and
 //! on which terms". Pure: no IO (the caller reads `rules.toml`), no `.await`, no global mutable
-//! state; the only `static` is the built-in alias table.
+//! state; the only `static` is the built-in alias table (and [`translit`]'s stop list is a
+//! compiled-in `const`).
 //!
 //! # The language
 //!
@@ -47,6 +48,13 @@
 //!   `오픈AI`). Built-in groups ([`aliases::BUILTIN`]) are on unless `builtin_aliases = false`;
 //!   `[aliases]` adds groups, and a user group with a built-in group's name replaces it.
 //!   Modifiers (`*`, `=`) apply to every member.
+//! - Transliteration: a name in Latin letters that no alias group knows (capitalised, at least
+//!   four letters, not an acronym: `Zalando`, `Sally Rooney`, not `service` or `NASA`) also
+//!   matches its likely Korean spellings ([`translit`]: 잘란도, 샐리 루니), as whole words with
+//!   particles only: `Zalando` matches 잘란도가, not 잘란도코리아. [`RuleMatch::via`] (and
+//!   `rules test`) say which form hit and whether it came from the dictionary or from
+//!   transliteration. `kkachi aliases suggest` ([`suggest`]) finds the spellings the press
+//!   actually used, for `[aliases]`.
 //! - A rule matches the story's title, summary and content (when the feed carries it).
 //!
 //! Known limitation, by design: boundaries cannot tell homonyms apart. `주가` (share price)
@@ -222,6 +230,9 @@ pub struct RuleSet {
     aliases: Aliases,
     /// Whether Latin terms without an alias get transliterated spellings ([`translit`]).
     translit: bool,
+    /// Literal → whether it is the written form of a term with an alias group (so a leaf's other
+    /// literals are aliases, not transliterations), for [`RuleMatch::via`].
+    aliased: Vec<bool>,
     index: index::Index,
     prog: prog::Program,
     /// Rule → whether it has `feeds = [..]` (so candidates skip the rule struct otherwise).
@@ -452,6 +463,18 @@ impl RuleSet {
             infos.push(info);
         }
         let lits = table.into_lits();
+        let mut aliased = vec![false; lits.len()];
+        for rule in &compiled {
+            for leaf in rule.compiled.leaves.iter() {
+                if let LeafKind::Text { lits: ids, .. } = &leaf.kind
+                    && ids.len() > 1
+                    && let Some(&first) = ids.first()
+                    && !aliased[first as usize]
+                {
+                    aliased[first as usize] = aliases.expand(&lits[first as usize].0).len() > 1;
+                }
+            }
+        }
         let refs: Vec<&Compiled> = compiled.iter().map(|r| &r.compiled).collect();
         let index = index::Index::build(&refs, &lits);
         let prog = prog::Program::build(refs.iter().copied());
@@ -463,6 +486,7 @@ impl RuleSet {
             lits,
             aliases,
             translit,
+            aliased,
             index,
             prog,
         }
@@ -562,9 +586,18 @@ impl RuleSet {
     /// Why each matched term of rule `r` hit, when not as written: `hit(literal, fields)` says
     /// whether a literal occurred in one of those fields.
     fn via(&self, r: u32, hit: impl Fn(u32, u8) -> bool) -> Vec<Via> {
-        let mut out: Vec<Via> = Vec::new();
+        let mut out = Vec::new();
+        self.via_into(r, hit, &mut out);
+        out
+    }
+
+    /// [`RuleSet::via`] into `out`, reusing its strings (the [`Matcher`] allocates nothing once
+    /// warm).
+    fn via_into(&self, r: u32, hit: impl Fn(u32, u8) -> bool, out: &mut Vec<Via>) {
+        let mut len = 0;
         let Some(rule) = self.rules.get(r as usize) else {
-            return out;
+            out.clear();
+            return;
         };
         for leaf in rule.compiled.leaves.iter().filter(|l| l.positive) {
             let LeafKind::Text { fields, lits } = &leaf.kind else {
@@ -573,16 +606,27 @@ impl RuleSet {
             let Some(k) = lits.iter().position(|&l| hit(l, *fields)) else {
                 continue;
             };
-            if k == 0 || out.iter().any(|v| *v.term == *leaf.written) {
+            if k == 0 || out[..len].iter().any(|v| *v.term == *leaf.written) {
                 continue;
             }
-            out.push(Via {
-                term: leaf.written.to_string(),
-                form: self.lits[lits[k] as usize].0.to_string(),
-                source: self.source(lits, k, &self.lits),
-            });
+            let form = &self.lits[lits[k] as usize].0;
+            let source = self.source(lits, k, &self.lits);
+            if let Some(v) = out.get_mut(len) {
+                v.term.clear();
+                v.term.push_str(&leaf.written);
+                v.form.clear();
+                v.form.push_str(form);
+                v.source = source;
+            } else {
+                out.push(Via {
+                    term: leaf.written.to_string(),
+                    form: form.to_string(),
+                    source,
+                });
+            }
+            len += 1;
         }
-        out
+        out.truncate(len);
     }
 
     /// Where the `k`-th literal of a leaf with literals `ids` comes from: the first is the term
@@ -591,11 +635,20 @@ impl RuleSet {
         if k == 0 {
             return Source::Written;
         }
-        let written = ids.first().and_then(|&i| lits.get(i as usize));
-        match written {
-            Some((text, _)) if self.aliases.expand(text).len() > 1 => Source::Dictionary,
-            _ if self.translit => Source::Transliteration,
-            _ => Source::Dictionary,
+        let Some(&first) = ids.first() else {
+            return Source::Dictionary;
+        };
+        // The rule set's own literals were classified when it was built.
+        let aliased = if std::ptr::eq(lits, &self.lits[..]) {
+            self.aliased.get(first as usize).copied().unwrap_or(true)
+        } else {
+            lits.get(first as usize)
+                .is_none_or(|(text, _)| self.aliases.expand(text).len() > 1)
+        };
+        if aliased || !self.translit {
+            Source::Dictionary
+        } else {
+            Source::Transliteration
         }
     }
 
@@ -689,9 +742,9 @@ impl<'a> Matcher<'a> {
             let terms = s.terms[a as usize..b as usize]
                 .iter()
                 .map(|&t| set.prog.term(t));
-            let via = set.via(r, |l, mask| s.scan.hits.fields(l) & mask != 0);
+            let hit = |l, mask| s.scan.hits.fields(l) & mask != 0;
             if let Some(m) = self.out.get_mut(i) {
-                m.via = via;
+                set.via_into(r, hit, &mut m.via);
                 m.rule.clear();
                 m.rule.push_str(name);
                 let k = b as usize - a as usize;
@@ -708,7 +761,7 @@ impl<'a> Matcher<'a> {
                 self.out.push(RuleMatch {
                     rule: name.clone(),
                     matched: terms.map(str::to_string).collect(),
-                    via,
+                    via: set.via(r, hit),
                 });
             }
         }

@@ -743,6 +743,12 @@ fn a_transliterated_hit_says_which_spelling_matched_and_where_it_came_from() {
             }],
         }]
     );
+    // A matcher reuses its buffers: the next story's hit as written has no `via`.
+    let mut m = set.matcher();
+    assert_eq!(m.match_doc(&d), &got[..]);
+    let written = doc("Zalando 요금 인상", "");
+    assert!(m.match_doc(&written)[0].via.is_empty());
+    assert_eq!(m.match_doc(&written), &set.match_doc_naive(&written)[..]);
     // Whole word with particles only, not the start of a longer word.
     assert!(set.match_doc(&doc("잘란도코리아 요금", "")).is_empty());
     // Off: the spelling is not tried.
