@@ -348,6 +348,9 @@ fn stop(wd: &Word, i: usize, next: usize, c: C) -> Alts {
         vec![vec![Ph::C(c)]]
     } else if wd.after_short_vowel(i) {
         vec![vec![Ph::Fin(c)], vec![Ph::C(c)]]
+    } else if i >= 2 && wd.at(i - 1) == b'r' && vowel(wd.at(i - 2)) {
+        // After an r-coloured vowel the press often writes a final too (웍스 for works).
+        vec![vec![Ph::C(c)], vec![Ph::Fin(c)]]
     } else {
         vec![vec![Ph::C(c)]]
     }
@@ -653,6 +656,8 @@ fn assemble(seq: &[Ph]) -> String {
                         C::R | C::H => {}
                         C::W => out.push((11, u32::from(U), 0)),
                         C::Y => out.push((11, u32::from(I), 0)),
+                        // sh before a consonant is 슈, at the end 시 (외래어 표기법).
+                        C::Sh if k + 1 < seq.len() => out.push((initial(c), u32::from(U), 0)),
                         C::Sh | C::Ch | C::J => out.push((initial(c), u32::from(I), 0)),
                         _ => out.push((initial(c), u32::from(EU), 0)),
                     },
