@@ -1,17 +1,20 @@
 //! English → Hangul: the likely Korean press spellings of a Latin-script name the alias
-//! dictionary does not know (`Netflix` → 넷플릭스, `Snowflake` → 스노플레이크, …).
+//! dictionary does not know (`Zalando` → 잘란도, `Sally Rooney` → 샐리 루니, …).
 //!
 //! Owns the rule-based transliterator: spelling → a few phoneme sequences (letter groups read
 //! with their usual English values, each with ranked alternatives) → Hangul syllables assembled
 //! by the rules of the 외래어 표기법 (국립국어원): f → ㅍ, v → ㅂ, th → ㅅ, a voiceless stop after a
 //! short vowel and before a consonant or the end becomes a final consonant (넷, 랙), otherwise it
 //! takes ㅡ (트); final -x → -ㄱ스; l before a vowel inside a word is ㄹㄹ (플릭); r before a
-//! consonant or at the end is silent; j/ch/sh do not take a y-glide (자, not 쟈). A beam over
-//! the alternatives keeps the cheapest [`MAX_CANDIDATES`] spellings.
+//! consonant or at the end is silent; sh is 시 at the end and 슈 before a consonant; j/ch do
+//! not take a y-glide (자, not 쟈). A beam over the alternatives keeps the cheapest
+//! [`MAX_CANDIDATES`] spellings.
 //!
-//! The compiler ([`super::compile`]) adds these spellings to a term that qualifies
-//! ([`applies`]) as whole-word literals (particles allowed, nothing else), which is what keeps
-//! them precise: `tests/it/translit.rs` measures coverage and false matches on a labelled set.
+//! Precision comes from what is generated and how it matches: only capitalised names of four
+//! letters or more, not acronyms ([`applies`]); a spelling of two syllables only when it is the
+//! likeliest one; never a common Korean word (`translit_stop.txt`, compiled in); and the
+//! compiler (`rules::compile`) adds the spellings as whole-word literals (particles allowed,
+//! nothing else). `tests/it/translit.rs` measures coverage and false matches on a labelled set.
 //! Pure: no IO, no state; the same input always gives the same spellings.
 
 use super::literal::is_latin;
