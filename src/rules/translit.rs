@@ -25,6 +25,11 @@ pub const MAX_CANDIDATES: usize = 8;
 /// Shortest term (in letters) that gets spellings: shorter ones are too ambiguous.
 pub const MIN_LETTERS: usize = 4;
 
+/// Longest word (in letters) and most words a term may have: no name is longer, and the beam's
+/// work grows with the square of a word's length.
+pub const MAX_WORD_LETTERS: usize = 30;
+pub const MAX_WORDS: usize = 5;
+
 /// Partial spellings the beam keeps per step.
 const BEAM: usize = 48;
 
@@ -46,6 +51,8 @@ pub fn applies(written: &str) -> bool {
         .filter(|w| !w.is_empty())
         .collect();
     letters >= MIN_LETTERS
+        && words.len() <= MAX_WORDS
+        && words.iter().all(|w| w.len() <= MAX_WORD_LETTERS)
         && written
             .chars()
             .all(|c| c.is_ascii_alphabetic() || c == ' ' || c == '-' || c == '\'')
@@ -81,9 +88,10 @@ pub fn spellings(term: &str) -> Vec<String> {
 pub fn spellings_n(term: &str, n: usize) -> Vec<String> {
     let words: Vec<&str> = term.split([' ', '-']).filter(|w| !w.is_empty()).collect();
     if words.is_empty()
-        || !words
-            .iter()
-            .all(|w| w.chars().all(|c| is_latin(c) || c == '\''))
+        || words.len() > MAX_WORDS
+        || !words.iter().all(|w| {
+            w.chars().count() <= MAX_WORD_LETTERS && w.chars().all(|c| is_latin(c) || c == '\'')
+        })
     {
         return Vec::new();
     }
@@ -810,6 +818,8 @@ mod tests {
             ("Virgil van Dijk", true),
             ("Sally rooney", false),
             ("McIlroy", true),
+            ("Abcdefghijklmnopqrstuvwxyzabcdefgh", false),
+            ("Aa Bb Cc Dd Ee Ff", false),
         ] {
             assert_eq!(applies(term), want, "{term}");
         }
