@@ -463,18 +463,20 @@ impl RuleSet {
             infos.push(info);
         }
         let lits = table.into_lits();
-        let mut aliased = vec![false; lits.len()];
+        let mut aliased: Vec<Option<bool>> = vec![None; lits.len()];
         for rule in &compiled {
             for leaf in rule.compiled.leaves.iter() {
                 if let LeafKind::Text { lits: ids, .. } = &leaf.kind
                     && ids.len() > 1
                     && let Some(&first) = ids.first()
-                    && !aliased[first as usize]
+                    && aliased[first as usize].is_none()
                 {
-                    aliased[first as usize] = aliases.expand(&lits[first as usize].0).len() > 1;
+                    aliased[first as usize] =
+                        Some(aliases.expand(&lits[first as usize].0).len() > 1);
                 }
             }
         }
+        let aliased = aliased.into_iter().map(|a| a.unwrap_or(false)).collect();
         let refs: Vec<&Compiled> = compiled.iter().map(|r| &r.compiled).collect();
         let index = index::Index::build(&refs, &lits);
         let prog = prog::Program::build(refs.iter().copied());

@@ -31,7 +31,7 @@ pub const MAX_WORD_LETTERS: usize = 30;
 pub const MAX_WORDS: usize = 5;
 
 /// Partial spellings the beam keeps per step.
-const BEAM: usize = 48;
+const BEAM: usize = 16;
 
 /// Lower-case words a capitalised name may contain (`Virgil van Dijk`, `Ana de Armas`).
 const CONNECTORS: &[&str] = &[
