@@ -127,6 +127,11 @@ enum Command {
         #[arg(long)]
         events: bool,
     },
+    /// Alias tools.
+    Aliases {
+        #[command(subcommand)]
+        command: AliasesCommand,
+    },
     /// Print a shell completion script, e.g.
     /// `kkachi completions bash > /etc/bash_completion.d/kkachi`.
     Completions {
@@ -142,6 +147,32 @@ enum FeedCommand {
         source: String,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+}
+
+#[derive(Subcommand)]
+enum AliasesCommand {
+    /// Find the Korean spellings of a Latin TERM in the stored stories (or in JSON lines) and
+    /// print each with its count and one context, then the `[aliases]` line that adds them.
+    /// Exit 1 when none was found.
+    Suggest {
+        /// The term as you would write it in a rule, e.g. Netflix or "Sally Rooney".
+        term: String,
+        /// How far back in the store, e.g. 30d, 12h.
+        #[arg(long, default_value = "30d", value_parser = humantime::parse_duration)]
+        since: Duration,
+        /// Stories as JSON lines (`feed test --format json`); `-` is stdin. The store is not
+        /// read unless --store is given too.
+        #[arg(long)]
+        input: Option<String>,
+        /// The store directory [default: the config's [store] path].
+        #[arg(long, value_name = "PATH")]
+        store: Option<PathBuf>,
+        /// Words to show at most.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
         #[command(flatten)]
         config: ConfigArg,
     },
@@ -280,6 +311,17 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             explain,
             events,
         } => cluster(&input, format, explain, events),
+        Command::Aliases {
+            command:
+                AliasesCommand::Suggest {
+                    term,
+                    since,
+                    input,
+                    store,
+                    limit,
+                    config,
+                },
+        } => aliases_suggest(&term, since, input.as_deref(), store, limit, config),
         Command::Summarize {
             text,
             file,
@@ -442,6 +484,9 @@ fn rules_test(
             );
             for hit in &report.hits {
                 println!("  {} in {}: {}", hit.term, hit.field, hit.context);
+                if hit.source != rules::Source::Written {
+                    println!("    as {} ({})", hit.form, hit.source);
+                }
             }
             if report.matched {
                 ExitCode::SUCCESS
@@ -548,6 +593,91 @@ fn replay(
         )?
         .alerts;
     tracing::info!(alerts = count, "replay done (nothing was sent)");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn aliases_suggest(
+    term: &str,
+    since: Duration,
+    input: Option<&str>,
+    store: Option<PathBuf>,
+    limit: usize,
+    config: ConfigArg,
+) -> Result<ExitCode> {
+    let Some(mut finder) = rules::suggest::Finder::new(term) else {
+        anyhow::bail!(
+            "{term:?}: only Latin names of {} letters or more (not acronyms) have Korean spellings to look for",
+            rules::translit::MIN_LETTERS
+        );
+    };
+    let mut stories = 0usize;
+    let mut add = |story: &Story| {
+        stories += 1;
+        finder.add(&story.title);
+        finder.add(&story.summary);
+        if let Some(c) = &story.content {
+            finder.add(c);
+        }
+    };
+    if let Some(input) = input {
+        let reader: Box<dyn BufRead> = if input == "-" {
+            Box::new(std::io::stdin().lock())
+        } else {
+            Box::new(std::io::BufReader::new(
+                std::fs::File::open(input).with_context(|| format!("cannot open {input}"))?,
+            ))
+        };
+        for (n, line) in reader.lines().enumerate() {
+            let line = line.with_context(|| format!("{input}:{}: cannot read", n + 1))?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let story: Story = serde_json::from_str(&line)
+                .with_context(|| format!("{input}:{}: not a story JSON line", n + 1))?;
+            add(&story);
+        }
+    }
+    if input.is_none() || store.is_some() {
+        let store = match store {
+            Some(path) => kkachi::store::Store::open(&path)
+                .with_context(|| format!("cannot open the store {}", path.display()))?,
+            None => {
+                let loaded = app::load_config(&config::resolve_path(config.config))?;
+                kkachi::store::Store::open(&loaded.config.store.path).with_context(|| {
+                    format!(
+                        "cannot open the store {}",
+                        loaded.config.store.path.display()
+                    )
+                })?
+            }
+        };
+        let cutoff = chrono::Utc::now() - chrono::Duration::from_std(since).unwrap_or_default();
+        for stored in store.stories_since(cutoff)? {
+            add(&stored.story);
+        }
+    }
+    let found = finder.finish();
+    if found.is_empty() {
+        eprintln!("no Korean spelling of {term:?} found in {stories} stories");
+        return Ok(ExitCode::from(1));
+    }
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let shown = &found[..found.len().min(limit)];
+    for s in shown {
+        writeln!(
+            out,
+            "{:>6}  {}  ({})  {}",
+            s.count, s.word, s.likeness, s.context
+        )?;
+    }
+    let words: Vec<&str> = shown.iter().map(|s| s.word.as_str()).collect();
+    writeln!(
+        out,
+        "\n[aliases]\n{}",
+        rules::suggest::toml_line(term, &words)
+    )?;
+    tracing::info!(stories, words = found.len(), "suggestions for {term}");
     Ok(ExitCode::SUCCESS)
 }
 

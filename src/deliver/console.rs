@@ -243,6 +243,7 @@ mod tests {
             rules: vec![RuleHit {
                 rule: "openai-korea".into(),
                 matched: vec!["OpenAI".into(), "\"한국 기업\"".into()],
+                via: vec![],
             }],
             cluster: None,
         };

@@ -48,6 +48,9 @@ use crate::story::Story;
 pub struct RuleHit {
     pub rule: String,
     pub matched: Vec<String>,
+    /// Terms that hit through another form (alias, transliteration): `RuleMatch::via`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub via: Vec<crate::rules::Via>,
 }
 
 impl From<&RuleMatch> for RuleHit {
@@ -55,6 +58,7 @@ impl From<&RuleMatch> for RuleHit {
         RuleHit {
             rule: m.rule.clone(),
             matched: m.matched.clone(),
+            via: m.via.clone(),
         }
     }
 }

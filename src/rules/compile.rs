@@ -63,6 +63,8 @@ pub struct Compiled {
 #[derive(Debug, Default)]
 pub struct LiteralTable {
     pub lits: Vec<(Box<str>, Bounds)>,
+    /// Whether Latin terms without an alias also get their transliterated spellings.
+    pub translit: bool,
     ids: HashMap<(Box<str>, Bounds), u32>,
 }
 
@@ -150,12 +152,21 @@ impl Compiler<'_> {
                 _ => ALL_FIELDS,
             };
             let norm = normalize(&t.text).trim().to_string();
-            let lits = self
-                .aliases
-                .literals(&norm, t.prefix, t.suffix, t.whole)
+            let forms = self.aliases.literals(&norm, t.prefix, t.suffix, t.whole);
+            let mut lits: Vec<u32> = forms
                 .iter()
                 .map(|(m, bounds)| self.table.intern(m, *bounds))
                 .collect();
+            // A Latin name with no alias: its likely Hangul spellings, as whole words (`translit`).
+            if self.table.translit && !self.aliases.contains(&norm) && !t.prefix && !t.suffix {
+                for s in super::translit::for_term(&t.text, &norm) {
+                    lits.push(
+                        self.table
+                            .intern(&s, Bounds::for_literal(&s, false, false, true)),
+                    );
+                }
+            }
+            let lits = lits.into_boxed_slice();
             Leaf {
                 written: term_written.into(),
                 positive,

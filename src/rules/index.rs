@@ -428,6 +428,15 @@ pub struct ScanScratch {
     pub candidates: Vec<u32>,
 }
 
+impl std::fmt::Debug for ScanScratch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScanScratch")
+            .field("hit", &self.hits.hit.len())
+            .field("candidates", &self.candidates.len())
+            .finish()
+    }
+}
+
 impl ScanScratch {
     /// The word spans of `lit`, all fields.
     /// (field bit, first word, last word) of each occurrence of `lit`, last one first.

@@ -3,7 +3,8 @@
 //!
 //! Owns everything between a rule's text and the answer "which rules does this story match, and
 //! on which terms". Pure: no IO (the caller reads `rules.toml`), no `.await`, no global mutable
-//! state; the only `static` is the built-in alias table.
+//! state; the only `static` is the built-in alias table (and [`translit`]'s stop list is a
+//! compiled-in `const`).
 //!
 //! # The language
 //!
@@ -53,6 +54,13 @@
 //!   rules above (`삼성` still matches 삼성동), and so do the members of user groups. Modifiers
 //!   apply to every member: `Samsung*` gives them any ending, `=Samsung` particles only and no
 //!   compounds.
+//! - Transliteration: a name in Latin letters that no alias group knows (capitalised, at least
+//!   four letters, not an acronym: `Zalando`, `Sally Rooney`, not `service` or `NASA`) also
+//!   matches its likely Korean spellings ([`translit`]: 잘란도, 샐리 루니), as whole words with
+//!   particles only: `Zalando` matches 잘란도가, not 잘란도코리아. [`RuleMatch::via`] (and
+//!   `rules test`) say which form hit and whether it came from the dictionary or from
+//!   transliteration. `kkachi aliases suggest` ([`suggest`]) finds the spellings the press
+//!   actually used, for `[aliases]`.
 //! - A rule matches the story's title, summary and content (when the feed carries it).
 //!
 //! Known limitation, by design: boundaries cannot tell homonyms apart. `주가` (share price)
@@ -82,13 +90,15 @@ mod naive;
 pub mod normalize;
 mod parser;
 mod prog;
+pub mod suggest;
+pub mod translit;
 
 #[cfg(test)]
 mod tests;
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use crate::diag::Diagnostic;
 pub use field::Field;
@@ -117,6 +127,42 @@ pub struct RuleMatch {
     /// The positive terms of the query that hit, as written (canonical form: straight quotes,
     /// no field prefix; `feed:name` for feed terms), in query order, without duplicates.
     pub matched: Vec<String>,
+    /// For each matched term that hit only through another form (an alias or a transliterated
+    /// spelling), the first such form: why `Netflix` matched a story that says 넷플릭스.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub via: Vec<Via>,
+}
+
+/// Where a form of a term comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// The term as written.
+    Written,
+    /// An alias group (built in or `[aliases]`).
+    Dictionary,
+    /// A spelling [`translit`] generated.
+    Transliteration,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Source::Written => "as written",
+            Source::Dictionary => "dictionary",
+            Source::Transliteration => "transliteration",
+        })
+    }
+}
+
+/// A matched term and the form of it that hit, when that form is not the term as written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Via {
+    /// The term as written (as in [`RuleMatch::matched`]).
+    pub term: String,
+    /// The form that hit (normalised: lower case).
+    pub form: String,
+    pub source: Source,
 }
 
 #[derive(Debug, Clone)]
@@ -188,6 +234,11 @@ pub struct RuleSet {
     rules: Vec<CompiledRule>,
     lits: Vec<(Box<str>, Bounds)>,
     aliases: Aliases,
+    /// Whether Latin terms without an alias get transliterated spellings ([`translit`]).
+    translit: bool,
+    /// Literal → whether it is the written form of a term with an alias group (so a leaf's other
+    /// literals are aliases, not transliterations), for [`RuleMatch::via`].
+    aliased: Vec<bool>,
     index: index::Index,
     prog: prog::Program,
     /// Rule → whether it has `feeds = [..]` (so candidates skip the rule struct otherwise).
@@ -209,6 +260,9 @@ impl fmt::Debug for RuleSet {
 pub struct Hit {
     /// The term as written (canonical form).
     pub term: String,
+    /// The form of the term that hit (normalised) and where it comes from.
+    pub form: String,
+    pub source: Source,
     /// "title", "summary" or "content".
     pub field: &'static str,
     /// The original text that matched.
@@ -240,6 +294,7 @@ pub fn test_query(
 ) -> Result<TestReport, QueryError> {
     let parsed = parser::parse(query)?;
     let mut table = LiteralTable::default();
+    table.translit = aliases_from.translit;
     let compiled = compile(&parsed.expr, &aliases_from.aliases, &mut table);
     let lits = table.into_lits();
     let originals = [doc.title, doc.summary, doc.content];
@@ -271,15 +326,20 @@ pub fn test_query(
             let (norm, map) = &mapped[i];
             let first = ids
                 .iter()
-                .filter_map(|&id| {
+                .enumerate()
+                .filter_map(|(k, &id)| {
                     let (text, bounds) = &lits[id as usize];
-                    naive::occurrences(norm, text, *bounds).next()
+                    naive::occurrences(norm, text, *bounds)
+                        .next()
+                        .map(|at| (at, k))
                 })
                 .min();
-            let Some((s, e)) = first else { continue };
+            let Some(((s, e), k)) = first else { continue };
             let (os, oe) = (map[s].0, map[e - 1].1);
             let hit = Hit {
                 term: leaf.written.to_string(),
+                form: lits[ids[k] as usize].0.to_string(),
+                source: aliases_from.source(ids, k, &lits),
                 field: name,
                 found: originals[i][os..oe].to_string(),
                 context: context(originals[i], os, oe),
@@ -347,6 +407,17 @@ impl RuleSet {
         builtin_aliases: bool,
         groups: &[(String, Vec<String>)],
     ) -> Result<RuleSet, Vec<(String, QueryError)>> {
+        RuleSet::from_queries_with(queries, builtin_aliases, groups, true)
+    }
+
+    /// Like [`RuleSet::from_queries_with_aliases`], with transliteration ([`translit`]) on or
+    /// off (it is on everywhere else), e.g. to measure what it costs.
+    pub fn from_queries_with<'a>(
+        queries: impl IntoIterator<Item = (&'a str, &'a str)>,
+        builtin_aliases: bool,
+        groups: &[(String, Vec<String>)],
+        translit: bool,
+    ) -> Result<RuleSet, Vec<(String, QueryError)>> {
         let mut rules = Vec::new();
         let mut errors = Vec::new();
         for (name, query) in queries {
@@ -367,14 +438,23 @@ impl RuleSet {
             }
         }
         if errors.is_empty() {
-            Ok(RuleSet::build(rules, Aliases::new(builtin_aliases, groups)))
+            Ok(RuleSet::build_with(
+                rules,
+                Aliases::new(builtin_aliases, groups),
+                translit,
+            ))
         } else {
             Err(errors)
         }
     }
 
     fn build(rules: Vec<(RuleInfo, Expr)>, aliases: Aliases) -> RuleSet {
+        RuleSet::build_with(rules, aliases, true)
+    }
+
+    fn build_with(rules: Vec<(RuleInfo, Expr)>, aliases: Aliases, translit: bool) -> RuleSet {
         let mut table = LiteralTable::default();
+        table.translit = translit;
         let mut infos = Vec::with_capacity(rules.len());
         let mut compiled = Vec::with_capacity(rules.len());
         for (info, expr) in rules {
@@ -389,6 +469,20 @@ impl RuleSet {
             infos.push(info);
         }
         let lits = table.into_lits();
+        let mut aliased: Vec<Option<bool>> = vec![None; lits.len()];
+        for rule in &compiled {
+            for leaf in rule.compiled.leaves.iter() {
+                if let LeafKind::Text { lits: ids, .. } = &leaf.kind
+                    && ids.len() > 1
+                    && let Some(&first) = ids.first()
+                    && aliased[first as usize].is_none()
+                {
+                    aliased[first as usize] =
+                        Some(aliases.expand(&lits[first as usize].0).len() > 1);
+                }
+            }
+        }
+        let aliased = aliased.into_iter().map(|a| a.unwrap_or(false)).collect();
         let refs: Vec<&Compiled> = compiled.iter().map(|r| &r.compiled).collect();
         let index = index::Index::build(&refs, &lits);
         let prog = prog::Program::build(refs.iter().copied());
@@ -399,6 +493,8 @@ impl RuleSet {
             rules: compiled,
             lits,
             aliases,
+            translit,
+            aliased,
             index,
             prog,
         }
@@ -434,6 +530,7 @@ impl RuleSet {
                     .iter()
                     .map(|&t| self.prog.term(t).to_string())
                     .collect(),
+                via: self.via(r, |l, mask| s.scan.hits.fields(l) & mask != 0),
             })
             .collect()
     }
@@ -486,15 +583,85 @@ impl RuleSet {
         self.naive_into(doc, &mut found);
         found
             .into_iter()
-            .map(|(r, matched)| RuleMatch {
+            .map(|(r, matched, via)| RuleMatch {
                 rule: self.infos[r as usize].name.clone(),
                 matched,
+                via,
             })
             .collect()
     }
 
-    /// [`RuleSet::match_doc_naive`] by rule index: appends (rule, terms) to `out`.
-    fn naive_into(&self, doc: &Doc, out: &mut Vec<(u32, Vec<String>)>) {
+    /// Why each matched term of rule `r` hit, when not as written: `hit(literal, fields)` says
+    /// whether a literal occurred in one of those fields.
+    fn via(&self, r: u32, hit: impl Fn(u32, u8) -> bool) -> Vec<Via> {
+        let mut out = Vec::new();
+        self.via_into(r, hit, &mut out);
+        out
+    }
+
+    /// [`RuleSet::via`] into `out`, reusing its strings (the [`Matcher`] allocates nothing once
+    /// warm).
+    fn via_into(&self, r: u32, hit: impl Fn(u32, u8) -> bool, out: &mut Vec<Via>) {
+        let mut len = 0;
+        let Some(rule) = self.rules.get(r as usize) else {
+            out.clear();
+            return;
+        };
+        for leaf in rule.compiled.leaves.iter().filter(|l| l.positive) {
+            let LeafKind::Text { fields, lits } = &leaf.kind else {
+                continue;
+            };
+            let Some(k) = lits.iter().position(|&l| hit(l, *fields)) else {
+                continue;
+            };
+            if k == 0 || out[..len].iter().any(|v| *v.term == *leaf.written) {
+                continue;
+            }
+            let form = &self.lits[lits[k] as usize].0;
+            let source = self.source(lits, k, &self.lits);
+            if let Some(v) = out.get_mut(len) {
+                v.term.clear();
+                v.term.push_str(&leaf.written);
+                v.form.clear();
+                v.form.push_str(form);
+                v.source = source;
+            } else {
+                out.push(Via {
+                    term: leaf.written.to_string(),
+                    form: form.to_string(),
+                    source,
+                });
+            }
+            len += 1;
+        }
+        out.truncate(len);
+    }
+
+    /// Where the `k`-th literal of a leaf with literals `ids` comes from: the first is the term
+    /// as written, the others its aliases or, for a term without any, its transliterations.
+    fn source(&self, ids: &[u32], k: usize, lits: &[(Box<str>, Bounds)]) -> Source {
+        if k == 0 {
+            return Source::Written;
+        }
+        let Some(&first) = ids.first() else {
+            return Source::Dictionary;
+        };
+        // The rule set's own literals were classified when it was built.
+        let aliased = if std::ptr::eq(lits, &self.lits[..]) {
+            self.aliased.get(first as usize).copied().unwrap_or(true)
+        } else {
+            lits.get(first as usize)
+                .is_none_or(|(text, _)| self.aliases.expand(text).len() > 1)
+        };
+        if aliased || !self.translit {
+            Source::Dictionary
+        } else {
+            Source::Transliteration
+        }
+    }
+
+    /// [`RuleSet::match_doc_naive`] by rule index: appends (rule, terms, via) to `out`.
+    fn naive_into(&self, doc: &Doc, out: &mut Vec<(u32, Vec<String>, Vec<Via>)>) {
         let texts = [
             normalize(doc.title),
             normalize(doc.summary),
@@ -510,7 +677,13 @@ impl RuleSet {
                 continue;
             }
             if let Some(matched) = naive::match_rule(&rule.compiled, &self.lits, &fields) {
-                out.push((count(r), matched));
+                let via = self.via(count(r), |l, mask| {
+                    let (text, bounds) = &self.lits[l as usize];
+                    FIELD_NAMES.iter().zip(fields.texts).any(|((bit, _), t)| {
+                        mask & bit != 0 && naive::occurrences(t, text, *bounds).next().is_some()
+                    })
+                });
+                out.push((count(r), matched, via));
             }
         }
     }
@@ -551,7 +724,7 @@ pub struct Matcher<'a> {
     out: Vec<RuleMatch>,
     len: usize,
     /// [`Matcher::match_ids`]'s results when the index is incomplete (naive evaluator).
-    naive: Vec<(u32, Vec<String>)>,
+    naive: Vec<(u32, Vec<String>, Vec<Via>)>,
 }
 
 impl fmt::Debug for Matcher<'_> {
@@ -577,7 +750,9 @@ impl<'a> Matcher<'a> {
             let terms = s.terms[a as usize..b as usize]
                 .iter()
                 .map(|&t| set.prog.term(t));
+            let hit = |l, mask| s.scan.hits.fields(l) & mask != 0;
             if let Some(m) = self.out.get_mut(i) {
+                set.via_into(r, hit, &mut m.via);
                 m.rule.clear();
                 m.rule.push_str(name);
                 let k = b as usize - a as usize;
@@ -594,6 +769,7 @@ impl<'a> Matcher<'a> {
                 self.out.push(RuleMatch {
                     rule: name.clone(),
                     matched: terms.map(str::to_string).collect(),
+                    via: set.via(r, hit),
                 });
             }
         }
@@ -615,6 +791,7 @@ impl<'a> Matcher<'a> {
                 found: &[],
                 terms: &[],
                 naive: &self.naive,
+                scan: None,
             };
         }
         set.run(doc, &mut self.scratch);
@@ -623,6 +800,7 @@ impl<'a> Matcher<'a> {
             found: &self.scratch.found,
             terms: &self.scratch.terms,
             naive: &[],
+            scan: Some(&self.scratch.scan),
         }
     }
 
@@ -639,8 +817,10 @@ pub struct Matches<'m> {
     /// (rule, range into `terms`) of each match (indexed matcher).
     found: &'m [(u32, u32, u32)],
     terms: &'m [u32],
-    /// (rule, terms) of each match when the rule set fell back to the naive evaluator.
-    naive: &'m [(u32, Vec<String>)],
+    /// (rule, terms, via) of each match when the rule set fell back to the naive evaluator.
+    naive: &'m [(u32, Vec<String>, Vec<Via>)],
+    /// The story's scan (indexed matcher), for [`MatchRef::via`].
+    scan: Option<&'m index::ScanScratch>,
 }
 
 impl<'m> Matches<'m> {
@@ -653,18 +833,22 @@ impl<'m> Matches<'m> {
     }
 
     pub fn iter(&self) -> impl ExactSizeIterator<Item = MatchRef<'m>> + 'm {
-        let (set, terms) = (self.set, self.terms);
+        let (set, terms, scan) = (self.set, self.terms, self.scan);
         let indexed = self.found.iter().map(move |&(r, a, b)| MatchRef {
             set,
             rule: r,
             ids: terms.get(a as usize..b as usize).unwrap_or(&[]),
             strs: &[],
+            scan,
+            vias: &[],
         });
-        let naive = self.naive.iter().map(move |(r, strs)| MatchRef {
+        let naive = self.naive.iter().map(move |(r, strs, vias)| MatchRef {
             set,
             rule: *r,
             ids: &[],
             strs,
+            scan: None,
+            vias,
         });
         // Only one of the two is ever non-empty.
         ExactChain(indexed, naive)
@@ -707,6 +891,9 @@ pub struct MatchRef<'m> {
     /// Term ids (indexed matcher) or term strings (naive fallback); one of them is empty.
     ids: &'m [u32],
     strs: &'m [String],
+    /// The story's scan (indexed matcher) or the forms that hit (naive fallback).
+    scan: Option<&'m index::ScanScratch>,
+    vias: &'m [Via],
 }
 
 impl<'m> MatchRef<'m> {
@@ -732,11 +919,22 @@ impl<'m> MatchRef<'m> {
             .chain(self.strs.iter().map(String::as_str))
     }
 
+    /// Why its terms hit when not as written, as in [`RuleMatch::via`].
+    pub fn via(&self) -> Vec<Via> {
+        match self.scan {
+            Some(scan) => self
+                .set
+                .via(self.rule, |l, mask| scan.hits.fields(l) & mask != 0),
+            None => self.vias.to_vec(),
+        }
+    }
+
     /// The match as an owned [`RuleMatch`].
     pub fn to_match(&self) -> RuleMatch {
         RuleMatch {
             rule: self.rule().to_string(),
             matched: self.terms().map(str::to_string).collect(),
+            via: self.via(),
         }
     }
 }

@@ -219,11 +219,17 @@ fn matched_lists_positive_terms_as_written_in_query_order() {
         vec![
             RuleMatch {
                 rule: "chips".into(),
-                matched: vec!["Nvidia".into(), "삼성전자".into(), "반도체".into()]
+                matched: vec!["Nvidia".into(), "삼성전자".into(), "반도체".into()],
+                via: vec![Via {
+                    term: "Nvidia".into(),
+                    form: "엔비디아".into(),
+                    source: Source::Dictionary
+                }],
             },
             RuleMatch {
                 rule: "dup".into(),
-                matched: vec!["반도체".into(), "공급".into(), "\"반도체 공급\"".into()]
+                matched: vec!["반도체".into(), "공급".into(), "\"반도체 공급\"".into()],
+                via: vec![],
             },
         ]
     );
@@ -481,12 +487,16 @@ fn test_query_shows_hits_in_context() {
         vec![
             Hit {
                 term: "OpenAI".into(),
+                form: "오픈ai".into(),
+                source: Source::Dictionary,
                 field: "title",
                 found: "오픈AI".into(),
                 context: "[오픈AI], 한국 기업들과의 협력 확대".into()
             },
             Hit {
                 term: "\"한국 기업\"".into(),
+                form: "한국 기업".into(),
+                source: Source::Written,
                 field: "title",
                 found: "한국 기업".into(),
                 context: "오픈AI, [한국 기업]들과의 협력 확대".into()
@@ -710,4 +720,44 @@ proptest! {
         prop_assert_eq!(normalize::normalize_into(&s, &mut buf), once.as_str());
         prop_assert_eq!(normalize::normalize_mapped(&s).0, once);
     }
+}
+
+#[test]
+fn a_transliterated_hit_says_which_spelling_matched_and_where_it_came_from() {
+    let set =
+        RuleSet::from_queries([("stream", "Zalando AND 요금")]).unwrap_or_else(|e| panic!("{e:?}"));
+    let d = doc("잘란도가 요금을 올린다", "");
+    let got = set.match_doc(&d);
+    assert_eq!(got, set.match_doc_naive(&d));
+    assert_eq!(set.matcher().match_doc(&d), &got[..]);
+    assert_eq!(set.matcher().match_ids(&d).to_vec(), got);
+    assert_eq!(
+        got,
+        vec![RuleMatch {
+            rule: "stream".into(),
+            matched: vec!["Zalando".into(), "요금".into()],
+            via: vec![Via {
+                term: "Zalando".into(),
+                form: "잘란도".into(),
+                source: Source::Transliteration,
+            }],
+        }]
+    );
+    // A matcher reuses its buffers: the next story's hit as written has no `via`.
+    let mut m = set.matcher();
+    assert_eq!(m.match_doc(&d), &got[..]);
+    let written = doc("Zalando 요금 인상", "");
+    assert!(m.match_doc(&written)[0].via.is_empty());
+    assert_eq!(m.match_doc(&written), &set.match_doc_naive(&written)[..]);
+    // Whole word with particles only, not the start of a longer word.
+    assert!(set.match_doc(&doc("잘란도코리아 요금", "")).is_empty());
+    // Off: the spelling is not tried.
+    let off = RuleSet::from_queries_with([("stream", "Zalando AND 요금")], true, &[], false)
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(off.match_doc(&d).is_empty());
+    let r = test_query("Zalando", &set, &d).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        (r.hits[0].form.as_str(), r.hits[0].source),
+        ("잘란도", Source::Transliteration)
+    );
 }

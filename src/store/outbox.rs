@@ -582,6 +582,7 @@ mod tests {
         vec![RuleHit {
             rule: rule.into(),
             matched: vec!["x".into()],
+            via: vec![],
         }]
     }
 

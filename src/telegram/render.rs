@@ -553,10 +553,12 @@ mod tests {
                 RuleHit {
                     rule: "samsung".into(),
                     matched: vec!["삼성전자".into(), "\"실적 발표\"".into()],
+                    via: vec![],
                 },
                 RuleHit {
                     rule: "all<>".into(),
                     matched: vec![],
+                    via: vec![],
                 },
             ],
             cluster: None,
@@ -735,7 +737,7 @@ mod tests {
             let a = Alert {
                 title, url: "https://e.com/x?a=1&b=2".into(), feed, published: None,
                 summary: summary.repeat(3),
-                rules: vec![RuleHit { rule: "r".into(), matched: terms }],
+                rules: vec![RuleHit { rule: "r".into(), matched: terms, via: vec![] }],
                 cluster: None,
             };
             let html = alert_html(&a, chrono_tz::UTC);

@@ -20,5 +20,6 @@ mod summary_cli;
 mod support;
 mod telegram_bot;
 mod telegram_send;
+mod translit;
 
 pub use support::{Env, FeedSpec, fixture, kkachi, rss, rules};

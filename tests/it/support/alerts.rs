@@ -28,6 +28,7 @@ pub fn alert(chat: i64, story: &Story, rule: &str, matched: &[&str]) -> OutboxEn
     let hits = vec![RuleHit {
         rule: rule.into(),
         matched: matched.iter().map(|m| m.to_string()).collect(),
+        via: vec![],
     }];
     OutboxEntry::alert(chat, &key, Alert::new(story, hits), Utc::now())
 }
