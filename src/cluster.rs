@@ -273,7 +273,7 @@ mod tests {
     }
 
     #[test]
-    fn outlet_is_the_feed_or_the_host_without_www_or_m() {
+    fn outlet_is_the_host_without_www_or_m_else_the_feed() {
         let cases = [
             (
                 "a",
@@ -282,7 +282,16 @@ mod tests {
                 "https://m.donga.com/2",
                 true,
             ),
-            ("a", "https://donga.com/1", "a", "https://yna.co.kr/2", true),
+            // One feed, two sites (an aggregator): two outlets.
+            (
+                "a",
+                "https://donga.com/1",
+                "a",
+                "https://yna.co.kr/2",
+                false,
+            ),
+            // Without links, the feed decides.
+            ("a", "not a url", "a", "not a url", true),
             (
                 "a",
                 "https://donga.com/1",

@@ -195,14 +195,17 @@ pub fn render_text(alert: &Alert, tz: chrono_tz::Tz) -> String {
         s.push_str(&format!("  {}\n", alert.summary));
     }
     match alert.rules.as_slice() {
-        [] | [_] if !first_matched.is_empty() => {
+        [hit] if !hit.matched.is_empty() => {
+            s.push_str(&format!("  matched: {}\n", hit.terms_why().join(", ")));
+        }
+        [] if !first_matched.is_empty() => {
             s.push_str(&format!("  matched: {}\n", first_matched.join(", ")));
         }
         [] | [_] => {}
         hits => {
             let why: Vec<String> = hits
                 .iter()
-                .map(|h| format!("{} ({})", h.rule, h.matched.join(", ")))
+                .map(|h| format!("{} ({})", h.rule, h.terms_why().join(", ")))
                 .collect();
             s.push_str(&format!("  matched: {}\n", why.join("; ")));
         }

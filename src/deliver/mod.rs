@@ -53,6 +53,25 @@ pub struct RuleHit {
     pub via: Vec<crate::rules::Via>,
 }
 
+impl RuleHit {
+    /// How `term` hit, when it hit through another form (an alias, a transliteration).
+    pub fn via_of(&self, term: &str) -> Option<&crate::rules::Via> {
+        self.via.iter().find(|v| v.term == term)
+    }
+
+    /// The terms as "why it matched" shows them: `Netflix (넷플릭스, dictionary)` for a term
+    /// that hit through another form, else the term.
+    pub fn terms_why(&self) -> Vec<String> {
+        self.matched
+            .iter()
+            .map(|t| match self.via_of(t) {
+                Some(v) => format!("{t} ({}, {})", v.form, v.source),
+                None => t.clone(),
+            })
+            .collect()
+    }
+}
+
 impl From<&RuleMatch> for RuleHit {
     fn from(m: &RuleMatch) -> RuleHit {
         RuleHit {

@@ -32,6 +32,9 @@ use crate::story::{Key, Story};
 
 pub use crate::cluster::{boilerplate, doc_in as doc_of};
 
+/// Stored prints read for one new story's candidates, at most (see `ChunkFold::story`).
+pub const MAX_LOOKUPS: usize = 16;
+
 /// A story's fold id: the first 8 bytes of its GUID dedup key (never 0).
 pub fn fold_id(guid: &Key) -> u64 {
     let mut b = [0u8; 8];
@@ -442,13 +445,22 @@ impl<'a> ChunkFold<'a> {
         }
         if decision.is_none() {
             let prints = &store.fold.prints;
+            let mut lookups = 0;
             let join = self.state.index.decide(&print, |cand| {
-                prints
-                    .get(cand.to_be_bytes())
-                    .ok()
-                    .flatten()
-                    .and_then(|v| decode_print(&v))
-                    .map(|(_, _, p)| p)
+                // Candidates come most shared bands first; a copy is among the first few. Each
+                // lookup is a sled read and a decode, so a story whose text shares sentences
+                // with many others (a template) stops after MAX_LOOKUPS.
+                lookups += 1;
+                if lookups > MAX_LOOKUPS {
+                    return None;
+                }
+                match prints.get(cand.to_be_bytes()) {
+                    Ok(v) => v.and_then(|v| decode_print(&v)).map(|(_, _, p)| p),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot read a fold record; that candidate is skipped");
+                        None
+                    }
+                }
             });
             if let Some(j) = join {
                 decision = Some((j.id, j.cluster, j.verdict));

@@ -123,7 +123,15 @@ pub fn alert_html(a: &Alert, tz: Tz) -> String {
             let terms: Vec<String> = hit
                 .matched
                 .iter()
-                .map(|t| format!("<code>{}</code>", escape(t)))
+                .map(|t| match hit.via_of(t) {
+                    Some(via) => format!(
+                        "<code>{}</code> ({}, {})",
+                        escape(t),
+                        escape(&via.form),
+                        via.source
+                    ),
+                    None => format!("<code>{}</code>", escape(t)),
+                })
                 .collect();
             s.push_str(": ");
             s.push_str(&terms.join(", "));
@@ -214,7 +222,7 @@ pub fn alert_plain(a: &Alert, tz: Tz) -> String {
     for hit in &a.rules {
         s.push_str(&format!("🔎 {}", hit.rule));
         if !hit.matched.is_empty() {
-            s.push_str(&format!(": {}", hit.matched.join(", ")));
+            s.push_str(&format!(": {}", hit.terms_why().join(", ")));
         }
         s.push('\n');
     }
@@ -584,6 +592,48 @@ mod tests {
             own: None,
             message_id: None,
         }
+    }
+
+    #[test]
+    fn why_it_matched_names_the_form_that_hit_and_its_source() {
+        let mut a = record();
+        a.rules = vec![RuleHit {
+            rule: "ott".into(),
+            matched: vec!["Netflix".into(), "Zalando".into(), "OTT".into()],
+            via: vec![
+                crate::rules::Via {
+                    term: "Netflix".into(),
+                    form: "넷플릭스".into(),
+                    source: crate::rules::Source::Dictionary,
+                },
+                crate::rules::Via {
+                    term: "Zalando".into(),
+                    form: "잘란도".into(),
+                    source: crate::rules::Source::Transliteration,
+                },
+            ],
+        }];
+        let tz = chrono_tz::Asia::Seoul;
+        assert!(
+            alert_html(&a, tz).ends_with(
+                "🔎 <b>ott</b>: <code>Netflix</code> (넷플릭스, dictionary), \
+                 <code>Zalando</code> (잘란도, transliteration), <code>OTT</code>"
+            ),
+            "{}",
+            alert_html(&a, tz)
+        );
+        assert!(
+            alert_plain(&a, tz).ends_with(
+                "🔎 ott: Netflix (넷플릭스, dictionary), Zalando (잘란도, transliteration), OTT"
+            ),
+            "{}",
+            alert_plain(&a, tz)
+        );
+        let text = crate::deliver::render_text(&a, tz);
+        assert!(
+            text.contains("matched: Netflix (넷플릭스, dictionary)"),
+            "{text}"
+        );
     }
 
     #[test]
