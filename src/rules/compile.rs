@@ -66,6 +66,9 @@ pub struct LiteralTable {
     /// Whether Latin terms without an alias also get their transliterated spellings.
     pub translit: bool,
     ids: HashMap<(Box<str>, Bounds), u32>,
+    /// The literals of each term's transliterated spellings, once per build (the search is the
+    /// costly part of a build, and rules repeat their names).
+    translit_ids: HashMap<(Box<str>, Box<str>), Box<[u32]>>,
 }
 
 impl LiteralTable {
@@ -159,12 +162,22 @@ impl Compiler<'_> {
                 .collect();
             // A Latin name with no alias: its likely Hangul spellings, as whole words (`translit`).
             if self.table.translit && !self.aliases.contains(&norm) && !t.prefix && !t.suffix {
-                for s in super::translit::for_term(&t.text, &norm) {
-                    lits.push(
-                        self.table
-                            .intern(&s, Bounds::for_literal(&s, false, false, true)),
-                    );
-                }
+                let key: (Box<str>, Box<str>) = (t.text.as_str().into(), norm.as_str().into());
+                let ids = match self.table.translit_ids.get(&key) {
+                    Some(ids) => ids.clone(),
+                    None => {
+                        let ids: Box<[u32]> = super::translit::for_term(&t.text, &norm)
+                            .iter()
+                            .map(|s| {
+                                self.table
+                                    .intern(s, Bounds::for_literal(s, false, false, true))
+                            })
+                            .collect();
+                        self.table.translit_ids.insert(key, ids.clone());
+                        ids
+                    }
+                };
+                lits.extend_from_slice(&ids);
             }
             let lits = lits.into_boxed_slice();
             Leaf {
