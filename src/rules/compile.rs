@@ -68,8 +68,11 @@ pub struct LiteralTable {
     ids: HashMap<(Box<str>, Bounds), u32>,
     /// The literals of each term's transliterated spellings, once per build (the search is the
     /// costly part of a build, and rules repeat their names).
-    translit_ids: HashMap<(Box<str>, Box<str>), Box<[u32]>>,
+    translit_ids: HashMap<TermKey, Box<[u32]>>,
 }
+
+/// A term as written and normalised.
+type TermKey = (Box<str>, Box<str>);
 
 impl LiteralTable {
     pub fn intern(&mut self, text: &str, bounds: Bounds) -> u32 {
@@ -162,7 +165,7 @@ impl Compiler<'_> {
                 .collect();
             // A Latin name with no alias: its likely Hangul spellings, as whole words (`translit`).
             if self.table.translit && !self.aliases.contains(&norm) && !t.prefix && !t.suffix {
-                let key: (Box<str>, Box<str>) = (t.text.as_str().into(), norm.as_str().into());
+                let key: TermKey = (t.text.as_str().into(), norm.as_str().into());
                 let ids = match self.table.translit_ids.get(&key) {
                     Some(ids) => ids.clone(),
                     None => {
