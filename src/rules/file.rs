@@ -18,7 +18,7 @@ use super::parser::{self, Expr};
 use super::{Loaded, QueryError, RuleInfo, RuleSet, caret_line};
 use crate::diag::{Diagnostic, LineIndex};
 
-const TOP_KEYS: &[&str] = &["builtin_aliases", "aliases", "rules"];
+const TOP_KEYS: &[&str] = &["builtin_aliases", "transliterate", "aliases", "rules"];
 const RULE_KEYS: &[&str] = &["name", "query", "description", "feeds", "chats"];
 
 struct Sink<'a> {
@@ -100,13 +100,26 @@ pub fn load(src: &str, file: &Path) -> Result<Loaded, Vec<Diagnostic>> {
             }
         },
     };
+    // Transliterated spellings for Latin names without an alias (on by default). They make a
+    // rule set with many Latin names several times larger to build and hold (BENCHMARKS.md,
+    // "Rules"), so a deployment with thousands of rules may turn them off.
+    let transliterate = match root.get("transliterate") {
+        None => true,
+        Some(v) => match v.get_ref() {
+            DeValue::Boolean(b) => *b,
+            _ => {
+                sink.error(&v.span(), "transliterate must be true or false");
+                true
+            }
+        },
+    };
     let groups = aliases(&mut sink, root.get("aliases"));
     let rules = rules(&mut sink, root.get("rules"));
 
     if sink.diags.iter().any(Diagnostic::is_error) {
         return Err(sorted(sink.diags));
     }
-    let rules = RuleSet::build(rules, Aliases::new(builtin, &groups));
+    let rules = RuleSet::build_with(rules, Aliases::new(builtin, &groups), transliterate);
     Ok(Loaded {
         rules,
         warnings: sorted(sink.diags),

@@ -452,7 +452,11 @@ impl RuleSet {
         RuleSet::build_with(rules, aliases, true)
     }
 
-    fn build_with(rules: Vec<(RuleInfo, Expr)>, aliases: Aliases, translit: bool) -> RuleSet {
+    pub(crate) fn build_with(
+        rules: Vec<(RuleInfo, Expr)>,
+        aliases: Aliases,
+        translit: bool,
+    ) -> RuleSet {
         let mut table = LiteralTable::default();
         table.translit = translit;
         let mut infos = Vec::with_capacity(rules.len());

@@ -262,6 +262,33 @@ chats = [-1001234567890, 42]
 "#;
 
 #[test]
+fn transliterate_false_turns_the_generated_spellings_off() {
+    let rule = "[[rules]]\nname = \"z\"\nquery = 'Zalando'\n";
+    let text = doc("잘란도가 상장했다", "");
+    let on = load(rule, Path::new("rules.toml")).unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(on.rules.match_doc(&text).len(), 1);
+    let off = load(
+        &format!("transliterate = false\n{rule}"),
+        Path::new("rules.toml"),
+    )
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(off.rules.match_doc(&text).is_empty());
+    let bad = load(
+        &format!("transliterate = 1\n{rule}"),
+        Path::new("rules.toml"),
+    )
+    .err()
+    .expect("an error");
+    assert!(
+        bad[0]
+            .to_string()
+            .contains("rules.toml:1:17: transliterate must be true or false"),
+        "{}",
+        bad[0]
+    );
+}
+
+#[test]
 fn loads_the_issue_example() {
     let loaded =
         load(ISSUE_FILE, Path::new("config/rules.toml")).unwrap_or_else(|e| panic!("{e:?}"));
