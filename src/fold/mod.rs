@@ -33,7 +33,8 @@
 //!   words), neither side short or a photo.
 //! - never, whatever the overlap, when the numbers conflict: fewer than half of the numbers of
 //!   the side with fewer numbers appear on the other side (two earnings reports from one
-//!   template, two days' COVID counts).
+//!   template), or a title number that the other side lacks meets, in the other title, a number
+//!   of the same unit that this side lacks (two days' COVID counts: `8만2천2명` / `7만3천589명`).
 
 mod hash;
 mod index;
@@ -99,6 +100,9 @@ pub struct Print {
     text: Vec<u32>,
     /// Number token hashes, sorted, deduplicated.
     numbers: Vec<u32>,
+    /// The title's number tokens, each as its unit's hash (top 8 bits) and the top 24 bits of
+    /// its `numbers` hash, sorted, deduplicated.
+    title_numbers: Vec<u32>,
     /// Word token hashes for the events tier: the class in the top two bits (0 plain, 1 strong,
     /// 2 number), sorted, deduplicated.
     tokens: Vec<u32>,
@@ -262,6 +266,7 @@ impl Print {
         shingles.extend_from_slice(&text);
         let shingles = sort_dedup(shingles);
         let mut nums = normal::numbers(&title.text);
+        let title_numbers = sort_dedup(nums.iter().map(|n| title_number(n)).collect());
         nums.extend(normal::numbers(&body.text));
         let numbers = sort_dedup(
             nums.iter()
@@ -291,6 +296,7 @@ impl Print {
             shingles,
             text,
             numbers,
+            title_numbers,
             tokens,
             bands,
             event_bands,
@@ -320,6 +326,7 @@ impl Print {
         }
         out.extend_from_slice(&bits);
         put_set(&mut out, &self.numbers);
+        put_set(&mut out, &self.title_numbers);
         put_set(&mut out, &self.tokens);
         for k in self.bands.iter().chain(&self.event_bands) {
             out.extend_from_slice(&k.to_le_bytes());
@@ -348,6 +355,7 @@ impl Print {
             .map(|(_, s)| *s)
             .collect();
         let numbers = r.set("numbers")?;
+        let title_numbers = r.set("title numbers")?;
         let tokens = r.set("tokens")?;
         let mut keys = |n: usize, what: &str| -> Result<Vec<u64>, DecodeError> {
             (0..n)
@@ -375,6 +383,7 @@ impl Print {
             shingles,
             text,
             numbers,
+            title_numbers,
             tokens,
             bands,
             event_bands,
@@ -575,10 +584,35 @@ fn overlap(a: &[u32], b: &[u32]) -> Overlap {
     }
 }
 
-/// Fewer than half of the numbers of the side with fewer numbers appear on the other side.
-fn numbers_conflict(a: &[u32], b: &[u32]) -> bool {
-    let fewer = a.len().min(b.len());
-    fewer > 0 && intersect(a, b) * 2 < fewer
+/// A title number token's key (as `Print::title_numbers` keeps them): its unit is the first char after
+/// the digits (`만` of `8만2천`, `명` of `282명`, `%`; none for a bare number).
+fn title_number(n: &str) -> u32 {
+    let unit = n.chars().find(|c| !c.is_ascii_digit() && *c != '.');
+    let u = hash::hash32(hash::SEED_NUMBER, unit) >> 24;
+    let v = hash::hash32(hash::SEED_NUMBER, n.chars()) >> 8;
+    u << 24 | v
+}
+
+/// Whether `numbers` (full hashes) holds the number of a title key.
+fn has_number(numbers: &[u32], key: u32) -> bool {
+    numbers.iter().any(|n| n >> 8 == key & 0x00FF_FFFF)
+}
+
+/// The numbers conflict when fewer than half of the numbers of the side with fewer numbers
+/// appear on the other side (two earnings reports from one template), or when a title number
+/// missing from the other side meets, in the other title, a number of the same unit missing
+/// from this side (`신규확진 8만2천2명` / `신규확진 7만3천589명`: two days' counts).
+fn numbers_conflict(a: &Print, b: &Print) -> bool {
+    let fewer = a.numbers.len().min(b.numbers.len());
+    if fewer > 0 && intersect(&a.numbers, &b.numbers) * 2 < fewer {
+        return true;
+    }
+    a.title_numbers.iter().any(|&x| {
+        !has_number(&b.numbers, x)
+            && b.title_numbers
+                .iter()
+                .any(|&y| y >> 24 == x >> 24 && !has_number(&a.numbers, y))
+    })
 }
 
 fn weight2(t: u32) -> f32 {
@@ -616,7 +650,7 @@ pub fn verify(new: &Print, old: &Print, settings: &Settings) -> Option<Verdict> 
     if new.shingles.is_empty() || old.shingles.is_empty() {
         return None;
     }
-    if numbers_conflict(&new.numbers, &old.numbers) {
+    if numbers_conflict(new, old) {
         return None;
     }
     let strict = new.short || old.short || new.photo || old.photo;
@@ -702,7 +736,7 @@ pub fn explain(new: &Doc, old: &Doc) -> String {
         intersect(&pn.numbers, &po.numbers),
         pn.numbers.len(),
         po.numbers.len(),
-        if numbers_conflict(&pn.numbers, &po.numbers) {
+        if numbers_conflict(&pn, &po) {
             " (conflict)"
         } else {
             ""
