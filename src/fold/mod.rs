@@ -100,9 +100,10 @@ pub struct Print {
     text: Vec<u32>,
     /// Number token hashes, sorted, deduplicated.
     numbers: Vec<u32>,
-    /// The title's number tokens, each as its unit's hash (top 8 bits) and the top 24 bits of
-    /// its `numbers` hash, sorted, deduplicated.
+    /// The title's number tokens as rounded keys (see `rounded`), sorted, deduplicated.
     title_numbers: Vec<u32>,
+    /// All number tokens (title and text) as rounded keys, sorted, deduplicated.
+    rounded: Vec<u32>,
     /// Word token hashes for the events tier: the class in the top two bits (0 plain, 1 strong,
     /// 2 number), sorted, deduplicated.
     tokens: Vec<u32>,
@@ -266,8 +267,9 @@ impl Print {
         shingles.extend_from_slice(&text);
         let shingles = sort_dedup(shingles);
         let mut nums = normal::numbers(&title.text);
-        let title_numbers = sort_dedup(nums.iter().map(|n| title_number(n)).collect());
+        let title_numbers = sort_dedup(nums.iter().map(|n| rounded(n)).collect());
         nums.extend(normal::numbers(&body.text));
+        let rounded = sort_dedup(nums.iter().map(|n| rounded(n)).collect());
         let numbers = sort_dedup(
             nums.iter()
                 .map(|n| hash::hash32(hash::SEED_NUMBER, n.chars()))
@@ -297,6 +299,7 @@ impl Print {
             text,
             numbers,
             title_numbers,
+            rounded,
             tokens,
             bands,
             event_bands,
@@ -327,6 +330,7 @@ impl Print {
         out.extend_from_slice(&bits);
         put_set(&mut out, &self.numbers);
         put_set(&mut out, &self.title_numbers);
+        put_set(&mut out, &self.rounded);
         put_set(&mut out, &self.tokens);
         for k in self.bands.iter().chain(&self.event_bands) {
             out.extend_from_slice(&k.to_le_bytes());
@@ -356,6 +360,7 @@ impl Print {
             .collect();
         let numbers = r.set("numbers")?;
         let title_numbers = r.set("title numbers")?;
+        let rounded = r.set("rounded numbers")?;
         let tokens = r.set("tokens")?;
         let mut keys = |n: usize, what: &str| -> Result<Vec<u64>, DecodeError> {
             (0..n)
@@ -384,6 +389,7 @@ impl Print {
             text,
             numbers,
             title_numbers,
+            rounded,
             tokens,
             bands,
             event_bands,
@@ -584,34 +590,31 @@ fn overlap(a: &[u32], b: &[u32]) -> Overlap {
     }
 }
 
-/// A title number token's key (as `Print::title_numbers` keeps them): its unit is the first char after
-/// the digits (`만` of `8만2천`, `명` of `282명`, `%`; none for a bare number).
-fn title_number(n: &str) -> u32 {
+/// A number token's rounded key, as headlines round: the integer part and the unit, the first
+/// char after the digits (`66.1%` and `66%` → `66%`; `8만` of `8만2천`, `282명`; no unit for a
+/// bare number). The unit's hash is the top 8 bits, the rest hashes the integer part with it.
+fn rounded(n: &str) -> u32 {
+    let int: String = n.chars().take_while(char::is_ascii_digit).collect();
     let unit = n.chars().find(|c| !c.is_ascii_digit() && *c != '.');
     let u = hash::hash32(hash::SEED_NUMBER, unit) >> 24;
-    let v = hash::hash32(hash::SEED_NUMBER, n.chars()) >> 8;
+    let v = hash::hash32(hash::SEED_NUMBER, int.chars().chain(unit)) >> 8;
     u << 24 | v
-}
-
-/// Whether `numbers` (full hashes) holds the number of a title key.
-fn has_number(numbers: &[u32], key: u32) -> bool {
-    numbers.iter().any(|n| n >> 8 == key & 0x00FF_FFFF)
 }
 
 /// The numbers conflict when fewer than half of the numbers of the side with fewer numbers
 /// appear on the other side (two earnings reports from one template), or when a title number
 /// missing from the other side meets, in the other title, a number of the same unit missing
-/// from this side (`신규확진 8만2천2명` / `신규확진 7만3천589명`: two days' counts).
+/// from this side (compared rounded: `66%` is `66.1%`) (`신규확진 8만2천2명` / `신규확진 7만3천589명`: two days' counts).
 fn numbers_conflict(a: &Print, b: &Print) -> bool {
     let fewer = a.numbers.len().min(b.numbers.len());
     if fewer > 0 && intersect(&a.numbers, &b.numbers) * 2 < fewer {
         return true;
     }
     a.title_numbers.iter().any(|&x| {
-        !has_number(&b.numbers, x)
+        b.rounded.binary_search(&x).is_err()
             && b.title_numbers
                 .iter()
-                .any(|&y| y >> 24 == x >> 24 && !has_number(&a.numbers, y))
+                .any(|&y| y >> 24 == x >> 24 && a.rounded.binary_search(&y).is_err())
     })
 }
 
