@@ -4,10 +4,11 @@
 //! one slot and its share of the bucket heads — no allocation per band value. Pruned slots are
 //! reused; the heads grow (by doubling and relinking) as the window grows.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::fmt;
 
-use super::hash::{BANDS, EVENT_BANDS};
+use super::hash::{BANDS, EVENT_BANDS, PREFIX_BANDS};
 use super::{Id, Join, Print, Settings, verify};
 
 const NIL: u32 = u32::MAX;
@@ -27,8 +28,8 @@ struct Slot {
 
 pub struct Index {
     settings: Settings,
-    /// Entries per slot: the copy bands, then the events bands (always: they are copy
-    /// candidates too).
+    /// Entries per slot: the copy bands, the lede-start bands, plus the events bands when they
+    /// are on.
     per: usize,
     slots: Vec<Slot>,
     free: Vec<u32>,
@@ -56,7 +57,7 @@ fn real(key: u64) -> u64 {
 
 impl Index {
     pub fn new(settings: Settings) -> Index {
-        let per = BANDS + EVENT_BANDS;
+        let per = BANDS + PREFIX_BANDS + if settings.events { EVENT_BANDS } else { 0 };
         Index {
             settings,
             per,
@@ -74,15 +75,22 @@ impl Index {
         (key as usize) & (self.heads.len() - 1)
     }
 
-    /// The print's keys in entry order (copy bands, then events bands); a print without bands
-    /// gives empty entries. The events bands are looser (16 × 2 over the word tokens): they
-    /// also offer the copies that share most of one side and little of the union (1보 ⊂ 종합, a
-    /// lede cut at ~120 chars), which 32 × 4 over the shingles misses; `verify` stays exact.
+    /// The print's keys in entry order (copy bands, lede-start bands, then events bands when
+    /// on); a print without bands gives empty entries. The lede-start bands offer the copies
+    /// that share most of one side and little of the union (1보 ⊂ 종합, a lede cut at ~120
+    /// chars), which 32 × 4 over all shingles misses; `verify` stays exact.
     fn keys_of<'p>(&self, print: &'p Print) -> impl Iterator<Item = (usize, u64)> + 'p {
+        let events = self.settings.events;
         let copy = print.bands().iter().map(|k| real(*k));
-        let ev = print.event_bands().iter().map(|k| real(*k));
+        let start = print.prefix_bands().iter().map(|k| real(*k));
+        let ev = print
+            .event_bands()
+            .iter()
+            .map(|k| real(*k))
+            .filter(move |_| events);
         copy.enumerate()
-            .chain(ev.enumerate().map(|(i, k)| (BANDS + i, k)))
+            .chain(start.enumerate().map(|(i, k)| (BANDS + i, k)))
+            .chain(ev.enumerate().map(|(i, k)| (BANDS + PREFIX_BANDS + i, k)))
     }
 
     fn link(&mut self, e: usize, key: u64) {
@@ -157,10 +165,16 @@ impl Index {
     /// [`MAX_VERIFIED`], most shared bands first; once a copy is found, candidates sharing fewer
     /// bands than it are not checked). `lookup` returns a candidate's stored print (None if the
     /// caller no longer has it: skip it).
-    pub fn decide(
+    pub fn decide(&self, print: &Print, lookup: impl FnMut(Id) -> Option<Print>) -> Option<Join> {
+        self.decide_with(print, lookup)
+    }
+
+    /// [`Index::decide`] with a `lookup` that may lend the stored print (`Option<&Print>`, a
+    /// `Cow`) instead of handing over a copy.
+    pub fn decide_with<P: Borrow<Print>>(
         &self,
         print: &Print,
-        mut lookup: impl FnMut(Id) -> Option<Print>,
+        mut lookup: impl FnMut(Id) -> Option<P>,
     ) -> Option<Join> {
         let mut best: Option<Join> = None;
         let mut best_hits = 0;
@@ -176,7 +190,7 @@ impl Index {
             }
             let s = self.slots[slot as usize];
             let Some(old) = lookup(s.id) else { continue };
-            let Some(verdict) = verify(print, &old, &self.settings) else {
+            let Some(verdict) = verify(print, old.borrow(), &self.settings) else {
                 continue;
             };
             if best

@@ -1,6 +1,7 @@
 //! Folding: deciding that two stories are the same story (issue 14). Pure: no IO, no `.await`,
-//! no global state. The caller assigns ids, stores the [`Print`]s (through [`Print::encode`])
-//! and passes them back to [`Index::decide`]; the index keeps only LSH band keys.
+//! no global mutable state (the word lists are read once into a read-only static). The caller
+//! assigns ids, stores the [`Print`]s (through [`Print::encode`]) and passes them back to
+//! [`Index::decide`]; the index keeps only LSH band keys.
 //!
 //! How a story becomes a [`Print`]:
 //! 1. Title and text are cleaned (module `normal`): NFKC, lowercase, bracket tags (`[속보]`,
@@ -14,7 +15,12 @@
 //! 3. Number tokens (`14억`, `30일`, `3.5%`) from the title and the cleaned text window, and
 //!    word tokens for the events tier (particles and stopwords removed).
 //! 4. MinHash of the shingles (one-permutation, densified), 128 × u32, LSH 32 bands × 4 rows;
-//!    for the events tier, MinHash of the word tokens, 32 × u32, 16 bands × 2 rows.
+//!    MinHash of the lede's first [`PREFIX_SHINGLES`] shingles (in text order), 64 × u32, LSH
+//!    10 bands × 6 rows; for the events tier, MinHash of the word tokens, 32 × u32, 16 bands ×
+//!    2 rows. A story's candidates are the stories sharing a band of any set in use: the
+//!    lede-start bands find a short first report inside its roundup, or a lede cut at ~120
+//!    chars (containment 1.0, Jaccard 0.2–0.4 of the whole: the 32 × 4 bands rarely offer
+//!    them), because the two ledes start alike.
 //!
 //! All hashing is our own with fixed seeds (module `hash` documents the functions and the
 //! seeds), so stored prints survive restarts, platforms and crate upgrades; a golden test pins
@@ -66,6 +72,8 @@ pub const STRICT_SHARED: usize = 10;
 pub const PHOTO_TITLE_JACCARD: f32 = 0.5;
 pub const EVENT_COSINE: f32 = 0.45;
 pub const EVENT_STRONG: usize = 4;
+/// How many of the lede's first shingles (in text order) the lede-start bands cover.
+pub const PREFIX_SHINGLES: usize = 40;
 /// Fewer shingles than this: no band keys (the story is never a candidate: an empty or
 /// one-word story would collide with every other one).
 const MIN_BANDED: usize = 5;
@@ -109,6 +117,8 @@ pub struct Print {
     tokens: Vec<u32>,
     /// 32 copy band keys, or none (too few shingles).
     bands: Vec<u64>,
+    /// 10 band keys of the lede's first [`PREFIX_SHINGLES`] shingles, or none (too few).
+    prefix_bands: Vec<u64>,
     /// 16 events band keys, or none (too few tokens).
     event_bands: Vec<u64>,
     short: bool,
@@ -213,17 +223,28 @@ fn token(class: u32, s: &str) -> u32 {
     class_token(class, hash::hash32(hash::SEED_TOKEN, s.chars()))
 }
 
-fn tokens_of(s: &str, numbers: &[String]) -> Vec<u32> {
-    let stop = sort_dedup(
+/// The word lists in the form `tokens_of` reads them: the stopwords' token hashes (sorted) and
+/// the particles as (last char, particle). Computed once, read-only after.
+struct Lists {
+    stop: Vec<u32>,
+    particles: Vec<(char, &'static str)>,
+}
+
+static LISTS: std::sync::LazyLock<Lists> = std::sync::LazyLock::new(|| Lists {
+    stop: sort_dedup(
         STOPWORDS
             .lines()
             .map(|w| hash::hash32(hash::SEED_TOKEN, w.chars()))
             .collect(),
-    );
-    let particles: Vec<(char, &str)> = PARTICLES
+    ),
+    particles: PARTICLES
         .lines()
         .filter_map(|p| Some((p.chars().next_back()?, p)))
-        .collect();
+        .collect(),
+});
+
+fn tokens_of(s: &str, numbers: &[String]) -> Vec<u32> {
+    let Lists { stop, particles } = &*LISTS;
     let mut out = Vec::new();
     for word in s.split(|c: char| !normal::is_alnum(c)) {
         if word.is_empty() || word.starts_with(|c: char| c.is_ascii_digit()) {
@@ -231,7 +252,7 @@ fn tokens_of(s: &str, numbers: &[String]) -> Vec<u32> {
         }
         let hangul = word.chars().any(normal::is_hangul);
         let stem = if hangul {
-            strip_particle(word, &particles)
+            strip_particle(word, particles)
         } else {
             word
         };
@@ -257,12 +278,12 @@ impl Print {
         let lede = normal::prefix(&body.text, LEDE_CHARS);
         let korean = is_korean(&title.text, lede);
         let title_sh = shingles_of(&stream(&title.text, korean), korean);
-        let text = sort_dedup(
-            shingles_of(&stream(lede, korean), korean)
-                .into_iter()
-                .map(|p| p.1)
-                .collect(),
-        );
+        let lede_sh: Vec<u32> = shingles_of(&stream(lede, korean), korean)
+            .into_iter()
+            .map(|p| p.1)
+            .collect();
+        let start = sort_dedup(lede_sh[..lede_sh.len().min(PREFIX_SHINGLES)].to_vec());
+        let text = sort_dedup(lede_sh);
         let mut shingles: Vec<u32> = title_sh.into_iter().map(|p| p.1).collect();
         shingles.extend_from_slice(&text);
         let shingles = sort_dedup(shingles);
@@ -289,6 +310,11 @@ impl Print {
         } else {
             Vec::new()
         };
+        let prefix_bands = if start.len() >= MIN_BANDED {
+            hash::prefix_bands(&start)
+        } else {
+            Vec::new()
+        };
         let event_bands = if tokens.len() >= MIN_TOKENS {
             hash::event_bands(&tokens)
         } else {
@@ -302,6 +328,7 @@ impl Print {
             rounded,
             tokens,
             bands,
+            prefix_bands,
             event_bands,
             short,
             photo,
@@ -316,7 +343,8 @@ impl Print {
         let flags = u8::from(self.short)
             | u8::from(self.photo) << 1
             | u8::from(!self.bands.is_empty()) << 2
-            | u8::from(!self.event_bands.is_empty()) << 3;
+            | u8::from(!self.event_bands.is_empty()) << 3
+            | u8::from(!self.prefix_bands.is_empty()) << 4;
         out.push(flags);
         put_set(&mut out, &self.shingles);
         let mut bits = vec![0u8; self.shingles.len().div_ceil(8)];
@@ -332,7 +360,12 @@ impl Print {
         put_set(&mut out, &self.title_numbers);
         put_set(&mut out, &self.rounded);
         put_set(&mut out, &self.tokens);
-        for k in self.bands.iter().chain(&self.event_bands) {
+        for k in self
+            .bands
+            .iter()
+            .chain(&self.event_bands)
+            .chain(&self.prefix_bands)
+        {
             out.extend_from_slice(&k.to_le_bytes());
         }
         out
@@ -347,7 +380,7 @@ impl Print {
             )));
         }
         let flags = r.byte("flags")?;
-        if flags & !0b1111 != 0 {
+        if flags & !0b1_1111 != 0 {
             return Err(DecodeError(format!("unknown flags {flags:#04x}")));
         }
         let shingles = r.set("shingles")?;
@@ -377,6 +410,14 @@ impl Print {
             if flags & 8 != 0 { hash::EVENT_BANDS } else { 0 },
             "event bands",
         )?;
+        let prefix_bands = keys(
+            if flags & 16 != 0 {
+                hash::PREFIX_BANDS
+            } else {
+                0
+            },
+            "lede-start bands",
+        )?;
         if r.at != bytes.len() {
             return Err(DecodeError(format!(
                 "{} bytes after the end at offset {}",
@@ -392,6 +433,7 @@ impl Print {
             rounded,
             tokens,
             bands,
+            prefix_bands,
             event_bands,
             short: flags & 1 != 0,
             photo: flags & 2 != 0,
@@ -414,6 +456,10 @@ impl Print {
 
     pub(crate) fn bands(&self) -> &[u64] {
         &self.bands
+    }
+
+    pub(crate) fn prefix_bands(&self) -> &[u64] {
+        &self.prefix_bands
     }
 
     pub(crate) fn event_bands(&self) -> &[u64] {
