@@ -605,6 +605,30 @@ fn intersect(a: &[u32], b: &[u32]) -> usize {
     n
 }
 
+/// Whether two sorted sets can share at least `need` elements: the merge stops as soon as the
+/// elements left cannot make up the difference (most candidates are far from a copy).
+fn can_share(a: &[u32], b: &[u32], need: usize) -> bool {
+    let (mut i, mut j, mut n) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        if n >= need {
+            return true;
+        }
+        if n + (a.len() - i).min(b.len() - j) < need {
+            return false;
+        }
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                n += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    n >= need
+}
+
 /// `a` without the elements of `b` (both sorted).
 fn minus(a: &[u32], b: &[u32]) -> Vec<u32> {
     a.iter()
@@ -722,7 +746,19 @@ pub fn verify(new: &Print, old: &Print, settings: &Settings) -> Option<Verdict> 
         }
         return None;
     }
-    let lede = overlap(&new.text, &old.text);
+    // The fewest shared lede shingles either copy rule could accept (Jaccard ≥ 0.5 needs a
+    // third of a + b; containment 0.7 of the smaller side), less one for rounding: below it
+    // the exact overlap is not worth computing.
+    let (na, nb) = (new.text.len(), old.text.len());
+    let mut need = (na + nb) / 3;
+    if na.min(nb) >= MIN_CONTAINED {
+        need = need.min(na.min(nb) * 7 / 10);
+    }
+    let lede = if can_share(&new.text, &old.text, need.saturating_sub(1)) {
+        overlap(&new.text, &old.text)
+    } else {
+        Overlap::default()
+    };
     if lede.jaccard >= COPY_JACCARD
         || (lede.containment >= COPY_CONTAINMENT && lede.a.min(lede.b) >= MIN_CONTAINED)
     {
