@@ -37,6 +37,12 @@ fn golden_hashes_are_pinned() {
     assert_eq!(en.shingles[..8], GOLDEN_EN_SHINGLES);
     assert_eq!(en.bands[..4], GOLDEN_EN_BANDS);
     assert_eq!(hash::hash_chars(0, "폭염".chars()), GOLDEN_HASH);
+    // The lede-start bands: values from this implementation (same functions as above, seeds
+    // SEED_PREFIX_*), pinned so a change shows.
+    assert_eq!(
+        ko.prefix_bands[..2],
+        [5826474877991193009, 13385555399532124543]
+    );
 }
 
 const GOLDEN_KO_SHINGLES: [u32; 12] = [
