@@ -7,7 +7,8 @@
 //!   the Unicode scalar values of `cs` (one step per `char`, not per byte), then the splitmix64
 //!   finaliser ([`fmix64`]).
 //! - MinHash: one-permutation MinHash with optimal densification over the 32-bit element
-//!   hashes (see `minhash` below for the exact steps), 128 bins for copies and 32 for events.
+//!   hashes (see `minhash` below for the exact steps), 128 bins for copies, 64 for the lede's
+//!   start and 32 for events.
 //! - A band key is `fmix64` chained over the band's rows: `h = fmix64(SEED_BAND ^ band)`, then
 //!   for each row value `v`: `h = fmix64(h.wrapping_mul(FNV_PRIME) ^ v)`.
 
@@ -25,6 +26,10 @@ pub const SEED_EVENT_MINHASH: u64 = 0x6b6b_6163_6869_0005;
 pub const SEED_BAND: u64 = 0x6b6b_6163_6869_0006;
 /// Seed of the events band keys.
 pub const SEED_EVENT_BAND: u64 = 0x6b6b_6163_6869_0007;
+/// Seed of the lede-start MinHash (64 bins).
+pub const SEED_PREFIX_MINHASH: u64 = 0x6b6b_6163_6869_0008;
+/// Seed of the lede-start band keys.
+pub const SEED_PREFIX_BAND: u64 = 0x6b6b_6163_6869_0009;
 
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
@@ -38,6 +43,13 @@ pub const ROWS: usize = HASHES / BANDS;
 pub const EVENT_HASHES: usize = 32;
 pub const EVENT_BANDS: usize = 16;
 pub const EVENT_ROWS: usize = EVENT_HASHES / EVENT_BANDS;
+/// MinHash bins over the first shingles of the lede (`super::PREFIX_SHINGLES`), and their
+/// layout: 10 bands of 6 rows (the last 4 bins unused). Two ledes that start alike (a first
+/// report and its roundup, a lede cut at ~120 chars) have a near-equal start however much one
+/// adds: P(candidate) ≈ 0.95 at J = 0.8 of the starts, 0.08 at 0.45.
+pub const PREFIX_HASHES: usize = 64;
+pub const PREFIX_BANDS: usize = 10;
+pub const PREFIX_ROWS: usize = 6;
 
 /// The splitmix64 finaliser (Stafford's mix 13, as in `SplitMix64`).
 pub const fn fmix64(mut z: u64) -> u64 {
@@ -114,6 +126,17 @@ fn band_keys<const N: usize>(seed: u64, mins: &[u32; N], rows: usize) -> Vec<u64
 /// The copy tier's 32 band keys of a shingle set.
 pub fn copy_bands(set: &[u32]) -> Vec<u64> {
     band_keys(SEED_BAND, &minhash::<HASHES>(SEED_MINHASH, set), ROWS)
+}
+
+/// The 10 lede-start band keys of the set of a lede's first shingles.
+pub fn prefix_bands(set: &[u32]) -> Vec<u64> {
+    let mut keys = band_keys(
+        SEED_PREFIX_BAND,
+        &minhash::<PREFIX_HASHES>(SEED_PREFIX_MINHASH, set),
+        PREFIX_ROWS,
+    );
+    keys.truncate(PREFIX_BANDS);
+    keys
 }
 
 /// The events tier's 16 band keys of a token set.

@@ -1,7 +1,8 @@
 //! What folding reads of a text: NFKC, lowercase, then the parts outlets change when they
 //! repost a story removed — bracket tags (`[속보]`, `[종합2보]`, `【…】`), datelines and bylines
 //! (`(서울=연합뉴스) 홍길동 기자 =`, `홍길동 기자`), footers (`*재판매 및 DB 금지`,
-//! `ⓒ … 무단전재 …`, `<저작권자 …>`), e-mail addresses and photo credits (`사진=연합뉴스`).
+//! `ⓒ … 무단전재 …`, `<저작권자 …>`, Reddit's `submitted by /u/… [link] [comments]`), e-mail
+//! addresses and photo credits (`사진=연합뉴스`).
 //! Hand-written scans over chars (no regex: nothing to compile, no global state).
 
 use unicode_normalization::UnicodeNormalization;
@@ -234,6 +235,14 @@ pub fn clean(s: &str, limit: usize) -> Cleaned {
                 continue;
             }
         }
+        // Reddit's item footer: `submitted by /u/name [link] [comments]`.
+        if starts_with(&cs, i, "submitted by")
+            && let Some(k) = find(&cs, i + 12, i + 80, "[comments]")
+        {
+            mark(&mut drop, i, k + 10);
+            i = k + 10;
+            continue;
+        }
         // E-mail addresses.
         if c == '@' {
             let mut l = i;
@@ -381,6 +390,10 @@ mod tests {
             ("시민들이 걷고 있다. (사진=연합뉴스)", "시민들이 걷고 있다."),
             ("시민들이 걷고 있다. /사진=뉴시스", "시민들이 걷고 있다."),
             ("ＡＢＣ Ｎｅｗｓ", "abc news"),
+            (
+                "Trump says troops stay submitted by /u/some_user\n[link] [comments]",
+                "trump says troops stay",
+            ),
         ];
         for (input, want) in table {
             assert_eq!(clean(input, 700).text, want, "input: {input}");

@@ -37,6 +37,12 @@ fn golden_hashes_are_pinned() {
     assert_eq!(en.shingles[..8], GOLDEN_EN_SHINGLES);
     assert_eq!(en.bands[..4], GOLDEN_EN_BANDS);
     assert_eq!(hash::hash_chars(0, "폭염".chars()), GOLDEN_HASH);
+    // The lede-start bands: values from this implementation (same functions as above, seeds
+    // SEED_PREFIX_*), pinned so a change shows.
+    assert_eq!(
+        ko.prefix_bands[..2],
+        [5826474877991193009, 13385555399532124543]
+    );
 }
 
 const GOLDEN_KO_SHINGLES: [u32; 12] = [
@@ -140,6 +146,36 @@ fn two_earnings_reports_from_one_template_do_not_fold() {
          순이익은 4800억원으로 집계됐다.",
     );
     assert_eq!(verify(&b, &a, &EVENTS), None);
+}
+
+#[test]
+fn two_days_counts_conflict_in_the_title_and_a_rounded_headline_does_not() {
+    let body = |n: &str, d: &str| {
+        format!(
+            "중앙방역대책본부는 {d} 0시 기준 신규 확진자가 {n}명 늘어 누적 1천982만3천716명이 \
+             됐다고 밝혔다. 위중증 환자는 전날보다 늘었고 사망자는 24명으로 집계됐다. \
+             방역당국은 재유행이 이어지고 있다며 마스크 착용과 예방접종을 거듭 당부했다."
+        )
+    };
+    let sat = print("신규확진 8만2천2명…15주만에 최다", &body("8만2천2", "30일"));
+    let sun = print(
+        "신규확진 7만3천589명…15주만에 최다",
+        &body("7만3천589", "31일"),
+    );
+    assert!(numbers_conflict(&sun, &sat));
+    assert_eq!(verify(&sun, &sat, &EVENTS), None);
+    // A headline rounds (`66%` for `66.1%`) and drops a figure: no conflict.
+    let wire = print(
+        "LG전자 2분기 영업익 7천922억원…12.0% 감소",
+        "LG전자가 올해 2분기 영업이익 7천922억원을 기록했다. 영업이익은 12.0% 줄었다. \
+         생활가전 부문 영업이익은 전년보다 66.1% 감소했다.",
+    );
+    let repost = print(
+        "LG전자 영업익 7922억…가전 이익 66% 급감",
+        "LG전자가 올해 2분기 영업이익 7천922억원을 기록했다. \
+         생활가전 부문 영업이익은 전년보다 66.1% 감소했다.",
+    );
+    assert!(!numbers_conflict(&repost, &wire));
 }
 
 #[test]
