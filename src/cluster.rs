@@ -163,12 +163,12 @@ pub fn fold_stories(stories: &[Story], settings: Settings) -> Vec<Folded> {
         // dropping it keeps the index (and its candidate lists) to the window, as the daemon's.
         index.prune(horizon[i].saturating_sub(window));
         let print = Print::of(&doc_in(story, &repeated));
-        let join = index.decide(&print, |candidate| {
+        let join = index.decide_with(&print, |candidate| {
             let j = position(candidate)?;
             if (times.get(j)? - at).abs() > window {
                 return None;
             }
-            prints.get(&candidate).cloned()
+            prints.get(&candidate)
         });
         let folded = match join {
             Some(join) => {

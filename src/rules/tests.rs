@@ -407,7 +407,7 @@ chats = ["me"]
 "#;
     let e = errors(src);
     let expected = [
-        "rules.toml:2:1: unknown key `buitin_aliases` in the rules file (did you mean `builtin_aliases`?); expected one of: builtin_aliases, aliases, rules",
+        "rules.toml:2:1: unknown key `buitin_aliases` in the rules file (did you mean `builtin_aliases`?); expected one of: builtin_aliases, transliterate, aliases, rules",
         "rules.toml:5:1: warning: alias group `bad` has fewer than two members and changes nothing",
         "rules.toml:5:8: alias group `bad`: empty member",
         "rules.toml:12:8: duplicate rule name \"ok\" (first defined on line 8)",
