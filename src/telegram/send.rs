@@ -821,34 +821,36 @@ impl Sender {
         let Body::Fold(fold) = &mut entry.body else {
             return Ok(true);
         };
-        let later = self
-            .index
-            .chats
-            .get(&chat)
-            .map(|q| q.seqs.range(seq + 1..).copied().collect::<Vec<u64>>())
-            .unwrap_or_default();
-        for next in later {
-            if let Some(e) = self.store.outbox_entry(next)?
-                && let Body::Fold(f) = &e.body
-                && f.cluster == fold.cluster
-                && f.target == fold.target
-            {
-                tracing::debug!(
-                    chat,
-                    seq,
-                    later = next,
-                    "edit covered by a later edit of the same message"
-                );
-                self.store.drop_outbox_entry(seq)?;
-                return Ok(false);
-            }
-        }
         let target = self
             .store
             .sent(chat, &fold.target)?
             .and_then(|r| r.message_ids.last().copied());
         match (target, fold.own.take()) {
             (Some(id), own) => {
+                // Only an edit of a message that exists is covered by a later one: without the
+                // message, each copy's own alert matters (the later edit may carry none).
+                let later = self
+                    .index
+                    .chats
+                    .get(&chat)
+                    .map(|q| q.seqs.range(seq + 1..).copied().collect::<Vec<u64>>())
+                    .unwrap_or_default();
+                for next in later {
+                    if let Some(e) = self.store.outbox_entry(next)?
+                        && let Body::Fold(f) = &e.body
+                        && f.cluster == fold.cluster
+                        && f.target == fold.target
+                    {
+                        tracing::debug!(
+                            chat,
+                            seq,
+                            later = next,
+                            "edit covered by a later edit of the same message"
+                        );
+                        self.store.drop_outbox_entry(seq)?;
+                        return Ok(false);
+                    }
+                }
                 fold.message_id = Some(id);
                 fold.own = own;
                 Ok(true)

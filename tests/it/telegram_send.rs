@@ -820,6 +820,27 @@ async fn queued_edits_of_one_message_are_one_edit_and_a_missing_message_sends_th
                 fold(7, vec![outlet("hani", "hani.co.kr", 8)], None),
                 now,
             ),
+            // Story 9's message was never sent either: copy 10 matched the chat's rules and a
+            // later edit of the same message (copy 11) did not. Copy 10 is not covered by it.
+            OutboxEntry::fold(
+                7,
+                &story_hex(10),
+                fold(9, vec![outlet("hani", "hani.co.kr", 10)], Some(10)),
+                now,
+            ),
+            OutboxEntry::fold(
+                7,
+                &story_hex(11),
+                fold(
+                    9,
+                    vec![
+                        outlet("hani", "hani.co.kr", 10),
+                        outlet("news1", "news1.kr", 11),
+                    ],
+                    None,
+                ),
+                now,
+            ),
         ])
         .expect("enqueue");
     drain(&fake, &store, settings(REAL, &[]), Duration::from_secs(10)).await;
@@ -829,8 +850,9 @@ async fn queued_edits_of_one_message_are_one_edit_and_a_missing_message_sends_th
         .iter()
         .filter(|r| r.method == "editmessagetext")
         .collect();
-    assert_eq!(sends.len(), 2, "{reqs:#?}");
+    assert_eq!(sends.len(), 3, "{reqs:#?}");
     assert!(sends[1].text().contains("발표 6"), "{reqs:#?}");
+    assert!(sends[2].text().contains("발표 10"), "{reqs:#?}");
     assert_eq!(edits.len(), 1, "{reqs:#?}");
     assert_eq!(edits[0].body["message_id"].as_i64(), Some(1));
     let text = edits[0].text();
