@@ -90,29 +90,11 @@ pub fn load(src: &str, file: &Path) -> Result<Loaded, Vec<Diagnostic>> {
     };
     sink.unknown_keys(&root, TOP_KEYS, "the rules file");
 
-    let builtin = match root.get("builtin_aliases") {
-        None => true,
-        Some(v) => match v.get_ref() {
-            DeValue::Boolean(b) => *b,
-            _ => {
-                sink.error(&v.span(), "builtin_aliases must be true or false");
-                true
-            }
-        },
-    };
+    let builtin = flag(&mut sink, &root, "builtin_aliases");
     // Transliterated spellings for Latin names without an alias (on by default). They make a
     // rule set with many Latin names several times larger to build and hold (BENCHMARKS.md,
     // "Rules"), so a deployment with thousands of rules may turn them off.
-    let transliterate = match root.get("transliterate") {
-        None => true,
-        Some(v) => match v.get_ref() {
-            DeValue::Boolean(b) => *b,
-            _ => {
-                sink.error(&v.span(), "transliterate must be true or false");
-                true
-            }
-        },
-    };
+    let transliterate = flag(&mut sink, &root, "transliterate");
     let groups = aliases(&mut sink, root.get("aliases"));
     let rules = rules(&mut sink, root.get("rules"));
 
@@ -148,6 +130,20 @@ fn string_array<'a>(
         }
     }
     Some(out)
+}
+
+/// A top-level `key = true|false` that defaults to true; anything else is an error naming it.
+fn flag(sink: &mut Sink<'_>, root: &DeTable<'_>, key: &str) -> bool {
+    match root.get(key) {
+        None => true,
+        Some(v) => match v.get_ref() {
+            DeValue::Boolean(b) => *b,
+            _ => {
+                sink.error(&v.span(), format!("{key} must be true or false"));
+                true
+            }
+        },
+    }
 }
 
 fn aliases(sink: &mut Sink<'_>, v: Option<&Spanned<DeValue<'_>>>) -> Vec<(String, Vec<String>)> {

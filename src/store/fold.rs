@@ -435,9 +435,12 @@ impl<'a> ChunkFold<'a> {
                     events: self.settings.events,
                 },
             ) {
-                let better = decision
-                    .as_ref()
-                    .is_none_or(|(_, _, best): &(u64, u64, fold::Verdict)| score(&v) > score(best));
+                let better =
+                    decision
+                        .as_ref()
+                        .is_none_or(|(_, _, best): &(u64, u64, fold::Verdict)| {
+                            crate::cluster::similarity(&v) > crate::cluster::similarity(best)
+                        });
                 if better {
                     decision = Some((*cid, *ccluster, v));
                 }
@@ -506,7 +509,7 @@ impl<'a> ChunkFold<'a> {
                     joined: Some(Joined {
                         lead: c.outlets[0].clone(),
                         new_outlet,
-                        similarity: score(&verdict),
+                        similarity: crate::cluster::similarity(&verdict),
                         tier: verdict.tier,
                         outlets: c.outlets.len(),
                         announced,
@@ -616,9 +619,4 @@ impl<'a> ChunkFold<'a> {
         }
         self.folded
     }
-}
-
-/// A verdict's one number: the stronger of Jaccard and containment.
-fn score(v: &fold::Verdict) -> f32 {
-    v.overlap.jaccard.max(v.overlap.containment)
 }
