@@ -80,16 +80,28 @@ for _ in $(seq 50); do
     sleep 0.1
 done
 [ -n "$pid" ] || { echo "error: kkachi did not start under strace" >&2; exit 1; }
+# The daemon must still be running at each step; if it is not, say why (its log) and stop.
+alive() {
+    kill -0 "$pid" 2>/dev/null && return
+    echo "error: kkachi exited before $1; its log:" >&2
+    cat "$tmp/err" >&2
+    pid=
+    exit 1
+}
 for _ in $(seq 100); do
     get /readyz 2>/dev/null | grep -q 200 && break
+    alive "it was ready"
     sleep 0.1
 done
+alive "/readyz"
 for path in /readyz /healthz /metrics; do echo "GET $path: $(get $path | tr -d '\r')"; done
 sleep 1.5
 echo >>"$tmp/demo-rules.toml"
 sleep 1.5
+alive "SIGHUP"
 kill -HUP "$pid"
 sleep 1
+alive "SIGTERM"
 kill -TERM "$pid"
 wait "$tracer" || { echo "error: kkachi exited with $?" >&2; cat "$tmp/err" >&2; exit 1; }
 pid=
