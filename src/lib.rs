@@ -26,6 +26,7 @@ pub mod scheduler;
 pub mod fetch;
 pub mod store;
 pub mod deliver;
+pub mod digest;
 pub mod metrics;
 pub mod http;
 pub mod telegram;
