@@ -47,7 +47,10 @@ pub enum Readiness {
 
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
-    #[error("cannot listen on {addr}: {source}")]
+    #[error(
+        "cannot listen on {addr} (the config's [http] listen): {source}{}",
+        bind_hint(source)
+    )]
     Bind {
         addr: SocketAddr,
         source: std::io::Error,
@@ -92,6 +95,22 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, HttpError> {
     TcpListener::bind(addr)
         .await
         .map_err(|source| HttpError::Bind { addr, source })
+}
+
+/// What to do about a failed bind, when it is a usual one.
+fn bind_hint(e: &std::io::Error) -> &'static str {
+    match e.kind() {
+        std::io::ErrorKind::AddrInUse => {
+            "; another process holds that port: choose another [http] listen, or set [http] enabled = false"
+        }
+        std::io::ErrorKind::PermissionDenied => {
+            "; ports below 1024 need privileges: choose a port above 1024 in [http] listen"
+        }
+        std::io::ErrorKind::AddrNotAvailable => {
+            "; that address is not one of this machine's: use 127.0.0.1 or 0.0.0.0 in [http] listen"
+        }
+        _ => "",
+    }
 }
 
 /// The routes, for [`serve`] and for tests that drive them without a socket.

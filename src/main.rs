@@ -21,7 +21,8 @@ use kkachi::story::Story;
 #[command(
     name = "kkachi",
     version,
-    about = "Watches news feeds and alerts, once, on the stories you care about"
+    about = "Watches news feeds and alerts, once, on the stories you care about",
+    after_help = "Examples:\n  kkachi run --config config/kkachi.toml\n  kkachi check && kkachi replay --since 1d"
 )]
 struct Cli {
     /// Log format on stderr (filter with RUST_LOG, e.g. RUST_LOG=kkachi=debug).
@@ -47,6 +48,9 @@ struct ConfigArg {
 #[derive(Subcommand)]
 enum Command {
     /// Run the daemon: poll feeds on their schedules and alert on matching stories.
+    #[command(
+        after_help = "Examples:\n  kkachi run --config config/kkachi.toml\n  kkachi run --once --dry-run --format json"
+    )]
     Run {
         #[command(flatten)]
         config: ConfigArg,
@@ -56,35 +60,52 @@ enum Command {
         /// Deliver to stdout only.
         #[arg(long)]
         dry_run: bool,
+        /// How alerts are printed on stdout when they are not sent to Telegram: text, or JSON
+        /// lines (one object per alert).
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
         /// On SIGTERM/SIGINT, how long polls and Telegram sends in flight may take to finish
         /// (keep it below systemd's TimeoutStopSec) [default: 10s]. With --once: how long
         /// delivery may go on after the polls [default: until the outbox is empty, at most 1h].
-        #[arg(long, value_parser = humantime::parse_duration)]
+        #[arg(long, value_parser = duration)]
         shutdown_deadline: Option<Duration>,
     },
     /// Validate the config and rules files; print every problem as FILE:LINE:COL: message.
+    #[command(
+        after_help = "Examples:\n  kkachi check\n  kkachi check --config /etc/kkachi/kkachi.toml"
+    )]
     Check {
         #[command(flatten)]
         config: ConfigArg,
     },
     /// Feed tools.
+    #[command(
+        after_help = "Example:\n  kkachi feed test https://www.hani.co.kr/rss/ --format json"
+    )]
     Feed {
         #[command(subcommand)]
         command: FeedCommand,
     },
     /// Rule tools.
+    #[command(
+        after_help = "Examples:\n  kkachi rules test DeepSeek --text '딥시크, 새 모델 공개'\n  kkachi feed test feed.xml --format json | kkachi rules match"
+    )]
     Rules {
         #[command(subcommand)]
         command: RulesCommand,
     },
     /// Summarise a text, a file (plain text or a saved HTML page) or a web page.
+    #[command(
+        after_help = "Examples:\n  kkachi summarize --text \"$(cat article.txt)\"\n  kkachi summarize --url https://www.khan.co.kr/article/202207300830001 --explain"
+    )]
     Summarize {
-        #[arg(long, conflicts_with_all = ["file", "url"])]
+        /// The text to summarise (it may start with a dash).
+        #[arg(long, conflicts_with_all = ["file", "url"], allow_hyphen_values = true)]
         text: Option<String>,
+        /// A file to summarise: plain text, or a saved HTML page (its article is extracted).
         #[arg(long, conflicts_with = "url")]
         file: Option<PathBuf>,
+        /// A web page to fetch and summarise (public addresses only).
         #[arg(long)]
         url: Option<String>,
         #[arg(long, help = max_chars_help())]
@@ -97,15 +118,19 @@ enum Command {
     },
     /// Run the current rules over the stories kept in the store and print what would have
     /// alerted, without sending.
+    #[command(
+        after_help = "Examples:\n  kkachi replay --since 2d\n  kkachi replay --rule deepseek --format json | head"
+    )]
     Replay {
         #[command(flatten)]
         config: ConfigArg,
         /// How far back, e.g. 7d, 12h.
-        #[arg(long, default_value = "7d", value_parser = humantime::parse_duration)]
+        #[arg(long, default_value = "7d", value_parser = duration)]
         since: Duration,
         /// Only this rule.
         #[arg(long)]
         rule: Option<String>,
+        /// Output: text, or JSON lines (alerts, and fold lines for later members of a cluster).
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
@@ -114,10 +139,14 @@ enum Command {
     /// `feed test --format json` shape), in order. JSON: `cluster` = the input line number
     /// (counting stories from 1) of the cluster's first story, `lead` = its id, `similarity`,
     /// `tier`, `matched` (the story it joined) and `outlet` (same / other) null for a lead.
+    #[command(
+        after_help = "Examples:\n  kkachi feed test feeds/khan.xml --format json | kkachi cluster\n  kkachi cluster --input stories.jsonl --format text --explain"
+    )]
     Cluster {
         /// JSON-lines input; `-` is stdin.
         #[arg(long, default_value = "-")]
         input: String,
+        /// Output: JSON lines (one per story), or text.
         #[arg(long, value_enum, default_value_t = Format::Json)]
         format: Format,
         /// Show the shingle overlap behind each join.
@@ -128,13 +157,29 @@ enum Command {
         events: bool,
     },
     /// Alias tools.
+    #[command(after_help = "Example:\n  kkachi aliases suggest Netflix --since 30d")]
     Aliases {
         #[command(subcommand)]
         command: AliasesCommand,
     },
+    /// Write a commented starter config (kkachi.toml) and rules file (rules.toml) into DIR:
+    /// Korean and English outlets, two example rules, every setting with its default. Refuses
+    /// to overwrite either file.
+    #[command(
+        after_help = "Examples:\n  kkachi init ~/kkachi && kkachi check --config ~/kkachi/kkachi.toml\n  kkachi init /etc/kkachi"
+    )]
+    Init {
+        /// The directory to write into (created if missing).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
     /// Print a shell completion script, e.g.
     /// `kkachi completions bash > /etc/bash_completion.d/kkachi`.
+    #[command(
+        after_help = "Examples:\n  kkachi completions bash > /etc/bash_completion.d/kkachi\n  kkachi completions zsh > ~/.zfunc/_kkachi"
+    )]
     Completions {
+        /// The shell to write the script for.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
@@ -143,8 +188,14 @@ enum Command {
 #[derive(Subcommand)]
 enum FeedCommand {
     /// Fetch and parse one feed (URL or file path) and print its normalised stories.
+    #[command(
+        after_help = "Examples:\n  kkachi feed test https://www.khan.co.kr/rss/rssdata/total_news.xml\n  kkachi feed test saved-feed.xml --format json"
+    )]
     Test {
+        /// The feed: an http(s) URL, or a path to a saved feed file.
         source: String,
+        /// Output: text, or JSON lines (one story per line; the input `rules match` and
+        /// `cluster` read).
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
         #[command(flatten)]
@@ -157,11 +208,14 @@ enum AliasesCommand {
     /// Find the Korean spellings of a Latin TERM in the stored stories (or in JSON lines) and
     /// print each with its count and one context, then the `[aliases]` line that adds them.
     /// Exit 1 when none was found.
+    #[command(
+        after_help = "Examples:\n  kkachi aliases suggest Netflix\n  kkachi feed test feed.xml --format json | kkachi aliases suggest \"Sally Rooney\" --input -"
+    )]
     Suggest {
         /// The term as you would write it in a rule, e.g. Netflix or "Sally Rooney".
         term: String,
         /// How far back in the store, e.g. 30d, 12h.
-        #[arg(long, default_value = "30d", value_parser = humantime::parse_duration)]
+        #[arg(long, default_value = "30d", value_parser = duration)]
         since: Duration,
         /// Stories as JSON lines (`feed test --format json`); `-` is stdin. The store is not
         /// read unless --store is given too.
@@ -181,14 +235,20 @@ enum AliasesCommand {
 #[derive(Subcommand)]
 enum RulesCommand {
     /// Test one query against a text; exit 0 on a match, 1 on no match, 2 on an error.
+    #[command(
+        after_help = "Examples:\n  kkachi rules test 'OpenAI AND \"한국 기업\"' --text '오픈AI, 한국 기업들과의 협력 확대'\n  kkachi rules test 'title:딥시크' --title '딥시크 새 모델' --summary '중국 AI 기업…'"
+    )]
     Test {
+        /// The query, in the rules file's language (AND, OR, NOT, "phrases", field:term).
         query: String,
-        /// The whole text to test against (as a story's title).
-        #[arg(long, conflicts_with_all = ["title", "file"])]
+        /// The whole text to test against (as a story's title; it may start with a dash).
+        #[arg(long, conflicts_with_all = ["title", "file"], allow_hyphen_values = true)]
         text: Option<String>,
-        #[arg(long, conflicts_with = "file")]
+        /// A story's title to test against (with --summary: title and summary separately).
+        #[arg(long, conflicts_with = "file", allow_hyphen_values = true)]
         title: Option<String>,
-        #[arg(long, requires = "title")]
+        /// The story's summary (description), tested with --title.
+        #[arg(long, requires = "title", allow_hyphen_values = true)]
         summary: Option<String>,
         /// A file whose text is tested.
         #[arg(long)]
@@ -197,6 +257,9 @@ enum RulesCommand {
         config: ConfigArg,
     },
     /// Read stories as JSON lines and print one JSON line per (story, rule) match.
+    #[command(
+        after_help = "Examples:\n  kkachi feed test feed.xml --format json | kkachi rules match\n  kkachi rules match --input stories.jsonl --config config/kkachi.toml"
+    )]
     Match {
         #[command(flatten)]
         config: ConfigArg,
@@ -204,6 +267,18 @@ enum RulesCommand {
         #[arg(long, default_value = "-")]
         input: String,
     },
+}
+
+/// A duration argument (`7d`, `12h`, `30m`): humantime's syntax, with a hint a person can use
+/// when the unit is missing (humantime suggests "7sec").
+fn duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    if !t.is_empty() && t.chars().all(|c| c.is_ascii_digit()) {
+        return Err(format!(
+            "{t} has no unit: add one, e.g. {t}d (days), {t}h (hours) or {t}m (minutes)"
+        ));
+    }
+    humantime::parse_duration(t).map_err(|e| format!("{e} (e.g. 7d, 12h, 30m, 1h30m)"))
 }
 
 /// `summarize --max-chars`: the default comes from `[summary]`'s own.
@@ -219,11 +294,40 @@ fn main() -> ExitCode {
     init_logging(cli.log_format);
     match dispatch(cli.command) {
         Ok(code) => code,
+        // `kkachi replay | head`: the reader has what it wanted; nothing went wrong.
+        Err(e) if closed_stdout(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", report(&e));
             ExitCode::from(1)
         }
     }
+}
+
+/// An error and its causes on one line, each cause once: many of our errors name their cause
+/// in their own message (logs show only that message), so a cause already in the text is not
+/// repeated (`Address already in use (os error 98): Address already in use (os error 98)`).
+fn report(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
+/// Whether `e` is a write to a stdout whose reader has gone (a closed pipe).
+fn closed_stdout(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn init_logging(format: LogFormat) {
@@ -277,6 +381,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Check { config } => Ok(check(&config::resolve_path(config.config))),
+        Command::Init { dir } => init(&dir),
         Command::Feed {
             command:
                 FeedCommand::Test {
@@ -354,6 +459,55 @@ fn check(path: &std::path::Path) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// The starter files of `kkachi init`: the bundled config (its store beside it) and the
+/// bundled rules file's header and first two rules.
+fn starter_files() -> [(&'static str, String); 2] {
+    let config = include_str!("../config/kkachi.toml")
+        .replace("path = \"../kkachi-data\"", "path = \"kkachi-data\"");
+    let rules = include_str!("../config/rules.toml");
+    let third = rules
+        .match_indices("[[rules]]")
+        .nth(2)
+        .map_or(rules.len(), |(at, _)| at);
+    let rules = format!(
+        "{}# Add your own below; try a query first with: kkachi rules test 'QUERY' --text '...'\n",
+        &rules[..third]
+    );
+    [("kkachi.toml", config), ("rules.toml", rules)]
+}
+
+fn init(dir: &std::path::Path) -> Result<ExitCode> {
+    let files = starter_files();
+    // Both or neither: check every target before writing any.
+    for (name, _) in &files {
+        let path = dir.join(name);
+        if path.exists() {
+            anyhow::bail!(
+                "{} already exists; kkachi init does not overwrite files (move it away, or pick another directory)",
+                path.display()
+            );
+        }
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    for (name, text) in &files {
+        let path = dir.join(name);
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(text.as_bytes()))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    let config = dir.join("kkachi.toml");
+    println!(
+        "next: kkachi check --config {0}, then kkachi run --config {0} (alerts go to stdout until a \
+         Telegram token is set: $TELOXIDE_TOKEN)",
+        config.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The config if it loads; tools that work without one fall back to defaults.
@@ -919,4 +1073,70 @@ fn print_clusters(
         }
     }
     out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every command, and every command under it (`kkachi`, `kkachi rules`, `kkachi rules test`…).
+    fn commands(cmd: &clap::Command, path: String, out: &mut Vec<(String, clap::Command)>) {
+        out.push((path.clone(), cmd.clone()));
+        for sub in cmd.get_subcommands() {
+            commands(sub, format!("{path} {}", sub.get_name()), out);
+        }
+    }
+
+    /// `--help` explains every argument and ends with examples (issue 17): a new argument or
+    /// command without them fails here, naming it.
+    #[test]
+    fn every_argument_has_a_description_and_every_command_examples() {
+        let mut all = Vec::new();
+        commands(&Cli::command(), "kkachi".into(), &mut all);
+        let mut missing = Vec::new();
+        for (path, cmd) in &all {
+            if cmd.get_name() == "help" {
+                continue;
+            }
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if id == "help" || id == "version" {
+                    continue;
+                }
+                if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{path}: argument {id} has no description"));
+                }
+            }
+            let after = cmd
+                .get_after_help()
+                .map(|h| h.to_string())
+                .unwrap_or_default();
+            if !after.starts_with("Example") {
+                missing.push(format!("{path}: no examples after its help"));
+            }
+        }
+        assert!(missing.is_empty(), "{}", missing.join("\n"));
+    }
+
+    #[test]
+    fn a_duration_without_a_unit_suggests_days_and_hours() {
+        let e = duration("7").expect_err("no unit");
+        assert!(e.contains("7d (days)") && e.contains("7h (hours)"), "{e}");
+        assert!(!e.contains("sec"), "{e}");
+        assert_eq!(duration("7d"), Ok(Duration::from_secs(7 * 86400)));
+        assert_eq!(duration("1h30m"), Ok(Duration::from_secs(5400)));
+    }
+
+    #[test]
+    fn a_cause_already_in_the_message_is_not_repeated() {
+        let io = std::io::Error::from(std::io::ErrorKind::AddrInUse);
+        let text = io.to_string();
+        let e = anyhow::Error::new(io).context(format!("cannot listen on 127.0.0.1:9000: {text}"));
+        assert_eq!(
+            report(&e),
+            format!("cannot listen on 127.0.0.1:9000: {text}")
+        );
+        let e = anyhow::anyhow!("inner").context("outer");
+        assert_eq!(report(&e), "outer: inner");
+    }
 }

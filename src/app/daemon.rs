@@ -180,6 +180,10 @@ impl Daemon {
             Ok::<_, crate::store::StoreError>((stats, fold))
         });
         match pruned.await {
+            // Nothing pruned is not news (it is every start of a young store).
+            Ok(Ok((stats, fold))) if stats.keys == 0 && stats.stories == 0 && fold == 0 => {
+                tracing::debug!("pruned nothing")
+            }
             Ok(Ok((stats, fold))) => {
                 tracing::info!(keys = stats.keys, stories = stats.stories, fold, "pruned")
             }

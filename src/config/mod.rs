@@ -117,7 +117,17 @@ pub fn load(path: &Path) -> Result<Loaded, Vec<Diagnostic>> {
             path,
             1,
             1,
-            format!("cannot read config file: {e}"),
+            match e.kind() {
+                std::io::ErrorKind::NotFound => format!(
+                    "cannot read config file {}: {e} (name the file with --config PATH or \
+                     $KKACHI_CONFIG; without them kkachi reads config/kkachi.toml under the \
+                     current directory; `kkachi init DIR` writes a starter one)",
+                    std::path::absolute(path)
+                        .unwrap_or_else(|_| path.to_path_buf())
+                        .display()
+                ),
+                _ => format!("cannot read config file: {e}"),
+            },
         )]
     })?;
     let (mut config, rules_ref, mut diags) = parse(&src, path);

@@ -46,10 +46,17 @@ pub const ADMIT_CHUNK: usize = 64;
 /// Attempts (100 ms apart) to take sled's lock before reporting the store as in use.
 const LOCK_RETRIES: u32 = 10;
 
+/// A path as error messages show it: quoted, absolute when it can be made so.
+fn quoted(path: &Path) -> String {
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    format!("\"{}\"", abs.display())
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error(
-        "the store at {path} is in use by another kkachi process (only one may run on a store)"
+        "the store {} is in use by another kkachi process (one process per store): stop that one (e.g. systemctl stop kkachi), or give this one another [store] path",
+        quoted(path)
     )]
     Locked { path: PathBuf },
     #[error("cannot open the store at {path}: {source}")]

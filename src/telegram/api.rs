@@ -143,12 +143,16 @@ fn network(e: reqwest::Error) -> Failure {
 }
 
 /// The error and its sources on one line (reqwest's own text is terse: "error sending request").
-fn error_text(e: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn error_text(e: &(dyn std::error::Error + 'static)) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
+        // Wrappers (teloxide's `RequestError::Network`) repeat their source's text.
+        let more = s.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
         source = s.source();
     }
     text

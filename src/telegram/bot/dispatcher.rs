@@ -73,7 +73,15 @@ pub async fn run(bot: Bot, ctx: Ctx, shutdown: impl Future<Output = ()>) {
         if !commands_set {
             match bot.set_my_commands(registered_commands()).await {
                 Ok(_) => commands_set = true,
-                Err(e) => tracing::warn!(error = %e, "cannot register the bot's commands"),
+                // Unreachable: the getMe failure below says so, once per retry.
+                Err(RequestError::Network(e)) => tracing::debug!(
+                    error = crate::telegram::api::error_text(&*e),
+                    "cannot register the bot's commands"
+                ),
+                Err(e) => tracing::warn!(
+                    error = crate::telegram::api::error_text(&e),
+                    "cannot register the bot's commands"
+                ),
             }
         }
         let mut dispatcher = Dispatcher::builder(bot.clone(), schema())
@@ -87,7 +95,10 @@ pub async fn run(bot: Bot, ctx: Ctx, shutdown: impl Future<Output = ()>) {
         let listener = Polling::builder(bot.clone()).timeout(poll_timeout).build();
         let outcome = {
             let on_listener_error = Arc::new(|e: RequestError| async move {
-                tracing::warn!(error = %e, "telegram getUpdates failed");
+                tracing::warn!(
+                    error = crate::telegram::api::error_text(&e),
+                    "telegram getUpdates failed"
+                );
             });
             let dispatch = dispatcher.try_dispatch_with_listener(listener, on_listener_error);
             tokio::pin!(dispatch);
@@ -106,7 +117,7 @@ pub async fn run(bot: Bot, ctx: Ctx, shutdown: impl Future<Output = ()>) {
         match outcome {
             Ok(()) => tracing::warn!("telegram polling ended; restarting it"),
             Err(e) => tracing::warn!(
-                error = %e,
+                error = crate::telegram::api::error_text(&e),
                 retry_in = ?backoff,
                 "cannot reach telegram (getMe); retrying"
             ),
