@@ -17,6 +17,7 @@ pub mod html;
 pub mod text;
 pub mod story;
 pub mod feed;
+pub mod opml;
 pub mod rules;
 pub mod summary;
 pub mod fold;

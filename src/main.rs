@@ -86,6 +86,14 @@ enum Command {
         #[command(subcommand)]
         command: FeedCommand,
     },
+    /// The config's feeds: import an OPML file from another reader, export them as OPML.
+    #[command(
+        after_help = "Examples:\n  kkachi feeds import feedly.opml            # prints the [[feeds]] it would add\n  kkachi feeds import feedly.opml --write    # adds them to the config file\n  kkachi feeds export > kkachi.opml"
+    )]
+    Feeds {
+        #[command(subcommand)]
+        command: FeedsCommand,
+    },
     /// Rule tools.
     #[command(
         after_help = "Examples:\n  kkachi rules test DeepSeek --text '딥시크, 새 모델 공개'\n  kkachi feed test feed.xml --format json | kkachi rules match"
@@ -198,6 +206,33 @@ enum FeedCommand {
         /// `cluster` read).
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+}
+
+#[derive(Subcommand)]
+enum FeedsCommand {
+    /// Read an OPML file (Feedly, Inoreader, Miniflux, NetNewsWire… exports) and print the
+    /// `[[feeds]]` tables it would add to the config: feeds already there (by address) are
+    /// skipped, names are derived from the hosts and made unique. Nothing is written without
+    /// --write.
+    #[command(
+        after_help = "Examples:\n  kkachi feeds import subscriptions.opml\n  kkachi feeds import subscriptions.opml --write --config /etc/kkachi/kkachi.toml"
+    )]
+    Import {
+        /// The OPML file; `-` is stdin.
+        file: String,
+        /// Add the feeds to the config file (its comments and layout are kept; the result is
+        /// checked before it replaces the file, and a running kkachi reloads it).
+        #[arg(long)]
+        write: bool,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Print the config's feeds as an OPML 2.0 document.
+    #[command(after_help = "Example:\n  kkachi feeds export > kkachi.opml")]
+    Export {
         #[command(flatten)]
         config: ConfigArg,
     },
@@ -382,6 +417,17 @@ fn dispatch(command: Command) -> Result<ExitCode> {
         }
         Command::Check { config } => Ok(check(&config::resolve_path(config.config))),
         Command::Init { dir } => init(&dir),
+        Command::Feeds {
+            command:
+                FeedsCommand::Import {
+                    file,
+                    write,
+                    config,
+                },
+        } => feeds_import(&file, write, &config::resolve_path(config.config)),
+        Command::Feeds {
+            command: FeedsCommand::Export { config },
+        } => feeds_export(&config::resolve_path(config.config)),
         Command::Feed {
             command:
                 FeedCommand::Test {
@@ -507,6 +553,129 @@ fn init(dir: &std::path::Path) -> Result<ExitCode> {
          Telegram token is set: $TELOXIDE_TOKEN)",
         config.display()
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The config, or every problem with it (as `check` prints them) as the error.
+fn config_or_problems(path: &std::path::Path) -> Result<config::Loaded> {
+    config::load(path).map_err(|diags| {
+        let lines: Vec<String> = diags.iter().map(ToString::to_string).collect();
+        anyhow::anyhow!("invalid configuration:\n{}", lines.join("\n"))
+    })
+}
+
+fn feeds_import(file: &str, write: bool, config_path: &std::path::Path) -> Result<ExitCode> {
+    let bytes = if file == "-" {
+        let mut b = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut b).context("cannot read stdin")?;
+        b
+    } else {
+        std::fs::read(file).with_context(|| format!("cannot read {file}"))?
+    };
+    let text = kkachi::charset::decode_feed(&bytes, None)
+        .map_err(|e| match e {
+            kkachi::charset::CharsetError::Unsupported { label } => {
+                anyhow::anyhow!("{file}: declared in {label}, an encoding kkachi cannot read")
+            }
+            kkachi::charset::CharsetError::Undecodable => {
+                anyhow::anyhow!(
+                    "{file}: not UTF-8, and no encoding it could be read in is declared"
+                )
+            }
+        })?
+        .text;
+    let opml = kkachi::opml::parse(&text).map_err(|e| anyhow::anyhow!("{file}:{e}"))?;
+    let loaded = config_or_problems(config_path)?;
+    let plan = config::import::plan(&loaded.config, &opml.entries);
+    for s in &opml.skipped {
+        eprintln!("{file}:{}: skipped: {}", s.line, s.reason);
+    }
+    for (line, why) in &plan.invalid {
+        eprintln!("{file}:{line}: skipped: {why}");
+    }
+    for (line, url, name) in &plan.existing {
+        eprintln!("{file}:{line}: already in the config as feed {name:?}: {url}");
+    }
+    if plan.add.is_empty() {
+        eprintln!(
+            "nothing to add: {} feeds read, every one is in {} already or was skipped",
+            opml.entries.len(),
+            config_path.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !write {
+        print!("{}", config::import::snippet(&plan.add));
+        eprintln!(
+            "would add {} to {} ({} already there, {} skipped); run again with --write to add them",
+            feeds_word(plan.add.len()),
+            config_path.display(),
+            plan.existing.len(),
+            plan.invalid.len() + opml.skipped.len()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let src = std::fs::read_to_string(config_path)
+        .with_context(|| format!("cannot read {}", config_path.display()))?;
+    let edited = config::import::apply(&src, &plan.add)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", config_path.display()))?;
+    // The edited file must load as well as the original did before it replaces it.
+    let (parsed, _, diags) = config::parse(&edited, config_path);
+    if parsed.is_none() {
+        let lines: Vec<String> = diags.iter().map(ToString::to_string).collect();
+        anyhow::bail!(
+            "the config with the imported feeds would not load, so {} was not changed:\n{}",
+            config_path.display(),
+            lines.join("\n")
+        );
+    }
+    // Replace the file in one rename, so a watcher (a running kkachi) never reads half of it.
+    let tmp = config_path.with_extension("toml.kkachi-import");
+    std::fs::write(&tmp, &edited).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, config_path)
+        .with_context(|| format!("cannot replace {}", config_path.display()))?;
+    for p in &plan.add {
+        println!("added feed {:?}: {}", p.name, p.url);
+    }
+    eprintln!(
+        "added {} to {} ({} already there, {} skipped)",
+        feeds_word(plan.add.len()),
+        config_path.display(),
+        plan.existing.len(),
+        plan.invalid.len() + opml.skipped.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn feeds_word(n: usize) -> String {
+    if n == 1 {
+        "1 feed".into()
+    } else {
+        format!("{n} feeds")
+    }
+}
+
+fn feeds_export(config_path: &std::path::Path) -> Result<ExitCode> {
+    let loaded = config_or_problems(config_path)?;
+    let urls: Vec<(String, String)> = loaded
+        .config
+        .feeds
+        .iter()
+        .map(|f| {
+            let url = match &f.source {
+                config::FeedSource::Http(u) => u.to_string(),
+                config::FeedSource::File(p) => format!("file://{}", p.display()),
+            };
+            (f.name.clone(), url)
+        })
+        .collect();
+    let feeds: Vec<kkachi::opml::Feed<'_>> = urls
+        .iter()
+        .map(|(name, url)| kkachi::opml::Feed { name, url })
+        .collect();
+    std::io::stdout()
+        .write_all(kkachi::opml::export("kkachi feeds", &feeds).as_bytes())
+        .context("cannot write to stdout")?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -28,6 +28,7 @@ mod fetch;
 mod fold;
 mod health;
 mod http;
+pub mod import;
 mod schedule;
 mod sink;
 mod store;

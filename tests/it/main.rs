@@ -12,6 +12,7 @@ mod fold_eval;
 mod fuzz;
 mod hostile;
 mod metrics;
+mod opml;
 mod poll;
 mod rules_cli;
 mod server;
