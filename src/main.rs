@@ -195,6 +195,21 @@ enum Command {
 
 #[derive(Subcommand)]
 enum FeedCommand {
+    /// Find the feeds a site or article page offers: the ones it advertises
+    /// (`<link rel="alternate" type="application/rss+xml">`, Atom, JSON Feed) and the usual
+    /// paths (/rss, /feed, …), each tried with `feed test`'s parser and shown with its title
+    /// and item count. Public addresses only (like article pages; `[summary] allow_private`).
+    /// Exit 1 when no feed was found.
+    #[command(
+        after_help = "Examples:\n  kkachi feed find https://www.khan.co.kr\n  kkachi feed find https://www.hani.co.kr/arti/politics/1234.html"
+    )]
+    Find {
+        /// The page: a site's home page or an article, http(s) (`https://` is assumed when
+        /// no scheme is given).
+        url: String,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
     /// Fetch and parse one feed (URL or file path) and print its normalised stories.
     #[command(
         after_help = "Examples:\n  kkachi feed test https://www.khan.co.kr/rss/rssdata/total_news.xml\n  kkachi feed test saved-feed.xml --format json"
@@ -429,6 +444,9 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             command: FeedsCommand::Export { config },
         } => feeds_export(&config::resolve_path(config.config)),
         Command::Feed {
+            command: FeedCommand::Find { url, config },
+        } => feed_find(&url, config),
+        Command::Feed {
             command:
                 FeedCommand::Test {
                     source,
@@ -655,6 +673,14 @@ fn feeds_word(n: usize) -> String {
     }
 }
 
+fn items_word(n: usize) -> String {
+    if n == 1 {
+        "1 item".into()
+    } else {
+        format!("{n} items")
+    }
+}
+
 fn feeds_export(config_path: &std::path::Path) -> Result<ExitCode> {
     let loaded = config_or_problems(config_path)?;
     let urls: Vec<(String, String)> = loaded
@@ -691,6 +717,105 @@ fn optional_config(arg: ConfigArg) -> Option<config::Loaded> {
             None
         }
     }
+}
+
+fn feed_find(page: &str, config: ConfigArg) -> Result<ExitCode> {
+    use kkachi::feed::discover::{self, Origin};
+    let loaded = optional_config(config);
+    let fetch_cfg = loaded
+        .as_ref()
+        .map_or_else(config::FetchConfig::default, |l| l.config.fetch.clone());
+    let tz = loaded.as_ref().map_or_else(
+        || config::ScheduleConfig::default().timezone,
+        |l| l.config.schedule.timezone,
+    );
+    let allow_private = loaded
+        .as_ref()
+        .is_some_and(|l| l.config.summary.allow_private);
+    let raw = if page.contains("://") {
+        page.to_string()
+    } else {
+        format!("https://{page}")
+    };
+    let page = url::Url::parse(&raw).with_context(|| format!("{page:?} is not a URL"))?;
+    let fetcher = Fetcher::new(&fetch_cfg, allow_private)?;
+    let rt = runtime()?;
+    // One candidate: fetched as a page (public addresses only) and read as a feed.
+    let try_feed = |url: url::Url| {
+        let fetcher = &fetcher;
+        async move {
+            let result = match fetcher.fetch_page(&url).await {
+                Ok((bytes, ct)) => {
+                    kkachi::feed::parse_at("feed", &bytes, ct.as_deref(), tz, Some(&url))
+                        .map_err(|e| e.to_string())
+                }
+                Err(e) => Err(e.to_string()),
+            };
+            (url, result)
+        }
+    };
+    let (bytes, content_type) = rt
+        .block_on(fetcher.fetch_page(&page))
+        .with_context(|| format!("cannot fetch {page}"))?;
+    // The address may be a feed already.
+    if let Ok(parsed) =
+        kkachi::feed::parse_at("feed", &bytes, content_type.as_deref(), tz, Some(&page))
+    {
+        println!(
+            "{page}\t{}\t{}\t(the address itself is a feed)",
+            parsed.title.as_deref().unwrap_or("(no title)"),
+            items_word(parsed.stories.len())
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let html = kkachi::charset::decode_page(&bytes, content_type.as_deref()).text;
+    let mut candidates = discover::advertised(&html, &page);
+    let guesses = discover::guesses(&page, &candidates);
+    candidates.extend(guesses);
+    let results = rt.block_on(futures_util::future::join_all(
+        candidates.iter().map(|c| try_feed(c.url.clone())),
+    ));
+    let mut found = 0;
+    let mut guessed_misses = Vec::new();
+    for (candidate, (url, result)) in candidates.iter().zip(results) {
+        let origin = match candidate.origin {
+            Origin::Advertised => "advertised",
+            Origin::Guessed => "usual path",
+        };
+        match result {
+            Ok(parsed) => {
+                found += 1;
+                let title = parsed
+                    .title
+                    .or_else(|| candidate.title.clone())
+                    .unwrap_or_else(|| "(no title)".into());
+                println!(
+                    "{url}\t{title}\t{}\t({origin})",
+                    items_word(parsed.stories.len())
+                );
+            }
+            Err(e) if candidate.origin == Origin::Advertised => {
+                eprintln!("{url}: advertised by the page, but not a readable feed: {e}");
+            }
+            Err(e) => guessed_misses.push(format!("{}: {e}", url.path())),
+        }
+    }
+    if !guessed_misses.is_empty() {
+        eprintln!(
+            "tried {} usual paths on {} that are not feeds: {}",
+            guessed_misses.len(),
+            page.host_str().unwrap_or_default(),
+            guessed_misses.join("; ")
+        );
+    }
+    if found == 0 {
+        eprintln!("no feed found for {page}");
+        return Ok(ExitCode::from(1));
+    }
+    eprintln!(
+        "add one to the config as [[feeds]] name = \"…\" url = \"…\" (or: kkachi feed test URL)"
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn feed_test(source: &str, format: Format, config: ConfigArg) -> Result<ExitCode> {

@@ -193,3 +193,103 @@ fn export_prints_opml_that_imports_back() {
     let urls: Vec<&str> = back.entries.iter().map(|e| e.url.as_str()).collect();
     assert_eq!(urls, vec!["https://www.yna.co.kr/rss/news.xml"]);
 }
+
+/// Issue 17: `kkachi feed find URL` lists what a page advertises and what the usual paths
+/// serve, each read with the feed parser (a loopback site; `allow_private` lets it be fetched).
+#[test]
+fn feed_find_lists_advertised_and_usual_feeds_with_titles_and_counts() {
+    use crate::rss;
+    use crate::server::Server;
+    let server = Server::start();
+    server.feed(
+        "/",
+        "<html><head><title>경향신문</title>\
+         <link rel=\"alternate\" type=\"application/rss+xml\" title=\"전체뉴스\" href=\"/rss/total.xml\">\
+         <link rel=\"alternate\" type=\"application/atom+xml\" href=\"/broken.xml\">\
+         </head><body>기사</body></html>",
+        "text/html; charset=utf-8",
+    );
+    server.feed(
+        "/rss/total.xml",
+        rss(&[
+            ("1", "딥시크 새 모델", "https://e.kr/1"),
+            ("2", "반도체", "https://e.kr/2"),
+        ]),
+        "application/rss+xml",
+    );
+    server.feed("/broken.xml", "<html>not a feed</html>", "text/html");
+    server.feed(
+        "/feed",
+        rss(&[("3", "날씨", "https://e.kr/3")]),
+        "application/rss+xml",
+    );
+    let env = env();
+    let cfg = std::fs::read_to_string(env.config()).expect("config");
+    std::fs::write(
+        env.config(),
+        format!("{cfg}[summary]\nallow_private = true\n"),
+    )
+    .expect("write");
+    let find = |url: String| {
+        kkachi()
+            .args(["feed", "find"])
+            .arg(url)
+            .arg("--config")
+            .arg(env.config())
+            .output()
+            .expect("find")
+    };
+    let out = find(server.url("/"));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let lines: Vec<String> = stdout(&out).lines().map(str::to_string).collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(
+        lines[0].starts_with(&server.url("/rss/total.xml"))
+            && lines[0].contains("\t2 items\t(advertised)"),
+        "{lines:?}"
+    );
+    assert!(
+        lines[1].starts_with(&server.url("/feed")) && lines[1].contains("\t1 item\t(usual path)"),
+        "{lines:?}"
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains("broken.xml: advertised by the page, but not a readable feed"),
+        "{err}"
+    );
+    assert!(err.contains("usual paths"), "{err}");
+
+    // A feed address is a feed; a site without any: exit 1, saying so.
+    let out = find(server.url("/rss/total.xml"));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("the address itself is a feed"),
+        "{}",
+        stdout(&out)
+    );
+    let bare = Server::start();
+    bare.feed(
+        "/",
+        "<html><head><title>x</title></head></html>",
+        "text/html",
+    );
+    let out = find(bare.url("/"));
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stderr(&out).contains("no feed found"), "{}", stderr(&out));
+
+    // Without allow_private, loopback is refused (public addresses only).
+    let plain = Env::new(&[], &rules(&[("a", "딥시크")]));
+    let out = kkachi()
+        .args(["feed", "find"])
+        .arg(server.url("/"))
+        .arg("--config")
+        .arg(plain.config())
+        .output()
+        .expect("find");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("not a public address"),
+        "{}",
+        stderr(&out)
+    );
+}
