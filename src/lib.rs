@@ -34,4 +34,6 @@ pub mod telegram;
 pub mod systemd;
 pub mod watch;
 pub mod pipeline;
+pub mod replay;
+pub mod status;
 pub mod app;

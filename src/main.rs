@@ -12,7 +12,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use kkachi::app::{self, RunOptions};
 use kkachi::config::{self, FeedSource};
-use kkachi::deliver::{self, Admission, Alert, Delivery, Format, Prepared};
+use kkachi::deliver::{self, Format};
 use kkachi::fetch::{Fetched, Fetcher, Validators};
 use kkachi::rules::{self, Doc, RuleSet};
 use kkachi::story::Story;
@@ -124,8 +124,22 @@ enum Command {
         #[command(flatten)]
         config: ConfigArg,
     },
+    /// What the daemon is doing: per feed the last poll, last success, items, new, the current
+    /// error and the next retry; the outbox; subscribers per rule; reloads; uptime. Asks the
+    /// running daemon (its control API on [http] listen) when it holds the store, else reads
+    /// the store.
+    #[command(
+        after_help = "Examples:\n  kkachi status\n  kkachi status --format json | jq '.feeds[] | select(.error)'"
+    )]
+    Status {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Output: a table, or one JSON object.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// Run the current rules over the stories kept in the store and print what would have
-    /// alerted, without sending.
+    /// alerted, without sending (beside a running daemon too: it asks the daemon).
     #[command(
         after_help = "Examples:\n  kkachi replay --since 2d\n  kkachi replay --rule deepseek --format json | head"
     )]
@@ -242,6 +256,21 @@ enum FeedsCommand {
         /// checked before it replaces the file, and a running kkachi reloads it).
         #[arg(long)]
         write: bool,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// List the config's feeds with their state (last success, current error, next retry).
+    #[command(after_help = "Example:\n  kkachi feeds list")]
+    List {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Poll one feed now, ignoring its backoff, through the running daemon (its alerts go out
+    /// as usual); prints what the poll found.
+    #[command(after_help = "Example:\n  kkachi feeds poll yna")]
+    Poll {
+        /// The feed's name in the config.
+        name: String,
         #[command(flatten)]
         config: ConfigArg,
     },
@@ -443,6 +472,13 @@ fn dispatch(command: Command) -> Result<ExitCode> {
         Command::Feeds {
             command: FeedsCommand::Export { config },
         } => feeds_export(&config::resolve_path(config.config)),
+        Command::Feeds {
+            command: FeedsCommand::List { config },
+        } => feeds_list(&config::resolve_path(config.config)),
+        Command::Feeds {
+            command: FeedsCommand::Poll { name, config },
+        } => feeds_poll(&name, &config::resolve_path(config.config)),
+        Command::Status { config, format } => status(&config::resolve_path(config.config), format),
         Command::Feed {
             command: FeedCommand::Find { url, config },
         } => feed_find(&url, config),
@@ -662,6 +698,167 @@ fn feeds_import(file: &str, write: bool, config_path: &std::path::Path) -> Resul
         plan.existing.len(),
         plan.invalid.len() + opml.skipped.len()
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Where the store is for a tool that reads it: opened here, or held by a running kkachi
+/// whose control API (on `[http] listen`) is at this base URL.
+enum Held {
+    Here(Arc<kkachi::store::Store>),
+    Daemon(String),
+}
+
+fn store_or_daemon(loaded: &config::Loaded) -> Result<Held> {
+    match app::open_store(loaded) {
+        Ok(store) => Ok(Held::Here(store)),
+        Err(e)
+            if e.downcast_ref::<kkachi::store::StoreError>()
+                .is_some_and(|e| matches!(e, kkachi::store::StoreError::Locked { .. })) =>
+        {
+            let Some(addr) = loaded.config.http.listen else {
+                anyhow::bail!(
+                    "{e}; [http] is disabled in {}, so this command cannot ask the running kkachi (enable [http] to use it beside the daemon)",
+                    loaded.config.path.display()
+                );
+            };
+            // A daemon listening on every address answers on loopback too.
+            let ip = match addr.ip() {
+                std::net::IpAddr::V4(ip) if ip.is_unspecified() => {
+                    std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)
+                }
+                std::net::IpAddr::V6(ip) if ip.is_unspecified() => {
+                    std::net::IpAddr::V6(std::net::Ipv6Addr::LOCALHOST)
+                }
+                ip => ip,
+            };
+            let addr = std::net::SocketAddr::new(ip, addr.port());
+            tracing::debug!(%addr, "the store is held by a running kkachi; asking it");
+            Ok(Held::Daemon(format!("http://{addr}")))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// One request to the running daemon's control API: its status and body, or why not.
+fn ask_daemon(method: reqwest::Method, url: url::Url, timeout: Duration) -> Result<(u16, String)> {
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(timeout)
+        .build()
+        .context("cannot build an HTTP client")?;
+    let shown = url.clone();
+    runtime()?.block_on(async move {
+        let resp = client.request(method, url).send().await.with_context(|| {
+            format!("a kkachi holds the store, but its control API at {shown} does not answer")
+        })?;
+        let status = resp.status().as_u16();
+        let body = resp
+            .text()
+            .await
+            .context("cannot read the daemon's answer")?;
+        if status >= 400 {
+            anyhow::bail!("the running kkachi answered {status}: {}", body.trim());
+        }
+        Ok((status, body))
+    })
+}
+
+/// The status, from the running daemon or the store.
+fn current_status(loaded: &config::Loaded) -> Result<kkachi::status::Status> {
+    match store_or_daemon(loaded)? {
+        Held::Here(store) => Ok(kkachi::status::build(
+            &store,
+            &loaded.config,
+            &loaded.rules,
+            None,
+            chrono::Utc::now(),
+        )?),
+        Held::Daemon(base) => {
+            let url = url::Url::parse(&format!("{base}/control/status"))?;
+            let (_, body) = ask_daemon(reqwest::Method::GET, url, Duration::from_secs(30))?;
+            serde_json::from_str(&body).context("the daemon's status is not the JSON expected")
+        }
+    }
+}
+
+fn status(config_path: &std::path::Path, format: Format) -> Result<ExitCode> {
+    let loaded = app::load_config(config_path)?;
+    let status = current_status(&loaded)?;
+    let text = match format {
+        Format::Json => serde_json::to_string(&status)? + "\n",
+        Format::Text => kkachi::status::render(&status, loaded.config.schedule.timezone),
+    };
+    std::io::stdout()
+        .write_all(text.as_bytes())
+        .context("cannot write to stdout")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn feeds_list(config_path: &std::path::Path) -> Result<ExitCode> {
+    let loaded = app::load_config(config_path)?;
+    let status = current_status(&loaded)?;
+    let tz = loaded.config.schedule.timezone;
+    let time =
+        |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&tz).format("%m-%d %H:%M").to_string();
+    let mut out = String::new();
+    for f in &status.feeds {
+        let state = match (&f.error, f.last_success) {
+            (Some(e), _) => format!(
+                "failing ({}×): {}",
+                f.failures,
+                kkachi::text::trim_chars(e, 100)
+            ),
+            (None, Some(t)) => format!("ok, last success {}", time(t)),
+            (None, None) => "not polled yet".to_string(),
+        };
+        let retry = f
+            .next_retry
+            .map(|t| format!(", next retry {}", time(t)))
+            .unwrap_or_default();
+        let off = if f.enabled { "" } else { " (disabled)" };
+        out.push_str(&format!("{}{off}\t{}\t{state}{retry}\n", f.name, f.url));
+    }
+    std::io::stdout()
+        .write_all(out.as_bytes())
+        .context("cannot write to stdout")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn feeds_poll(name: &str, config_path: &std::path::Path) -> Result<ExitCode> {
+    let loaded = app::load_config(config_path)?;
+    let base = match store_or_daemon(&loaded)? {
+        Held::Daemon(base) => base,
+        Held::Here(_) => anyhow::bail!(
+            "kkachi is not running on {} (its store is free): start it, or poll every feed once with kkachi run --once",
+            loaded.config.store.path.display()
+        ),
+    };
+    let mut url = url::Url::parse(&format!("{base}/control/feeds/"))?;
+    url.path_segments_mut()
+        .map_err(|()| anyhow::anyhow!("bad control URL"))?
+        .pop_if_empty()
+        .push(name)
+        .push("poll");
+    // The daemon answers when the poll is done: a fetch, its retries and the processing.
+    let limit = loaded.config.fetch.timeout * 3 + Duration::from_secs(60);
+    let (_, body) = ask_daemon(reqwest::Method::POST, url, limit)?;
+    let a: kkachi::http::PollAnswer =
+        serde_json::from_str(&body).context("the daemon's answer is not the JSON expected")?;
+    match (a.outcome.as_str(), &a.error) {
+        (_, Some(e)) => {
+            println!("{}: failed after {} ms: {e}", a.feed, a.ms);
+            return Ok(ExitCode::from(1));
+        }
+        ("polled", None) => println!(
+            "{}: {} items, {} new, {} alerts ({} ms)",
+            a.feed,
+            a.items.unwrap_or(0),
+            a.new.unwrap_or(0),
+            a.alerts.unwrap_or(0),
+            a.ms
+        ),
+        (outcome, None) => println!("{}: {outcome} ({} ms)", a.feed, a.ms),
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -1001,45 +1198,42 @@ fn replay(
             loaded.config.rules_path.display()
         );
     }
-    let store = app::open_store(&loaded)?;
-    let cutoff = chrono::Utc::now() - chrono::Duration::from_std(since).unwrap_or_default();
-    let delivery = Delivery::Console(deliver::Console {
-        format,
-        timezone: loaded.config.schedule.timezone,
-    });
-    let mut matcher = loaded.rules.matcher();
-    let stories: Vec<Story> = store
-        .stories_since(cutoff)?
-        .into_iter()
-        .map(|stored| stored.story)
-        .collect();
-    let mut prepared = Prepared::new();
-    for (i, story) in stories.iter().enumerate() {
-        let matches: Vec<kkachi::rules::RuleMatch> = matcher
-            .match_doc(&kkachi::pipeline::doc(story))
-            .iter()
-            .filter(|m| rule.is_none_or(|r| m.rule == r))
-            .cloned()
-            .collect();
-        if matches.is_empty() {
-            continue;
+    let store = match store_or_daemon(&loaded)? {
+        Held::Here(store) => store,
+        Held::Daemon(base) => {
+            let mut url = url::Url::parse(&format!("{base}/control/replay"))?;
+            url.query_pairs_mut()
+                .append_pair("since", &since.as_secs().to_string())
+                .append_pair(
+                    "format",
+                    match format {
+                        Format::Json => "json",
+                        Format::Text => "text",
+                    },
+                );
+            if let Some(rule) = rule {
+                url.query_pairs_mut().append_pair("rule", rule);
+            }
+            let (_, body) = ask_daemon(reqwest::Method::GET, url, Duration::from_secs(300))?;
+            std::io::stdout()
+                .write_all(body.as_bytes())
+                .context("cannot write to stdout")?;
+            tracing::info!("replay done by the running daemon (nothing was sent)");
+            return Ok(ExitCode::SUCCESS);
         }
-        let summary =
-            kkachi::pipeline::summarize_story(story, None, loaded.config.summary.max_chars);
-        prepared.insert(i, Alert::matched(story, &matches, summary));
-    }
-    let count = delivery
-        .admit(
-            &store,
-            &loaded.rules,
-            "replay",
-            &stories,
-            &prepared,
-            Admission::Stored {
-                now: chrono::Utc::now(),
-            },
-        )?
-        .alerts;
+    };
+    let count = kkachi::replay::replay(
+        &store,
+        &loaded.config,
+        &loaded.rules,
+        kkachi::replay::Query {
+            since,
+            rule,
+            format,
+        },
+        chrono::Utc::now(),
+        &mut std::io::stdout().lock(),
+    )?;
     tracing::info!(alerts = count, "replay done (nothing was sent)");
     Ok(ExitCode::SUCCESS)
 }

@@ -180,11 +180,21 @@ async fn start(
         || {},
     );
     let (ready, ready_rx) = watch::channel(Readiness::Starting);
+    let live = Arc::new(crate::status::Live::new(
+        chrono::Utc::now(),
+        loaded.config.clone(),
+        loaded.rules.clone(),
+    ));
+    let (polls_tx, polls) = mpsc::unbounded_channel();
     if let Some(addr) = loaded.config.http.listen.filter(|_| !opts.once) {
         let state = http::State {
             metrics: metrics.clone(),
             store: store.clone(),
             ready: ready_rx,
+            control: Some(http::ControlApi {
+                live: live.clone(),
+                polls: polls_tx,
+            }),
         };
         spawn_http(&mut services, addr, state).await?;
     }
@@ -234,6 +244,8 @@ async fn start(
         rejected: None,
         ready,
         control: control_tx,
+        live,
+        polls: Some(polls),
     };
     Ok(App {
         daemon,

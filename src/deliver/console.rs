@@ -101,18 +101,24 @@ pub struct Console {
 impl Console {
     /// Writes a batch under one stdout lock so concurrent feeds do not interleave lines.
     pub fn deliver(&self, alerts: &[&Alert]) -> std::io::Result<()> {
-        let stdout = std::io::stdout();
-        let mut out = stdout.lock();
+        self.write_alerts(&mut std::io::stdout().lock(), alerts)
+    }
+
+    /// Writes the fold lines of a batch under one stdout lock.
+    pub fn deliver_folds(&self, lines: &[FoldLine<'_>]) -> std::io::Result<()> {
+        self.write_folds(&mut std::io::stdout().lock(), lines)
+    }
+
+    /// [`Console::deliver`] into any writer (the control API's replay answers with it).
+    pub fn write_alerts(&self, out: &mut dyn Write, alerts: &[&Alert]) -> std::io::Result<()> {
         for alert in alerts {
             out.write_all(self.render(alert).as_bytes())?;
         }
         out.flush()
     }
 
-    /// Writes the fold lines of a batch under one stdout lock.
-    pub fn deliver_folds(&self, lines: &[FoldLine<'_>]) -> std::io::Result<()> {
-        let stdout = std::io::stdout();
-        let mut out = stdout.lock();
+    /// [`Console::deliver_folds`] into any writer.
+    pub fn write_folds(&self, out: &mut dyn Write, lines: &[FoldLine<'_>]) -> std::io::Result<()> {
         for line in lines {
             out.write_all(self.render_fold(line).as_bytes())?;
         }

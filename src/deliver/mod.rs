@@ -330,76 +330,94 @@ impl Delivery {
             // `kkachi replay`: grouped by cluster (a story's cluster is in the store while it
             // is in the window): the first alert of a cluster, then its later members as fold
             // lines, or as alerts when they named a rule the cluster had not.
-            (Delivery::Console(console), Admission::Stored { .. }) => {
-                let mut groups: Vec<(Option<u64>, Vec<usize>)> = Vec::new();
-                for i in prepared.indices() {
-                    let cluster = store.cluster_of(&crate::story::dedup_keys(&stories[i]).guid)?;
-                    match groups
-                        .iter_mut()
-                        .find(|(c, _)| c.is_some() && *c == cluster)
-                    {
-                        Some((_, members)) => members.push(i),
-                        None => groups.push((cluster, vec![i])),
-                    }
-                }
-                let mut count = 0;
-                for (cluster, members) in groups {
-                    let record = match cluster {
-                        Some(id) => store.cluster(id)?,
-                        None => None,
-                    };
-                    let mut announced = BTreeSet::new();
-                    let mut joined = Vec::new();
-                    let mut alerts = Vec::new();
-                    for i in members {
-                        let Some(a) = prepared.get(i) else { continue };
-                        let fresh = a.rules.iter().any(|h| !announced.contains(&h.rule));
-                        match (&record, fresh) {
-                            (Some(c), false) => {
-                                let outlet = crate::store::fold::Outlet::of(
-                                    &stories[i],
-                                    &crate::story::dedup_keys(&stories[i]).guid,
-                                );
-                                joined.push((
-                                    i,
-                                    crate::store::fold::Joined {
-                                        lead: c.outlets[0].clone(),
-                                        new_outlet: !c.outlets[0].same_outlet(&outlet),
-                                        similarity: f32::NAN,
-                                        tier: crate::fold::Tier::Copy,
-                                        outlets: c.outlets.len(),
-                                        announced: announced.clone(),
-                                    },
-                                ));
-                            }
-                            _ => {
-                                announced.extend(a.rules.iter().map(|h| h.rule.clone()));
-                                let mut a = a.clone();
-                                a.cluster = cluster;
-                                alerts.push(a);
-                            }
-                        }
-                    }
-                    let refs: Vec<&Alert> = alerts.iter().collect();
-                    console.deliver(&refs)?;
-                    let lines: Vec<FoldLine<'_>> = joined
-                        .iter()
-                        .map(|(i, j)| FoldLine {
-                            story: &stories[*i],
-                            cluster: cluster.unwrap_or_default(),
-                            joined: j,
-                        })
-                        .collect();
-                    console.deliver_folds(&lines)?;
-                    count += alerts.len();
-                }
-                Ok(Admitted {
-                    alerts: count,
-                    ..Admitted::default()
-                })
-            }
+            (Delivery::Console(console), Admission::Stored { .. }) => replay_into(
+                console,
+                store,
+                stories,
+                prepared,
+                &mut std::io::stdout().lock(),
+            ),
         }
     }
+}
+
+/// `kkachi replay`'s printing: the alerts of stored stories into `out`, grouped by cluster (a
+/// story's cluster is in the store while it is in the window): the first alert of a cluster,
+/// then its later members as fold lines, or as alerts when they named a rule the cluster had
+/// not. Nothing is marked or queued. Returns the alerts written.
+pub fn replay_into(
+    console: &Console,
+    store: &Store,
+    stories: &[Story],
+    prepared: &Prepared,
+    out: &mut dyn std::io::Write,
+) -> Result<Admitted, DeliverError> {
+    let mut groups: Vec<(Option<u64>, Vec<usize>)> = Vec::new();
+    for i in prepared.indices() {
+        let cluster = store.cluster_of(&crate::story::dedup_keys(&stories[i]).guid)?;
+        match groups
+            .iter_mut()
+            .find(|(c, _)| c.is_some() && *c == cluster)
+        {
+            Some((_, members)) => members.push(i),
+            None => groups.push((cluster, vec![i])),
+        }
+    }
+    let mut count = 0;
+    for (cluster, members) in groups {
+        let record = match cluster {
+            Some(id) => store.cluster(id)?,
+            None => None,
+        };
+        let mut announced = BTreeSet::new();
+        let mut joined = Vec::new();
+        let mut alerts = Vec::new();
+        for i in members {
+            let Some(a) = prepared.get(i) else { continue };
+            let fresh = a.rules.iter().any(|h| !announced.contains(&h.rule));
+            match (&record, fresh) {
+                (Some(c), false) => {
+                    let outlet = crate::store::fold::Outlet::of(
+                        &stories[i],
+                        &crate::story::dedup_keys(&stories[i]).guid,
+                    );
+                    joined.push((
+                        i,
+                        crate::store::fold::Joined {
+                            lead: c.outlets[0].clone(),
+                            new_outlet: !c.outlets[0].same_outlet(&outlet),
+                            similarity: f32::NAN,
+                            tier: crate::fold::Tier::Copy,
+                            outlets: c.outlets.len(),
+                            announced: announced.clone(),
+                        },
+                    ));
+                }
+                _ => {
+                    announced.extend(a.rules.iter().map(|h| h.rule.clone()));
+                    let mut a = a.clone();
+                    a.cluster = cluster;
+                    alerts.push(a);
+                }
+            }
+        }
+        let refs: Vec<&Alert> = alerts.iter().collect();
+        console.write_alerts(out, &refs)?;
+        let lines: Vec<FoldLine<'_>> = joined
+            .iter()
+            .map(|(i, j)| FoldLine {
+                story: &stories[*i],
+                cluster: cluster.unwrap_or_default(),
+                joined: j,
+            })
+            .collect();
+        console.write_folds(out, &lines)?;
+        count += alerts.len();
+    }
+    Ok(Admitted {
+        alerts: count,
+        ..Admitted::default()
+    })
 }
 
 /// The rules a prepared story alerts for (none: it made no alert).

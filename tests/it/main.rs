@@ -3,6 +3,7 @@
 //! the daemon as a child process, the waits) lives in `support/`.
 
 mod cli;
+mod control;
 mod cluster_cli;
 mod crash_loop;
 mod fake_telegram;

@@ -38,6 +38,7 @@ impl Running {
             metrics,
             store,
             ready,
+            control: None,
         };
         let task = tokio::spawn(http::serve(listener, state, async {
             let _ = rx.await;
