@@ -308,8 +308,11 @@ async fn a_taken_port_is_reported_with_its_address() {
     let err = http::bind(addr).await.expect_err("the port is taken");
     let text = err.to_string();
     assert!(
-        text.starts_with(&format!("cannot listen on {addr}: ")),
+        text.starts_with(&format!(
+            "cannot listen on {addr} (the config's [http] listen): "
+        )),
         "{text}"
     );
     assert!(text.to_lowercase().contains("in use"), "{text}");
+    assert!(text.contains("choose another [http] listen"), "{text}");
 }
