@@ -204,6 +204,7 @@ async fn start(
         delivery: match tg.as_ref() {
             Some(t) => Delivery::Outbox {
                 wake: t.outbox.clone(),
+                timezone: loaded.config.schedule.timezone,
             },
             None => Delivery::Console(Console {
                 format: opts.format,

@@ -57,11 +57,11 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::Failure;
-use super::api::{Api, EditMessageText, SendMessage};
+use super::api::{Api, EditMessageText, LinkPreviewOptions, SendMessage};
 use super::render::Split;
 use crate::config::TelegramConfig;
 use crate::metrics::Metrics;
-use crate::store::outbox::{Body, OutboxEntry, SentRecord};
+use crate::store::outbox::{Body, OutboxEntry, Part, SentRecord};
 use crate::store::{Store, StoreError};
 
 /// Message rates, from `[telegram]`.
@@ -792,6 +792,19 @@ impl Sender {
             return Ok(None);
         }
         let fresh = entry.parts.is_empty();
+        if fresh && let Body::Digest(d) = &entry.body {
+            // Split at rule boundaries by the digest renderer, not by the alert splitter.
+            entry.parts = crate::digest::render::html(&d.digest(self.settings.timezone))
+                .into_iter()
+                .map(|text| Part { text, plain: false })
+                .collect();
+            if entry.parts.is_empty() {
+                tracing::info!(chat, story = ?entry.story, "an empty digest; not sent");
+                self.store.drop_outbox_entry(seq)?;
+                self.index.remove(seq, now);
+                return Ok(None);
+            }
+        }
         entry.render_parts(self.settings.timezone);
         let k = entry.sent_parts.len();
         if k >= entry.parts.len() {
@@ -907,6 +920,9 @@ impl Sender {
                         text: &p.text,
                         parse_mode,
                         allow_paid_broadcast: paid,
+                        disable_notification: entry.silent,
+                        link_preview_options: matches!(entry.body, Body::Digest(_))
+                            .then_some(LinkPreviewOptions { is_disabled: true }),
                     };
                     api.send_message(&body).await
                 }
