@@ -2,7 +2,8 @@
 //!
 //! - **start** opens the store, binds `[http] listen` (a taken port fails the start, before
 //!   systemd hears READY), builds the fetcher and the Telegram client, and spawns the services
-//!   (`services`: the control pump, the HTTP server, the delivery task, the bot).
+//!   (`services`: the control pump, the HTTP server, the delivery task, the digest task, the
+//!   bot).
 //! - **serve** runs the `daemon` loop (the schedule; reloads are in `reload`) until a
 //!   [`Control::Shutdown`], then gives the polls in flight until the shutdown deadline (and
 //!   abandons the rest: their stories were not marked seen and are polled again). With
@@ -300,6 +301,12 @@ fn spawn_telegram(
                 "telegram delivery still busy at the shutdown deadline; abandoning it (the outbox keeps what is left)"
             )
         },
+    );
+    let (digest_store, digest_outbox) = (store.clone(), outbox.clone());
+    services.spawn(
+        "digests",
+        |stop| services::digests(digest_store, digest_outbox, chrono::Utc::now, stop),
+        || tracing::warn!("the digest task still busy at the shutdown deadline; abandoning it (pending digests stay in the store)"),
     );
     let bot = with_bot.then(|| {
         let (ctx, live) = telegram_bot(loaded, store);

@@ -5,6 +5,7 @@
 mod cli;
 mod cluster_cli;
 mod crash_loop;
+mod digest;
 mod fake_telegram;
 mod feed_classes;
 mod fold;
