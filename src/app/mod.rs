@@ -207,10 +207,27 @@ async fn start(
                 wake: t.outbox.clone(),
                 timezone: loaded.config.schedule.timezone,
             },
-            None => Delivery::Console(Console {
-                format: opts.format,
-                timezone: loaded.config.schedule.timezone,
-            }),
+            None => {
+                let console = Console {
+                    format: opts.format,
+                    timezone: loaded.config.schedule.timezone,
+                };
+                // Static routes with a digest mode: their digests are printed when due.
+                let (digest_store, sink) = (
+                    store.clone(),
+                    services::DigestSink::Console(console.clone()),
+                );
+                services.spawn(
+                    "digests",
+                    |stop| services::digests(digest_store, sink, chrono::Utc::now, stop),
+                    || {
+                        tracing::warn!(
+                            "the digest task still busy at the shutdown deadline; abandoning it"
+                        )
+                    },
+                );
+                Delivery::Console(console)
+            }
         },
         config: loaded.config.clone(),
         rules: loaded.rules.clone(),
@@ -302,10 +319,10 @@ fn spawn_telegram(
             )
         },
     );
-    let (digest_store, digest_outbox) = (store.clone(), outbox.clone());
+    let (digest_store, sink) = (store.clone(), services::DigestSink::Outbox(outbox.clone()));
     services.spawn(
         "digests",
-        |stop| services::digests(digest_store, digest_outbox, chrono::Utc::now, stop),
+        |stop| services::digests(digest_store, sink, chrono::Utc::now, stop),
         || tracing::warn!("the digest task still busy at the shutdown deadline; abandoning it (pending digests stay in the store)"),
     );
     let bot = with_bot.then(|| {

@@ -97,37 +97,86 @@ pub const DIGEST_NAP: Duration = Duration::from_secs(60);
 /// After a store error the digest task waits this long before it tries again.
 const DIGEST_RETRY: Duration = Duration::from_secs(10);
 
+/// Where the digest task puts a due digest.
+#[derive(Debug, Clone)]
+pub enum DigestSink {
+    /// Telegram: queued in the outbox; the delivery task is woken through this.
+    Outbox(Arc<tokio::sync::Notify>),
+    /// No Telegram: printed on stdout (text or a JSON line).
+    Console(crate::deliver::Console),
+}
+
+/// A due digest: what the log says of it, and (console only) its body to print.
+type Due = (
+    crate::store::digest::Released,
+    Option<crate::store::outbox::DigestBody>,
+);
+
+/// Hands every due group to the sink's store call (off the async threads): queued in the
+/// outbox, or taken for printing. Also returns the next due time.
+fn release_due(
+    store: &crate::store::Store,
+    at: DateTime<Utc>,
+    queue: bool,
+) -> Result<(Vec<Due>, Option<DateTime<Utc>>), crate::store::StoreError> {
+    let tz_of = |chat| store.chat_prefs(chat).ok().and_then(|p| p.tz);
+    let released = if queue {
+        store
+            .release_digests(at, tz_of)?
+            .into_iter()
+            .map(|r| (r, None))
+            .collect()
+    } else {
+        store
+            .take_digests(at, tz_of)?
+            .into_iter()
+            .map(|(chat, body)| {
+                let r = crate::store::digest::Released {
+                    chat,
+                    due: body.due,
+                    kind: body.kind,
+                    items: body.items.len(),
+                };
+                (r, Some(body))
+            })
+            .collect()
+    };
+    Ok((released, store.next_digest_due()?))
+}
+
 /// The digest task: sleeps until the earliest pending digest is due (woken earlier by the
-/// store when an admission writes one, see `Store::digest_waker`), then queues every due
-/// (due, chat) group as one outbox entry (`Store::release_digests`, one transaction per group)
-/// and wakes the delivery task through `outbox`. A restart after a missed due time releases it
-/// at once, and once: the items leave `digest.v1` in the transaction that queues the digest.
-/// `now` is the wall clock (`Utc::now`; tests pass one that follows tokio's paused clock).
-/// Stops when `stop` resolves.
+/// store when an admission writes one, see `Store::digest_waker`), then hands every due
+/// (due, chat) group to `sink`: on Telegram one outbox entry per group
+/// (`Store::release_digests`, one transaction per group) and a wake-up of the delivery task;
+/// on the console a printed digest (`Store::take_digests`). A restart after a missed due time
+/// releases it at once, and once: the items leave `digest.v1` in the transaction that queues
+/// the digest. `now` is the wall clock (`Utc::now`; tests pass one that follows tokio's
+/// paused clock). Stops when `stop` resolves.
 pub async fn digests(
     store: Arc<crate::store::Store>,
-    outbox: Arc<tokio::sync::Notify>,
+    sink: DigestSink,
     now: impl Fn() -> DateTime<Utc>,
     stop: impl Future<Output = ()>,
 ) {
     tokio::pin!(stop);
     let wake = store.digest_waker();
+    let queue = matches!(sink, DigestSink::Outbox(_));
     loop {
-        let s = store.clone();
-        let at = now();
-        let released = tokio::task::spawn_blocking(move || {
-            let released =
-                s.release_digests(at, |chat| s.chat_prefs(chat).ok().and_then(|p| p.tz))?;
-            let next = s.next_digest_due()?;
-            Ok::<_, crate::store::StoreError>((released, next))
-        })
-        .await;
+        let (s, at) = (store.clone(), now());
+        let released = tokio::task::spawn_blocking(move || release_due(&s, at, queue)).await;
         let nap = match released {
             Ok(Ok((released, next))) => {
-                for d in &released {
+                for (d, body) in &released {
                     tracing::info!(chat = d.chat, due = %d.due, kind = ?d.kind, items = d.items, "digest queued");
+                    if let (DigestSink::Console(console), Some(body)) = (&sink, body)
+                        && let Err(e) = console.deliver_digest(&body.digest(console.timezone))
+                    {
+                        tracing::error!(error = %e, chat = d.chat, "cannot write a digest to stdout");
+                    }
                 }
-                if !released.is_empty() {
+                if let DigestSink::Outbox(outbox) = &sink
+                    && !released.is_empty()
+                {
                     outbox.notify_one();
                 }
                 next.map_or(DIGEST_NAP, |due| {
@@ -138,7 +187,7 @@ pub async fn digests(
                 })
             }
             Ok(Err(e)) => {
-                tracing::error!(error = %e, retry_in = ?DIGEST_RETRY, "cannot queue due digests");
+                tracing::error!(error = %e, retry_in = ?DIGEST_RETRY, "cannot release due digests");
                 DIGEST_RETRY
             }
             Err(e) => {
@@ -229,7 +278,7 @@ mod tests {
         let stop = CancellationToken::new();
         let task = tokio::spawn(digests(
             store.clone(),
-            outbox.clone(),
+            DigestSink::Outbox(outbox.clone()),
             clock,
             stop.clone().cancelled_owned(),
         ));

@@ -39,7 +39,7 @@ pub use console::{Console, FoldLine, Format, cluster_hex, render_story_text, ren
 pub use route::route;
 
 use crate::rules::{RuleMatch, RuleSet};
-use crate::store::outbox::{Body, OutboxEntry};
+use crate::store::outbox::Body;
 use crate::store::{Queued, Store, StoreError};
 use crate::story::Story;
 
@@ -325,11 +325,33 @@ impl Delivery {
             // seen.
             (Delivery::Console(console), Admission::Poll { now }) => {
                 let mut admitted = Admitted::default();
+                // Static routes with a digest mode collect their stories for a digest printed
+                // at its due time (the console has no subscribers); alerts print as always.
+                let (subs, prefs) = (BTreeMap::new(), store.chats_prefs()?);
+                let chats = route::Chats {
+                    subs: &subs,
+                    prefs: &prefs,
+                    timezone: console.timezone,
+                };
                 store.admit_chunks(
                     stories,
                     now,
                     |i| rule_names(prepared, i),
-                    |_| Vec::<OutboxEntry>::new(),
+                    |i| {
+                        let Some(alert) = prepared.get(i) else {
+                            return Queued::default();
+                        };
+                        let key = crate::story::dedup_keys(&stories[i]).guid;
+                        Queued {
+                            entries: Vec::new(),
+                            // Not the catch-ups of quiet hours: the alert is printed now.
+                            pending: route::route(alert, &key, rules, &chats, now)
+                                .pending
+                                .into_iter()
+                                .filter(|p| p.kind != crate::digest::Kind::CatchUp)
+                                .collect(),
+                        }
+                    },
                     |chunk, folded| {
                         log_folded(feed, stories, folded);
                         let (alerts, folds) = console_view(stories, prepared, chunk, folded);

@@ -266,6 +266,35 @@ impl Store {
         now: DateTime<Utc>,
         tz_of: impl Fn(i64) -> Option<String>,
     ) -> Result<Vec<Released>, StoreError> {
+        Ok(self
+            .release(now, tz_of, true)?
+            .into_iter()
+            .map(|(r, _)| r)
+            .collect())
+    }
+
+    /// The console's [`Store::release_digests`]: every due group leaves `digest.v1` and is
+    /// returned (chat, body) to be printed, nothing is queued. Like a console alert, a digest
+    /// removed here and not yet printed is lost by a crash (stdout has no acknowledgement;
+    /// see `deliver`'s module doc).
+    pub fn take_digests(
+        &self,
+        now: DateTime<Utc>,
+        tz_of: impl Fn(i64) -> Option<String>,
+    ) -> Result<Vec<(i64, DigestBody)>, StoreError> {
+        Ok(self
+            .release(now, tz_of, false)?
+            .into_iter()
+            .map(|(r, body)| (r.chat, body))
+            .collect())
+    }
+
+    fn release(
+        &self,
+        now: DateTime<Utc>,
+        tz_of: impl Fn(i64) -> Option<String>,
+        queue: bool,
+    ) -> Result<Vec<(Released, DigestBody)>, StoreError> {
         let end = (due_ms(now).saturating_add(1)).to_be_bytes();
         let mut groups: Vec<(Group, Vec<GroupItem>)> = Vec::new();
         for kv in self.digest.pending.range(..end.to_vec()) {
@@ -305,16 +334,20 @@ impl Store {
                         items: items.iter().map(|r| r.item.clone()).collect(),
                     };
                     let id = digest_id(chat, due, kind);
-                    out.push(Released {
+                    let released = Released {
                         chat,
                         due,
                         kind,
                         items: body.items.len(),
-                    });
-                    Some(encode(
-                        &OutboxEntry::digest(chat, &id, body, now),
-                        "outbox entry",
-                    )?)
+                    };
+                    let entry = if queue {
+                        let e = OutboxEntry::digest(chat, &id, body.clone(), now);
+                        Some(encode(&e, "outbox entry")?)
+                    } else {
+                        None
+                    };
+                    out.push((released, body));
+                    entry
                 }
                 None => None,
             };

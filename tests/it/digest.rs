@@ -248,3 +248,40 @@ fn quiet_hours_hold_instant_alerts_and_release_one_catch_up() {
     assert!(to_chat_1(&reqs)[0].at + Duration::from_millis(50) >= end_at);
     assert!(d.log().contains("kind=CatchUp"), "{}", d.log());
 }
+
+#[test]
+fn the_console_prints_a_static_routes_digest_at_its_due_time_as_one_json_line() {
+    let due = next_minute();
+    let mut d = daemon(&daily(due));
+    d.spawn(&["--format", "json"], &[]);
+    d.wait_log("polled feed=news", 1);
+    let deadline = Instant::now() + DUE_WAIT;
+    let digest = loop {
+        let out = d.stdout();
+        if let Some(line) = out.lines().find(|l| l.contains("\"kind\":\"digest\"")) {
+            break line.to_string();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no digest line by {due}:\n{out}\n{}",
+            d.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(Utc::now() >= due, "printed before {due}");
+    d.terminate();
+    let v: serde_json::Value = serde_json::from_str(&digest).expect("one JSON line");
+    assert_eq!(v["kind"], "digest");
+    let text = v.to_string();
+    for title in TITLES {
+        assert!(text.contains(title), "{title:?} missing in {text}");
+    }
+    // The alerts themselves were printed when they were found, as always.
+    let alerts = d
+        .stdout()
+        .lines()
+        .filter(|l| l.starts_with("{\"rule\":\"deepseek\""))
+        .count();
+    assert_eq!(alerts, 3, "{}", d.stdout());
+    assert_eq!(d.store().pending_len(), 0);
+}
