@@ -560,4 +560,110 @@ mod tests {
             r#"{"tz":"Europe/Berlin","quiet":{"from":"23:00:00","to":"07:00:00","mode":"hold"}}"#
         );
     }
+
+    const LEAD_TEXT: &str = "(서울=연합뉴스) 홍길동 기자 = 중국 인공지능(AI) 스타트업 딥시크가 새 추론 모델 \
+         'R2'를 공개했다. 딥시크는 1일 홈페이지를 통해 새 모델이 수학과 코딩 평가에서 오픈AI의 최신 모델과 \
+         비슷한 점수를 냈으며, 학습 비용은 절반 수준이라고 밝혔다. 업계에서는 미국의 수출 통제 속에서도 중국 \
+         AI 기업들의 추격이 빨라지고 있다는 평가가 나온다.";
+    const COPY_TEXT: &str = "[서울=뉴시스]김철수 기자 = 중국 인공지능(AI) 스타트업 딥시크가 새 추론 모델 \
+         'R2'를 공개했습니다. 딥시크는 1일 홈페이지를 통해 새 모델이 수학과 코딩 평가에서 오픈AI의 최신 모델과 \
+         비슷한 점수를 냈으며, 학습 비용은 절반 수준이라고 밝혔습니다. 업계에서는 미국의 수출 통제 속에서도 \
+         중국 AI 기업들의 추격이 빨라지고 있다는 평가가 나온다. *재판매 및 DB 금지";
+
+    /// Folding and digests: a copy from another outlet joins its lead's pending group (one
+    /// cluster, shown once with its outlets); once that digest is queued, a later copy adds
+    /// nothing (a digest is not edited), and neither does a later version from the lead's own
+    /// outlet.
+    #[test]
+    fn a_folded_copy_joins_its_leads_pending_digest_and_nothing_after_it_was_queued() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        let now = at("2026-12-01T00:00:00Z");
+        let settings = super::super::fold::FoldSettings::from_config(&Default::default());
+        store.set_fold(settings, now).expect("fold on");
+        let story = |feed: &str, id: &str, url: &str, text: &str| {
+            let title = match id {
+                "1" => "딥시크, 새 추론 모델 공개…\"오픈AI 절반 비용\"",
+                "2" => "[속보] 中 딥시크, 새 추론모델 'R2' 공개",
+                "3" => "딥시크, 새 추론 모델 공개(종합)",
+                _ => "中 딥시크 새 추론모델 공개",
+            };
+            let mut s = crate::story::test_story(feed, id, title, url);
+            s.summary = text.into();
+            s
+        };
+        let nine = at("2026-12-01T09:00:00Z");
+        let admit = |s: &crate::story::Story| {
+            let alert = Alert::new(s, Vec::new());
+            let stories = std::slice::from_ref(s);
+            store
+                .admit_chunks(
+                    stories,
+                    now,
+                    |_| vec!["deepseek".to_string()],
+                    |_| Queued {
+                        entries: Vec::new(),
+                        pending: vec![Pending {
+                            chat: 5,
+                            // The copy's own route would say tomorrow: it joins its lead's group.
+                            due: if s.feed == "yna" {
+                                nine
+                            } else {
+                                nine + chrono::Duration::days(1)
+                            },
+                            kind: Kind::Daily,
+                            item: Item {
+                                alert: alert.clone(),
+                                at: now,
+                            },
+                        }],
+                    },
+                    |_, _| {},
+                )
+                .expect("admit")
+        };
+        assert_eq!(
+            admit(&story(
+                "yna",
+                "1",
+                "https://www.yna.co.kr/view/1",
+                LEAD_TEXT
+            )),
+            1
+        );
+        assert_eq!(
+            admit(&story(
+                "newsis",
+                "2",
+                "https://www.newsis.com/view/2",
+                COPY_TEXT
+            )),
+            1
+        );
+        let pending = store.pending_items().expect("pending");
+        assert_eq!(pending.len(), 2, "{pending:#?}");
+        assert!(pending.iter().all(|p| p.due == nine), "{pending:#?}");
+        let cluster = pending[0].item.alert.cluster;
+        assert!(cluster.is_some());
+        assert_eq!(pending[1].item.alert.cluster, cluster, "one story");
+        // A later version from the lead's own outlet: nothing.
+        assert_eq!(
+            admit(&story(
+                "yna",
+                "3",
+                "https://www.yna.co.kr/view/3",
+                LEAD_TEXT
+            )),
+            0
+        );
+        let released = store.release_digests(nine, |_| None).expect("release");
+        assert_eq!(released.len(), 1);
+        assert_eq!(released[0].items, 2);
+        // The digest is queued: a third outlet's copy adds nothing, now or to a later digest.
+        assert_eq!(
+            admit(&story("news1", "4", "https://www.news1.kr/4", COPY_TEXT)),
+            0
+        );
+        assert_eq!(store.pending_len(), 0);
+    }
 }
