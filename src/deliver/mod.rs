@@ -1,12 +1,15 @@
 //! Delivering alerts: the one [`Alert`] type from "a story matched" to "a message left", the
-//! routing of an alert to Telegram chats ([`route()`]), the console sink ([`console`]), and
+//! routing of an alert to Telegram chats ([`route()`]: now, in a digest, held for the end of
+//! quiet hours, or silently), the console sink ([`console`]), and
 //! [`Delivery`], the one way the daemon (`pipeline::poll`) and `kkachi replay` hand prepared
 //! alerts on: [`Delivery::admit`].
 //!
 //! ```text
 //! prepare (pipeline, replay) ─▶ Prepared ─▶ Delivery::admit
-//!     ├─ Outbox:  route ─▶ store: seen + outbox entries, one transaction per chunk
-//!     └─ Console: store: seen, per chunk ─▶ stdout, once the chunk is committed
+//!     ├─ Outbox:  route ─▶ store: seen + outbox entries + pending digest items, one
+//!     │           transaction per chunk
+//!     └─ Console: store: seen (+ pending items of static digest routes), per chunk ─▶ stdout,
+//!                 once the chunk is committed
 //! ```
 //!
 //! Owns: `Alert` and `RuleHit` (stored as they are in `store::outbox`'s entries: their serde

@@ -23,8 +23,10 @@
 //!
 //! An alert entry's body is a [`crate::deliver::Alert`] (the one alert type; its serde shape is
 //! this tree's record shape and is pinned by `entries_encoded_before_the_one_alert_type_decode`).
-//! Routing an alert to chats is `deliver::route`'s; rendering and splitting into messages are
-//! `telegram`'s.
+//! A digest entry's body is a [`DigestBody`] (the items of one chat's digest, see
+//! `store::digest`), under its digest id as `story`. Routing an alert to chats is
+//! `deliver::route`'s; rendering and splitting into messages are `telegram`'s (a digest's
+//! through `digest::render`).
 //!
 //! Must not: know about teloxide, HTTP, rendering or the rule matcher. Records are plain data.
 

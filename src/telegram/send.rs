@@ -4,6 +4,11 @@
 //! Must not: decide who gets what (that is [`crate::deliver::route()`], at admission), or sleep on a
 //! chat's flood wait in a way a restart would forget (`retry_at` is persisted).
 //!
+//! A digest (`Body::Digest`) is sent like an alert (the same in-flight marks, retries and
+//! ambiguity rules; `sent.v1` under its digest id), rendered by `digest::render::html` into
+//! its parts (split at rule boundaries) with link previews off; an entry marked `silent`
+//! (quiet hours, mode silent) goes with `disable_notification`.
+//!
 //! Several requests are in flight at once, across chats: each chat strictly in order with at
 //! most one request in flight, overall at most `max_in_flight` and within the rate limits.
 //! What may go next comes from an in-memory `Index` of the outbox (each chat's queue, the

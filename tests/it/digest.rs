@@ -285,3 +285,37 @@ fn the_console_prints_a_static_routes_digest_at_its_due_time_as_one_json_line() 
     assert_eq!(alerts, 3, "{}", d.stdout());
     assert_eq!(d.store().pending_len(), 0);
 }
+
+#[test]
+fn quiet_hours_in_mode_silent_send_at_once_without_a_sound() {
+    let fake = FakeTelegram::start();
+    let mut d = daemon("1");
+    {
+        let store = d.store();
+        let now = Utc::now();
+        let prefs = kkachi::store::outbox::ChatPrefs {
+            tz: None,
+            quiet: Some(kkachi::digest::schedule::Quiet {
+                from: (now - chrono::Duration::hours(1)).time(),
+                to: (now + chrono::Duration::hours(1)).time(),
+                mode: kkachi::digest::schedule::QuietMode::Silent,
+            }),
+        };
+        store.set_chat_prefs(1, &prefs).expect("prefs");
+        store.flush().expect("flush");
+    }
+    d.spawn_with_telegram(&fake, &["--once"]);
+    assert_eq!(d.wait_exit().0, Some(0), "{}", d.log());
+    let sent = to_chat_1(&fake.requests());
+    assert_eq!(sent.len(), 3, "three alerts, sent now: {sent:#?}");
+    for r in &sent {
+        assert_eq!(
+            r.body["disable_notification"].as_bool(),
+            Some(true),
+            "{:?}",
+            r.body
+        );
+        assert!(r.body.get("link_preview_options").is_none(), "{:?}", r.body);
+    }
+    assert_eq!(d.store().pending_len(), 0);
+}
