@@ -289,7 +289,7 @@ fn feed_health(
 pub fn notify_admins(ctx: &Ctx, text: &str, now: DateTime<Utc>) {
     let admins = &ctx.config.telegram.admins;
     match &ctx.delivery {
-        Delivery::Outbox { wake } if !admins.is_empty() => {
+        Delivery::Outbox { wake, .. } if !admins.is_empty() => {
             let notices = crate::store::OutboxEntry::notices(admins.iter().copied(), text, now);
             match ctx.store.enqueue(&notices) {
                 Ok(()) => wake.notify_one(),

@@ -53,6 +53,7 @@ pub fn html(body: &Body, tz: Tz) -> String {
         Body::Alert(a) => alert_html(a, tz),
         Body::Notice { text } => escape(text),
         Body::Fold(f) => fold_html(f, tz),
+        Body::Digest(d) => crate::digest::render::html(&d.digest(tz)).join("\n\n"),
     }
 }
 
@@ -62,6 +63,7 @@ pub fn plain(body: &Body, tz: Tz) -> String {
         Body::Alert(a) => alert_plain(a, tz),
         Body::Notice { text } => text.clone(),
         Body::Fold(f) => fold_plain(f, tz),
+        Body::Digest(d) => crate::digest::render::text(&d.digest(tz)),
     }
 }
 

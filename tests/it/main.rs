@@ -6,6 +6,7 @@ mod cli;
 mod control;
 mod cluster_cli;
 mod crash_loop;
+mod digest;
 mod fake_telegram;
 mod feed_classes;
 mod fold;

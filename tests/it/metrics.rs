@@ -148,6 +148,7 @@ async fn metrics_after_polls_and_deliveries_has_every_series() {
         ),
         delivery: kkachi::deliver::Delivery::Outbox {
             wake: sender.waker(),
+            timezone: loaded.config.schedule.timezone,
         },
         config: loaded.config.clone(),
         rules: loaded.rules.clone(),
