@@ -121,6 +121,10 @@ enum Command {
         /// Print the sentences found, their scores and what was removed as boilerplate.
         #[arg(long)]
         explain: bool,
+        /// Summarise as an alert of this rule query would be: the sentence carrying the terms
+        /// it matches is kept (aliases as in the config's rules file).
+        #[arg(long)]
+        query: Option<String>,
         #[command(flatten)]
         config: ConfigArg,
     },
@@ -533,8 +537,9 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             url,
             max_chars,
             explain,
+            query,
             config,
-        } => summarize(text, file, url, max_chars, explain, config),
+        } => summarize(text, file, url, max_chars, explain, query, config),
     }
 }
 
@@ -1060,7 +1065,12 @@ fn feed_test(source: &str, format: Format, config: ConfigArg) -> Result<ExitCode
         |l| l.config.summary.max_chars,
     );
     for story in &mut stories {
-        story.summary = kkachi::pipeline::summarize_story(story, None, max_chars);
+        story.summary = kkachi::pipeline::summarize_story(
+            story,
+            None,
+            max_chars,
+            &kkachi::summary::Terms::new(),
+        );
     }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -1329,10 +1339,16 @@ fn summarize(
     url: Option<String>,
     max_chars: Option<usize>,
     explain: bool,
+    query: Option<String>,
     config: ConfigArg,
 ) -> Result<ExitCode> {
     use kkachi::summary;
     let loaded = optional_config(config);
+    if let Some(q) = &query
+        && let Err(e) = rules::check_query(q)
+    {
+        anyhow::bail!("--query: {e}\n{}", e.caret(q));
+    }
     let max_chars = max_chars.unwrap_or_else(|| {
         loaded.as_ref().map_or_else(
             || config::SummaryConfig::default().max_chars,
@@ -1397,7 +1413,15 @@ fn summarize(
             article: None,
         }
     };
-    let explanation = summary::explain(&input, max_chars);
+    let terms = match &query {
+        Some(q) => query_terms(q, &input, loaded.as_ref())?,
+        None => summary::Terms::new(),
+    };
+    let options = summary::Options {
+        terms,
+        ..Default::default()
+    };
+    let explanation = summary::explain_with(&input, max_chars, &options);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if explain {
@@ -1415,9 +1439,13 @@ fn summarize(
         }
         writeln!(out, "sentences:")?;
         for s in &explanation.sentences {
+            let terms = match (&query, s.terms) {
+                (Some(_), n) if n > 0 => format!("  [{n} matched]"),
+                _ => String::new(),
+            };
             writeln!(
                 out,
-                "  {} {:.3}  {}",
+                "  {} {:.3}  {}{terms}",
                 if s.chosen { "*" } else { " " },
                 s.score,
                 s.text
@@ -1431,6 +1459,45 @@ fn summarize(
     }
     writeln!(out, "{}", explanation.summary)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The terms `query` matches in the text to summarise, as an alert's rule hits give them; none
+/// (with a note) when the query does not match it.
+fn query_terms(
+    query: &str,
+    input: &kkachi::summary::SummaryInput,
+    loaded: Option<&config::Loaded>,
+) -> Result<kkachi::summary::Terms> {
+    let empty;
+    let aliases_from = match loaded {
+        Some(l) => &l.rules,
+        None => {
+            empty = rules::RuleSet::empty();
+            &empty
+        }
+    };
+    let doc = rules::Doc {
+        feed: "",
+        title: input.title,
+        summary: input.description,
+        content: input.article.unwrap_or(""),
+    };
+    let report = rules::test_query(query, aliases_from, &doc)
+        .map_err(|e| anyhow::anyhow!("--query: {e}\n{}", e.caret(query)))?;
+    let mut terms = kkachi::summary::Terms::new();
+    if !report.matched {
+        eprintln!("note: the query does not match this text; summarising without terms");
+        return Ok(terms);
+    }
+    for hit in &report.hits {
+        let via = (hit.source != rules::Source::Written).then(|| rules::Via {
+            term: hit.term.clone(),
+            form: hit.form.clone(),
+            source: hit.source,
+        });
+        terms.add(&hit.term, via.as_ref());
+    }
+    Ok(terms)
 }
 
 /// `kkachi cluster`: every line is read and checked before anything is printed, so bad input

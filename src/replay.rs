@@ -60,7 +60,11 @@ pub fn replay(
         if matches.is_empty() {
             continue;
         }
-        let summary = crate::pipeline::summarize_story(story, None, config.summary.max_chars);
+        // The summary keeps the sentence that says why it matched, as the daemon's does.
+        let terms =
+            crate::summary::Terms::of_hits(matches.iter().map(|m| (&m.matched[..], &m.via[..])));
+        let summary =
+            crate::pipeline::summarize_story(story, None, config.summary.max_chars, &terms);
         prepared.insert(i, Alert::matched(story, &matches, summary));
     }
     Ok(deliver::replay_into(&console, store, &stories, &prepared, out)?.alerts)
