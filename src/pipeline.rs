@@ -472,9 +472,11 @@ async fn prepare(
             } else {
                 backfill(&stories, &new, backfill_n)
             };
+            // One matcher for the poll: it reuses its scratch between stories.
+            let mut matcher = ctx2.rules.matcher();
             let matches: Vec<(usize, Vec<RuleMatch>)> = alerting
                 .iter()
-                .map(|&i| (i, ctx2.rules.match_doc(&doc(&stories[i]))))
+                .map(|&i| (i, matcher.match_doc(&doc(&stories[i])).to_vec()))
                 .filter(|(_, m)| !m.is_empty())
                 .collect();
             Ok::<_, PollError>((alerting, matches))

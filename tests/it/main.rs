@@ -20,6 +20,7 @@ mod rules_cli;
 mod server;
 mod service;
 mod summary_cli;
+mod summary_golden;
 mod support;
 mod telegram_bot;
 mod telegram_send;
