@@ -2,6 +2,8 @@
 //! weekly, or the catch-up at the end of quiet hours). Pure core: the types the store, the
 //! sender and the console share. No IO, no teloxide, no sled.
 
+pub mod render;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
