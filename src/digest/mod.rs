@@ -3,6 +3,7 @@
 //! sender and the console share. No IO, no teloxide, no sled.
 
 pub mod render;
+pub mod zone;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
