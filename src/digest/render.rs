@@ -49,9 +49,10 @@ use crate::telegram::render::{
 pub const VISIBLE_LINES: usize = 5;
 
 /// At most this many stories are listed per rule in a Telegram message (the rest are counted,
-/// `+N more`): a digest is there to stop the flood, not to re-send it in one piece. The console
-/// lists every story.
-pub const RULE_MAX_STORIES: usize = 20;
+/// `+N more`): a digest is there to stop the flood, not to re-send it in one piece (Cision's
+/// alert mails list 10 by default). Two such rules fit in one message. The console lists every
+/// story.
+pub const RULE_MAX_STORIES: usize = 10;
 
 /// Titles are trimmed (at a word, with `…`) to this many characters in a Telegram message.
 pub const TITLE_MAX_CHARS: usize = 160;
@@ -152,10 +153,11 @@ fn sections(d: &Digest) -> Vec<Section<'_>> {
             continue; // unreachable: every item has a rule or NO_RULE, all ranked
         };
         let lead = &d.items[members[0]];
-        section.stories.push(Story {
-            lead,
-            outlets: outlets(members.iter().map(|&i| &d.items[i])),
-        });
+        let outlets = match members.len() {
+            1 => 1,
+            _ => outlets(members.iter().map(|&i| &d.items[i])),
+        };
+        section.stories.push(Story { lead, outlets });
     }
     out.retain(|s| !s.stories.is_empty());
     out
@@ -226,8 +228,13 @@ fn outlets_note(outlets: usize) -> String {
     }
 }
 
+/// One line of feed text: its whitespace (line breaks included) collapsed to single spaces.
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 fn short(s: &str, max: usize) -> String {
-    trim_words(s.trim(), max)
+    trim_words(&one_line(s), max)
 }
 
 /// One numbered line, in HTML.
@@ -399,14 +406,18 @@ pub fn text(d: &Digest) -> String {
         d.tz.name()
     );
     for sec in &sections {
-        s.push_str(&format!("\n{} · {}\n", sec.rule, sec.stories.len()));
+        s.push_str(&format!(
+            "\n{} · {}\n",
+            one_line(sec.rule),
+            sec.stories.len()
+        ));
         let width = sec.stories.len().to_string().len();
         for (i, st) in sec.stories.iter().enumerate() {
             s.push_str(&format!(
                 "{:>width$}. {} — {} · {}{}\n",
                 i + 1,
-                alert_title(&st.lead.alert),
-                st.source(),
+                one_line(alert_title(&st.lead.alert)),
+                one_line(&st.source()),
                 clock(st.at(), d.due, d.tz),
                 outlets_note(st.outlets),
                 width = width + 1,
@@ -762,7 +773,7 @@ mod tests {
                     &["r&d <x>"],
                     None,
                 ),
-                item("no link", "javascript:alert(1)", "f", &["r&d <x>"], None),
+                item("no\nlink", "javascript:alert(1)", "f", &["r&d <x>"], None),
             ],
         );
         let got = html(&d);
@@ -831,7 +842,15 @@ mod tests {
             ),
             "{m}"
         );
-        assert!(m.ends_with(&format!("{RULE_MAX_STORIES}. <a href=\"https://e.com/19\">story 19</a> — f · 08:14</blockquote>\n+10 more")), "{m}");
+        let last = RULE_MAX_STORIES - 1;
+        let rest = 30 - RULE_MAX_STORIES;
+        assert!(
+            m.ends_with(&format!(
+                "{RULE_MAX_STORIES}. <a href=\"https://e.com/{last}\">story {last}</a> — f · \
+                 08:14</blockquote>\n+{rest} more"
+            )),
+            "{m}"
+        );
         // Five or fewer: no blockquote.
         let items = (0..5)
             .map(|i| {
@@ -863,6 +882,20 @@ mod tests {
     }
 
     #[test]
+    fn a_block_is_measured_exactly_before_it_is_built() {
+        let items = (0..30).map(|i| heavy("r&<", i)).collect();
+        let d = digest(Kind::Daily, items);
+        let secs = sections(&d);
+        let block = Block::new(&secs[0], &d);
+        for k in 0..=block.lines.len() {
+            assert_eq!(block.len(k), utf16_len(&block.render(k)), "{k} lines");
+        }
+        assert_eq!(block.fit(0), None);
+        assert_eq!(block.fit(block.len(7)), Some(7));
+        assert_eq!(block.fit(block.len(7) - 1), Some(6));
+    }
+
+    #[test]
     fn five_hundred_items_in_one_rule_are_one_message_with_the_rest_counted() {
         let items = (0..500).map(|i| heavy("r", i)).collect();
         let got = html(&digest(Kind::Daily, items));
@@ -872,11 +905,46 @@ mod tests {
         assert_eq!(l.len(), 1);
         let (_, count, shown, more) = &l[0];
         assert_eq!(*count, 500);
+        assert_eq!(*shown, RULE_MAX_STORIES);
+        assert_eq!(shown + more, 500);
+    }
+
+    #[test]
+    fn a_rule_too_large_for_a_message_is_cut_to_what_fits() {
+        // Titles of escapes: every line near LINE_MAX, so the rule's ten do not fit.
+        let big = |i: usize| {
+            let title = format!("{i} {}", "<&> ".repeat(39));
+            item(&title, &format!("https://e.com/{i}"), "f", &["big"], None)
+        };
+        let small = |i: usize| {
+            item(
+                &format!("small {i}"),
+                "https://e.com/s",
+                "f",
+                &["small"],
+                None,
+            )
+        };
+        let items: Vec<Item> = (0..40).map(big).chain((0..3).map(small)).collect();
+        let got = html(&digest(Kind::Daily, items));
+        check(&got);
+        let l = listed(&got);
+        assert_eq!(l.len(), 2, "{l:?}");
+        let (name, count, shown, more) = &l[0];
+        assert_eq!((name.as_str(), *count), ("big", 40));
         assert!(
-            *shown >= VISIBLE_LINES && *shown < RULE_MAX_STORIES,
+            *shown > VISIBLE_LINES && *shown < RULE_MAX_STORIES,
             "{shown}"
         );
-        assert_eq!(shown + more, 500);
+        assert_eq!(shown + more, 40);
+        assert_eq!(l[1], ("small".to_string(), 3, 3, 0));
+        // The small rule still fits in what the cut left.
+        assert_eq!(got.len(), 1);
+        assert!(
+            got[0].contains(&format!("+{more} more\n\n<b>small</b> · 3\n")),
+            "{}",
+            got[0]
+        );
     }
 
     #[test]
