@@ -26,8 +26,10 @@
 //! all its items' rules.
 //!
 //! Limits: every message is at most [`MESSAGE_LIMIT`] UTF-16 units of raw HTML (an upper bound
-//! of what Telegram counts after parsing entities). Messages are cut between rules only; a rule
-//! that does not fit in an empty message shows as many lines as fit and `+N more`. Titles are
+//! of what Telegram counts after parsing entities). Messages are cut between rules only: a rule
+//! that does not fit in what is left of a message starts the next one (each repeats the header,
+//! with ` · 2/3`), and one that does not fit in an empty message shows as many lines as fit and
+//! `+N more`. Titles are
 //! trimmed to [`TITLE_MAX_CHARS`], names to [`NAME_MAX_CHARS`], and a line whose link alone
 //! would make it longer than [`LINE_MAX`] is shown without it, so one line always fits.
 
@@ -50,8 +52,8 @@ pub const VISIBLE_LINES: usize = 5;
 
 /// At most this many stories are listed per rule in a Telegram message (the rest are counted,
 /// `+N more`): a digest is there to stop the flood, not to re-send it in one piece (Cision's
-/// alert mails list 10 by default). Two such rules fit in one message. The console lists every
-/// story.
+/// alert mails list 10 by default); with typical titles and links two rules of 10 share a
+/// message. The console lists every story.
 pub const RULE_MAX_STORIES: usize = 10;
 
 /// Titles are trimmed (at a word, with `…`) to this many characters in a Telegram message.
