@@ -4,6 +4,7 @@
 
 pub mod render;
 pub mod schedule;
+pub mod zone;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

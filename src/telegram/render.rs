@@ -72,7 +72,7 @@ pub fn plain(body: &Body, tz: Tz) -> String {
     }
 }
 
-fn linkable(url: &str) -> bool {
+pub(crate) fn linkable(url: &str) -> bool {
     let lower = url.to_ascii_lowercase();
     (lower.starts_with("https://") || lower.starts_with("http://")) && url.len() <= 2048
 }
@@ -83,7 +83,7 @@ fn when(a: &Alert, tz: Tz) -> String {
         .unwrap_or_else(|| "time unknown".to_string())
 }
 
-fn title(a: &Alert) -> &str {
+pub(crate) fn title(a: &Alert) -> &str {
     if a.title.trim().is_empty() {
         "(untitled)"
     } else {
@@ -257,7 +257,7 @@ pub fn alert_plain(a: &Alert, tz: Tz) -> String {
 
 /// At most `max` characters, cut after a sentence end or at a space when one is in the last
 /// third, with `…` when something was cut.
-fn trim_words(s: &str, max: usize) -> String {
+pub(crate) fn trim_words(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         return s.to_string();
     }
