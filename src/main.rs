@@ -907,6 +907,17 @@ fn feeds_export(config_path: &std::path::Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A one-off tool's fetch settings and time zone: the config's, else the defaults.
+fn fetch_and_zone(loaded: Option<&config::Loaded>) -> (config::FetchConfig, chrono_tz::Tz) {
+    match loaded {
+        Some(l) => (l.config.fetch.clone(), l.config.schedule.timezone),
+        None => (
+            config::FetchConfig::default(),
+            config::ScheduleConfig::default().timezone,
+        ),
+    }
+}
+
 /// The config if it loads; tools that work without one fall back to defaults.
 fn optional_config(arg: ConfigArg) -> Option<config::Loaded> {
     let path = config::resolve_path(arg.config.clone());
@@ -924,13 +935,7 @@ fn optional_config(arg: ConfigArg) -> Option<config::Loaded> {
 fn feed_find(page: &str, config: ConfigArg) -> Result<ExitCode> {
     use kkachi::feed::discover::{self, Origin};
     let loaded = optional_config(config);
-    let fetch_cfg = loaded
-        .as_ref()
-        .map_or_else(config::FetchConfig::default, |l| l.config.fetch.clone());
-    let tz = loaded.as_ref().map_or_else(
-        || config::ScheduleConfig::default().timezone,
-        |l| l.config.schedule.timezone,
-    );
+    let (fetch_cfg, tz) = fetch_and_zone(loaded.as_ref());
     let allow_private = loaded
         .as_ref()
         .is_some_and(|l| l.config.summary.allow_private);
@@ -1022,13 +1027,7 @@ fn feed_find(page: &str, config: ConfigArg) -> Result<ExitCode> {
 
 fn feed_test(source: &str, format: Format, config: ConfigArg) -> Result<ExitCode> {
     let loaded = optional_config(config);
-    let fetch_cfg = loaded
-        .as_ref()
-        .map_or_else(config::FetchConfig::default, |l| l.config.fetch.clone());
-    let tz = loaded.as_ref().map_or_else(
-        || config::ScheduleConfig::default().timezone,
-        |l| l.config.schedule.timezone,
-    );
+    let (fetch_cfg, tz) = fetch_and_zone(loaded.as_ref());
     let cwd = std::env::current_dir().unwrap_or_default();
     let src = FeedSource::parse(source, &cwd).map_err(anyhow::Error::msg)?;
     let name = match &src {

@@ -29,11 +29,19 @@ pub struct Chats<'a> {
 impl Chats<'_> {
     /// A chat's zone: its own (a valid IANA name), else the config's.
     pub fn tz(&self, chat: i64) -> Tz {
-        self.prefs
-            .get(&chat)
-            .and_then(|p| p.tz.as_deref())
-            .and_then(|t| t.parse().ok())
-            .unwrap_or(self.timezone)
+        match self.prefs.get(&chat).and_then(|p| p.tz.as_deref()) {
+            None => self.timezone,
+            Some(name) => name.parse().unwrap_or_else(|_| {
+                // Only `/settings` writes it, validated; a record from elsewhere is said.
+                tracing::warn!(
+                    chat,
+                    tz = name,
+                    fallback = %self.timezone,
+                    "a chat's stored time zone is not an IANA name; using [schedule] timezone"
+                );
+                self.timezone
+            }),
+        }
     }
 }
 
