@@ -1,13 +1,14 @@
-//! The long-polling dispatcher: its lifecycle, the update tree, the two handlers (a message,
-//! a button tap) and the requests that answer them.
+//! The long-polling dispatcher: its lifecycle, the update tree, the handlers (a message, a
+//! `/topics` button tap, a `/settings` button tap) and the requests that answer them. Every
+//! tap is answered (`answerCallbackQuery`) and edits the message it came from.
 //!
 //! `getMe` is retried with a capped backoff instead of panicking, and the dispatcher stops
 //! through its own shutdown token when the caller's stop future resolves (`app` hands it the
 //! cancellation of the one shutdown token, so SIGTERM stops it as well as SIGINT;
 //! `enable_ctrlc_handler` is not used).
 //!
-//! Must not: word replies (that is [`super::commands`] and [`super::keyboards`]) or decide who
-//! may change a subscription (that is [`super::access`]).
+//! Must not: word replies (that is [`super::commands`], [`super::keyboards`] and
+//! [`super::settings`]) or decide who may change a subscription (that is [`super::access`]).
 
 use std::future::Future;
 use std::sync::Arc;
