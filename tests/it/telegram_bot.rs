@@ -1000,6 +1000,42 @@ async fn pause_stops_delivery_and_resume_restarts_it_through_the_binary() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_through_the_binary_store_the_default_and_a_tapped_mode() {
+    let server = Server::start();
+    let s0 = ("g0", "오늘의 날씨", "https://news.example.kr/0");
+    server.feed("/f.xml", crate::rss(&[s0]), "application/rss+xml");
+    let fake = FakeTelegram::start();
+    let toml = format!(
+        "rules = \"rules.toml\"\n[store]\npath = \"store\"\n[schedule]\ncron = \"0 0 1 1 *\"\njitter = \"0s\"\n\
+         [http]\nlisten = \"127.0.0.1:0\"\n[delivery]\ndefault = \"daily 07:00\"\n\
+         [[feeds]]\nname = \"news\"\nurl = \"{}\"\ncron = \"0 0 1 1 *\"\n",
+        server.url("/f.xml")
+    );
+    let mut daemon = Daemon::new(&toml, RULES);
+    daemon.spawn_with_telegram(&fake, &[]);
+    ask(&fake, 42, 42, "/subscribe ai chips").await;
+    let reply = ask(&fake, 42, 42, "/settings").await;
+    assert!(
+        reply.text().contains("• <b>ai</b> — daily 07:00"),
+        "{}",
+        reply.text()
+    );
+    let id = fake.delivered().len() as i64;
+    let edit = tap_and_edit(&fake, 42, id, "c:r:0", 1).await;
+    assert!(buttons(&edit).contains(&"c:d:0:h".to_string()));
+    tap_and_edit(&fake, 42, id, "c:d:0:h", 2).await;
+    tap_and_edit(&fake, 42, id, "c:q:2", 3).await;
+    let (code, stderr) = terminate(&mut daemon);
+    assert_eq!(code, Some(0), "{stderr}");
+    let store = daemon.store();
+    let sub = store.subscription(42).expect("store").expect("kept");
+    let modes: Vec<String> = sub.delivery.values().map(ToString::to_string).collect();
+    assert_eq!(modes, ["hourly", "daily 07:00"]);
+    let quiet = store.chat_prefs(42).expect("prefs").quiet.expect("quiet");
+    assert_eq!(quiet.from.to_string(), "22:00:00");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_with_a_full_outbox_delivers_the_rest_after_restart_without_duplicates() {
     let server = Server::start();
     let s0 = ("g0", "오늘의 날씨", "https://news.example.kr/0");
