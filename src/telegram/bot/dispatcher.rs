@@ -1,13 +1,14 @@
-//! The long-polling dispatcher: its lifecycle, the update tree, the two handlers (a message,
-//! a button tap) and the requests that answer them.
+//! The long-polling dispatcher: its lifecycle, the update tree, the handlers (a message, a
+//! `/topics` button tap, a `/settings` button tap) and the requests that answer them. Every
+//! tap is answered (`answerCallbackQuery`) and edits the message it came from.
 //!
 //! `getMe` is retried with a capped backoff instead of panicking, and the dispatcher stops
 //! through its own shutdown token when the caller's stop future resolves (`app` hands it the
 //! cancellation of the one shutdown token, so SIGTERM stops it as well as SIGINT;
 //! `enable_ctrlc_handler` is not used).
 //!
-//! Must not: word replies (that is [`super::commands`] and [`super::keyboards`]) or decide who
-//! may change a subscription (that is [`super::access`]).
+//! Must not: word replies (that is [`super::commands`], [`super::keyboards`] and
+//! [`super::settings`]) or decide who may change a subscription (that is [`super::access`]).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -23,11 +24,12 @@ use teloxide::{ApiError, Bot, RequestError, dptree};
 
 use super::access::{Asker, Gate, Kind, gate, kind};
 use super::commands::{
-    Command, execute, help, normalize, not_a_command, recent_matches, registered_commands,
-    unknown_command,
+    Command, default_delivery, execute, help, normalize, not_a_command, recent_matches,
+    registered_commands, unknown_command,
 };
 use super::keyboards::{Action, parse_callback, topics};
 use super::render::{self, MESSAGE_LIMIT, Markup};
+use super::settings::{self, Tap};
 use super::{BotError, Ctx, Reply};
 use crate::store::StoreError;
 use crate::store::outbox::Subscription;
@@ -169,6 +171,12 @@ async fn on_message(bot: Bot, msg: Message, me: Me, ctx: Arc<Ctx>) -> Result<(),
 }
 
 async fn on_callback(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Result<(), BotError> {
+    if q.data
+        .as_deref()
+        .is_some_and(|d| d.starts_with(settings::PREFIX))
+    {
+        return on_settings_tap(bot, q, ctx).await;
+    }
     let rules = ctx.rules();
     let parsed = q.data.as_deref().and_then(|d| parse_callback(d, &rules));
     let (Some(msg), Some((action, name))) = (q.regular_message(), parsed) else {
@@ -204,6 +212,7 @@ async fn on_callback(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Result<(), Bo
             Action::Subscribe if !known => format!("The topic {name} is gone from the rules."),
             Action::Subscribe => {
                 sub.rules.insert(name.clone());
+                default_delivery(&mut sub, &before, ctx.settings().delivery);
                 format!("Subscribed to {name}")
             }
             Action::Unsubscribe => {
@@ -238,6 +247,71 @@ async fn on_callback(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Result<(), Bo
         }
     }
     Ok(())
+}
+
+/// A tap on a `/settings` button: checked like a `/topics` tap, applied to the chat's
+/// subscription and preferences, answered, and the same message edited to the next screen.
+async fn on_settings_tap(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Result<(), BotError> {
+    let tap = q.data.as_deref().and_then(Tap::decode);
+    let (Some(msg), Some(tap)) = (q.regular_message(), tap) else {
+        bot.answer_callback_query(q.id.clone())
+            .text("This button is out of date: send /settings again.")
+            .await?;
+        return Ok(());
+    };
+    let who = Asker {
+        chat: msg.chat.id.0,
+        kind: kind(&msg.chat),
+        user: i64::try_from(q.from.id.0).ok(),
+        anonymous_admin: false,
+    };
+    let config = ctx.settings();
+    let g = gate(&bot, &config, &who).await?;
+    if g != Gate::Open {
+        let text = match g {
+            Gate::NotAdmin => "Only this group's administrators can change its settings.",
+            _ => "Sorry, this chat is not allowed to subscribe.",
+        };
+        bot.answer_callback_query(q.id.clone())
+            .text(text)
+            .show_alert(true)
+            .await?;
+        return Ok(());
+    }
+    let rules = ctx.rules();
+    let result = (|| {
+        let mut sub = ctx.store.subscription(who.chat)?.unwrap_or_default();
+        let mut prefs = ctx.store.chat_prefs(who.chat)?;
+        let (sub_before, prefs_before) = (sub.clone(), prefs.clone());
+        let (answer, screen) = settings::apply(tap, &rules, &mut sub, &mut prefs);
+        if sub != sub_before {
+            ctx.store.set_subscription(who.chat, &sub)?;
+        }
+        if prefs != prefs_before {
+            ctx.store.set_chat_prefs(who.chat, &prefs)?;
+        }
+        Ok::<_, StoreError>((
+            answer,
+            settings::view(&rules, &sub, &prefs, config.timezone, screen),
+        ))
+    })();
+    let (answer, reply) = match result {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(chat = who.chat, error = %e, "settings button failed on the store");
+            bot.answer_callback_query(q.id.clone())
+                .text("Sorry, kkachi could not do that just now.")
+                .await?;
+            return Ok(());
+        }
+    };
+    let req = bot.answer_callback_query(q.id.clone());
+    if answer.is_empty() {
+        req.await?;
+    } else {
+        req.text(answer).await?;
+    }
+    edit(&bot, who.chat, msg.id, reply).await
 }
 
 async fn send(bot: &Bot, chat: i64, reply: Reply) -> Result<(), BotError> {
