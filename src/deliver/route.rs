@@ -45,6 +45,40 @@ impl Chats<'_> {
     }
 }
 
+/// When a chat's pending item is due now that the chat changed its settings (`sub`, its zone
+/// `tz`, `quiet`): a catch-up at the end of its quiet hours (now, when they are off or silent);
+/// a digest item at the next due time of its first rule the chat subscribes (now, when that
+/// rule became instant or off, so nothing waits for a digest that will not come); `None` (keep
+/// its time) for an item of a static route.
+pub fn pending_due(
+    record: &crate::store::digest::PendingRecord,
+    sub: &Subscription,
+    tz: Tz,
+    quiet: Option<&crate::digest::schedule::Quiet>,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    if record.kind == Kind::CatchUp {
+        return Some(match quiet {
+            Some(q) if q.mode == QuietMode::Hold && q.contains(tz, now) => {
+                q.end_after(tz, now).unwrap_or(now)
+            }
+            _ => now,
+        });
+    }
+    let rule = record
+        .item
+        .alert
+        .rules
+        .iter()
+        .find(|h| sub.rules.contains(&h.rule))?;
+    match sub.delivery.get(&rule.rule) {
+        Some(mode @ (Delivery::Hourly | Delivery::Daily(_) | Delivery::Weekly(..))) => {
+            next_due(mode, tz, now)
+        }
+        _ => Some(now),
+    }
+}
+
 /// Which chats get an alert, with which of their rules, and how: static routing (`chats =
 /// [..]` in `rules.toml`, each chat instant or with its `delivery`) plus active subscriptions
 /// (each rule's mode from the subscription's `delivery`, instant when absent; it wins over a
@@ -198,6 +232,69 @@ mod tests {
         DateTime::parse_from_rfc3339(s)
             .expect("time")
             .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn pending_items_follow_a_new_zone_mode_or_quiet_hours() {
+        use crate::digest::schedule::Quiet;
+        use crate::store::digest::PendingRecord;
+        let story = crate::story::test_story("f", "1", "AI", "https://e.com/1");
+        let hit = |rule: &str| RuleHit {
+            rule: rule.into(),
+            matched: vec![],
+            via: vec![],
+        };
+        let record = |kind, rules: &[&str]| PendingRecord {
+            kind,
+            item: Item {
+                alert: Alert::new(&story, rules.iter().map(|r| hit(r)).collect()),
+                at: Utc::now(),
+            },
+        };
+        let mut sub = Subscription {
+            rules: ["ai".to_string(), "chips".to_string()].into(),
+            ..Subscription::default()
+        };
+        sub.delivery
+            .insert("ai".into(), "daily 09:00".parse().expect("mode"));
+        let now = "2026-12-01T12:00:00Z"
+            .parse::<DateTime<Utc>>()
+            .expect("now");
+        let berlin = chrono_tz::Europe::Berlin;
+        // daily 09:00 in Berlin (winter: UTC+1) after 12:00 UTC: tomorrow 08:00 UTC.
+        assert_eq!(
+            pending_due(&record(Kind::Daily, &["ai"]), &sub, berlin, None, now),
+            Some("2026-12-02T08:00:00Z".parse().expect("due"))
+        );
+        // A rule the chat made instant (no entry): now. A static route's rule: kept.
+        assert_eq!(
+            pending_due(&record(Kind::Daily, &["chips"]), &sub, berlin, None, now),
+            Some(now)
+        );
+        assert_eq!(
+            pending_due(&record(Kind::Daily, &["static"]), &sub, berlin, None, now),
+            None
+        );
+        // A catch-up: the end of quiet hours if still inside them, else now.
+        let quiet = Quiet {
+            from: chrono::NaiveTime::from_hms_opt(12, 0, 0).expect("t"),
+            to: chrono::NaiveTime::from_hms_opt(15, 0, 0).expect("t"),
+            mode: QuietMode::Hold,
+        };
+        assert_eq!(
+            pending_due(
+                &record(Kind::CatchUp, &["ai"]),
+                &sub,
+                berlin,
+                Some(&quiet),
+                now
+            ),
+            Some("2026-12-01T14:00:00Z".parse().expect("end"))
+        );
+        assert_eq!(
+            pending_due(&record(Kind::CatchUp, &["ai"]), &sub, berlin, None, now),
+            Some(now)
+        );
     }
 
     #[test]

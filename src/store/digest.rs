@@ -232,6 +232,52 @@ impl Store {
         Ok(())
     }
 
+    /// Moves `chat`'s pending items to the due time `due_of` gives them (`None`: keep theirs),
+    /// after the chat changed its zone, quiet hours or a topic's mode: one transaction, so an
+    /// item is never in two groups nor in none. Returns how many moved.
+    pub fn reschedule_pending(
+        &self,
+        chat: i64,
+        due_of: impl Fn(&PendingRecord) -> Option<DateTime<Utc>>,
+    ) -> Result<usize, StoreError> {
+        let mut moves: Vec<(sled::IVec, Vec<u8>, sled::IVec)> = Vec::new();
+        for kv in self.digest.pending.iter() {
+            let (k, v) = kv?;
+            let Some((due, c)) = decode_key(&k) else {
+                continue;
+            };
+            if c != chat {
+                continue;
+            }
+            let r: PendingRecord = decode(&self.digest.pending, &k, &v, "pending digest item")?;
+            if let Some(new) = due_of(&r).filter(|new| due_ms(*new) != due_ms(due)) {
+                let mut key = group_prefix(new, chat).to_vec();
+                key.extend_from_slice(&k[16..]);
+                moves.push((k, key, v));
+            }
+        }
+        if moves.is_empty() {
+            return Ok(0);
+        }
+        self.digest
+            .pending
+            .transaction(|t| {
+                for (old, new, v) in &moves {
+                    t.remove(old)?;
+                    t.insert(new.as_slice(), v.clone())?;
+                }
+                Ok::<_, sled::transaction::ConflictableTransactionError<std::convert::Infallible>>(
+                    (),
+                )
+            })
+            .map_err(|e| match e {
+                sled::transaction::TransactionError::Storage(e) => StoreError::Sled(e),
+                sled::transaction::TransactionError::Abort(never) => match never {},
+            })?;
+        self.digest.wake.notify_one();
+        Ok(moves.len())
+    }
+
     /// The group (due, kind) of `chat` that holds an item of `cluster`, if one is still
     /// pending: a folded copy joins it. A scan of the pending tree (it holds only what waits
     /// for a digest).
@@ -442,6 +488,51 @@ mod tests {
             alert: Alert::new(&s, Vec::new()),
             at: at("2026-12-01T00:00:00Z"),
         }
+    }
+
+    #[test]
+    fn a_settings_change_moves_the_chats_pending_items_and_only_them() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        let nine = at("2026-12-02T00:00:00Z"); // 09:00 in Seoul
+        let eight = at("2026-12-02T07:00:00Z"); // 08:00 in Berlin
+        let p = |chat, n| Pending {
+            chat,
+            due: nine,
+            kind: Kind::Daily,
+            item: item(n),
+        };
+        store
+            .enqueue_pending(&[p(5, 1), p(6, 2), p(5, 3)])
+            .expect("pending");
+        let moved = store
+            .reschedule_pending(5, |r| (r.item.alert.title != "제목 3").then_some(eight))
+            .expect("reschedule");
+        assert_eq!(moved, 1);
+        let got: Vec<(i64, DateTime<Utc>, String)> = store
+            .pending_items()
+            .expect("items")
+            .into_iter()
+            .map(|p| (p.chat, p.due, p.item.alert.title))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (5, nine, "제목 3".to_string()),
+                (6, nine, "제목 2".to_string()),
+                (5, eight, "제목 1".to_string()),
+            ]
+        );
+        // The same again moves nothing (already there).
+        assert_eq!(
+            store.reschedule_pending(5, |_| Some(eight)).expect("again"),
+            1
+        );
+        assert_eq!(
+            store.reschedule_pending(5, |_| Some(eight)).expect("again"),
+            0
+        );
+        assert_eq!(store.pending_len(), 3);
     }
 
     #[test]

@@ -804,6 +804,46 @@ async fn settings_tz_is_typed_and_validated_and_subscribe_stores_the_default_mod
     ask(fake, 42, 42, "/subscribe ai").await;
     let sub = h.store.subscription(42).expect("store").expect("sub");
     assert_eq!(sub.delivery.get("ai"), Some(&daily));
+
+    // A story already waiting for the Seoul 08:00 digest follows the chat to Berlin's 08:00.
+    let now = chrono::Utc::now();
+    let seoul =
+        kkachi::digest::schedule::next_due(&daily, chrono_tz::Asia::Seoul, now).expect("due");
+    let story = crate::support::alerts::story(
+        "f",
+        "1".into(),
+        "AI 소식".into(),
+        "https://e.kr/1".into(),
+        "요약.",
+    );
+    let hit = kkachi::deliver::RuleHit {
+        rule: "ai".into(),
+        matched: vec!["AI".into()],
+        via: vec![],
+    };
+    h.store
+        .enqueue_pending(&[kkachi::store::Pending {
+            chat: 42,
+            due: seoul,
+            kind: kkachi::digest::Kind::Daily,
+            item: kkachi::digest::Item {
+                alert: kkachi::deliver::Alert::new(&story, vec![hit]),
+                at: now,
+            },
+        }])
+        .expect("pending");
+    ask(fake, 42, 42, "/settings tz Europe/Berlin").await;
+    let berlin =
+        kkachi::digest::schedule::next_due(&daily, chrono_tz::Europe::Berlin, chrono::Utc::now())
+            .expect("due");
+    let dues: Vec<_> = h
+        .store
+        .pending_items()
+        .expect("pending")
+        .iter()
+        .map(|p| p.due)
+        .collect();
+    assert_eq!(dues, vec![berlin]);
     h.stop().await;
 }
 

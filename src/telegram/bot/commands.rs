@@ -137,6 +137,7 @@ pub(super) async fn execute(
             match set_zone(&mut prefs, rest) {
                 Ok(text) => {
                     store.set_chat_prefs(who.chat, &prefs)?;
+                    super::settings::reschedule(store, who.chat, &sub, &prefs, settings.timezone)?;
                     let mut reply = view(&rules, &sub, &prefs, settings.timezone, Screen::Main);
                     reply.html = format!("{text}\n\n{}", reply.html);
                     Ok(reply)

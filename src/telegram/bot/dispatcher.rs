@@ -290,6 +290,9 @@ async fn on_settings_tap(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Result<()
         if prefs != prefs_before {
             ctx.store.set_chat_prefs(who.chat, &prefs)?;
         }
+        if sub != sub_before || prefs != prefs_before {
+            settings::reschedule(&ctx.store, who.chat, &sub, &prefs, config.timezone)?;
+        }
         Ok::<_, StoreError>((
             answer,
             settings::view(&rules, &sub, &prefs, config.timezone, screen),

@@ -160,6 +160,31 @@ impl Tap {
     }
 }
 
+/// After a change of the chat's settings: its pending digest items move to the due times the
+/// new settings give them (`deliver::route::pending_due`), so a new zone or mode applies to
+/// what already waits, not only to what comes next.
+pub(super) fn reschedule(
+    store: &crate::store::Store,
+    chat: i64,
+    sub: &Subscription,
+    prefs: &ChatPrefs,
+    default_tz: Tz,
+) -> Result<(), crate::store::StoreError> {
+    let tz = zone_of(prefs, default_tz);
+    let now = chrono::Utc::now();
+    let moved = store.reschedule_pending(chat, |r| {
+        crate::deliver::route::pending_due(r, sub, tz, prefs.quiet.as_ref(), now)
+    })?;
+    if moved > 0 {
+        tracing::info!(
+            chat,
+            moved,
+            "pending digest items follow the chat's new settings"
+        );
+    }
+    Ok(())
+}
+
 fn button(label: impl Into<String>, tap: Tap) -> InlineKeyboardButton {
     let data = tap.encode();
     debug_assert!(data.len() <= CALLBACK_DATA_MAX, "{data}");
