@@ -1,5 +1,5 @@
-//! Rendering a [`Digest`]: the Telegram messages ([`html`]), the console's text block
-//! ([`text`]) and its JSON line ([`json`]). Pure: no IO, no `.await`, no teloxide.
+//! Rendering a [`Digest`]: the Telegram messages ([`html()`]), the console's text block
+//! ([`text()`]) and its JSON line ([`json()`]). Pure: no IO, no `.await`, no teloxide.
 //!
 //! Owns the digest's layout: which stories are listed, under which rule, in what order, and
 //! what is cut to stay within Telegram's limit. Must not: send, store or decide when a digest

@@ -10,7 +10,7 @@
 //!   digest twice.
 //! - `prefs.v1`: chat (i64 BE) → [`ChatPrefs`]: the chat's zone (IANA name) and quiet hours.
 //!
-//! A digest is an outbox entry ([`Body::Digest`]) under a digest id ([`digest_id`]: SHA-256 of
+//! A digest is an outbox entry ([`Body::Digest`](crate::store::outbox::Body::Digest)) under a digest id ([`digest_id`]: SHA-256 of
 //! "digest", chat, due and kind), so the sender's `sent.v1` check keeps it from ever being sent
 //! twice, like an alert.
 //!
@@ -303,7 +303,7 @@ impl Store {
     }
 
     /// Queues the digest of every (due, chat) group due at or before `now`: in one transaction
-    /// per group, its items leave `digest.v1` and one outbox entry ([`Body::Digest`], under
+    /// per group, its items leave `digest.v1` and one outbox entry ([`Body::Digest`](crate::store::outbox::Body::Digest), under
     /// [`digest_id`]) is queued. `tz_of` names a chat's zone (stored in the body). A group's
     /// kind is the widest of its items' (a catch-up and a daily due at the same minute make one
     /// message). An item that does not decode is logged and dropped (it could never be sent).

@@ -4,7 +4,7 @@
 //!
 //! Owns reading a matched term's written form (`"한국 기업"`, `=메타`, `반도체*`) back into a
 //! literal. It must not decide what counts as "the same text" or as a word boundary: text and
-//! terms go through the rules' own [`normalize_mapped`]/[`normalize`], and an occurrence counts
+//! terms go through the rules' own [`normalize_mapped`]/[`normalize()`], and an occurrence counts
 //! when the rules' [`Bounds`] accept it, so `기업` is found in 기업들과의 and `애플` is not in
 //! 파인애플, exactly as the rule saw it.
 
