@@ -185,12 +185,7 @@ async fn on_callback(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Result<(), Bo
             .await?;
         return Ok(());
     };
-    let who = Asker {
-        chat: msg.chat.id.0,
-        kind: kind(&msg.chat),
-        user: i64::try_from(q.from.id.0).ok(),
-        anonymous_admin: false,
-    };
+    let who = tapper(msg, &q);
     let g = gate(&bot, &ctx.settings(), &who).await?;
     if g != Gate::Open {
         let text = match g {
@@ -249,6 +244,16 @@ async fn on_callback(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Result<(), Bo
     Ok(())
 }
 
+/// Who tapped a button: the chat of the button's message and the user who tapped.
+fn tapper(msg: &teloxide::types::Message, q: &CallbackQuery) -> Asker {
+    Asker {
+        chat: msg.chat.id.0,
+        kind: kind(&msg.chat),
+        user: i64::try_from(q.from.id.0).ok(),
+        anonymous_admin: false,
+    }
+}
+
 /// A tap on a `/settings` button: checked like a `/topics` tap, applied to the chat's
 /// subscription and preferences, answered, and the same message edited to the next screen.
 async fn on_settings_tap(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Result<(), BotError> {
@@ -259,12 +264,7 @@ async fn on_settings_tap(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Result<()
             .await?;
         return Ok(());
     };
-    let who = Asker {
-        chat: msg.chat.id.0,
-        kind: kind(&msg.chat),
-        user: i64::try_from(q.from.id.0).ok(),
-        anonymous_admin: false,
-    };
+    let who = tapper(msg, &q);
     let config = ctx.settings();
     let g = gate(&bot, &config, &who).await?;
     if g != Gate::Open {
