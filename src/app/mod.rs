@@ -203,14 +203,29 @@ async fn start(
         &loaded.config.fetch,
         loaded.config.summary.allow_private,
     )?);
+    // The chats' own rules, compiled before the first poll (off the reactor: at 100,000 rules
+    // a build takes seconds), then rebuilt by their compiler whenever one changes.
+    let (personal, compiler, personal_base) = {
+        let (store, base) = (store.clone(), loaded.rules.clone());
+        tokio::task::spawn_blocking(move || crate::personal::start(store, base))
+            .await
+            .context("building the personal rules failed")??
+    };
+    services.spawn(
+        "personal rules",
+        |stop| compiler.run(stop),
+        || tracing::debug!("the personal rule compiler is still building at the shutdown deadline; abandoning it"),
+    );
     // With a token (and without `--dry-run`) alerts go to Telegram through the outbox.
     let client = if opts.dry_run {
         None
     } else {
         telegram_client(loaded)?
     };
-    let tg = client
-        .map(|client| spawn_telegram(&mut services, client, loaded, &store, &metrics, !opts.once));
+    let tg = client.map(|client| {
+        let bot = (!opts.once).then(|| personal.clone());
+        spawn_telegram(&mut services, client, loaded, &store, &metrics, bot)
+    });
     let ctx = Ctx {
         delivery: match tg.as_ref() {
             Some(t) => Delivery::Outbox {
@@ -241,6 +256,7 @@ async fn start(
         },
         config: loaded.config.clone(),
         rules: loaded.rules.clone(),
+        personal,
         store,
         fetcher,
         metrics,
@@ -265,6 +281,7 @@ async fn start(
         control: control_tx,
         live,
         polls: Some(polls),
+        personal_base,
     };
     Ok(App {
         daemon,
@@ -312,7 +329,7 @@ fn spawn_telegram(
     loaded: &Loaded,
     store: &Arc<Store>,
     metrics: &Arc<crate::metrics::Metrics>,
-    with_bot: bool,
+    with_bot: Option<crate::personal::Personal>,
 ) -> Telegram {
     let settings =
         telegram::send::Settings::new(&loaded.config.telegram, loaded.config.schedule.timezone);
@@ -337,8 +354,9 @@ fn spawn_telegram(
         |stop| services::digests(digest_store, sink, chrono::Utc::now, stop),
         || tracing::warn!("the digest task still busy at the shutdown deadline; abandoning it (pending digests stay in the store)"),
     );
-    let bot = with_bot.then(|| {
+    let bot = with_bot.map(|personal| {
         let (ctx, live) = telegram_bot(loaded, store);
+        let ctx = ctx.with_personal(personal);
         services.spawn(
             "telegram bot",
             |stop| telegram::bot::run(client, ctx, stop),

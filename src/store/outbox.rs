@@ -43,7 +43,7 @@ use crate::story::{Key, Story};
 pub(super) struct Trees {
     pub(super) outbox: sled::Tree,
     sent: sled::Tree,
-    subs: sled::Tree,
+    pub(super) subs: sled::Tree,
     chats: sled::Tree,
     inflight: sled::Tree,
 }
@@ -594,6 +594,7 @@ impl Store {
     /// A group became a supergroup: its subscription, flood wait, queued messages and sent
     /// records move to the new id.
     pub fn migrate_chat(&self, old: i64, new: i64) -> Result<(), StoreError> {
+        self.migrate_personal(old, new)?;
         if let Some(sub) = self.subscription(old)? {
             let mut merged = self.subscription(new)?.unwrap_or_default();
             merged.rules.extend(sub.rules);

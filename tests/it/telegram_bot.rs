@@ -253,6 +253,8 @@ impl Harness {
                 delivery,
                 feeds: vec!["yna".into()],
                 poll_timeout: Duration::from_secs(2),
+                max_rules_per_chat: 3,
+                max_query_chars: 300,
             },
         );
         let task = bot::spawn(fake.bot(Duration::from_secs(10)), ctx);
