@@ -132,11 +132,13 @@ pub fn compile_stored(store: &Store, base: &RuleSet) -> Result<RuleSet, StoreErr
     let paused = all.iter().filter(|(_, r)| r.paused).count();
     let (set, errors) = personal::compile(
         base,
-        all.iter().filter(|(_, r)| !r.paused).map(|(chat, r)| Source {
-            chat: *chat,
-            name: &r.name,
-            query: &r.query,
-        }),
+        all.iter()
+            .filter(|(_, r)| !r.paused)
+            .map(|(chat, r)| Source {
+                chat: *chat,
+                name: &r.name,
+                query: &r.query,
+            }),
     );
     for (name, e) in &errors {
         let (chat, rule) = personal::split(name).unwrap_or((0, name));
@@ -193,7 +195,12 @@ mod tests {
             .expect("pause");
         live.changed();
         published.changed().await.expect("published");
-        let names: Vec<String> = live.rules().rules().iter().map(|r| r.name.clone()).collect();
+        let names: Vec<String> = live
+            .rules()
+            .rules()
+            .iter()
+            .map(|r| r.name.clone())
+            .collect();
         assert_eq!(names, ["@8/chips"]);
         stop.cancel();
         task.await.expect("stopped");

@@ -65,12 +65,9 @@ pub fn pending_due(
             _ => now,
         });
     }
-    let rule = record
-        .item
-        .alert
-        .rules
-        .iter()
-        .find(|h| sub.rules.contains(&h.rule) || crate::rules::personal::owner(&h.rule).is_some())?;
+    let rule = record.item.alert.rules.iter().find(|h| {
+        sub.rules.contains(&h.rule) || crate::rules::personal::owner(&h.rule).is_some()
+    })?;
     match sub.delivery.get(&rule.rule) {
         Some(mode @ (Delivery::Hourly | Delivery::Daily(_) | Delivery::Weekly(..))) => {
             next_due(mode, tz, now)
@@ -105,7 +102,10 @@ pub fn route(
         }
         // A personal rule (`/watch`) goes to the chat that owns it, in the mode it chose.
         if let Some(owner) = crate::rules::personal::owner(&hit.rule) {
-            let mode = chats.subs.get(&owner).and_then(|s| s.delivery.get(&hit.rule));
+            let mode = chats
+                .subs
+                .get(&owner)
+                .and_then(|s| s.delivery.get(&hit.rule));
             modes.insert(owner, mode.copied().unwrap_or_default());
         }
         for (chat, sub) in chats

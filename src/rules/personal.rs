@@ -167,7 +167,10 @@ mod tests {
         assert!(check_name("").is_err());
         assert!(check_name("two words").unwrap_err().contains("' '"));
         assert!(check_name(&"가".repeat(NAME_MAX + 1)).is_err());
-        assert_eq!(derive_name("OpenAI AND \"한국 기업\"", &[]), "openai-한국-기업");
+        assert_eq!(
+            derive_name("OpenAI AND \"한국 기업\"", &[]),
+            "openai-한국-기업"
+        );
         assert_eq!(derive_name("DeepSeek", &["deepseek"]), "deepseek-2");
         assert_eq!(
             derive_name("DeepSeek", &["deepseek", "deepseek-2"]),
@@ -183,7 +186,10 @@ mod tests {
 
     #[test]
     fn a_name_before_a_colon_unless_it_is_a_field() {
-        assert_eq!(split_named("ai: OpenAI OR 오픈AI"), (Some("ai"), "OpenAI OR 오픈AI"));
+        assert_eq!(
+            split_named("ai: OpenAI OR 오픈AI"),
+            (Some("ai"), "OpenAI OR 오픈AI")
+        );
         assert_eq!(split_named("  DeepSeek "), (None, "DeepSeek"));
         assert_eq!(split_named("title:DeepSeek"), (None, "title:DeepSeek"));
         assert_eq!(split_named("feed:연합뉴스"), (None, "feed:연합뉴스"));

@@ -39,7 +39,9 @@ pub enum Added {
     /// The chat already has a rule of that name (nothing changed).
     NameTaken,
     /// The chat has `limit` rules already (nothing changed).
-    Limit { limit: usize },
+    Limit {
+        limit: usize,
+    },
 }
 
 fn key(chat: i64, name: &str) -> Vec<u8> {
@@ -265,7 +267,12 @@ mod tests {
         assert!(sub.delivery.is_empty());
         assert_eq!(names(7), [("ai".to_string(), true)]);
         store
-            .add_personal_rule(7, &rule("chips", "반도체"), 2, "hourly".parse().expect("mode"))
+            .add_personal_rule(
+                7,
+                &rule("chips", "반도체"),
+                2,
+                "hourly".parse().expect("mode"),
+            )
             .expect("add");
         store.migrate_chat(7, -1007).expect("migrate");
         assert!(names(7).is_empty());

@@ -187,7 +187,11 @@ fn find(
         .stories_since(since)?
         .into_iter()
         .filter(|s| when(s) >= since)
-        .filter(|s| !matcher.match_doc(&crate::pipeline::doc(&s.story)).is_empty())
+        .filter(|s| {
+            !matcher
+                .match_doc(&crate::pipeline::doc(&s.story))
+                .is_empty()
+        })
         .collect();
     stories.sort_by_key(|s| std::cmp::Reverse(when(s)));
     Ok(Found { stories })
@@ -264,7 +268,12 @@ fn one_rule(rules: &RuleSet, query: &str) -> Result<RuleSet, crate::rules::Query
 
 /// `/watch [NAME:] QUERY`: checks the query and the chat's limit, then shows what the last 7
 /// days would have given, with buttons to save or cancel.
-pub(super) async fn watch(bot: &Bot, ctx: &Ctx, who: &Asker, args: &str) -> Result<Reply, BotError> {
+pub(super) async fn watch(
+    bot: &Bot,
+    ctx: &Ctx,
+    who: &Asker,
+    args: &str,
+) -> Result<Reply, BotError> {
     let settings = ctx.settings();
     let g = gate(bot, &settings, who).await?;
     if g != Gate::Open {
@@ -493,7 +502,9 @@ fn split_window(args: &str) -> (&str, Result<chrono::Duration, String>) {
     };
     let unit = last.chars().last().unwrap_or(' ');
     let digits = &last[..last.len() - unit.len_utf8()];
-    if !matches!(unit, 'h' | 'd' | 'w') || digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit())
+    if !matches!(unit, 'h' | 'd' | 'w')
+        || digits.is_empty()
+        || !digits.bytes().all(|b| b.is_ascii_digit())
     {
         return (args, Ok(PREVIEW_WINDOW));
     }
@@ -569,7 +580,11 @@ fn search_page(
 
 /// A tap on one of these buttons: checked (changes need [`gate`], reading the allowlist),
 /// answered, and the message edited (a test sends its result as a new message).
-pub(super) async fn on_tap(bot: Bot, q: CallbackQuery, ctx: std::sync::Arc<Ctx>) -> Result<(), BotError> {
+pub(super) async fn on_tap(
+    bot: Bot,
+    q: CallbackQuery,
+    ctx: std::sync::Arc<Ctx>,
+) -> Result<(), BotError> {
     let tap = q.data.as_deref().and_then(Tap::decode);
     let (Some(msg), Some(tap)) = (q.regular_message(), tap) else {
         bot.answer_callback_query(q.id.clone())
@@ -626,7 +641,13 @@ async fn tapped(
     tap: Tap,
     settings: &Settings,
 ) -> Result<(String, Option<Reply>, Option<Reply>), BotError> {
-    let stale = || ("This button is out of date: send the command again.".to_string(), None, None);
+    let stale = || {
+        (
+            "This button is out of date: send the command again.".to_string(),
+            None,
+            None,
+        )
+    };
     match tap {
         Tap::Save(id) => {
             let Some(Draft::Watch { chat, name, query }) = ctx.drafts.take(id) else {
@@ -716,7 +737,11 @@ async fn tapped(
                 None => "That rule is gone".into(),
             };
             let list = ctx.store.personal_rules(who.chat)?;
-            Ok((answer, Some(rules_view(&list, settings.max_rules_per_chat)), None))
+            Ok((
+                answer,
+                Some(rules_view(&list, settings.max_rules_per_chat)),
+                None,
+            ))
         }
         Tap::Delete(code) => {
             let list = ctx.store.personal_rules(who.chat)?;
@@ -754,7 +779,11 @@ async fn tapped(
                     )
                 }
             };
-            Ok((format!("Testing {}", rule.name), None, Some(Reply::html(html))))
+            Ok((
+                format!("Testing {}", rule.name),
+                None,
+                Some(Reply::html(html)),
+            ))
         }
         Tap::Page(id, page) => {
             let Some(Draft::Search {
@@ -853,7 +882,10 @@ mod tests {
     fn errors_and_warnings_read_like_rules_test() {
         let e = crate::rules::check_query("DeepSeek AND").unwrap_err();
         let html = query_error("DeepSeek AND", &e);
-        assert!(html.starts_with("That query has a problem:\n<pre>error: column"), "{html}");
+        assert!(
+            html.starts_with("That query has a problem:\n<pre>error: column"),
+            "{html}"
+        );
         assert!(html.contains("DeepSeek AND\n"), "{html}");
         assert!(html.trim_end_matches("</pre>").ends_with('^'), "{html}");
         let w = crate::rules::check_query("삼성 and 애플").expect("parses");
