@@ -186,23 +186,6 @@ async fn start(
         loaded.config.clone(),
         loaded.rules.clone(),
     ));
-    let (polls_tx, polls) = mpsc::unbounded_channel();
-    if let Some(addr) = loaded.config.http.listen.filter(|_| !opts.once) {
-        let state = http::State {
-            metrics: metrics.clone(),
-            store: store.clone(),
-            ready: ready_rx,
-            control: Some(http::ControlApi {
-                live: live.clone(),
-                polls: polls_tx,
-            }),
-        };
-        spawn_http(&mut services, addr, state).await?;
-    }
-    let fetcher = Arc::new(Fetcher::new(
-        &loaded.config.fetch,
-        loaded.config.summary.allow_private,
-    )?);
     // The chats' own rules, compiled before the first poll (off the reactor: at 100,000 rules
     // a build takes seconds), then rebuilt by their compiler whenever one changes.
     let (personal, compiler, personal_base) = {
@@ -216,6 +199,24 @@ async fn start(
         |stop| compiler.run(stop),
         || tracing::debug!("the personal rule compiler is still building at the shutdown deadline; abandoning it"),
     );
+    let (polls_tx, polls) = mpsc::unbounded_channel();
+    if let Some(addr) = loaded.config.http.listen.filter(|_| !opts.once) {
+        let state = http::State {
+            metrics: metrics.clone(),
+            store: store.clone(),
+            ready: ready_rx,
+            control: Some(http::ControlApi {
+                live: live.clone(),
+                polls: polls_tx,
+                personal: personal.clone(),
+            }),
+        };
+        spawn_http(&mut services, addr, state).await?;
+    }
+    let fetcher = Arc::new(Fetcher::new(
+        &loaded.config.fetch,
+        loaded.config.summary.allow_private,
+    )?);
     // With a token (and without `--dry-run`) alerts go to Telegram through the outbox.
     let client = if opts.dry_run {
         None

@@ -32,6 +32,23 @@ pub struct PersonalRule {
     pub created: DateTime<Utc>,
 }
 
+/// A rule with its chat, as `kkachi rules list --personal` and the control API show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Owned {
+    pub chat: i64,
+    #[serde(flatten)]
+    pub rule: PersonalRule,
+}
+
+/// Every chat's rules, by chat, then name.
+pub fn listing(store: &Store) -> Result<Vec<Owned>, StoreError> {
+    Ok(store
+        .all_personal_rules()?
+        .into_iter()
+        .map(|(chat, rule)| Owned { chat, rule })
+        .collect())
+}
+
 /// What [`Store::add_personal_rule`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Added {

@@ -370,3 +370,73 @@ async fn in_a_group_only_administrators_add_rules() {
         1
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_lists_and_removes_personal_rules_from_the_cli_beside_the_daemon_and_without_it()
+ {
+    let server = Server::start();
+    server.feed("/f.xml", rss(&[]), "application/rss+xml");
+    let fake = FakeTelegram::start();
+    let port = crate::support::free_port();
+    let toml = format!(
+        "rules = \"rules.toml\"\n[store]\npath = \"store\"\n[schedule]\ncron = \"0 0 1 1 *\"\njitter = \"0s\"\n\
+         [http]\nlisten = \"127.0.0.1:{port}\"\n\
+         [[feeds]]\nname = \"news\"\nurl = \"{}\"\ncron = \"* * * * * *\"\n",
+        server.url("/f.xml")
+    );
+    let mut daemon = Daemon::new(&toml, RULES);
+    daemon.spawn_with_telegram(&fake, &[]);
+    daemon.wait_log(COMPILED, 1);
+    watch(&fake, &daemon, 42, "DeepSeek", 2).await;
+    watch(&fake, &daemon, 7, "chips: 반도체 AND 수출", 3).await;
+    let config = daemon.config();
+    let cli = |args: &[&str]| {
+        crate::kkachi()
+            .args(args)
+            .arg("--config")
+            .arg(&config)
+            .output()
+            .expect("kkachi")
+    };
+    // Beside the running daemon (it holds the store): asked through the control API.
+    let out = cli(&["rules", "list", "--personal"]);
+    assert!(out.status.success(), "{}", crate::support::stderr(&out));
+    assert_eq!(
+        crate::support::stdout(&out),
+        "7\tchips\t반도체 AND 수출\n42\tdeepseek\tDeepSeek\n"
+    );
+    let out = cli(&["rules", "remove", "--chat", "7", "chips"]);
+    assert!(out.status.success(), "{}", crate::support::stderr(&out));
+    assert_eq!(crate::support::stdout(&out), "removed chips of chat 7\n");
+    // The daemon rebuilt its set without it.
+    daemon.wait_log(COMPILED, 4);
+    let out = cli(&["rules", "remove", "--chat", "7", "chips"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        crate::support::stderr(&out)
+    );
+    daemon.terminate();
+
+    // Without the daemon: the store directly.
+    let out = cli(&["rules", "list", "--personal", "--format", "json"]);
+    assert!(out.status.success(), "{}", crate::support::stderr(&out));
+    let list: serde_json::Value =
+        serde_json::from_str(&crate::support::stdout(&out)).expect("json");
+    assert_eq!(list[0]["chat"], 42);
+    assert_eq!(list[0]["name"], "deepseek");
+    assert_eq!(list.as_array().map(Vec::len), Some(1));
+    let out = cli(&["rules", "remove", "--chat", "42", "nope"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        crate::support::stderr(&out)
+            .contains("chat 42 has no personal rule named \"nope\"; its rules: deepseek"),
+        "{}",
+        crate::support::stderr(&out)
+    );
+    let out = cli(&["rules", "remove", "--chat", "42", "deepseek"]);
+    assert!(out.status.success(), "{}", crate::support::stderr(&out));
+    let out = cli(&["rules", "list"]);
+    assert_eq!(crate::support::stdout(&out), "ai\tAI\n");
+}
