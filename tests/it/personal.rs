@@ -83,14 +83,39 @@ fn message_id(fake: &FakeTelegram, r: &Request) -> i64 {
     n as i64 + 1
 }
 
+/// `/watch QUERY` as `user` in `chat`: the answer (sent at once, with its buttons) and the
+/// preview of the last 7 days edited into it.
+async fn preview(fake: &FakeTelegram, chat: i64, user: i64, query: &str) -> (Request, Request) {
+    let edits = edits_in(fake, chat).len();
+    let first = ask(fake, chat, user, &format!("/watch {query}")).await;
+    assert!(
+        first.text().contains("Looking through the last 7 days"),
+        "{}",
+        first.text()
+    );
+    assert!(
+        fake.wait_for(WAIT, |_| edits_in(fake, chat).len() > edits)
+            .await,
+        "no preview edited in"
+    );
+    let edit = edits_in(fake, chat).remove(edits);
+    assert_eq!(check_telegram_html(edit.text()), Ok(()), "{}", edit.text());
+    assert_eq!(
+        buttons(&edit),
+        buttons(&first),
+        "the preview keeps ✅ and ✖"
+    );
+    (first, edit)
+}
+
 /// `/watch QUERY` then ✅: the rule is saved and compiled (the log says so `compiled` times).
 async fn watch(fake: &FakeTelegram, daemon: &Daemon, chat: i64, query: &str, compiled: usize) {
-    let preview = ask(fake, chat, chat, &format!("/watch {query}")).await;
-    let save = buttons(&preview)
+    let (first, _) = preview(fake, chat, chat, query).await;
+    let save = buttons(&first)
         .into_iter()
         .find(|b| b.starts_with("w:s:"))
-        .unwrap_or_else(|| panic!("no ✅ button: {}", preview.text()));
-    let edit = tap_edit(fake, chat, chat, message_id(fake, &preview), &save).await;
+        .unwrap_or_else(|| panic!("no ✅ button: {}", first.text()));
+    let edit = tap_edit(fake, chat, chat, message_id(fake, &first), &save).await;
     assert!(edit.text().starts_with("✅ Watching"), "{}", edit.text());
     daemon.wait_log(COMPILED, compiled);
 }
@@ -121,24 +146,24 @@ async fn a_watched_query_is_previewed_saved_and_alerts_only_its_chat_across_rest
     assert!(buttons(&bad).is_empty());
 
     // A valid one: the last 7 days (the dictionary finds 딥시크 for DeepSeek), then ✅.
-    let preview = ask(&fake, 42, 42, "/watch DeepSeek").await;
+    let (first, shown) = preview(&fake, 42, 42, "DeepSeek").await;
     assert!(
-        preview
+        shown
             .text()
             .contains("1 story of the last 7 days would have matched"),
         "{}",
-        preview.text()
+        shown.text()
     );
     assert!(
-        preview.text().contains("딥시크, 새 추론 모델 공개"),
+        shown.text().contains("딥시크, 새 추론 모델 공개"),
         "{}",
-        preview.text()
+        shown.text()
     );
-    let save = buttons(&preview)
+    let save = buttons(&first)
         .into_iter()
         .find(|b| b.starts_with("w:s:"))
         .expect("✅");
-    let edit = tap_edit(&fake, 42, 42, message_id(&fake, &preview), &save).await;
+    let edit = tap_edit(&fake, 42, 42, message_id(&fake, &first), &save).await;
     assert!(
         edit.text().starts_with("✅ Watching <b>deepseek</b>"),
         "{}",
@@ -346,7 +371,7 @@ async fn in_a_group_only_administrators_add_rules() {
     );
     assert!(buttons(&refused).is_empty());
     // A member cannot save an administrator's preview either.
-    let preview = ask(&fake, GROUP, 1, "/watch DeepSeek").await;
+    let (preview, _) = preview(&fake, GROUP, 1, "DeepSeek").await;
     let save = buttons(&preview)
         .into_iter()
         .find(|b| b.starts_with("w:s:"))

@@ -167,6 +167,10 @@ async fn on_message(bot: Bot, msg: Message, me: Me, ctx: Arc<Ctx>) -> Result<(),
             Reply::html(help())
         }
     };
+    if reply.html.is_empty() {
+        // The command answered by itself (`/watch` sends, then edits in its preview).
+        return Ok(());
+    }
     send(&bot, who.chat, reply).await
 }
 
@@ -324,18 +328,29 @@ async fn on_settings_tap(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Result<()
 }
 
 pub(super) async fn send(bot: &Bot, chat: i64, reply: Reply) -> Result<(), BotError> {
+    sent(bot, chat, reply).await.map(|_| ())
+}
+
+/// [`send`], returning the id of the last message sent (the one with the keyboard).
+pub(super) async fn sent(
+    bot: &Bot,
+    chat: i64,
+    reply: Reply,
+) -> Result<Option<MessageId>, BotError> {
     let chunks = render::split(&reply.html, MESSAGE_LIMIT, Markup::Html);
     let last = chunks.len().saturating_sub(1);
+    let mut id = None;
     for (i, chunk) in chunks.into_iter().enumerate() {
         let req = bot
             .send_message(ChatId(chat), chunk)
             .parse_mode(ParseMode::Html);
-        match (&reply.keyboard, i == last) {
+        let msg = match (&reply.keyboard, i == last) {
             (Some(kb), true) => req.reply_markup(kb.clone()).await?,
             _ => req.await?,
         };
+        id = Some(msg.id);
     }
-    Ok(())
+    Ok(id)
 }
 
 pub(super) async fn edit(

@@ -5,6 +5,7 @@
 //! - `keyboards`: the `/topics` message and its buttons' callback data;
 //! - `settings`: the `/settings` message (delivery per topic, time zone, quiet hours), its
 //!   buttons' callback data and what a tap changes;
+//! - `watch`: personal rules (`/watch`, `/rules`, `/unwatch`, `/search`) and their buttons;
 //! - `status`: `/status` for kkachi admins;
 //! - `access`: who may change a chat's subscriptions (access mode, group administrators,
 //!   kkachi admins);

@@ -320,28 +320,45 @@ pub(super) async fn watch(
         Ok(set) => set,
         Err(e) => return Ok(Reply::html(query_error(query, &e))),
     };
-    let found = find_off_reactor(ctx, set, PREVIEW_WINDOW).await?;
-    let tz = zone(ctx, who.chat, &settings);
-    let mut html = format!(
+    // Answered at once (nothing here depends on how many rules kkachi holds); the preview
+    // reads the store's last 7 days, which takes longer in a big store, and is edited in.
+    let head = format!(
         "🔎 <b>{}</b>: <code>{}</code>{}\n\n",
         render::escape(&name),
         render::escape(query),
         warnings_block(query, &warnings)
     );
-    html.push_str(&preview_text(&found, tz));
-    html.push_str("\n\nWatch it? Alerts start with the next poll.");
     let id = ctx.drafts.keep(Draft::Watch {
         chat: who.chat,
         name,
         query: query.to_string(),
     });
-    Ok(Reply {
-        html,
-        keyboard: Some(InlineKeyboardMarkup::new([[
-            button("✅ Watch", &Tap::Save(id)),
-            button("✖ Cancel", &Tap::Cancel(id)),
-        ]])),
-    })
+    let keyboard = InlineKeyboardMarkup::new([[
+        button("✅ Watch", &Tap::Save(id)),
+        button("✖ Cancel", &Tap::Cancel(id)),
+    ]]);
+    let tail = "\n\nWatch it? Alerts start with the next poll.";
+    let first = Reply {
+        html: format!(
+            "{head}Looking through the last {} days…{tail}",
+            PREVIEW_WINDOW.num_days()
+        ),
+        keyboard: Some(keyboard.clone()),
+    };
+    let Some(message) = super::dispatcher::sent(bot, who.chat, first).await? else {
+        return Ok(Reply::html(String::new()));
+    };
+    let found = find_off_reactor(ctx, set, PREVIEW_WINDOW).await?;
+    let tz = zone(ctx, who.chat, &settings);
+    let preview = Reply {
+        html: format!("{head}{}{tail}", preview_text(&found, tz)),
+        keyboard: Some(keyboard),
+    };
+    // A tap on ✅ or ✖ before the preview arrived has replaced the message: leave it.
+    if ctx.drafts.get(id).is_some() {
+        super::dispatcher::edit(bot, who.chat, message, preview).await?;
+    }
+    Ok(Reply::html(String::new()))
 }
 
 /// "N stories of the last 7 days would have matched", and the newest few.
