@@ -1,5 +1,5 @@
-//! `[telegram]`: the bot's token file and API server, who may subscribe, the admins, and the
-//! send rate limits.
+//! `[telegram]`: the bot's token file and API server, who may subscribe, the admins, the
+//! language for groups, channels and admin notices, and the send rate limits.
 
 use std::path::{Path, PathBuf};
 
@@ -31,6 +31,9 @@ pub struct TelegramConfig {
     /// Telegram Stars paid broadcasts: every message carries `allow_paid_broadcast`, and
     /// `global_per_sec` defaults to [`PAID_GLOBAL_PER_SEC`] instead of 30.
     pub allow_paid_broadcast: bool,
+    /// The language of groups and channels without their own choice in `/settings`, of
+    /// private chats whose user's Telegram language is unknown, and of notices to admins.
+    pub language: crate::i18n::Lang,
 }
 
 /// `global_per_sec` when `allow_paid_broadcast = true` and `global_per_sec` is not set:
@@ -50,6 +53,7 @@ impl Default for TelegramConfig {
             global_per_sec: 30,
             max_in_flight: 16,
             allow_paid_broadcast: false,
+            language: crate::i18n::Lang::En,
         }
     }
 }
@@ -73,6 +77,7 @@ pub(super) const KEYS: &[&str] = &[
     "global_per_sec",
     "max_in_flight",
     "allow_paid_broadcast",
+    "language",
 ];
 
 #[derive(Deserialize, Default)]
@@ -87,6 +92,7 @@ pub(super) struct Raw {
     pub(super) global_per_sec: Option<Spanned<i64>>,
     pub(super) max_in_flight: Option<Spanned<i64>>,
     pub(super) allow_paid_broadcast: Option<bool>,
+    pub(super) language: Option<Spanned<String>>,
 }
 
 pub(super) fn build(sink: &mut Sink<'_>, raw: Raw, base: &Path) -> TelegramConfig {
@@ -120,6 +126,19 @@ pub(super) fn build(sink: &mut Sink<'_>, raw: Raw, base: &Path) -> TelegramConfi
                 d.access
             }
         },
+    };
+    let language = match raw.language {
+        None => d.language,
+        Some(l) => crate::i18n::Lang::parse(l.get_ref()).unwrap_or_else(|| {
+            sink.error(
+                l.span(),
+                format!(
+                    "[telegram] language must be \"en\" or \"ko\", not {:?}",
+                    l.get_ref()
+                ),
+            );
+            d.language
+        }),
     };
     let paid = raw.allow_paid_broadcast.unwrap_or(d.allow_paid_broadcast);
     TelegramConfig {
@@ -160,5 +179,6 @@ pub(super) fn build(sink: &mut Sink<'_>, raw: Raw, base: &Path) -> TelegramConfi
             "[telegram] max_in_flight",
         ),
         allow_paid_broadcast: paid,
+        language,
     }
 }

@@ -253,6 +253,7 @@ impl Harness {
                 delivery,
                 feeds: vec!["yna".into()],
                 poll_timeout: Duration::from_secs(2),
+                language: kkachi::i18n::Lang::En,
             },
         );
         let task = bot::spawn(fake.bot(Duration::from_secs(10)), ctx);

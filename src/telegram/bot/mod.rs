@@ -20,7 +20,8 @@
 //! `store::outbox`), or log the token.
 //!
 //! Invariant: every reply is HTML with every piece of user, rule and feed text escaped by
-//! [`render::escape`].
+//! [`render::escape`], in the chat's language ([`Ctx::lang_of`]; the words are in
+//! `locales/*/kkachi.ftl`, never in the code).
 
 mod access;
 mod commands;
@@ -40,6 +41,7 @@ use tokio::sync::watch;
 use super::render;
 use crate::config::{Access, Config};
 use crate::digest::schedule::Delivery;
+use crate::i18n::Lang;
 use crate::rules::RuleSet;
 use crate::store::{Store, StoreError};
 
@@ -70,6 +72,8 @@ pub struct Settings {
     pub feeds: Vec<String>,
     /// Long-poll timeout; keep it below the HTTP client's timeout.
     pub poll_timeout: Duration,
+    /// `[telegram] language`: chats without a language of their own.
+    pub language: Lang,
 }
 
 impl Settings {
@@ -88,6 +92,7 @@ impl Settings {
                 .map(|f| f.name.clone())
                 .collect(),
             poll_timeout: POLL_TIMEOUT,
+            language: tg.language,
         }
     }
 }
@@ -138,6 +143,34 @@ impl Ctx {
     fn settings(&self) -> Arc<Settings> {
         self.settings.borrow().clone()
     }
+
+    /// The language to answer `who` in: the chat's choice, else (a private chat) the user's
+    /// Telegram language, else `[telegram] language`. A private chat's user language is kept
+    /// in its preferences when it changes, for the sender. A store failure is logged and
+    /// answered without the chat's choice.
+    fn lang_of(&self, who: &access::Asker) -> Lang {
+        let default = self.settings.borrow().language;
+        let code = who
+            .lang_code
+            .as_deref()
+            .filter(|_| who.kind == access::Kind::Private);
+        let mut prefs = match self.store.chat_prefs(who.chat) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(chat = who.chat, error = %e, "cannot read the chat's language");
+                return crate::i18n::chat_lang(None, code, default);
+            }
+        };
+        if let Some(code) = code
+            && prefs.user_lang.as_deref() != Some(code)
+        {
+            prefs.user_lang = Some(code.to_string());
+            if let Err(e) = self.store.set_chat_prefs(who.chat, &prefs) {
+                tracing::warn!(chat = who.chat, error = %e, "cannot keep the user's language");
+            }
+        }
+        prefs.lang(default)
+    }
 }
 
 /// Why a handler failed. Logged; the user gets an apology when the store failed.
@@ -163,10 +196,6 @@ impl Reply {
             keyboard: None,
         }
     }
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
 }
 
 use crate::text::trim_chars;
