@@ -201,3 +201,13 @@ outlets-more = +{ $n } { $n ->
 # format: %b month, %-d day).
 clock-weekday = { $day } { $time }
 clock-date-format = %b %-d %H:%M
+
+## Notices to kkachi's admins (plain text, in the operator's [telegram] language)
+
+notice-feed-down =
+    ⚠️ Feed { $feed } has been failing since { $since } ({ $duration } so far): { $error }
+    kkachi keeps retrying; you will get one more notice when it recovers.
+notice-feed-up = ✅ Feed { $feed } works again after failing for { $duration }.
+notice-config-rejected = ⚠️ kkachi rejected the edited configuration ({ $why }); the previous one keeps running.
+notice-config-more = … and { $n } more (see `kkachi check`)
+notice-chat-gone = kkachi: chat { $chat } no longer receives alerts ({ $reason }). Its subscriptions are ended; { $dropped } queued message(s) dropped.

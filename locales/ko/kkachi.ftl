@@ -175,3 +175,13 @@ digest-more = +{ $n }건 더
 outlets-more = +언론사 { $n }곳
 clock-weekday = { $day } { $time }
 clock-date-format = %-m월 %-d일 %H:%M
+
+## kkachi 관리자에게 보내는 알림 (일반 텍스트, 운영자의 [telegram] language)
+
+notice-feed-down =
+    ⚠️ 피드 { $feed }이(가) { $since }부터 실패하고 있어요 (지금까지 { $duration }): { $error }
+    kkachi가 계속 다시 시도해요. 복구되면 한 번 더 알려 드려요.
+notice-feed-up = ✅ 피드 { $feed }이(가) { $duration } 동안 실패한 뒤 다시 작동해요.
+notice-config-rejected = ⚠️ 수정된 설정을 kkachi가 거부했어요 ({ $why }). 이전 설정으로 계속 돌아가요.
+notice-config-more = … 외 { $n }개 (`kkachi check`로 확인하세요)
+notice-chat-gone = kkachi: 대화방 { $chat }은(는) 이제 알림을 받지 않아요 ({ $reason }). 구독을 끝냈고, 대기 중이던 메시지 { $dropped }건을 버렸어요.

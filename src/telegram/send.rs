@@ -1130,9 +1130,14 @@ impl Sender {
                 self.index.drop_chat(chat, now);
                 self.metrics.alerts_failed("chat_gone", dropped);
                 tracing::warn!(chat, reason = %reason, dropped, "chat gone: subscriptions ended");
-                let text = format!(
-                    "kkachi: chat {chat} no longer receives alerts ({reason}). Its subscriptions are ended; \
-                     {dropped} queued message(s) dropped."
+                let text = crate::i18n::t(
+                    self.settings.language,
+                    "notice-chat-gone",
+                    &[
+                        ("chat", crate::i18n::s(chat.to_string())),
+                        ("reason", crate::i18n::s(reason.to_string())),
+                        ("dropped", crate::i18n::n(dropped)),
+                    ],
                 );
                 let admins = self.settings.admins.iter().copied().filter(|&a| a != chat);
                 self.store
