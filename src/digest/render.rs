@@ -787,6 +787,62 @@ mod tests {
     }
 
     #[test]
+    fn a_korean_digest_has_korean_labels_and_the_same_layout() {
+        let mut late = item(
+            "HBM 수출 급증",
+            "https://e.com/2",
+            "hankyung",
+            &["hbm"],
+            None,
+        );
+        late.alert.published =
+            chrono::DateTime::parse_from_rfc3339("2026-11-30T17:40:00+09:00").ok();
+        let mut old = item("", "https://e.com/3", "hani", &["hbm"], None);
+        old.alert.published =
+            chrono::DateTime::parse_from_rfc3339("2026-11-20T12:05:00+09:00").ok();
+        let d = digest(
+            Kind::Weekly,
+            vec![
+                item(
+                    "삼성전자 실적",
+                    "https://e.com/1",
+                    "yna",
+                    &["samsung"],
+                    Some(7),
+                ),
+                item(
+                    "삼성 실적",
+                    "https://news.chosun.com/1",
+                    "chosun",
+                    &["samsung"],
+                    Some(7),
+                ),
+                late,
+                old,
+            ],
+        );
+        let got = html_in(&d, Lang::Ko);
+        check(&got);
+        assert_eq!(
+            got,
+            vec![
+                "🗞 <b>화 09:00 주간 요약</b> · 규칙 2개 · 기사 3건\n\
+                 \n\
+                 <b>samsung</b> · 1\n\
+                 1. <a href=\"https://e.com/1\">삼성전자 실적</a> — yna · 08:14 · +언론사 1곳\n\
+                 \n\
+                 <b>hbm</b> · 2\n\
+                 1. <a href=\"https://e.com/2\">HBM 수출 급증</a> — hankyung · 월 17:40\n\
+                 2. <a href=\"https://e.com/3\">(제목 없음)</a> — hani · 11월 20일 12:05"
+                    .to_string()
+            ]
+        );
+        assert!(text_in(&d, Lang::Ko).starts_with("🗞 화 09:00 주간 요약 · 규칙 2개 · 기사 3건"));
+        // The JSON line does not change with the language.
+        assert_eq!(json(&d)["rules"][1]["stories"][1]["title"], "(untitled)");
+    }
+
+    #[test]
     fn empty_digests_render_nothing() {
         let d = digest(Kind::Daily, vec![]);
         assert!(html(&d).is_empty());

@@ -695,6 +695,39 @@ mod tests {
     }
 
     #[test]
+    fn korean_alerts_have_korean_labels() {
+        let mut a = record();
+        a.title = " ".into();
+        a.published = None;
+        a.rules = vec![RuleHit {
+            rule: "ott".into(),
+            matched: vec!["Netflix".into()],
+            via: vec![crate::rules::Via {
+                term: "Netflix".into(),
+                form: "넷플릭스".into(),
+                source: crate::rules::Source::Dictionary,
+            }],
+        }];
+        let tz = chrono_tz::Asia::Seoul;
+        let html = alert_html(&a, tz, Lang::Ko);
+        assert!(
+            html.contains("(제목 없음)</a></b>\n<i>yna · 시각 모름</i>"),
+            "{html}"
+        );
+        assert!(
+            html.ends_with("🔎 <b>ott</b>: <code>Netflix</code> (넷플릭스, 사전)"),
+            "{html}"
+        );
+        let plain = alert_plain(&a, tz, Lang::Ko);
+        assert!(plain.starts_with("(제목 없음)\n"), "{plain}");
+        assert!(
+            plain.ends_with("🔎 ott: Netflix (넷플릭스, 사전)"),
+            "{plain}"
+        );
+        assert!(!html.contains(['\u{2068}', '\u{2069}']));
+    }
+
+    #[test]
     fn an_edit_is_the_message_and_a_line_of_linked_outlets_within_the_limit() {
         let tz = chrono_tz::Asia::Seoul;
         let got = fold_html(&fold(vec![outlet(1), outlet(2)]), tz, Lang::En);

@@ -7,8 +7,12 @@
 //! cancellation of the one shutdown token, so SIGTERM stops it as well as SIGINT;
 //! `enable_ctrlc_handler` is not used).
 //!
-//! Must not: word replies (that is [`super::commands`], [`super::keyboards`] and
-//! [`super::settings`]) or decide who may change a subscription (that is [`super::access`]).
+//! Every answer is in the chat's language ([`Ctx::lang_of`], read once per update); a
+//! `/settings` language tap answers, and redraws the screen, in the language just chosen.
+//!
+//! Must not: word replies (the words are in `locales/*/kkachi.ftl`; the replies are built by
+//! [`super::commands`], [`super::keyboards`] and [`super::settings`]) or decide who may change
+//! a subscription (that is [`super::access`]).
 
 use std::future::Future;
 use std::sync::Arc;

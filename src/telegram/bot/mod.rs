@@ -1,10 +1,11 @@
 //! The bot people talk to: commands, the `/topics` and `/settings` keyboards, and the
 //! subscriptions and chat preferences they change.
 //!
-//! - `commands`: the command set, what each does, every reply's wording;
+//! - `commands`: the command set, what each does, every reply (worded in
+//!   `locales/*/kkachi.ftl`, in the chat's language: [`crate::i18n`]);
 //! - `keyboards`: the `/topics` message and its buttons' callback data;
-//! - `settings`: the `/settings` message (delivery per topic, time zone, quiet hours), its
-//!   buttons' callback data and what a tap changes;
+//! - `settings`: the `/settings` message (delivery per topic, time zone, quiet hours,
+//!   language), its buttons' callback data and what a tap changes;
 //! - `status`: `/status` for kkachi admins;
 //! - `access`: who may change a chat's subscriptions (access mode, group administrators,
 //!   kkachi admins);
