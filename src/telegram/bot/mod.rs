@@ -21,7 +21,7 @@
 //! `store::outbox`), or log the token.
 //!
 //! Invariant: every reply is HTML with every piece of user, rule and feed text escaped by
-//! [`render::escape`], in the chat's language ([`Ctx::lang_of`]; the words are in
+//! [`render::escape`], in the chat's language (`Ctx::lang_of`; the words are in
 //! `locales/*/kkachi.ftl`, never in the code).
 
 mod access;
