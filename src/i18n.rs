@@ -132,41 +132,24 @@ pub fn t(lang: Lang, id: &str, args: &[(&'static str, Arg)]) -> String {
 
 /// A weekday's name as a button or a date shows it (`Mon`, `월`).
 pub fn weekday(lang: Lang, day: chrono::Weekday) -> String {
-    t(lang, weekday_id(day, "dayname-"), &[])
+    const IDS: [&str; 7] = [
+        "dayname-mon",
+        "dayname-tue",
+        "dayname-wed",
+        "dayname-thu",
+        "dayname-fri",
+        "dayname-sat",
+        "dayname-sun",
+    ];
+    t(lang, IDS[day.num_days_from_monday() as usize], &[])
 }
 
 /// A weekday as a delivery mode names it (`mon` in `weekly mon 09:00`, `월`).
 pub fn weekday_in_mode(lang: Lang, day: chrono::Weekday) -> String {
-    t(lang, weekday_id(day, "day-"), &[])
-}
-
-fn weekday_id(day: chrono::Weekday, prefix: &str) -> &'static str {
-    use chrono::Weekday::*;
-    let ids: [&'static str; 7] = if prefix == "day-" {
-        [
-            "day-mon", "day-tue", "day-wed", "day-thu", "day-fri", "day-sat", "day-sun",
-        ]
-    } else {
-        [
-            "dayname-mon",
-            "dayname-tue",
-            "dayname-wed",
-            "dayname-thu",
-            "dayname-fri",
-            "dayname-sat",
-            "dayname-sun",
-        ]
-    };
-    let i = match day {
-        Mon => 0,
-        Tue => 1,
-        Wed => 2,
-        Thu => 3,
-        Fri => 4,
-        Sat => 5,
-        Sun => 6,
-    };
-    ids[i]
+    const IDS: [&str; 7] = [
+        "day-mon", "day-tue", "day-wed", "day-thu", "day-fri", "day-sat", "day-sun",
+    ];
+    t(lang, IDS[day.num_days_from_monday() as usize], &[])
 }
 
 /// A delivery mode as the settings screens show it (`daily 09:00`, `매일 09:00`).
@@ -351,6 +334,18 @@ mod tests {
         );
         for d in [Weekday::Mon, Weekday::Wed, Weekday::Sun] {
             assert_eq!(weekday(Lang::En, d), d.to_string());
+        }
+    }
+
+    #[test]
+    fn the_date_formats_in_the_locales_are_valid_chrono_formats() {
+        use chrono::format::{Item, StrftimeItems};
+        for lang in Lang::ALL {
+            let f = t(lang, "clock-date-format", &[]);
+            assert!(
+                !StrftimeItems::new(&f).any(|i| matches!(i, Item::Error)),
+                "{lang}: {f:?}"
+            );
         }
     }
 
