@@ -15,6 +15,7 @@ pub mod diag;
 pub mod charset;
 pub mod html;
 pub mod text;
+pub mod i18n;
 pub mod story;
 pub mod feed;
 pub mod opml;

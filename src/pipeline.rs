@@ -210,7 +210,11 @@ async fn poll_and_record(
     if let Some(change) = health {
         notify_admins(
             ctx,
-            &change.notice(&feed.name, ctx.config.schedule.timezone),
+            &change.notice(
+                &feed.name,
+                ctx.config.schedule.timezone,
+                ctx.config.telegram.language,
+            ),
             now,
         );
     }
@@ -232,21 +236,44 @@ enum HealthChange {
 }
 
 impl HealthChange {
-    fn notice(&self, feed: &str, tz: chrono_tz::Tz) -> String {
+    /// The admins' notice, in the operator's `[telegram] language`.
+    fn notice(&self, feed: &str, tz: chrono_tz::Tz, lang: crate::i18n::Lang) -> String {
+        use crate::i18n::{s, t};
+        let feed = ("feed", s(format!("{feed:?}")));
         match self {
             HealthChange::Down {
                 since,
                 down_for,
                 error,
-            } => format!(
-                "⚠️ Feed {feed:?} has been failing since {} ({} so far): {error}\n\
-                 kkachi keeps retrying; you will get one more notice when it recovers.",
-                since.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z"),
-                humantime::format_duration(round_minutes(*down_for)),
+            } => t(
+                lang,
+                "notice-feed-down",
+                &[
+                    feed,
+                    (
+                        "since",
+                        s(since
+                            .with_timezone(&tz)
+                            .format("%Y-%m-%d %H:%M %Z")
+                            .to_string()),
+                    ),
+                    (
+                        "duration",
+                        s(humantime::format_duration(round_minutes(*down_for)).to_string()),
+                    ),
+                    ("error", s(error.clone())),
+                ],
             ),
-            HealthChange::Recovered { down_for } => format!(
-                "✅ Feed {feed:?} works again after failing for {}.",
-                humantime::format_duration(round_minutes(*down_for)),
+            HealthChange::Recovered { down_for } => t(
+                lang,
+                "notice-feed-up",
+                &[
+                    feed,
+                    (
+                        "duration",
+                        s(humantime::format_duration(round_minutes(*down_for)).to_string()),
+                    ),
+                ],
             ),
         }
     }
@@ -774,9 +801,9 @@ mod tests {
                 error: "fetch failed: HTTP 500".into()
             })
         );
-        let text = down
-            .expect("down")
-            .notice("연합뉴스", chrono_tz::Asia::Seoul);
+        let text =
+            down.expect("down")
+                .notice("연합뉴스", chrono_tz::Asia::Seoul, crate::i18n::Lang::En);
         assert!(text.contains("\"연합뉴스\" has been failing since 2026-11-27 09:00 KST (1h 1m so far): fetch failed: HTTP 500"), "{text}");
         assert_eq!(feed_health(&mut state, true, at(120), limit), None);
         // Recovery: one notice, and the streak is over.
@@ -789,7 +816,7 @@ mod tests {
         );
         assert!(
             up.expect("up")
-                .notice("f", chrono_tz::UTC)
+                .notice("f", chrono_tz::UTC, crate::i18n::Lang::En)
                 .contains("works again after failing for 2h 30m")
         );
         assert_eq!((state.failing_since, state.down_notified), (None, false));

@@ -70,8 +70,15 @@ impl Daemon {
             return;
         }
         const SHOWN: usize = 20;
+        // In the running configuration's language: the rejected one may not have one.
+        let lang = self.ctx.config.telegram.language;
         let mut text = format!(
-            "⚠️ kkachi rejected the edited configuration ({why}); the previous one keeps running.\n\n{}",
+            "{}\n\n{}",
+            crate::i18n::t(
+                lang,
+                "notice-config-rejected",
+                &[("why", crate::i18n::s(why))]
+            ),
             problems
                 .iter()
                 .take(SHOWN)
@@ -80,9 +87,11 @@ impl Daemon {
                 .join("\n")
         );
         if problems.len() > SHOWN {
-            text.push_str(&format!(
-                "\n… and {} more (see `kkachi check`)",
-                problems.len() - SHOWN
+            text.push('\n');
+            text.push_str(&crate::i18n::t(
+                lang,
+                "notice-config-more",
+                &[("n", crate::i18n::n(problems.len() - SHOWN))],
             ));
         }
         pipeline::notify_admins(&self.ctx, &text, Utc::now());

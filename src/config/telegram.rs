@@ -1,5 +1,5 @@
-//! `[telegram]`: the bot's token file and API server, who may subscribe, the admins, and the
-//! send rate limits.
+//! `[telegram]`: the bot's token file and API server, who may subscribe, the admins, the
+//! language for groups, channels and admin notices, and the send rate limits.
 
 use std::path::{Path, PathBuf};
 
@@ -35,6 +35,9 @@ pub struct TelegramConfig {
     pub max_rules_per_chat: usize,
     /// The longest query `/watch` and `/search` accept, in characters.
     pub max_query_chars: usize,
+    /// The language of groups and channels without their own choice in `/settings`, of
+    /// private chats whose user's Telegram language is unknown, and of notices to admins.
+    pub language: crate::i18n::Lang,
 }
 
 /// `global_per_sec` when `allow_paid_broadcast = true` and `global_per_sec` is not set:
@@ -56,6 +59,7 @@ impl Default for TelegramConfig {
             allow_paid_broadcast: false,
             max_rules_per_chat: 20,
             max_query_chars: 300,
+            language: crate::i18n::Lang::En,
         }
     }
 }
@@ -81,6 +85,7 @@ pub(super) const KEYS: &[&str] = &[
     "allow_paid_broadcast",
     "max_rules_per_chat",
     "max_query_chars",
+    "language",
 ];
 
 #[derive(Deserialize, Default)]
@@ -97,6 +102,7 @@ pub(super) struct Raw {
     pub(super) allow_paid_broadcast: Option<bool>,
     pub(super) max_rules_per_chat: Option<Spanned<i64>>,
     pub(super) max_query_chars: Option<Spanned<i64>>,
+    pub(super) language: Option<Spanned<String>>,
 }
 
 pub(super) fn build(sink: &mut Sink<'_>, raw: Raw, base: &Path) -> TelegramConfig {
@@ -130,6 +136,19 @@ pub(super) fn build(sink: &mut Sink<'_>, raw: Raw, base: &Path) -> TelegramConfi
                 d.access
             }
         },
+    };
+    let language = match raw.language {
+        None => d.language,
+        Some(l) => crate::i18n::Lang::parse(l.get_ref()).unwrap_or_else(|| {
+            sink.error(
+                l.span(),
+                format!(
+                    "[telegram] language must be \"en\" or \"ko\", not {:?}",
+                    l.get_ref()
+                ),
+            );
+            d.language
+        }),
     };
     let paid = raw.allow_paid_broadcast.unwrap_or(d.allow_paid_broadcast);
     TelegramConfig {
@@ -185,5 +204,6 @@ pub(super) fn build(sink: &mut Sink<'_>, raw: Raw, base: &Path) -> TelegramConfi
             d.max_query_chars,
             "[telegram] max_query_chars",
         ),
+        language,
     }
 }

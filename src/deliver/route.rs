@@ -344,6 +344,7 @@ mod tests {
                 to: chrono::NaiveTime::from_hms_opt(7, 0, 0).expect("t"),
                 mode,
             }),
+            ..Default::default()
         };
         let prefs: BTreeMap<i64, ChatPrefs> =
             [(3, quiet(QuietMode::Hold)), (4, quiet(QuietMode::Silent))].into();

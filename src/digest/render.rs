@@ -1,6 +1,10 @@
 //! Rendering a [`Digest`]: the Telegram messages ([`html()`]), the console's text block
 //! ([`text()`]) and its JSON line ([`json()`]). Pure: no IO, no `.await`, no teloxide.
 //!
+//! Labels (the header, `+N more`, `+N outlets`, weekdays) are in the language given
+//! ([`html_in`], [`text_in`]; [`html()`] and [`text()`] are English); the JSON line's keys
+//! and values do not change with it.
+//!
 //! Owns the digest's layout: which stories are listed, under which rule, in what order, and
 //! what is cut to stay within Telegram's limit. Must not: send, store or decide when a digest
 //! is due (the digest task's), or escape and count in its own way (`telegram::render`'s
@@ -42,6 +46,7 @@ use serde_json::{Value, json};
 use super::{Digest, Item, Kind};
 use crate::cluster::same_outlet_parts;
 use crate::deliver::cluster_hex;
+use crate::i18n::{Lang, n as num, s as text_arg, t, weekday};
 use crate::store::fold::outlet_host;
 use crate::telegram::render::{
     MESSAGE_LIMIT, escape, linkable, title as alert_title, trim_words, utf16_len,
@@ -181,22 +186,23 @@ fn outlets<'a>(items: impl Iterator<Item = &'a Item>) -> usize {
     seen.len().max(1)
 }
 
-fn plural(n: usize, one: &str, many: &str) -> String {
-    if n == 1 {
-        format!("{n} {one}")
-    } else {
-        format!("{n} {many}")
-    }
-}
-
 /// `09:00 daily digest`, `Mon 09:00 weekly digest`, … (the due time in the chat's zone).
-fn title_of(d: &Digest) -> String {
+fn title_of(d: &Digest, lang: Lang) -> String {
+    use chrono::Datelike;
     let due = d.due.with_timezone(&d.tz);
+    let time = text_arg(due.format("%H:%M").to_string());
     match d.kind {
-        Kind::Hourly => format!("{} hourly digest", due.format("%H:%M")),
-        Kind::Daily => format!("{} daily digest", due.format("%H:%M")),
-        Kind::Weekly => format!("{} weekly digest", due.format("%a %H:%M")),
-        Kind::CatchUp => format!("{} catch-up after quiet hours", due.format("%H:%M")),
+        Kind::Hourly => t(lang, "digest-hourly", &[("time", time)]),
+        Kind::Daily => t(lang, "digest-daily", &[("time", time)]),
+        Kind::Weekly => t(
+            lang,
+            "digest-weekly",
+            &[
+                ("day", text_arg(weekday(lang, due.weekday()))),
+                ("time", time),
+            ],
+        ),
+        Kind::CatchUp => t(lang, "digest-catch-up", &[("time", time)]),
     }
 }
 
@@ -212,21 +218,30 @@ fn kind_name(k: Kind) -> &'static str {
 
 /// A story's time as a line shows it, in `tz`: `08:14` on the due day, `Mon 17:40` in the six
 /// days before it, `Nov 24 08:14` earlier (or later: a feed's date in the future).
-fn clock(t: DateTime<Utc>, due: DateTime<Utc>, tz: Tz) -> String {
-    let local = t.with_timezone(&tz);
+fn clock(at: DateTime<Utc>, due: DateTime<Utc>, tz: Tz, lang: Lang) -> String {
+    use chrono::Datelike;
+    let local = at.with_timezone(&tz);
     let days = (due.with_timezone(&tz).date_naive() - local.date_naive()).num_days();
     match days {
         0 => local.format("%H:%M").to_string(),
-        1..=6 => local.format("%a %H:%M").to_string(),
-        _ => local.format("%b %-d %H:%M").to_string(),
+        1..=6 => t(
+            lang,
+            "clock-weekday",
+            &[
+                ("day", text_arg(weekday(lang, local.weekday()))),
+                ("time", text_arg(local.format("%H:%M").to_string())),
+            ],
+        ),
+        // The format comes from the locale (a compiled-in file the tests check), so a bad
+        // one cannot reach here from outside.
+        _ => local.format(&t(lang, "clock-date-format", &[])).to_string(),
     }
 }
 
-fn outlets_note(outlets: usize) -> String {
+fn outlets_note(outlets: usize, lang: Lang) -> String {
     match outlets.saturating_sub(1) {
         0 => String::new(),
-        1 => " · +1 outlet".to_string(),
-        n => format!(" · +{n} outlets"),
+        n => format!(" · {}", t(lang, "outlets-more", &[("n", num(n))])),
     }
 }
 
@@ -240,14 +255,14 @@ fn short(s: &str, max: usize) -> String {
 }
 
 /// One numbered line, in HTML.
-fn line_html(n: usize, s: &Story<'_>, d: &Digest) -> String {
+fn line_html(n: usize, s: &Story<'_>, d: &Digest, lang: Lang) -> String {
     let a = &s.lead.alert;
-    let title = escape(&short(alert_title(a), TITLE_MAX_CHARS));
+    let title = escape(&short(&alert_title(a, lang), TITLE_MAX_CHARS));
     let rest = format!(
         " — {} · {}{}",
         escape(&short(&s.source(), NAME_MAX_CHARS)),
-        clock(s.at(), d.due, d.tz),
-        outlets_note(s.outlets)
+        clock(s.at(), d.due, d.tz, lang),
+        outlets_note(s.outlets, lang)
     );
     if linkable(&a.url) {
         let linked = format!("{n}. <a href=\"{}\">{title}</a>{rest}", escape(&a.url));
@@ -269,10 +284,11 @@ struct Block {
     lens: Vec<usize>,
     /// Stories under the rule (listed or not).
     total: usize,
+    lang: Lang,
 }
 
 impl Block {
-    fn new(s: &Section<'_>, d: &Digest) -> Block {
+    fn new(s: &Section<'_>, d: &Digest, lang: Lang) -> Block {
         let rule = escape(&short(
             crate::rules::personal::display(s.rule),
             NAME_MAX_CHARS,
@@ -282,19 +298,20 @@ impl Block {
             .iter()
             .take(RULE_MAX_STORIES)
             .enumerate()
-            .map(|(i, st)| line_html(i + 1, st, d))
+            .map(|(i, st)| line_html(i + 1, st, d, lang))
             .collect();
         Block {
             head: format!("<b>{rule}</b> · {}", s.stories.len()),
             lens: lines.iter().map(|l| utf16_len(l)).collect(),
             lines,
             total: s.stories.len(),
+            lang,
         }
     }
 
     fn more(&self, k: usize) -> Option<String> {
         let n = self.total - k;
-        (n > 0).then(|| format!("+{n} more"))
+        (n > 0).then(|| t(self.lang, "digest-more", &[("n", num(n))]))
     }
 
     /// The length of the block with its first `k` lines, without building it.
@@ -334,12 +351,12 @@ impl Block {
     }
 }
 
-fn counts(sections: &[Section<'_>]) -> String {
+fn counts(sections: &[Section<'_>], lang: Lang) -> String {
     let stories: usize = sections.iter().map(|s| s.stories.len()).sum();
-    format!(
-        "{} · {}",
-        plural(sections.len(), "rule", "rules"),
-        plural(stories, "story", "stories")
+    t(
+        lang,
+        "digest-counts",
+        &[("rules", num(sections.len())), ("stories", num(stories))],
     )
 }
 
@@ -347,18 +364,27 @@ fn counts(sections: &[Section<'_>]) -> String {
 /// within [`MESSAGE_LIMIT`] and uses only `b`, `a href` and `blockquote expandable`. Send with
 /// link previews off.
 pub fn html(d: &Digest) -> Vec<String> {
+    html_in(d, Lang::En)
+}
+
+/// [`html()`] with its labels in `lang`.
+pub fn html_in(d: &Digest, lang: Lang) -> Vec<String> {
     let sections = sections(d);
     if sections.is_empty() {
         return Vec::new();
     }
-    let header = format!("🗞 <b>{}</b> · {}", escape(&title_of(d)), counts(&sections));
+    let header = format!(
+        "🗞 <b>{}</b> · {}",
+        escape(&title_of(d, lang)),
+        counts(&sections, lang)
+    );
     // What a message has room for after its header, the part number and the blank line.
     let budget = MESSAGE_LIMIT.saturating_sub(utf16_len(&header) + PART_ROOM + 2);
     let mut messages: Vec<Vec<String>> = Vec::new();
     let mut cur: Vec<String> = Vec::new();
     let mut used = 0usize;
     for s in &sections {
-        let block = Block::new(s, d);
+        let block = Block::new(s, d, lang);
         let sep = if cur.is_empty() { 0 } else { 2 };
         let all = block.lines.len();
         if !cur.is_empty() && used + sep + block.len(all) > budget {
@@ -400,14 +426,19 @@ pub fn html(d: &Digest) -> Vec<String> {
 ///     https://…
 /// ```
 pub fn text(d: &Digest) -> String {
+    text_in(d, Lang::En)
+}
+
+/// [`text()`] with its labels in `lang`.
+pub fn text_in(d: &Digest, lang: Lang) -> String {
     let sections = sections(d);
     if sections.is_empty() {
         return String::new();
     }
     let mut s = format!(
         "🗞 {} · {} · {}\n",
-        title_of(d),
-        counts(&sections),
+        title_of(d, lang),
+        counts(&sections, lang),
         d.tz.name()
     );
     for sec in &sections {
@@ -421,10 +452,10 @@ pub fn text(d: &Digest) -> String {
             s.push_str(&format!(
                 "{:>width$}. {} — {} · {}{}\n",
                 i + 1,
-                one_line(alert_title(&st.lead.alert)),
+                one_line(&alert_title(&st.lead.alert, lang)),
                 one_line(&st.source()),
-                clock(st.at(), d.due, d.tz),
-                outlets_note(st.outlets),
+                clock(st.at(), d.due, d.tz, lang),
+                outlets_note(st.outlets, lang),
                 width = width + 1,
             ));
             if !st.lead.alert.url.is_empty() {
@@ -466,7 +497,7 @@ pub fn json(d: &Digest) -> Value {
                 .map(|st| {
                     let a = &st.lead.alert;
                     json!({
-                        "title": alert_title(a),
+                        "title": alert_title(a, Lang::En),
                         "url": a.url,
                         "source": st.source(),
                         "at": rfc3339(st.at()),
@@ -759,6 +790,62 @@ mod tests {
     }
 
     #[test]
+    fn a_korean_digest_has_korean_labels_and_the_same_layout() {
+        let mut late = item(
+            "HBM 수출 급증",
+            "https://e.com/2",
+            "hankyung",
+            &["hbm"],
+            None,
+        );
+        late.alert.published =
+            chrono::DateTime::parse_from_rfc3339("2026-11-30T17:40:00+09:00").ok();
+        let mut old = item("", "https://e.com/3", "hani", &["hbm"], None);
+        old.alert.published =
+            chrono::DateTime::parse_from_rfc3339("2026-11-20T12:05:00+09:00").ok();
+        let d = digest(
+            Kind::Weekly,
+            vec![
+                item(
+                    "삼성전자 실적",
+                    "https://e.com/1",
+                    "yna",
+                    &["samsung"],
+                    Some(7),
+                ),
+                item(
+                    "삼성 실적",
+                    "https://news.chosun.com/1",
+                    "chosun",
+                    &["samsung"],
+                    Some(7),
+                ),
+                late,
+                old,
+            ],
+        );
+        let got = html_in(&d, Lang::Ko);
+        check(&got);
+        assert_eq!(
+            got,
+            vec![
+                "🗞 <b>화 09:00 주간 요약</b> · 규칙 2개 · 기사 3건\n\
+                 \n\
+                 <b>samsung</b> · 1\n\
+                 1. <a href=\"https://e.com/1\">삼성전자 실적</a> — yna · 08:14 · +언론사 1곳\n\
+                 \n\
+                 <b>hbm</b> · 2\n\
+                 1. <a href=\"https://e.com/2\">HBM 수출 급증</a> — hankyung · 월 17:40\n\
+                 2. <a href=\"https://e.com/3\">(제목 없음)</a> — hani · 11월 20일 12:05"
+                    .to_string()
+            ]
+        );
+        assert!(text_in(&d, Lang::Ko).starts_with("🗞 화 09:00 주간 요약 · 규칙 2개 · 기사 3건"));
+        // The JSON line does not change with the language.
+        assert_eq!(json(&d)["rules"][1]["stories"][1]["title"], "(untitled)");
+    }
+
+    #[test]
     fn empty_digests_render_nothing() {
         let d = digest(Kind::Daily, vec![]);
         assert!(html(&d).is_empty());
@@ -891,7 +978,7 @@ mod tests {
         let items = (0..30).map(|i| heavy("r&<", i)).collect();
         let d = digest(Kind::Daily, items);
         let secs = sections(&d);
-        let block = Block::new(&secs[0], &d);
+        let block = Block::new(&secs[0], &d, Lang::En);
         for k in 0..=block.lines.len() {
             assert_eq!(block.len(k), utf16_len(&block.render(k)), "{k} lines");
         }

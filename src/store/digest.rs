@@ -642,6 +642,7 @@ mod tests {
                 to: chrono::NaiveTime::from_hms_opt(7, 0, 0).expect("t"),
                 mode: crate::digest::schedule::QuietMode::Hold,
             }),
+            ..Default::default()
         };
         store.set_chat_prefs(7, &prefs).expect("set");
         assert_eq!(store.chat_prefs(7).expect("prefs"), prefs);

@@ -276,6 +276,21 @@ pub struct ChatPrefs {
     pub tz: Option<String>,
     #[serde(default)]
     pub quiet: Option<crate::digest::schedule::Quiet>,
+    /// The language chosen in `/settings`; `None`: [`ChatPrefs::user_lang`], else
+    /// `[telegram] language` (`i18n::chat_lang`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<crate::i18n::Lang>,
+    /// The last Telegram `language_code` seen from the user of this private chat, so that the
+    /// sender (which has no user at hand) renders alerts in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_lang: Option<String>,
+}
+
+impl ChatPrefs {
+    /// This chat's language (see [`crate::i18n::chat_lang`]).
+    pub fn lang(&self, default: crate::i18n::Lang) -> crate::i18n::Lang {
+        crate::i18n::chat_lang(self.lang, self.user_lang.as_deref(), default)
+    }
 }
 
 impl Subscription {

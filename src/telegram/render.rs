@@ -18,10 +18,16 @@
 //! after Telegram's complaints (plain text, smaller pieces) are pure methods here
 //! ([`OutboxEntry::render_parts`], [`OutboxEntry::make_plain_from`],
 //! [`OutboxEntry::split_part`]); the sender keeps the IO and the decisions.
+//!
+//! Labels (an unknown time, an untitled story, where a matched form came from, a digest's
+//! header) are in the chat's language ([`Lang`], the messages of `locales/`).
+
+use std::borrow::Cow;
 
 use chrono_tz::Tz;
 
 use crate::deliver::Alert;
+use crate::i18n::{Lang, t};
 use crate::store::fold::Outlet;
 use crate::store::outbox::{Body, Fold, OutboxEntry, Part};
 use crate::summary::Terms;
@@ -53,22 +59,22 @@ pub fn utf16_len(s: &str) -> usize {
 }
 
 /// The message for a queued body, in HTML.
-pub fn html(body: &Body, tz: Tz) -> String {
+pub fn html(body: &Body, tz: Tz, lang: Lang) -> String {
     match body {
-        Body::Alert(a) => alert_html(a, tz),
+        Body::Alert(a) => alert_html(a, tz, lang),
         Body::Notice { text } => escape(text),
-        Body::Fold(f) => fold_html(f, tz),
-        Body::Digest(d) => crate::digest::render::html(&d.digest(tz)).join("\n\n"),
+        Body::Fold(f) => fold_html(f, tz, lang),
+        Body::Digest(d) => crate::digest::render::html_in(&d.digest(tz), lang).join("\n\n"),
     }
 }
 
 /// The message for a queued body, in plain text (no parse mode).
-pub fn plain(body: &Body, tz: Tz) -> String {
+pub fn plain(body: &Body, tz: Tz, lang: Lang) -> String {
     match body {
-        Body::Alert(a) => alert_plain(a, tz),
+        Body::Alert(a) => alert_plain(a, tz, lang),
         Body::Notice { text } => text.clone(),
-        Body::Fold(f) => fold_plain(f, tz),
-        Body::Digest(d) => crate::digest::render::text(&d.digest(tz)),
+        Body::Fold(f) => fold_plain(f, tz, lang),
+        Body::Digest(d) => crate::digest::render::text_in(&d.digest(tz), lang),
     }
 }
 
@@ -77,18 +83,28 @@ pub(crate) fn linkable(url: &str) -> bool {
     (lower.starts_with("https://") || lower.starts_with("http://")) && url.len() <= 2048
 }
 
-fn when(a: &Alert, tz: Tz) -> String {
+fn when(a: &Alert, tz: Tz, lang: Lang) -> String {
     a.published
-        .map(|t| t.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z").to_string())
-        .unwrap_or_else(|| "time unknown".to_string())
+        .map(|p| p.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z").to_string())
+        .unwrap_or_else(|| t(lang, "alert-time-unknown", &[]))
 }
 
-pub(crate) fn title(a: &Alert) -> &str {
+pub(crate) fn title(a: &Alert, lang: Lang) -> Cow<'_, str> {
     if a.title.trim().is_empty() {
-        "(untitled)"
+        Cow::Owned(t(lang, "alert-untitled", &[]))
     } else {
-        a.title.trim()
+        Cow::Borrowed(a.title.trim())
     }
+}
+
+/// Where a matched form came from (`dictionary`, `transliteration`), in `lang`.
+fn via_source(source: crate::rules::Source, lang: Lang) -> String {
+    let id = match source {
+        crate::rules::Source::Written => "via-written",
+        crate::rules::Source::Dictionary => "via-dictionary",
+        crate::rules::Source::Transliteration => "via-transliteration",
+    };
+    t(lang, id, &[])
 }
 
 /// ```text
@@ -101,21 +117,21 @@ pub(crate) fn title(a: &Alert) -> &str {
 /// ```
 ///
 /// In SUMMARY, every occurrence of a matched term is `<b>…</b>`.
-pub fn alert_html(a: &Alert, tz: Tz) -> String {
+pub fn alert_html(a: &Alert, tz: Tz, lang: Lang) -> String {
     let mut s = String::new();
     if linkable(&a.url) {
         s.push_str(&format!(
             "<b><a href=\"{}\">{}</a></b>\n",
             escape(&a.url),
-            escape(title(a))
+            escape(&title(a, lang))
         ));
     } else {
-        s.push_str(&format!("<b>{}</b>\n", escape(title(a))));
+        s.push_str(&format!("<b>{}</b>\n", escape(&title(a, lang))));
     }
     s.push_str(&format!(
         "<i>{} · {}</i>\n",
         escape(&a.feed),
-        escape(&when(a, tz))
+        escape(&when(a, tz, lang))
     ));
     let summary = trim_words(a.summary.trim(), SUMMARY_MAX_CHARS);
     if !summary.is_empty() {
@@ -141,7 +157,7 @@ pub fn alert_html(a: &Alert, tz: Tz) -> String {
                         "<code>{}</code> ({}, {})",
                         escape(t),
                         escape(&via.form),
-                        via.source
+                        via_source(via.source, lang)
                     ),
                     None => format!("<code>{}</code>", escape(t)),
                 })
@@ -181,7 +197,7 @@ fn bold_terms(text: &str, terms: &Terms) -> String {
 /// ```
 ///
 /// Outlets that do not fit within [`MESSAGE_LIMIT`] are counted, not named (`… +2`).
-pub fn fold_html(f: &Fold, tz: Tz) -> String {
+pub fn fold_html(f: &Fold, tz: Tz, lang: Lang) -> String {
     let name = |o: &Outlet| {
         let label = escape(o.label(&f.more, &f.alert.feed));
         if linkable(&o.url) {
@@ -190,14 +206,17 @@ pub fn fold_html(f: &Fold, tz: Tz) -> String {
             label
         }
     };
-    fold_text(&alert_html(&f.alert, tz), &f.more, Markup::Html, name)
+    fold_text(&alert_html(&f.alert, tz, lang), &f.more, Markup::Html, name)
 }
 
 /// [`fold_html`] without markup (the outlets' names only).
-pub fn fold_plain(f: &Fold, tz: Tz) -> String {
-    fold_text(&alert_plain(&f.alert, tz), &f.more, Markup::Plain, |o| {
-        o.label(&f.more, &f.alert.feed).to_string()
-    })
+pub fn fold_plain(f: &Fold, tz: Tz, lang: Lang) -> String {
+    fold_text(
+        &alert_plain(&f.alert, tz, lang),
+        &f.more,
+        Markup::Plain,
+        |o| o.label(&f.more, &f.alert.feed).to_string(),
+    )
 }
 
 fn fold_text(
@@ -236,8 +255,14 @@ fn fold_text(
 }
 
 /// The same content without markup; the URL on its own line.
-pub fn alert_plain(a: &Alert, tz: Tz) -> String {
-    let mut s = format!("{}\n{}\n{} · {}\n", title(a), a.url, a.feed, when(a, tz));
+pub fn alert_plain(a: &Alert, tz: Tz, lang: Lang) -> String {
+    let mut s = format!(
+        "{}\n{}\n{} · {}\n",
+        title(a, lang),
+        a.url,
+        a.feed,
+        when(a, tz, lang)
+    );
     let summary = trim_words(a.summary.trim(), SUMMARY_MAX_CHARS);
     if !summary.is_empty() {
         s.push('\n');
@@ -253,7 +278,15 @@ pub fn alert_plain(a: &Alert, tz: Tz) -> String {
             crate::rules::personal::display(&hit.rule)
         ));
         if !hit.matched.is_empty() {
-            s.push_str(&format!(": {}", hit.terms_why().join(", ")));
+            let terms: Vec<String> = hit
+                .matched
+                .iter()
+                .map(|t| match hit.via_of(t) {
+                    Some(v) => format!("{t} ({}, {})", v.form, via_source(v.source, lang)),
+                    None => t.clone(),
+                })
+                .collect();
+            s.push_str(&format!(": {}", terms.join(", ")));
         }
         s.push('\n');
     }
@@ -518,9 +551,9 @@ pub const SPLIT_FLOOR: usize = 64;
 impl OutboxEntry {
     /// The entry's messages, rendered as HTML and split within [`MESSAGE_LIMIT`], if it has
     /// none yet (the sender's first attempt); an entry that has them keeps them.
-    pub fn render_parts(&mut self, tz: Tz) {
+    pub fn render_parts(&mut self, tz: Tz, lang: Lang) {
         if self.parts.is_empty() {
-            self.parts = split(&html(&self.body, tz), MESSAGE_LIMIT, Markup::Html)
+            self.parts = split(&html(&self.body, tz, lang), MESSAGE_LIMIT, Markup::Html)
                 .into_iter()
                 .map(|text| Part { text, plain: false })
                 .collect();
@@ -531,9 +564,9 @@ impl OutboxEntry {
     /// entry is rendered again from its body as plain text (the template's plain form, split
     /// anew); otherwise the parts already sent stay, and each unsent HTML part from `k` on
     /// becomes its plain text.
-    pub fn make_plain_from(&mut self, k: usize, tz: Tz) {
+    pub fn make_plain_from(&mut self, k: usize, tz: Tz, lang: Lang) {
         if k == 0 {
-            self.parts = split(&plain(&self.body, tz), MESSAGE_LIMIT, Markup::Plain)
+            self.parts = split(&plain(&self.body, tz, lang), MESSAGE_LIMIT, Markup::Plain)
                 .into_iter()
                 .map(|text| Part { text, plain: true })
                 .collect();
@@ -646,19 +679,19 @@ mod tests {
         }];
         let tz = chrono_tz::Asia::Seoul;
         assert!(
-            alert_html(&a, tz).ends_with(
+            alert_html(&a, tz, Lang::En).ends_with(
                 "🔎 <b>ott</b>: <code>Netflix</code> (넷플릭스, dictionary), \
                  <code>Zalando</code> (잘란도, transliteration), <code>OTT</code>"
             ),
             "{}",
-            alert_html(&a, tz)
+            alert_html(&a, tz, Lang::En)
         );
         assert!(
-            alert_plain(&a, tz).ends_with(
+            alert_plain(&a, tz, Lang::En).ends_with(
                 "🔎 ott: Netflix (넷플릭스, dictionary), Zalando (잘란도, transliteration), OTT"
             ),
             "{}",
-            alert_plain(&a, tz)
+            alert_plain(&a, tz, Lang::En)
         );
         let text = crate::deliver::render_text(&a, tz);
         assert!(
@@ -668,20 +701,53 @@ mod tests {
     }
 
     #[test]
+    fn korean_alerts_have_korean_labels() {
+        let mut a = record();
+        a.title = " ".into();
+        a.published = None;
+        a.rules = vec![RuleHit {
+            rule: "ott".into(),
+            matched: vec!["Netflix".into()],
+            via: vec![crate::rules::Via {
+                term: "Netflix".into(),
+                form: "넷플릭스".into(),
+                source: crate::rules::Source::Dictionary,
+            }],
+        }];
+        let tz = chrono_tz::Asia::Seoul;
+        let html = alert_html(&a, tz, Lang::Ko);
+        assert!(
+            html.contains("(제목 없음)</a></b>\n<i>yna · 시각 모름</i>"),
+            "{html}"
+        );
+        assert!(
+            html.ends_with("🔎 <b>ott</b>: <code>Netflix</code> (넷플릭스, 사전)"),
+            "{html}"
+        );
+        let plain = alert_plain(&a, tz, Lang::Ko);
+        assert!(plain.starts_with("(제목 없음)\n"), "{plain}");
+        assert!(
+            plain.ends_with("🔎 ott: Netflix (넷플릭스, 사전)"),
+            "{plain}"
+        );
+        assert!(!html.contains(['\u{2068}', '\u{2069}']));
+    }
+
+    #[test]
     fn an_edit_is_the_message_and_a_line_of_linked_outlets_within_the_limit() {
         let tz = chrono_tz::Asia::Seoul;
-        let got = fold_html(&fold(vec![outlet(1), outlet(2)]), tz);
+        let got = fold_html(&fold(vec![outlet(1), outlet(2)]), tz, Lang::En);
         assert_eq!(
             got,
             format!(
                 "{}\n\n➕ 2 · <a href=\"https://news1.example.kr/a?x=1&amp;y=1\">outlet-1</a> · \
                  <a href=\"https://news2.example.kr/a?x=2&amp;y=1\">outlet-2</a>",
-                alert_html(&record(), tz)
+                alert_html(&record(), tz, Lang::En)
             )
         );
-        assert!(fold_plain(&fold(vec![outlet(1)]), tz).ends_with("\n\n➕ 1 · outlet-1"));
+        assert!(fold_plain(&fold(vec![outlet(1)]), tz, Lang::En).ends_with("\n\n➕ 1 · outlet-1"));
         // Too many to name: as many as fit, then the rest counted; never over the limit.
-        let many = fold_html(&fold((0..400).map(outlet).collect()), tz);
+        let many = fold_html(&fold((0..400).map(outlet).collect()), tz, Lang::En);
         assert!(utf16_len(&many) <= MESSAGE_LIMIT, "{}", utf16_len(&many));
         let rest: usize = many
             .rsplit(" · +")
@@ -695,7 +761,7 @@ mod tests {
         let mut b = outlet(2);
         a.feed = "google-news".into();
         b.feed = "google-news".into();
-        let line = fold_html(&fold(vec![a, b]), tz);
+        let line = fold_html(&fold(vec![a, b]), tz, Lang::En);
         assert!(
             line.contains(">news1.example.kr</a>") && line.contains(">news2.example.kr</a>"),
             "{line}"
@@ -704,7 +770,7 @@ mod tests {
 
     #[test]
     fn alert_html_escapes_everything_and_shows_local_time() {
-        let got = alert_html(&record(), chrono_tz::Asia::Seoul);
+        let got = alert_html(&record(), chrono_tz::Asia::Seoul, Lang::En);
         let want = "<b><a href=\"https://e.com/a?x=1&amp;y=&quot;2&quot;\">&lt;script&gt; &amp; &quot;quotes&quot; 삼성전자 실적</a></b>\n\
                     <i>yna · 2026-11-27 09:30 KST</i>\n\
                     \n\
@@ -713,14 +779,14 @@ mod tests {
                     🔎 <b>samsung</b>: <code>삼성전자</code>, <code>&quot;실적 발표&quot;</code>\n\
                     🔎 <b>all&lt;&gt;</b>";
         assert_eq!(got, want);
-        let plain = alert_plain(&record(), chrono_tz::Asia::Seoul);
+        let plain = alert_plain(&record(), chrono_tz::Asia::Seoul, Lang::En);
         assert!(plain.starts_with("<script> & \"quotes\" 삼성전자 실적\nhttps://e.com/a?x=1&y=\"2\"\nyna · 2026-11-27 09:30 KST"), "{plain}");
         assert!(plain.ends_with("🔎 all<>"), "{plain}");
     }
 
     #[test]
     fn only_allowed_tags_are_used() {
-        let html = alert_html(&record(), chrono_tz::UTC);
+        let html = alert_html(&record(), chrono_tz::UTC, Lang::En);
         for tok in tokenize(&html, Markup::Html) {
             if let Tok::Open { name, .. } = tok {
                 assert!(["b", "i", "a", "code"].contains(&name), "tag {name}");
@@ -738,7 +804,7 @@ mod tests {
             matched: terms.iter().map(|t| t.to_string()).collect(),
             via,
         }];
-        let html = alert_html(&a, chrono_tz::UTC);
+        let html = alert_html(&a, chrono_tz::UTC, Lang::En);
         html.lines().nth(3).unwrap_or_default().to_string()
     }
 
@@ -793,7 +859,7 @@ mod tests {
     fn plain_text_and_the_title_carry_no_marks() {
         let mut a = record();
         a.summary = "삼성전자가 실적을 냈다.".into();
-        let html = alert_html(&a, chrono_tz::UTC);
+        let html = alert_html(&a, chrono_tz::UTC, Lang::En);
         assert!(
             html.contains("\n<b>삼성전자</b>가 실적을 냈다.\n"),
             "{html}"
@@ -802,7 +868,7 @@ mod tests {
             html.contains("&quot;quotes&quot; 삼성전자 실적</a></b>"),
             "{html}"
         );
-        let plain = alert_plain(&a, chrono_tz::UTC);
+        let plain = alert_plain(&a, chrono_tz::UTC, Lang::En);
         assert!(plain.contains("\n삼성전자가 실적을 냈다.\n"), "{plain}");
     }
 
@@ -810,7 +876,7 @@ mod tests {
     fn a_long_summary_with_bold_terms_splits_balanced() {
         let mut a = record();
         a.summary = "삼성전자가 실적을 냈다. ".repeat(40);
-        let html = alert_html(&a, chrono_tz::UTC);
+        let html = alert_html(&a, chrono_tz::UTC, Lang::En);
         let chunks = split(&html, 300, Markup::Html);
         assert!(chunks.len() > 1);
         for c in &chunks {
@@ -824,7 +890,7 @@ mod tests {
         let mut r = record();
         r.url = "javascript:alert(1)".into();
         r.summary = "첫 문장입니다. ".repeat(200);
-        let html = alert_html(&r, chrono_tz::UTC);
+        let html = alert_html(&r, chrono_tz::UTC, Lang::En);
         assert!(html.starts_with("<b>&lt;script&gt;"), "{html}");
         let summary = html.lines().nth(3).expect("summary line");
         assert!(
@@ -912,7 +978,7 @@ mod tests {
                 rules: vec![RuleHit { rule: "r".into(), matched: terms, via: vec![] }],
                 cluster: None,
             };
-            let html = alert_html(&a, chrono_tz::UTC);
+            let html = alert_html(&a, chrono_tz::UTC, Lang::En);
             let chunks = split(&html, limit, Markup::Html);
             for c in &chunks {
                 prop_assert!(utf16_len(c) <= limit, "chunk of {} > {limit}: {c:?}", utf16_len(c));
@@ -921,7 +987,7 @@ mod tests {
             }
             prop_assert_eq!(visible(&chunks.concat()), visible(&html));
 
-            let plain = alert_plain(&a, chrono_tz::UTC);
+            let plain = alert_plain(&a, chrono_tz::UTC, Lang::En);
             let chunks = split(&plain, limit, Markup::Plain);
             for c in &chunks {
                 prop_assert!(utf16_len(c) <= limit);
@@ -936,7 +1002,7 @@ mod tests {
                 summary: String::new(), rules: vec![],
                 cluster: None,
             };
-            let html = alert_html(&a, chrono_tz::UTC);
+            let html = alert_html(&a, chrono_tz::UTC, Lang::En);
             for c in split(&html, MESSAGE_LIMIT, Markup::Html) {
                 prop_assert!(utf16_len(&c) <= MESSAGE_LIMIT);
                 prop_assert!(balanced(&c));
@@ -953,12 +1019,12 @@ mod tests {
     #[test]
     fn parts_are_rendered_once() {
         let mut e = entry();
-        e.render_parts(Tz::Asia__Seoul);
+        e.render_parts(Tz::Asia__Seoul, Lang::En);
         assert_eq!(e.parts.len(), 1);
         assert!(!e.parts[0].plain);
-        assert_eq!(e.parts[0].text, html(&e.body, Tz::Asia__Seoul));
+        assert_eq!(e.parts[0].text, html(&e.body, Tz::Asia__Seoul, Lang::En));
         e.parts[0].text = "kept".into();
-        e.render_parts(Tz::Asia__Seoul);
+        e.render_parts(Tz::Asia__Seoul, Lang::En);
         assert_eq!(
             e.parts[0].text, "kept",
             "rendered parts are not rendered again"
@@ -972,11 +1038,11 @@ mod tests {
             text: "<b>broken".into(),
             plain: false,
         }];
-        e.make_plain_from(0, Tz::UTC);
+        e.make_plain_from(0, Tz::UTC, Lang::En);
         assert_eq!(
             e.parts,
             vec![Part {
-                text: plain(&e.body, Tz::UTC),
+                text: plain(&e.body, Tz::UTC, Lang::En),
                 plain: true
             }]
         );
@@ -997,7 +1063,7 @@ mod tests {
             },
             already_plain.clone(),
         ];
-        e.make_plain_from(1, Tz::UTC);
+        e.make_plain_from(1, Tz::UTC, Lang::En);
         assert_eq!(
             e.parts,
             vec![

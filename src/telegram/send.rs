@@ -222,6 +222,8 @@ pub struct Settings {
     pub max_in_flight: usize,
     /// Sets `allow_paid_broadcast` on every message (Telegram Stars, above 30 msg/s).
     pub paid_broadcast: bool,
+    /// `[telegram] language`: alerts to a chat without a language of its own (`ChatPrefs`).
+    pub language: crate::i18n::Lang,
 }
 
 impl Settings {
@@ -235,6 +237,7 @@ impl Settings {
             rescan: Duration::from_secs(1),
             max_in_flight: config.max_in_flight,
             paid_broadcast: config.allow_paid_broadcast,
+            language: config.language,
         }
     }
 }
@@ -797,9 +800,15 @@ impl Sender {
             return Ok(None);
         }
         let fresh = entry.parts.is_empty();
+        // Read only when the entry is rendered (its first attempt): one prefs read per entry.
+        let lang = if fresh {
+            self.store.chat_prefs(chat)?.lang(self.settings.language)
+        } else {
+            self.settings.language
+        };
         if fresh && let Body::Digest(d) = &entry.body {
             // Split at rule boundaries by the digest renderer, not by the alert splitter.
-            entry.parts = crate::digest::render::html(&d.digest(self.settings.timezone))
+            entry.parts = crate::digest::render::html_in(&d.digest(self.settings.timezone), lang)
                 .into_iter()
                 .map(|text| Part { text, plain: false })
                 .collect();
@@ -810,7 +819,7 @@ impl Sender {
                 return Ok(None);
             }
         }
-        entry.render_parts(self.settings.timezone);
+        entry.render_parts(self.settings.timezone, lang);
         let k = entry.sent_parts.len();
         if k >= entry.parts.len() {
             self.complete(seq, &entry, false)?;
@@ -1075,7 +1084,8 @@ impl Sender {
             }
             Failure::CantParse(why) => {
                 tracing::warn!(chat, error = %why, "telegram cannot parse the HTML; resending as plain text");
-                entry.make_plain_from(k, self.settings.timezone);
+                let lang = self.store.chat_prefs(chat)?.lang(self.settings.language);
+                entry.make_plain_from(k, self.settings.timezone, lang);
                 self.store.update_outbox_entry(seq, &entry)
             }
             Failure::TooLong if matches!(entry.body, Body::Fold(_)) => {
@@ -1120,9 +1130,14 @@ impl Sender {
                 self.index.drop_chat(chat, now);
                 self.metrics.alerts_failed("chat_gone", dropped);
                 tracing::warn!(chat, reason = %reason, dropped, "chat gone: subscriptions ended");
-                let text = format!(
-                    "kkachi: chat {chat} no longer receives alerts ({reason}). Its subscriptions are ended; \
-                     {dropped} queued message(s) dropped."
+                let text = crate::i18n::t(
+                    self.settings.language,
+                    "notice-chat-gone",
+                    &[
+                        ("chat", crate::i18n::s(chat.to_string())),
+                        ("reason", crate::i18n::s(reason.to_string())),
+                        ("dropped", crate::i18n::n(dropped)),
+                    ],
                 );
                 let admins = self.settings.admins.iter().copied().filter(|&a| a != chat);
                 self.store

@@ -230,6 +230,7 @@ fn quiet_hours_hold_instant_alerts_and_release_one_catch_up() {
                 to: end.with_timezone(&chrono_tz::Asia::Seoul).time(),
                 mode: kkachi::digest::schedule::QuietMode::Hold,
             }),
+            ..Default::default()
         };
         store.set_chat_prefs(1, &prefs).expect("prefs");
         store.flush().expect("flush");
@@ -300,6 +301,7 @@ fn quiet_hours_in_mode_silent_send_at_once_without_a_sound() {
                 to: (now + chrono::Duration::hours(1)).time(),
                 mode: kkachi::digest::schedule::QuietMode::Silent,
             }),
+            ..Default::default()
         };
         store.set_chat_prefs(1, &prefs).expect("prefs");
         store.flush().expect("flush");

@@ -139,6 +139,7 @@ async fn metrics_after_polls_and_deliveries_has_every_series() {
             rescan: Duration::from_millis(50),
             max_in_flight: 16,
             paid_broadcast: false,
+            language: kkachi::i18n::Lang::En,
         },
     )
     .with_metrics(metrics.clone());

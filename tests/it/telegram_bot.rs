@@ -190,8 +190,13 @@ fn count(fake: &FakeTelegram, method: &str) -> usize {
 
 /// Sends `text` as `user` in `chat` and returns the bot's reply (the next message to `chat`).
 pub(crate) async fn ask(fake: &FakeTelegram, chat: i64, user: i64, text: &str) -> Request {
+    ask_with(fake, chat, message(chat, user, text), text).await
+}
+
+/// [`ask`] with the update given (`text` is its text, for the messages).
+async fn ask_with(fake: &FakeTelegram, chat: i64, update: Value, text: &str) -> Request {
     let before = sent_to(&fake.requests(), chat).len();
-    fake.inject_update(message(chat, user, text));
+    fake.inject_update(update);
     assert!(
         fake.wait_for(WAIT, |r| sent_to(r, chat).len() > before)
             .await,
@@ -255,6 +260,7 @@ impl Harness {
                 poll_timeout: Duration::from_secs(2),
                 max_rules_per_chat: 3,
                 max_query_chars: 300,
+                language: kkachi::i18n::Lang::En,
             },
         );
         let task = bot::spawn(fake.bot(Duration::from_secs(10)), ctx);
@@ -367,7 +373,11 @@ async fn commands_are_registered_and_unknown_ones_get_help() {
             "pause",
             "resume",
             "status",
-            "settings"
+            "settings",
+            "watch",
+            "rules",
+            "unwatch",
+            "search",
         ]
     );
     assert_eq!(h.rules_of(42), ["ai"]);
@@ -948,9 +958,10 @@ async fn a_subscriber_gets_exactly_one_valid_html_alert_through_the_binary() {
         "the bot does not poll: {:?}",
         fake.requests()
     );
+    // At start-up: once for everyone (English), once for Korean clients.
     assert_eq!(
         count(&fake, "setmycommands"),
-        1,
+        2,
         "setMyCommands at start-up"
     );
     let reply = ask(&fake, 42, 42, "/start").await;
@@ -1135,4 +1146,201 @@ async fn sigkill_with_a_full_outbox_delivers_the_rest_after_restart_without_dupl
     let urls = crate::fake_telegram::alert_links(&alerts_to(&fake, 42));
     let want: Vec<String> = titles.iter().map(|(_, _, u)| u.clone()).collect();
     assert_eq!(urls, want, "each story exactly once");
+}
+
+// ---- Korean ------------------------------------------------------------------------------------
+
+/// `update` sent by a user whose Telegram app speaks Korean.
+fn in_korean(mut update: Value) -> Value {
+    for kind in ["message", "callback_query"] {
+        if update.get(kind).is_some() {
+            update[kind]["from"]["language_code"] = json!("ko-KR");
+        }
+    }
+    update
+}
+
+/// The answer to the `n`-th button tap.
+fn answer(fake: &FakeTelegram, n: usize) -> String {
+    fake.requests()
+        .into_iter()
+        .filter(|r| r.method == "answercallbackquery")
+        .nth(n - 1)
+        .and_then(|r| r.body["text"].as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// Issue 17: one Korean conversation through the binary. A user whose Telegram speaks Korean
+/// starts, subscribes with a /topics button, lists, and gets a Korean alert; a group (English
+/// by default) switches to 한국어 in /settings.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_korean_user_and_a_group_that_chooses_korean_through_the_binary() {
+    const RULES_KO: &str = "[[rules]]\nname = \"ott\"\nquery = 'Netflix'\ndescription = \"OTT & 스트리밍\"\n\n\
+                            [[rules]]\nname = \"chips\"\nquery = '반도체'\n";
+    const GROUP: i64 = -100_700;
+    let server = Server::start();
+    let old = ("g0", "오늘의 날씨", "https://news.example.kr/0");
+    server.feed("/f.xml", crate::rss(&[old]), "application/rss+xml");
+    let fake = FakeTelegram::start();
+    fake.set_admins(GROUP, &[7]);
+    let toml = format!(
+        "rules = \"rules.toml\"\n[store]\npath = \"store\"\n[schedule]\ncron = \"0 0 1 1 *\"\njitter = \"0s\"\n\
+         [fetch]\ntimeout = \"3s\"\nconnect_timeout = \"2s\"\n[http]\nlisten = \"127.0.0.1:0\"\n\
+         [[feeds]]\nname = \"news\"\nurl = \"{}\"\ncron = \"* * * * * *\"\n",
+        server.url("/f.xml")
+    );
+    let mut daemon = Daemon::new(&toml, RULES_KO);
+    daemon.spawn_with_telegram(&fake, &[]);
+    let ko = |text: &str| in_korean(message(42, 42, text));
+
+    let reply = ask_with(&fake, 42, ko("/start"), "/start").await;
+    assert!(
+        reply
+            .text()
+            .starts_with("<b>kkachi</b>는 뉴스 피드 1개에서 주제 2개를 지켜보다가"),
+        "{}",
+        reply.text()
+    );
+    assert!(!reply.text().contains(['\u{2068}', '\u{2069}']));
+
+    let reply = ask_with(&fake, 42, ko("/topics"), "/topics").await;
+    assert!(
+        reply
+            .text()
+            .starts_with("<b>주제</b> (✅ = 이 대화방이 알림을 받는 주제)"),
+        "{}",
+        reply.text()
+    );
+    assert!(
+        reply.text().contains("▫️ <b>ott</b> — OTT &amp; 스트리밍"),
+        "{}",
+        reply.text()
+    );
+    assert!(reply.text().ends_with("버튼을 눌러 구독하거나 해지하세요."));
+    assert_eq!(buttons(&reply), ["s:ott", "s:chips"]);
+    let id = fake.delivered().len() as i64;
+    // The tap carries no language: the chat's kept one answers.
+    fake.inject_update(tap(42, 42, id, "s:ott"));
+    assert!(wait_count(&fake, "editmessagetext", 1).await, "no edit");
+    assert!(wait_count(&fake, "answercallbackquery", 1).await);
+    assert_eq!(answer(&fake, 1), "ott 구독했어요");
+    let edit = fake
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "editmessagetext")
+        .expect("edit");
+    assert!(edit.text().contains("✅ <b>ott</b>"), "{}", edit.text());
+    assert_eq!(check_telegram_html(edit.text()), Ok(()));
+
+    let reply = ask_with(&fake, 42, ko("/list"), "/list").await;
+    assert_eq!(
+        reply.text(),
+        "<b>이 대화방의 구독</b>\n• <b>ott</b> — OTT &amp; 스트리밍"
+    );
+    let reply = ask_with(&fake, 42, ko("/pause"), "/pause").await;
+    assert!(
+        reply.text().starts_with("일시 중지했어요."),
+        "{}",
+        reply.text()
+    );
+    let reply = ask_with(&fake, 42, ko("/resume"), "/resume").await;
+    assert!(
+        reply.text().starts_with("다시 시작했어요."),
+        "{}",
+        reply.text()
+    );
+
+    // The alert, rendered by the sender (no user at hand): in the chat's kept language.
+    let new = (
+        "g1",
+        "넷플릭스, 한국 콘텐츠 투자 확대",
+        "https://news.example.kr/1",
+    );
+    server.feed("/f.xml", crate::rss(&[new, old]), "application/rss+xml");
+    assert!(
+        fake.wait_for(WAIT, |r| r
+            .iter()
+            .any(|r| r.accepted && r.text().contains("https://news.example.kr/1")))
+            .await,
+        "no alert arrived"
+    );
+    let alerts = alerts_to(&fake, 42);
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    let text = alerts[0].text();
+    assert_eq!(check_telegram_html(text), Ok(()), "{text}");
+    assert!(
+        text.ends_with("🔎 <b>ott</b>: <code>Netflix</code> (넷플릭스, 사전)"),
+        "{text}"
+    );
+
+    // A group speaks the operator's language (English) until an administrator picks 한국어.
+    let reply = ask(&fake, GROUP, 7, "/settings@kkachi_test_bot").await;
+    assert!(
+        reply.text().starts_with("<b>Settings</b>"),
+        "{}",
+        reply.text()
+    );
+    assert!(
+        reply.text().ends_with("<b>Language</b>: English"),
+        "{}",
+        reply.text()
+    );
+    let langs: Vec<String> = buttons(&reply)
+        .into_iter()
+        .filter(|b| b.starts_with("c:l:"))
+        .collect();
+    assert_eq!(langs, ["c:l:ko", "c:l:en"]);
+    let id = fake.delivered().len() as i64;
+    fake.inject_update(tap(GROUP, 7, id, "c:l:ko"));
+    assert!(wait_count(&fake, "editmessagetext", 2).await, "no edit");
+    assert!(wait_count(&fake, "answercallbackquery", 2).await);
+    assert_eq!(answer(&fake, 2), "언어: 한국어");
+    let edit = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "editmessagetext")
+        .nth(1)
+        .expect("edit");
+    assert_eq!(edit.body["message_id"], id);
+    assert!(edit.text().starts_with("<b>설정</b>"), "{}", edit.text());
+    assert!(
+        edit.text().ends_with("<b>언어</b>: 한국어"),
+        "{}",
+        edit.text()
+    );
+    assert!(
+        buttons(&edit).len() == buttons(&reply).len(),
+        "the same screen, in Korean"
+    );
+    let reply = ask(&fake, GROUP, 7, "/list@kkachi_test_bot").await;
+    assert_eq!(
+        reply.text(),
+        "이 대화방은 구독한 주제가 없어요. /topics에서 골라 보세요."
+    );
+
+    let (code, stderr) = terminate(&mut daemon);
+    assert_eq!(code, Some(0), "{stderr}");
+    let store = daemon.store();
+    let private = store.chat_prefs(42).expect("prefs");
+    assert_eq!(
+        (private.lang, private.user_lang.as_deref()),
+        (None, Some("ko-KR"))
+    );
+    assert_eq!(
+        store.chat_prefs(GROUP).expect("prefs").lang,
+        Some(kkachi::i18n::Lang::Ko)
+    );
+    // setMyCommands: English for everyone, Korean for Korean clients.
+    let registered: Vec<Request> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "setmycommands")
+        .collect();
+    assert_eq!(registered.len(), 2);
+    assert_eq!(registered[0].body.get("language_code"), None);
+    assert_eq!(registered[1].body["language_code"], "ko");
+    assert_eq!(
+        registered[1].body["commands"][0]["description"],
+        "시작하기, kkachi가 지켜보는 것"
+    );
 }

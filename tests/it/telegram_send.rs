@@ -36,6 +36,7 @@ fn settings(limits: Limits, admins: &[i64]) -> Settings {
         rescan: Duration::from_millis(50),
         max_in_flight: 16,
         paid_broadcast: false,
+        language: kkachi::i18n::Lang::En,
     }
 }
 

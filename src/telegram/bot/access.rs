@@ -1,5 +1,6 @@
-//! Who is asking, and whether they may change a chat's subscriptions: the access mode
-//! (`open` or `allowlist`), group administrators, kkachi admins, and the refusal each gets.
+//! Who is asking (and in which Telegram language), and whether they may change a chat's
+//! subscriptions: the access mode (`open` or `allowlist`), group administrators, kkachi
+//! admins, and the refusal each gets.
 //!
 //! Must not: change anything (it answers yes or no; the handlers act).
 
@@ -9,6 +10,7 @@ use teloxide::types::{ChatId, UserId};
 
 use super::{BotError, Settings};
 use crate::config::Access;
+use crate::i18n::{Lang, s, t};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Kind {
@@ -18,13 +20,15 @@ pub(super) enum Kind {
 }
 
 /// The chat a command came from and who sent it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(super) struct Asker {
     pub(super) chat: i64,
     pub(super) kind: Kind,
     pub(super) user: Option<i64>,
     /// A group administrator posting as the group itself.
     pub(super) anonymous_admin: bool,
+    /// The sender's Telegram `language_code` (`ko`, `en-US`), when Telegram gives one.
+    pub(super) lang_code: Option<String>,
 }
 
 impl Asker {
@@ -37,6 +41,7 @@ impl Asker {
                 .sender_chat
                 .as_ref()
                 .is_some_and(|c| c.id == msg.chat.id),
+            lang_code: msg.from.as_ref().and_then(|u| u.language_code.clone()),
         }
     }
 }
@@ -95,14 +100,14 @@ pub(super) async fn gate(bot: &Bot, settings: &Settings, who: &Asker) -> Result<
     })
 }
 
-pub(super) fn refusal(gate: Gate, who: &Asker) -> String {
+pub(super) fn refusal(lang: Lang, gate: Gate, who: &Asker) -> String {
     match gate {
         Gate::Open => String::new(),
-        Gate::NotAllowed => format!(
-            "Sorry, this kkachi only sends alerts to chats its operator has allowed. \
-             If you think this chat should get them, ask the operator to add chat id <code>{}</code>.",
-            who.chat
+        Gate::NotAllowed => t(
+            lang,
+            "refuse-not-allowed",
+            &[("chat", s(who.chat.to_string()))],
         ),
-        Gate::NotAdmin => "Only this group's administrators can change its subscriptions.".into(),
+        Gate::NotAdmin => t(lang, "refuse-not-admin", &[]),
     }
 }

@@ -1,5 +1,7 @@
-//! The commands: the set (the `#[derive(BotCommands)]` doc comments are the `/help` text and
-//! what `setMyCommands` registers), what each one does, and every reply's wording.
+//! The commands: the set (parsed by `#[derive(BotCommands)]`; its doc comments say what each
+//! does, and the English message file says the same: a test keeps them equal), what each one
+//! does, and every reply, in the chat's language (`locales/*/kkachi.ftl`): `/help` and what
+//! `setMyCommands` registers (once per language) come from the message files.
 //!
 //! The subscription changes themselves are pure ([`apply`]); a new subscription is shown the
 //! recent stories that match it. Unknown commands and wrong arguments get a helpful answer.
@@ -17,7 +19,8 @@ use super::keyboards::topics;
 use super::render;
 use super::settings::{Screen, set_zone, view};
 use super::status::status;
-use super::{BotError, Ctx, Reply, Settings, plural, trim_chars};
+use super::{BotError, Ctx, Reply, Settings, trim_chars};
+use crate::i18n::{Lang, n, s, t};
 use crate::rules::RuleSet;
 use crate::store::outbox::Subscription;
 use crate::store::{Store, StoreError};
@@ -44,7 +47,7 @@ pub enum Command {
     Resume,
     /// feeds, queue and subscribers (kkachi admins only)
     Status,
-    /// delivery per topic (instant, digests, off), time zone, quiet hours; tz NAME sets the zone
+    /// delivery per topic (instant, digests, off), time zone, quiet hours, language; tz NAME sets the zone
     Settings(String),
     /// [NAME:] QUERY: alerts for your own query, e.g. /watch DeepSeek
     Watch(String),
@@ -56,12 +59,26 @@ pub enum Command {
     Search(String),
 }
 
-/// The command list for `setMyCommands`: Telegram wants the names without the slash that
-/// teloxide's derive puts in front.
-pub fn registered_commands() -> Vec<BotCommand> {
+/// The command names (without the slash) with their descriptions in `lang`, in the order of
+/// [`Command`].
+fn described(lang: Lang) -> Vec<(String, String)> {
     Command::bot_commands()
         .into_iter()
-        .map(|c| BotCommand::new(c.command.trim_start_matches('/'), c.description))
+        .map(|c| {
+            let name = c.command.trim_start_matches('/').to_string();
+            let text = t(lang, &format!("cmd-{name}"), &[]);
+            (name, text)
+        })
+        .collect()
+}
+
+/// The command list for `setMyCommands` in `lang` (registered once without a language code,
+/// in English, and once with `language_code = "ko"`). Telegram wants the names without the
+/// slash that teloxide's derive puts in front.
+pub fn registered_commands(lang: Lang) -> Vec<BotCommand> {
+    described(lang)
+        .into_iter()
+        .map(|(name, text)| BotCommand::new(name, text))
         .collect()
 }
 
@@ -79,6 +96,7 @@ pub(super) async fn execute(
     bot: &Bot,
     ctx: &Ctx,
     who: &Asker,
+    lang: Lang,
     cmd: Command,
 ) -> Result<Reply, BotError> {
     let settings = &*ctx.settings();
@@ -86,7 +104,7 @@ pub(super) async fn execute(
     let store = &ctx.store;
     match cmd {
         Command::Start => {
-            let mut text = welcome(&rules, settings);
+            let mut text = welcome(lang, &rules, settings);
             if settings.allowed(who) {
                 // Talking to the bot again revives a chat that had ended (blocked, then
                 // unblocked): its kept rule names apply again.
@@ -95,62 +113,74 @@ pub(super) async fn execute(
                 {
                     sub.ended = None;
                     store.set_subscription(who.chat, &sub)?;
-                    text.push_str("\n\nWelcome back: your earlier subscriptions are active again.");
+                    text.push_str("\n\n");
+                    text.push_str(&t(lang, "welcome-back", &[]));
                 }
             } else {
                 text.push_str("\n\n");
-                text.push_str(&refusal(Gate::NotAllowed, who));
+                text.push_str(&refusal(lang, Gate::NotAllowed, who));
             }
             Ok(Reply::html(text))
         }
-        Command::Help => Ok(Reply::html(help())),
-        Command::Watch(args) => super::watch::watch(bot, ctx, who, &args).await,
-        Command::Rules => super::watch::rules(ctx, who),
-        Command::Unwatch(args) => super::watch::unwatch(bot, ctx, who, &args).await,
-        Command::Search(args) => super::watch::search(ctx, who, &args).await,
+        Command::Help => Ok(Reply::html(help(lang))),
+        Command::Watch(args) => super::watch::watch(bot, ctx, lang, who, &args).await,
+        Command::Rules => super::watch::rules(ctx, lang, who),
+        Command::Unwatch(args) => super::watch::unwatch(bot, ctx, lang, who, &args).await,
+        Command::Search(args) => super::watch::search(ctx, lang, who, &args).await,
         Command::Topics => {
             if !settings.allowed(who) {
-                return Ok(Reply::html(refusal(Gate::NotAllowed, who)));
+                return Ok(Reply::html(refusal(lang, Gate::NotAllowed, who)));
             }
             let sub = store.subscription(who.chat)?.unwrap_or_default();
-            Ok(topics(&rules, &sub, who.chat))
+            Ok(topics(lang, &rules, &sub, who.chat))
         }
         Command::List => {
             if !settings.allowed(who) {
-                return Ok(Reply::html(refusal(Gate::NotAllowed, who)));
+                return Ok(Reply::html(refusal(lang, Gate::NotAllowed, who)));
             }
             let sub = store.subscription(who.chat)?.unwrap_or_default();
-            Ok(Reply::html(list(&rules, &sub, who.chat)))
+            Ok(Reply::html(list(lang, &rules, &sub, who.chat)))
         }
         Command::Status => {
             if !settings.is_admin(who.user) {
-                return Ok(Reply::html("Only kkachi's admins can use /status."));
+                return Ok(Reply::html(t(lang, "status-admins-only", &[])));
             }
-            Ok(Reply::html(status(store, &rules, settings, Utc::now())?))
+            Ok(Reply::html(status(
+                lang,
+                store,
+                &rules,
+                settings,
+                Utc::now(),
+            )?))
         }
         Command::Settings(args) => {
             let g = gate(bot, settings, who).await?;
             if g != Gate::Open {
-                return Ok(Reply::html(refusal(g, who)));
+                return Ok(Reply::html(refusal(lang, g, who)));
             }
             let mut prefs = store.chat_prefs(who.chat)?;
             let sub = store.subscription(who.chat)?.unwrap_or_default();
             let args = args.trim();
             let (word, rest) = args.split_once(char::is_whitespace).unwrap_or((args, ""));
             if args.is_empty() {
-                return Ok(view(&rules, &sub, &prefs, settings.timezone, Screen::Main));
-            }
-            if !word.eq_ignore_ascii_case("tz") {
-                return Ok(Reply::html(
-                    "Send /settings for the settings buttons, or \
-                     <code>/settings tz CITY</code> to set this chat's time zone.",
+                return Ok(view(
+                    lang,
+                    &rules,
+                    &sub,
+                    &prefs,
+                    settings.timezone,
+                    Screen::Main,
                 ));
             }
-            match set_zone(&mut prefs, rest) {
+            if !word.eq_ignore_ascii_case("tz") {
+                return Ok(Reply::html(t(lang, "settings-usage", &[])));
+            }
+            match set_zone(lang, &mut prefs, rest) {
                 Ok(text) => {
                     store.set_chat_prefs(who.chat, &prefs)?;
                     super::settings::reschedule(store, who.chat, &sub, &prefs, settings.timezone)?;
-                    let mut reply = view(&rules, &sub, &prefs, settings.timezone, Screen::Main);
+                    let mut reply =
+                        view(lang, &rules, &sub, &prefs, settings.timezone, Screen::Main);
                     reply.html = format!("{text}\n\n{}", reply.html);
                     Ok(reply)
                 }
@@ -163,18 +193,18 @@ pub(super) async fn execute(
         | Command::Resume) => {
             let g = gate(bot, settings, who).await?;
             if g != Gate::Open {
-                return Ok(Reply::html(refusal(g, who)));
+                return Ok(Reply::html(refusal(lang, g, who)));
             }
             let mut sub = store.subscription(who.chat)?.unwrap_or_default();
             let before = sub.clone();
             sub.ended = None;
-            let mut text = apply(change, &rules, &mut sub);
+            let mut text = apply(lang, change, &rules, &mut sub);
             default_delivery(&mut sub, &before, settings.delivery);
             if sub != before {
                 store.set_subscription(who.chat, &sub)?;
             }
             let added: Vec<String> = sub.rules.difference(&before.rules).cloned().collect();
-            if let Some(recent) = recent_matches(store, &rules, &added, settings.timezone)? {
+            if let Some(recent) = recent_matches(lang, store, &rules, &added, settings.timezone)? {
                 text.push_str("\n\n");
                 text.push_str(&recent);
             }
@@ -207,6 +237,7 @@ pub const RECENT_MAX: usize = 3;
 /// The newest stories of the last [`RECENT_WINDOW`] that match one of `names`, at most
 /// [`RECENT_MAX`], as an HTML list; `None` when there are none (or no names).
 pub(super) fn recent_matches(
+    lang: Lang,
     store: &Store,
     rules: &RuleSet,
     names: &[String],
@@ -217,11 +248,12 @@ pub(super) fn recent_matches(
     }
     let since = Utc::now() - RECENT_WINDOW;
     let stories = store.stories_since(since)?;
-    Ok(recent_list(&stories, rules, names, since, tz))
+    Ok(recent_list(lang, &stories, rules, names, since, tz))
 }
 
 /// Pure part of [`recent_matches`].
 fn recent_list(
+    lang: Lang,
     stories: &[crate::store::StoredStory],
     rules: &RuleSet,
     names: &[String],
@@ -252,15 +284,20 @@ fn recent_list(
     hits.sort_by_key(|s| std::cmp::Reverse(when(s)));
     let total = hits.len();
     hits.truncate(RECENT_MAX);
-    let mut out = format!(
-        "<b>Recent matches</b> (last {} h{}):",
-        RECENT_WINDOW.num_hours(),
-        if total > RECENT_MAX {
-            format!(", newest {RECENT_MAX} of {total}")
-        } else {
-            String::new()
-        }
-    );
+    let hours = n(usize::try_from(RECENT_WINDOW.num_hours()).unwrap_or(24));
+    let mut out = if total > RECENT_MAX {
+        t(
+            lang,
+            "recent-head-some",
+            &[
+                ("hours", hours),
+                ("shown", n(RECENT_MAX)),
+                ("total", n(total)),
+            ],
+        )
+    } else {
+        t(lang, "recent-head", &[("hours", hours)])
+    };
     for s in hits {
         out.push_str(&format!(
             "\n• <a href=\"{}\">{}</a> · {} · {}",
@@ -273,18 +310,15 @@ fn recent_list(
     Some(out)
 }
 
-/// Applies a change command to a chat's subscription and says what happened. Pure.
-fn apply(cmd: Command, rules: &RuleSet, sub: &mut Subscription) -> String {
+/// Applies a change command to a chat's subscription and says what happened, in `lang`. Pure.
+fn apply(lang: Lang, cmd: Command, rules: &RuleSet, sub: &mut Subscription) -> String {
     let names: Vec<&str> = rules.rules().iter().map(|r| r.name.as_str()).collect();
+    let said = |id: &str, list: &[String]| t(lang, id, &[("names", s(bold_list(list)))]);
     match cmd {
         Command::Subscribe(args) => {
             let wanted = words(&args);
             if wanted.is_empty() {
-                return format!(
-                    "Which topics? Send <code>/subscribe NAME</code> with one or more of: {}.\n\
-                     Or pick them with buttons: /topics",
-                    name_list(&names)
-                );
+                return t(lang, "sub-which", &[("names", s(name_list(lang, &names)))]);
             }
             let (mut added, mut already, mut unknown) = (Vec::new(), Vec::new(), Vec::new());
             for w in wanted {
@@ -298,36 +332,31 @@ fn apply(cmd: Command, rules: &RuleSet, sub: &mut Subscription) -> String {
             }
             let mut out = Vec::new();
             if !added.is_empty() {
-                out.push(format!("Subscribed to {}.", bold_list(&added)));
+                out.push(said("sub-done", &added));
             }
             if !already.is_empty() {
-                out.push(format!("Already subscribed to {}.", bold_list(&already)));
+                out.push(said("sub-already", &already));
             }
             if !unknown.is_empty() {
-                out.push(unknown_rules(&unknown, &names));
+                out.push(unknown_rules(lang, &unknown, &names));
             }
             if sub.paused && !added.is_empty() {
-                out.push("Alerts to this chat are paused: /resume to get them.".into());
+                out.push(t(lang, "paused-note", &[]));
             }
             out.join("\n")
         }
         Command::Unsubscribe(args) => {
             let wanted = words(&args);
             if wanted.is_empty() {
-                return "Which topics? Send <code>/unsubscribe NAME</code> or \
-                        <code>/unsubscribe all</code>; /list shows yours."
-                    .into();
+                return t(lang, "unsub-which", &[]);
             }
             if wanted.iter().any(|w| w == "all") {
                 if sub.rules.is_empty() {
-                    return "This chat has no subscriptions.".into();
+                    return t(lang, "unsub-none", &[]);
                 }
-                let n = sub.rules.len();
+                let count = sub.rules.len();
                 sub.rules.clear();
-                return format!(
-                    "Unsubscribed from all {n} topic{}. /topics to pick again.",
-                    plural(n)
-                );
+                return t(lang, "unsub-all", &[("n", n(count))]);
             }
             let (mut removed, mut not_subscribed, mut unknown) =
                 (Vec::new(), Vec::new(), Vec::new());
@@ -342,38 +371,35 @@ fn apply(cmd: Command, rules: &RuleSet, sub: &mut Subscription) -> String {
             }
             let mut out = Vec::new();
             if !removed.is_empty() {
-                out.push(format!("Unsubscribed from {}.", bold_list(&removed)));
+                out.push(said("unsub-done", &removed));
             }
             if !not_subscribed.is_empty() {
-                out.push(format!(
-                    "This chat was not subscribed to {}.",
-                    bold_list(&not_subscribed)
-                ));
+                out.push(said("unsub-not", &not_subscribed));
             }
             if !unknown.is_empty() {
-                out.push(unknown_rules(&unknown, &names));
+                out.push(unknown_rules(lang, &unknown, &names));
             }
             out.join("\n")
         }
         Command::Pause => {
             if sub.paused {
-                "Alerts to this chat were already paused. /resume to get them again.".into()
+                t(lang, "pause-already", &[])
             } else {
                 sub.paused = true;
-                "Paused: no alerts to this chat until /resume. Your subscriptions are kept.".into()
+                t(lang, "pause-done", &[])
             }
         }
         Command::Resume => {
             if sub.paused {
                 sub.paused = false;
-                "Resumed: alerts to this chat start again with the next new story.".into()
+                t(lang, "resume-done", &[])
             } else {
-                "Alerts to this chat are not paused.".into()
+                t(lang, "resume-not", &[])
             }
         }
         other => {
             tracing::debug!(command = ?other, "not a change command");
-            help()
+            help(lang)
         }
     }
 }
@@ -397,9 +423,9 @@ fn bold_list(names: &[String]) -> String {
         .join(", ")
 }
 
-fn name_list(names: &[&str]) -> String {
+fn name_list(lang: Lang, names: &[&str]) -> String {
     if names.is_empty() {
-        return "(none yet: kkachi has no rules)".into();
+        return t(lang, "names-none", &[]);
     }
     names
         .iter()
@@ -408,64 +434,71 @@ fn name_list(names: &[&str]) -> String {
         .join(", ")
 }
 
-fn unknown_rules(unknown: &[String], names: &[&str]) -> String {
+fn unknown_rules(lang: Lang, unknown: &[String], names: &[&str]) -> String {
     let mut out = Vec::new();
     for u in unknown {
-        let hint = crate::diag::did_you_mean(u, names)
-            .map(|n| format!(" (did you mean <code>{}</code>?)", render::escape(n)))
-            .unwrap_or_default();
-        out.push(format!(
-            "There is no topic named <code>{}</code>{hint}.",
-            render::escape(u)
-        ));
+        let name = ("name", s(render::escape(u)));
+        out.push(match crate::diag::did_you_mean(u, names) {
+            Some(hint) => t(
+                lang,
+                "unknown-topic-hint",
+                &[name, ("hint", s(render::escape(hint)))],
+            ),
+            None => t(lang, "unknown-topic", &[name]),
+        });
     }
-    out.push(format!("Topics: {}.", name_list(names)));
+    out.push(t(
+        lang,
+        "topics-all",
+        &[("names", s(name_list(lang, names)))],
+    ));
     out.join("\n")
 }
 
-pub(super) fn help() -> String {
+pub(super) fn help(lang: Lang) -> String {
+    let mut text = t(lang, "help-head", &[]);
+    text.push('\n');
+    for (name, desc) in described(lang) {
+        text.push_str(&format!("\n/{name} — {desc}"));
+    }
     format!(
-        "{}\n\nIn a group, add @ and the bot's name to a command; only the group's \
-         administrators can change its subscriptions.",
-        render::escape(&Command::descriptions().to_string())
+        "{}\n\n{}",
+        render::escape(&text),
+        t(lang, "help-groups", &[])
     )
 }
 
-pub(super) fn unknown_command(name: &str) -> String {
+pub(super) fn unknown_command(lang: Lang, name: &str) -> String {
     let known: Vec<String> = Command::bot_commands()
         .into_iter()
         .map(|c| format!("/{}", c.command.trim_start_matches('/')))
         .collect();
     let refs: Vec<&str> = known.iter().map(String::as_str).collect();
-    let hint = crate::diag::did_you_mean(name, &refs)
-        .map(|c| format!(" Did you mean {c}?"))
-        .unwrap_or_default();
-    format!(
-        "I don't know the command <code>{}</code>.{hint}\n\n{}",
-        render::escape(name),
-        help()
-    )
+    let name_arg = ("name", s(render::escape(name)));
+    let said = match crate::diag::did_you_mean(name, &refs) {
+        Some(hint) => t(lang, "unknown-command-hint", &[name_arg, ("hint", s(hint))]),
+        None => t(lang, "unknown-command", &[name_arg]),
+    };
+    format!("{said}\n\n{}", help(lang))
 }
 
-pub(super) fn not_a_command() -> String {
-    format!("I only understand commands.\n\n{}", help())
+pub(super) fn not_a_command(lang: Lang) -> String {
+    format!("{}\n\n{}", t(lang, "not-a-command", &[]), help(lang))
 }
 
-fn welcome(rules: &RuleSet, settings: &Settings) -> String {
-    let n = rules.len();
-    let f = settings.feeds.len();
-    format!(
-        "<b>kkachi</b> watches {f} news feed{} for {n} topic{} and sends an alert, once, when \
-         a new story matches a topic this chat follows.\n\n\
-         /topics shows them with buttons to subscribe in one tap, or send \
-         <code>/subscribe NAME</code>. /help lists every command.",
-        plural(f),
-        plural(n)
+fn welcome(lang: Lang, rules: &RuleSet, settings: &Settings) -> String {
+    t(
+        lang,
+        "welcome",
+        &[
+            ("feeds", n(settings.feeds.len())),
+            ("topics", n(rules.len())),
+        ],
     )
 }
 
 /// `/list`: the chat's subscriptions, saying which rules are gone from `rules.toml`.
-fn list(rules: &RuleSet, sub: &Subscription, chat: i64) -> String {
+fn list(lang: Lang, rules: &RuleSet, sub: &Subscription, chat: i64) -> String {
     let fixed: Vec<String> = rules
         .rules()
         .iter()
@@ -474,9 +507,9 @@ fn list(rules: &RuleSet, sub: &Subscription, chat: i64) -> String {
         .collect();
     let mut out = Vec::new();
     if sub.rules.is_empty() {
-        out.push("This chat has no subscriptions. /topics to pick some.".to_string());
+        out.push(t(lang, "list-none", &[]));
     } else {
-        let mut lines = vec!["<b>This chat's subscriptions</b>".to_string()];
+        let mut lines = vec![t(lang, "list-head", &[])];
         for name in &sub.rules {
             match rules.rules().iter().find(|r| &r.name == name) {
                 Some(r) if !r.description.trim().is_empty() => lines.push(format!(
@@ -486,21 +519,19 @@ fn list(rules: &RuleSet, sub: &Subscription, chat: i64) -> String {
                 )),
                 Some(_) => lines.push(format!("• <b>{}</b>", render::escape(name))),
                 None => lines.push(format!(
-                    "• <b>{}</b> — <i>gone from rules.toml: kept, and alerts resume if it comes back</i>",
-                    render::escape(name)
+                    "• <b>{}</b> — <i>{}</i>",
+                    render::escape(name),
+                    t(lang, "list-gone", &[])
                 )),
             }
         }
         out.push(lines.join("\n"));
     }
     if !fixed.is_empty() {
-        out.push(format!(
-            "Always sent here by rules.toml: {}.",
-            bold_list(&fixed)
-        ));
+        out.push(t(lang, "list-fixed", &[("names", s(bold_list(&fixed)))]));
     }
     if sub.paused {
-        out.push("Alerts to this chat are paused: /resume to get them.".into());
+        out.push(t(lang, "paused-note", &[]));
     }
     out.join("\n\n")
 }
@@ -536,7 +567,7 @@ mod tests {
 
     #[test]
     fn every_command_has_a_valid_telegram_description() {
-        let cmds = registered_commands();
+        let cmds = registered_commands(Lang::En);
         assert_eq!(cmds.len(), 14);
         for c in cmds {
             assert!(
@@ -553,31 +584,98 @@ mod tests {
                 c.description
             );
         }
-        assert!(help().contains("/unsubscribe"));
-        assert!(unknown_command("/subscrbe").contains("Did you mean /subscribe?"));
+        assert!(help(Lang::En).contains("/unsubscribe"));
+        assert!(unknown_command(Lang::En, "/subscrbe").contains("Did you mean /subscribe?"));
+    }
+
+    #[test]
+    fn the_english_descriptions_are_the_commands_doc_comments_and_korean_has_its_own() {
+        let derived: Vec<(String, String)> = Command::bot_commands()
+            .into_iter()
+            .map(|c| (c.command.trim_start_matches('/').to_string(), c.description))
+            .collect();
+        assert_eq!(described(Lang::En), derived);
+        assert_eq!(
+            help(Lang::En),
+            format!(
+                "{}\n\nIn a group, add @ and the bot's name to a command; only the group's \
+                 administrators can change its subscriptions.",
+                render::escape(&Command::descriptions().to_string())
+            )
+        );
+        let ko = registered_commands(Lang::Ko);
+        assert_eq!(ko.len(), derived.len());
+        for (c, (name, en)) in ko.iter().zip(&derived) {
+            assert_eq!(&c.command, name);
+            assert_ne!(&c.description, en, "{name} is not translated");
+            assert!((1..=256).contains(&c.description.chars().count()));
+        }
+        assert!(
+            help(Lang::Ko).contains("/subscribe — "),
+            "{}",
+            help(Lang::Ko)
+        );
+    }
+
+    #[test]
+    fn korean_replies_are_polite_and_keep_the_markup() {
+        let rules = rules(RULES);
+        let mut sub = Subscription::default();
+        let t = apply(
+            Lang::Ko,
+            Command::Subscribe("ai nope".into()),
+            &rules,
+            &mut sub,
+        );
+        assert!(t.contains("<b>ai</b> 구독했어요."), "{t}");
+        assert!(t.contains("<code>nope</code>이라는 주제는 없어요"), "{t}");
+        let t = apply(Lang::Ko, Command::Pause, &rules, &mut sub);
+        assert!(t.starts_with("일시 중지했어요."), "{t}");
+        let t = unknown_command(Lang::Ko, "/subscrbe");
+        assert!(t.contains("/subscribe을(를) 찾으셨나요?"), "{t}");
     }
 
     #[test]
     fn subscribe_unsubscribe_pause_resume() {
         let rules = rules(RULES);
         let mut sub = Subscription::default();
-        let t = apply(Command::Subscribe("ai nope".into()), &rules, &mut sub);
+        let t = apply(
+            Lang::En,
+            Command::Subscribe("ai nope".into()),
+            &rules,
+            &mut sub,
+        );
         assert!(t.contains("Subscribed to <b>ai</b>."), "{t}");
         assert!(t.contains("no topic named <code>nope</code>"), "{t}");
         assert!(t.contains("<code>chips</code>"), "{t}");
         assert_eq!(sub.rules, ["ai".to_string()].into());
-        let t = apply(Command::Subscribe("ia".into()), &rules, &mut sub);
+        let t = apply(Lang::En, Command::Subscribe("ia".into()), &rules, &mut sub);
         assert!(t.contains("did you mean <code>ai</code>?"), "{t}");
-        let t = apply(Command::Subscribe(String::new()), &rules, &mut sub);
+        let t = apply(
+            Lang::En,
+            Command::Subscribe(String::new()),
+            &rules,
+            &mut sub,
+        );
         assert!(t.starts_with("Which topics?"), "{t}");
-        apply(Command::Pause, &rules, &mut sub);
+        apply(Lang::En, Command::Pause, &rules, &mut sub);
         assert!(sub.paused && !sub.active());
-        apply(Command::Resume, &rules, &mut sub);
+        apply(Lang::En, Command::Resume, &rules, &mut sub);
         assert!(!sub.paused);
         sub.rules.insert("gone".into());
-        let t = apply(Command::Unsubscribe("gone".into()), &rules, &mut sub);
+        let t = apply(
+            Lang::En,
+            Command::Unsubscribe("gone".into()),
+            &rules,
+            &mut sub,
+        );
         assert_eq!(t, "Unsubscribed from <b>gone</b>.");
-        let t = apply(Command::Unsubscribe("all".into()), &rules, &mut sub);
+        let t = apply(
+            Lang::En,
+            Command::Unsubscribe("all".into()),
+            &rules,
+            &mut sub,
+        );
         assert!(t.starts_with("Unsubscribed from all 1 topic."), "{t}");
         assert!(sub.rules.is_empty());
     }
@@ -589,7 +687,7 @@ mod tests {
             rules: ["ai".to_string(), "old".to_string()].into(),
             ..Default::default()
         };
-        let t = list(&rules, &sub, -100777);
+        let t = list(Lang::En, &rules, &sub, -100777);
         assert!(t.contains("• <b>ai</b> — AI &amp; &lt;chips&gt;"), "{t}");
         assert!(t.contains("<b>old</b> — <i>gone from rules.toml"), "{t}");
         assert!(

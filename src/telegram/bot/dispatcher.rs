@@ -7,8 +7,12 @@
 //! cancellation of the one shutdown token, so SIGTERM stops it as well as SIGINT;
 //! `enable_ctrlc_handler` is not used).
 //!
-//! Must not: word replies (that is [`super::commands`], [`super::keyboards`] and
-//! [`super::settings`]) or decide who may change a subscription (that is [`super::access`]).
+//! Every answer is in the chat's language ([`Ctx::lang_of`], read once per update); a
+//! `/settings` language tap answers, and redraws the screen, in the language just chosen.
+//!
+//! Must not: word replies (the words are in `locales/*/kkachi.ftl`; the replies are built by
+//! [`super::commands`], [`super::keyboards`] and [`super::settings`]) or decide who may change
+//! a subscription (that is [`super::access`]).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -31,6 +35,7 @@ use super::keyboards::{Action, parse_callback, topics};
 use super::render::{self, MESSAGE_LIMIT, Markup};
 use super::settings::{self, Tap};
 use super::{BotError, Ctx, Reply};
+use crate::i18n::{Lang, s as text_arg, t};
 use crate::store::StoreError;
 use crate::store::outbox::Subscription;
 
@@ -63,7 +68,8 @@ pub fn spawn(bot: Bot, ctx: Ctx) -> BotTask {
     BotTask { stop, task }
 }
 
-/// Registers the commands, then answers updates until `shutdown` resolves. When Telegram
+/// Registers the commands (in English for everyone, and in Korean for users whose Telegram
+/// speaks Korean), then answers updates until `shutdown` resolves. When Telegram
 /// cannot be reached (`getMe` fails) it retries with a capped backoff instead of panicking.
 pub async fn run(bot: Bot, ctx: Ctx, shutdown: impl Future<Output = ()>) {
     tokio::pin!(shutdown);
@@ -73,8 +79,8 @@ pub async fn run(bot: Bot, ctx: Ctx, shutdown: impl Future<Output = ()>) {
     let mut backoff = Duration::from_secs(1);
     loop {
         if !commands_set {
-            match bot.set_my_commands(registered_commands()).await {
-                Ok(_) => commands_set = true,
+            match register_commands(&bot).await {
+                Ok(()) => commands_set = true,
                 // Unreachable: the getMe failure below says so, once per retry.
                 Err(RequestError::Network(e)) => tracing::debug!(
                     error = crate::telegram::api::error_text(&*e),
@@ -132,6 +138,16 @@ pub async fn run(bot: Bot, ctx: Ctx, shutdown: impl Future<Output = ()>) {
     }
 }
 
+/// `setMyCommands` once without a language (English) and once for `language_code = "ko"`.
+async fn register_commands(bot: &Bot) -> Result<(), RequestError> {
+    use teloxide::payloads::SetMyCommandsSetters;
+    bot.set_my_commands(registered_commands(Lang::En)).await?;
+    bot.set_my_commands(registered_commands(Lang::Ko))
+        .language_code(Lang::Ko.code())
+        .await?;
+    Ok(())
+}
+
 fn schema() -> UpdateHandler<BotError> {
     dptree::entry()
         .branch(Update::filter_message().endpoint(on_message))
@@ -146,25 +162,31 @@ async fn on_message(bot: Bot, msg: Message, me: Me, ctx: Arc<Ctx>) -> Result<(),
     if !text.starts_with('/') {
         // Groups talk among themselves; a private chat gets a pointer to the commands.
         if who.kind == Kind::Private {
-            send(&bot, who.chat, Reply::html(not_a_command())).await?;
+            let lang = ctx.lang_of(&who);
+            send(&bot, who.chat, Reply::html(not_a_command(lang))).await?;
         }
         return Ok(());
     }
-    let reply = match Command::parse(&normalize(text), me.username()) {
-        Ok(cmd) => match execute(&bot, &ctx, &who, cmd).await {
+    let parsed = Command::parse(&normalize(text), me.username());
+    // A command for another bot in the same group.
+    if let Err(ParseError::WrongBotName(_)) = parsed {
+        return Ok(());
+    }
+    let lang = ctx.lang_of(&who);
+    let reply = match parsed {
+        Ok(cmd) => match execute(&bot, &ctx, &who, lang, cmd).await {
             Ok(reply) => reply,
             Err(BotError::Store(e)) => {
                 tracing::error!(chat = who.chat, error = %e, "bot command failed on the store");
-                Reply::html("Sorry, kkachi could not do that just now. Please try again later.")
+                Reply::html(t(lang, "store-failed", &[]))
             }
             Err(e) => return Err(e),
         },
-        // A command for another bot in the same group.
         Err(ParseError::WrongBotName(_)) => return Ok(()),
-        Err(ParseError::UnknownCommand(name)) => Reply::html(unknown_command(&name)),
+        Err(ParseError::UnknownCommand(name)) => Reply::html(unknown_command(lang, &name)),
         Err(e) => {
             tracing::debug!(error = %e, "unparsable command");
-            Reply::html(help())
+            Reply::html(help(lang))
         }
     };
     if reply.html.is_empty() {
@@ -190,17 +212,19 @@ async fn on_callback(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Result<(), Bo
     let rules = ctx.rules();
     let parsed = q.data.as_deref().and_then(|d| parse_callback(d, &rules));
     let (Some(msg), Some((action, name))) = (q.regular_message(), parsed) else {
+        let lang = tap_lang(&ctx, &q);
         bot.answer_callback_query(q.id.clone())
-            .text("This button is out of date: send /topics again.")
+            .text(t(lang, "topics-outdated", &[]))
             .await?;
         return Ok(());
     };
     let who = tapper(msg, &q);
+    let lang = ctx.lang_of(&who);
     let g = gate(&bot, &ctx.settings(), &who).await?;
     if g != Gate::Open {
         let text = match g {
-            Gate::NotAdmin => "Only this group's administrators can change its subscriptions.",
-            _ => "Sorry, this chat is not allowed to subscribe.",
+            Gate::NotAdmin => t(lang, "refuse-not-admin", &[]),
+            _ => t(lang, "tap-not-allowed", &[]),
         };
         bot.answer_callback_query(q.id.clone())
             .text(text)
@@ -213,16 +237,17 @@ async fn on_callback(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Result<(), Bo
         let mut sub = ctx.store.subscription(who.chat)?.unwrap_or_default();
         let before = sub.clone();
         sub.ended = None;
+        let named = [("name", text_arg(name.clone()))];
         let answer = match action {
-            Action::Subscribe if !known => format!("The topic {name} is gone from the rules."),
+            Action::Subscribe if !known => t(lang, "tap-gone", &named),
             Action::Subscribe => {
                 sub.rules.insert(name.clone());
                 default_delivery(&mut sub, &before, ctx.settings().delivery);
-                format!("Subscribed to {name}")
+                t(lang, "tap-subscribed", &named)
             }
             Action::Unsubscribe => {
                 sub.rules.remove(&name);
-                format!("Unsubscribed from {name}")
+                t(lang, "tap-unsubscribed", &named)
             }
         };
         if sub != before {
@@ -235,17 +260,17 @@ async fn on_callback(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Result<(), Bo
         Err(e) => {
             tracing::error!(chat = who.chat, error = %e, "topic button failed on the store");
             bot.answer_callback_query(q.id.clone())
-                .text("Sorry, kkachi could not do that just now.")
+                .text(t(lang, "tap-failed", &[]))
                 .await?;
             return Ok(());
         }
     };
     bot.answer_callback_query(q.id.clone()).text(answer).await?;
-    let reply = topics(&rules, &sub, who.chat);
+    let reply = topics(lang, &rules, &sub, who.chat);
     edit(&bot, who.chat, msg.id, reply).await?;
     if action == Action::Subscribe && known {
         let tz = ctx.settings.borrow().timezone;
-        match recent_matches(&ctx.store, &rules, std::slice::from_ref(&name), tz) {
+        match recent_matches(lang, &ctx.store, &rules, std::slice::from_ref(&name), tz) {
             Ok(Some(recent)) => send(&bot, who.chat, Reply::html(recent)).await?,
             Ok(None) => {}
             Err(e) => tracing::warn!(chat = who.chat, error = %e, "cannot read recent matches"),
@@ -261,6 +286,20 @@ pub(super) fn tapper(msg: &teloxide::types::Message, q: &CallbackQuery) -> Asker
         kind: kind(&msg.chat),
         user: i64::try_from(q.from.id.0).ok(),
         anonymous_admin: false,
+        lang_code: q.from.language_code.clone(),
+    }
+}
+
+/// The language to answer a tap that has no usable message in: the tapper's chat's, as far
+/// as it is known.
+fn tap_lang(ctx: &Ctx, q: &CallbackQuery) -> Lang {
+    match q.regular_message() {
+        Some(msg) => ctx.lang_of(&tapper(msg, q)),
+        None => crate::i18n::chat_lang(
+            None,
+            q.from.language_code.as_deref(),
+            ctx.settings().language,
+        ),
     }
 }
 
@@ -269,18 +308,20 @@ pub(super) fn tapper(msg: &teloxide::types::Message, q: &CallbackQuery) -> Asker
 async fn on_settings_tap(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Result<(), BotError> {
     let tap = q.data.as_deref().and_then(Tap::decode);
     let (Some(msg), Some(tap)) = (q.regular_message(), tap) else {
+        let lang = tap_lang(&ctx, &q);
         bot.answer_callback_query(q.id.clone())
-            .text("This button is out of date: send /settings again.")
+            .text(t(lang, "settings-outdated", &[]))
             .await?;
         return Ok(());
     };
     let who = tapper(msg, &q);
+    let lang = ctx.lang_of(&who);
     let config = ctx.settings();
     let g = gate(&bot, &config, &who).await?;
     if g != Gate::Open {
         let text = match g {
-            Gate::NotAdmin => "Only this group's administrators can change its settings.",
-            _ => "Sorry, this chat is not allowed to subscribe.",
+            Gate::NotAdmin => t(lang, "tap-not-admin-settings", &[]),
+            _ => t(lang, "tap-not-allowed", &[]),
         };
         bot.answer_callback_query(q.id.clone())
             .text(text)
@@ -293,7 +334,12 @@ async fn on_settings_tap(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Result<()
         let mut sub = ctx.store.subscription(who.chat)?.unwrap_or_default();
         let mut prefs = ctx.store.chat_prefs(who.chat)?;
         let (sub_before, prefs_before) = (sub.clone(), prefs.clone());
-        let (answer, screen) = settings::apply(tap, &rules, &mut sub, &mut prefs);
+        let (answer, screen) = settings::apply(lang, tap, &rules, &mut sub, &mut prefs);
+        // A language tap answers, and shows the screen, in the new language.
+        let lang = match tap {
+            Tap::Lang(chosen) => chosen,
+            _ => lang,
+        };
         if sub != sub_before {
             ctx.store.set_subscription(who.chat, &sub)?;
         }
@@ -305,7 +351,7 @@ async fn on_settings_tap(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Result<()
         }
         Ok::<_, StoreError>((
             answer,
-            settings::view(&rules, &sub, &prefs, config.timezone, screen),
+            settings::view(lang, &rules, &sub, &prefs, config.timezone, screen),
         ))
     })();
     let (answer, reply) = match result {
@@ -313,7 +359,7 @@ async fn on_settings_tap(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Result<()
         Err(e) => {
             tracing::error!(chat = who.chat, error = %e, "settings button failed on the store");
             bot.answer_callback_query(q.id.clone())
-                .text("Sorry, kkachi could not do that just now.")
+                .text(t(lang, "tap-failed", &[]))
                 .await?;
             return Ok(());
         }

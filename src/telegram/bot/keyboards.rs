@@ -9,6 +9,7 @@ use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 
 use super::render::{self, MESSAGE_LIMIT};
 use super::{Reply, trim_chars};
+use crate::i18n::{Lang, n, t};
 use crate::rules::RuleSet;
 use crate::store::outbox::Subscription;
 
@@ -20,11 +21,12 @@ const MAX_BUTTONS: usize = 90;
 
 /// `/topics`: every rule with its description, marked when this chat follows it, and a
 /// button per rule that subscribes or unsubscribes. Within one message.
-pub(super) fn topics(rules: &RuleSet, sub: &Subscription, chat: i64) -> Reply {
+pub(super) fn topics(lang: Lang, rules: &RuleSet, sub: &Subscription, chat: i64) -> Reply {
     if rules.is_empty() {
-        return Reply::html("kkachi has no topics yet: its operator has not written any rules.");
+        return Reply::html(t(lang, "topics-none", &[]));
     }
-    let mut html = String::from("<b>Topics</b> (✅ = this chat gets its alerts)\n");
+    let mut html = t(lang, "topics-head", &[]);
+    html.push('\n');
     let mut buttons = Vec::new();
     let budget = MESSAGE_LIMIT - 300;
     let mut left_out = 0;
@@ -42,7 +44,7 @@ pub(super) fn topics(rules: &RuleSet, sub: &Subscription, chat: i64) -> Reply {
             line.push_str(&render::escape(&trim_chars(desc, 150)));
         }
         if fixed {
-            line.push_str(" <i>(always sent here by rules.toml)</i>");
+            line.push_str(&format!(" <i>{}</i>", t(lang, "topics-fixed", &[])));
         }
         if buttons.len() >= MAX_BUTTONS
             || render::utf16_len(&html) + render::utf16_len(&line) > budget
@@ -65,14 +67,15 @@ pub(super) fn topics(rules: &RuleSet, sub: &Subscription, chat: i64) -> Reply {
         buttons.push(InlineKeyboardButton::callback(trim_chars(&label, 40), data));
     }
     if left_out > 0 {
-        html.push_str(&format!(
-            "\n\n…and {left_out} more: <code>/subscribe NAME</code> works for every topic."
-        ));
+        html.push_str("\n\n");
+        html.push_str(&t(lang, "topics-more", &[("n", n(left_out))]));
     }
     if sub.paused {
-        html.push_str("\n\nAlerts to this chat are paused: /resume to get them.");
+        html.push_str("\n\n");
+        html.push_str(&t(lang, "paused-note", &[]));
     }
-    html.push_str("\n\nTap a button to subscribe or unsubscribe.");
+    html.push_str("\n\n");
+    html.push_str(&t(lang, "topics-tap", &[]));
     let rows: Vec<Vec<InlineKeyboardButton>> = buttons.chunks(2).map(<[_]>::to_vec).collect();
     Reply {
         html,
@@ -139,7 +142,7 @@ mod tests {
             rules: ["ai".to_string()].into(),
             ..Default::default()
         };
-        let reply = topics(&rules, &sub, 1);
+        let reply = topics(Lang::En, &rules, &sub, 1);
         let kb = reply.keyboard.expect("keyboard");
         let buttons: Vec<&InlineKeyboardButton> = kb.inline_keyboard.iter().flatten().collect();
         assert_eq!(buttons.len(), 3);

@@ -1,10 +1,11 @@
 //! The bot people talk to: commands, the `/topics` and `/settings` keyboards, and the
 //! subscriptions and chat preferences they change.
 //!
-//! - `commands`: the command set, what each does, every reply's wording;
+//! - `commands`: the command set, what each does, every reply (worded in
+//!   `locales/*/kkachi.ftl`, in the chat's language: [`crate::i18n`]);
 //! - `keyboards`: the `/topics` message and its buttons' callback data;
-//! - `settings`: the `/settings` message (delivery per topic, time zone, quiet hours), its
-//!   buttons' callback data and what a tap changes;
+//! - `settings`: the `/settings` message (delivery per topic, time zone, quiet hours,
+//!   language), its buttons' callback data and what a tap changes;
 //! - `watch`: personal rules (`/watch`, `/rules`, `/unwatch`, `/search`) and their buttons;
 //! - `status`: `/status` for kkachi admins;
 //! - `access`: who may change a chat's subscriptions (access mode, group administrators,
@@ -21,7 +22,8 @@
 //! `store::outbox`), or log the token.
 //!
 //! Invariant: every reply is HTML with every piece of user, rule and feed text escaped by
-//! [`render::escape`].
+//! [`render::escape`], in the chat's language (`Ctx::lang_of`; the words are in
+//! `locales/*/kkachi.ftl`, never in the code).
 
 mod access;
 mod commands;
@@ -42,6 +44,7 @@ use tokio::sync::watch as channel;
 use super::render;
 use crate::config::{Access, Config};
 use crate::digest::schedule::Delivery;
+use crate::i18n::Lang;
 use crate::rules::RuleSet;
 use crate::store::{Store, StoreError};
 
@@ -75,6 +78,8 @@ pub struct Settings {
     /// `[telegram] max_rules_per_chat` (0: `/watch` is off) and `max_query_chars`.
     pub max_rules_per_chat: usize,
     pub max_query_chars: usize,
+    /// `[telegram] language`: chats without a language of their own.
+    pub language: Lang,
 }
 
 impl Settings {
@@ -95,6 +100,7 @@ impl Settings {
             poll_timeout: POLL_TIMEOUT,
             max_rules_per_chat: tg.max_rules_per_chat,
             max_query_chars: tg.max_query_chars,
+            language: tg.language,
         }
     }
 }
@@ -158,6 +164,34 @@ impl Ctx {
     fn settings(&self) -> Arc<Settings> {
         self.settings.borrow().clone()
     }
+
+    /// The language to answer `who` in: the chat's choice, else (a private chat) the user's
+    /// Telegram language, else `[telegram] language`. A private chat's user language is kept
+    /// in its preferences when it changes, for the sender. A store failure is logged and
+    /// answered without the chat's choice.
+    fn lang_of(&self, who: &access::Asker) -> Lang {
+        let default = self.settings.borrow().language;
+        let code = who
+            .lang_code
+            .as_deref()
+            .filter(|_| who.kind == access::Kind::Private);
+        let mut prefs = match self.store.chat_prefs(who.chat) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(chat = who.chat, error = %e, "cannot read the chat's language");
+                return crate::i18n::chat_lang(None, code, default);
+            }
+        };
+        if let Some(code) = code
+            && prefs.user_lang.as_deref() != Some(code)
+        {
+            prefs.user_lang = Some(code.to_string());
+            if let Err(e) = self.store.set_chat_prefs(who.chat, &prefs) {
+                tracing::warn!(chat = who.chat, error = %e, "cannot keep the user's language");
+            }
+        }
+        prefs.lang(default)
+    }
 }
 
 /// Why a handler failed. Logged; the user gets an apology when the store failed.
@@ -186,10 +220,6 @@ impl Reply {
             keyboard: None,
         }
     }
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
 }
 
 use crate::text::trim_chars;

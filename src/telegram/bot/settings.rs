@@ -1,6 +1,7 @@
 //! `/settings`: one message with an inline keyboard that every tap edits in place — per
 //! subscribed topic its delivery mode (instant · hourly · daily · weekly · off, with a time and
-//! a day), the chat's time zone, and its quiet hours (with hold ↔ silent).
+//! a day), the chat's time zone, its quiet hours (with hold ↔ silent) and its language
+//! (한국어 · English). Every screen is worded in the chat's language.
 //!
 //! Pure: the screens ([`view`]), the buttons' callback codec ([`Tap::encode`],
 //! [`Tap::decode`]; `c:`-prefixed, never over Telegram's 64 bytes) and what a tap changes
@@ -16,6 +17,7 @@ use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 use super::{Reply, render, trim_chars};
 use crate::digest::schedule::{Delivery, Quiet, QuietMode};
 use crate::digest::zone::COMMON;
+use crate::i18n::{Lang, delivery, n, s, t, weekday};
 use crate::rules::RuleSet;
 use crate::store::outbox::{ChatPrefs, Subscription};
 
@@ -83,6 +85,8 @@ pub(super) enum Tap {
     Quiet(usize),
     /// Quiet-hours mode: `c:h:h` (hold) or `c:h:s` (silent).
     QuietMode(QuietMode),
+    /// The chat's language: `c:l:en`, `c:l:ko`.
+    Lang(Lang),
 }
 
 fn hhmm(t: NaiveTime) -> String {
@@ -119,6 +123,7 @@ impl Tap {
             Tap::Quiet(i) => format!("{PREFIX}q:{i}"),
             Tap::QuietMode(QuietMode::Hold) => format!("{PREFIX}h:h"),
             Tap::QuietMode(QuietMode::Silent) => format!("{PREFIX}h:s"),
+            Tap::Lang(l) => format!("{PREFIX}l:{}", l.code()),
         }
     }
 
@@ -154,6 +159,7 @@ impl Tap {
             ("q", Some(_), None) => Tap::Quiet(idx(a).filter(|&i| i < QUIET.len())?),
             ("h", Some("h"), None) => Tap::QuietMode(QuietMode::Hold),
             ("h", Some("s"), None) => Tap::QuietMode(QuietMode::Silent),
+            ("l", Some(code), None) => Tap::Lang(Lang::parse(code)?),
             _ => return None,
         };
         Some(tap)
@@ -213,23 +219,46 @@ pub(super) fn zone_of(prefs: &ChatPrefs, default: Tz) -> Tz {
         .unwrap_or(default)
 }
 
-fn quiet_text(q: Option<&Quiet>) -> String {
+fn quiet_text(lang: Lang, q: Option<&Quiet>) -> String {
     match q {
-        None => "off".into(),
-        Some(q) => format!(
-            "{}–{}, {}",
-            q.from.format("%H:%M"),
-            q.to.format("%H:%M"),
-            match q.mode {
-                QuietMode::Hold => "hold (alerts wait and come as one catch-up when they end)",
-                QuietMode::Silent => "silent (alerts come without a sound)",
-            }
+        None => t(lang, "quiet-off", &[]),
+        Some(q) => t(
+            lang,
+            "quiet-range",
+            &[
+                ("from", s(q.from.format("%H:%M").to_string())),
+                ("to", s(q.to.format("%H:%M").to_string())),
+                (
+                    "mode",
+                    s(t(
+                        lang,
+                        match q.mode {
+                            QuietMode::Hold => "quiet-hold",
+                            QuietMode::Silent => "quiet-silent",
+                        },
+                        &[],
+                    )),
+                ),
+            ],
         ),
     }
 }
 
+/// A language's own name (`English`, `한국어`), the same whatever the chat's language.
+fn lang_name(l: Lang) -> String {
+    t(
+        l,
+        match l {
+            Lang::En => "lang-en",
+            Lang::Ko => "lang-ko",
+        },
+        &[],
+    )
+}
+
 /// The settings message on `screen`.
 pub(super) fn view(
+    lang: Lang,
     rules: &RuleSet,
     sub: &Subscription,
     prefs: &ChatPrefs,
@@ -238,16 +267,25 @@ pub(super) fn view(
 ) -> Reply {
     match screen {
         Screen::Rule(i) => match rules.rules().get(i) {
-            Some(r) if sub.rules.contains(&r.name) => rule_view(i, &r.name, mode_of(sub, &r.name)),
-            _ => main_view(rules, sub, prefs, default_tz),
+            Some(r) if sub.rules.contains(&r.name) => {
+                rule_view(lang, i, &r.name, mode_of(sub, &r.name))
+            }
+            _ => main_view(lang, rules, sub, prefs, default_tz),
         },
-        Screen::Main => main_view(rules, sub, prefs, default_tz),
+        Screen::Main => main_view(lang, rules, sub, prefs, default_tz),
     }
 }
 
-fn main_view(rules: &RuleSet, sub: &Subscription, prefs: &ChatPrefs, default_tz: Tz) -> Reply {
+fn main_view(
+    lang: Lang,
+    rules: &RuleSet,
+    sub: &Subscription,
+    prefs: &ChatPrefs,
+    default_tz: Tz,
+) -> Reply {
     let tz = zone_of(prefs, default_tz);
-    let mut html = String::from("<b>Settings</b>\n");
+    let mut html = t(lang, "settings-head", &[]);
+    html.push('\n');
     let mut rows: Vec<Vec<InlineKeyboardButton>> = Vec::new();
     let mut topic_buttons = Vec::new();
     let subscribed: Vec<(usize, &str)> = rules
@@ -258,15 +296,15 @@ fn main_view(rules: &RuleSet, sub: &Subscription, prefs: &ChatPrefs, default_tz:
         .map(|(i, r)| (i, r.name.as_str()))
         .collect();
     if subscribed.is_empty() {
-        html.push_str("\nThis chat follows no topics yet: /topics to pick some.\n");
+        html.push_str(&format!("\n{}\n", t(lang, "settings-no-topics", &[])));
     } else {
-        html.push_str("\n<b>Delivery</b> (tap a topic to change it)\n");
+        html.push_str(&format!("\n{}\n", t(lang, "settings-delivery", &[])));
         for &(i, name) in &subscribed {
-            let mode = mode_of(sub, name);
+            let mode = delivery(lang, mode_of(sub, name));
             html.push_str(&format!(
                 "• <b>{}</b> — {}\n",
                 render::escape(name),
-                render::escape(&mode.to_string())
+                render::escape(&mode)
             ));
             if topic_buttons.len() < MAX_RULE_BUTTONS {
                 topic_buttons.push(button(
@@ -276,20 +314,24 @@ fn main_view(rules: &RuleSet, sub: &Subscription, prefs: &ChatPrefs, default_tz:
             }
         }
         if subscribed.len() > MAX_RULE_BUTTONS {
-            html.push_str(&format!(
-                "(buttons for the first {MAX_RULE_BUTTONS} topics)\n"
+            html.push_str(&t(
+                lang,
+                "settings-first-buttons",
+                &[("n", n(MAX_RULE_BUTTONS))],
             ));
+            html.push('\n');
         }
     }
     rows.extend(topic_buttons.chunks(2).map(<[_]>::to_vec));
+    let zone = [("zone", s(render::escape(tz.name())))];
     html.push_str(&format!(
-        "\n<b>Time zone</b>: {}{}\nOr type <code>/settings tz CITY</code> (a city or an IANA name).\n",
-        render::escape(tz.name()),
+        "\n{}\n{}\n",
         if prefs.tz.is_none() {
-            " (kkachi's default)"
+            t(lang, "settings-zone-default", &zone)
         } else {
-            ""
-        }
+            t(lang, "settings-zone", &zone)
+        },
+        t(lang, "settings-zone-hint", &[])
     ));
     let zones: Vec<InlineKeyboardButton> = COMMON
         .iter()
@@ -297,9 +339,14 @@ fn main_view(rules: &RuleSet, sub: &Subscription, prefs: &ChatPrefs, default_tz:
         .map(|(i, (label, z))| button(mark(*z == tz, label), Tap::Zone(i)))
         .collect();
     rows.extend(zones.chunks(4).map(<[_]>::to_vec));
-    html.push_str(&format!(
-        "\n<b>Quiet hours</b>: {}",
-        render::escape(&quiet_text(prefs.quiet.as_ref()))
+    html.push('\n');
+    html.push_str(&t(
+        lang,
+        "settings-quiet",
+        &[(
+            "quiet",
+            s(render::escape(&quiet_text(lang, prefs.quiet.as_ref()))),
+        )],
     ));
     let current = prefs.quiet.map(|q| (q.from, q.to));
     let quiet: Vec<InlineKeyboardButton> = QUIET
@@ -307,7 +354,7 @@ fn main_view(rules: &RuleSet, sub: &Subscription, prefs: &ChatPrefs, default_tz:
         .enumerate()
         .map(|(i, p)| {
             let (label, on) = match p {
-                None => ("off".to_string(), current.is_none()),
+                None => (t(lang, "quiet-off", &[]), current.is_none()),
                 Some((f, t)) => (
                     format!("{}–{}", time(*f).format("%H:%M"), time(*t).format("%H:%M")),
                     current == Some((time(*f), time(*t))),
@@ -320,28 +367,44 @@ fn main_view(rules: &RuleSet, sub: &Subscription, prefs: &ChatPrefs, default_tz:
     if let Some(q) = prefs.quiet {
         rows.push(vec![
             button(
-                mark(q.mode == QuietMode::Hold, "hold"),
+                mark(q.mode == QuietMode::Hold, &t(lang, "button-hold", &[])),
                 Tap::QuietMode(QuietMode::Hold),
             ),
             button(
-                mark(q.mode == QuietMode::Silent, "silent"),
+                mark(q.mode == QuietMode::Silent, &t(lang, "button-silent", &[])),
                 Tap::QuietMode(QuietMode::Silent),
             ),
         ]);
     }
+    html.push_str("\n\n");
+    html.push_str(&t(
+        lang,
+        "settings-language",
+        &[("lang", s(lang_name(lang)))],
+    ));
+    // Korean first: most of kkachi's readers are Korean.
+    rows.push(
+        [Lang::Ko, Lang::En]
+            .into_iter()
+            .map(|l| button(mark(prefs.lang == Some(l), &lang_name(l)), Tap::Lang(l)))
+            .collect(),
+    );
     Reply {
         html,
         keyboard: Some(InlineKeyboardMarkup::new(rows)),
     }
 }
 
-fn rule_view(i: usize, name: &str, mode: Delivery) -> Reply {
-    let html = format!(
-        "<b>Settings · {}</b>\n\nDelivery: <b>{}</b>\n\n\
-         instant: each match at once · hourly, daily, weekly: one digest message · off: nothing.",
-        render::escape(name),
-        render::escape(&mode.to_string())
+fn rule_view(lang: Lang, i: usize, name: &str, mode: Delivery) -> Reply {
+    let html = t(
+        lang,
+        "settings-rule",
+        &[
+            ("name", s(render::escape(name))),
+            ("mode", s(render::escape(&delivery(lang, mode)))),
+        ],
     );
+    let label = |id: &str| t(lang, id, &[]);
     let at = match mode {
         Delivery::Daily(t) | Delivery::Weekly(_, t) => t,
         _ => time(DEFAULT_TIME),
@@ -353,25 +416,28 @@ fn rule_view(i: usize, name: &str, mode: Delivery) -> Reply {
     let mut rows = vec![
         vec![
             button(
-                mark(mode == Delivery::Instant, "instant"),
+                mark(mode == Delivery::Instant, &label("mode-instant")),
                 Tap::Mode(i, Delivery::Instant),
             ),
             button(
-                mark(mode == Delivery::Hourly, "hourly"),
+                mark(mode == Delivery::Hourly, &label("mode-hourly")),
                 Tap::Mode(i, Delivery::Hourly),
             ),
             button(
-                mark(matches!(mode, Delivery::Daily(_)), "daily"),
+                mark(matches!(mode, Delivery::Daily(_)), &label("button-daily")),
                 Tap::Mode(i, Delivery::Daily(at)),
             ),
         ],
         vec![
             button(
-                mark(matches!(mode, Delivery::Weekly(..)), "weekly"),
+                mark(
+                    matches!(mode, Delivery::Weekly(..)),
+                    &label("button-weekly"),
+                ),
                 Tap::Mode(i, Delivery::Weekly(day, at)),
             ),
             button(
-                mark(mode == Delivery::Off, "off"),
+                mark(mode == Delivery::Off, &label("mode-off")),
                 Tap::Mode(i, Delivery::Off),
             ),
         ],
@@ -398,14 +464,14 @@ fn rule_view(i: usize, name: &str, mode: Delivery) -> Reply {
             .iter()
             .map(|&choice| {
                 button(
-                    mark(choice == d, &choice.to_string()),
+                    mark(choice == d, &weekday(lang, choice)),
                     Tap::Mode(i, Delivery::Weekly(choice, t)),
                 )
             })
             .collect();
         rows.extend(days.chunks(4).map(<[_]>::to_vec));
     }
-    rows.push(vec![button("« all settings", Tap::Main)]);
+    rows.push(vec![button(label("settings-back"), Tap::Main)]);
     Reply {
         html,
         keyboard: Some(InlineKeyboardMarkup::new(rows)),
@@ -413,8 +479,10 @@ fn rule_view(i: usize, name: &str, mode: Delivery) -> Reply {
 }
 
 /// Applies a tap to a chat's subscription and preferences: the answer to show (the callback
-/// answer's text) and the screen to show next. Pure.
+/// answer's text, in `lang`, or in the new language after a language tap) and the screen to
+/// show next. Pure.
 pub(super) fn apply(
+    lang: Lang,
     tap: Tap,
     rules: &RuleSet,
     sub: &mut Subscription,
@@ -431,10 +499,7 @@ pub(super) fn apply(
         Tap::Main => (String::new(), Screen::Main),
         Tap::Rule(i) => match subscribed(i) {
             Some(_) => (String::new(), Screen::Rule(i)),
-            None => (
-                "This topic is not subscribed here any more.".into(),
-                Screen::Main,
-            ),
+            None => (t(lang, "tap-not-subscribed", &[]), Screen::Main),
         },
         Tap::Mode(i, mode) => match subscribed(i) {
             Some(name) => {
@@ -443,17 +508,21 @@ pub(super) fn apply(
                 } else {
                     sub.delivery.insert(name.clone(), mode);
                 }
-                (format!("{name}: {mode}"), Screen::Rule(i))
+                (
+                    t(
+                        lang,
+                        "tap-mode",
+                        &[("name", s(name)), ("mode", s(delivery(lang, mode)))],
+                    ),
+                    Screen::Rule(i),
+                )
             }
-            None => (
-                "This topic is not subscribed here any more.".into(),
-                Screen::Main,
-            ),
+            None => (t(lang, "tap-not-subscribed", &[]), Screen::Main),
         },
         Tap::Zone(i) => {
             let (_, tz) = COMMON[i.min(COMMON.len() - 1)];
             prefs.tz = Some(tz.name().to_string());
-            (format!("Time zone: {}", tz.name()), Screen::Main)
+            (t(lang, "tap-zone", &[("zone", s(tz.name()))]), Screen::Main)
         }
         Tap::Quiet(i) => {
             let mode = prefs.quiet.map_or(QuietMode::Hold, |q| q.mode);
@@ -463,7 +532,11 @@ pub(super) fn apply(
                 mode,
             });
             (
-                format!("Quiet hours: {}", quiet_text(prefs.quiet.as_ref())),
+                t(
+                    lang,
+                    "tap-quiet",
+                    &[("quiet", s(quiet_text(lang, prefs.quiet.as_ref())))],
+                ),
                 Screen::Main,
             )
         }
@@ -471,29 +544,39 @@ pub(super) fn apply(
             Some(q) => {
                 q.mode = mode;
                 (
-                    format!("Quiet hours: {}", quiet_text(Some(q))),
+                    t(
+                        lang,
+                        "tap-quiet",
+                        &[("quiet", s(quiet_text(lang, Some(q))))],
+                    ),
                     Screen::Main,
                 )
             }
-            None => ("Quiet hours are off.".into(), Screen::Main),
+            None => (t(lang, "tap-quiet-off", &[]), Screen::Main),
         },
+        Tap::Lang(l) => {
+            prefs.lang = Some(l);
+            (t(l, "tap-language", &[]), Screen::Main)
+        }
     }
 }
 
 /// `/settings tz NAME`: sets the chat's zone; the resolver's error text (escaped) on a bad
 /// name. `Ok` carries the confirmation.
-pub(super) fn set_zone(prefs: &mut ChatPrefs, name: &str) -> Result<String, String> {
+pub(super) fn set_zone(lang: Lang, prefs: &mut ChatPrefs, name: &str) -> Result<String, String> {
     match crate::digest::zone::resolve(name) {
         Ok(tz) => {
             prefs.tz = Some(tz.name().to_string());
-            Ok(format!(
-                "Time zone set to <b>{}</b>.",
-                render::escape(tz.name())
+            Ok(t(
+                lang,
+                "zone-set",
+                &[("zone", s(render::escape(tz.name())))],
             ))
         }
-        Err(e) => Err(format!(
-            "{}\n\nSend <code>/settings tz CITY</code>, e.g. <code>/settings tz Seoul</code>.",
-            render::escape(&e.to_string())
+        Err(e) => Err(t(
+            lang,
+            "zone-bad",
+            &[("error", s(render::escape(&e.to_string())))],
         )),
     }
 }
@@ -527,6 +610,8 @@ mod tests {
             Tap::Rule(usize::MAX),
             Tap::QuietMode(QuietMode::Hold),
             Tap::QuietMode(QuietMode::Silent),
+            Tap::Lang(Lang::En),
+            Tap::Lang(Lang::Ko),
         ];
         taps.extend((0..COMMON.len()).map(Tap::Zone));
         taps.extend((0..QUIET.len()).map(Tap::Quiet));
@@ -563,6 +648,8 @@ mod tests {
             "c:h:x",
             "s:ai",
             "c:d:1:i:2",
+            "c:l:kr",
+            "c:l:",
         ] {
             assert_eq!(Tap::decode(bad), None, "{bad}");
         }
@@ -576,15 +663,30 @@ mod tests {
             ..Default::default()
         };
         let mut prefs = ChatPrefs::default();
-        let mut screens = vec![view(&rules, &sub, &prefs, Tz::Asia__Seoul, Screen::Main)];
+        let mut screens = vec![view(
+            Lang::En,
+            &rules,
+            &sub,
+            &prefs,
+            Tz::Asia__Seoul,
+            Screen::Main,
+        )];
         for mode in [
             Delivery::Instant,
             Delivery::Daily(time((9, 0))),
             Delivery::Weekly(Weekday::Sun, time((21, 0))),
         ] {
-            let (answer, screen) = apply(Tap::Mode(1, mode), &rules, &mut sub, &mut prefs);
+            let (answer, screen) =
+                apply(Lang::En, Tap::Mode(1, mode), &rules, &mut sub, &mut prefs);
             assert_eq!(answer, format!("chips: {mode}"));
-            screens.push(view(&rules, &sub, &prefs, Tz::Asia__Seoul, screen));
+            screens.push(view(
+                Lang::En,
+                &rules,
+                &sub,
+                &prefs,
+                Tz::Asia__Seoul,
+                screen,
+            ));
         }
         let weekly = datas(screens.last().expect("screen"));
         // modes 5, times 6, days 7, back 1.
@@ -598,7 +700,14 @@ mod tests {
                 );
             }
         }
-        let main = view(&rules, &sub, &prefs, Tz::Asia__Seoul, Screen::Main);
+        let main = view(
+            Lang::En,
+            &rules,
+            &sub,
+            &prefs,
+            Tz::Asia__Seoul,
+            Screen::Main,
+        );
         assert!(
             main.html.contains("• <b>chips</b> — weekly sun 21:00"),
             "{}",
@@ -615,11 +724,18 @@ mod tests {
             ..Default::default()
         };
         let mut prefs = ChatPrefs::default();
-        let (_, screen) = apply(Tap::Rule(0), &rules, &mut sub, &mut prefs);
+        let (_, screen) = apply(Lang::En, Tap::Rule(0), &rules, &mut sub, &mut prefs);
         assert_eq!(screen, Screen::Rule(0));
-        apply(Tap::Mode(0, Delivery::Hourly), &rules, &mut sub, &mut prefs);
+        apply(
+            Lang::En,
+            Tap::Mode(0, Delivery::Hourly),
+            &rules,
+            &mut sub,
+            &mut prefs,
+        );
         assert_eq!(mode_of(&sub, "ai"), Delivery::Hourly);
         apply(
+            Lang::En,
             Tap::Mode(0, Delivery::Instant),
             &rules,
             &mut sub,
@@ -627,29 +743,37 @@ mod tests {
         );
         assert!(sub.delivery.is_empty(), "instant removes the entry");
         // chips (index 1) is not subscribed: nothing changes.
-        let (answer, screen) = apply(Tap::Mode(1, Delivery::Off), &rules, &mut sub, &mut prefs);
+        let (answer, screen) = apply(
+            Lang::En,
+            Tap::Mode(1, Delivery::Off),
+            &rules,
+            &mut sub,
+            &mut prefs,
+        );
         assert!(
             sub.delivery.is_empty() && screen == Screen::Main,
             "{answer}"
         );
 
-        apply(Tap::Zone(5), &rules, &mut sub, &mut prefs);
+        apply(Lang::En, Tap::Zone(5), &rules, &mut sub, &mut prefs);
         assert_eq!(prefs.tz.as_deref(), Some("Europe/Berlin"));
         apply(
+            Lang::En,
             Tap::QuietMode(QuietMode::Silent),
             &rules,
             &mut sub,
             &mut prefs,
         );
         assert_eq!(prefs.quiet, None);
-        apply(Tap::Quiet(1), &rules, &mut sub, &mut prefs);
+        apply(Lang::En, Tap::Quiet(1), &rules, &mut sub, &mut prefs);
         apply(
+            Lang::En,
             Tap::QuietMode(QuietMode::Silent),
             &rules,
             &mut sub,
             &mut prefs,
         );
-        let (answer, _) = apply(Tap::Quiet(3), &rules, &mut sub, &mut prefs);
+        let (answer, _) = apply(Lang::En, Tap::Quiet(3), &rules, &mut sub, &mut prefs);
         assert_eq!(
             prefs.quiet,
             Some(Quiet {
@@ -662,16 +786,45 @@ mod tests {
             answer.starts_with("Quiet hours: 00:00–06:00, silent"),
             "{answer}"
         );
-        apply(Tap::Quiet(0), &rules, &mut sub, &mut prefs);
+        apply(Lang::En, Tap::Quiet(0), &rules, &mut sub, &mut prefs);
         assert_eq!(prefs.quiet, None);
 
         assert_eq!(
-            set_zone(&mut prefs, "Asia/Tokyo").as_deref(),
+            set_zone(Lang::En, &mut prefs, "Asia/Tokyo").as_deref(),
             Ok("Time zone set to <b>Asia/Tokyo</b>.")
         );
-        let err = set_zone(&mut prefs, "Atlantis<b>").expect_err("bad zone");
+        let err = set_zone(Lang::En, &mut prefs, "Atlantis<b>").expect_err("bad zone");
         assert!(err.contains("unknown time zone"), "{err}");
         assert!(!err.contains("<b>\""), "escaped: {err}");
         assert_eq!(prefs.tz.as_deref(), Some("Asia/Tokyo"));
+
+        // The language row: a tap stores the choice and answers in the new language.
+        let (answer, screen) = apply(Lang::En, Tap::Lang(Lang::Ko), &rules, &mut sub, &mut prefs);
+        assert_eq!((answer.as_str(), screen), ("언어: 한국어", Screen::Main));
+        assert_eq!(prefs.lang, Some(Lang::Ko));
+        let main = view(
+            Lang::Ko,
+            &rules,
+            &sub,
+            &prefs,
+            Tz::Asia__Seoul,
+            Screen::Main,
+        );
+        assert!(main.html.starts_with("<b>설정</b>"), "{}", main.html);
+        assert!(main.html.contains("<b>언어</b>: 한국어"), "{}", main.html);
+        assert!(datas(&main).contains(&"c:l:en".to_string()));
+        let rule = view(
+            Lang::Ko,
+            &rules,
+            &sub,
+            &prefs,
+            Tz::Asia__Seoul,
+            Screen::Rule(0),
+        );
+        assert!(
+            rule.html.contains("전달 방식: <b>즉시</b>"),
+            "{}",
+            rule.html
+        );
     }
 }

@@ -27,7 +27,8 @@ use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 
 use super::access::{Asker, Gate, gate, refusal};
 use super::render;
-use super::{BotError, Ctx, Reply, Settings, plural};
+use super::{BotError, Ctx, Reply, Settings};
+use crate::i18n::{Lang, n, s as text, t};
 use crate::rules::personal::{self, derive_name, split_named};
 use crate::rules::{RuleSet, caret_line};
 use crate::store::personal::{Added, PersonalRule};
@@ -223,9 +224,10 @@ fn story_line(n: usize, s: &StoredStory, tz: Tz) -> String {
 
 /// `error: column N: …` with the query and a caret, as `kkachi rules test` prints it, in a
 /// code block.
-fn query_error(query: &str, e: &crate::rules::QueryError) -> String {
+fn query_error(lang: Lang, query: &str, e: &crate::rules::QueryError) -> String {
     format!(
-        "That query has a problem:\n<pre>error: {}\n{}</pre>",
+        "{}\n<pre>error: {}\n{}</pre>",
+        t(lang, "watch-query-problem", &[]),
         render::escape(&e.to_string()),
         render::escape(&e.caret(query))
     )
@@ -249,12 +251,8 @@ fn warnings_block(query: &str, warnings: &[crate::rules::Warning]) -> String {
     format!("\n<pre>{}</pre>", render::escape(&lines.join("\n")))
 }
 
-fn usage() -> String {
-    "Send <code>/watch QUERY</code> to get alerts for your own query, e.g. \
-     <code>/watch DeepSeek</code> or <code>/watch ai: OpenAI AND \"한국 기업\"</code> \
-     (<code>NAME:</code> in front names it). The same language as rules.toml: AND, OR, NOT, \
-     \"phrases\", prefix*, title:, NEAR/5."
-        .into()
+fn usage(lang: Lang) -> String {
+    t(lang, "watch-usage", &[])
 }
 
 /// The one-query rule set a preview or search matches with: the rules file's alias settings.
@@ -271,46 +269,44 @@ fn one_rule(rules: &RuleSet, query: &str) -> Result<RuleSet, crate::rules::Query
 pub(super) async fn watch(
     bot: &Bot,
     ctx: &Ctx,
+    lang: Lang,
     who: &Asker,
     args: &str,
 ) -> Result<Reply, BotError> {
     let settings = ctx.settings();
     let g = gate(bot, &settings, who).await?;
     if g != Gate::Open {
-        return Ok(Reply::html(refusal(g, who)));
+        return Ok(Reply::html(refusal(lang, g, who)));
     }
     let limit = settings.max_rules_per_chat;
     if limit == 0 {
-        return Ok(Reply::html(
-            "Personal rules are turned off on this kkachi; /topics lists what it watches.",
-        ));
+        return Ok(Reply::html(t(lang, "watch-off", &[])));
     }
     let (name, query) = split_named(args);
     if query.is_empty() {
-        return Ok(Reply::html(usage()));
+        return Ok(Reply::html(usage(lang)));
     }
     let warnings = match personal::check_query(query, settings.max_query_chars) {
         Ok(w) => w,
-        Err(e) => return Ok(Reply::html(query_error(query, &e))),
+        Err(e) => return Ok(Reply::html(query_error(lang, query, &e))),
     };
     let existing = ctx.store.personal_rules(who.chat)?;
     if existing.len() >= limit {
-        return Ok(Reply::html(format!(
-            "This chat has {} personal rules, the most this kkachi allows. /rules lists them; \
-             delete one to add another.",
-            existing.len()
+        return Ok(Reply::html(t(
+            lang,
+            "watch-limit",
+            &[("count", n(existing.len()))],
         )));
     }
     let name = match name {
-        Some(n) if existing.iter().any(|r| r.name == n) => {
-            return Ok(Reply::html(format!(
-                "This chat already watches a rule named <b>{}</b>: /unwatch {} first, or pick \
-                 another name.",
-                render::escape(n),
-                render::escape(n)
+        Some(name) if existing.iter().any(|r| r.name == name) => {
+            return Ok(Reply::html(t(
+                lang,
+                "watch-name-taken",
+                &[("name", text(render::escape(name)))],
             )));
         }
-        Some(n) => n.to_string(),
+        Some(name) => name.to_string(),
         None => {
             let taken: Vec<&str> = existing.iter().map(|r| r.name.as_str()).collect();
             derive_name(query, &taken)
@@ -318,7 +314,7 @@ pub(super) async fn watch(
     };
     let set = match one_rule(&ctx.rules(), query) {
         Ok(set) => set,
-        Err(e) => return Ok(Reply::html(query_error(query, &e))),
+        Err(e) => return Ok(Reply::html(query_error(lang, query, &e))),
     };
     // Answered at once (nothing here depends on how many rules kkachi holds); the preview
     // reads the store's last 7 days, which takes longer in a big store, and is edited in.
@@ -334,14 +330,15 @@ pub(super) async fn watch(
         query: query.to_string(),
     });
     let keyboard = InlineKeyboardMarkup::new([[
-        button("✅ Watch", &Tap::Save(id)),
-        button("✖ Cancel", &Tap::Cancel(id)),
+        button(t(lang, "watch-button-save", &[]), &Tap::Save(id)),
+        button(t(lang, "watch-button-cancel", &[]), &Tap::Cancel(id)),
     ]]);
-    let tail = "\n\nWatch it? Alerts start with the next poll.";
+    let tail = format!("\n\n{}", t(lang, "watch-ask", &[]));
+    let days = PREVIEW_WINDOW.num_days() as usize;
     let first = Reply {
         html: format!(
-            "{head}Looking through the last {} days…{tail}",
-            PREVIEW_WINDOW.num_days()
+            "{head}{}{tail}",
+            t(lang, "watch-looking", &[("days", n(days))])
         ),
         keyboard: Some(keyboard.clone()),
     };
@@ -351,7 +348,7 @@ pub(super) async fn watch(
     let found = find_off_reactor(ctx, set, PREVIEW_WINDOW).await?;
     let tz = zone(ctx, who.chat, &settings);
     let preview = Reply {
-        html: format!("{head}{}{tail}", preview_text(&found, tz)),
+        html: format!("{head}{}{tail}", preview_text(lang, &found, tz)),
         keyboard: Some(keyboard),
     };
     // A tap on ✅ or ✖ before the preview arrived has replaced the message: leave it.
@@ -362,21 +359,29 @@ pub(super) async fn watch(
 }
 
 /// "N stories of the last 7 days would have matched", and the newest few.
-fn preview_text(found: &Found, tz: Tz) -> String {
-    let n = found.stories.len();
-    let days = PREVIEW_WINDOW.num_days();
-    if n == 0 {
-        return format!("No story of the last {days} days would have matched.");
+fn preview_text(lang: Lang, found: &Found, tz: Tz) -> String {
+    let count = found.stories.len();
+    let days = PREVIEW_WINDOW.num_days() as usize;
+    if count == 0 {
+        return t(lang, "watch-preview-none", &[("days", n(days))]);
     }
-    let mut out = format!(
-        "{n} stor{} of the last {days} days would have matched{}",
-        if n == 1 { "y" } else { "ies" },
-        if n > PREVIEW_SHOWN {
-            format!("; the newest {PREVIEW_SHOWN}:")
-        } else {
-            ":".into()
-        }
-    );
+    let mut out = if count > PREVIEW_SHOWN {
+        t(
+            lang,
+            "watch-preview-newest",
+            &[
+                ("count", n(count)),
+                ("days", n(days)),
+                ("shown", n(PREVIEW_SHOWN)),
+            ],
+        )
+    } else {
+        t(
+            lang,
+            "watch-preview-all",
+            &[("count", n(count)), ("days", n(days))],
+        )
+    };
     for (i, s) in found.stories.iter().take(PREVIEW_SHOWN).enumerate() {
         out.push_str(&story_line(i + 1, s, tz));
     }
@@ -384,30 +389,35 @@ fn preview_text(found: &Found, tz: Tz) -> String {
 }
 
 /// `/rules`: the chat's personal rules, each with buttons.
-pub(super) fn rules(ctx: &Ctx, who: &Asker) -> Result<Reply, BotError> {
+pub(super) fn rules(ctx: &Ctx, lang: Lang, who: &Asker) -> Result<Reply, BotError> {
     let settings = ctx.settings();
     if !settings.allowed(who) {
-        return Ok(Reply::html(refusal(Gate::NotAllowed, who)));
+        return Ok(Reply::html(refusal(lang, Gate::NotAllowed, who)));
     }
     let list = ctx.store.personal_rules(who.chat)?;
-    Ok(rules_view(&list, settings.max_rules_per_chat))
+    Ok(rules_view(lang, &list, settings.max_rules_per_chat))
 }
 
-fn rules_view(list: &[PersonalRule], limit: usize) -> Reply {
+fn rules_view(lang: Lang, list: &[PersonalRule], limit: usize) -> Reply {
     if list.is_empty() {
-        return Reply::html(format!(
-            "This chat has no personal rules yet. {}",
-            usage().replacen("Send", "send", 1)
-        ));
+        return Reply::html(format!("{} {}", t(lang, "rules-none", &[]), usage(lang)));
     }
-    let mut html = format!("<b>Your rules</b> ({} of {limit}):", list.len());
+    let mut html = t(
+        lang,
+        "rules-head",
+        &[("count", n(list.len())), ("limit", n(limit))],
+    );
     let mut rows = Vec::new();
     for (i, r) in list.iter().enumerate() {
         html.push_str(&format!(
             "\n{}. <b>{}</b>{} — <code>{}</code>",
             i + 1,
             render::escape(&r.name),
-            if r.paused { " (paused)" } else { "" },
+            if r.paused {
+                format!(" {}", t(lang, "rules-paused", &[]))
+            } else {
+                String::new()
+            },
             render::escape(&r.query)
         ));
         let code = name_code(&r.name);
@@ -421,11 +431,15 @@ fn rules_view(list: &[PersonalRule], limit: usize) -> Reply {
                 },
                 &Tap::Toggle(code.clone()),
             ),
-            button("🗑 Delete", &Tap::Delete(code.clone())),
-            button("🔎 Test", &Tap::Test(code)),
+            button(
+                t(lang, "rules-button-delete", &[]),
+                &Tap::Delete(code.clone()),
+            ),
+            button(t(lang, "rules-button-test", &[]), &Tap::Test(code)),
         ]);
     }
-    html.push_str("\n\n⏸ pauses a rule, ▶ resumes it, 🔎 shows its last 7 days.");
+    html.push_str("\n\n");
+    html.push_str(&t(lang, "rules-legend", &[]));
     Reply {
         html,
         keyboard: Some(InlineKeyboardMarkup::new(rows)),
@@ -436,26 +450,23 @@ fn rules_view(list: &[PersonalRule], limit: usize) -> Reply {
 pub(super) async fn unwatch(
     bot: &Bot,
     ctx: &Ctx,
+    lang: Lang,
     who: &Asker,
     args: &str,
 ) -> Result<Reply, BotError> {
     let settings = ctx.settings();
     let g = gate(bot, &settings, who).await?;
     if g != Gate::Open {
-        return Ok(Reply::html(refusal(g, who)));
+        return Ok(Reply::html(refusal(lang, g, who)));
     }
     let name = args.trim();
     if name.is_empty() {
-        return Ok(Reply::html(
-            "Send <code>/unwatch NAME</code>; /rules lists this chat's rules.",
-        ));
+        return Ok(Reply::html(t(lang, "unwatch-usage", &[])));
     }
+    let name_arg = ("name", text(render::escape(name)));
     if ctx.store.remove_personal_rule(who.chat, name)? {
         ctx.personal.changed();
-        return Ok(Reply::html(format!(
-            "Stopped watching <b>{}</b>.",
-            render::escape(name)
-        )));
+        return Ok(Reply::html(t(lang, "unwatch-done", &[name_arg])));
     }
     let list = ctx.store.personal_rules(who.chat)?;
     let names: Vec<String> = list
@@ -463,43 +474,47 @@ pub(super) async fn unwatch(
         .map(|r| format!("<b>{}</b>", render::escape(&r.name)))
         .collect();
     Ok(Reply::html(if names.is_empty() {
-        format!(
-            "This chat has no rule named <b>{}</b> (it has no personal rules).",
-            render::escape(name)
-        )
+        t(lang, "unwatch-unknown-none", &[name_arg])
     } else {
-        format!(
-            "This chat has no rule named <b>{}</b>; its rules: {}.",
-            render::escape(name),
-            names.join(", ")
+        t(
+            lang,
+            "unwatch-unknown",
+            &[name_arg, ("names", text(names.join(", ")))],
         )
     }))
 }
 
 /// `/search QUERY [7d]`: the newest stored matches, a page at a time.
-pub(super) async fn search(ctx: &Ctx, who: &Asker, args: &str) -> Result<Reply, BotError> {
+pub(super) async fn search(
+    ctx: &Ctx,
+    lang: Lang,
+    who: &Asker,
+    args: &str,
+) -> Result<Reply, BotError> {
     let settings = ctx.settings();
     if !settings.allowed(who) {
-        return Ok(Reply::html(refusal(Gate::NotAllowed, who)));
+        return Ok(Reply::html(refusal(lang, Gate::NotAllowed, who)));
     }
     let (query, window) = split_window(args);
     if query.is_empty() {
-        return Ok(Reply::html(
-            "Send <code>/search QUERY</code> (and a window such as <code>3d</code> or \
-             <code>24h</code> at the end; 7 days by default) to see the newest matching stories \
-             kkachi has kept.",
-        ));
+        return Ok(Reply::html(t(lang, "search-usage", &[])));
     }
     let window = match window {
         Ok(w) => w,
-        Err(text) => return Ok(Reply::html(text)),
+        Err(bad) => {
+            return Ok(Reply::html(t(
+                lang,
+                "search-window-range",
+                &[("window", text(render::escape(&bad)))],
+            )));
+        }
     };
     if let Err(e) = personal::check_query(query, settings.max_query_chars) {
-        return Ok(Reply::html(query_error(query, &e)));
+        return Ok(Reply::html(query_error(lang, query, &e)));
     }
     let set = match one_rule(&ctx.rules(), query) {
         Ok(set) => set,
-        Err(e) => return Ok(Reply::html(query_error(query, &e))),
+        Err(e) => return Ok(Reply::html(query_error(lang, query, &e))),
     };
     let found = find_off_reactor(ctx, set, window).await?;
     let id = ctx.drafts.keep(Draft::Search {
@@ -508,10 +523,11 @@ pub(super) async fn search(ctx: &Ctx, who: &Asker, args: &str) -> Result<Reply, 
         window,
     });
     let tz = zone(ctx, who.chat, &settings);
-    Ok(search_page(id, query, window, &found, 0, tz))
+    Ok(search_page(lang, id, query, window, &found, 0, tz))
 }
 
-/// A trailing window (`7d`, `24h`, `2w`) off the query; 7 days when there is none.
+/// A trailing window (`7d`, `24h`, `2w`) off the query; 7 days when there is none. `Err` holds
+/// a window out of range, as written.
 fn split_window(args: &str) -> (&str, Result<chrono::Duration, String>) {
     let args = args.trim();
     let Some((query, last)) = args.rsplit_once(char::is_whitespace) else {
@@ -525,34 +541,38 @@ fn split_window(args: &str) -> (&str, Result<chrono::Duration, String>) {
     {
         return (args, Ok(PREVIEW_WINDOW));
     }
-    let n: i64 = digits.parse().unwrap_or(i64::MAX);
+    let count: i64 = digits.parse().unwrap_or(i64::MAX);
     let hours = match unit {
-        'h' => n,
-        'd' => n.saturating_mul(24),
-        _ => n.saturating_mul(24 * 7),
+        'h' => count,
+        'd' => count.saturating_mul(24),
+        _ => count.saturating_mul(24 * 7),
     };
     let window = if (1..=24 * 365).contains(&hours) {
         Ok(chrono::Duration::hours(hours))
     } else {
-        Err(format!(
-            "The window <code>{}</code> is out of range: use 1h to 365d.",
-            render::escape(last)
-        ))
+        Err(last.to_string())
     };
     (query.trim_end(), window)
 }
 
-fn window_text(window: chrono::Duration) -> String {
+fn window_text(lang: Lang, window: chrono::Duration) -> String {
     if window.num_hours() % 24 == 0 {
-        let d = window.num_days();
-        format!("{d} day{}", plural(d as usize))
+        t(
+            lang,
+            "search-days",
+            &[("count", n(window.num_days() as usize))],
+        )
     } else {
-        let h = window.num_hours();
-        format!("{h} hour{}", plural(h as usize))
+        t(
+            lang,
+            "search-hours",
+            &[("count", n(window.num_hours() as usize))],
+        )
     }
 }
 
 fn search_page(
+    lang: Lang,
     id: u64,
     query: &str,
     window: chrono::Duration,
@@ -560,34 +580,44 @@ fn search_page(
     page: usize,
     tz: Tz,
 ) -> Reply {
-    let n = found.stories.len();
-    let pages = n.div_ceil(PAGE).max(1);
+    let count = found.stories.len();
+    let pages = count.div_ceil(PAGE).max(1);
     let page = page.min(pages - 1);
-    let mut html = format!(
-        "🔎 <code>{}</code> · last {}: ",
-        render::escape(query),
-        window_text(window)
+    let mut html = t(
+        lang,
+        "search-head",
+        &[
+            ("query", text(render::escape(query))),
+            ("window", text(window_text(lang, window))),
+        ],
     );
-    if n == 0 {
-        html.push_str("no stories.");
+    html.push(' ');
+    if count == 0 {
+        html.push_str(&t(lang, "search-none", &[]));
         return Reply::html(html);
     }
     let from = page * PAGE;
-    let to = (from + PAGE).min(n);
-    html.push_str(&format!(
-        "{n} stor{} (newest first, {}–{to})",
-        if n == 1 { "y" } else { "ies" },
-        from + 1
+    let to = (from + PAGE).min(count);
+    html.push_str(&t(
+        lang,
+        "search-found",
+        &[("count", n(count)), ("from", n(from + 1)), ("to", n(to))],
     ));
     for (i, s) in found.stories[from..to].iter().enumerate() {
         html.push_str(&story_line(from + i + 1, s, tz));
     }
     let mut row = Vec::new();
     if page > 0 {
-        row.push(button("◀ Newer", &Tap::Page(id, page - 1)));
+        row.push(button(
+            t(lang, "search-newer", &[]),
+            &Tap::Page(id, page - 1),
+        ));
     }
     if page + 1 < pages {
-        row.push(button("Older ▶", &Tap::Page(id, page + 1)));
+        row.push(button(
+            t(lang, "search-older", &[]),
+            &Tap::Page(id, page + 1),
+        ));
     }
     Reply {
         html,
@@ -604,12 +634,14 @@ pub(super) async fn on_tap(
 ) -> Result<(), BotError> {
     let tap = q.data.as_deref().and_then(Tap::decode);
     let (Some(msg), Some(tap)) = (q.regular_message(), tap) else {
+        let lang = ctx.settings().language;
         bot.answer_callback_query(q.id.clone())
-            .text("This button is out of date: send the command again.")
+            .text(t(lang, "watch-tap-outdated", &[]))
             .await?;
         return Ok(());
     };
     let who = super::dispatcher::tapper(msg, &q);
+    let lang = ctx.lang_of(&who);
     let settings = ctx.settings();
     let changes = matches!(tap, Tap::Save(_) | Tap::Toggle(_) | Tap::Delete(_));
     let g = if changes {
@@ -620,22 +652,22 @@ pub(super) async fn on_tap(
         Gate::NotAllowed
     };
     if g != Gate::Open {
-        let text = match g {
-            Gate::NotAdmin => "Only this group's administrators can change its rules.",
-            _ => "Sorry, this chat is not allowed to subscribe.",
+        let answer = match g {
+            Gate::NotAdmin => t(lang, "watch-tap-not-admin", &[]),
+            _ => t(lang, "tap-not-allowed", &[]),
         };
         bot.answer_callback_query(q.id.clone())
-            .text(text)
+            .text(answer)
             .show_alert(true)
             .await?;
         return Ok(());
     }
-    let (answer, reply, extra) = match tapped(&ctx, &who, tap, &settings).await {
+    let (answer, reply, extra) = match tapped(&ctx, lang, &who, tap, &settings).await {
         Ok(r) => r,
         Err(BotError::Store(e)) => {
             tracing::error!(chat = who.chat, error = %e, "a rules button failed on the store");
             bot.answer_callback_query(q.id.clone())
-                .text("Sorry, kkachi could not do that just now.")
+                .text(t(lang, "tap-failed", &[]))
                 .await?;
             return Ok(());
         }
@@ -654,16 +686,27 @@ pub(super) async fn on_tap(
 /// What a tap does: the callback answer, the message's new text, and a new message.
 async fn tapped(
     ctx: &Ctx,
+    lang: Lang,
     who: &Asker,
     tap: Tap,
     settings: &Settings,
 ) -> Result<(String, Option<Reply>, Option<Reply>), BotError> {
-    let stale = || {
-        (
-            "This button is out of date: send the command again.".to_string(),
-            None,
-            None,
-        )
+    let stale = || (t(lang, "watch-tap-outdated", &[]), None, None);
+    let limit = settings.max_rules_per_chat;
+    let named = |id: &str, name: &str| t(lang, id, &[("name", text(name.to_string()))]);
+    let find_rule = |code: &str| -> Result<Option<PersonalRule>, StoreError> {
+        Ok(ctx
+            .store
+            .personal_rules(who.chat)?
+            .into_iter()
+            .find(|r| name_code(&r.name) == code))
+    };
+    let list_view = || -> Result<Reply, StoreError> {
+        Ok(rules_view(
+            lang,
+            &ctx.store.personal_rules(who.chat)?,
+            limit,
+        ))
     };
     match tap {
         Tap::Save(id) => {
@@ -679,39 +722,30 @@ async fn tapped(
                 paused: false,
                 created: Utc::now(),
             };
-            let added = ctx.store.add_personal_rule(
-                chat,
-                &rule,
-                settings.max_rules_per_chat,
-                settings.delivery,
-            )?;
+            let added = ctx
+                .store
+                .add_personal_rule(chat, &rule, limit, settings.delivery)?;
+            let html_name = ("name", text(render::escape(&name)));
             let (answer, html) = match added {
                 Added::Added => {
                     ctx.personal.changed();
                     tracing::info!(chat, rule = name, query, "personal rule added");
                     (
-                        format!("Watching {name}"),
-                        format!(
-                            "✅ Watching <b>{}</b>: <code>{}</code>\nAlerts start with the next \
-                             poll. /rules lists this chat's rules.",
-                            render::escape(&name),
-                            render::escape(&query)
+                        named("watch-saved-answer", &name),
+                        t(
+                            lang,
+                            "watch-saved",
+                            &[html_name, ("query", text(render::escape(&query)))],
                         ),
                     )
                 }
                 Added::NameTaken => (
-                    format!("{name} exists already"),
-                    format!(
-                        "This chat already watches a rule named <b>{}</b>: nothing changed.",
-                        render::escape(&name)
-                    ),
+                    named("watch-exists-answer", &name),
+                    t(lang, "watch-exists", &[html_name]),
                 ),
                 Added::Limit { limit } => (
-                    "Too many rules".into(),
-                    format!(
-                        "This chat has {limit} personal rules, the most this kkachi allows: \
-                         nothing changed. /rules lists them."
-                    ),
+                    t(lang, "watch-limit-answer", &[]),
+                    t(lang, "watch-limit-tap", &[("limit", n(limit))]),
                 ),
             };
             Ok((answer, Some(Reply::html(html)), None))
@@ -719,85 +753,54 @@ async fn tapped(
         Tap::Cancel(id) => {
             ctx.drafts.take(id);
             Ok((
-                "Cancelled".into(),
-                Some(Reply::html("Not watched: nothing changed.")),
+                t(lang, "watch-cancel-answer", &[]),
+                Some(Reply::html(t(lang, "watch-cancelled", &[]))),
                 None,
             ))
         }
-        Tap::Toggle(code) | Tap::Delete(code) | Tap::Test(code)
-            if !ctx
-                .store
-                .personal_rules(who.chat)?
-                .iter()
-                .any(|r| name_code(&r.name) == code) =>
-        {
-            let list = ctx.store.personal_rules(who.chat)?;
-            Ok((
-                "That rule is gone".into(),
-                Some(rules_view(&list, settings.max_rules_per_chat)),
-                None,
-            ))
+        Tap::Toggle(code) | Tap::Delete(code) | Tap::Test(code) if find_rule(&code)?.is_none() => {
+            Ok((t(lang, "rules-gone-answer", &[]), Some(list_view()?), None))
         }
         Tap::Toggle(code) => {
-            let list = ctx.store.personal_rules(who.chat)?;
-            let rule = list
-                .iter()
-                .find(|r| name_code(&r.name) == code)
-                .expect("checked above");
+            let rule = find_rule(&code)?.expect("checked above");
             let now = ctx
                 .store
                 .set_personal_paused(who.chat, &rule.name, !rule.paused)?;
             ctx.personal.changed();
             let answer = match now {
-                Some(r) if r.paused => format!("Paused {}", r.name),
-                Some(r) => format!("Resumed {}", r.name),
-                None => "That rule is gone".into(),
+                Some(r) if r.paused => named("rules-paused-answer", &r.name),
+                Some(r) => named("rules-resumed-answer", &r.name),
+                None => t(lang, "rules-gone-answer", &[]),
             };
-            let list = ctx.store.personal_rules(who.chat)?;
-            Ok((
-                answer,
-                Some(rules_view(&list, settings.max_rules_per_chat)),
-                None,
-            ))
+            Ok((answer, Some(list_view()?), None))
         }
         Tap::Delete(code) => {
-            let list = ctx.store.personal_rules(who.chat)?;
-            let name = list
-                .iter()
-                .find(|r| name_code(&r.name) == code)
-                .map(|r| r.name.clone())
-                .expect("checked above");
-            ctx.store.remove_personal_rule(who.chat, &name)?;
+            let rule = find_rule(&code)?.expect("checked above");
+            ctx.store.remove_personal_rule(who.chat, &rule.name)?;
             ctx.personal.changed();
-            tracing::info!(chat = who.chat, rule = name, "personal rule removed");
-            let list = ctx.store.personal_rules(who.chat)?;
+            tracing::info!(chat = who.chat, rule = rule.name, "personal rule removed");
             Ok((
-                format!("Deleted {name}"),
-                Some(rules_view(&list, settings.max_rules_per_chat)),
+                named("rules-deleted-answer", &rule.name),
+                Some(list_view()?),
                 None,
             ))
         }
         Tap::Test(code) => {
-            let list = ctx.store.personal_rules(who.chat)?;
-            let rule = list
-                .iter()
-                .find(|r| name_code(&r.name) == code)
-                .expect("checked above")
-                .clone();
+            let rule = find_rule(&code)?.expect("checked above");
             let html = match one_rule(&ctx.rules(), &rule.query) {
-                Err(e) => query_error(&rule.query, &e),
+                Err(e) => query_error(lang, &rule.query, &e),
                 Ok(set) => {
                     let found = find_off_reactor(ctx, set, PREVIEW_WINDOW).await?;
                     format!(
                         "🔎 <b>{}</b>: <code>{}</code>\n\n{}",
                         render::escape(&rule.name),
                         render::escape(&rule.query),
-                        preview_text(&found, zone(ctx, who.chat, settings))
+                        preview_text(lang, &found, zone(ctx, who.chat, settings))
                     )
                 }
             };
             Ok((
-                format!("Testing {}", rule.name),
+                named("rules-testing-answer", &rule.name),
                 None,
                 Some(Reply::html(html)),
             ))
@@ -814,15 +817,14 @@ async fn tapped(
             if chat != who.chat {
                 return Ok(stale());
             }
-            let set = match one_rule(&ctx.rules(), &query) {
-                Ok(set) => set,
-                Err(_) => return Ok(stale()),
+            let Ok(set) = one_rule(&ctx.rules(), &query) else {
+                return Ok(stale());
             };
             let found = find_off_reactor(ctx, set, window).await?;
             let tz = zone(ctx, who.chat, settings);
             Ok((
-                format!("Page {}", page + 1),
-                Some(search_page(id, &query, window, &found, page, tz)),
+                t(lang, "search-page-answer", &[("page", n(page + 1))]),
+                Some(search_page(lang, id, &query, window, &found, page, tz)),
                 None,
             ))
         }
@@ -892,13 +894,13 @@ mod tests {
         // A last word that is not a window is part of the query.
         assert_eq!(split_window("F1 3D"), ("F1 3D", Ok(PREVIEW_WINDOW)));
         assert!(split_window("a 0d").1.is_err());
-        assert!(split_window("a 9999d").1.unwrap_err().contains("9999d"));
+        assert_eq!(split_window("a 9999d").1, Err("9999d".to_string()));
     }
 
     #[test]
     fn errors_and_warnings_read_like_rules_test() {
         let e = crate::rules::check_query("DeepSeek AND").unwrap_err();
-        let html = query_error("DeepSeek AND", &e);
+        let html = query_error(Lang::En, "DeepSeek AND", &e);
         assert!(
             html.starts_with("That query has a problem:\n<pre>error: column"),
             "{html}"
@@ -919,13 +921,13 @@ mod tests {
             paused,
             created: Utc::now(),
         };
-        let view = rules_view(&[rule("deepseek", false), rule("ai", true)], 20);
+        let view = rules_view(Lang::En, &[rule("deepseek", false), rule("ai", true)], 20);
         assert!(view.html.contains("(2 of 20)"));
         assert!(view.html.contains("<b>ai</b> (paused)"));
         assert!(view.html.contains("A &amp; &lt;b&gt;"), "{}", view.html);
         let kb = view.keyboard.expect("buttons");
         assert_eq!(kb.inline_keyboard.len(), 2);
         assert_eq!(kb.inline_keyboard[1][0].text, "▶ ai");
-        assert!(rules_view(&[], 20).keyboard.is_none());
+        assert!(rules_view(Lang::En, &[], 20).keyboard.is_none());
     }
 }
