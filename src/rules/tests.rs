@@ -298,7 +298,13 @@ fn loads_the_issue_example() {
     assert_eq!(info.query, "OpenAI AND \"한국 기업\"");
     assert_eq!(info.description, "OpenAI's business with Korean companies");
     assert!(info.feeds.is_empty());
-    assert_eq!(info.chats, vec![-1_001_234_567_890, 42]);
+    assert_eq!(
+        info.chats,
+        vec![
+            crate::deliver::Dest::chat(-1_001_234_567_890),
+            crate::deliver::Dest::chat(42)
+        ]
+    );
     let hits = loaded
         .rules
         .match_doc(&doc("오픈에이아이, 한국 기업들과 협력", ""));

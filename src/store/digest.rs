@@ -3,7 +3,8 @@
 //! Owns two sled trees (records are JSON like the rest of the store):
 //! - `digest.v1`: due (i64 BE, milliseconds since the epoch, UTC) ++ chat (i64 BE) ++ sequence
 //!   (u64 BE, sled's id generator) → [`PendingRecord`] `{"kind":"daily","item":{"alert":..,
-//!   "at":..}}`. Key order is due order, then chat: the digest task reads the due groups as a
+//!   "at":..}}` (with `"thread":17` when it waits for a forum topic's digest; records without
+//!   it are the whole chat's, as every record before topics). Key order is due order, then chat: the digest task reads the due groups as a
 //!   prefix of the tree. Items are written in the admission transaction that marks their story
 //!   seen ([`Store::admit_and_enqueue`]), and removed in the transaction that queues their
 //!   digest ([`Store::release_digests`]), so a crash neither loses a pending story nor makes a
@@ -11,8 +12,9 @@
 //! - `prefs.v1`: chat (i64 BE) → [`ChatPrefs`]: the chat's zone (IANA name) and quiet hours.
 //!
 //! A digest is an outbox entry ([`Body::Digest`](crate::store::outbox::Body::Digest)) under a digest id ([`digest_id`]: SHA-256 of
-//! "digest", chat, due and kind), so the sender's `sent.v1` check keeps it from ever being sent
-//! twice, like an alert.
+//! "digest", chat, due and kind; the entry names its topic, and `sent.v1`'s key includes it), so
+//! the sender's `sent.v1` check keeps it from ever being sent twice, like an alert. A chat's
+//! due group holding items for several of its topics makes one digest per topic.
 //!
 //! Must not: compute due times (that is `digest::schedule`, called by `deliver::route`) or
 //! render anything.
@@ -56,6 +58,8 @@ impl Trees {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pending {
     pub chat: i64,
+    /// The forum topic of `chat` the digest goes to (`None`: the whole chat).
+    pub thread: Option<i32>,
     pub due: DateTime<Utc>,
     pub kind: Kind,
     pub item: Item,
@@ -66,6 +70,19 @@ pub struct Pending {
 pub struct PendingRecord {
     pub kind: Kind,
     pub item: Item,
+    /// The forum topic the item waits for (`None`: the whole chat). Not written when `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread: Option<i32>,
+}
+
+impl From<&Pending> for PendingRecord {
+    fn from(p: &Pending) -> PendingRecord {
+        PendingRecord {
+            kind: p.kind,
+            item: p.item.clone(),
+            thread: p.thread,
+        }
+    }
 }
 
 /// What an admission queues for one story: outbox entries (sent now) and pending digest items.
@@ -188,6 +205,7 @@ impl Store {
             let r: PendingRecord = decode(&self.digest.pending, &k, &v, "pending digest item")?;
             out.push(Pending {
                 chat,
+                thread: r.thread,
                 due,
                 kind: r.kind,
                 item: r.item,
@@ -219,27 +237,24 @@ impl Store {
         for p in items {
             let mut k = group_prefix(p.due, p.chat).to_vec();
             k.extend_from_slice(&self.db.generate_id()?.to_be_bytes());
-            let v = encode(
-                &PendingRecord {
-                    kind: p.kind,
-                    item: p.item.clone(),
-                },
-                "pending digest item",
-            )?;
+            let v = encode(&PendingRecord::from(p), "pending digest item")?;
             self.digest.pending.insert(k, v)?;
         }
         self.digest.wake.notify_one();
         Ok(())
     }
 
-    /// Moves `chat`'s pending items to the due time `due_of` gives them (`None`: keep theirs),
-    /// after the chat changed its zone, quiet hours or a topic's mode: one transaction, so an
-    /// item is never in two groups nor in none. Returns how many moved.
+    /// Moves the pending items of `dest` (a chat, or one forum topic of it) to the due time
+    /// `due_of` gives them (`None`: keep theirs), after the chat changed its zone, quiet hours
+    /// or a rule's mode: one transaction, so an item is never in two groups nor in none.
+    /// Returns how many moved.
     pub fn reschedule_pending(
         &self,
-        chat: i64,
+        dest: impl Into<crate::deliver::Dest>,
         due_of: impl Fn(&PendingRecord) -> Option<DateTime<Utc>>,
     ) -> Result<usize, StoreError> {
+        let dest = dest.into();
+        let chat = dest.chat;
         let mut moves: Vec<(sled::IVec, Vec<u8>, sled::IVec)> = Vec::new();
         for kv in self.digest.pending.iter() {
             let (k, v) = kv?;
@@ -250,6 +265,9 @@ impl Store {
                 continue;
             }
             let r: PendingRecord = decode(&self.digest.pending, &k, &v, "pending digest item")?;
+            if r.thread != dest.thread {
+                continue;
+            }
             if let Some(new) = due_of(&r).filter(|new| due_ms(*new) != due_ms(due)) {
                 let mut key = group_prefix(new, chat).to_vec();
                 key.extend_from_slice(&k[16..]);
@@ -278,12 +296,12 @@ impl Store {
         Ok(moves.len())
     }
 
-    /// The group (due, kind) of `chat` that holds an item of `cluster`, if one is still
-    /// pending: a folded copy joins it. A scan of the pending tree (it holds only what waits
-    /// for a digest).
+    /// The group (due, kind) of `dest` (a chat or one topic of it) that holds an item of
+    /// `cluster`, if one is still pending: a folded copy joins it. A scan of the pending tree
+    /// (it holds only what waits for a digest).
     pub fn pending_group_of(
         &self,
-        chat: i64,
+        dest: crate::deliver::Dest,
         cluster: u64,
     ) -> Result<Option<(DateTime<Utc>, Kind)>, StoreError> {
         for kv in self.digest.pending.iter() {
@@ -291,11 +309,11 @@ impl Store {
             let Some((due, c)) = decode_key(&k) else {
                 continue;
             };
-            if c != chat {
+            if c != dest.chat {
                 continue;
             }
             let r: PendingRecord = decode(&self.digest.pending, &k, &v, "pending digest item")?;
-            if r.item.alert.cluster == Some(cluster) {
+            if r.thread == dest.thread && r.item.alert.cluster == Some(cluster) {
                 return Ok(Some((due, r.kind)));
             }
         }
@@ -369,40 +387,42 @@ impl Store {
         }
         let mut out = Vec::new();
         for ((due, chat), members) in groups {
-            let items: Vec<&PendingRecord> =
-                members.iter().filter_map(|(_, r)| r.as_ref()).collect();
-            let entry = match items.iter().map(|r| r.kind).max() {
-                Some(kind) => {
-                    let body = DigestBody {
-                        kind,
-                        due,
-                        tz: tz_of(chat),
-                        items: items.iter().map(|r| r.item.clone()).collect(),
-                    };
-                    let id = digest_id(chat, due, kind);
-                    let released = Released {
-                        chat,
-                        due,
-                        kind,
-                        items: body.items.len(),
-                    };
-                    let entry = if queue {
-                        let e = OutboxEntry::digest(chat, &id, body.clone(), now);
-                        Some(encode(&e, "outbox entry")?)
-                    } else {
-                        None
-                    };
-                    out.push((released, body));
-                    entry
+            // One digest per destination: the whole chat's items, and each topic's.
+            let mut by_thread: BTreeMap<Option<i32>, Vec<&PendingRecord>> = BTreeMap::new();
+            for r in members.iter().filter_map(|(_, r)| r.as_ref()) {
+                by_thread.entry(r.thread).or_default().push(r);
+            }
+            let mut entries = Vec::new();
+            for (thread, items) in by_thread {
+                let Some(kind) = items.iter().map(|r| r.kind).max() else {
+                    continue;
+                };
+                let body = DigestBody {
+                    kind,
+                    due,
+                    tz: tz_of(chat),
+                    items: items.iter().map(|r| r.item.clone()).collect(),
+                };
+                let id = digest_id(chat, due, kind);
+                let released = Released {
+                    chat,
+                    due,
+                    kind,
+                    items: body.items.len(),
+                };
+                if queue {
+                    let e = OutboxEntry::digest(chat, &id, body.clone(), now)
+                        .to(crate::deliver::Dest { chat, thread });
+                    entries.push(encode(&e, "outbox entry")?);
                 }
-                None => None,
-            };
+                out.push((released, body));
+            }
             (&self.digest.pending, &self.tg.outbox)
                 .transaction(|(pending, outbox)| {
                     for (k, _) in &members {
                         pending.remove(k)?;
                     }
-                    if let Some(e) = &entry {
+                    for e in &entries {
                         outbox.insert(&outbox.generate_id()?.to_be_bytes()[..], &e[..])?;
                     }
                     Ok::<_, ConflictableTransactionError<Infallible>>(())
@@ -446,11 +466,21 @@ impl Store {
             let lead = earlier
                 .iter()
                 .rev()
-                .find(|e| e.chat == p.chat && e.item.alert.cluster == Some(placed.cluster))
+                .find(|e| {
+                    e.chat == p.chat
+                        && e.thread == p.thread
+                        && e.item.alert.cluster == Some(placed.cluster)
+                })
                 .map(|e| (e.due, e.kind));
             let lead = match lead {
                 Some(l) => Some(l),
-                None => self.pending_group_of(p.chat, placed.cluster)?,
+                None => {
+                    let dest = crate::deliver::Dest {
+                        chat: p.chat,
+                        thread: p.thread,
+                    };
+                    self.pending_group_of(dest, placed.cluster)?
+                }
             };
             match lead {
                 Some((due, kind)) => {
@@ -498,6 +528,7 @@ mod tests {
         let eight = at("2026-12-02T07:00:00Z"); // 08:00 in Berlin
         let p = |chat, n| Pending {
             chat,
+            thread: None,
             due: nine,
             kind: Kind::Daily,
             item: item(n),
@@ -544,6 +575,7 @@ mod tests {
             let store = Store::open(dir.path()).expect("open");
             let p = |chat, due, kind, n| Pending {
                 chat,
+                thread: None,
                 due,
                 kind,
                 item: item(n),
@@ -696,6 +728,7 @@ mod tests {
                         entries: Vec::new(),
                         pending: vec![Pending {
                             chat: 5,
+                            thread: None,
                             // The copy's own route would say tomorrow: it joins its lead's group.
                             due: if s.feed == "yna" {
                                 nine

@@ -6,11 +6,15 @@
 //!   enqueue order) → [`OutboxEntry`]: one message for one chat. An entry is removed only when
 //!   Telegram accepted every part of it (then a [`SentRecord`] is written just before the
 //!   removal, see [`Store::complete`]) or when it failed permanently.
-//! - `sent.v1`: chat (i64 BE) ++ story key (32 bytes) → [`SentRecord`] with Telegram's
-//!   `message_id`s. Invariant: the same story is never sent twice to the same chat: the sender
-//!   checks this tree before sending and writes it before the outbox removal.
-//! - `subs.v1`: chat (i64 BE) → [`Subscription`]: rule names (kept when a rule disappears from
-//!   `rules.toml`), the paused flag, and why the chat ended (blocked, deactivated…).
+//! - `sent.v1`: chat (i64 BE) [++ forum topic (i32 BE)] ++ story key (32 bytes) →
+//!   [`SentRecord`] with Telegram's `message_id`s. Invariant: the same story is never sent twice
+//!   to the same destination (a chat, or one forum topic of it: the same story may go to two
+//!   topics of one group): the sender checks this tree before sending and writes it before the
+//!   outbox removal. Keys written before topics (40 bytes) are whole-chat records.
+//! - `subs.v1`: chat (i64 BE) [++ forum topic (i32 BE)] → [`Subscription`]: rule names (kept
+//!   when a rule disappears from `rules.toml`), the paused flag, and why the chat ended
+//!   (blocked, deactivated…). An 8-byte key is the whole chat (every key before topics); a
+//!   12-byte key one topic of it ([`Dest`]). Ending and migrating a chat act on all its keys.
 //! - `chats.v1`: chat (i64 BE) → [`ChatState`]: `retry_at` after a 429, so a restart honours it.
 //! - `inflight.v1`: sequence number (u64 BE) → [`InFlight`]: the index (u32 BE) of the entry's
 //!   part whose request may be out and the entry's `attempts` then (u32 BE). Written before
@@ -36,7 +40,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{Store, StoreError, decode, encode};
-use crate::deliver::Alert;
+use crate::deliver::{Alert, Dest};
 use crate::story::{Key, Story};
 
 /// The trees this module owns, opened by [`Store::open`].
@@ -155,6 +159,10 @@ pub struct Part {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OutboxEntry {
     pub chat: i64,
+    /// The forum topic (`message_thread_id`) in `chat`, if the destination is one. Not
+    /// written when `None`, so entries encode as they did before topics.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread: Option<i32>,
     /// The story's GUID dedup key (hex); `None` for notices.
     pub story: Option<String>,
     pub body: Body,
@@ -184,6 +192,21 @@ pub struct OutboxEntry {
 }
 
 impl OutboxEntry {
+    /// Where the entry goes: its chat, and its topic when it has one.
+    pub fn dest(&self) -> Dest {
+        Dest {
+            chat: self.chat,
+            thread: self.thread,
+        }
+    }
+
+    /// The same entry for the topic `dest.thread` of `dest.chat`.
+    pub fn to(mut self, dest: Dest) -> OutboxEntry {
+        self.chat = dest.chat;
+        self.thread = dest.thread;
+        self
+    }
+
     pub fn alert(chat: i64, story: &Key, alert: Alert, now: DateTime<Utc>) -> OutboxEntry {
         OutboxEntry::new(chat, Some(hex::encode(story)), Body::Alert(alert), now)
     }
@@ -218,6 +241,7 @@ impl OutboxEntry {
     fn new(chat: i64, story: Option<String>, body: Body, now: DateTime<Utc>) -> OutboxEntry {
         OutboxEntry {
             chat,
+            thread: None,
             story,
             body,
             enqueued_at: now,
@@ -308,8 +332,30 @@ fn decode_chat(k: &[u8]) -> Option<i64> {
         .map(i64::from_be_bytes)
 }
 
-fn sent_key(chat: i64, story_hex: &str) -> Vec<u8> {
-    let mut k = chat_key(chat).to_vec();
+/// A destination's key in `subs.v1` (and the head of its `sent.v1` keys): the chat's 8 bytes,
+/// then the topic's 4 when it is one. The whole chat keeps the 8-byte key it always had.
+fn dest_key(dest: Dest) -> Vec<u8> {
+    let mut k = chat_key(dest.chat).to_vec();
+    if let Some(t) = dest.thread {
+        k.extend_from_slice(&t.to_be_bytes());
+    }
+    k
+}
+
+/// A `subs.v1` key: 8 bytes are a whole chat, 12 a topic of it; anything else is not a key.
+fn decode_dest(k: &[u8]) -> Option<Dest> {
+    let chat = decode_chat(k)?;
+    match k.len() {
+        8 => Some(Dest::chat(chat)),
+        12 => <[u8; 4]>::try_from(&k[8..12])
+            .ok()
+            .map(|t| Dest::topic(chat, i32::from_be_bytes(t))),
+        _ => None,
+    }
+}
+
+fn sent_key(dest: Dest, story_hex: &str) -> Vec<u8> {
+    let mut k = dest_key(dest);
     k.extend_from_slice(&hex::decode(story_hex).unwrap_or_else(|_| story_hex.as_bytes().to_vec()));
     k
 }
@@ -482,15 +528,19 @@ impl Store {
     ) -> Result<(), StoreError> {
         if let Some(story) = entry.story.as_deref() {
             let value = encode(record, "sent record")?;
-            self.tg.sent.insert(sent_key(entry.chat, story), value)?;
+            self.tg.sent.insert(sent_key(entry.dest(), story), value)?;
         }
         self.tg.outbox.remove(seq.to_be_bytes())?;
         Ok(())
     }
 
-    /// The record of a story sent to a chat, if it was.
-    pub fn sent(&self, chat: i64, story_hex: &str) -> Result<Option<SentRecord>, StoreError> {
-        let key = sent_key(chat, story_hex);
+    /// The record of a story sent to a chat (or a topic of it), if it was.
+    pub fn sent(
+        &self,
+        dest: impl Into<Dest>,
+        story_hex: &str,
+    ) -> Result<Option<SentRecord>, StoreError> {
+        let key = sent_key(dest.into(), story_hex);
         self.tg
             .sent
             .get(&key)?
@@ -539,48 +589,71 @@ impl Store {
 
     // ---- subscriptions -----------------------------------------------------------------------
 
-    pub fn subscription(&self, chat: i64) -> Result<Option<Subscription>, StoreError> {
+    /// A chat's (or one forum topic's) subscription record.
+    pub fn subscription(&self, dest: impl Into<Dest>) -> Result<Option<Subscription>, StoreError> {
+        let key = dest_key(dest.into());
         self.tg
             .subs
-            .get(chat_key(chat))?
-            .map(|v| decode(&self.tg.subs, &chat_key(chat), &v, "subscription"))
+            .get(&key)?
+            .map(|v| decode(&self.tg.subs, &key, &v, "subscription"))
             .transpose()
     }
 
-    pub fn set_subscription(&self, chat: i64, sub: &Subscription) -> Result<(), StoreError> {
+    pub fn set_subscription(
+        &self,
+        dest: impl Into<Dest>,
+        sub: &Subscription,
+    ) -> Result<(), StoreError> {
         self.tg
             .subs
-            .insert(chat_key(chat), encode(sub, "subscription")?)?;
+            .insert(dest_key(dest.into()), encode(sub, "subscription")?)?;
         Ok(())
     }
 
-    /// Every chat's subscription record, by chat id.
-    pub fn subscriptions(&self) -> Result<BTreeMap<i64, Subscription>, StoreError> {
+    /// Every subscription record, by destination (a whole chat, or a topic of it).
+    pub fn subscriptions(&self) -> Result<BTreeMap<Dest, Subscription>, StoreError> {
         let mut out = BTreeMap::new();
         for kv in self.tg.subs.iter() {
             let (k, v) = kv?;
-            if let Some(chat) = decode_chat(&k) {
-                out.insert(chat, decode(&self.tg.subs, &k, &v, "subscription")?);
+            if let Some(dest) = decode_dest(&k) {
+                out.insert(dest, decode(&self.tg.subs, &k, &v, "subscription")?);
             }
         }
         Ok(out)
     }
 
-    /// Telegram said the chat is gone for good: its subscriptions end (the rule names are kept
-    /// so that `/start` can bring them back) and its queued messages leave the outbox. Returns
-    /// how many were dropped.
+    /// The subscription records of a chat: the whole chat's and its topics', by key.
+    fn chat_subscriptions(&self, chat: i64) -> Result<Vec<(Dest, Subscription)>, StoreError> {
+        let mut out = Vec::new();
+        for kv in self.tg.subs.scan_prefix(chat_key(chat)) {
+            let (k, v) = kv?;
+            if let Some(dest) = decode_dest(&k) {
+                out.push((dest, decode(&self.tg.subs, &k, &v, "subscription")?));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Telegram said the chat is gone for good: its subscriptions end (the whole chat's and
+    /// every topic's; the rule names are kept so that `/start` can bring them back) and its
+    /// queued messages leave the outbox. Returns how many were dropped.
     pub fn end_chat(
         &self,
         chat: i64,
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<usize, StoreError> {
-        let mut sub = self.subscription(chat)?.unwrap_or_default();
-        sub.ended = Some(Ended {
-            at: now,
-            reason: reason.to_string(),
-        });
-        self.set_subscription(chat, &sub)?;
+        let mut subs = self.chat_subscriptions(chat)?;
+        if !subs.iter().any(|(d, _)| d.thread.is_none()) {
+            subs.push((Dest::chat(chat), Subscription::default()));
+        }
+        for (dest, mut sub) in subs {
+            sub.ended = Some(Ended {
+                at: now,
+                reason: reason.to_string(),
+            });
+            self.set_subscription(dest, &sub)?;
+        }
         let mut dropped = 0;
         for (seq, e) in self.outbox()? {
             if e.chat == chat {
@@ -591,16 +664,20 @@ impl Store {
         Ok(dropped)
     }
 
-    /// A group became a supergroup: its subscription, flood wait, queued messages and sent
-    /// records move to the new id.
+    /// A group became a supergroup: its subscriptions (the whole chat's and every topic's),
+    /// flood wait, queued messages and sent records move to the new id.
     pub fn migrate_chat(&self, old: i64, new: i64) -> Result<(), StoreError> {
-        if let Some(sub) = self.subscription(old)? {
-            let mut merged = self.subscription(new)?.unwrap_or_default();
+        for (dest, sub) in self.chat_subscriptions(old)? {
+            let to = Dest {
+                chat: new,
+                thread: dest.thread,
+            };
+            let mut merged = self.subscription(to)?.unwrap_or_default();
             merged.rules.extend(sub.rules);
             merged.delivery.extend(sub.delivery);
             merged.paused = sub.paused;
-            self.set_subscription(new, &merged)?;
-            self.tg.subs.remove(chat_key(old))?;
+            self.set_subscription(to, &merged)?;
+            self.tg.subs.remove(dest_key(dest))?;
         }
         if let Some(v) = self.tg.chats.remove(chat_key(old))? {
             self.tg.chats.insert(chat_key(new), v)?;

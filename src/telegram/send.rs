@@ -777,14 +777,18 @@ impl Sender {
             return Ok(None);
         }
         if let Some(story) = &entry.story {
-            if self.store.sent(chat, story)?.is_some() {
-                tracing::info!(chat, story = %story, "already sent to this chat; dropped");
+            if self.store.sent(entry.dest(), story)?.is_some() {
+                tracing::info!(chat, thread = entry.thread, story = %story, "already sent to this chat; dropped");
                 self.store.drop_outbox_entry(seq)?;
                 self.index.remove(seq, now);
                 return Ok(None);
             }
-            if self.store.subscription(chat)?.is_some_and(|s| !s.active()) {
-                tracing::info!(chat, story = %story, "chat paused or ended; alert dropped");
+            if self
+                .store
+                .subscription(entry.dest())?
+                .is_some_and(|s| !s.active())
+            {
+                tracing::info!(chat, thread = entry.thread, story = %story, "chat paused or ended; alert dropped");
                 self.store.drop_outbox_entry(seq)?;
                 self.index.remove(seq, now);
                 return Ok(None);
@@ -836,12 +840,13 @@ impl Sender {
     /// left the outbox.
     fn prepare_fold(&mut self, seq: u64, entry: &mut OutboxEntry) -> Result<bool, StoreError> {
         let chat = entry.chat;
+        let dest = entry.dest();
         let Body::Fold(fold) = &mut entry.body else {
             return Ok(true);
         };
         let target = self
             .store
-            .sent(chat, &fold.target)?
+            .sent(dest, &fold.target)?
             .and_then(|r| r.message_ids.last().copied());
         match (target, fold.own.take()) {
             (Some(id), own) => {
@@ -856,6 +861,7 @@ impl Sender {
                 for next in later {
                     if let Some(e) = self.store.outbox_entry(next)?
                         && let Body::Fold(f) = &e.body
+                        && e.thread == dest.thread
                         && f.cluster == fold.cluster
                         && f.target == fold.target
                     {
@@ -922,6 +928,7 @@ impl Sender {
                 None => {
                     let body = SendMessage {
                         chat_id: entry.chat,
+                        message_thread_id: entry.thread,
                         text: &p.text,
                         parse_mode,
                         allow_paid_broadcast: paid,

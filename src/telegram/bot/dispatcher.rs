@@ -17,12 +17,12 @@ use std::time::Duration;
 use teloxide::dispatching::{Dispatcher, UpdateFilterExt, UpdateHandler};
 use teloxide::payloads::{AnswerCallbackQuerySetters, EditMessageTextSetters, SendMessageSetters};
 use teloxide::prelude::{CallbackQuery, Message, Requester, Update};
-use teloxide::types::{ChatId, Me, MessageId, ParseMode};
+use teloxide::types::{ChatId, Me, MessageId, ParseMode, ThreadId};
 use teloxide::update_listeners::Polling;
 use teloxide::utils::command::{BotCommands, ParseError};
 use teloxide::{ApiError, Bot, RequestError, dptree};
 
-use super::access::{Asker, Gate, Kind, gate, kind};
+use super::access::{Asker, Gate, Kind, gate, kind, topic_of};
 use super::commands::{
     Command, default_delivery, execute, help, normalize, not_a_command, recent_matches,
     registered_commands, unknown_command,
@@ -146,7 +146,7 @@ async fn on_message(bot: Bot, msg: Message, me: Me, ctx: Arc<Ctx>) -> Result<(),
     if !text.starts_with('/') {
         // Groups talk among themselves; a private chat gets a pointer to the commands.
         if who.kind == Kind::Private {
-            send(&bot, who.chat, Reply::html(not_a_command())).await?;
+            send(&bot, who.dest(), Reply::html(not_a_command())).await?;
         }
         return Ok(());
     }
@@ -167,7 +167,7 @@ async fn on_message(bot: Bot, msg: Message, me: Me, ctx: Arc<Ctx>) -> Result<(),
             Reply::html(help())
         }
     };
-    send(&bot, who.chat, reply).await
+    send(&bot, who.dest(), reply).await
 }
 
 async fn on_callback(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Result<(), BotError> {
@@ -200,7 +200,7 @@ async fn on_callback(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Result<(), Bo
     }
     let known = rules.rules().iter().any(|r| r.name == name);
     let result: Result<(String, Subscription), StoreError> = (|| {
-        let mut sub = ctx.store.subscription(who.chat)?.unwrap_or_default();
+        let mut sub = ctx.store.subscription(who.dest())?.unwrap_or_default();
         let before = sub.clone();
         sub.ended = None;
         let answer = match action {
@@ -216,7 +216,7 @@ async fn on_callback(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Result<(), Bo
             }
         };
         if sub != before {
-            ctx.store.set_subscription(who.chat, &sub)?;
+            ctx.store.set_subscription(who.dest(), &sub)?;
         }
         Ok((answer, sub))
     })();
@@ -231,12 +231,12 @@ async fn on_callback(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Result<(), Bo
         }
     };
     bot.answer_callback_query(q.id.clone()).text(answer).await?;
-    let reply = topics(&rules, &sub, who.chat);
+    let reply = topics(&rules, &sub, who.dest());
     edit(&bot, who.chat, msg.id, reply).await?;
     if action == Action::Subscribe && known {
         let tz = ctx.settings.borrow().timezone;
         match recent_matches(&ctx.store, &rules, std::slice::from_ref(&name), tz) {
-            Ok(Some(recent)) => send(&bot, who.chat, Reply::html(recent)).await?,
+            Ok(Some(recent)) => send(&bot, who.dest(), Reply::html(recent)).await?,
             Ok(None) => {}
             Err(e) => tracing::warn!(chat = who.chat, error = %e, "cannot read recent matches"),
         }
@@ -244,10 +244,12 @@ async fn on_callback(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Result<(), Bo
     Ok(())
 }
 
-/// Who tapped a button: the chat of the button's message and the user who tapped.
+/// Who tapped a button: the chat (and forum topic) of the button's message and the user who
+/// tapped.
 fn tapper(msg: &teloxide::types::Message, q: &CallbackQuery) -> Asker {
     Asker {
         chat: msg.chat.id.0,
+        thread: topic_of(msg),
         kind: kind(&msg.chat),
         user: i64::try_from(q.from.id.0).ok(),
         anonymous_admin: false,
@@ -280,18 +282,18 @@ async fn on_settings_tap(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Result<()
     }
     let rules = ctx.rules();
     let result = (|| {
-        let mut sub = ctx.store.subscription(who.chat)?.unwrap_or_default();
+        let mut sub = ctx.store.subscription(who.dest())?.unwrap_or_default();
         let mut prefs = ctx.store.chat_prefs(who.chat)?;
         let (sub_before, prefs_before) = (sub.clone(), prefs.clone());
         let (answer, screen) = settings::apply(tap, &rules, &mut sub, &mut prefs);
         if sub != sub_before {
-            ctx.store.set_subscription(who.chat, &sub)?;
+            ctx.store.set_subscription(who.dest(), &sub)?;
         }
         if prefs != prefs_before {
             ctx.store.set_chat_prefs(who.chat, &prefs)?;
         }
         if sub != sub_before || prefs != prefs_before {
-            settings::reschedule(&ctx.store, who.chat, &sub, &prefs, config.timezone)?;
+            settings::reschedule(&ctx.store, who.dest(), &sub, &prefs, config.timezone)?;
         }
         Ok::<_, StoreError>((
             answer,
@@ -317,13 +319,17 @@ async fn on_settings_tap(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Result<()
     edit(&bot, who.chat, msg.id, reply).await
 }
 
-async fn send(bot: &Bot, chat: i64, reply: Reply) -> Result<(), BotError> {
+/// Sends a reply into `dest`: the chat, or the forum topic the command came from.
+async fn send(bot: &Bot, dest: crate::deliver::Dest, reply: Reply) -> Result<(), BotError> {
     let chunks = render::split(&reply.html, MESSAGE_LIMIT, Markup::Html);
     let last = chunks.len().saturating_sub(1);
     for (i, chunk) in chunks.into_iter().enumerate() {
-        let req = bot
-            .send_message(ChatId(chat), chunk)
+        let mut req = bot
+            .send_message(ChatId(dest.chat), chunk)
             .parse_mode(ParseMode::Html);
+        if let Some(t) = dest.thread {
+            req = req.message_thread_id(ThreadId(MessageId(t)));
+        }
         match (&reply.keyboard, i == last) {
             (Some(kb), true) => req.reply_markup(kb.clone()).await?,
             _ => req.await?,
