@@ -243,6 +243,54 @@ mod tests {
         );
     }
 
+    /// Topics (issue 17): a static route to a topic, a topic's own subscription and the
+    /// whole chat's are three destinations of one group; a paused topic gets nothing, and an
+    /// ended chat ends its topics too.
+    #[test]
+    fn forum_topics_are_destinations_of_their_own() {
+        let src = "[[rules]]\nname = \"ai\"\nquery = \"AI\"\nchats = [\"-100/17\", \"-200/3\"]\n";
+        let rules = crate::rules::load(src, std::path::Path::new("rules.toml"))
+            .expect("rules")
+            .rules;
+        let story = crate::story::test_story("f", "1", "AI", "https://e.com/1");
+        let matches = rules.match_doc(&crate::pipeline::doc(&story));
+        let alert = Alert::matched(&story, &matches, String::new());
+        let key = crate::story::dedup_keys(&story).guid;
+        let sub = |paused: bool| Subscription {
+            rules: ["ai".to_string()].into(),
+            paused,
+            ..Default::default()
+        };
+        let mut gone = sub(false);
+        gone.ended = Some(crate::store::outbox::Ended {
+            at: Utc::now(),
+            reason: "kicked".into(),
+        });
+        let subs: BTreeMap<Dest, Subscription> = [
+            (Dest::chat(-100), sub(false)),
+            (Dest::topic(-100, 5), sub(false)),
+            (Dest::topic(-100, 6), sub(true)),
+            (Dest::chat(-200), gone),
+        ]
+        .into();
+        let prefs = BTreeMap::new();
+        let chats = Chats {
+            subs: &subs,
+            prefs: &prefs,
+            timezone: Tz::Asia__Seoul,
+        };
+        let q = route(&alert, &key, &rules, &chats, Utc::now());
+        let dests: Vec<Dest> = q.entries.iter().map(OutboxEntry::dest).collect();
+        assert_eq!(
+            dests,
+            vec![
+                Dest::chat(-100),
+                Dest::topic(-100, 5),
+                Dest::topic(-100, 17)
+            ]
+        );
+    }
+
     fn at(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s)
             .expect("time")

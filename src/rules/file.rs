@@ -608,4 +608,55 @@ mod tests {
             "{e}"
         );
     }
+
+    #[test]
+    fn chats_name_forum_topics_as_strings_or_tables_and_bad_ones_say_the_shape() {
+        let src = "[[rules]]\nname = \"ai\"\nquery = \"AI\"\n\
+                   chats = [\"-1001234567890/17\", -100, \"-100\", { id = -1001234567890, topic = 5, delivery = \"daily 09:00\" }]\n";
+        let loaded = crate::rules::load(src, Path::new("rules.toml")).expect("rules");
+        let rule = &loaded.rules.rules()[0];
+        assert_eq!(
+            rule.chats,
+            vec![
+                Dest::topic(-1_001_234_567_890, 17),
+                Dest::chat(-100),
+                Dest::chat(-100),
+                Dest::topic(-1_001_234_567_890, 5),
+            ]
+        );
+        assert_eq!(
+            rule.delivery
+                .get(&Dest::topic(-1_001_234_567_890, 5))
+                .map(ToString::to_string)
+                .as_deref(),
+            Some("daily 09:00")
+        );
+        assert!(!rule.delivery.contains_key(&Dest::chat(-1_001_234_567_890)));
+
+        let bad = "[[rules]]\nname = \"ai\"\nquery = \"AI\"\n\
+                   chats = [\"-100/x\", \"general\", { id = -100, topic = 0 }, { id = -100, topic = \"5\" }, 1.5]\n";
+        let e = crate::rules::load(bad, Path::new("rules.toml"))
+            .expect_err("bad chats")
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(
+            e.contains("rules.toml:4:10: rule \"ai\": chats: \"-100/x\" is not a chat: expected CHAT_ID or CHAT_ID/TOPIC_ID, such as \"-1001234567890/17\""),
+            "{e}"
+        );
+        assert!(
+            e.contains("rules.toml:4:20: rule \"ai\": chats: \"general\" is not a chat"),
+            "{e}"
+        );
+        assert!(
+            e.contains("rules.toml:4:52: rule \"ai\": chats: topic must be a forum topic id"),
+            "{e}"
+        );
+        assert!(
+            e.contains("rules.toml:4:78: rule \"ai\": chats: topic must be"),
+            "{e}"
+        );
+        assert!(e.contains("rules.toml:4:85: rule \"ai\": chats must be an array of chat ids (integers), \"CHAT_ID/TOPIC_ID\" strings"), "{e}");
+    }
 }

@@ -566,6 +566,71 @@ mod tests {
         assert_eq!(store.pending_len(), 3);
     }
 
+    /// Topics (issue 17): a chat's due group with items for two of its forum topics and for
+    /// the whole chat makes three digests, each entry naming its topic; a settings change in
+    /// one topic moves only that topic's items; records before topics decode as the chat's.
+    #[test]
+    fn a_due_group_makes_one_digest_per_topic() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        let nine = at("2026-12-01T09:00:00Z");
+        let p = |thread, n| Pending {
+            chat: -100,
+            thread,
+            due: nine,
+            kind: Kind::Daily,
+            item: item(n),
+        };
+        store
+            .enqueue_pending(&[p(Some(5), 1), p(None, 2), p(Some(7), 3), p(Some(5), 4)])
+            .expect("pending");
+        let eight = at("2026-12-01T08:00:00Z");
+        assert_eq!(
+            store
+                .reschedule_pending(crate::deliver::Dest::topic(-100, 7), |_| Some(eight))
+                .expect("move"),
+            1
+        );
+        store
+            .reschedule_pending(crate::deliver::Dest::topic(-100, 7), |_| Some(nine))
+            .expect("back");
+        let released = store.release_digests(nine, |_| None).expect("release");
+        assert_eq!(released.len(), 3);
+        let got: Vec<(Option<i32>, Vec<String>)> = store
+            .outbox()
+            .expect("outbox")
+            .into_iter()
+            .map(|(_, e)| match e.body {
+                Body::Digest(d) => (
+                    e.thread,
+                    d.items.iter().map(|i| i.alert.title.clone()).collect(),
+                ),
+                _ => (e.thread, vec![]),
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (None, vec!["제목 2".to_string()]),
+                (Some(5), vec!["제목 1".to_string(), "제목 4".to_string()]),
+                (Some(7), vec!["제목 3".to_string()]),
+            ]
+        );
+        let old: PendingRecord = serde_json::from_str(
+            &serde_json::to_string(&PendingRecord::from(&p(None, 9))).expect("json"),
+        )
+        .expect("decode");
+        assert_eq!(old.thread, None);
+        let json = serde_json::to_string(&PendingRecord::from(&p(Some(5), 9))).expect("json");
+        assert!(json.contains("\"thread\":5"), "{json}");
+        assert!(
+            !serde_json::to_string(&PendingRecord::from(&p(None, 9)))
+                .expect("json")
+                .contains("thread"),
+            "records of whole chats encode as before"
+        );
+    }
+
     #[test]
     fn due_groups_become_one_outbox_entry_each_and_survive_reopen() {
         let dir = tempfile::tempdir().expect("tempdir");

@@ -850,6 +850,94 @@ mod tests {
         assert_eq!(store.outbox().expect("outbox").len(), 1);
     }
 
+    /// Topics (issue 17): a topic's subscription has its own 12-byte key beside the whole
+    /// chat's 8-byte one (every key written before topics), sent records are per topic, and
+    /// ending or migrating a chat takes all its topics along.
+    #[test]
+    fn topic_keys_beside_whole_chat_keys_old_ones_decode_as_whole_chats() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        let sub = |rule: &str| Subscription {
+            rules: [rule.to_string()].into(),
+            ..Default::default()
+        };
+        // A record as the code before topics wrote it: the chat's 8 bytes.
+        store
+            .tg
+            .subs
+            .insert(
+                (-5i64).to_be_bytes(),
+                encode(&sub("old"), "sub").expect("json"),
+            )
+            .expect("insert");
+        let topic = Dest::topic(-5, 17);
+        store.set_subscription(topic, &sub("ai")).expect("set");
+        assert_eq!(dest_key(topic).len(), 12);
+        assert_eq!(&dest_key(topic)[..8], &(-5i64).to_be_bytes());
+        assert_eq!(dest_key(Dest::chat(-5)), (-5i64).to_be_bytes().to_vec());
+        let all = store.subscriptions().expect("all");
+        assert_eq!(all.get(&Dest::chat(-5)), Some(&sub("old")));
+        assert_eq!(all.get(&topic), Some(&sub("ai")));
+        assert_eq!(store.subscription(-5).expect("whole"), Some(sub("old")));
+        assert!(
+            store
+                .subscription(Dest::topic(-5, 18))
+                .expect("other")
+                .is_none()
+        );
+
+        // The same story to two topics of one group: two sent records, neither the chat's.
+        let s = story("1");
+        let key = crate::story::dedup_keys(&s).guid;
+        let entry = |dest| OutboxEntry::alert(-5, &key, Alert::new(&s, hit("ai")), now()).to(dest);
+        store
+            .enqueue(&[entry(topic), entry(Dest::topic(-5, 18))])
+            .expect("enqueue");
+        let record = SentRecord {
+            message_ids: vec![3],
+            sent_at: now(),
+            uncertain: false,
+        };
+        let (seq, e) = store.outbox().expect("outbox").remove(0);
+        assert_eq!(e.dest(), topic, "the thread survives the outbox");
+        store.complete(seq, &e, &record).expect("complete");
+        assert!(
+            store
+                .sent(topic, &hex::encode(key))
+                .expect("sent")
+                .is_some()
+        );
+        assert!(store.sent(-5, &hex::encode(key)).expect("sent").is_none());
+        assert!(
+            store
+                .sent(Dest::topic(-5, 18), &hex::encode(key))
+                .expect("sent")
+                .is_none()
+        );
+
+        store.migrate_chat(-5, -1005).expect("migrate");
+        let all = store.subscriptions().expect("all");
+        assert_eq!(
+            all.keys().copied().collect::<Vec<_>>(),
+            vec![Dest::chat(-1005), Dest::topic(-1005, 17)]
+        );
+        assert!(
+            store
+                .sent(Dest::topic(-1005, 17), &hex::encode(key))
+                .expect("sent")
+                .is_some()
+        );
+        assert_eq!(
+            store.outbox().expect("outbox")[0].1.dest(),
+            Dest::topic(-1005, 18)
+        );
+
+        assert_eq!(store.end_chat(-1005, "kicked", now()).expect("end"), 1);
+        let all = store.subscriptions().expect("all");
+        assert!(all.values().all(|s| s.ended.is_some()), "{all:?}");
+        assert_eq!(all.len(), 2);
+    }
+
     #[test]
     fn records_are_stable_json() {
         let e = OutboxEntry::notice(42, "feed x failing", now());
@@ -866,6 +954,13 @@ mod tests {
         )
         .expect("old record");
         assert!(old.parts.is_empty() && !old.in_flight);
+        assert_eq!(
+            old.dest(),
+            Dest::chat(42),
+            "an entry before topics is the whole chat's"
+        );
+        let topic = serde_json::to_string(&e.clone().to(Dest::topic(42, 17))).expect("json");
+        assert!(topic.starts_with("{\"chat\":42,\"thread\":17,"), "{topic}");
     }
 
     /// Outbox entries written before `deliver::Alert` replaced `AlertRecord` (bytes taken from
