@@ -1,7 +1,7 @@
 //! The Bot API requests the delivery task makes (`sendMessage`, and `editMessageText` for a
 //! folded story's `➕` line), sent with reqwest directly.
 //!
-//! Owns the request body and the reading of Telegram's answer into a [`Failure`] class.
+//! Owns the request body (`message_thread_id` for a forum topic) and the reading of Telegram's answer into a [`Failure`] class.
 //! teloxide's request path is not used for delivery because it sleeps 10 s on any 5xx before
 //! returning (`DELAY_ON_SERVER_ERROR`): the sender would hold the request, its in-flight mark
 //! and the chat for that long, and a kill meanwhile would make a definite "not delivered"

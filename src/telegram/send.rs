@@ -9,6 +9,11 @@
 //! its parts (split at rule boundaries) with link previews off; an entry marked `silent`
 //! (quiet hours, mode silent) goes with `disable_notification`.
 //!
+//! An entry for a forum topic (`OutboxEntry::thread`) goes with `message_thread_id`; its
+//! `sent.v1` record and its fold edits' lookup are the topic's. Everything Telegram limits per
+//! chat stays per chat: the rate windows, the one-request-in-flight order, flood waits,
+//! migration and "chat gone" (which ends the chat's topics too).
+//!
 //! Several requests are in flight at once, across chats: each chat strictly in order with at
 //! most one request in flight, overall at most `max_in_flight` and within the rate limits.
 //! What may go next comes from an in-memory `Index` of the outbox (each chat's queue, the

@@ -199,3 +199,58 @@ async fn subscribe_inside_a_topic_subscribes_that_topic_and_survives_a_restart()
         "no re-alert after the restart"
     );
 }
+
+/// A tap on a button of the bot's message `message_id`, which sits in topic `topic`.
+fn topic_tap(chat: i64, topic: i64, user: i64, message_id: i64, data: &str) -> Value {
+    json!({"callback_query": {"id": format!("cb-{data}"),
+        "from": {"id": user, "is_bot": false, "first_name": "Admin"},
+        "chat_instance": "ci", "data": data,
+        "message": {"message_id": message_id, "message_thread_id": topic, "is_topic_message": true,
+            "date": 1_700_000_000,
+            "chat": {"id": chat, "type": "supergroup", "title": "News room", "is_forum": true},
+            "from": {"id": crate::fake_telegram::BOT_ID, "is_bot": true, "first_name": "News",
+                     "username": "kkachi_test_bot"},
+            "text": "Topics"}}})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn topics_buttons_inside_a_topic_change_that_topics_subscription() {
+    let server = Server::start();
+    server.feed(
+        "/f.xml",
+        crate::rss(&[("g0", "오늘의 날씨", "https://news.example.kr/0")]),
+        "application/rss+xml",
+    );
+    let fake = FakeTelegram::start();
+    fake.set_admins(GROUP, &[ADMIN]);
+    let rules = "[[rules]]\nname = \"ai\"\nquery = 'AI'\n";
+    let mut daemon = Daemon::new(&config(&server.url("/f.xml")), rules);
+    daemon.spawn_with_telegram(&fake, &[]);
+    fake.inject_update(topic_message(GROUP, 5, ADMIN, "/topics"));
+    assert!(
+        fake.wait_for(WAIT, |r| r
+            .iter()
+            .any(|r| r.accepted && thread(r) == Some(5)))
+            .await,
+        "no /topics reply in topic 5: {:?}",
+        fake.requests()
+    );
+    let id = fake.delivered().len() as i64;
+    fake.inject_update(topic_tap(GROUP, 5, ADMIN, id, "s:ai"));
+    assert!(
+        fake.wait_for(WAIT, |r| r.iter().any(|r| r.method == "editmessagetext"))
+            .await,
+        "the tap was not answered with an edit"
+    );
+    terminate(&mut daemon);
+    let store = daemon.store();
+    assert!(
+        store
+            .subscription(Dest::topic(GROUP, 5))
+            .expect("store")
+            .is_some_and(|s| s.rules.contains("ai")),
+        "{:?}",
+        store.subscriptions()
+    );
+    assert!(store.subscription(GROUP).expect("store").is_none());
+}

@@ -2,7 +2,9 @@
 //! what `setMyCommands` registers), what each one does, and every reply's wording.
 //!
 //! The subscription changes themselves are pure ([`apply`]); a new subscription is shown the
-//! recent stories that match it. Unknown commands and wrong arguments get a helpful answer.
+//! recent stories that match it. A command sent inside a forum topic acts on that topic's
+//! subscription (`Asker::dest`), not the whole group's; a chat's zone and quiet hours
+//! (`prefs.v1`) stay the chat's. Unknown commands and wrong arguments get a helpful answer.
 
 use std::collections::BTreeSet;
 

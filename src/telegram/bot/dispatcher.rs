@@ -1,6 +1,8 @@
 //! The long-polling dispatcher: its lifecycle, the update tree, the handlers (a message, a
 //! `/topics` button tap, a `/settings` button tap) and the requests that answer them. Every
-//! tap is answered (`answerCallbackQuery`) and edits the message it came from.
+//! tap is answered (`answerCallbackQuery`) and edits the message it came from. A message or
+//! tap in a forum topic acts on that topic (`Asker::dest`), and replies go into the topic
+//! (`message_thread_id`).
 //!
 //! `getMe` is retried with a capped backoff instead of panicking, and the dispatcher stops
 //! through its own shutdown token when the caller's stop future resolves (`app` hands it the
