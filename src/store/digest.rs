@@ -758,6 +758,73 @@ mod tests {
          비슷한 점수를 냈으며, 학습 비용은 절반 수준이라고 밝혔습니다. 업계에서는 미국의 수출 통제 속에서도 \
          중국 AI 기업들의 추격이 빨라지고 있다는 평가가 나온다. *재판매 및 DB 금지";
 
+    /// Folding and topics (issue 17): two forum topics of one group each get their own first
+    /// message for a story (not one per group), and a copy from another outlet edits each
+    /// topic's message, the edit entries naming their topic.
+    #[test]
+    fn two_topics_of_one_group_each_get_a_message_and_each_an_edit() {
+        use crate::deliver::Dest;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        let now = at("2026-12-01T00:00:00Z");
+        let settings = super::super::fold::FoldSettings::from_config(&Default::default());
+        store.set_fold(settings, now).expect("fold on");
+        let topics = [Dest::topic(-100, 5), Dest::topic(-100, 7)];
+        let admit = |feed: &str, id: &str, title: &str, url: &str, text: &str| {
+            let mut s = crate::story::test_story(feed, id, title, url);
+            s.summary = text.into();
+            let key = crate::story::dedup_keys(&s).guid;
+            let alert = Alert::new(&s, Vec::new());
+            store
+                .admit_chunks(
+                    std::slice::from_ref(&s),
+                    now,
+                    |_| vec!["deepseek".to_string()],
+                    |_| {
+                        Queued::from(
+                            topics
+                                .iter()
+                                .map(|d| {
+                                    OutboxEntry::alert(d.chat, &key, alert.clone(), now).to(*d)
+                                })
+                                .collect::<Vec<_>>(),
+                        )
+                    },
+                    |_, _| {},
+                )
+                .expect("admit")
+        };
+        admit(
+            "yna",
+            "1",
+            "딥시크, 새 추론 모델 공개…\"오픈AI 절반 비용\"",
+            "https://www.yna.co.kr/view/1",
+            LEAD_TEXT,
+        );
+        let first: Vec<(Dest, bool)> = store
+            .outbox()
+            .expect("outbox")
+            .into_iter()
+            .map(|(_, e)| (e.dest(), matches!(e.body, Body::Alert(_))))
+            .collect();
+        assert_eq!(first, vec![(topics[0], true), (topics[1], true)]);
+        admit(
+            "newsis",
+            "2",
+            "[속보] 中 딥시크, 새 추론모델 'R2' 공개",
+            "https://www.newsis.com/view/2",
+            COPY_TEXT,
+        );
+        let edits: Vec<Dest> = store
+            .outbox()
+            .expect("outbox")
+            .into_iter()
+            .filter(|(_, e)| matches!(e.body, Body::Fold(_)))
+            .map(|(_, e)| e.dest())
+            .collect();
+        assert_eq!(edits, topics.to_vec());
+    }
+
     /// Folding and digests: a copy from another outlet joins its lead's pending group (one
     /// cluster, shown once with its outlets); once that digest is queued, a later copy adds
     /// nothing (a digest is not edited), and neither does a later version from the lead's own
