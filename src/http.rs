@@ -83,6 +83,8 @@ pub struct ControlApi {
     pub live: Arc<crate::status::Live>,
     /// Polls asked for by `kkachi feeds poll`, answered by the scheduler loop.
     pub polls: tokio::sync::mpsc::UnboundedSender<crate::status::PollNow>,
+    /// The chats' own rules: `kkachi rules remove` asks for a rebuild through it.
+    pub personal: crate::personal::Personal,
 }
 
 #[derive(Clone)]
@@ -144,6 +146,11 @@ pub fn router(state: State) -> Router {
         .route(
             "/control/feeds/{name}/poll",
             axum::routing::post(control_poll),
+        )
+        .route("/control/rules/personal", get(control_personal))
+        .route(
+            "/control/rules/personal/{chat}/{name}",
+            axum::routing::delete(control_personal_remove),
         )
         .fallback(not_found)
         .with_state(shared)
@@ -450,6 +457,45 @@ async fn control_poll(
             StatusCode::SERVICE_UNAVAILABLE,
             "the poll was abandoned (kkachi is shutting down)".to_string(),
         ),
+    }
+}
+
+/// `GET /control/rules/personal`: every chat's personal rules, as `kkachi rules list
+/// --personal` prints them.
+async fn control_personal(Extract(shared): Extract<Shared>, peer: Peer) -> Response {
+    if let Err((code, why)) = control_api(&shared, &peer) {
+        return text(code, why);
+    }
+    let store = shared.state.store.clone();
+    match tokio::task::spawn_blocking(move || crate::store::personal::listing(&store)).await {
+        Ok(Ok(list)) => json(&list),
+        Ok(Err(e)) => text(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Err(e) => text(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+/// `DELETE /control/rules/personal/CHAT/NAME`: `kkachi rules remove`; `{"removed": bool}`.
+async fn control_personal_remove(
+    Extract(shared): Extract<Shared>,
+    peer: Peer,
+    axum::extract::Path((chat, name)): axum::extract::Path<(i64, String)>,
+) -> Response {
+    let api = match control_api(&shared, &peer) {
+        Ok(api) => api,
+        Err((code, why)) => return text(code, why),
+    };
+    let store = shared.state.store.clone();
+    let removed =
+        tokio::task::spawn_blocking(move || store.remove_personal_rule(chat, &name)).await;
+    match removed {
+        Ok(Ok(removed)) => {
+            if removed {
+                api.personal.changed();
+            }
+            json(&serde_json::json!({ "removed": removed }))
+        }
+        Ok(Err(e)) => text(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Err(e) => text(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
 }
 

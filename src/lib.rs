@@ -33,6 +33,7 @@ pub mod http;
 pub mod telegram;
 pub mod systemd;
 pub mod watch;
+pub mod personal;
 pub mod pipeline;
 pub mod replay;
 pub mod status;

@@ -350,6 +350,32 @@ enum RulesCommand {
         #[arg(long, default_value = "-")]
         input: String,
     },
+    /// List the rules file's rules, or with --personal the rules chats made with /watch
+    /// (beside a running daemon too: it asks the daemon).
+    #[command(
+        after_help = "Examples:\n  kkachi rules list\n  kkachi rules list --personal --format json | jq '.[] | select(.paused)'"
+    )]
+    List {
+        /// The chats' own rules (/watch) instead of the rules file's.
+        #[arg(long)]
+        personal: bool,
+        /// Output: one rule per line (tab-separated), or one JSON array.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Remove one chat's personal rule (/watch), e.g. one its chat can no longer remove itself.
+    #[command(after_help = "Examples:\n  kkachi rules remove --chat -1001234567890 deepseek")]
+    Remove {
+        /// The chat that owns the rule (its id, as `rules list --personal` shows it).
+        #[arg(long, allow_hyphen_values = true)]
+        chat: i64,
+        /// The rule's name in that chat.
+        name: String,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
 }
 
 /// A duration argument (`7d`, `12h`, `30m`): humantime's syntax, with a hint a person can use
@@ -508,6 +534,17 @@ fn dispatch(command: Command) -> Result<ExitCode> {
         Command::Rules {
             command: RulesCommand::Match { config, input },
         } => rules_match(config, &input),
+        Command::Rules {
+            command:
+                RulesCommand::List {
+                    personal,
+                    format,
+                    config,
+                },
+        } => rules_list(&config::resolve_path(config.config), personal, format),
+        Command::Rules {
+            command: RulesCommand::Remove { chat, name, config },
+        } => rules_remove(&config::resolve_path(config.config), chat, &name),
         Command::Replay {
             config,
             since,
@@ -797,6 +834,102 @@ fn status(config_path: &std::path::Path, format: Format) -> Result<ExitCode> {
         .write_all(text.as_bytes())
         .context("cannot write to stdout")?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `kkachi rules list [--personal]`.
+fn rules_list(config_path: &std::path::Path, personal: bool, format: Format) -> Result<ExitCode> {
+    let loaded = app::load_config(config_path)?;
+    let mut out = String::new();
+    if !personal {
+        let rules: Vec<serde_json::Value> = loaded
+            .rules
+            .rules()
+            .iter()
+            .map(|r| serde_json::json!({"name": r.name, "query": r.query, "description": r.description}))
+            .collect();
+        match format {
+            Format::Json => out = serde_json::to_string(&rules)? + "\n",
+            Format::Text => {
+                for r in loaded.rules.rules() {
+                    out.push_str(&format!("{}\t{}\n", r.name, r.query));
+                }
+            }
+        }
+    } else {
+        let list: Vec<kkachi::store::personal::Owned> = match store_or_daemon(&loaded)? {
+            Held::Here(store) => kkachi::store::personal::listing(&store)?,
+            Held::Daemon(base) => {
+                let url = url::Url::parse(&format!("{base}/control/rules/personal"))?;
+                let (_, body) = ask_daemon(reqwest::Method::GET, url, Duration::from_secs(30))?;
+                serde_json::from_str(&body)
+                    .context("the daemon's list of personal rules is not the JSON expected")?
+            }
+        };
+        match format {
+            Format::Json => out = serde_json::to_string(&list)? + "\n",
+            Format::Text => {
+                for o in &list {
+                    let paused = if o.rule.paused { "\tpaused" } else { "" };
+                    out.push_str(&format!(
+                        "{}\t{}\t{}{paused}\n",
+                        o.chat, o.rule.name, o.rule.query
+                    ));
+                }
+                if list.is_empty() {
+                    eprintln!("no personal rules (chats add them with /watch)");
+                }
+            }
+        }
+    }
+    std::io::stdout()
+        .write_all(out.as_bytes())
+        .context("cannot write to stdout")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `kkachi rules remove --chat ID NAME`: exit 1 when the chat has no such rule.
+fn rules_remove(config_path: &std::path::Path, chat: i64, name: &str) -> Result<ExitCode> {
+    let loaded = app::load_config(config_path)?;
+    let removed = match store_or_daemon(&loaded)? {
+        Held::Here(store) => {
+            let removed = store.remove_personal_rule(chat, name)?;
+            store.flush()?;
+            removed
+        }
+        Held::Daemon(base) => {
+            let mut url = url::Url::parse(&format!("{base}/control/rules/personal/"))?;
+            url.path_segments_mut()
+                .map_err(|()| anyhow::anyhow!("bad control URL"))?
+                .pop_if_empty()
+                .push(&chat.to_string())
+                .push(name);
+            let (_, body) = ask_daemon(reqwest::Method::DELETE, url, Duration::from_secs(30))?;
+            let v: serde_json::Value = serde_json::from_str(&body)
+                .context("the daemon's answer is not the JSON expected")?;
+            v["removed"].as_bool().unwrap_or(false)
+        }
+    };
+    if removed {
+        println!("removed {name} of chat {chat}");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        let left: Vec<String> = match store_or_daemon(&loaded) {
+            Ok(Held::Here(store)) => store
+                .personal_rules(chat)
+                .map(|l| l.into_iter().map(|r| r.name).collect())
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        eprintln!(
+            "error: chat {chat} has no personal rule named {name:?}{}",
+            if left.is_empty() {
+                " (kkachi rules list --personal lists them)".to_string()
+            } else {
+                format!("; its rules: {}", left.join(", "))
+            }
+        );
+        Ok(ExitCode::from(1))
+    }
 }
 
 fn feeds_list(config_path: &std::path::Path) -> Result<ExitCode> {

@@ -30,6 +30,9 @@ use crate::story::Story;
 pub struct Ctx {
     pub config: Arc<Config>,
     pub rules: Arc<RuleSet>,
+    /// The chats' own rules (`/watch`), matched beside `rules`; the set in force when a poll
+    /// starts matching is the one it uses.
+    pub personal: crate::personal::Personal,
     pub store: Arc<Store>,
     pub fetcher: Arc<Fetcher>,
     /// Where alerts go: the Telegram outbox or stdout.
@@ -438,7 +441,12 @@ fn count(
     let matched = candidates
         .alerts
         .alerts(&alerting)
-        .flat_map(|alert| alert.rules.iter().map(|h| h.rule.as_str()));
+        .flat_map(|alert| alert.rules.iter().map(|h| h.rule.as_str()))
+        // One series for all personal rules: a label per chat's rule would not scale.
+        .map(|rule| match crate::rules::personal::owner(rule) {
+            Some(_) => "@personal",
+            None => rule,
+        });
     ctx.metrics.admitted(
         &feed.name,
         stories.len(),
@@ -472,11 +480,21 @@ async fn prepare(
             } else {
                 backfill(&stories, &new, backfill_n)
             };
-            // One matcher for the poll: it reuses its scratch between stories.
+            // One matcher for the poll (and one for the personal rules): each reuses its
+            // scratch between stories.
             let mut matcher = ctx2.rules.matcher();
+            let personal = ctx2.personal.rules();
+            let mut personal_matcher = (!personal.is_empty()).then(|| personal.matcher());
             let matches: Vec<(usize, Vec<RuleMatch>)> = alerting
                 .iter()
-                .map(|&i| (i, matcher.match_doc(&doc(&stories[i])).to_vec()))
+                .map(|&i| {
+                    let d = doc(&stories[i]);
+                    let mut m = matcher.match_doc(&d).to_vec();
+                    if let Some(p) = personal_matcher.as_mut() {
+                        m.extend_from_slice(p.match_doc(&d));
+                    }
+                    (i, m)
+                })
                 .filter(|(_, m)| !m.is_empty())
                 .collect();
             Ok::<_, PollError>((alerting, matches))

@@ -46,6 +46,9 @@ pub(super) struct Daemon {
     pub(super) live: Arc<crate::status::Live>,
     /// Polls asked for through the control API (taken by [`Daemon::run`]).
     pub(super) polls: Option<mpsc::UnboundedReceiver<crate::status::PollNow>>,
+    /// Where a reload publishes the new rules file's set: the personal rules are rebuilt with
+    /// its alias settings.
+    pub(super) personal_base: watch::Sender<Arc<crate::rules::RuleSet>>,
 }
 
 /// What the scheduler loop keeps between ticks.

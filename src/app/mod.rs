@@ -186,6 +186,19 @@ async fn start(
         loaded.config.clone(),
         loaded.rules.clone(),
     ));
+    // The chats' own rules, compiled before the first poll (off the reactor: at 100,000 rules
+    // a build takes seconds), then rebuilt by their compiler whenever one changes.
+    let (personal, compiler, personal_base) = {
+        let (store, base) = (store.clone(), loaded.rules.clone());
+        tokio::task::spawn_blocking(move || crate::personal::start(store, base))
+            .await
+            .context("building the personal rules failed")??
+    };
+    services.spawn(
+        "personal rules",
+        |stop| compiler.run(stop),
+        || tracing::debug!("the personal rule compiler is still building at the shutdown deadline; abandoning it"),
+    );
     let (polls_tx, polls) = mpsc::unbounded_channel();
     if let Some(addr) = loaded.config.http.listen.filter(|_| !opts.once) {
         let state = http::State {
@@ -195,6 +208,7 @@ async fn start(
             control: Some(http::ControlApi {
                 live: live.clone(),
                 polls: polls_tx,
+                personal: personal.clone(),
             }),
         };
         spawn_http(&mut services, addr, state).await?;
@@ -209,8 +223,10 @@ async fn start(
     } else {
         telegram_client(loaded)?
     };
-    let tg = client
-        .map(|client| spawn_telegram(&mut services, client, loaded, &store, &metrics, !opts.once));
+    let tg = client.map(|client| {
+        let bot = (!opts.once).then(|| personal.clone());
+        spawn_telegram(&mut services, client, loaded, &store, &metrics, bot)
+    });
     let ctx = Ctx {
         delivery: match tg.as_ref() {
             Some(t) => Delivery::Outbox {
@@ -241,6 +257,7 @@ async fn start(
         },
         config: loaded.config.clone(),
         rules: loaded.rules.clone(),
+        personal,
         store,
         fetcher,
         metrics,
@@ -265,6 +282,7 @@ async fn start(
         control: control_tx,
         live,
         polls: Some(polls),
+        personal_base,
     };
     Ok(App {
         daemon,
@@ -312,7 +330,7 @@ fn spawn_telegram(
     loaded: &Loaded,
     store: &Arc<Store>,
     metrics: &Arc<crate::metrics::Metrics>,
-    with_bot: bool,
+    with_bot: Option<crate::personal::Personal>,
 ) -> Telegram {
     let settings =
         telegram::send::Settings::new(&loaded.config.telegram, loaded.config.schedule.timezone);
@@ -337,8 +355,9 @@ fn spawn_telegram(
         |stop| services::digests(digest_store, sink, chrono::Utc::now, stop),
         || tracing::warn!("the digest task still busy at the shutdown deadline; abandoning it (pending digests stay in the store)"),
     );
-    let bot = with_bot.then(|| {
+    let bot = with_bot.map(|personal| {
         let (ctx, live) = telegram_bot(loaded, store);
+        let ctx = ctx.with_personal(personal);
         services.spawn(
             "telegram bot",
             |stop| telegram::bot::run(client, ctx, stop),

@@ -138,6 +138,7 @@ impl Daemon {
         }
         self.ctx.config = config.clone();
         self.ctx.rules = loaded.rules.clone();
+        self.personal_base.send_replace(loaded.rules.clone());
         if let Some(bot) = &self.bot {
             bot.update(loaded.rules, telegram::bot::Settings::new(&config));
         }

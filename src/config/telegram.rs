@@ -31,6 +31,10 @@ pub struct TelegramConfig {
     /// Telegram Stars paid broadcasts: every message carries `allow_paid_broadcast`, and
     /// `global_per_sec` defaults to [`PAID_GLOBAL_PER_SEC`] instead of 30.
     pub allow_paid_broadcast: bool,
+    /// At most this many personal rules (`/watch`) per chat; 0 turns `/watch` off.
+    pub max_rules_per_chat: usize,
+    /// The longest query `/watch` and `/search` accept, in characters.
+    pub max_query_chars: usize,
 }
 
 /// `global_per_sec` when `allow_paid_broadcast = true` and `global_per_sec` is not set:
@@ -50,6 +54,8 @@ impl Default for TelegramConfig {
             global_per_sec: 30,
             max_in_flight: 16,
             allow_paid_broadcast: false,
+            max_rules_per_chat: 20,
+            max_query_chars: 300,
         }
     }
 }
@@ -73,6 +79,8 @@ pub(super) const KEYS: &[&str] = &[
     "global_per_sec",
     "max_in_flight",
     "allow_paid_broadcast",
+    "max_rules_per_chat",
+    "max_query_chars",
 ];
 
 #[derive(Deserialize, Default)]
@@ -87,6 +95,8 @@ pub(super) struct Raw {
     pub(super) global_per_sec: Option<Spanned<i64>>,
     pub(super) max_in_flight: Option<Spanned<i64>>,
     pub(super) allow_paid_broadcast: Option<bool>,
+    pub(super) max_rules_per_chat: Option<Spanned<i64>>,
+    pub(super) max_query_chars: Option<Spanned<i64>>,
 }
 
 pub(super) fn build(sink: &mut Sink<'_>, raw: Raw, base: &Path) -> TelegramConfig {
@@ -160,5 +170,20 @@ pub(super) fn build(sink: &mut Sink<'_>, raw: Raw, base: &Path) -> TelegramConfi
             "[telegram] max_in_flight",
         ),
         allow_paid_broadcast: paid,
+        max_rules_per_chat: match raw.max_rules_per_chat {
+            Some(n) if *n.get_ref() == 0 => 0,
+            n => positive(
+                sink,
+                n.as_ref(),
+                d.max_rules_per_chat,
+                "[telegram] max_rules_per_chat",
+            ),
+        },
+        max_query_chars: positive(
+            sink,
+            raw.max_query_chars.as_ref(),
+            d.max_query_chars,
+            "[telegram] max_query_chars",
+        ),
     }
 }

@@ -306,7 +306,7 @@ fn key_lists_match_the_structs() {
     assert_eq!((SUMMARY_KEYS.len(), LLM_KEYS.len()), (3, 4));
     let tg = "token_file = \"t\"\napi_url = \"http://x\"\naccess = \"open\"\nallow = [1]\nadmins = [2]\n\
               per_chat_per_sec = 1\nper_group_per_min = 1\nglobal_per_sec = 1\nmax_in_flight = 1\n\
-              allow_paid_broadcast = true\n";
+              allow_paid_broadcast = true\nmax_rules_per_chat = 20\nmax_query_chars = 300\n";
     assert_eq!(tg.lines().count(), TELEGRAM_KEYS.len());
     let _: RawTelegram = toml::from_str(tg).expect("telegram keys");
     assert_eq!(STORE_KEYS.len(), 2);

@@ -77,12 +77,9 @@ pub fn pending_due(
             _ => now,
         });
     }
-    let rule = record
-        .item
-        .alert
-        .rules
-        .iter()
-        .find(|h| sub.rules.contains(&h.rule))?;
+    let rule = record.item.alert.rules.iter().find(|h| {
+        sub.rules.contains(&h.rule) || crate::rules::personal::owner(&h.rule).is_some()
+    })?;
     match sub.delivery.get(&rule.rule) {
         Some(mode @ (Delivery::Hourly | Delivery::Daily(_) | Delivery::Weekly(..))) => {
             next_due(mode, tz, now)
@@ -115,6 +112,14 @@ pub fn route(
             for chat in &r.chats {
                 modes.insert(*chat, r.delivery.get(chat).copied().unwrap_or_default());
             }
+        }
+        // A personal rule (`/watch`) goes to the chat that owns it, in the mode it chose.
+        if let Some(owner) = crate::rules::personal::owner(&hit.rule).map(Dest::chat) {
+            let mode = chats
+                .subs
+                .get(&owner)
+                .and_then(|s| s.delivery.get(&hit.rule));
+            modes.insert(owner, mode.copied().unwrap_or_default());
         }
         for (chat, sub) in chats
             .subs

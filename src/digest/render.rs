@@ -273,7 +273,10 @@ struct Block {
 
 impl Block {
     fn new(s: &Section<'_>, d: &Digest) -> Block {
-        let rule = escape(&short(s.rule, NAME_MAX_CHARS));
+        let rule = escape(&short(
+            crate::rules::personal::display(s.rule),
+            NAME_MAX_CHARS,
+        ));
         let lines: Vec<String> = s
             .stories
             .iter()
@@ -410,7 +413,7 @@ pub fn text(d: &Digest) -> String {
     for sec in &sections {
         s.push_str(&format!(
             "\n{} · {}\n",
-            one_line(sec.rule),
+            one_line(crate::rules::personal::display(sec.rule)),
             sec.stories.len()
         ));
         let width = sec.stories.len().to_string().len();

@@ -89,6 +89,7 @@ pub mod literal;
 mod naive;
 pub mod normalize;
 mod parser;
+pub mod personal;
 mod prog;
 pub mod suggest;
 pub mod translit;
@@ -451,6 +452,40 @@ impl RuleSet {
         } else {
             Err(errors)
         }
+    }
+
+    /// Another rule set with this one's alias settings (built-in dictionary on or off, the
+    /// `[aliases]` groups, transliteration) over other (name, query) pairs: personal rules
+    /// match exactly like the rules file's. Queries that do not parse are left out and returned
+    /// with their names.
+    pub fn sibling(
+        &self,
+        queries: impl IntoIterator<Item = (String, String)>,
+    ) -> (RuleSet, Vec<(String, QueryError)>) {
+        let mut rules = Vec::new();
+        let mut errors = Vec::new();
+        for (name, query) in queries {
+            match parser::parse(&query) {
+                Ok(p) => rules.push((
+                    RuleInfo {
+                        name,
+                        feed_terms: parser::feed_names(&p.expr),
+                        query,
+                        description: String::new(),
+                        feeds: Vec::new(),
+                        chats: Vec::new(),
+                        delivery: Default::default(),
+                        at: (0, 0),
+                    },
+                    p.expr,
+                )),
+                Err(e) => errors.push((name, e)),
+            }
+        }
+        (
+            RuleSet::build_with(rules, self.aliases.clone(), self.translit),
+            errors,
+        )
     }
 
     fn build(rules: Vec<(RuleInfo, Expr)>, aliases: Aliases) -> RuleSet {

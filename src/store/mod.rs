@@ -34,6 +34,7 @@ use crate::story::{Key, Story, dedup_keys};
 pub mod digest;
 pub mod fold;
 pub mod outbox;
+pub mod personal;
 
 pub use digest::{Pending, Queued};
 pub use outbox::OutboxEntry;
@@ -175,6 +176,7 @@ pub struct Store {
     tg: outbox::Trees,
     fold: fold::Trees,
     digest: digest::Trees,
+    personal: sled::Tree,
 }
 
 impl Store {
@@ -217,6 +219,7 @@ impl Store {
             tg: outbox::Trees::open(&db)?,
             fold: fold::Trees::open(&db)?,
             digest: digest::Trees::open(&db)?,
+            personal: db.open_tree(personal::TREE)?,
             health: db.open_tree("health.v1")?,
             path: path.to_path_buf(),
             probes: AtomicU64::new(0),

@@ -47,7 +47,7 @@ use crate::story::{Key, Story};
 pub(super) struct Trees {
     pub(super) outbox: sled::Tree,
     sent: sled::Tree,
-    subs: sled::Tree,
+    pub(super) subs: sled::Tree,
     chats: sled::Tree,
     inflight: sled::Tree,
 }
@@ -667,6 +667,7 @@ impl Store {
     /// A group became a supergroup: its subscriptions (the whole chat's and every topic's),
     /// flood wait, queued messages and sent records move to the new id.
     pub fn migrate_chat(&self, old: i64, new: i64) -> Result<(), StoreError> {
+        self.migrate_personal(old, new)?;
         for (dest, sub) in self.chat_subscriptions(old)? {
             let to = Dest {
                 chat: new,

@@ -128,7 +128,10 @@ pub fn alert_html(a: &Alert, tz: Tz) -> String {
         s.push('\n');
     }
     for hit in &a.rules {
-        s.push_str(&format!("🔎 <b>{}</b>", escape(&hit.rule)));
+        s.push_str(&format!(
+            "🔎 <b>{}</b>",
+            escape(crate::rules::personal::display(&hit.rule))
+        ));
         if !hit.matched.is_empty() {
             let terms: Vec<String> = hit
                 .matched
@@ -245,7 +248,10 @@ pub fn alert_plain(a: &Alert, tz: Tz) -> String {
         s.push('\n');
     }
     for hit in &a.rules {
-        s.push_str(&format!("🔎 {}", hit.rule));
+        s.push_str(&format!(
+            "🔎 {}",
+            crate::rules::personal::display(&hit.rule)
+        ));
         if !hit.matched.is_empty() {
             s.push_str(&format!(": {}", hit.terms_why().join(", ")));
         }

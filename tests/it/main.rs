@@ -15,6 +15,7 @@ mod fuzz;
 mod hostile;
 mod metrics;
 mod opml;
+mod personal;
 mod poll;
 mod rules_cli;
 mod server;

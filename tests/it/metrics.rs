@@ -152,6 +152,7 @@ async fn metrics_after_polls_and_deliveries_has_every_series() {
         },
         config: loaded.config.clone(),
         rules: loaded.rules.clone(),
+        personal: kkachi::personal::Personal::empty(),
         store: store.clone(),
         metrics: metrics.clone(),
         cpu: kkachi::pipeline::cpu_permits(),

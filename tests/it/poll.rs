@@ -319,6 +319,7 @@ async fn hostile_feeds_fail_alone_with_clear_errors_while_others_alert() {
         }),
         config: loaded.config.clone(),
         rules: loaded.rules.clone(),
+        personal: kkachi::personal::Personal::empty(),
         store: store.clone(),
         metrics: std::sync::Arc::new(kkachi::metrics::Metrics::new()),
         cpu: kkachi::pipeline::cpu_permits(),

@@ -28,7 +28,7 @@ const WAIT: Duration = Duration::from_secs(10);
 /// Checks `text` against Telegram's HTML parse mode: only the allowed tags (with only their
 /// allowed attributes), every tag closed in order, `&` only as a known entity, no bare `<` or
 /// `>`, attribute values without raw quotes, and at most 4096 UTF-16 units of visible text.
-fn check_telegram_html(text: &str) -> Result<(), String> {
+pub(crate) fn check_telegram_html(text: &str) -> Result<(), String> {
     let mut stack: Vec<String> = Vec::new();
     let mut visible = 0usize;
     let mut rest = text;
@@ -149,7 +149,7 @@ fn user_json(user: i64) -> Value {
 }
 
 /// A text message from `user` in `chat`, with the `bot_command` entity Telegram adds.
-fn message(chat: i64, user: i64, text: &str) -> Value {
+pub(crate) fn message(chat: i64, user: i64, text: &str) -> Value {
     let mut m = json!({"message_id": 1, "date": 1_700_000_000, "chat": chat_json(chat),
         "from": user_json(user), "text": text});
     if text.starts_with('/') {
@@ -165,7 +165,7 @@ fn message(chat: i64, user: i64, text: &str) -> Value {
 }
 
 /// A tap on a button of the bot's message `message_id` in `chat`.
-fn tap(chat: i64, user: i64, message_id: i64, data: &str) -> Value {
+pub(crate) fn tap(chat: i64, user: i64, message_id: i64, data: &str) -> Value {
     json!({"callback_query": {"id": format!("cb-{user}-{data}"), "from": user_json(user),
         "chat_instance": "ci", "data": data,
         "message": {"message_id": message_id, "date": 1_700_000_000, "chat": chat_json(chat),
@@ -174,7 +174,7 @@ fn tap(chat: i64, user: i64, message_id: i64, data: &str) -> Value {
             "text": "Topics"}}})
 }
 
-fn sent_to(reqs: &[Request], chat: i64) -> Vec<Request> {
+pub(crate) fn sent_to(reqs: &[Request], chat: i64) -> Vec<Request> {
     reqs.iter()
         .filter(|r| r.method == "sendmessage" && r.chat() == Some(chat))
         .cloned()
@@ -189,7 +189,7 @@ fn count(fake: &FakeTelegram, method: &str) -> usize {
 }
 
 /// Sends `text` as `user` in `chat` and returns the bot's reply (the next message to `chat`).
-async fn ask(fake: &FakeTelegram, chat: i64, user: i64, text: &str) -> Request {
+pub(crate) async fn ask(fake: &FakeTelegram, chat: i64, user: i64, text: &str) -> Request {
     let before = sent_to(&fake.requests(), chat).len();
     fake.inject_update(message(chat, user, text));
     assert!(
@@ -209,7 +209,7 @@ async fn ask(fake: &FakeTelegram, chat: i64, user: i64, text: &str) -> Request {
 }
 
 /// The callback data of every button of a message or edit, in order.
-fn buttons(r: &Request) -> Vec<String> {
+pub(crate) fn buttons(r: &Request) -> Vec<String> {
     r.body["reply_markup"]["inline_keyboard"]
         .as_array()
         .into_iter()
@@ -253,6 +253,8 @@ impl Harness {
                 delivery,
                 feeds: vec!["yna".into()],
                 poll_timeout: Duration::from_secs(2),
+                max_rules_per_chat: 3,
+                max_query_chars: 300,
             },
         );
         let task = bot::spawn(fake.bot(Duration::from_secs(10)), ctx);
@@ -907,7 +909,7 @@ async fn status_is_for_kkachi_admins() {
 
 /// `kkachi run` against a local feed (polled every second) and the fake Telegram, with
 /// `/metrics` on a loopback port.
-fn daemon(fake: &FakeTelegram, feed_url: &str, admins: &[i64]) -> Daemon {
+pub(crate) fn daemon(fake: &FakeTelegram, feed_url: &str, admins: &[i64]) -> Daemon {
     let toml = format!(
         "rules = \"rules.toml\"\n[store]\npath = \"store\"\n[schedule]\ncron = \"0 0 1 1 *\"\njitter = \"0s\"\n\
          [fetch]\ntimeout = \"3s\"\nconnect_timeout = \"2s\"\n\
@@ -920,14 +922,14 @@ fn daemon(fake: &FakeTelegram, feed_url: &str, admins: &[i64]) -> Daemon {
 }
 
 /// SIGTERM: the exit code and every run's log; the stop takes less than 12 s.
-fn terminate(daemon: &mut Daemon) -> (Option<i32>, String) {
+pub(crate) fn terminate(daemon: &mut Daemon) -> (Option<i32>, String) {
     daemon.signal(libc::SIGTERM);
     let (code, took) = daemon.wait_exit();
     assert!(took < Duration::from_secs(12), "shutdown took {took:?}");
     (code, daemon.logs())
 }
 
-fn alerts_to(fake: &FakeTelegram, chat: i64) -> Vec<Request> {
+pub(crate) fn alerts_to(fake: &FakeTelegram, chat: i64) -> Vec<Request> {
     sent_to(&fake.delivered(), chat)
         .into_iter()
         .filter(|r| r.text().contains("https://news.example.kr/"))

@@ -48,6 +48,14 @@ pub enum Command {
     Status,
     /// delivery per topic (instant, digests, off), time zone, quiet hours; tz NAME sets the zone
     Settings(String),
+    /// [NAME:] QUERY: alerts for your own query, e.g. /watch DeepSeek
+    Watch(String),
+    /// your own rules (/watch), with buttons to pause, delete or test each
+    Rules,
+    /// NAME: stop one of your own rules
+    Unwatch(String),
+    /// QUERY [7d]: the newest stored stories that match, without watching
+    Search(String),
 }
 
 /// The command list for `setMyCommands`: Telegram wants the names without the slash that
@@ -98,6 +106,10 @@ pub(super) async fn execute(
             Ok(Reply::html(text))
         }
         Command::Help => Ok(Reply::html(help())),
+        Command::Watch(args) => super::watch::watch(bot, ctx, who, &args).await,
+        Command::Rules => super::watch::rules(ctx, who),
+        Command::Unwatch(args) => super::watch::unwatch(bot, ctx, who, &args).await,
+        Command::Search(args) => super::watch::search(ctx, who, &args).await,
         Command::Topics => {
             if !settings.allowed(who) {
                 return Ok(Reply::html(refusal(Gate::NotAllowed, who)));
@@ -533,7 +545,7 @@ mod tests {
     #[test]
     fn every_command_has_a_valid_telegram_description() {
         let cmds = registered_commands();
-        assert_eq!(cmds.len(), 10);
+        assert_eq!(cmds.len(), 14);
         for c in cmds {
             assert!(
                 (1..=32).contains(&c.command.len())

@@ -179,6 +179,12 @@ async fn on_callback(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Result<(), Bo
     {
         return on_settings_tap(bot, q, ctx).await;
     }
+    if q.data
+        .as_deref()
+        .is_some_and(|d| d.starts_with(super::watch::PREFIX))
+    {
+        return super::watch::on_tap(bot, q, ctx).await;
+    }
     let rules = ctx.rules();
     let parsed = q.data.as_deref().and_then(|d| parse_callback(d, &rules));
     let (Some(msg), Some((action, name))) = (q.regular_message(), parsed) else {
@@ -248,7 +254,7 @@ async fn on_callback(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Result<(), Bo
 
 /// Who tapped a button: the chat (and forum topic) of the button's message and the user who
 /// tapped.
-fn tapper(msg: &teloxide::types::Message, q: &CallbackQuery) -> Asker {
+pub(super) fn tapper(msg: &teloxide::types::Message, q: &CallbackQuery) -> Asker {
     Asker {
         chat: msg.chat.id.0,
         thread: topic_of(msg),
@@ -322,7 +328,12 @@ async fn on_settings_tap(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Result<()
 }
 
 /// Sends a reply into `dest`: the chat, or the forum topic the command came from.
-async fn send(bot: &Bot, dest: crate::deliver::Dest, reply: Reply) -> Result<(), BotError> {
+pub(super) async fn send(
+    bot: &Bot,
+    dest: impl Into<crate::deliver::Dest>,
+    reply: Reply,
+) -> Result<(), BotError> {
+    let dest = dest.into();
     let chunks = render::split(&reply.html, MESSAGE_LIMIT, Markup::Html);
     let last = chunks.len().saturating_sub(1);
     for (i, chunk) in chunks.into_iter().enumerate() {
@@ -340,7 +351,12 @@ async fn send(bot: &Bot, dest: crate::deliver::Dest, reply: Reply) -> Result<(),
     Ok(())
 }
 
-async fn edit(bot: &Bot, chat: i64, message: MessageId, reply: Reply) -> Result<(), BotError> {
+pub(super) async fn edit(
+    bot: &Bot,
+    chat: i64,
+    message: MessageId,
+    reply: Reply,
+) -> Result<(), BotError> {
     let mut req = bot
         .edit_message_text(ChatId(chat), message, reply.html)
         .parse_mode(ParseMode::Html);

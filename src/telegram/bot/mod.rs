@@ -28,6 +28,7 @@ mod dispatcher;
 mod keyboards;
 mod settings;
 mod status;
+mod watch;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,7 +36,7 @@ use std::time::Duration;
 use chrono_tz::Tz;
 use teloxide::RequestError;
 use teloxide::types::InlineKeyboardMarkup;
-use tokio::sync::watch;
+use tokio::sync::watch as channel;
 
 use super::render;
 use crate::config::{Access, Config};
@@ -53,7 +54,7 @@ pub const POLL_TIMEOUT: Duration = Duration::from_secs(10);
 /// The rules the bot shows and accepts. A `watch` receiver rather than a bare `Arc` so that a
 /// reload publishes a new snapshot (through [`Live`]) and the bot sees it on its next command,
 /// without restarting the dispatcher.
-pub type Rules = watch::Receiver<Arc<RuleSet>>;
+pub type Rules = channel::Receiver<Arc<RuleSet>>;
 
 /// How the bot behaves, from the config.
 #[derive(Debug, Clone)]
@@ -70,6 +71,9 @@ pub struct Settings {
     pub feeds: Vec<String>,
     /// Long-poll timeout; keep it below the HTTP client's timeout.
     pub poll_timeout: Duration,
+    /// `[telegram] max_rules_per_chat` (0: `/watch` is off) and `max_query_chars`.
+    pub max_rules_per_chat: usize,
+    pub max_query_chars: usize,
 }
 
 impl Settings {
@@ -88,6 +92,8 @@ impl Settings {
                 .map(|f| f.name.clone())
                 .collect(),
             poll_timeout: POLL_TIMEOUT,
+            max_rules_per_chat: tg.max_rules_per_chat,
+            max_query_chars: tg.max_query_chars,
         }
     }
 }
@@ -97,13 +103,17 @@ impl Settings {
 pub struct Ctx {
     pub store: Arc<Store>,
     rules: Rules,
-    settings: watch::Receiver<Arc<Settings>>,
+    settings: channel::Receiver<Arc<Settings>>,
+    /// The chats' own rules: `/watch` and friends ask it for a rebuild.
+    personal: crate::personal::Personal,
+    /// `/watch` previews waiting for their button, and `/search` results being paged.
+    drafts: watch::Drafts,
 }
 
 /// Publishes reloaded rules and settings to a running bot.
 pub struct Live {
-    rules: watch::Sender<Arc<RuleSet>>,
-    settings: watch::Sender<Arc<Settings>>,
+    rules: channel::Sender<Arc<RuleSet>>,
+    settings: channel::Sender<Arc<Settings>>,
 }
 
 impl Live {
@@ -115,8 +125,8 @@ impl Live {
 
 impl Ctx {
     pub fn new(store: Arc<Store>, rules: Arc<RuleSet>, settings: Settings) -> (Ctx, Live) {
-        let (rules_tx, rules) = watch::channel(rules);
-        let (settings_tx, settings) = watch::channel(Arc::new(settings));
+        let (rules_tx, rules) = channel::channel(rules);
+        let (settings_tx, settings) = channel::channel(Arc::new(settings));
         let live = Live {
             rules: rules_tx,
             settings: settings_tx,
@@ -126,9 +136,18 @@ impl Ctx {
                 store,
                 rules,
                 settings,
+                personal: crate::personal::Personal::empty(),
+                drafts: watch::Drafts::default(),
             },
             live,
         )
+    }
+
+    /// The same context with the daemon's personal rules (without it, `/watch` stores rules
+    /// that nothing compiles).
+    pub fn with_personal(mut self, personal: crate::personal::Personal) -> Ctx {
+        self.personal = personal;
+        self
     }
 
     fn rules(&self) -> Arc<RuleSet> {
@@ -147,6 +166,9 @@ pub enum BotError {
     Telegram(#[from] RequestError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A search over the stored stories (on a blocking thread) did not finish.
+    #[error("a search over the stored stories failed: {0}")]
+    Task(String),
 }
 
 /// A reply: HTML text and, for `/topics` and `/settings`, its keyboard.
