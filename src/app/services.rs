@@ -253,6 +253,7 @@ mod tests {
             crate::story::test_story("f", &n.to_string(), &format!("제목 {n}"), "https://e.com/x");
         crate::store::Pending {
             chat: 5,
+            thread: None,
             due,
             kind: crate::digest::Kind::Daily,
             item: crate::digest::Item {

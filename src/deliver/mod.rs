@@ -12,7 +12,7 @@
 //!                 once the chunk is committed
 //! ```
 //!
-//! Owns: `Alert` and `RuleHit` (stored as they are in `store::outbox`'s entries: their serde
+//! Owns: [`Dest`] (a chat or one forum topic of it), `Alert` and `RuleHit` (stored as they are in `store::outbox`'s entries: their serde
 //! shape is the on-disk shape of `outbox.v1` and must not change), `Prepared`, `Delivery`.
 //! Must not: know teloxide (rendering and sending are `telegram`'s), touch sled (it asks
 //! `store`), match or summarise (the caller prepares).
@@ -30,6 +30,7 @@
 //! transaction that marks it seen.
 
 pub mod console;
+mod dest;
 pub mod route;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -39,6 +40,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use console::{Console, FoldLine, Format, cluster_hex, render_story_text, render_text};
+pub use dest::{Dest, DestError};
 pub use route::route;
 
 use crate::rules::{RuleMatch, RuleSet};

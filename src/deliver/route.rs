@@ -1,5 +1,5 @@
-//! Routing: which chats get an alert, with which of their rules, and how: now (an outbox
-//! entry), in a digest (a pending item due at the chat's next digest time), held for the end of
+//! Routing: which chats (or forum topics of a chat: a [`Dest`]) get an alert, with which of
+//! their rules, and how: now (an outbox entry), in a digest (a pending item due at the chat's next digest time), held for the end of
 //! the chat's quiet hours (a catch-up item), or silently. Pure policy over the rules file's
 //! static `chats = [..]`, the stored subscriptions and the chats' preferences: no IO, no
 //! teloxide, no clock (the caller passes `now`).
@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use super::{Alert, RuleHit};
+use super::{Alert, Dest, RuleHit};
 use crate::digest::schedule::{Delivery, QuietMode, next_due};
 use crate::digest::{Item, Kind};
 use crate::rules::RuleSet;
@@ -20,13 +20,25 @@ use crate::story::Key;
 /// What routing knows about the chats, beside the rules.
 #[derive(Debug, Clone, Copy)]
 pub struct Chats<'a> {
-    pub subs: &'a BTreeMap<i64, Subscription>,
+    /// Subscriptions by destination: a whole chat, or one forum topic of it.
+    pub subs: &'a BTreeMap<Dest, Subscription>,
+    /// Preferences (zone, quiet hours) are the chat's, shared by its topics.
     pub prefs: &'a BTreeMap<i64, ChatPrefs>,
     /// The zone of a chat without one of its own (`[schedule] timezone`).
     pub timezone: Tz,
 }
 
 impl Chats<'_> {
+    /// Whether `dest` receives alerts: its own subscription is active (or it has none, a
+    /// static route), and its chat did not end (Telegram said it is gone: every topic too).
+    fn receives(&self, dest: Dest) -> bool {
+        self.subs.get(&dest).is_none_or(Subscription::active)
+            && self
+                .subs
+                .get(&Dest::chat(dest.chat))
+                .is_none_or(|s| s.ended.is_none())
+    }
+
     /// A chat's zone: its own (a valid IANA name), else the config's.
     pub fn tz(&self, chat: i64) -> Tz {
         match self.prefs.get(&chat).and_then(|p| p.tz.as_deref()) {
@@ -77,7 +89,8 @@ pub fn pending_due(
 }
 
 /// Which chats get an alert, with which of their rules, and how: static routing (`chats =
-/// [..]` in `rules.toml`, each chat instant or with its `delivery`) plus active subscriptions
+/// [..]` in `rules.toml`, each chat or forum topic instant or with its `delivery`) plus active
+/// subscriptions (a topic's subscription is its own destination, beside the whole chat's)
 /// (each rule's mode from the subscription's `delivery`, instant when absent; it wins over a
 /// static mode for the same chat). Per chat, the instant rules make one outbox entry (held as
 /// a catch-up item inside quiet hours in mode hold, `silent` in mode silent), and each digest
@@ -91,17 +104,17 @@ pub fn route(
     chats: &Chats<'_>,
     now: DateTime<Utc>,
 ) -> Queued {
-    // chat → [(mode, hits)], modes in first-seen order.
-    let mut per_chat: BTreeMap<i64, Vec<(Delivery, Vec<RuleHit>)>> = BTreeMap::new();
+    // destination → [(mode, hits)], modes in first-seen order.
+    let mut per_chat: BTreeMap<Dest, Vec<(Delivery, Vec<RuleHit>)>> = BTreeMap::new();
     for hit in &alert.rules {
-        let mut modes: BTreeMap<i64, Delivery> = BTreeMap::new();
+        let mut modes: BTreeMap<Dest, Delivery> = BTreeMap::new();
         for r in rules.rules().iter().filter(|r| r.name == hit.rule) {
             for chat in &r.chats {
                 modes.insert(*chat, r.delivery.get(chat).copied().unwrap_or_default());
             }
         }
         // A personal rule (`/watch`) goes to the chat that owns it, in the mode it chose.
-        if let Some(owner) = crate::rules::personal::owner(&hit.rule) {
+        if let Some(owner) = crate::rules::personal::owner(&hit.rule).map(Dest::chat) {
             let mode = chats
                 .subs
                 .get(&owner)
@@ -118,9 +131,9 @@ pub fn route(
                 sub.delivery.get(&hit.rule).copied().unwrap_or_default(),
             );
         }
-        for (chat, mode) in modes {
-            if chats.subs.get(&chat).is_none_or(Subscription::active) {
-                let groups = per_chat.entry(chat).or_default();
+        for (dest, mode) in modes {
+            if chats.receives(dest) {
+                let groups = per_chat.entry(dest).or_default();
                 match groups.iter_mut().find(|(m, _)| *m == mode) {
                     Some((_, hits)) => hits.push(hit.clone()),
                     None => groups.push((mode, vec![hit.clone()])),
@@ -129,7 +142,8 @@ pub fn route(
         }
     }
     let mut out = Queued::default();
-    for (chat, groups) in per_chat {
+    for (dest, groups) in per_chat {
+        let chat = dest.chat;
         let tz = chats.tz(chat);
         for (mode, hits) in groups {
             let alert = Alert {
@@ -138,6 +152,7 @@ pub fn route(
             };
             let pending = |due, kind| Pending {
                 chat,
+                thread: dest.thread,
                 due,
                 kind,
                 item: Item {
@@ -165,7 +180,7 @@ pub fn route(
                             }
                         }
                         quiet => {
-                            let mut e = OutboxEntry::alert(chat, key, alert.clone(), now);
+                            let mut e = OutboxEntry::alert(chat, key, alert.clone(), now).to(dest);
                             e.silent = quiet.is_some();
                             out.entries.push(e);
                         }
@@ -196,11 +211,11 @@ mod tests {
             paused,
             ..Default::default()
         };
-        let subs: BTreeMap<i64, Subscription> = [
-            (1, sub(&["ai", "chips"], false)),
-            (2, sub(&["chips"], false)),
-            (3, sub(&["ai"], true)),
-            (4, sub(&["gone"], false)),
+        let subs: BTreeMap<Dest, Subscription> = [
+            (Dest::chat(1), sub(&["ai", "chips"], false)),
+            (Dest::chat(2), sub(&["chips"], false)),
+            (Dest::chat(3), sub(&["ai"], true)),
+            (Dest::chat(4), sub(&["gone"], false)),
         ]
         .into();
         let key = crate::story::dedup_keys(&story).guid;
@@ -233,6 +248,54 @@ mod tests {
         );
     }
 
+    /// Topics (issue 17): a static route to a topic, a topic's own subscription and the
+    /// whole chat's are three destinations of one group; a paused topic gets nothing, and an
+    /// ended chat ends its topics too.
+    #[test]
+    fn forum_topics_are_destinations_of_their_own() {
+        let src = "[[rules]]\nname = \"ai\"\nquery = \"AI\"\nchats = [\"-100/17\", \"-200/3\"]\n";
+        let rules = crate::rules::load(src, std::path::Path::new("rules.toml"))
+            .expect("rules")
+            .rules;
+        let story = crate::story::test_story("f", "1", "AI", "https://e.com/1");
+        let matches = rules.match_doc(&crate::pipeline::doc(&story));
+        let alert = Alert::matched(&story, &matches, String::new());
+        let key = crate::story::dedup_keys(&story).guid;
+        let sub = |paused: bool| Subscription {
+            rules: ["ai".to_string()].into(),
+            paused,
+            ..Default::default()
+        };
+        let mut gone = sub(false);
+        gone.ended = Some(crate::store::outbox::Ended {
+            at: Utc::now(),
+            reason: "kicked".into(),
+        });
+        let subs: BTreeMap<Dest, Subscription> = [
+            (Dest::chat(-100), sub(false)),
+            (Dest::topic(-100, 5), sub(false)),
+            (Dest::topic(-100, 6), sub(true)),
+            (Dest::chat(-200), gone),
+        ]
+        .into();
+        let prefs = BTreeMap::new();
+        let chats = Chats {
+            subs: &subs,
+            prefs: &prefs,
+            timezone: Tz::Asia__Seoul,
+        };
+        let q = route(&alert, &key, &rules, &chats, Utc::now());
+        let dests: Vec<Dest> = q.entries.iter().map(OutboxEntry::dest).collect();
+        assert_eq!(
+            dests,
+            vec![
+                Dest::chat(-100),
+                Dest::topic(-100, 5),
+                Dest::topic(-100, 17)
+            ]
+        );
+    }
+
     fn at(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s)
             .expect("time")
@@ -251,6 +314,7 @@ mod tests {
         };
         let record = |kind, rules: &[&str]| PendingRecord {
             kind,
+            thread: None,
             item: Item {
                 alert: Alert::new(&story, rules.iter().map(|r| hit(r)).collect()),
                 at: Utc::now(),
@@ -324,17 +388,17 @@ mod tests {
                 .collect(),
             ..Default::default()
         };
-        let subs: BTreeMap<i64, Subscription> = [
+        let subs: BTreeMap<Dest, Subscription> = [
             // ai hourly, chips instant: one entry and one pending item.
-            (1, sub(&[("ai", "hourly"), ("chips", "")])),
+            (Dest::chat(1), sub(&[("ai", "hourly"), ("chips", "")])),
             // Both off: nothing.
-            (2, sub(&[("ai", "off"), ("chips", "off")])),
+            (Dest::chat(2), sub(&[("ai", "off"), ("chips", "off")])),
             // Instant, in quiet hours (hold): a catch-up item at 07:00 in its zone.
-            (3, sub(&[("ai", "")])),
+            (Dest::chat(3), sub(&[("ai", "")])),
             // Instant, in quiet hours (silent): sent now, silently.
-            (4, sub(&[("chips", "")])),
+            (Dest::chat(4), sub(&[("chips", "")])),
             // Static -100 instant, but the chat's own subscription says weekly.
-            (-100, sub(&[("ai", "weekly mon 09:00")])),
+            (Dest::chat(-100), sub(&[("ai", "weekly mon 09:00")])),
         ]
         .into();
         let quiet = |mode| ChatPrefs {

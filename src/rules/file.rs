@@ -2,8 +2,9 @@
 //! its line and column.
 //!
 //! Owns the file format (`builtin_aliases`, `[aliases]`, `[[rules]]` with `name`, `query`,
-//! `description`, `feeds`, `chats` (chat ids, or `{ id = .., delivery = ".." }` tables naming a
-//! delivery mode); unknown keys are errors) and the mapping from a position in
+//! `description`, `feeds`, `chats` (chat ids, `"CHAT_ID/TOPIC_ID"` strings naming a forum
+//! topic, or `{ id = .., topic = .., delivery = ".." }` tables naming a delivery mode); unknown
+//! keys are errors) and the mapping from a position in
 //! a query to a position in the file, through TOML escapes. Collects every problem instead of
 //! stopping at the first. Must not read files itself.
 
@@ -17,11 +18,12 @@ use toml::de::{DeTable, DeValue};
 use super::aliases::{Aliases, normalize_member};
 use super::parser::{self, Expr};
 use super::{Loaded, QueryError, RuleInfo, RuleSet, caret_line};
+use crate::deliver::Dest;
 use crate::diag::{Diagnostic, LineIndex};
 
 const TOP_KEYS: &[&str] = &["builtin_aliases", "transliterate", "aliases", "rules"];
 const RULE_KEYS: &[&str] = &["name", "query", "description", "feeds", "chats"];
-const CHAT_KEYS: &[&str] = &["id", "delivery"];
+const CHAT_KEYS: &[&str] = &["id", "topic", "delivery"];
 
 struct Sink<'a> {
     src: &'a str,
@@ -319,15 +321,16 @@ fn rule(
     Some((info, expr?))
 }
 
-/// The rule's static chats, and the delivery mode of those that name one (a chat not in the
-/// map is instant): `chats = [-100123, { id = -100456, delivery = "daily 09:00" }]`.
+/// The rule's static chats (or forum topics), and the delivery mode of those that name one (a
+/// destination not in the map is instant): `chats = [-100123, "-100123/17", { id = -100456,
+/// topic = 5, delivery = "daily 09:00" }]`.
 fn chats(
     sink: &mut Sink<'_>,
     v: &Spanned<DeValue<'_>>,
     label: &str,
 ) -> (
-    Vec<i64>,
-    std::collections::BTreeMap<i64, crate::digest::schedule::Delivery>,
+    Vec<Dest>,
+    std::collections::BTreeMap<Dest, crate::digest::schedule::Delivery>,
 ) {
     let mut out = Vec::new();
     let mut modes = std::collections::BTreeMap::new();
@@ -365,6 +368,21 @@ fn chats(
                     None
                 }
             };
+            let topic = match t.get("topic") {
+                Some(v) => match integer(v).and_then(|n| i32::try_from(n).ok()) {
+                    Some(n) if n > 0 => Some(Some(n)),
+                    _ => {
+                        sink.error(
+                            &v.span(),
+                            format!(
+                                "{label}chats: topic must be a forum topic id (a positive integer: the 17 of t.me/c/1234567890/17/…)"
+                            ),
+                        );
+                        None
+                    }
+                },
+                None => Some(None),
+            };
             let mode = match t.get("delivery") {
                 Some(v) => {
                     match v.get_ref().as_str() {
@@ -386,19 +404,29 @@ fn chats(
                 }
                 None => None,
             };
-            if let Some(id) = id {
-                out.push(id);
+            if let (Some(chat), Some(thread)) = (id, topic) {
+                let dest = Dest { chat, thread };
+                out.push(dest);
                 if let Some(mode) = mode {
-                    modes.insert(id, mode);
+                    modes.insert(dest, mode);
                 }
             }
             continue;
         }
+        if let Some(text) = item.get_ref().as_str() {
+            match text.parse::<Dest>() {
+                Ok(dest) => out.push(dest),
+                Err(e) => sink.error(&item.span(), format!("{label}chats: {e}")),
+            }
+            continue;
+        }
         match integer(item) {
-            Some(id) => out.push(id),
+            Some(id) => out.push(Dest::chat(id)),
             None => sink.error(
                 &item.span(),
-                format!("{label}chats must be an array of chat ids (integers)"),
+                format!(
+                    "{label}chats must be an array of chat ids (integers), \"CHAT_ID/TOPIC_ID\" strings or {{ id = .. }} tables"
+                ),
             ),
         }
     }
@@ -550,17 +578,17 @@ mod tests {
                    chats = [-100123, { id = -100456, delivery = \"daily 09:00\" }]\n";
         let loaded = crate::rules::load(src, Path::new("rules.toml")).expect("rules");
         let rule = &loaded.rules.rules()[0];
-        assert_eq!(rule.chats, vec![-100123, -100456]);
+        assert_eq!(rule.chats, vec![Dest::chat(-100123), Dest::chat(-100456)]);
         assert_eq!(
             rule.delivery
-                .get(&-100456)
+                .get(&Dest::chat(-100456))
                 .map(ToString::to_string)
                 .as_deref(),
             Some("daily 09:00")
         );
-        assert!(!rule.delivery.contains_key(&-100123));
+        assert!(!rule.delivery.contains_key(&Dest::chat(-100123)));
         assert_eq!(
-            rule.delivery.get(&-100456),
+            rule.delivery.get(&Dest::chat(-100456)),
             Some(&"daily 09:00".parse::<Delivery>().expect("mode"))
         );
 
@@ -579,5 +607,56 @@ mod tests {
             e.contains("rules.toml:4:82: unknown key `mode` in a chats table (rule \"ai\")"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn chats_name_forum_topics_as_strings_or_tables_and_bad_ones_say_the_shape() {
+        let src = "[[rules]]\nname = \"ai\"\nquery = \"AI\"\n\
+                   chats = [\"-1001234567890/17\", -100, \"-100\", { id = -1001234567890, topic = 5, delivery = \"daily 09:00\" }]\n";
+        let loaded = crate::rules::load(src, Path::new("rules.toml")).expect("rules");
+        let rule = &loaded.rules.rules()[0];
+        assert_eq!(
+            rule.chats,
+            vec![
+                Dest::topic(-1_001_234_567_890, 17),
+                Dest::chat(-100),
+                Dest::chat(-100),
+                Dest::topic(-1_001_234_567_890, 5),
+            ]
+        );
+        assert_eq!(
+            rule.delivery
+                .get(&Dest::topic(-1_001_234_567_890, 5))
+                .map(ToString::to_string)
+                .as_deref(),
+            Some("daily 09:00")
+        );
+        assert!(!rule.delivery.contains_key(&Dest::chat(-1_001_234_567_890)));
+
+        let bad = "[[rules]]\nname = \"ai\"\nquery = \"AI\"\n\
+                   chats = [\"-100/x\", \"general\", { id = -100, topic = 0 }, { id = -100, topic = \"5\" }, 1.5]\n";
+        let e = crate::rules::load(bad, Path::new("rules.toml"))
+            .expect_err("bad chats")
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(
+            e.contains("rules.toml:4:10: rule \"ai\": chats: \"-100/x\" is not a chat: expected CHAT_ID or CHAT_ID/TOPIC_ID, such as \"-1001234567890/17\""),
+            "{e}"
+        );
+        assert!(
+            e.contains("rules.toml:4:20: rule \"ai\": chats: \"general\" is not a chat"),
+            "{e}"
+        );
+        assert!(
+            e.contains("rules.toml:4:52: rule \"ai\": chats: topic must be a forum topic id"),
+            "{e}"
+        );
+        assert!(
+            e.contains("rules.toml:4:78: rule \"ai\": chats: topic must be"),
+            "{e}"
+        );
+        assert!(e.contains("rules.toml:4:85: rule \"ai\": chats must be an array of chat ids (integers), \"CHAT_ID/TOPIC_ID\" strings"), "{e}");
     }
 }

@@ -172,9 +172,11 @@ pub struct RuleInfo {
     pub query: String,
     pub description: String,
     pub feeds: Vec<String>,
-    pub chats: Vec<i64>,
+    /// Static routes: chats, or forum topics of a chat (`"-100123/17"`, `{ id, topic }`).
+    pub chats: Vec<crate::deliver::Dest>,
     /// The delivery mode of static chats that name one (`{ id, delivery }`); others: instant.
-    pub delivery: std::collections::BTreeMap<i64, crate::digest::schedule::Delivery>,
+    pub delivery:
+        std::collections::BTreeMap<crate::deliver::Dest, crate::digest::schedule::Delivery>,
     /// The feeds its `feed:NAME` terms name (checked against the config's feeds by `check`).
     pub feed_terms: Vec<String>,
     /// Where the rule's query is in the rules file (1-based line and column; 0 when the rule

@@ -298,7 +298,13 @@ fn loads_the_issue_example() {
     assert_eq!(info.query, "OpenAI AND \"한국 기업\"");
     assert_eq!(info.description, "OpenAI's business with Korean companies");
     assert!(info.feeds.is_empty());
-    assert_eq!(info.chats, vec![-1_001_234_567_890, 42]);
+    assert_eq!(
+        info.chats,
+        vec![
+            crate::deliver::Dest::chat(-1_001_234_567_890),
+            crate::deliver::Dest::chat(42)
+        ]
+    );
     let hits = loaded
         .rules
         .match_doc(&doc("오픈에이아이, 한국 기업들과 협력", ""));
@@ -416,7 +422,7 @@ chats = ["me"]
         "rules.toml:25:10: rule \"neg\": the query can match through negation alone; add a term the story must contain (e.g. 반도체 NOT 주가)",
         "rules.toml:29:1: unknown key `quer` in rule \"typo\" (did you mean `query`?); expected one of: name, query, description, feeds, chats",
         "rules.toml:31:1: rule without a name: every [[rules]] needs name = \"...\"",
-        "rules.toml:37:10: rule \"chats\": chats must be an array of chat ids (integers)",
+        "rules.toml:37:10: rule \"chats\": chats: \"me\" is not a chat: expected CHAT_ID or CHAT_ID/TOPIC_ID, such as \"-1001234567890/17\"",
     ];
     let firsts: Vec<&str> = e
         .iter()

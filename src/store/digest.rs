@@ -3,7 +3,8 @@
 //! Owns two sled trees (records are JSON like the rest of the store):
 //! - `digest.v1`: due (i64 BE, milliseconds since the epoch, UTC) ++ chat (i64 BE) ++ sequence
 //!   (u64 BE, sled's id generator) → [`PendingRecord`] `{"kind":"daily","item":{"alert":..,
-//!   "at":..}}`. Key order is due order, then chat: the digest task reads the due groups as a
+//!   "at":..}}` (with `"thread":17` when it waits for a forum topic's digest; records without
+//!   it are the whole chat's, as every record before topics). Key order is due order, then chat: the digest task reads the due groups as a
 //!   prefix of the tree. Items are written in the admission transaction that marks their story
 //!   seen ([`Store::admit_and_enqueue`]), and removed in the transaction that queues their
 //!   digest ([`Store::release_digests`]), so a crash neither loses a pending story nor makes a
@@ -11,8 +12,9 @@
 //! - `prefs.v1`: chat (i64 BE) → [`ChatPrefs`]: the chat's zone (IANA name) and quiet hours.
 //!
 //! A digest is an outbox entry ([`Body::Digest`](crate::store::outbox::Body::Digest)) under a digest id ([`digest_id`]: SHA-256 of
-//! "digest", chat, due and kind), so the sender's `sent.v1` check keeps it from ever being sent
-//! twice, like an alert.
+//! "digest", chat, due and kind; the entry names its topic, and `sent.v1`'s key includes it), so
+//! the sender's `sent.v1` check keeps it from ever being sent twice, like an alert. A chat's
+//! due group holding items for several of its topics makes one digest per topic.
 //!
 //! Must not: compute due times (that is `digest::schedule`, called by `deliver::route`) or
 //! render anything.
@@ -56,6 +58,8 @@ impl Trees {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pending {
     pub chat: i64,
+    /// The forum topic of `chat` the digest goes to (`None`: the whole chat).
+    pub thread: Option<i32>,
     pub due: DateTime<Utc>,
     pub kind: Kind,
     pub item: Item,
@@ -66,6 +70,19 @@ pub struct Pending {
 pub struct PendingRecord {
     pub kind: Kind,
     pub item: Item,
+    /// The forum topic the item waits for (`None`: the whole chat). Not written when `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread: Option<i32>,
+}
+
+impl From<&Pending> for PendingRecord {
+    fn from(p: &Pending) -> PendingRecord {
+        PendingRecord {
+            kind: p.kind,
+            item: p.item.clone(),
+            thread: p.thread,
+        }
+    }
 }
 
 /// What an admission queues for one story: outbox entries (sent now) and pending digest items.
@@ -188,6 +205,7 @@ impl Store {
             let r: PendingRecord = decode(&self.digest.pending, &k, &v, "pending digest item")?;
             out.push(Pending {
                 chat,
+                thread: r.thread,
                 due,
                 kind: r.kind,
                 item: r.item,
@@ -219,27 +237,24 @@ impl Store {
         for p in items {
             let mut k = group_prefix(p.due, p.chat).to_vec();
             k.extend_from_slice(&self.db.generate_id()?.to_be_bytes());
-            let v = encode(
-                &PendingRecord {
-                    kind: p.kind,
-                    item: p.item.clone(),
-                },
-                "pending digest item",
-            )?;
+            let v = encode(&PendingRecord::from(p), "pending digest item")?;
             self.digest.pending.insert(k, v)?;
         }
         self.digest.wake.notify_one();
         Ok(())
     }
 
-    /// Moves `chat`'s pending items to the due time `due_of` gives them (`None`: keep theirs),
-    /// after the chat changed its zone, quiet hours or a topic's mode: one transaction, so an
-    /// item is never in two groups nor in none. Returns how many moved.
+    /// Moves the pending items of `dest` (a chat, or one forum topic of it) to the due time
+    /// `due_of` gives them (`None`: keep theirs), after the chat changed its zone, quiet hours
+    /// or a rule's mode: one transaction, so an item is never in two groups nor in none.
+    /// Returns how many moved.
     pub fn reschedule_pending(
         &self,
-        chat: i64,
+        dest: impl Into<crate::deliver::Dest>,
         due_of: impl Fn(&PendingRecord) -> Option<DateTime<Utc>>,
     ) -> Result<usize, StoreError> {
+        let dest = dest.into();
+        let chat = dest.chat;
         let mut moves: Vec<(sled::IVec, Vec<u8>, sled::IVec)> = Vec::new();
         for kv in self.digest.pending.iter() {
             let (k, v) = kv?;
@@ -250,6 +265,9 @@ impl Store {
                 continue;
             }
             let r: PendingRecord = decode(&self.digest.pending, &k, &v, "pending digest item")?;
+            if r.thread != dest.thread {
+                continue;
+            }
             if let Some(new) = due_of(&r).filter(|new| due_ms(*new) != due_ms(due)) {
                 let mut key = group_prefix(new, chat).to_vec();
                 key.extend_from_slice(&k[16..]);
@@ -278,12 +296,12 @@ impl Store {
         Ok(moves.len())
     }
 
-    /// The group (due, kind) of `chat` that holds an item of `cluster`, if one is still
-    /// pending: a folded copy joins it. A scan of the pending tree (it holds only what waits
-    /// for a digest).
+    /// The group (due, kind) of `dest` (a chat or one topic of it) that holds an item of
+    /// `cluster`, if one is still pending: a folded copy joins it. A scan of the pending tree
+    /// (it holds only what waits for a digest).
     pub fn pending_group_of(
         &self,
-        chat: i64,
+        dest: crate::deliver::Dest,
         cluster: u64,
     ) -> Result<Option<(DateTime<Utc>, Kind)>, StoreError> {
         for kv in self.digest.pending.iter() {
@@ -291,11 +309,11 @@ impl Store {
             let Some((due, c)) = decode_key(&k) else {
                 continue;
             };
-            if c != chat {
+            if c != dest.chat {
                 continue;
             }
             let r: PendingRecord = decode(&self.digest.pending, &k, &v, "pending digest item")?;
-            if r.item.alert.cluster == Some(cluster) {
+            if r.thread == dest.thread && r.item.alert.cluster == Some(cluster) {
                 return Ok(Some((due, r.kind)));
             }
         }
@@ -369,40 +387,42 @@ impl Store {
         }
         let mut out = Vec::new();
         for ((due, chat), members) in groups {
-            let items: Vec<&PendingRecord> =
-                members.iter().filter_map(|(_, r)| r.as_ref()).collect();
-            let entry = match items.iter().map(|r| r.kind).max() {
-                Some(kind) => {
-                    let body = DigestBody {
-                        kind,
-                        due,
-                        tz: tz_of(chat),
-                        items: items.iter().map(|r| r.item.clone()).collect(),
-                    };
-                    let id = digest_id(chat, due, kind);
-                    let released = Released {
-                        chat,
-                        due,
-                        kind,
-                        items: body.items.len(),
-                    };
-                    let entry = if queue {
-                        let e = OutboxEntry::digest(chat, &id, body.clone(), now);
-                        Some(encode(&e, "outbox entry")?)
-                    } else {
-                        None
-                    };
-                    out.push((released, body));
-                    entry
+            // One digest per destination: the whole chat's items, and each topic's.
+            let mut by_thread: BTreeMap<Option<i32>, Vec<&PendingRecord>> = BTreeMap::new();
+            for r in members.iter().filter_map(|(_, r)| r.as_ref()) {
+                by_thread.entry(r.thread).or_default().push(r);
+            }
+            let mut entries = Vec::new();
+            for (thread, items) in by_thread {
+                let Some(kind) = items.iter().map(|r| r.kind).max() else {
+                    continue;
+                };
+                let body = DigestBody {
+                    kind,
+                    due,
+                    tz: tz_of(chat),
+                    items: items.iter().map(|r| r.item.clone()).collect(),
+                };
+                let id = digest_id(chat, due, kind);
+                let released = Released {
+                    chat,
+                    due,
+                    kind,
+                    items: body.items.len(),
+                };
+                if queue {
+                    let e = OutboxEntry::digest(chat, &id, body.clone(), now)
+                        .to(crate::deliver::Dest { chat, thread });
+                    entries.push(encode(&e, "outbox entry")?);
                 }
-                None => None,
-            };
+                out.push((released, body));
+            }
             (&self.digest.pending, &self.tg.outbox)
                 .transaction(|(pending, outbox)| {
                     for (k, _) in &members {
                         pending.remove(k)?;
                     }
-                    if let Some(e) = &entry {
+                    for e in &entries {
                         outbox.insert(&outbox.generate_id()?.to_be_bytes()[..], &e[..])?;
                     }
                     Ok::<_, ConflictableTransactionError<Infallible>>(())
@@ -446,11 +466,21 @@ impl Store {
             let lead = earlier
                 .iter()
                 .rev()
-                .find(|e| e.chat == p.chat && e.item.alert.cluster == Some(placed.cluster))
+                .find(|e| {
+                    e.chat == p.chat
+                        && e.thread == p.thread
+                        && e.item.alert.cluster == Some(placed.cluster)
+                })
                 .map(|e| (e.due, e.kind));
             let lead = match lead {
                 Some(l) => Some(l),
-                None => self.pending_group_of(p.chat, placed.cluster)?,
+                None => {
+                    let dest = crate::deliver::Dest {
+                        chat: p.chat,
+                        thread: p.thread,
+                    };
+                    self.pending_group_of(dest, placed.cluster)?
+                }
             };
             match lead {
                 Some((due, kind)) => {
@@ -498,6 +528,7 @@ mod tests {
         let eight = at("2026-12-02T07:00:00Z"); // 08:00 in Berlin
         let p = |chat, n| Pending {
             chat,
+            thread: None,
             due: nine,
             kind: Kind::Daily,
             item: item(n),
@@ -535,6 +566,71 @@ mod tests {
         assert_eq!(store.pending_len(), 3);
     }
 
+    /// Topics (issue 17): a chat's due group with items for two of its forum topics and for
+    /// the whole chat makes three digests, each entry naming its topic; a settings change in
+    /// one topic moves only that topic's items; records before topics decode as the chat's.
+    #[test]
+    fn a_due_group_makes_one_digest_per_topic() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        let nine = at("2026-12-01T09:00:00Z");
+        let p = |thread, n| Pending {
+            chat: -100,
+            thread,
+            due: nine,
+            kind: Kind::Daily,
+            item: item(n),
+        };
+        store
+            .enqueue_pending(&[p(Some(5), 1), p(None, 2), p(Some(7), 3), p(Some(5), 4)])
+            .expect("pending");
+        let eight = at("2026-12-01T08:00:00Z");
+        assert_eq!(
+            store
+                .reschedule_pending(crate::deliver::Dest::topic(-100, 7), |_| Some(eight))
+                .expect("move"),
+            1
+        );
+        store
+            .reschedule_pending(crate::deliver::Dest::topic(-100, 7), |_| Some(nine))
+            .expect("back");
+        let released = store.release_digests(nine, |_| None).expect("release");
+        assert_eq!(released.len(), 3);
+        let got: Vec<(Option<i32>, Vec<String>)> = store
+            .outbox()
+            .expect("outbox")
+            .into_iter()
+            .map(|(_, e)| match e.body {
+                Body::Digest(d) => (
+                    e.thread,
+                    d.items.iter().map(|i| i.alert.title.clone()).collect(),
+                ),
+                _ => (e.thread, vec![]),
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (None, vec!["제목 2".to_string()]),
+                (Some(5), vec!["제목 1".to_string(), "제목 4".to_string()]),
+                (Some(7), vec!["제목 3".to_string()]),
+            ]
+        );
+        let old: PendingRecord = serde_json::from_str(
+            &serde_json::to_string(&PendingRecord::from(&p(None, 9))).expect("json"),
+        )
+        .expect("decode");
+        assert_eq!(old.thread, None);
+        let json = serde_json::to_string(&PendingRecord::from(&p(Some(5), 9))).expect("json");
+        assert!(json.contains("\"thread\":5"), "{json}");
+        assert!(
+            !serde_json::to_string(&PendingRecord::from(&p(None, 9)))
+                .expect("json")
+                .contains("thread"),
+            "records of whole chats encode as before"
+        );
+    }
+
     #[test]
     fn due_groups_become_one_outbox_entry_each_and_survive_reopen() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -544,6 +640,7 @@ mod tests {
             let store = Store::open(dir.path()).expect("open");
             let p = |chat, due, kind, n| Pending {
                 chat,
+                thread: None,
                 due,
                 kind,
                 item: item(n),
@@ -662,6 +759,73 @@ mod tests {
          비슷한 점수를 냈으며, 학습 비용은 절반 수준이라고 밝혔습니다. 업계에서는 미국의 수출 통제 속에서도 \
          중국 AI 기업들의 추격이 빨라지고 있다는 평가가 나온다. *재판매 및 DB 금지";
 
+    /// Folding and topics (issue 17): two forum topics of one group each get their own first
+    /// message for a story (not one per group), and a copy from another outlet edits each
+    /// topic's message, the edit entries naming their topic.
+    #[test]
+    fn two_topics_of_one_group_each_get_a_message_and_each_an_edit() {
+        use crate::deliver::Dest;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        let now = at("2026-12-01T00:00:00Z");
+        let settings = super::super::fold::FoldSettings::from_config(&Default::default());
+        store.set_fold(settings, now).expect("fold on");
+        let topics = [Dest::topic(-100, 5), Dest::topic(-100, 7)];
+        let admit = |feed: &str, id: &str, title: &str, url: &str, text: &str| {
+            let mut s = crate::story::test_story(feed, id, title, url);
+            s.summary = text.into();
+            let key = crate::story::dedup_keys(&s).guid;
+            let alert = Alert::new(&s, Vec::new());
+            store
+                .admit_chunks(
+                    std::slice::from_ref(&s),
+                    now,
+                    |_| vec!["deepseek".to_string()],
+                    |_| {
+                        Queued::from(
+                            topics
+                                .iter()
+                                .map(|d| {
+                                    OutboxEntry::alert(d.chat, &key, alert.clone(), now).to(*d)
+                                })
+                                .collect::<Vec<_>>(),
+                        )
+                    },
+                    |_, _| {},
+                )
+                .expect("admit")
+        };
+        admit(
+            "yna",
+            "1",
+            "딥시크, 새 추론 모델 공개…\"오픈AI 절반 비용\"",
+            "https://www.yna.co.kr/view/1",
+            LEAD_TEXT,
+        );
+        let first: Vec<(Dest, bool)> = store
+            .outbox()
+            .expect("outbox")
+            .into_iter()
+            .map(|(_, e)| (e.dest(), matches!(e.body, Body::Alert(_))))
+            .collect();
+        assert_eq!(first, vec![(topics[0], true), (topics[1], true)]);
+        admit(
+            "newsis",
+            "2",
+            "[속보] 中 딥시크, 새 추론모델 'R2' 공개",
+            "https://www.newsis.com/view/2",
+            COPY_TEXT,
+        );
+        let edits: Vec<Dest> = store
+            .outbox()
+            .expect("outbox")
+            .into_iter()
+            .filter(|(_, e)| matches!(e.body, Body::Fold(_)))
+            .map(|(_, e)| e.dest())
+            .collect();
+        assert_eq!(edits, topics.to_vec());
+    }
+
     /// Folding and digests: a copy from another outlet joins its lead's pending group (one
     /// cluster, shown once with its outlets); once that digest is queued, a later copy adds
     /// nothing (a digest is not edited), and neither does a later version from the lead's own
@@ -697,6 +861,7 @@ mod tests {
                         entries: Vec::new(),
                         pending: vec![Pending {
                             chat: 5,
+                            thread: None,
                             // The copy's own route would say tomorrow: it joins its lead's group.
                             due: if s.feed == "yna" {
                                 nine

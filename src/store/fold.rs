@@ -143,8 +143,10 @@ pub struct Cluster {
     pub stories: u32,
     /// One per outlet, in arrival order; the first is the lead's.
     pub outlets: Vec<Outlet>,
-    /// Chat → the message it got for this cluster (its first message; later copies edit it).
-    pub messages: BTreeMap<i64, Message>,
+    /// Chat (or forum topic: a topic gets its own message) → the message it got for this
+    /// cluster (its first message; later copies edit it). Keys are JSON strings, so records
+    /// written when keys were chat ids decode as whole chats.
+    pub messages: BTreeMap<crate::deliver::Dest, Message>,
     /// Story (hex) → the alert it made, with every rule it matched (a chat's message names
     /// only the chat's rules: [`Message::rules`]).
     pub alerts: BTreeMap<String, crate::deliver::Alert>,
@@ -167,8 +169,11 @@ impl Cluster {
     }
 
     /// The alert of `chat`'s message, naming only the chat's rules.
-    pub fn message_alert(&self, chat: i64) -> Option<(&Message, crate::deliver::Alert)> {
-        let m = self.messages.get(&chat)?;
+    pub fn message_alert(
+        &self,
+        dest: crate::deliver::Dest,
+    ) -> Option<(&Message, crate::deliver::Alert)> {
+        let m = self.messages.get(&dest)?;
         let mut alert = self.alerts.get(&m.story)?.clone();
         alert.rules.retain(|h| m.rules.contains(&h.rule));
         Some((m, alert))
@@ -385,7 +390,8 @@ pub(super) struct ChunkFold<'a> {
     pub(super) inserts: Vec<(u64, i64, u64, Print)>,
     /// Chats whose message for a cluster gets an edit at the end of the chunk, with the copy
     /// that caused it (its key and, when it matched the chat's rules, its own alert).
-    pub(super) edits: BTreeMap<(u64, i64), (String, Option<crate::deliver::Alert>)>,
+    pub(super) edits:
+        BTreeMap<(u64, crate::deliver::Dest), (String, Option<crate::deliver::Alert>)>,
     pub(super) folded: Vec<Folded>,
 }
 
@@ -526,9 +532,10 @@ impl<'a> ChunkFold<'a> {
             .position(|o| o.same_outlet(&outlet))
             .unwrap_or(0);
         let story_hex = hex::encode(guid);
-        let before: Vec<i64> = cluster.messages.keys().copied().collect();
+        let before: Vec<crate::deliver::Dest> = cluster.messages.keys().copied().collect();
         let mut out = Vec::new();
         for mut e in entries.drain(..) {
+            let dest = e.dest();
             let Body::Alert(alert) = &mut e.body else {
                 out.push(e);
                 continue;
@@ -537,19 +544,17 @@ impl<'a> ChunkFold<'a> {
             cluster
                 .rules
                 .extend(alert.rules.iter().map(|h| h.rule.clone()));
-            if cluster.messages.contains_key(&e.chat) {
+            if cluster.messages.contains_key(&dest) {
                 // The chat has this story already: a copy from another outlet edits that
                 // message (below); one from the same outlet adds nothing.
                 if folded.joined.as_ref().is_some_and(|j| j.new_outlet) {
-                    self.edits.insert(
-                        (cluster.id, e.chat),
-                        (story_hex.clone(), Some(alert.clone())),
-                    );
+                    self.edits
+                        .insert((cluster.id, dest), (story_hex.clone(), Some(alert.clone())));
                 }
                 continue;
             }
             cluster.messages.insert(
-                e.chat,
+                dest,
                 Message {
                     story: story_hex.clone(),
                     outlet: outlet_index,
@@ -607,7 +612,7 @@ impl<'a> ChunkFold<'a> {
                 own: own.clone(),
                 message_id: None,
             };
-            out.push(crate::store::OutboxEntry::fold(*chat, story, fold, now));
+            out.push(crate::store::OutboxEntry::fold(chat.chat, story, fold, now).to(*chat));
         }
         out
     }

@@ -407,10 +407,7 @@ impl Store {
             let pending = pending
                 .iter()
                 .map(|p| {
-                    let record = digest::PendingRecord {
-                        kind: p.kind,
-                        item: p.item.clone(),
-                    };
+                    let record = digest::PendingRecord::from(p);
                     Ok((
                         digest::group_prefix(p.due, p.chat),
                         encode(&record, "pending digest item")?,

@@ -6,11 +6,15 @@
 //!   enqueue order) → [`OutboxEntry`]: one message for one chat. An entry is removed only when
 //!   Telegram accepted every part of it (then a [`SentRecord`] is written just before the
 //!   removal, see [`Store::complete`]) or when it failed permanently.
-//! - `sent.v1`: chat (i64 BE) ++ story key (32 bytes) → [`SentRecord`] with Telegram's
-//!   `message_id`s. Invariant: the same story is never sent twice to the same chat: the sender
-//!   checks this tree before sending and writes it before the outbox removal.
-//! - `subs.v1`: chat (i64 BE) → [`Subscription`]: rule names (kept when a rule disappears from
-//!   `rules.toml`), the paused flag, and why the chat ended (blocked, deactivated…).
+//! - `sent.v1`: chat (i64 BE) [++ forum topic (i32 BE)] ++ story key (32 bytes) →
+//!   [`SentRecord`] with Telegram's `message_id`s. Invariant: the same story is never sent twice
+//!   to the same destination (a chat, or one forum topic of it: the same story may go to two
+//!   topics of one group): the sender checks this tree before sending and writes it before the
+//!   outbox removal. Keys written before topics (40 bytes) are whole-chat records.
+//! - `subs.v1`: chat (i64 BE) [++ forum topic (i32 BE)] → [`Subscription`]: rule names (kept
+//!   when a rule disappears from `rules.toml`), the paused flag, and why the chat ended
+//!   (blocked, deactivated…). An 8-byte key is the whole chat (every key before topics); a
+//!   12-byte key one topic of it ([`Dest`]). Ending and migrating a chat act on all its keys.
 //! - `chats.v1`: chat (i64 BE) → [`ChatState`]: `retry_at` after a 429, so a restart honours it.
 //! - `inflight.v1`: sequence number (u64 BE) → [`InFlight`]: the index (u32 BE) of the entry's
 //!   part whose request may be out and the entry's `attempts` then (u32 BE). Written before
@@ -36,7 +40,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{Store, StoreError, decode, encode};
-use crate::deliver::Alert;
+use crate::deliver::{Alert, Dest};
 use crate::story::{Key, Story};
 
 /// The trees this module owns, opened by [`Store::open`].
@@ -155,6 +159,10 @@ pub struct Part {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OutboxEntry {
     pub chat: i64,
+    /// The forum topic (`message_thread_id`) in `chat`, if the destination is one. Not
+    /// written when `None`, so entries encode as they did before topics.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread: Option<i32>,
     /// The story's GUID dedup key (hex); `None` for notices.
     pub story: Option<String>,
     pub body: Body,
@@ -184,6 +192,21 @@ pub struct OutboxEntry {
 }
 
 impl OutboxEntry {
+    /// Where the entry goes: its chat, and its topic when it has one.
+    pub fn dest(&self) -> Dest {
+        Dest {
+            chat: self.chat,
+            thread: self.thread,
+        }
+    }
+
+    /// The same entry for the topic `dest.thread` of `dest.chat`.
+    pub fn to(mut self, dest: Dest) -> OutboxEntry {
+        self.chat = dest.chat;
+        self.thread = dest.thread;
+        self
+    }
+
     pub fn alert(chat: i64, story: &Key, alert: Alert, now: DateTime<Utc>) -> OutboxEntry {
         OutboxEntry::new(chat, Some(hex::encode(story)), Body::Alert(alert), now)
     }
@@ -218,6 +241,7 @@ impl OutboxEntry {
     fn new(chat: i64, story: Option<String>, body: Body, now: DateTime<Utc>) -> OutboxEntry {
         OutboxEntry {
             chat,
+            thread: None,
             story,
             body,
             enqueued_at: now,
@@ -323,8 +347,30 @@ fn decode_chat(k: &[u8]) -> Option<i64> {
         .map(i64::from_be_bytes)
 }
 
-fn sent_key(chat: i64, story_hex: &str) -> Vec<u8> {
-    let mut k = chat_key(chat).to_vec();
+/// A destination's key in `subs.v1` (and the head of its `sent.v1` keys): the chat's 8 bytes,
+/// then the topic's 4 when it is one. The whole chat keeps the 8-byte key it always had.
+fn dest_key(dest: Dest) -> Vec<u8> {
+    let mut k = chat_key(dest.chat).to_vec();
+    if let Some(t) = dest.thread {
+        k.extend_from_slice(&t.to_be_bytes());
+    }
+    k
+}
+
+/// A `subs.v1` key: 8 bytes are a whole chat, 12 a topic of it; anything else is not a key.
+fn decode_dest(k: &[u8]) -> Option<Dest> {
+    let chat = decode_chat(k)?;
+    match k.len() {
+        8 => Some(Dest::chat(chat)),
+        12 => <[u8; 4]>::try_from(&k[8..12])
+            .ok()
+            .map(|t| Dest::topic(chat, i32::from_be_bytes(t))),
+        _ => None,
+    }
+}
+
+fn sent_key(dest: Dest, story_hex: &str) -> Vec<u8> {
+    let mut k = dest_key(dest);
     k.extend_from_slice(&hex::decode(story_hex).unwrap_or_else(|_| story_hex.as_bytes().to_vec()));
     k
 }
@@ -497,15 +543,19 @@ impl Store {
     ) -> Result<(), StoreError> {
         if let Some(story) = entry.story.as_deref() {
             let value = encode(record, "sent record")?;
-            self.tg.sent.insert(sent_key(entry.chat, story), value)?;
+            self.tg.sent.insert(sent_key(entry.dest(), story), value)?;
         }
         self.tg.outbox.remove(seq.to_be_bytes())?;
         Ok(())
     }
 
-    /// The record of a story sent to a chat, if it was.
-    pub fn sent(&self, chat: i64, story_hex: &str) -> Result<Option<SentRecord>, StoreError> {
-        let key = sent_key(chat, story_hex);
+    /// The record of a story sent to a chat (or a topic of it), if it was.
+    pub fn sent(
+        &self,
+        dest: impl Into<Dest>,
+        story_hex: &str,
+    ) -> Result<Option<SentRecord>, StoreError> {
+        let key = sent_key(dest.into(), story_hex);
         self.tg
             .sent
             .get(&key)?
@@ -554,48 +604,71 @@ impl Store {
 
     // ---- subscriptions -----------------------------------------------------------------------
 
-    pub fn subscription(&self, chat: i64) -> Result<Option<Subscription>, StoreError> {
+    /// A chat's (or one forum topic's) subscription record.
+    pub fn subscription(&self, dest: impl Into<Dest>) -> Result<Option<Subscription>, StoreError> {
+        let key = dest_key(dest.into());
         self.tg
             .subs
-            .get(chat_key(chat))?
-            .map(|v| decode(&self.tg.subs, &chat_key(chat), &v, "subscription"))
+            .get(&key)?
+            .map(|v| decode(&self.tg.subs, &key, &v, "subscription"))
             .transpose()
     }
 
-    pub fn set_subscription(&self, chat: i64, sub: &Subscription) -> Result<(), StoreError> {
+    pub fn set_subscription(
+        &self,
+        dest: impl Into<Dest>,
+        sub: &Subscription,
+    ) -> Result<(), StoreError> {
         self.tg
             .subs
-            .insert(chat_key(chat), encode(sub, "subscription")?)?;
+            .insert(dest_key(dest.into()), encode(sub, "subscription")?)?;
         Ok(())
     }
 
-    /// Every chat's subscription record, by chat id.
-    pub fn subscriptions(&self) -> Result<BTreeMap<i64, Subscription>, StoreError> {
+    /// Every subscription record, by destination (a whole chat, or a topic of it).
+    pub fn subscriptions(&self) -> Result<BTreeMap<Dest, Subscription>, StoreError> {
         let mut out = BTreeMap::new();
         for kv in self.tg.subs.iter() {
             let (k, v) = kv?;
-            if let Some(chat) = decode_chat(&k) {
-                out.insert(chat, decode(&self.tg.subs, &k, &v, "subscription")?);
+            if let Some(dest) = decode_dest(&k) {
+                out.insert(dest, decode(&self.tg.subs, &k, &v, "subscription")?);
             }
         }
         Ok(out)
     }
 
-    /// Telegram said the chat is gone for good: its subscriptions end (the rule names are kept
-    /// so that `/start` can bring them back) and its queued messages leave the outbox. Returns
-    /// how many were dropped.
+    /// The subscription records of a chat: the whole chat's and its topics', by key.
+    fn chat_subscriptions(&self, chat: i64) -> Result<Vec<(Dest, Subscription)>, StoreError> {
+        let mut out = Vec::new();
+        for kv in self.tg.subs.scan_prefix(chat_key(chat)) {
+            let (k, v) = kv?;
+            if let Some(dest) = decode_dest(&k) {
+                out.push((dest, decode(&self.tg.subs, &k, &v, "subscription")?));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Telegram said the chat is gone for good: its subscriptions end (the whole chat's and
+    /// every topic's; the rule names are kept so that `/start` can bring them back) and its
+    /// queued messages leave the outbox. Returns how many were dropped.
     pub fn end_chat(
         &self,
         chat: i64,
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<usize, StoreError> {
-        let mut sub = self.subscription(chat)?.unwrap_or_default();
-        sub.ended = Some(Ended {
-            at: now,
-            reason: reason.to_string(),
-        });
-        self.set_subscription(chat, &sub)?;
+        let mut subs = self.chat_subscriptions(chat)?;
+        if !subs.iter().any(|(d, _)| d.thread.is_none()) {
+            subs.push((Dest::chat(chat), Subscription::default()));
+        }
+        for (dest, mut sub) in subs {
+            sub.ended = Some(Ended {
+                at: now,
+                reason: reason.to_string(),
+            });
+            self.set_subscription(dest, &sub)?;
+        }
         let mut dropped = 0;
         for (seq, e) in self.outbox()? {
             if e.chat == chat {
@@ -606,17 +679,21 @@ impl Store {
         Ok(dropped)
     }
 
-    /// A group became a supergroup: its subscription, flood wait, queued messages and sent
-    /// records move to the new id.
+    /// A group became a supergroup: its subscriptions (the whole chat's and every topic's),
+    /// flood wait, queued messages and sent records move to the new id.
     pub fn migrate_chat(&self, old: i64, new: i64) -> Result<(), StoreError> {
         self.migrate_personal(old, new)?;
-        if let Some(sub) = self.subscription(old)? {
-            let mut merged = self.subscription(new)?.unwrap_or_default();
+        for (dest, sub) in self.chat_subscriptions(old)? {
+            let to = Dest {
+                chat: new,
+                thread: dest.thread,
+            };
+            let mut merged = self.subscription(to)?.unwrap_or_default();
             merged.rules.extend(sub.rules);
             merged.delivery.extend(sub.delivery);
             merged.paused = sub.paused;
-            self.set_subscription(new, &merged)?;
-            self.tg.subs.remove(chat_key(old))?;
+            self.set_subscription(to, &merged)?;
+            self.tg.subs.remove(dest_key(dest))?;
         }
         if let Some(v) = self.tg.chats.remove(chat_key(old))? {
             self.tg.chats.insert(chat_key(new), v)?;
@@ -789,6 +866,94 @@ mod tests {
         assert_eq!(store.outbox().expect("outbox").len(), 1);
     }
 
+    /// Topics (issue 17): a topic's subscription has its own 12-byte key beside the whole
+    /// chat's 8-byte one (every key written before topics), sent records are per topic, and
+    /// ending or migrating a chat takes all its topics along.
+    #[test]
+    fn topic_keys_beside_whole_chat_keys_old_ones_decode_as_whole_chats() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        let sub = |rule: &str| Subscription {
+            rules: [rule.to_string()].into(),
+            ..Default::default()
+        };
+        // A record as the code before topics wrote it: the chat's 8 bytes.
+        store
+            .tg
+            .subs
+            .insert(
+                (-5i64).to_be_bytes(),
+                encode(&sub("old"), "sub").expect("json"),
+            )
+            .expect("insert");
+        let topic = Dest::topic(-5, 17);
+        store.set_subscription(topic, &sub("ai")).expect("set");
+        assert_eq!(dest_key(topic).len(), 12);
+        assert_eq!(&dest_key(topic)[..8], &(-5i64).to_be_bytes());
+        assert_eq!(dest_key(Dest::chat(-5)), (-5i64).to_be_bytes().to_vec());
+        let all = store.subscriptions().expect("all");
+        assert_eq!(all.get(&Dest::chat(-5)), Some(&sub("old")));
+        assert_eq!(all.get(&topic), Some(&sub("ai")));
+        assert_eq!(store.subscription(-5).expect("whole"), Some(sub("old")));
+        assert!(
+            store
+                .subscription(Dest::topic(-5, 18))
+                .expect("other")
+                .is_none()
+        );
+
+        // The same story to two topics of one group: two sent records, neither the chat's.
+        let s = story("1");
+        let key = crate::story::dedup_keys(&s).guid;
+        let entry = |dest| OutboxEntry::alert(-5, &key, Alert::new(&s, hit("ai")), now()).to(dest);
+        store
+            .enqueue(&[entry(topic), entry(Dest::topic(-5, 18))])
+            .expect("enqueue");
+        let record = SentRecord {
+            message_ids: vec![3],
+            sent_at: now(),
+            uncertain: false,
+        };
+        let (seq, e) = store.outbox().expect("outbox").remove(0);
+        assert_eq!(e.dest(), topic, "the thread survives the outbox");
+        store.complete(seq, &e, &record).expect("complete");
+        assert!(
+            store
+                .sent(topic, &hex::encode(key))
+                .expect("sent")
+                .is_some()
+        );
+        assert!(store.sent(-5, &hex::encode(key)).expect("sent").is_none());
+        assert!(
+            store
+                .sent(Dest::topic(-5, 18), &hex::encode(key))
+                .expect("sent")
+                .is_none()
+        );
+
+        store.migrate_chat(-5, -1005).expect("migrate");
+        let all = store.subscriptions().expect("all");
+        assert_eq!(
+            all.keys().copied().collect::<Vec<_>>(),
+            vec![Dest::chat(-1005), Dest::topic(-1005, 17)]
+        );
+        assert!(
+            store
+                .sent(Dest::topic(-1005, 17), &hex::encode(key))
+                .expect("sent")
+                .is_some()
+        );
+        assert_eq!(
+            store.outbox().expect("outbox")[0].1.dest(),
+            Dest::topic(-1005, 18)
+        );
+
+        assert_eq!(store.end_chat(-1005, "kicked", now()).expect("end"), 1);
+        let all = store.subscriptions().expect("all");
+        assert!(all.values().all(|s| s.ended.is_some()), "{all:?}");
+        assert_eq!(all.len(), 2);
+    }
+
     #[test]
     fn records_are_stable_json() {
         let e = OutboxEntry::notice(42, "feed x failing", now());
@@ -805,6 +970,13 @@ mod tests {
         )
         .expect("old record");
         assert!(old.parts.is_empty() && !old.in_flight);
+        assert_eq!(
+            old.dest(),
+            Dest::chat(42),
+            "an entry before topics is the whole chat's"
+        );
+        let topic = serde_json::to_string(&e.clone().to(Dest::topic(42, 17))).expect("json");
+        assert!(topic.starts_with("{\"chat\":42,\"thread\":17,"), "{topic}");
     }
 
     /// Outbox entries written before `deliver::Alert` replaced `AlertRecord` (bytes taken from

@@ -1,7 +1,7 @@
 //! The Bot API requests the delivery task makes (`sendMessage`, and `editMessageText` for a
 //! folded story's `➕` line), sent with reqwest directly.
 //!
-//! Owns the request body and the reading of Telegram's answer into a [`Failure`] class.
+//! Owns the request body (`message_thread_id` for a forum topic) and the reading of Telegram's answer into a [`Failure`] class.
 //! teloxide's request path is not used for delivery because it sleeps 10 s on any 5xx before
 //! returning (`DELAY_ON_SERVER_ERROR`): the sender would hold the request, its in-flight mark
 //! and the chat for that long, and a kill meanwhile would make a definite "not delivered"
@@ -26,6 +26,9 @@ use super::{Bot, Failure, classify_api};
 #[derive(Debug, Clone, Serialize)]
 pub struct SendMessage<'a> {
     pub chat_id: i64,
+    /// The forum topic to post in (`OutboxEntry::thread`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_thread_id: Option<i32>,
     pub text: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parse_mode: Option<&'static str>,
@@ -349,6 +352,7 @@ mod tests {
     fn the_body_has_only_what_kkachi_sets() {
         let body = SendMessage {
             chat_id: -5,
+            message_thread_id: None,
             text: "<b>x</b>",
             parse_mode: Some("HTML"),
             allow_paid_broadcast: false,
@@ -377,6 +381,14 @@ mod tests {
             serde_json::to_string(&paid).expect("json"),
             r#"{"chat_id":-5,"text":"<b>x</b>","allow_paid_broadcast":true}"#
         );
+        let topic = SendMessage {
+            message_thread_id: Some(17),
+            ..paid
+        };
+        assert_eq!(
+            serde_json::to_string(&topic).expect("json"),
+            r#"{"chat_id":-5,"message_thread_id":17,"text":"<b>x</b>","allow_paid_broadcast":true}"#
+        );
     }
 
     #[tokio::test]
@@ -395,6 +407,7 @@ mod tests {
         let bot = crate::telegram::bot(&token, Some(url), Duration::from_secs(2)).expect("bot");
         let body = SendMessage {
             chat_id: 1,
+            message_thread_id: None,
             text: "x",
             parse_mode: None,
             allow_paid_broadcast: false,

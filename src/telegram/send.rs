@@ -9,6 +9,11 @@
 //! its parts (split at rule boundaries) with link previews off; an entry marked `silent`
 //! (quiet hours, mode silent) goes with `disable_notification`.
 //!
+//! An entry for a forum topic (`OutboxEntry::thread`) goes with `message_thread_id`; its
+//! `sent.v1` record and its fold edits' lookup are the topic's. Everything Telegram limits per
+//! chat stays per chat: the rate windows, the one-request-in-flight order, flood waits,
+//! migration and "chat gone" (which ends the chat's topics too).
+//!
 //! Several requests are in flight at once, across chats: each chat strictly in order with at
 //! most one request in flight, overall at most `max_in_flight` and within the rate limits.
 //! What may go next comes from an in-memory `Index` of the outbox (each chat's queue, the
@@ -780,14 +785,18 @@ impl Sender {
             return Ok(None);
         }
         if let Some(story) = &entry.story {
-            if self.store.sent(chat, story)?.is_some() {
-                tracing::info!(chat, story = %story, "already sent to this chat; dropped");
+            if self.store.sent(entry.dest(), story)?.is_some() {
+                tracing::info!(chat, thread = entry.thread, story = %story, "already sent to this chat; dropped");
                 self.store.drop_outbox_entry(seq)?;
                 self.index.remove(seq, now);
                 return Ok(None);
             }
-            if self.store.subscription(chat)?.is_some_and(|s| !s.active()) {
-                tracing::info!(chat, story = %story, "chat paused or ended; alert dropped");
+            if self
+                .store
+                .subscription(entry.dest())?
+                .is_some_and(|s| !s.active())
+            {
+                tracing::info!(chat, thread = entry.thread, story = %story, "chat paused or ended; alert dropped");
                 self.store.drop_outbox_entry(seq)?;
                 self.index.remove(seq, now);
                 return Ok(None);
@@ -845,12 +854,13 @@ impl Sender {
     /// left the outbox.
     fn prepare_fold(&mut self, seq: u64, entry: &mut OutboxEntry) -> Result<bool, StoreError> {
         let chat = entry.chat;
+        let dest = entry.dest();
         let Body::Fold(fold) = &mut entry.body else {
             return Ok(true);
         };
         let target = self
             .store
-            .sent(chat, &fold.target)?
+            .sent(dest, &fold.target)?
             .and_then(|r| r.message_ids.last().copied());
         match (target, fold.own.take()) {
             (Some(id), own) => {
@@ -865,6 +875,7 @@ impl Sender {
                 for next in later {
                     if let Some(e) = self.store.outbox_entry(next)?
                         && let Body::Fold(f) = &e.body
+                        && e.thread == dest.thread
                         && f.cluster == fold.cluster
                         && f.target == fold.target
                     {
@@ -931,6 +942,7 @@ impl Sender {
                 None => {
                     let body = SendMessage {
                         chat_id: entry.chat,
+                        message_thread_id: entry.thread,
                         text: &p.text,
                         parse_mode,
                         allow_paid_broadcast: paid,

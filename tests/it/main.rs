@@ -25,6 +25,7 @@ mod summary_golden;
 mod support;
 mod telegram_bot;
 mod telegram_send;
+mod topics;
 mod translit;
 
 pub use support::{Env, FeedSpec, fixture, kkachi, rss, rules};

@@ -835,6 +835,7 @@ async fn settings_tz_is_typed_and_validated_and_subscribe_stores_the_default_mod
     };
     h.store
         .enqueue_pending(&[kkachi::store::Pending {
+            thread: None,
             chat: 42,
             due: seoul,
             kind: kkachi::digest::Kind::Daily,

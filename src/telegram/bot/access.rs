@@ -19,10 +19,13 @@ pub(super) enum Kind {
     Channel,
 }
 
-/// The chat a command came from and who sent it.
+/// The chat a command came from (and its forum topic) and who sent it.
 #[derive(Debug, Clone)]
 pub(super) struct Asker {
     pub(super) chat: i64,
+    /// The forum topic the message was posted in (`message_thread_id` when
+    /// `is_topic_message`): subscriptions made there are that topic's.
+    pub(super) thread: Option<i32>,
     pub(super) kind: Kind,
     pub(super) user: Option<i64>,
     /// A group administrator posting as the group itself.
@@ -35,6 +38,7 @@ impl Asker {
     pub(super) fn of_message(msg: &Message) -> Asker {
         Asker {
             chat: msg.chat.id.0,
+            thread: topic_of(msg),
             kind: kind(&msg.chat),
             user: msg.from.as_ref().and_then(|u| i64::try_from(u.id.0).ok()),
             anonymous_admin: msg
@@ -44,6 +48,25 @@ impl Asker {
             lang_code: msg.from.as_ref().and_then(|u| u.language_code.clone()),
         }
     }
+}
+
+impl Asker {
+    /// Where the command acts and the bot answers: the forum topic it came from, else the
+    /// whole chat.
+    pub(super) fn dest(&self) -> crate::deliver::Dest {
+        crate::deliver::Dest {
+            chat: self.chat,
+            thread: self.thread,
+        }
+    }
+}
+
+/// The forum topic a message is in. A reply thread of an ordinary group also has a
+/// `thread_id`, but no `is_topic_message`: that is the whole chat.
+pub(super) fn topic_of(msg: &Message) -> Option<i32> {
+    msg.thread_id
+        .filter(|_| msg.is_topic_message)
+        .map(|t| t.0.0)
 }
 
 pub(super) fn kind(chat: &teloxide::types::Chat) -> Kind {

@@ -4,7 +4,9 @@
 //! `setMyCommands` registers (once per language) come from the message files.
 //!
 //! The subscription changes themselves are pure ([`apply`]); a new subscription is shown the
-//! recent stories that match it. Unknown commands and wrong arguments get a helpful answer.
+//! recent stories that match it. A command sent inside a forum topic acts on that topic's
+//! subscription (`Asker::dest`), not the whole group's; a chat's zone and quiet hours
+//! (`prefs.v1`) stay the chat's. Unknown commands and wrong arguments get a helpful answer.
 
 use std::collections::BTreeSet;
 
@@ -108,11 +110,11 @@ pub(super) async fn execute(
             if settings.allowed(who) {
                 // Talking to the bot again revives a chat that had ended (blocked, then
                 // unblocked): its kept rule names apply again.
-                if let Some(mut sub) = store.subscription(who.chat)?
+                if let Some(mut sub) = store.subscription(who.dest())?
                     && sub.ended.is_some()
                 {
                     sub.ended = None;
-                    store.set_subscription(who.chat, &sub)?;
+                    store.set_subscription(who.dest(), &sub)?;
                     text.push_str("\n\n");
                     text.push_str(&t(lang, "welcome-back", &[]));
                 }
@@ -131,15 +133,15 @@ pub(super) async fn execute(
             if !settings.allowed(who) {
                 return Ok(Reply::html(refusal(lang, Gate::NotAllowed, who)));
             }
-            let sub = store.subscription(who.chat)?.unwrap_or_default();
-            Ok(topics(lang, &rules, &sub, who.chat))
+            let sub = store.subscription(who.dest())?.unwrap_or_default();
+            Ok(topics(lang, &rules, &sub, who.dest()))
         }
         Command::List => {
             if !settings.allowed(who) {
                 return Ok(Reply::html(refusal(lang, Gate::NotAllowed, who)));
             }
-            let sub = store.subscription(who.chat)?.unwrap_or_default();
-            Ok(Reply::html(list(lang, &rules, &sub, who.chat)))
+            let sub = store.subscription(who.dest())?.unwrap_or_default();
+            Ok(Reply::html(list(lang, &rules, &sub, who.dest())))
         }
         Command::Status => {
             if !settings.is_admin(who.user) {
@@ -159,7 +161,7 @@ pub(super) async fn execute(
                 return Ok(Reply::html(refusal(lang, g, who)));
             }
             let mut prefs = store.chat_prefs(who.chat)?;
-            let sub = store.subscription(who.chat)?.unwrap_or_default();
+            let sub = store.subscription(who.dest())?.unwrap_or_default();
             let args = args.trim();
             let (word, rest) = args.split_once(char::is_whitespace).unwrap_or((args, ""));
             if args.is_empty() {
@@ -178,7 +180,13 @@ pub(super) async fn execute(
             match set_zone(lang, &mut prefs, rest) {
                 Ok(text) => {
                     store.set_chat_prefs(who.chat, &prefs)?;
-                    super::settings::reschedule(store, who.chat, &sub, &prefs, settings.timezone)?;
+                    super::settings::reschedule(
+                        store,
+                        who.dest(),
+                        &sub,
+                        &prefs,
+                        settings.timezone,
+                    )?;
                     let mut reply =
                         view(lang, &rules, &sub, &prefs, settings.timezone, Screen::Main);
                     reply.html = format!("{text}\n\n{}", reply.html);
@@ -195,13 +203,13 @@ pub(super) async fn execute(
             if g != Gate::Open {
                 return Ok(Reply::html(refusal(lang, g, who)));
             }
-            let mut sub = store.subscription(who.chat)?.unwrap_or_default();
+            let mut sub = store.subscription(who.dest())?.unwrap_or_default();
             let before = sub.clone();
             sub.ended = None;
             let mut text = apply(lang, change, &rules, &mut sub);
             default_delivery(&mut sub, &before, settings.delivery);
             if sub != before {
-                store.set_subscription(who.chat, &sub)?;
+                store.set_subscription(who.dest(), &sub)?;
             }
             let added: Vec<String> = sub.rules.difference(&before.rules).cloned().collect();
             if let Some(recent) = recent_matches(lang, store, &rules, &added, settings.timezone)? {
@@ -498,11 +506,11 @@ fn welcome(lang: Lang, rules: &RuleSet, settings: &Settings) -> String {
 }
 
 /// `/list`: the chat's subscriptions, saying which rules are gone from `rules.toml`.
-fn list(lang: Lang, rules: &RuleSet, sub: &Subscription, chat: i64) -> String {
+fn list(lang: Lang, rules: &RuleSet, sub: &Subscription, dest: crate::deliver::Dest) -> String {
     let fixed: Vec<String> = rules
         .rules()
         .iter()
-        .filter(|r| r.chats.contains(&chat))
+        .filter(|r| r.chats.contains(&dest))
         .map(|r| r.name.clone())
         .collect();
     let mut out = Vec::new();
@@ -687,7 +695,7 @@ mod tests {
             rules: ["ai".to_string(), "old".to_string()].into(),
             ..Default::default()
         };
-        let t = list(Lang::En, &rules, &sub, -100777);
+        let t = list(Lang::En, &rules, &sub, (-100777).into());
         assert!(t.contains("• <b>ai</b> — AI &amp; &lt;chips&gt;"), "{t}");
         assert!(t.contains("<b>old</b> — <i>gone from rules.toml"), "{t}");
         assert!(

@@ -1,6 +1,8 @@
 //! The long-polling dispatcher: its lifecycle, the update tree, the handlers (a message, a
 //! `/topics` button tap, a `/settings` button tap) and the requests that answer them. Every
-//! tap is answered (`answerCallbackQuery`) and edits the message it came from.
+//! tap is answered (`answerCallbackQuery`) and edits the message it came from. A message or
+//! tap in a forum topic acts on that topic (`Asker::dest`), and replies go into the topic
+//! (`message_thread_id`).
 //!
 //! `getMe` is retried with a capped backoff instead of panicking, and the dispatcher stops
 //! through its own shutdown token when the caller's stop future resolves (`app` hands it the
@@ -21,12 +23,12 @@ use std::time::Duration;
 use teloxide::dispatching::{Dispatcher, UpdateFilterExt, UpdateHandler};
 use teloxide::payloads::{AnswerCallbackQuerySetters, EditMessageTextSetters, SendMessageSetters};
 use teloxide::prelude::{CallbackQuery, Message, Requester, Update};
-use teloxide::types::{ChatId, Me, MessageId, ParseMode};
+use teloxide::types::{ChatId, Me, MessageId, ParseMode, ThreadId};
 use teloxide::update_listeners::Polling;
 use teloxide::utils::command::{BotCommands, ParseError};
 use teloxide::{ApiError, Bot, RequestError, dptree};
 
-use super::access::{Asker, Gate, Kind, gate, kind};
+use super::access::{Asker, Gate, Kind, gate, kind, topic_of};
 use super::commands::{
     Command, default_delivery, execute, help, normalize, not_a_command, recent_matches,
     registered_commands, unknown_command,
@@ -163,7 +165,7 @@ async fn on_message(bot: Bot, msg: Message, me: Me, ctx: Arc<Ctx>) -> Result<(),
         // Groups talk among themselves; a private chat gets a pointer to the commands.
         if who.kind == Kind::Private {
             let lang = ctx.lang_of(&who);
-            send(&bot, who.chat, Reply::html(not_a_command(lang))).await?;
+            send(&bot, who.dest(), Reply::html(not_a_command(lang))).await?;
         }
         return Ok(());
     }
@@ -193,7 +195,7 @@ async fn on_message(bot: Bot, msg: Message, me: Me, ctx: Arc<Ctx>) -> Result<(),
         // The command answered by itself (`/watch` sends, then edits in its preview).
         return Ok(());
     }
-    send(&bot, who.chat, reply).await
+    send(&bot, who.dest(), reply).await
 }
 
 async fn on_callback(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Result<(), BotError> {
@@ -234,7 +236,7 @@ async fn on_callback(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Result<(), Bo
     }
     let known = rules.rules().iter().any(|r| r.name == name);
     let result: Result<(String, Subscription), StoreError> = (|| {
-        let mut sub = ctx.store.subscription(who.chat)?.unwrap_or_default();
+        let mut sub = ctx.store.subscription(who.dest())?.unwrap_or_default();
         let before = sub.clone();
         sub.ended = None;
         let named = [("name", text_arg(name.clone()))];
@@ -251,7 +253,7 @@ async fn on_callback(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Result<(), Bo
             }
         };
         if sub != before {
-            ctx.store.set_subscription(who.chat, &sub)?;
+            ctx.store.set_subscription(who.dest(), &sub)?;
         }
         Ok((answer, sub))
     })();
@@ -266,12 +268,12 @@ async fn on_callback(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Result<(), Bo
         }
     };
     bot.answer_callback_query(q.id.clone()).text(answer).await?;
-    let reply = topics(lang, &rules, &sub, who.chat);
+    let reply = topics(lang, &rules, &sub, who.dest());
     edit(&bot, who.chat, msg.id, reply).await?;
     if action == Action::Subscribe && known {
         let tz = ctx.settings.borrow().timezone;
         match recent_matches(lang, &ctx.store, &rules, std::slice::from_ref(&name), tz) {
-            Ok(Some(recent)) => send(&bot, who.chat, Reply::html(recent)).await?,
+            Ok(Some(recent)) => send(&bot, who.dest(), Reply::html(recent)).await?,
             Ok(None) => {}
             Err(e) => tracing::warn!(chat = who.chat, error = %e, "cannot read recent matches"),
         }
@@ -279,10 +281,12 @@ async fn on_callback(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Result<(), Bo
     Ok(())
 }
 
-/// Who tapped a button: the chat of the button's message and the user who tapped.
+/// Who tapped a button: the chat (and forum topic) of the button's message and the user who
+/// tapped.
 pub(super) fn tapper(msg: &teloxide::types::Message, q: &CallbackQuery) -> Asker {
     Asker {
         chat: msg.chat.id.0,
+        thread: topic_of(msg),
         kind: kind(&msg.chat),
         user: i64::try_from(q.from.id.0).ok(),
         anonymous_admin: false,
@@ -331,7 +335,7 @@ async fn on_settings_tap(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Result<()
     }
     let rules = ctx.rules();
     let result = (|| {
-        let mut sub = ctx.store.subscription(who.chat)?.unwrap_or_default();
+        let mut sub = ctx.store.subscription(who.dest())?.unwrap_or_default();
         let mut prefs = ctx.store.chat_prefs(who.chat)?;
         let (sub_before, prefs_before) = (sub.clone(), prefs.clone());
         let (answer, screen) = settings::apply(lang, tap, &rules, &mut sub, &mut prefs);
@@ -341,13 +345,13 @@ async fn on_settings_tap(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Result<()
             _ => lang,
         };
         if sub != sub_before {
-            ctx.store.set_subscription(who.chat, &sub)?;
+            ctx.store.set_subscription(who.dest(), &sub)?;
         }
         if prefs != prefs_before {
             ctx.store.set_chat_prefs(who.chat, &prefs)?;
         }
         if sub != sub_before || prefs != prefs_before {
-            settings::reschedule(&ctx.store, who.chat, &sub, &prefs, config.timezone)?;
+            settings::reschedule(&ctx.store, who.dest(), &sub, &prefs, config.timezone)?;
         }
         Ok::<_, StoreError>((
             answer,
@@ -373,23 +377,32 @@ async fn on_settings_tap(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Result<()
     edit(&bot, who.chat, msg.id, reply).await
 }
 
-pub(super) async fn send(bot: &Bot, chat: i64, reply: Reply) -> Result<(), BotError> {
-    sent(bot, chat, reply).await.map(|_| ())
+/// Sends a reply into `dest`: the chat, or the forum topic the command came from.
+pub(super) async fn send(
+    bot: &Bot,
+    dest: impl Into<crate::deliver::Dest>,
+    reply: Reply,
+) -> Result<(), BotError> {
+    sent(bot, dest, reply).await.map(|_| ())
 }
 
 /// [`send`], returning the id of the last message sent (the one with the keyboard).
 pub(super) async fn sent(
     bot: &Bot,
-    chat: i64,
+    dest: impl Into<crate::deliver::Dest>,
     reply: Reply,
 ) -> Result<Option<MessageId>, BotError> {
+    let dest = dest.into();
     let chunks = render::split(&reply.html, MESSAGE_LIMIT, Markup::Html);
     let last = chunks.len().saturating_sub(1);
     let mut id = None;
     for (i, chunk) in chunks.into_iter().enumerate() {
-        let req = bot
-            .send_message(ChatId(chat), chunk)
+        let mut req = bot
+            .send_message(ChatId(dest.chat), chunk)
             .parse_mode(ParseMode::Html);
+        if let Some(t) = dest.thread {
+            req = req.message_thread_id(ThreadId(MessageId(t)));
+        }
         let msg = match (&reply.keyboard, i == last) {
             (Some(kb), true) => req.reply_markup(kb.clone()).await?,
             _ => req.await?,

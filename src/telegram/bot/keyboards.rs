@@ -21,7 +21,12 @@ const MAX_BUTTONS: usize = 90;
 
 /// `/topics`: every rule with its description, marked when this chat follows it, and a
 /// button per rule that subscribes or unsubscribes. Within one message.
-pub(super) fn topics(lang: Lang, rules: &RuleSet, sub: &Subscription, chat: i64) -> Reply {
+pub(super) fn topics(
+    lang: Lang,
+    rules: &RuleSet,
+    sub: &Subscription,
+    dest: crate::deliver::Dest,
+) -> Reply {
     if rules.is_empty() {
         return Reply::html(t(lang, "topics-none", &[]));
     }
@@ -32,7 +37,7 @@ pub(super) fn topics(lang: Lang, rules: &RuleSet, sub: &Subscription, chat: i64)
     let mut left_out = 0;
     for r in rules.rules() {
         let on = sub.rules.contains(&r.name);
-        let fixed = r.chats.contains(&chat);
+        let fixed = r.chats.contains(&dest);
         let mut line = format!(
             "\n{} <b>{}</b>",
             if on || fixed { "✅" } else { "▫️" },
@@ -142,7 +147,7 @@ mod tests {
             rules: ["ai".to_string()].into(),
             ..Default::default()
         };
-        let reply = topics(Lang::En, &rules, &sub, 1);
+        let reply = topics(Lang::En, &rules, &sub, 1.into());
         let kb = reply.keyboard.expect("keyboard");
         let buttons: Vec<&InlineKeyboardButton> = kb.inline_keyboard.iter().flatten().collect();
         assert_eq!(buttons.len(), 3);

@@ -166,24 +166,25 @@ impl Tap {
     }
 }
 
-/// After a change of the chat's settings: its pending digest items move to the due times the
-/// new settings give them (`deliver::route::pending_due`), so a new zone or mode applies to
+/// After a change of the chat's settings: the pending digest items of `dest` (the forum topic
+/// the change came from, else the whole chat) move to the due times the new settings give them (`deliver::route::pending_due`), so a new zone or mode applies to
 /// what already waits, not only to what comes next.
 pub(super) fn reschedule(
     store: &crate::store::Store,
-    chat: i64,
+    dest: crate::deliver::Dest,
     sub: &Subscription,
     prefs: &ChatPrefs,
     default_tz: Tz,
 ) -> Result<(), crate::store::StoreError> {
     let tz = zone_of(prefs, default_tz);
     let now = chrono::Utc::now();
-    let moved = store.reschedule_pending(chat, |r| {
+    let moved = store.reschedule_pending(dest, |r| {
         crate::deliver::route::pending_due(r, sub, tz, prefs.quiet.as_ref(), now)
     })?;
     if moved > 0 {
         tracing::info!(
-            chat,
+            chat = dest.chat,
+            thread = dest.thread,
             moved,
             "pending digest items follow the chat's new settings"
         );

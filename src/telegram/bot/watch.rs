@@ -342,7 +342,7 @@ pub(super) async fn watch(
         ),
         keyboard: Some(keyboard.clone()),
     };
-    let Some(message) = super::dispatcher::sent(bot, who.chat, first).await? else {
+    let Some(message) = super::dispatcher::sent(bot, who.dest(), first).await? else {
         return Ok(Reply::html(String::new()));
     };
     let found = find_off_reactor(ctx, set, PREVIEW_WINDOW).await?;
@@ -678,7 +678,7 @@ pub(super) async fn on_tap(
         super::dispatcher::edit(&bot, who.chat, msg.id, reply).await?;
     }
     if let Some(extra) = extra {
-        super::dispatcher::send(&bot, who.chat, extra).await?;
+        super::dispatcher::send(&bot, who.dest(), extra).await?;
     }
     Ok(())
 }
