@@ -1195,6 +1195,12 @@ fn rules_match(config: ConfigArg, input: &str) -> Result<ExitCode> {
     // One line buffer, read as bytes: the JSON parser checks the UTF-8 of what it reads.
     let mut line = Vec::new();
     let mut id = Vec::new();
+    // Each rule's `],"rule":NAME}` line end, escaped the first time the rule matches and kept
+    // for the rest of the input (a rule matches many stories; 100,000 rules are never all
+    // escaped up front).
+    let mut tails: Vec<Option<Box<[u8]>>> = vec![None; loaded.rules.len()];
+    // Each term escaped once, the same way.
+    let mut terms: Vec<Option<Box<[u8]>>> = vec![None; loaded.rules.term_count()];
     for n in 1.. {
         line.clear();
         let read = reader
@@ -1225,7 +1231,7 @@ fn rules_match(config: ConfigArg, input: &str) -> Result<ExitCode> {
             content: story.content.as_deref().unwrap_or(""),
         };
         // `{"id":…,"matched":[…],"rule":…}`: the keys in the order `serde_json::json!` gave;
-        // the id is escaped once per story, not once per match.
+        // the id is escaped once per story, terms and rule names once per run.
         let matches = matcher.match_ids(&doc);
         if matches.is_empty() {
             continue;
@@ -1236,15 +1242,45 @@ fn rules_match(config: ConfigArg, input: &str) -> Result<ExitCode> {
             out.write_all(b"{\"id\":")?;
             out.write_all(&id)?;
             out.write_all(b",\"matched\":[")?;
-            for (i, term) in m.terms().enumerate() {
-                if i > 0 {
-                    out.write_all(b",")?;
+            let ids = m.term_ids();
+            if ids.is_empty() {
+                for (i, term) in m.terms().enumerate() {
+                    if i > 0 {
+                        out.write_all(b",")?;
+                    }
+                    serde_json::to_writer(&mut out, term)?;
                 }
-                serde_json::to_writer(&mut out, term)?;
+            } else {
+                for ((i, &t), term) in ids.iter().enumerate().zip(m.terms()) {
+                    if i > 0 {
+                        out.write_all(b",")?;
+                    }
+                    match terms.get_mut(t as usize) {
+                        Some(Some(json)) => out.write_all(json)?,
+                        Some(slot) => {
+                            let json = serde_json::to_vec(term)?;
+                            out.write_all(&json)?;
+                            *slot = Some(json.into_boxed_slice());
+                        }
+                        None => serde_json::to_writer(&mut out, term)?,
+                    }
+                }
             }
-            out.write_all(b"],\"rule\":")?;
-            serde_json::to_writer(&mut out, m.rule())?;
-            out.write_all(b"}\n")?;
+            match tails.get_mut(m.rule_index()) {
+                Some(Some(tail)) => out.write_all(tail)?,
+                Some(slot) => {
+                    let mut tail = b"],\"rule\":".to_vec();
+                    serde_json::to_writer(&mut tail, m.rule())?;
+                    tail.extend_from_slice(b"}\n");
+                    out.write_all(&tail)?;
+                    *slot = Some(tail.into_boxed_slice());
+                }
+                None => {
+                    out.write_all(b"],\"rule\":")?;
+                    serde_json::to_writer(&mut out, m.rule())?;
+                    out.write_all(b"}\n")?;
+                }
+            }
         }
     }
     out.flush()?;
