@@ -1194,7 +1194,7 @@ fn rules_match(config: ConfigArg, input: &str) -> Result<ExitCode> {
     let mut matcher = loaded.rules.matcher();
     // One line buffer, read as bytes: the JSON parser checks the UTF-8 of what it reads.
     let mut line = Vec::new();
-    let mut id = Vec::new();
+    let mut head = Vec::new();
     // Each rule's `],"rule":NAME}` line end, escaped the first time the rule matches and kept
     // for the rest of the input (a rule matches many stories; 100,000 rules are never all
     // escaped up front).
@@ -1236,12 +1236,13 @@ fn rules_match(config: ConfigArg, input: &str) -> Result<ExitCode> {
         if matches.is_empty() {
             continue;
         }
-        id.clear();
-        serde_json::to_writer(&mut id, &*story.id)?;
+        // `{"id":ID,"matched":[`, the same for every match of the story.
+        head.clear();
+        head.extend_from_slice(b"{\"id\":");
+        serde_json::to_writer(&mut head, &*story.id)?;
+        head.extend_from_slice(b",\"matched\":[");
         for m in matches.iter() {
-            out.write_all(b"{\"id\":")?;
-            out.write_all(&id)?;
-            out.write_all(b",\"matched\":[")?;
+            out.write_all(&head)?;
             let ids = m.term_ids();
             if ids.is_empty() {
                 for (i, term) in m.terms().enumerate() {
@@ -1251,18 +1252,20 @@ fn rules_match(config: ConfigArg, input: &str) -> Result<ExitCode> {
                     serde_json::to_writer(&mut out, term)?;
                 }
             } else {
-                for ((i, &t), term) in ids.iter().enumerate().zip(m.terms()) {
+                for (i, &t) in ids.iter().enumerate() {
                     if i > 0 {
                         out.write_all(b",")?;
                     }
+                    // The term's string is looked up only the first time.
+                    let term = || m.terms().nth(i).unwrap_or_default();
                     match terms.get_mut(t as usize) {
                         Some(Some(json)) => out.write_all(json)?,
                         Some(slot) => {
-                            let json = serde_json::to_vec(term)?;
+                            let json = serde_json::to_vec(term())?;
                             out.write_all(&json)?;
                             *slot = Some(json.into_boxed_slice());
                         }
-                        None => serde_json::to_writer(&mut out, term)?,
+                        None => serde_json::to_writer(&mut out, term())?,
                     }
                 }
             }

@@ -64,13 +64,13 @@ enum Scanner {
 
 impl Scanner {
     /// `values[p]` is what [`Scanner::for_each`] reports for pattern `p`.
-    fn build(patterns: &[Box<str>], values: &[u32]) -> Scanner {
+    fn build(patterns: &[&str], values: &[u32]) -> Scanner {
         if patterns.is_empty() {
             return Scanner::None;
         }
         // Standard match kind (the default): overlapping search reports every occurrence.
         if let Ok(d) = CharwiseDoubleArrayAhoCorasick::with_values(
-            patterns.iter().map(|p| &**p).zip(values.iter().copied()),
+            patterns.iter().copied().zip(values.iter().copied()),
         ) {
             return Scanner::Daachorse(d);
         }
@@ -131,7 +131,6 @@ pub struct Index {
     pair_b: Rows,
     /// Rules evaluated on every story (their trigger includes `feed:`).
     always: Vec<u32>,
-    patterns: Vec<Box<str>>,
 }
 
 /// The tag of a scanner value that names a pattern with several literals.
@@ -150,7 +149,7 @@ struct LitInfo {
 impl std::fmt::Debug for Index {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Index")
-            .field("patterns", &self.patterns.len())
+            .field("patterns", &self.values.len())
             .field("always", &self.always.len())
             .finish()
     }
@@ -322,11 +321,11 @@ impl Index {
         }
 
         let mut pattern_of: foldhash::HashMap<&str, usize> = foldhash::HashMap::default();
-        let mut patterns: Vec<Box<str>> = Vec::new();
+        let mut patterns: Vec<&str> = Vec::new();
         let mut pattern_lits: Vec<Vec<u32>> = Vec::new();
         for (l, (text, _)) in lits.iter().enumerate() {
             let p = *pattern_of.entry(text).or_insert_with(|| {
-                patterns.push(text.clone());
+                patterns.push(text);
                 pattern_lits.push(Vec::new());
                 patterns.len() - 1
             });
@@ -360,12 +359,19 @@ impl Index {
             pair_a: Rows::from_lists(pair_a),
             pair_b: Rows::from_lists(pair_b),
             always,
-            patterns,
         }
     }
 
-    pub fn patterns(&self) -> impl Iterator<Item = &str> {
-        self.patterns.iter().map(|p| &**p)
+    /// The automaton's patterns: the text of each pattern's first literal in `lits` (the table
+    /// the index was built from; the index keeps no copy of the texts).
+    pub fn patterns<'a>(
+        &'a self,
+        lits: &'a [(Box<str>, Bounds)],
+    ) -> impl Iterator<Item = &'a str> + 'a {
+        (0..self.values.len()).filter_map(move |p| {
+            let &l = self.pattern_lits.row(p).first()?;
+            lits.get(l as usize).map(|(text, _)| &**text)
+        })
     }
 
     /// Heap bytes of the index (the automaton and the maps), for the benchmarks.
@@ -378,7 +384,6 @@ impl Index {
             + self.values.capacity() * 4
             + self.lit_info.capacity() * std::mem::size_of::<LitInfo>()
             + self.always.capacity() * 4
-            + self.patterns.iter().map(|p| p.len() + 16).sum::<usize>()
     }
 
     /// Scans the fields into `s`: which literals hit in which fields, the word spans of NEAR

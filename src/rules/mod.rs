@@ -702,7 +702,7 @@ impl RuleSet {
 
     /// The automaton's patterns (normalised literals), for benchmarks.
     pub fn automaton_patterns(&self) -> Vec<&str> {
-        self.index.patterns().collect()
+        self.index.patterns(&self.lits).collect()
     }
 
     /// Heap bytes of the index alone (automaton, maps and flat rule programs), for benchmarks.
