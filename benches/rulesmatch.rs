@@ -354,10 +354,15 @@ fn absent_names(
     }
     println!(
         "absent names: {} kept; rejected {} found as typed, {} found only through another \
-         spelling (transliteration or alias)",
+         spelling (transliteration or alias){}",
         names.len(),
         rejected.0,
-        rejected.1
+        rejected.1,
+        if absent == Absent::Substring {
+            " (not checked: KKACHI_BENCH_ABSENT=substring)"
+        } else {
+            ""
+        }
     );
     names
 }
