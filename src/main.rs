@@ -1327,7 +1327,13 @@ fn rules_match(config: ConfigArg, input: &str) -> Result<ExitCode> {
     let mut matcher = loaded.rules.matcher();
     // One line buffer, read as bytes: the JSON parser checks the UTF-8 of what it reads.
     let mut line = Vec::new();
-    let mut id = Vec::new();
+    let mut head = Vec::new();
+    // Each rule's `],"rule":NAME}` line end, escaped the first time the rule matches and kept
+    // for the rest of the input (a rule matches many stories; 100,000 rules are never all
+    // escaped up front).
+    let mut tails: Vec<Option<Box<[u8]>>> = vec![None; loaded.rules.len()];
+    // Each term escaped once, the same way.
+    let mut terms: Vec<Option<Box<[u8]>>> = vec![None; loaded.rules.term_count()];
     for n in 1.. {
         line.clear();
         let read = reader
@@ -1358,26 +1364,59 @@ fn rules_match(config: ConfigArg, input: &str) -> Result<ExitCode> {
             content: story.content.as_deref().unwrap_or(""),
         };
         // `{"id":…,"matched":[…],"rule":…}`: the keys in the order `serde_json::json!` gave;
-        // the id is escaped once per story, not once per match.
+        // the id is escaped once per story, terms and rule names once per run.
         let matches = matcher.match_ids(&doc);
         if matches.is_empty() {
             continue;
         }
-        id.clear();
-        serde_json::to_writer(&mut id, &*story.id)?;
+        // `{"id":ID,"matched":[`, the same for every match of the story.
+        head.clear();
+        head.extend_from_slice(b"{\"id\":");
+        serde_json::to_writer(&mut head, &*story.id)?;
+        head.extend_from_slice(b",\"matched\":[");
         for m in matches.iter() {
-            out.write_all(b"{\"id\":")?;
-            out.write_all(&id)?;
-            out.write_all(b",\"matched\":[")?;
-            for (i, term) in m.terms().enumerate() {
-                if i > 0 {
-                    out.write_all(b",")?;
+            out.write_all(&head)?;
+            let ids = m.term_ids();
+            if ids.is_empty() {
+                for (i, term) in m.terms().enumerate() {
+                    if i > 0 {
+                        out.write_all(b",")?;
+                    }
+                    serde_json::to_writer(&mut out, term)?;
                 }
-                serde_json::to_writer(&mut out, term)?;
+            } else {
+                for (i, &t) in ids.iter().enumerate() {
+                    if i > 0 {
+                        out.write_all(b",")?;
+                    }
+                    // The term's string is looked up only the first time.
+                    let term = || m.terms().nth(i).unwrap_or_default();
+                    match terms.get_mut(t as usize) {
+                        Some(Some(json)) => out.write_all(json)?,
+                        Some(slot) => {
+                            let json = serde_json::to_vec(term())?;
+                            out.write_all(&json)?;
+                            *slot = Some(json.into_boxed_slice());
+                        }
+                        None => serde_json::to_writer(&mut out, term())?,
+                    }
+                }
             }
-            out.write_all(b"],\"rule\":")?;
-            serde_json::to_writer(&mut out, m.rule())?;
-            out.write_all(b"}\n")?;
+            match tails.get_mut(m.rule_index()) {
+                Some(Some(tail)) => out.write_all(tail)?,
+                Some(slot) => {
+                    let mut tail = b"],\"rule\":".to_vec();
+                    serde_json::to_writer(&mut tail, m.rule())?;
+                    tail.extend_from_slice(b"}\n");
+                    out.write_all(&tail)?;
+                    *slot = Some(tail.into_boxed_slice());
+                }
+                None => {
+                    out.write_all(b"],\"rule\":")?;
+                    serde_json::to_writer(&mut out, m.rule())?;
+                    out.write_all(b"}\n")?;
+                }
+            }
         }
     }
     out.flush()?;

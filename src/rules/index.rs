@@ -16,7 +16,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use daachorse::CharwiseDoubleArrayAhoCorasick;
 
 use super::compile::{Compiled, FIELD_NAMES, LeafKind, Node};
-use super::literal::Bounds;
+use super::literal::{Bounds, Left, Right};
 
 /// Compressed rows: row `i` is `data[offsets[i]..offsets[i + 1]]`.
 #[derive(Debug, Default)]
@@ -63,12 +63,15 @@ enum Scanner {
 }
 
 impl Scanner {
-    fn build(patterns: &[Box<str>]) -> Scanner {
+    /// `values[p]` is what [`Scanner::for_each`] reports for pattern `p`.
+    fn build(patterns: &[&str], values: &[u32]) -> Scanner {
         if patterns.is_empty() {
             return Scanner::None;
         }
         // Standard match kind (the default): overlapping search reports every occurrence.
-        if let Ok(d) = CharwiseDoubleArrayAhoCorasick::new(patterns.iter().map(|p| &**p)) {
+        if let Ok(d) = CharwiseDoubleArrayAhoCorasick::with_values(
+            patterns.iter().copied().zip(values.iter().copied()),
+        ) {
             return Scanner::Daachorse(d);
         }
         match AhoCorasickBuilder::new()
@@ -80,18 +83,21 @@ impl Scanner {
         }
     }
 
-    /// Calls `f(pattern, start, end)` for every occurrence of every pattern.
-    fn for_each(&self, text: &str, mut f: impl FnMut(usize, usize, usize)) {
+    /// Calls `f(value, start, end)` for every occurrence of every pattern (`values` as given
+    /// to [`Scanner::build`]).
+    fn for_each(&self, text: &str, values: &[u32], mut f: impl FnMut(u32, usize, usize)) {
         match self {
             Scanner::None => {}
             Scanner::Daachorse(d) => {
                 for m in d.find_overlapping_iter(text) {
-                    f(m.value() as usize, m.start(), m.end());
+                    f(m.value(), m.start(), m.end());
                 }
             }
             Scanner::AhoCorasick(ac) => {
                 for m in ac.find_overlapping_iter(text) {
-                    f(m.pattern().as_usize(), m.start(), m.end());
+                    if let Some(&v) = values.get(m.pattern().as_usize()) {
+                        f(v, m.start(), m.end());
+                    }
                 }
             }
         }
@@ -112,9 +118,11 @@ pub struct Index {
     pub complete: bool,
     /// Pattern → literals with that text.
     pattern_lits: Rows,
-    bounds: Vec<Bounds>,
-    /// Literal → whether NEAR needs its positions.
-    positional: Vec<bool>,
+    /// Pattern → what the scanner reports for it: its literal when it has one alone (most
+    /// patterns), else [`MANY`] | the pattern, whose literals are in `pattern_lits`.
+    values: Vec<u32>,
+    /// Literal → its boundary rules and whether NEAR needs its positions.
+    lit_info: Vec<LitInfo>,
     /// Literal → rules it triggers (ascending).
     triggers: Rows,
     /// Literal → rules that need it or another literal of the same first trigger set, and also
@@ -123,13 +131,25 @@ pub struct Index {
     pair_b: Rows,
     /// Rules evaluated on every story (their trigger includes `feed:`).
     always: Vec<u32>,
-    patterns: Vec<Box<str>>,
+}
+
+/// The tag of a scanner value that names a pattern with several literals.
+const MANY: u32 = 1 << 31;
+
+/// What the scan needs of one literal, in one place (one cache line holds ten).
+#[derive(Debug, Clone, Copy)]
+struct LitInfo {
+    bounds: Bounds,
+    /// NEAR needs every occurrence's position.
+    positional: bool,
+    /// Every occurrence counts: no boundary on either side and no veto.
+    free: bool,
 }
 
 impl std::fmt::Debug for Index {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Index")
-            .field("patterns", &self.patterns.len())
+            .field("patterns", &self.values.len())
             .field("always", &self.always.len())
             .finish()
     }
@@ -300,35 +320,58 @@ impl Index {
             }
         }
 
-        let mut pattern_of: std::collections::HashMap<&str, usize> =
-            std::collections::HashMap::new();
-        let mut patterns: Vec<Box<str>> = Vec::new();
+        let mut pattern_of: foldhash::HashMap<&str, usize> = foldhash::HashMap::default();
+        let mut patterns: Vec<&str> = Vec::new();
         let mut pattern_lits: Vec<Vec<u32>> = Vec::new();
         for (l, (text, _)) in lits.iter().enumerate() {
             let p = *pattern_of.entry(text).or_insert_with(|| {
-                patterns.push(text.clone());
+                patterns.push(text);
                 pattern_lits.push(Vec::new());
                 patterns.len() - 1
             });
             pattern_lits[p].push(u32::try_from(l).unwrap_or(u32::MAX));
         }
-        let scanner = Scanner::build(&patterns);
+        let values: Vec<u32> = pattern_lits
+            .iter()
+            .enumerate()
+            .map(|(p, ls)| match ls[..] {
+                [l] if l < MANY => l,
+                _ => MANY | count(p),
+            })
+            .collect();
+        let scanner = Scanner::build(&patterns, &values);
+        let lit_info = lits
+            .iter()
+            .zip(positional)
+            .map(|((_, bounds), positional)| LitInfo {
+                bounds: *bounds,
+                positional,
+                free: bounds.left == Left::Free && bounds.right == Right::Free && bounds.veto == 0,
+            })
+            .collect();
         Index {
             complete: patterns.is_empty() || !matches!(scanner, Scanner::None),
             scanner,
             pattern_lits: Rows::from_lists(pattern_lits),
-            bounds: lits.iter().map(|(_, b)| *b).collect(),
-            positional,
+            values,
+            lit_info,
             triggers: Rows::from_lists(triggers),
             pair_a: Rows::from_lists(pair_a),
             pair_b: Rows::from_lists(pair_b),
             always,
-            patterns,
         }
     }
 
-    pub fn patterns(&self) -> impl Iterator<Item = &str> {
-        self.patterns.iter().map(|p| &**p)
+    /// The automaton's patterns: the text of each pattern's first literal in `lits` (the table
+    /// the index was built from; the index keeps no copy of the texts).
+    pub fn patterns<'a>(
+        &'a self,
+        lits: &'a [(Box<str>, Bounds)],
+    ) -> impl Iterator<Item = &'a str> + 'a {
+        (0..self.values.len()).filter_map(move |p| {
+            let &l = self.pattern_lits.row(p).first()?;
+            lits.get(l as usize).map(|(text, _)| &**text)
+        })
     }
 
     /// Heap bytes of the index (the automaton and the maps), for the benchmarks.
@@ -338,16 +381,15 @@ impl Index {
             + self.triggers.heap_bytes()
             + self.pair_a.heap_bytes()
             + self.pair_b.heap_bytes()
-            + self.bounds.capacity() * std::mem::size_of::<Bounds>()
-            + self.positional.capacity()
+            + self.values.capacity() * 4
+            + self.lit_info.capacity() * std::mem::size_of::<LitInfo>()
             + self.always.capacity() * 4
-            + self.patterns.iter().map(|p| p.len() + 16).sum::<usize>()
     }
 
     /// Scans the fields into `s`: which literals hit in which fields, the word spans of NEAR
     /// literals (sorted), and the rules worth evaluating (ascending, in `s.candidates`).
     pub fn scan(&self, texts: [&str; 3], rule_count: usize, s: &mut ScanScratch) {
-        s.hits.clear(self.bounds.len());
+        s.hits.clear(self.lit_info.len());
         s.pos.clear();
         s.candidates.clear();
         for (i, text) in texts.iter().enumerate() {
@@ -360,57 +402,126 @@ impl Index {
             // Spaces before `cursor.0` are `cursor.1`; matches arrive by ascending end, so the
             // cursor mostly moves forwards.
             let mut cursor = (0usize, 0usize);
-            self.scanner.for_each(text, |p, start, end| {
-                for &l in self.pattern_lits.row(p) {
-                    let positional = self.positional[l as usize];
-                    // A literal already seen in this field needs no second boundary check,
-                    // unless NEAR wants every position.
-                    if !positional && hits.fields(l) & bit != 0 {
-                        continue;
+            let mut on_lit = |l: u32, start: usize, end: usize| {
+                let Some(info) = self.lit_info.get(l as usize) else {
+                    return;
+                };
+                // A literal already seen in this field needs no second boundary check,
+                // unless NEAR wants every position.
+                if !info.positional && hits.fields(l) & bit != 0 {
+                    return;
+                }
+                if !info.free && !info.bounds.accepts(text, start, end) {
+                    return;
+                }
+                hits.insert(l, bit);
+                if info.positional {
+                    let bytes = text.as_bytes();
+                    if end >= cursor.0 {
+                        cursor.1 += spaces_in(&bytes[cursor.0..end]);
+                    } else {
+                        cursor.1 = cursor.1.saturating_sub(spaces_in(&bytes[end..cursor.0]));
                     }
-                    if !self.bounds[l as usize].accepts(text, start, end) {
-                        continue;
-                    }
-                    hits.insert(l, bit);
-                    if positional {
-                        let bytes = text.as_bytes();
-                        if end >= cursor.0 {
-                            cursor.1 += spaces_in(&bytes[cursor.0..end]);
-                        } else {
-                            cursor.1 = cursor.1.saturating_sub(spaces_in(&bytes[end..cursor.0]));
-                        }
-                        cursor.0 = end;
-                        let last = cursor.1;
-                        let first = last.saturating_sub(spaces_in(&bytes[start..end]));
-                        let idx = count(pos.len());
-                        let next = hits.link(l, idx);
-                        pos.push((bit, count(first), count(last), next));
+                    cursor.0 = end;
+                    let last = cursor.1;
+                    let first = last.saturating_sub(spaces_in(&bytes[start..end]));
+                    let idx = count(pos.len());
+                    let next = hits.link(l, idx);
+                    pos.push((bit, count(first), count(last), next));
+                }
+            };
+            self.scanner.for_each(text, &self.values, |v, start, end| {
+                if v & MANY == 0 {
+                    on_lit(v, start, end);
+                } else {
+                    for &l in self.pattern_lits.row((v & !MANY) as usize) {
+                        on_lit(l, start, end);
                     }
                 }
             });
         }
 
+        // Sparse bitsets over the rules: only the words a literal touched are visited and
+        // cleared, so a story costs its hits, not the rule count (1,563 words at 100,000 rules).
         let words = rule_count.div_ceil(64);
         for b in [&mut s.bits, &mut s.bits_a, &mut s.bits_b] {
-            b.clear();
-            b.resize(words, 0);
+            b.reset(words);
         }
-        let (bits, bits_a, bits_b) = (&mut s.bits[..], &mut s.bits_a[..], &mut s.bits_b[..]);
         for &l in &s.hits.hit {
-            set_bits(bits, self.triggers.row(l as usize));
-            set_bits(bits_a, self.pair_a.row(l as usize));
-            set_bits(bits_b, self.pair_b.row(l as usize));
+            s.bits.set_all(self.triggers.row(l as usize));
+            s.bits_a.set_all(self.pair_a.row(l as usize));
+            s.bits_b.set_all(self.pair_b.row(l as usize));
         }
-        set_bits(bits, &self.always);
-        for ((w, a), b) in bits.iter_mut().zip(&*bits_a).zip(&*bits_b) {
-            *w |= a & b;
+        s.bits.set_all(&self.always);
+        // A pair rule is a candidate when both of its sides hit: the words of `bits_a`, ANDed
+        // with `bits_b`. Both end all zero again.
+        for &w in &s.bits_a.touched {
+            let w = w as usize;
+            let v = s.bits_a.words[w] & s.bits_b.words[w];
+            s.bits_a.words[w] = 0;
+            s.bits.or_word(w, v);
         }
-        for (w, word) in bits.iter_mut().enumerate() {
-            let mut v = std::mem::take(word);
+        s.bits_a.touched.clear();
+        s.bits_b.clear();
+        s.bits.touched.sort_unstable();
+        for &w in &s.bits.touched {
+            let mut v = std::mem::take(&mut s.bits.words[w as usize]);
             while v != 0 {
-                s.candidates.push(count(w * 64) + v.trailing_zeros());
+                s.candidates.push(w * 64 + v.trailing_zeros());
                 v &= v - 1;
             }
+        }
+        s.bits.touched.clear();
+    }
+}
+
+/// A bitset over the rules that is all zero between stories and remembers which words it set,
+/// so that reading and clearing it costs the words used, not its length.
+#[derive(Default)]
+struct SparseBits {
+    words: Vec<u64>,
+    /// The indexes of the non-zero words, each once, in the order they were first set.
+    touched: Vec<u32>,
+}
+
+impl SparseBits {
+    /// Makes it `n` words long and all zero.
+    fn reset(&mut self, n: usize) {
+        if self.words.len() == n {
+            // Normally empty already: each scan clears what it set.
+            self.clear();
+        } else {
+            self.words.clear();
+            self.words.resize(n, 0);
+            self.touched.clear();
+        }
+    }
+
+    fn clear(&mut self) {
+        for &w in &self.touched {
+            if let Some(x) = self.words.get_mut(w as usize) {
+                *x = 0;
+            }
+        }
+        self.touched.clear();
+    }
+
+    #[inline]
+    fn or_word(&mut self, w: usize, v: u64) {
+        if v == 0 {
+            return;
+        }
+        if let Some(x) = self.words.get_mut(w) {
+            if *x == 0 {
+                self.touched.push(count(w));
+            }
+            *x |= v;
+        }
+    }
+
+    fn set_all(&mut self, rules: &[u32]) {
+        for &r in rules {
+            self.or_word((r / 64) as usize, 1 << (r % 64));
         }
     }
 }
@@ -422,9 +533,9 @@ pub struct ScanScratch {
     /// (field bit, first word, last word, next occurrence of the same literal or `u32::MAX`)
     /// for each occurrence of a NEAR literal; [`HitTable`] holds each literal's last one.
     pos: Vec<(u8, u32, u32, u32)>,
-    bits: Vec<u64>,
-    bits_a: Vec<u64>,
-    bits_b: Vec<u64>,
+    bits: SparseBits,
+    bits_a: SparseBits,
+    bits_b: SparseBits,
     pub candidates: Vec<u32>,
 }
 
@@ -525,14 +636,6 @@ impl HitTable {
 
 fn count(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
-}
-
-fn set_bits(bits: &mut [u64], rules: &[u32]) {
-    for &r in rules {
-        if let Some(w) = bits.get_mut((r / 64) as usize) {
-            *w |= 1 << (r % 64);
-        }
-    }
 }
 
 fn spaces_in(bytes: &[u8]) -> usize {

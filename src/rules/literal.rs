@@ -48,7 +48,7 @@ pub struct Bounds {
 /// Latin letters (ASCII and the Latin-1/Extended blocks) and ASCII digits.
 pub fn is_latin(c: char) -> bool {
     c.is_ascii_alphanumeric()
-        || (c.is_alphabetic() && matches!(c as u32, 0xC0..=0x24F | 0x1E00..=0x1EFF))
+        || (matches!(c as u32, 0xC0..=0x24F | 0x1E00..=0x1EFF) && c.is_alphabetic())
 }
 
 pub fn is_hangul(c: char) -> bool {
@@ -215,7 +215,7 @@ impl Bounds {
             Left::Word => text[..start]
                 .chars()
                 .next_back()
-                .is_none_or(|c| !c.is_alphanumeric()),
+                .is_none_or(|c| !alphanumeric(c)),
         };
         let right_ok = || match self.right {
             Right::Free => true,
@@ -232,10 +232,19 @@ impl Bounds {
 /// The rest of the word that `text[..end]` stops inside.
 fn rest_of_word(text: &str, end: usize) -> &str {
     let rest = &text[end..];
-    let word_end = rest
-        .find(|c: char| !c.is_alphanumeric())
-        .unwrap_or(rest.len());
+    let word_end = rest.find(|c: char| !alphanumeric(c)).unwrap_or(rest.len());
     &rest[..word_end]
+}
+
+/// `char::is_alphanumeric`, answered without the Unicode tables for ASCII and Hangul
+/// syllables (the text of Korean news is mostly both).
+#[inline]
+fn alphanumeric(c: char) -> bool {
+    if c.is_ascii() {
+        c.is_ascii_alphanumeric()
+    } else {
+        matches!(c as u32, 0xAC00..=0xD7A3) || c.is_alphanumeric()
+    }
 }
 
 /// Whether `s` is a chain of at most `depth` particles (and name suffixes, when `names`).

@@ -732,9 +732,14 @@ impl RuleSet {
         }
     }
 
+    /// How many distinct terms the rules have: [`MatchRef::term_ids`] are below this.
+    pub fn term_count(&self) -> usize {
+        self.prog.term_count()
+    }
+
     /// The automaton's patterns (normalised literals), for benchmarks.
     pub fn automaton_patterns(&self) -> Vec<&str> {
-        self.index.patterns().collect()
+        self.index.patterns(&self.lits).collect()
     }
 
     /// Heap bytes of the index alone (automaton, maps and flat rule programs), for benchmarks.
@@ -961,6 +966,14 @@ impl<'m> MatchRef<'m> {
             .iter()
             .map(move |&t| prog.term(t))
             .chain(self.strs.iter().map(String::as_str))
+    }
+
+    /// The ids of its matched terms, in the order of [`MatchRef::terms`] (below
+    /// [`RuleSet::term_count`]; the same term has the same id in every rule), so a caller can
+    /// keep per-term work such as escaping. Empty when the rule set fell back to the naive
+    /// evaluator: then only [`MatchRef::terms`] has them.
+    pub fn term_ids(&self) -> &'m [u32] {
+        self.ids
     }
 
     /// Why its terms hit when not as written, as in [`RuleMatch::via`].

@@ -8,8 +8,6 @@
 //! [`super::compile::eval`] on the tree (a pure function of the leaves and NEAR answers), which
 //! the property test against the naive evaluator checks.
 
-use std::collections::HashMap;
-
 use super::compile::{Compiled, FIELD_NAMES, LeafKind, Node, word_distance};
 use super::index::ScanScratch;
 
@@ -74,7 +72,7 @@ fn range(r: (u32, u32)) -> std::ops::Range<usize> {
 impl Program {
     pub fn build<'a>(rules: impl IntoIterator<Item = &'a Compiled>) -> Program {
         let mut p = Program::default();
-        let mut term_ids: HashMap<Box<str>, u32> = HashMap::new();
+        let mut term_ids: foldhash::HashMap<Box<str>, u32> = foldhash::HashMap::default();
         let mut ops = Vec::new();
         for rule in rules {
             p.starts.push(id(p.code.len()));
@@ -153,6 +151,11 @@ impl Program {
             + self.near_leaves.capacity() * 4
             + self.feeds.iter().map(|f| f.len() + 16).sum::<usize>()
             + self.terms.iter().map(|t| t.len() + 16).sum::<usize>()
+    }
+
+    /// How many distinct terms: every term id is below this.
+    pub fn term_count(&self) -> usize {
+        self.terms.len()
     }
 
     /// The term string of a term id from [`Program::eval`].
