@@ -9,6 +9,9 @@
 //! - MinHash: one-permutation MinHash with optimal densification over the 32-bit element
 //!   hashes (see `minhash` below for the exact steps), 128 bins for copies, 64 for the lede's
 //!   start and 32 for events.
+//! - The sketch (in memory only, never stored: recomputed from the lede set when a print is made
+//!   or decoded): the same MinHash, 64 bins with [`SEED_SKETCH`], each value cut to its low 8
+//!   bits (b-bit MinHash).
 //! - A band key is `fmix64` chained over the band's rows: `h = fmix64(SEED_BAND ^ band)`, then
 //!   for each row value `v`: `h = fmix64(h.wrapping_mul(FNV_PRIME) ^ v)`.
 
@@ -31,6 +34,9 @@ pub const SEED_PREFIX_MINHASH: u64 = 0x6b6b_6163_6869_0008;
 /// Seed of the lede-start band keys.
 pub const SEED_PREFIX_BAND: u64 = 0x6b6b_6163_6869_0009;
 
+/// Seed of the lede sketch (64 bins of 8 bits, in memory only).
+pub const SEED_SKETCH: u64 = 0x6b6b_6163_6869_000a;
+
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 
@@ -50,6 +56,9 @@ pub const EVENT_ROWS: usize = EVENT_HASHES / EVENT_BANDS;
 pub const PREFIX_HASHES: usize = 64;
 pub const PREFIX_BANDS: usize = 10;
 pub const PREFIX_ROWS: usize = 6;
+
+/// Bins of the lede sketch ([`sketch`]).
+pub const SKETCH_BINS: usize = 64;
 
 /// The splitmix64 finaliser (Stafford's mix 13, as in `SplitMix64`).
 pub const fn fmix64(mut z: u64) -> u64 {
@@ -146,4 +155,10 @@ pub fn event_bands(set: &[u32]) -> Vec<u64> {
         &minhash::<EVENT_HASHES>(SEED_EVENT_MINHASH, set),
         EVENT_ROWS,
     )
+}
+
+/// The lede sketch: 64 bins of one-permutation MinHash over `set`, each cut to its low 8 bits.
+/// Two sets agree on a bin with probability J + (1 − J)/256 (J their Jaccard similarity).
+pub fn sketch(set: &[u32]) -> [u8; SKETCH_BINS] {
+    minhash::<SKETCH_BINS>(SEED_SKETCH, set).map(|v| v as u8)
 }

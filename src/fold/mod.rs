@@ -121,8 +121,22 @@ pub struct Print {
     prefix_bands: Vec<u64>,
     /// 16 events band keys, or none (too few tokens).
     event_bands: Vec<u64>,
+    /// The lede sketch (`hash::sketch` of `text`): in memory only, recomputed by
+    /// [`Print::decode`]; the index keeps it to reject most candidates before their print is
+    /// looked up ([`may_copy`]).
+    sketch: Sketch,
     short: bool,
     photo: bool,
+}
+
+/// 64 bins of 8 bits of MinHash over a print's lede shingles (see `hash::sketch`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Sketch(pub(crate) [u8; hash::SKETCH_BINS]);
+
+impl Default for Sketch {
+    fn default() -> Sketch {
+        Sketch([u8::MAX; hash::SKETCH_BINS])
+    }
 }
 
 /// Why [`Print::decode`] refused its input.
@@ -145,6 +159,32 @@ fn sort_dedup(mut v: Vec<u32>) -> Vec<u32> {
     v.sort_unstable();
     v.dedup();
     v
+}
+
+/// The union of two sorted, deduplicated sets, sorted and deduplicated.
+fn union(a: &[u32], b: &[u32]) -> Vec<u32> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => {
+                out.push(a[i]);
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                out.push(b[j]);
+                j += 1;
+            }
+            std::cmp::Ordering::Equal => {
+                out.push(a[i]);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
 }
 
 /// The chars that are shingled, each with its char index in `s`: for Korean text the letters
@@ -183,6 +223,36 @@ fn shingles_of(st: &[(usize, char)], korean: bool) -> Vec<(usize, u32)> {
         .enumerate()
         .map(|(i, w)| (i, hash::hash32(hash::SEED_SHINGLE, w.iter().map(|p| p.1))))
         .collect()
+}
+
+/// The shingle hashes of `s` in text order: `shingles_of(&stream(s, korean), korean)` without
+/// the positions, into `out`; `buf` is scratch.
+fn shingle_hashes(s: &str, korean: bool, buf: &mut Vec<char>, out: &mut Vec<u32>) {
+    buf.clear();
+    let mut gap = false;
+    for c in s.chars() {
+        if normal::is_alnum(c) {
+            if gap && !korean && !buf.is_empty() {
+                buf.push(' ');
+            }
+            gap = false;
+            buf.push(c);
+        } else {
+            gap = true;
+        }
+    }
+    let k = shingle_width(korean);
+    if buf.is_empty() {
+        return;
+    }
+    if buf.len() < k {
+        out.push(hash::hash32(hash::SEED_SHINGLE, buf.iter().copied()));
+        return;
+    }
+    out.extend(
+        buf.windows(k)
+            .map(|w| hash::hash32(hash::SEED_SHINGLE, w.iter().copied())),
+    );
 }
 
 fn is_korean(title: &str, lede: &str) -> bool {
@@ -277,16 +347,14 @@ impl Print {
         let body = normal::clean(doc.text, TEXT_WINDOW);
         let lede = normal::prefix(&body.text, LEDE_CHARS);
         let korean = is_korean(&title.text, lede);
-        let title_sh = shingles_of(&stream(&title.text, korean), korean);
-        let lede_sh: Vec<u32> = shingles_of(&stream(lede, korean), korean)
-            .into_iter()
-            .map(|p| p.1)
-            .collect();
+        let mut buf = Vec::with_capacity(title.text.len().max(lede.len()));
+        let mut lede_sh = Vec::with_capacity(lede.len());
+        shingle_hashes(lede, korean, &mut buf, &mut lede_sh);
         let start = sort_dedup(lede_sh[..lede_sh.len().min(PREFIX_SHINGLES)].to_vec());
         let text = sort_dedup(lede_sh);
-        let mut shingles: Vec<u32> = title_sh.into_iter().map(|p| p.1).collect();
-        shingles.extend_from_slice(&text);
-        let shingles = sort_dedup(shingles);
+        let mut title_sh = Vec::with_capacity(title.text.len());
+        shingle_hashes(&title.text, korean, &mut buf, &mut title_sh);
+        let shingles = union(&sort_dedup(title_sh), &text);
         let mut nums = normal::numbers(&title.text);
         let title_numbers = sort_dedup(nums.iter().map(|n| rounded(n)).collect());
         nums.extend(normal::numbers(&body.text));
@@ -321,6 +389,7 @@ impl Print {
             Vec::new()
         };
         Print {
+            sketch: Sketch(hash::sketch(&text)),
             shingles,
             text,
             numbers,
@@ -385,7 +454,7 @@ impl Print {
         }
         let shingles = r.set("shingles")?;
         let bits = r.take(shingles.len().div_ceil(8), "lede bitmap")?;
-        let text = shingles
+        let text: Vec<u32> = shingles
             .iter()
             .enumerate()
             .filter(|(i, _)| bits[i / 8] & (1 << (i % 8)) != 0)
@@ -426,6 +495,7 @@ impl Print {
             )));
         }
         Ok(Print {
+            sketch: Sketch(hash::sketch(&text)),
             shingles,
             text,
             numbers,
@@ -464,6 +534,20 @@ impl Print {
 
     pub(crate) fn event_bands(&self) -> &[u64] {
         &self.event_bands
+    }
+
+    pub(crate) fn sketch(&self) -> &Sketch {
+        &self.sketch
+    }
+
+    /// Lede shingles.
+    pub(crate) fn text_len(&self) -> usize {
+        self.text.len()
+    }
+
+    /// The story takes the strict path (short or photo), where [`may_copy`] does not apply.
+    pub(crate) fn is_strict(&self) -> bool {
+        self.short || self.photo
     }
 }
 
@@ -716,6 +800,35 @@ fn cosine(a: &[u32], b: &[u32]) -> (f32, usize) {
         }
     }
     (dot / (na * nb), strong)
+}
+
+/// How far below the expected agreement (in standard deviations) the sketches of a pair that
+/// just meets a copy rule may fall before [`may_copy`] rules it out: P(a copy is ruled out)
+/// < 10⁻⁴ at the boundary, less above it.
+const SKETCH_SIGMAS: f32 = 4.0;
+
+/// Whether two stories on the normal path (neither short nor photo) can be copies by the lede
+/// rules of [`verify`], judged from their lede sketches and set sizes alone: false only when the
+/// bins that agree are far fewer than a pair with the least Jaccard similarity either rule
+/// accepts would show (J ≥ [`COPY_JACCARD`]; containment ≥ [`COPY_CONTAINMENT`] means
+/// J ≥ 0.7m / (a + b − 0.7m), m the smaller side). The spread is that of a binomial over at
+/// most `min(a, b)` bins (a small set fills fewer bins and densification repeats them), so a
+/// pair near a rule is never ruled out, while a candidate that only shares a lede's start or a
+/// template phrase (J ≈ 0.1) almost always is. Not for the events tier.
+pub(crate) fn may_copy(a: (&Sketch, usize), b: (&Sketch, usize)) -> bool {
+    let (na, nb) = (a.1 as f32, b.1 as f32);
+    let small = na.min(nb);
+    let mut j = COPY_JACCARD;
+    if a.1.min(b.1) >= MIN_CONTAINED {
+        let s = COPY_CONTAINMENT * small;
+        j = j.min(s / (na + nb - s));
+    }
+    let p = j + (1.0 - j) / 256.0;
+    let bins = hash::SKETCH_BINS as f32;
+    let spread = (p * (1.0 - p) / small.clamp(1.0, bins)).sqrt();
+    let floor = bins * (p - SKETCH_SIGMAS * spread);
+    let agree = a.0.0.iter().zip(&b.0.0).filter(|(x, y)| x == y).count();
+    agree as f32 >= floor
 }
 
 /// Exact check of two prints (the new one first). None = not the same story.

@@ -41,6 +41,12 @@ fn lower(c: char, out: &mut Vec<char>) {
     }
 }
 
+/// ASCII, a Hangul syllable, or a curly quote or middle dot: NFKC leaves the char as it is, and
+/// none of them combines with a neighbour (a test checks the list against the normaliser).
+fn is_nfkc_plain(c: char) -> bool {
+    c.is_ascii() || is_hangul(c) || matches!(c, '‘' | '’' | '“' | '”' | '·')
+}
+
 fn is_name_char(c: char) -> bool {
     is_hangul(c) || c == '○' || c == '◯'
 }
@@ -143,8 +149,11 @@ fn is_mail_char(c: char) -> bool {
 pub fn clean(s: &str, limit: usize) -> Cleaned {
     let cut = prefix(s, limit);
     let mut cs: Vec<char> = Vec::with_capacity(cut.len());
-    // Most feed text is already NFKC (Hangul syllables, ASCII): skip the rewrite then.
-    if unicode_normalization::is_nfkc_quick(cut.chars()) == unicode_normalization::IsNormalized::Yes
+    // Most feed text is already NFKC (Hangul syllables, ASCII): skip the rewrite then, and the
+    // quick check too when every char is one NFKC leaves alone on its own and in any sequence.
+    if cut.chars().all(is_nfkc_plain)
+        || unicode_normalization::is_nfkc_quick(cut.chars())
+            == unicode_normalization::IsNormalized::Yes
     {
         cut.chars().for_each(|c| lower(c, &mut cs));
     } else {
@@ -198,6 +207,11 @@ pub fn clean(s: &str, limit: usize) -> Cleaned {
         {
             mark(&mut drop, i, end);
             i = end;
+            continue;
+        }
+        // The patterns below each start with one of these chars.
+        if !matches!(c, '재' | '무' | 's' | '@' | '사') {
+            i += 1;
             continue;
         }
         // `*재판매 및 DB 금지`
@@ -410,6 +424,24 @@ mod tests {
         ] {
             assert_eq!(clean(s, 700).text, s);
         }
+    }
+
+    #[test]
+    fn plain_chars_are_nfkc_alone_and_together() {
+        use unicode_normalization::UnicodeNormalization;
+        let plain: String = (0..128u8)
+            .map(char::from)
+            .chain(['‘', '’', '“', '”', '·', '가', '각', '힣', '한'])
+            .collect();
+        assert!(plain.chars().all(is_nfkc_plain));
+        assert_eq!(plain.nfkc().collect::<String>(), plain);
+        for c in plain.chars() {
+            for d in plain.chars() {
+                let pair: String = [c, d].into_iter().collect();
+                assert_eq!(pair.nfkc().collect::<String>(), pair);
+            }
+        }
+        assert!(!is_nfkc_plain('…') && !is_nfkc_plain('\u{a0}') && !is_nfkc_plain('ㄱ'));
     }
 
     #[test]
