@@ -1,7 +1,8 @@
 //! Folding: deciding that two stories are the same story (issue 14). Pure: no IO, no `.await`,
 //! no global mutable state (the word lists are read once into a read-only static). The caller
 //! assigns ids, stores the [`Print`]s (through [`Print::encode`]) and passes them back to
-//! [`Index::decide`]; the index keeps only LSH band keys.
+//! [`Index::decide`]; the index keeps only LSH band keys and a 64-byte sketch of each lede
+//! (in memory only), with which it rejects most candidates before asking for their print.
 //!
 //! How a story becomes a [`Print`]:
 //! 1. Title and text are cleaned (module `normal`): NFKC, lowercase, bracket tags (`[속보]`,
@@ -25,6 +26,12 @@
 //! All hashing is our own with fixed seeds (module `hash` documents the functions and the
 //! seeds), so stored prints survive restarts, platforms and crate upgrades; a golden test pins
 //! exact values.
+//!
+//! Before [`verify`], with the events tier off, [`Index::decide`] drops a candidate whose lede
+//! sketch (64 × 8 bits of MinHash over the lede shingles, recomputed from the print, never
+//! stored) agrees with the new story's far less than any pair the copy rules accept would
+//! (`may_copy`, 4 standard deviations of margin): most candidates only share a lede's start or
+//! a template phrase.
 //!
 //! [`verify`] decides exactly, on the stored sets:
 //! - **copy**: lede Jaccard ≥ 0.5, or lede containment (shared / smaller) ≥ 0.7 with at least
