@@ -1,25 +1,25 @@
 //! The in-memory LSH index of the stories in the window: band keys and a lede sketch per story
-//! (prints live in the caller's store). Entry `slot * per + band` is one band value of one
-//! story; a table maps each band key (its low 32 bits) to the entries that hold it: the entry
-//! itself when it is the only one (most keys), else a list of them (a copy's bands, a template's
-//! lede start shared by dozens of stories), so a query reads one table slot per band and each
-//! shared key's entries side by side, instead of chasing a chain through memory. A story costs
-//! `per` × 4 bytes of keys, its table slots, its slot and its 64-byte sketch, and no allocation
-//! per band value except for keys it shares. Pruned slots are reused.
+//! (prints live in the caller's store). One flat table for all bands: entry `slot * per + band`
+//! holds the low 32 bits of that band's key and its neighbours in its bucket's chain (doubly
+//! linked, so a pruned story leaves its chains in constant time however long they are), so a
+//! story costs `per` × 12 bytes of entries, its slot, its 64-byte sketch and its share of the
+//! bucket heads — no allocation per band value. Pruned slots are reused; the heads grow (by
+//! doubling and relinking) as the window grows.
 //!
-//! The table keeps only a key's low 32 bits, so two keys that differ only above them share a
-//! list: the entry's band still has to match, and what is left (odds ≈ 2⁻³² a pair) is an extra
-//! candidate now and then, which the sketch or `verify` rejects.
+//! A bucket is the low bits of a key, and an entry keeps only the key's low 32 bits, so two keys
+//! that differ only above them look alike (for a window of 100,000 at about one entry in 500
+//! of a bucket): an extra candidate now and then, which the sketch or `verify` rejects.
 
 use std::borrow::Borrow;
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 use std::fmt;
-use std::hash::{BuildHasherDefault, Hasher};
 
 use super::hash::{BANDS, EVENT_BANDS, PREFIX_BANDS};
 use super::{Id, Join, Print, Settings, Sketch, may_copy, verify};
 
+const NIL: u32 = u32::MAX;
+/// `prev` of an entry that heads its bucket's chain.
+const HEAD: u32 = u32::MAX - 1;
 /// The most entries a slot has (all three band sets).
 const MAX_PER: usize = BANDS + PREFIX_BANDS + EVENT_BANDS;
 /// At most this many candidates are verified per decision, best-banded first: a template that
@@ -29,16 +29,8 @@ pub const MAX_VERIFIED: usize = 64;
 /// ledes that start alike for a few words (a shared template phrase) share one or two, a first
 /// report and its roundup most (P ≈ 0.93 at J = 0.9 of the starts, 0.02 at 0.7).
 pub const MIN_START_HITS: u32 = 4;
-/// `Index::meta`: the story takes the strict path (short or photo).
+/// `Slot::meta`: the story takes the strict path (short or photo).
 const STRICT: u16 = 1 << 15;
-/// The band sets in entry order, as (first band, bands); bit `i` of `Index::used` is set `i`.
-const SETS: [(usize, usize); 3] = [
-    (0, BANDS),
-    (BANDS, PREFIX_BANDS),
-    (BANDS + PREFIX_BANDS, EVENT_BANDS),
-];
-/// A table value with this bit is `LIST | index into lists`; without, the one entry.
-const LIST: u32 = 1 << 31;
 
 #[derive(Clone, Copy)]
 struct Slot {
@@ -48,24 +40,20 @@ struct Slot {
     at: i64,
 }
 
-/// The table's hasher: band keys are already uniform (`fmix64`), so one multiply spreads a key
-/// over the hash's high bits (which the table reads for its tags) as well as its low ones.
-#[derive(Default)]
-struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-    fn write_u32(&mut self, key: u32) {
-        self.0 = u64::from(key).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
+/// One band value of one story in its bucket's chain. `prev` is [`HEAD`] for the chain's first
+/// entry and [`NIL`] for an entry in no chain (a print without that band set, a free slot).
+#[derive(Clone, Copy)]
+struct Entry {
+    key: u32,
+    next: u32,
+    prev: u32,
 }
+
+const UNLINKED: Entry = Entry {
+    key: 0,
+    next: NIL,
+    prev: NIL,
+};
 
 pub struct Index {
     settings: Settings,
@@ -81,15 +69,9 @@ pub struct Index {
     meta: Vec<u16>,
     free: Vec<u32>,
     by_id: HashMap<Id, u32>,
-    /// Per entry, the key it holds, and per slot which band sets it has (the bits of `SETS`).
-    keys: Vec<u32>,
-    used: Vec<u8>,
-    /// Key → its one entry, or `LIST | i` with the entries in `lists[i]`.
-    table: HashMap<u32, u32, BuildHasherDefault<KeyHasher>>,
-    /// The most `table.capacity()` was (it drops with deleted entries, the buckets do not).
-    table_peak: usize,
-    lists: Vec<Vec<u32>>,
-    free_lists: Vec<u32>,
+    entries: Vec<Entry>,
+    /// Bucket heads, a power of two long.
+    heads: Vec<u32>,
     live: usize,
 }
 
@@ -98,21 +80,12 @@ impl fmt::Debug for Index {
         f.debug_struct("Index")
             .field("settings", &self.settings)
             .field("len", &self.live)
-            .field("keys", &self.table.len())
+            .field("buckets", &self.heads.len())
             .finish()
     }
 }
 
-/// The buckets of a hash table that held up to `capacity` (a power of two, at most 7/8 full).
-fn table_buckets(capacity: usize) -> usize {
-    if capacity == 0 {
-        0
-    } else {
-        (capacity * 8 / 7).next_power_of_two()
-    }
-}
-
-/// What the table keeps of a band key.
+/// What an entry keeps of a band key.
 fn short_key(key: u64) -> u32 {
     key as u32
 }
@@ -129,14 +102,14 @@ impl Index {
             meta: Vec::new(),
             free: Vec::new(),
             by_id: HashMap::new(),
-            keys: Vec::new(),
-            used: Vec::new(),
-            table: HashMap::default(),
-            table_peak: 0,
-            lists: Vec::new(),
-            free_lists: Vec::new(),
+            entries: Vec::new(),
+            heads: vec![NIL; 1024],
             live: 0,
         }
+    }
+
+    fn bucket(&self, key: u32) -> usize {
+        (key as usize) & (self.heads.len() - 1)
     }
 
     /// The slot of entry `e` (`e / per`).
@@ -144,84 +117,63 @@ impl Index {
         ((u128::from(self.per_magic) * u128::from(e)) >> 64) as u32
     }
 
-    /// The print's (band, key) pairs in entry order (copy bands, lede-start bands, then events
-    /// bands when on), into `out`; returns how many. The lede-start bands offer the copies that
-    /// share most of one side and little of the union (1보 ⊂ 종합, a lede cut at ~120 chars),
-    /// which 32 × 4 over all shingles misses; `verify` stays exact.
-    fn keys_of(&self, print: &Print, out: &mut [(u32, u32); MAX_PER]) -> usize {
-        let copy = print.bands().iter().enumerate();
-        let start = print.prefix_bands().iter().enumerate();
-        let start = start.map(|(i, k)| (BANDS + i, k));
+    /// The print's keys in entry order (copy bands, lede-start bands, then events bands when
+    /// on); a print without bands gives empty entries. The lede-start bands offer the copies
+    /// that share most of one side and little of the union (1보 ⊂ 종합, a lede cut at ~120
+    /// chars), which 32 × 4 over all shingles misses; `verify` stays exact.
+    fn keys_of<'p>(&self, print: &'p Print) -> impl Iterator<Item = (usize, u32)> + 'p {
         let events = self.settings.events;
-        let ev = print.event_bands().iter().enumerate();
-        let ev = ev
-            .map(|(i, k)| (BANDS + PREFIX_BANDS + i, k))
-            .filter(|_| events);
-        let mut n = 0;
-        for (band, key) in copy.chain(start).chain(ev) {
-            out[n] = (band as u32, short_key(*key));
-            n += 1;
-        }
-        n
+        let copy = print.bands().iter().map(|k| short_key(*k));
+        let start = print.prefix_bands().iter().map(|k| short_key(*k));
+        let ev = print
+            .event_bands()
+            .iter()
+            .map(|k| short_key(*k))
+            .filter(move |_| events);
+        copy.enumerate()
+            .chain(start.enumerate().map(|(i, k)| (BANDS + i, k)))
+            .chain(ev.enumerate().map(|(i, k)| (BANDS + PREFIX_BANDS + i, k)))
     }
 
-    /// The entries that hold `key` (of any band).
-    fn holders(&self, key: u32) -> &[u32] {
-        match self.table.get(&key) {
-            None => &[],
-            Some(v) if v & LIST != 0 => &self.lists[(v & !LIST) as usize],
-            Some(v) => std::slice::from_ref(v),
+    fn link(&mut self, e: usize, key: u32) {
+        let b = self.bucket(key);
+        let head = self.heads[b];
+        if head != NIL {
+            self.entries[head as usize].prev = e as u32;
         }
-    }
-
-    fn add(&mut self, e: u32, key: u32) {
-        match self.table.entry(key) {
-            Entry::Vacant(v) => {
-                v.insert(e);
-                self.table_peak = self.table_peak.max(self.table.capacity());
-            }
-            Entry::Occupied(mut o) => {
-                let v = *o.get();
-                if v & LIST != 0 {
-                    self.lists[(v & !LIST) as usize].push(e);
-                } else {
-                    let list = vec![v, e];
-                    let i = match self.free_lists.pop() {
-                        Some(i) => {
-                            self.lists[i as usize] = list;
-                            i
-                        }
-                        None => {
-                            self.lists.push(list);
-                            (self.lists.len() - 1) as u32
-                        }
-                    };
-                    o.insert(LIST | i);
-                }
-            }
-        }
-    }
-
-    fn take(&mut self, e: u32, key: u32) {
-        let Some(&v) = self.table.get(&key) else {
-            return;
+        self.entries[e] = Entry {
+            key,
+            next: head,
+            prev: HEAD,
         };
-        if v & LIST == 0 {
-            if v == e {
-                self.table.remove(&key);
-            }
+        self.heads[b] = e as u32;
+    }
+
+    fn unlink(&mut self, e: usize) {
+        let Entry { key, next, prev } = self.entries[e];
+        if prev == NIL {
             return;
         }
-        let i = (v & !LIST) as usize;
-        let list = &mut self.lists[i];
-        if let Some(at) = list.iter().position(|x| *x == e) {
-            list.swap_remove(at);
+        if prev == HEAD {
+            let b = self.bucket(key);
+            self.heads[b] = next;
+        } else {
+            self.entries[prev as usize].next = next;
         }
-        if list.len() == 1 {
-            let only = list[0];
-            self.lists[i] = Vec::new();
-            self.free_lists.push(i as u32);
-            self.table.insert(key, only);
+        if next != NIL {
+            self.entries[next as usize].prev = prev;
+        }
+        self.entries[e] = UNLINKED;
+    }
+
+    fn grow(&mut self) {
+        let len = self.heads.len() * 2;
+        self.heads = vec![NIL; len];
+        for e in 0..self.entries.len() {
+            let Entry { key, prev, .. } = self.entries[e];
+            if prev != NIL {
+                self.link(e, key);
+            }
         }
     }
 
@@ -229,19 +181,36 @@ impl Index {
     /// least [`MIN_START_HITS`] lede-start bands, with how many bands they share, most first
     /// (ties: lower slot first).
     fn ranked(&self, print: &Print) -> Vec<(u32, u32)> {
+        // The chains are walked side by side, one step of each per round, so their (random)
+        // memory reads overlap instead of waiting on each other.
         let mut want = [(0u32, 0u32); MAX_PER];
-        let n = self.keys_of(print, &mut want);
+        let mut at = [NIL; MAX_PER];
+        let mut n = 0;
+        for (band, key) in self.keys_of(print) {
+            want[n] = (band as u32, key);
+            at[n] = self.heads[self.bucket(key)];
+            n += 1;
+        }
         // Slot × 2, + 1 for a lede-start band.
         let mut hits: Vec<u32> = Vec::with_capacity(4 * n);
         let per = self.per as u32;
         let starts = BANDS as u32..(BANDS + PREFIX_BANDS) as u32;
-        for &(band, key) in &want[..n] {
-            let start = u32::from(starts.contains(&band));
-            for &e in self.holders(key) {
-                let slot = self.slot_of(e);
-                if e - slot * per == band {
-                    hits.push(slot * 2 + start);
+        let mut walking = true;
+        while walking {
+            walking = false;
+            for (&(band, key), e) in want[..n].iter().zip(&mut at[..n]) {
+                if *e == NIL {
+                    continue;
                 }
+                walking = true;
+                let entry = self.entries[*e as usize];
+                if entry.key == key {
+                    let slot = self.slot_of(*e);
+                    if *e - slot * per == band {
+                        hits.push(slot * 2 + u32::from(starts.contains(&band)));
+                    }
+                }
+                *e = entry.next;
             }
         }
         hits.sort_unstable();
@@ -351,8 +320,7 @@ impl Index {
                 });
                 self.sketches.push(Sketch::default());
                 self.meta.push(0);
-                self.keys.resize(self.slots.len() * self.per, 0);
-                self.used.push(0);
+                self.entries.resize(self.slots.len() * self.per, UNLINKED);
                 self.slots.len() - 1
             }
         };
@@ -362,29 +330,25 @@ impl Index {
             | if print.is_strict() { STRICT } else { 0 };
         self.by_id.insert(id, slot as u32);
         self.live += 1;
-        let mut keys = [(0, 0); MAX_PER];
-        let n = self.keys_of(print, &mut keys);
-        let base = slot * self.per;
-        let mut used = 0;
-        for &(band, key) in &keys[..n] {
-            let band = band as usize;
-            used |= 1 << SETS.iter().rposition(|s| s.0 <= band).unwrap_or(0);
-            self.keys[base + band] = key;
-            self.add((base + band) as u32, key);
+        if self.live * self.per > self.heads.len() {
+            self.grow();
         }
-        self.used[slot] = used;
+        let mut keys = [(0, 0); MAX_PER];
+        let mut n = 0;
+        for k in self.keys_of(print) {
+            keys[n] = k;
+            n += 1;
+        }
+        let base = slot * self.per;
+        for &(band, key) in &keys[..n] {
+            self.link(base + band, key);
+        }
     }
 
     fn remove(&mut self, slot: usize) {
-        let base = slot * self.per;
-        for (i, &(first, bands)) in SETS.iter().enumerate() {
-            if self.used[slot] & (1 << i) != 0 {
-                for e in base + first..base + first + bands {
-                    self.take(e as u32, self.keys[e]);
-                }
-            }
+        for e in slot * self.per..(slot + 1) * self.per {
+            self.unlink(e);
         }
-        self.used[slot] = 0;
         self.by_id.remove(&self.slots[slot].id);
         self.slots[slot].id = 0;
         self.free.push(slot as u32);
@@ -422,12 +386,8 @@ impl Index {
             + self.free.capacity() * 4
             + self.sketches.capacity() * size_of::<Sketch>()
             + self.meta.capacity() * 2
-            + self.keys.capacity() * 4
-            + self.used.capacity()
-            + table_buckets(self.table_peak) * (size_of::<(u32, u32)>() + 1)
-            + self.lists.capacity() * size_of::<Vec<u32>>()
-            + self.lists.iter().map(|l| l.capacity() * 4).sum::<usize>()
-            + self.free_lists.capacity() * 4
+            + self.entries.capacity() * size_of::<Entry>()
+            + self.heads.capacity() * 4
             + self.by_id.capacity() * (size_of::<(Id, u32)>() + 1) * 8 / 7
     }
 }
