@@ -10,29 +10,20 @@ use std::time::{Duration, Instant};
 use kkachi::feed::parse_feed;
 use kkachi::story::{Story, dedup_keys};
 
-macro_rules! fixture {
-    ($path:literal) => {
-        (
-            $path,
-            include_bytes!(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/tests/data/feeds/",
-                $path
-            )) as &[u8],
-        )
-    };
-}
+#[path = "common/fixtures.rs"]
+mod fixtures;
 
+/// The real feeds and the tiny EUC-KR one.
 const FIXTURES: [(&str, &[u8]); 9] = [
-    fixture!("ko/donga-2022-07-30.xml"),
-    fixture!("ko/joongang-2022-07-30.xml"),
-    fixture!("ko/kmib-2022-07-30.xml"),
-    fixture!("ko/nocut-2022-07-30.xml"),
-    fixture!("ko/pressian-2022-07-30.xml"),
-    fixture!("ko/euc-kr-declared-tiny.xml"),
-    fixture!("en/techcrunch-2011.xml"),
-    fixture!("en/huffpost-canada-2017.xml"),
-    fixture!("en/reddit-worldnews-atom-2019.xml"),
+    fixtures::REAL[0],
+    fixtures::REAL[1],
+    fixtures::REAL[2],
+    fixtures::REAL[3],
+    fixtures::REAL[4],
+    fixtures::EUC_KR_TINY,
+    fixtures::REAL[5],
+    fixtures::REAL[6],
+    fixtures::REAL[7],
 ];
 
 const TZ: chrono_tz::Tz = chrono_tz::Asia::Seoul;

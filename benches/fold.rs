@@ -21,29 +21,9 @@ use kkachi::fold::{Doc, Id, Index, Print, Settings};
 mod workload;
 use workload::Rng;
 
-macro_rules! fixture {
-    ($path:literal) => {
-        (
-            $path,
-            include_bytes!(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/tests/data/feeds/",
-                $path
-            )) as &[u8],
-        )
-    };
-}
-
-const FIXTURES: [(&str, &[u8]); 8] = [
-    fixture!("ko/donga-2022-07-30.xml"),
-    fixture!("ko/joongang-2022-07-30.xml"),
-    fixture!("ko/kmib-2022-07-30.xml"),
-    fixture!("ko/nocut-2022-07-30.xml"),
-    fixture!("ko/pressian-2022-07-30.xml"),
-    fixture!("en/techcrunch-2011.xml"),
-    fixture!("en/huffpost-canada-2017.xml"),
-    fixture!("en/reddit-worldnews-atom-2019.xml"),
-];
+#[path = "common/fixtures.rs"]
+mod fixtures;
+use fixtures::REAL as FIXTURES;
 
 const WINDOW: usize = 100_000;
 const MEASURED: usize = 20_000;

@@ -16,10 +16,21 @@
 //! Scores are F1, averaged over articles, at two granularities: characters (whitespace
 //! removed; the usual choice for Korean, where particles glue to words) and whitespace tokens
 //! (punctuation stripped). ROUGE-L is the LCS of the whole sequences.
+//!
+//! Query-aware rows: each article gets a rule drawn from its own title, matched against the
+//! article as the daemon would (`RuleSet::match_doc` over title and text), and its matched
+//! terms go to the summariser (`Options::terms`). "two longest title words": the title's two
+//! longest words (ends stripped of punctuation, then letters and digits only, at least 2
+//! characters; ties: the earlier), each quoted, joined with AND (`"지카바이러스" AND
+//! "생식능력도"`); "first title word": the title's first such word alone. After the table: in how many articles the rule's terms were
+//! found in a sentence, and in how many the summary changed.
 
 use std::path::{Path, PathBuf};
 
-use kkachi::summary::{Options, Rank, SummaryInput, Tokens, explain_with, split_sentences};
+use kkachi::rules::{Doc, RuleSet};
+use kkachi::summary::{
+    Options, Rank, SummaryInput, Terms, Tokens, explain, explain_with, split_sentences,
+};
 
 /// A summariser under test.
 type System = Box<dyn Fn(&Article) -> String>;
@@ -49,10 +60,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let kkachi = |opts: Options| move |a: &Article| summarize(a, budget, &opts);
     let default = Options::default();
+    let aware = |words: fn(&str) -> Vec<&str>| {
+        move |a: &Article| {
+            let opts = Options {
+                terms: title_rule_terms(a, words),
+                ..Options::default()
+            };
+            summarize(a, budget, &opts)
+        }
+    };
     let systems: Vec<(&str, System)> = vec![
         (
             "kkachi (default: bigrams, lead + title bias)",
-            Box::new(kkachi(default)),
+            Box::new(kkachi(default.clone())),
+        ),
+        (
+            "kkachi, query-aware: two longest title words",
+            Box::new(aware(two_longest)),
+        ),
+        (
+            "kkachi, query-aware: first title word",
+            Box::new(aware(first_word)),
         ),
         (
             "kkachi, eojeol tokens",
@@ -61,7 +89,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     tokens: Tokens::Eojeol,
                     ..default.rank
                 },
-                ..default
+                ..default.clone()
             })),
         ),
         (
@@ -71,7 +99,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     lead: 0.0,
                     ..default.rank
                 },
-                ..default
+                ..default.clone()
             })),
         ),
         (
@@ -81,7 +109,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     title: 0.0,
                     ..default.rank
                 },
-                ..default
+                ..default.clone()
             })),
         ),
         (
@@ -92,7 +120,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     title: 0.0,
                     ..default.rank
                 },
-                ..default
+                ..default.clone()
             })),
         ),
         ("Lead-1", Box::new(move |a: &Article| lead(a, 1, budget))),
@@ -135,17 +163,97 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         println!(" {:.0} |", chars as f64 / n);
     }
+    println!();
+    for (name, words) in [
+        (
+            "two longest title words",
+            two_longest as fn(&str) -> Vec<&str>,
+        ),
+        ("first title word", first_word),
+    ] {
+        let (mut carried, mut changed) = (0, 0);
+        for a in &articles {
+            let terms = title_rule_terms(a, words);
+            let input = input(a);
+            let opts = Options {
+                terms,
+                ..Options::default()
+            };
+            let on = explain_with(&input, budget, &opts);
+            if on.sentences.iter().any(|s| s.terms > 0) {
+                carried += 1;
+            }
+            if on.summary != explain(&input, budget).summary {
+                changed += 1;
+            }
+        }
+        println!(
+            "{name}: terms in a sentence in {carried}/{n} articles, summary changed in {changed}/{n}",
+            n = articles.len()
+        );
+    }
     Ok(())
 }
 
-fn summarize(a: &Article, budget: usize, opts: &Options) -> String {
-    let input = SummaryInput {
+/// Words of a title as a rule would take them: ends stripped of punctuation, at least two
+/// characters, letters and digits only (they are quoted in the rule).
+fn title_words(title: &str) -> Vec<&str> {
+    title
+        .split_whitespace()
+        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
+        .filter(|w| w.chars().count() >= 2 && w.chars().all(char::is_alphanumeric))
+        .collect()
+}
+
+/// The two longest words (ties: the earlier), in title order.
+fn two_longest(title: &str) -> Vec<&str> {
+    let words = title_words(title);
+    let mut by_length: Vec<usize> = (0..words.len()).collect();
+    by_length.sort_by_key(|&i| std::cmp::Reverse(words[i].chars().count()));
+    by_length.truncate(2);
+    by_length.sort_unstable();
+    by_length.into_iter().map(|i| words[i]).collect()
+}
+
+fn first_word(title: &str) -> Vec<&str> {
+    title_words(title).into_iter().take(1).collect()
+}
+
+/// The matched terms of the rule `words` (quoted, joined with AND) on the article.
+fn title_rule_terms(a: &Article, words: fn(&str) -> Vec<&str>) -> Terms {
+    let words = words(&a.title);
+    if words.is_empty() {
+        return Terms::new();
+    }
+    let query = words
+        .iter()
+        .map(|w| format!("\"{w}\""))
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    let Ok(rules) = RuleSet::from_queries([("title", query.as_str())]) else {
+        return Terms::new();
+    };
+    let doc = Doc {
+        feed: "",
+        title: &a.title,
+        summary: "",
+        content: &a.text,
+    };
+    let matches = rules.match_doc(&doc);
+    Terms::of_hits(matches.iter().map(|m| (&m.matched[..], &m.via[..])))
+}
+
+fn input(a: &Article) -> SummaryInput<'_> {
+    SummaryInput {
         title: &a.title,
         description: "",
         content: None,
         article: Some(&a.text),
-    };
-    explain_with(&input, budget, opts).summary
+    }
+}
+
+fn summarize(a: &Article, budget: usize, opts: &Options) -> String {
+    explain_with(&input(a), budget, opts).summary
 }
 
 fn load(path: &Path) -> Result<Vec<Article>, Box<dyn std::error::Error>> {

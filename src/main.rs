@@ -12,7 +12,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use kkachi::app::{self, RunOptions};
 use kkachi::config::{self, FeedSource};
-use kkachi::deliver::{self, Admission, Alert, Delivery, Format, Prepared};
+use kkachi::deliver::{self, Format};
 use kkachi::fetch::{Fetched, Fetcher, Validators};
 use kkachi::rules::{self, Doc, RuleSet};
 use kkachi::story::Story;
@@ -21,7 +21,8 @@ use kkachi::story::Story;
 #[command(
     name = "kkachi",
     version,
-    about = "Watches news feeds and alerts, once, on the stories you care about"
+    about = "Watches news feeds and alerts, once, on the stories you care about",
+    after_help = "Examples:\n  kkachi run --config config/kkachi.toml\n  kkachi check && kkachi replay --since 1d"
 )]
 struct Cli {
     /// Log format on stderr (filter with RUST_LOG, e.g. RUST_LOG=kkachi=debug).
@@ -47,6 +48,9 @@ struct ConfigArg {
 #[derive(Subcommand)]
 enum Command {
     /// Run the daemon: poll feeds on their schedules and alert on matching stories.
+    #[command(
+        after_help = "Examples:\n  kkachi run --config config/kkachi.toml\n  kkachi run --once --dry-run --format json"
+    )]
     Run {
         #[command(flatten)]
         config: ConfigArg,
@@ -56,35 +60,60 @@ enum Command {
         /// Deliver to stdout only.
         #[arg(long)]
         dry_run: bool,
+        /// How alerts are printed on stdout when they are not sent to Telegram: text, or JSON
+        /// lines (one object per alert).
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
         /// On SIGTERM/SIGINT, how long polls and Telegram sends in flight may take to finish
         /// (keep it below systemd's TimeoutStopSec) [default: 10s]. With --once: how long
         /// delivery may go on after the polls [default: until the outbox is empty, at most 1h].
-        #[arg(long, value_parser = humantime::parse_duration)]
+        #[arg(long, value_parser = duration)]
         shutdown_deadline: Option<Duration>,
     },
     /// Validate the config and rules files; print every problem as FILE:LINE:COL: message.
+    #[command(
+        after_help = "Examples:\n  kkachi check\n  kkachi check --config /etc/kkachi/kkachi.toml"
+    )]
     Check {
         #[command(flatten)]
         config: ConfigArg,
     },
     /// Feed tools.
+    #[command(
+        after_help = "Example:\n  kkachi feed test https://www.hani.co.kr/rss/ --format json"
+    )]
     Feed {
         #[command(subcommand)]
         command: FeedCommand,
     },
+    /// The config's feeds: import an OPML file from another reader, export them as OPML.
+    #[command(
+        after_help = "Examples:\n  kkachi feeds import feedly.opml            # prints the [[feeds]] it would add\n  kkachi feeds import feedly.opml --write    # adds them to the config file\n  kkachi feeds export > kkachi.opml"
+    )]
+    Feeds {
+        #[command(subcommand)]
+        command: FeedsCommand,
+    },
     /// Rule tools.
+    #[command(
+        after_help = "Examples:\n  kkachi rules test DeepSeek --text '딥시크, 새 모델 공개'\n  kkachi feed test feed.xml --format json | kkachi rules match"
+    )]
     Rules {
         #[command(subcommand)]
         command: RulesCommand,
     },
     /// Summarise a text, a file (plain text or a saved HTML page) or a web page.
+    #[command(
+        after_help = "Examples:\n  kkachi summarize --text \"$(cat article.txt)\"\n  kkachi summarize --url https://www.khan.co.kr/article/202207300830001 --explain"
+    )]
     Summarize {
-        #[arg(long, conflicts_with_all = ["file", "url"])]
+        /// The text to summarise (it may start with a dash).
+        #[arg(long, conflicts_with_all = ["file", "url"], allow_hyphen_values = true)]
         text: Option<String>,
+        /// A file to summarise: plain text, or a saved HTML page (its article is extracted).
         #[arg(long, conflicts_with = "url")]
         file: Option<PathBuf>,
+        /// A web page to fetch and summarise (public addresses only).
         #[arg(long)]
         url: Option<String>,
         #[arg(long, help = max_chars_help())]
@@ -92,20 +121,42 @@ enum Command {
         /// Print the sentences found, their scores and what was removed as boilerplate.
         #[arg(long)]
         explain: bool,
+        /// Summarise as an alert of this rule query would be: the sentence carrying the terms
+        /// it matches is kept (aliases as in the config's rules file).
+        #[arg(long)]
+        query: Option<String>,
         #[command(flatten)]
         config: ConfigArg,
     },
+    /// What the daemon is doing: per feed the last poll, last success, items, new, the current
+    /// error and the next retry; the outbox; subscribers per rule; reloads; uptime. Asks the
+    /// running daemon (its control API on [http] listen) when it holds the store, else reads
+    /// the store.
+    #[command(
+        after_help = "Examples:\n  kkachi status\n  kkachi status --format json | jq '.feeds[] | select(.error)'"
+    )]
+    Status {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Output: a table, or one JSON object.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// Run the current rules over the stories kept in the store and print what would have
-    /// alerted, without sending.
+    /// alerted, without sending (beside a running daemon too: it asks the daemon).
+    #[command(
+        after_help = "Examples:\n  kkachi replay --since 2d\n  kkachi replay --rule deepseek --format json | head"
+    )]
     Replay {
         #[command(flatten)]
         config: ConfigArg,
         /// How far back, e.g. 7d, 12h.
-        #[arg(long, default_value = "7d", value_parser = humantime::parse_duration)]
+        #[arg(long, default_value = "7d", value_parser = duration)]
         since: Duration,
         /// Only this rule.
         #[arg(long)]
         rule: Option<String>,
+        /// Output: text, or JSON lines (alerts, and fold lines for later members of a cluster).
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
@@ -114,10 +165,14 @@ enum Command {
     /// `feed test --format json` shape), in order. JSON: `cluster` = the input line number
     /// (counting stories from 1) of the cluster's first story, `lead` = its id, `similarity`,
     /// `tier`, `matched` (the story it joined) and `outlet` (same / other) null for a lead.
+    #[command(
+        after_help = "Examples:\n  kkachi feed test feeds/khan.xml --format json | kkachi cluster\n  kkachi cluster --input stories.jsonl --format text --explain"
+    )]
     Cluster {
         /// JSON-lines input; `-` is stdin.
         #[arg(long, default_value = "-")]
         input: String,
+        /// Output: JSON lines (one per story), or text.
         #[arg(long, value_enum, default_value_t = Format::Json)]
         format: Format,
         /// Show the shingle overlap behind each join.
@@ -128,13 +183,29 @@ enum Command {
         events: bool,
     },
     /// Alias tools.
+    #[command(after_help = "Example:\n  kkachi aliases suggest Netflix --since 30d")]
     Aliases {
         #[command(subcommand)]
         command: AliasesCommand,
     },
+    /// Write a commented starter config (kkachi.toml) and rules file (rules.toml) into DIR:
+    /// Korean and English outlets, two example rules, every setting with its default. Refuses
+    /// to overwrite either file.
+    #[command(
+        after_help = "Examples:\n  kkachi init ~/kkachi && kkachi check --config ~/kkachi/kkachi.toml\n  kkachi init /etc/kkachi"
+    )]
+    Init {
+        /// The directory to write into (created if missing).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
     /// Print a shell completion script, e.g.
     /// `kkachi completions bash > /etc/bash_completion.d/kkachi`.
+    #[command(
+        after_help = "Examples:\n  kkachi completions bash > /etc/bash_completion.d/kkachi\n  kkachi completions zsh > ~/.zfunc/_kkachi"
+    )]
     Completions {
+        /// The shell to write the script for.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
@@ -142,11 +213,74 @@ enum Command {
 
 #[derive(Subcommand)]
 enum FeedCommand {
+    /// Find the feeds a site or article page offers: the ones it advertises
+    /// (`<link rel="alternate" type="application/rss+xml">`, Atom, JSON Feed) and the usual
+    /// paths (/rss, /feed, …), each tried with `feed test`'s parser and shown with its title
+    /// and item count. Public addresses only (like article pages; `[summary] allow_private`).
+    /// Exit 1 when no feed was found.
+    #[command(
+        after_help = "Examples:\n  kkachi feed find https://www.khan.co.kr\n  kkachi feed find https://www.hani.co.kr/arti/politics/1234.html"
+    )]
+    Find {
+        /// The page: a site's home page or an article, http(s) (`https://` is assumed when
+        /// no scheme is given).
+        url: String,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
     /// Fetch and parse one feed (URL or file path) and print its normalised stories.
+    #[command(
+        after_help = "Examples:\n  kkachi feed test https://www.khan.co.kr/rss/rssdata/total_news.xml\n  kkachi feed test saved-feed.xml --format json"
+    )]
     Test {
+        /// The feed: an http(s) URL, or a path to a saved feed file.
         source: String,
+        /// Output: text, or JSON lines (one story per line; the input `rules match` and
+        /// `cluster` read).
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+}
+
+#[derive(Subcommand)]
+enum FeedsCommand {
+    /// Read an OPML file (Feedly, Inoreader, Miniflux, NetNewsWire… exports) and print the
+    /// `[[feeds]]` tables it would add to the config: feeds already there (by address) are
+    /// skipped, names are derived from the hosts and made unique. Nothing is written without
+    /// --write.
+    #[command(
+        after_help = "Examples:\n  kkachi feeds import subscriptions.opml\n  kkachi feeds import subscriptions.opml --write --config /etc/kkachi/kkachi.toml"
+    )]
+    Import {
+        /// The OPML file; `-` is stdin.
+        file: String,
+        /// Add the feeds to the config file (its comments and layout are kept; the result is
+        /// checked before it replaces the file, and a running kkachi reloads it).
+        #[arg(long)]
+        write: bool,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// List the config's feeds with their state (last success, current error, next retry).
+    #[command(after_help = "Example:\n  kkachi feeds list")]
+    List {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Poll one feed now, ignoring its backoff, through the running daemon (its alerts go out
+    /// as usual); prints what the poll found.
+    #[command(after_help = "Example:\n  kkachi feeds poll yna")]
+    Poll {
+        /// The feed's name in the config.
+        name: String,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Print the config's feeds as an OPML 2.0 document.
+    #[command(after_help = "Example:\n  kkachi feeds export > kkachi.opml")]
+    Export {
         #[command(flatten)]
         config: ConfigArg,
     },
@@ -157,11 +291,14 @@ enum AliasesCommand {
     /// Find the Korean spellings of a Latin TERM in the stored stories (or in JSON lines) and
     /// print each with its count and one context, then the `[aliases]` line that adds them.
     /// Exit 1 when none was found.
+    #[command(
+        after_help = "Examples:\n  kkachi aliases suggest Netflix\n  kkachi feed test feed.xml --format json | kkachi aliases suggest \"Sally Rooney\" --input -"
+    )]
     Suggest {
         /// The term as you would write it in a rule, e.g. Netflix or "Sally Rooney".
         term: String,
         /// How far back in the store, e.g. 30d, 12h.
-        #[arg(long, default_value = "30d", value_parser = humantime::parse_duration)]
+        #[arg(long, default_value = "30d", value_parser = duration)]
         since: Duration,
         /// Stories as JSON lines (`feed test --format json`); `-` is stdin. The store is not
         /// read unless --store is given too.
@@ -181,14 +318,20 @@ enum AliasesCommand {
 #[derive(Subcommand)]
 enum RulesCommand {
     /// Test one query against a text; exit 0 on a match, 1 on no match, 2 on an error.
+    #[command(
+        after_help = "Examples:\n  kkachi rules test 'OpenAI AND \"한국 기업\"' --text '오픈AI, 한국 기업들과의 협력 확대'\n  kkachi rules test 'title:딥시크' --title '딥시크 새 모델' --summary '중국 AI 기업…'"
+    )]
     Test {
+        /// The query, in the rules file's language (AND, OR, NOT, "phrases", field:term).
         query: String,
-        /// The whole text to test against (as a story's title).
-        #[arg(long, conflicts_with_all = ["title", "file"])]
+        /// The whole text to test against (as a story's title; it may start with a dash).
+        #[arg(long, conflicts_with_all = ["title", "file"], allow_hyphen_values = true)]
         text: Option<String>,
-        #[arg(long, conflicts_with = "file")]
+        /// A story's title to test against (with --summary: title and summary separately).
+        #[arg(long, conflicts_with = "file", allow_hyphen_values = true)]
         title: Option<String>,
-        #[arg(long, requires = "title")]
+        /// The story's summary (description), tested with --title.
+        #[arg(long, requires = "title", allow_hyphen_values = true)]
         summary: Option<String>,
         /// A file whose text is tested.
         #[arg(long)]
@@ -197,6 +340,9 @@ enum RulesCommand {
         config: ConfigArg,
     },
     /// Read stories as JSON lines and print one JSON line per (story, rule) match.
+    #[command(
+        after_help = "Examples:\n  kkachi feed test feed.xml --format json | kkachi rules match\n  kkachi rules match --input stories.jsonl --config config/kkachi.toml"
+    )]
     Match {
         #[command(flatten)]
         config: ConfigArg,
@@ -204,6 +350,18 @@ enum RulesCommand {
         #[arg(long, default_value = "-")]
         input: String,
     },
+}
+
+/// A duration argument (`7d`, `12h`, `30m`): humantime's syntax, with a hint a person can use
+/// when the unit is missing (humantime suggests "7sec").
+fn duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    if !t.is_empty() && t.chars().all(|c| c.is_ascii_digit()) {
+        return Err(format!(
+            "{t} has no unit: add one, e.g. {t}d (days), {t}h (hours) or {t}m (minutes)"
+        ));
+    }
+    humantime::parse_duration(t).map_err(|e| format!("{e} (e.g. 7d, 12h, 30m, 1h30m)"))
 }
 
 /// `summarize --max-chars`: the default comes from `[summary]`'s own.
@@ -219,11 +377,40 @@ fn main() -> ExitCode {
     init_logging(cli.log_format);
     match dispatch(cli.command) {
         Ok(code) => code,
+        // `kkachi replay | head`: the reader has what it wanted; nothing went wrong.
+        Err(e) if closed_stdout(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", report(&e));
             ExitCode::from(1)
         }
     }
+}
+
+/// An error and its causes on one line, each cause once: many of our errors name their cause
+/// in their own message (logs show only that message), so a cause already in the text is not
+/// repeated (`Address already in use (os error 98): Address already in use (os error 98)`).
+fn report(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
+/// Whether `e` is a write to a stdout whose reader has gone (a closed pipe).
+fn closed_stdout(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn init_logging(format: LogFormat) {
@@ -277,6 +464,28 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Check { config } => Ok(check(&config::resolve_path(config.config))),
+        Command::Init { dir } => init(&dir),
+        Command::Feeds {
+            command:
+                FeedsCommand::Import {
+                    file,
+                    write,
+                    config,
+                },
+        } => feeds_import(&file, write, &config::resolve_path(config.config)),
+        Command::Feeds {
+            command: FeedsCommand::Export { config },
+        } => feeds_export(&config::resolve_path(config.config)),
+        Command::Feeds {
+            command: FeedsCommand::List { config },
+        } => feeds_list(&config::resolve_path(config.config)),
+        Command::Feeds {
+            command: FeedsCommand::Poll { name, config },
+        } => feeds_poll(&name, &config::resolve_path(config.config)),
+        Command::Status { config, format } => status(&config::resolve_path(config.config), format),
+        Command::Feed {
+            command: FeedCommand::Find { url, config },
+        } => feed_find(&url, config),
         Command::Feed {
             command:
                 FeedCommand::Test {
@@ -328,8 +537,9 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             url,
             max_chars,
             explain,
+            query,
             config,
-        } => summarize(text, file, url, max_chars, explain, config),
+        } => summarize(text, file, url, max_chars, explain, query, config),
     }
 }
 
@@ -356,6 +566,358 @@ fn check(path: &std::path::Path) -> ExitCode {
     }
 }
 
+/// The starter files of `kkachi init`: the bundled config (its store beside it) and the
+/// bundled rules file's header and first two rules.
+fn starter_files() -> [(&'static str, String); 2] {
+    let config = include_str!("../config/kkachi.toml")
+        .replace("path = \"../kkachi-data\"", "path = \"kkachi-data\"");
+    let rules = include_str!("../config/rules.toml");
+    let third = rules
+        .match_indices("[[rules]]")
+        .nth(2)
+        .map_or(rules.len(), |(at, _)| at);
+    let rules = format!(
+        "{}# Add your own below; try a query first with: kkachi rules test 'QUERY' --text '...'\n",
+        &rules[..third]
+    );
+    [("kkachi.toml", config), ("rules.toml", rules)]
+}
+
+fn init(dir: &std::path::Path) -> Result<ExitCode> {
+    let files = starter_files();
+    // Both or neither: check every target before writing any.
+    for (name, _) in &files {
+        let path = dir.join(name);
+        if path.exists() {
+            anyhow::bail!(
+                "{} already exists; kkachi init does not overwrite files (move it away, or pick another directory)",
+                path.display()
+            );
+        }
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    for (name, text) in &files {
+        let path = dir.join(name);
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(text.as_bytes()))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    let config = dir.join("kkachi.toml");
+    println!(
+        "next: kkachi check --config {0}, then kkachi run --config {0} (alerts go to stdout until a \
+         Telegram token is set: $TELOXIDE_TOKEN)",
+        config.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The config, or every problem with it (as `check` prints them) as the error.
+fn config_or_problems(path: &std::path::Path) -> Result<config::Loaded> {
+    config::load(path).map_err(|diags| {
+        let lines: Vec<String> = diags.iter().map(ToString::to_string).collect();
+        anyhow::anyhow!("invalid configuration:\n{}", lines.join("\n"))
+    })
+}
+
+fn feeds_import(file: &str, write: bool, config_path: &std::path::Path) -> Result<ExitCode> {
+    let bytes = if file == "-" {
+        let mut b = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut b).context("cannot read stdin")?;
+        b
+    } else {
+        std::fs::read(file).with_context(|| format!("cannot read {file}"))?
+    };
+    let text = kkachi::charset::decode_feed(&bytes, None)
+        .map_err(|e| match e {
+            kkachi::charset::CharsetError::Unsupported { label } => {
+                anyhow::anyhow!("{file}: declared in {label}, an encoding kkachi cannot read")
+            }
+            kkachi::charset::CharsetError::Undecodable => {
+                anyhow::anyhow!(
+                    "{file}: not UTF-8, and no encoding it could be read in is declared"
+                )
+            }
+        })?
+        .text;
+    let opml = kkachi::opml::parse(&text).map_err(|e| anyhow::anyhow!("{file}:{e}"))?;
+    let loaded = config_or_problems(config_path)?;
+    let plan = config::import::plan(&loaded.config, &opml.entries);
+    for s in &opml.skipped {
+        eprintln!("{file}:{}: skipped: {}", s.line, s.reason);
+    }
+    for (line, why) in &plan.invalid {
+        eprintln!("{file}:{line}: skipped: {why}");
+    }
+    for (line, url, name) in &plan.existing {
+        eprintln!("{file}:{line}: already in the config as feed {name:?}: {url}");
+    }
+    if plan.add.is_empty() {
+        eprintln!(
+            "nothing to add: {} feeds read, every one is in {} already or was skipped",
+            opml.entries.len(),
+            config_path.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !write {
+        print!("{}", config::import::snippet(&plan.add));
+        eprintln!(
+            "would add {} to {} ({} already there, {} skipped); run again with --write to add them",
+            feeds_word(plan.add.len()),
+            config_path.display(),
+            plan.existing.len(),
+            plan.invalid.len() + opml.skipped.len()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let src = std::fs::read_to_string(config_path)
+        .with_context(|| format!("cannot read {}", config_path.display()))?;
+    let edited = config::import::apply(&src, &plan.add)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", config_path.display()))?;
+    // The edited file must load as well as the original did before it replaces it.
+    let (parsed, _, diags) = config::parse(&edited, config_path);
+    if parsed.is_none() {
+        let lines: Vec<String> = diags.iter().map(ToString::to_string).collect();
+        anyhow::bail!(
+            "the config with the imported feeds would not load, so {} was not changed:\n{}",
+            config_path.display(),
+            lines.join("\n")
+        );
+    }
+    // Replace the file in one rename, so a watcher (a running kkachi) never reads half of it.
+    let tmp = config_path.with_extension("toml.kkachi-import");
+    std::fs::write(&tmp, &edited).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, config_path)
+        .with_context(|| format!("cannot replace {}", config_path.display()))?;
+    for p in &plan.add {
+        println!("added feed {:?}: {}", p.name, p.url);
+    }
+    eprintln!(
+        "added {} to {} ({} already there, {} skipped)",
+        feeds_word(plan.add.len()),
+        config_path.display(),
+        plan.existing.len(),
+        plan.invalid.len() + opml.skipped.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Where the store is for a tool that reads it: opened here, or held by a running kkachi
+/// whose control API (on `[http] listen`) is at this base URL.
+enum Held {
+    Here(Arc<kkachi::store::Store>),
+    Daemon(String),
+}
+
+fn store_or_daemon(loaded: &config::Loaded) -> Result<Held> {
+    match app::open_store(loaded) {
+        Ok(store) => Ok(Held::Here(store)),
+        Err(e)
+            if e.downcast_ref::<kkachi::store::StoreError>()
+                .is_some_and(|e| matches!(e, kkachi::store::StoreError::Locked { .. })) =>
+        {
+            let Some(addr) = loaded.config.http.listen else {
+                anyhow::bail!(
+                    "{e}; [http] is disabled in {}, so this command cannot ask the running kkachi (enable [http] to use it beside the daemon)",
+                    loaded.config.path.display()
+                );
+            };
+            // A daemon listening on every address answers on loopback too.
+            let ip = match addr.ip() {
+                std::net::IpAddr::V4(ip) if ip.is_unspecified() => {
+                    std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)
+                }
+                std::net::IpAddr::V6(ip) if ip.is_unspecified() => {
+                    std::net::IpAddr::V6(std::net::Ipv6Addr::LOCALHOST)
+                }
+                ip => ip,
+            };
+            let addr = std::net::SocketAddr::new(ip, addr.port());
+            tracing::debug!(%addr, "the store is held by a running kkachi; asking it");
+            Ok(Held::Daemon(format!("http://{addr}")))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// One request to the running daemon's control API: its status and body, or why not.
+fn ask_daemon(method: reqwest::Method, url: url::Url, timeout: Duration) -> Result<(u16, String)> {
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(timeout)
+        .build()
+        .context("cannot build an HTTP client")?;
+    let shown = url.clone();
+    runtime()?.block_on(async move {
+        let resp = client.request(method, url).send().await.with_context(|| {
+            format!("a kkachi holds the store, but its control API at {shown} does not answer")
+        })?;
+        let status = resp.status().as_u16();
+        let body = resp
+            .text()
+            .await
+            .context("cannot read the daemon's answer")?;
+        if status >= 400 {
+            anyhow::bail!("the running kkachi answered {status}: {}", body.trim());
+        }
+        Ok((status, body))
+    })
+}
+
+/// The status, from the running daemon or the store.
+fn current_status(loaded: &config::Loaded) -> Result<kkachi::status::Status> {
+    match store_or_daemon(loaded)? {
+        Held::Here(store) => Ok(kkachi::status::build(
+            &store,
+            &loaded.config,
+            &loaded.rules,
+            None,
+            chrono::Utc::now(),
+        )?),
+        Held::Daemon(base) => {
+            let url = url::Url::parse(&format!("{base}/control/status"))?;
+            let (_, body) = ask_daemon(reqwest::Method::GET, url, Duration::from_secs(30))?;
+            serde_json::from_str(&body).context("the daemon's status is not the JSON expected")
+        }
+    }
+}
+
+fn status(config_path: &std::path::Path, format: Format) -> Result<ExitCode> {
+    let loaded = app::load_config(config_path)?;
+    let status = current_status(&loaded)?;
+    let text = match format {
+        Format::Json => serde_json::to_string(&status)? + "\n",
+        Format::Text => kkachi::status::render(&status, loaded.config.schedule.timezone),
+    };
+    std::io::stdout()
+        .write_all(text.as_bytes())
+        .context("cannot write to stdout")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn feeds_list(config_path: &std::path::Path) -> Result<ExitCode> {
+    let loaded = app::load_config(config_path)?;
+    let status = current_status(&loaded)?;
+    let tz = loaded.config.schedule.timezone;
+    let time =
+        |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&tz).format("%m-%d %H:%M").to_string();
+    let mut out = String::new();
+    for f in &status.feeds {
+        let state = match (&f.error, f.last_success) {
+            (Some(e), _) => format!(
+                "failing ({}×): {}",
+                f.failures,
+                kkachi::text::trim_chars(e, 100)
+            ),
+            (None, Some(t)) => format!("ok, last success {}", time(t)),
+            (None, None) => "not polled yet".to_string(),
+        };
+        let retry = f
+            .next_retry
+            .map(|t| format!(", next retry {}", time(t)))
+            .unwrap_or_default();
+        let off = if f.enabled { "" } else { " (disabled)" };
+        out.push_str(&format!("{}{off}\t{}\t{state}{retry}\n", f.name, f.url));
+    }
+    std::io::stdout()
+        .write_all(out.as_bytes())
+        .context("cannot write to stdout")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn feeds_poll(name: &str, config_path: &std::path::Path) -> Result<ExitCode> {
+    let loaded = app::load_config(config_path)?;
+    let base = match store_or_daemon(&loaded)? {
+        Held::Daemon(base) => base,
+        Held::Here(_) => anyhow::bail!(
+            "kkachi is not running on {} (its store is free): start it, or poll every feed once with kkachi run --once",
+            loaded.config.store.path.display()
+        ),
+    };
+    let mut url = url::Url::parse(&format!("{base}/control/feeds/"))?;
+    url.path_segments_mut()
+        .map_err(|()| anyhow::anyhow!("bad control URL"))?
+        .pop_if_empty()
+        .push(name)
+        .push("poll");
+    // The daemon answers when the poll is done: a fetch, its retries and the processing.
+    let limit = loaded.config.fetch.timeout * 3 + Duration::from_secs(60);
+    let (_, body) = ask_daemon(reqwest::Method::POST, url, limit)?;
+    let a: kkachi::http::PollAnswer =
+        serde_json::from_str(&body).context("the daemon's answer is not the JSON expected")?;
+    match (a.outcome.as_str(), &a.error) {
+        (_, Some(e)) => {
+            println!("{}: failed after {} ms: {e}", a.feed, a.ms);
+            return Ok(ExitCode::from(1));
+        }
+        ("polled", None) => println!(
+            "{}: {} items, {} new, {} alerts ({} ms)",
+            a.feed,
+            a.items.unwrap_or(0),
+            a.new.unwrap_or(0),
+            a.alerts.unwrap_or(0),
+            a.ms
+        ),
+        (outcome, None) => println!("{}: {outcome} ({} ms)", a.feed, a.ms),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn feeds_word(n: usize) -> String {
+    if n == 1 {
+        "1 feed".into()
+    } else {
+        format!("{n} feeds")
+    }
+}
+
+fn items_word(n: usize) -> String {
+    if n == 1 {
+        "1 item".into()
+    } else {
+        format!("{n} items")
+    }
+}
+
+fn feeds_export(config_path: &std::path::Path) -> Result<ExitCode> {
+    let loaded = config_or_problems(config_path)?;
+    let urls: Vec<(String, String)> = loaded
+        .config
+        .feeds
+        .iter()
+        .map(|f| {
+            let url = match &f.source {
+                config::FeedSource::Http(u) => u.to_string(),
+                config::FeedSource::File(p) => format!("file://{}", p.display()),
+            };
+            (f.name.clone(), url)
+        })
+        .collect();
+    let feeds: Vec<kkachi::opml::Feed<'_>> = urls
+        .iter()
+        .map(|(name, url)| kkachi::opml::Feed { name, url })
+        .collect();
+    std::io::stdout()
+        .write_all(kkachi::opml::export("kkachi feeds", &feeds).as_bytes())
+        .context("cannot write to stdout")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A one-off tool's fetch settings and time zone: the config's, else the defaults.
+fn fetch_and_zone(loaded: Option<&config::Loaded>) -> (config::FetchConfig, chrono_tz::Tz) {
+    match loaded {
+        Some(l) => (l.config.fetch.clone(), l.config.schedule.timezone),
+        None => (
+            config::FetchConfig::default(),
+            config::ScheduleConfig::default().timezone,
+        ),
+    }
+}
+
 /// The config if it loads; tools that work without one fall back to defaults.
 fn optional_config(arg: ConfigArg) -> Option<config::Loaded> {
     let path = config::resolve_path(arg.config.clone());
@@ -370,15 +932,102 @@ fn optional_config(arg: ConfigArg) -> Option<config::Loaded> {
     }
 }
 
+fn feed_find(page: &str, config: ConfigArg) -> Result<ExitCode> {
+    use kkachi::feed::discover::{self, Origin};
+    let loaded = optional_config(config);
+    let (fetch_cfg, tz) = fetch_and_zone(loaded.as_ref());
+    let allow_private = loaded
+        .as_ref()
+        .is_some_and(|l| l.config.summary.allow_private);
+    let raw = if page.contains("://") {
+        page.to_string()
+    } else {
+        format!("https://{page}")
+    };
+    let page = url::Url::parse(&raw).with_context(|| format!("{page:?} is not a URL"))?;
+    let fetcher = Fetcher::new(&fetch_cfg, allow_private)?;
+    let rt = runtime()?;
+    // One candidate: fetched as a page (public addresses only) and read as a feed.
+    let try_feed = |url: url::Url| {
+        let fetcher = &fetcher;
+        async move {
+            let result = match fetcher.fetch_page(&url).await {
+                Ok((bytes, ct)) => {
+                    kkachi::feed::parse_at("feed", &bytes, ct.as_deref(), tz, Some(&url))
+                        .map_err(|e| e.to_string())
+                }
+                Err(e) => Err(e.to_string()),
+            };
+            (url, result)
+        }
+    };
+    let (bytes, content_type) = rt
+        .block_on(fetcher.fetch_page(&page))
+        .with_context(|| format!("cannot fetch {page}"))?;
+    // The address may be a feed already.
+    if let Ok(parsed) =
+        kkachi::feed::parse_at("feed", &bytes, content_type.as_deref(), tz, Some(&page))
+    {
+        println!(
+            "{page}\t{}\t{}\t(the address itself is a feed)",
+            parsed.title.as_deref().unwrap_or("(no title)"),
+            items_word(parsed.stories.len())
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let html = kkachi::charset::decode_page(&bytes, content_type.as_deref()).text;
+    let mut candidates = discover::advertised(&html, &page);
+    let guesses = discover::guesses(&page, &candidates);
+    candidates.extend(guesses);
+    let results = rt.block_on(futures_util::future::join_all(
+        candidates.iter().map(|c| try_feed(c.url.clone())),
+    ));
+    let mut found = 0;
+    let mut guessed_misses = Vec::new();
+    for (candidate, (url, result)) in candidates.iter().zip(results) {
+        let origin = match candidate.origin {
+            Origin::Advertised => "advertised",
+            Origin::Guessed => "usual path",
+        };
+        match result {
+            Ok(parsed) => {
+                found += 1;
+                let title = parsed
+                    .title
+                    .or_else(|| candidate.title.clone())
+                    .unwrap_or_else(|| "(no title)".into());
+                println!(
+                    "{url}\t{title}\t{}\t({origin})",
+                    items_word(parsed.stories.len())
+                );
+            }
+            Err(e) if candidate.origin == Origin::Advertised => {
+                eprintln!("{url}: advertised by the page, but not a readable feed: {e}");
+            }
+            Err(e) => guessed_misses.push(format!("{}: {e}", url.path())),
+        }
+    }
+    if !guessed_misses.is_empty() {
+        eprintln!(
+            "tried {} usual paths on {} that are not feeds: {}",
+            guessed_misses.len(),
+            page.host_str().unwrap_or_default(),
+            guessed_misses.join("; ")
+        );
+    }
+    if found == 0 {
+        eprintln!("no feed found for {page}");
+        return Ok(ExitCode::from(1));
+    }
+    eprintln!(
+        "add one to the config as [[feeds]] name = \"…\" url = \"…\" (or: kkachi feed test URL)"
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 fn feed_test(source: &str, format: Format, config: ConfigArg) -> Result<ExitCode> {
     let loaded = optional_config(config);
-    let fetch_cfg = loaded
-        .as_ref()
-        .map_or_else(config::FetchConfig::default, |l| l.config.fetch.clone());
-    let tz = loaded.as_ref().map_or_else(
-        || config::ScheduleConfig::default().timezone,
-        |l| l.config.schedule.timezone,
-    );
+    let (fetch_cfg, tz) = fetch_and_zone(loaded.as_ref());
     let cwd = std::env::current_dir().unwrap_or_default();
     let src = FeedSource::parse(source, &cwd).map_err(anyhow::Error::msg)?;
     let name = match &src {
@@ -415,7 +1064,12 @@ fn feed_test(source: &str, format: Format, config: ConfigArg) -> Result<ExitCode
         |l| l.config.summary.max_chars,
     );
     for story in &mut stories {
-        story.summary = kkachi::pipeline::summarize_story(story, None, max_chars);
+        story.summary = kkachi::pipeline::summarize_story(
+            story,
+            None,
+            max_chars,
+            &kkachi::summary::Terms::new(),
+        );
     }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -497,37 +1151,100 @@ fn rules_test(
     }
 }
 
+/// A `rules match` input line: the [`Story`] fields, with the text the matcher reads borrowed
+/// from the line (copied only where it has JSON escapes). Checked as strictly as [`Story`]
+/// (same fields, types and error messages), without building one.
+#[derive(serde::Deserialize)]
+#[serde(rename = "Story")]
+struct StoryLine<'a> {
+    #[serde(borrow)]
+    id: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    feed: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    title: std::borrow::Cow<'a, str>,
+    #[serde(borrow, rename = "url")]
+    _url: std::borrow::Cow<'a, str>,
+    #[serde(rename = "published")]
+    _published: Option<chrono::DateTime<chrono::FixedOffset>>,
+    #[serde(borrow, default)]
+    summary: std::borrow::Cow<'a, str>,
+    #[serde(default, rename = "authors")]
+    _authors: Vec<std::borrow::Cow<'a, str>>,
+    #[serde(default, rename = "categories")]
+    _categories: Vec<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    content: Option<std::borrow::Cow<'a, str>>,
+}
+
 fn rules_match(config: ConfigArg, input: &str) -> Result<ExitCode> {
     let loaded = app::load_config(&config::resolve_path(config.config))?;
-    let reader: Box<dyn BufRead> = if input == "-" {
+    let mut reader: Box<dyn BufRead> = if input == "-" {
         Box::new(std::io::stdin().lock())
     } else {
-        Box::new(std::io::BufReader::new(
+        Box::new(std::io::BufReader::with_capacity(
+            1 << 16,
             std::fs::File::open(input).with_context(|| format!("cannot open {input}"))?,
         ))
     };
     let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut bad = 0usize;
     // One matcher for the whole input: it reuses its scratch between stories.
     let mut matcher = loaded.rules.matcher();
-    for (n, line) in reader.lines().enumerate() {
-        let line = line.with_context(|| format!("{input}:{}: cannot read", n + 1))?;
-        if line.trim().is_empty() {
+    // One line buffer, read as bytes: the JSON parser checks the UTF-8 of what it reads.
+    let mut line = Vec::new();
+    let mut id = Vec::new();
+    for n in 1.. {
+        line.clear();
+        let read = reader
+            .read_until(b'\n', &mut line)
+            .with_context(|| format!("{input}:{n}: cannot read"))?;
+        if read == 0 {
+            break;
+        }
+        let text = line.trim_ascii();
+        // Blank, or (never in practice) only Unicode whitespace: skipped, as `str::trim` did.
+        if text.is_empty()
+            || (text[0] >= 0x80 && std::str::from_utf8(text).is_ok_and(|t| t.trim().is_empty()))
+        {
             continue;
         }
-        let story: Story = match serde_json::from_str(&line) {
+        let story: StoryLine = match serde_json::from_slice(&line) {
             Ok(s) => s,
             Err(e) => {
-                eprintln!("{input}:{}: not a story JSON line: {e}", n + 1);
+                eprintln!("{input}:{n}: not a story JSON line: {e}");
                 bad += 1;
                 continue;
             }
         };
-        for m in matcher.match_ids(&kkachi::pipeline::doc(&story)).iter() {
-            let matched: Vec<&str> = m.terms().collect();
-            let line = serde_json::json!({"id": story.id, "rule": m.rule(), "matched": matched});
-            writeln!(out, "{line}")?;
+        let doc = Doc {
+            feed: &story.feed,
+            title: &story.title,
+            summary: &story.summary,
+            content: story.content.as_deref().unwrap_or(""),
+        };
+        // `{"id":…,"matched":[…],"rule":…}`: the keys in the order `serde_json::json!` gave;
+        // the id is escaped once per story, not once per match.
+        let matches = matcher.match_ids(&doc);
+        if matches.is_empty() {
+            continue;
+        }
+        id.clear();
+        serde_json::to_writer(&mut id, &*story.id)?;
+        for m in matches.iter() {
+            out.write_all(b"{\"id\":")?;
+            out.write_all(&id)?;
+            out.write_all(b",\"matched\":[")?;
+            for (i, term) in m.terms().enumerate() {
+                if i > 0 {
+                    out.write_all(b",")?;
+                }
+                serde_json::to_writer(&mut out, term)?;
+            }
+            out.write_all(b"],\"rule\":")?;
+            serde_json::to_writer(&mut out, m.rule())?;
+            out.write_all(b"}\n")?;
         }
     }
     out.flush()?;
@@ -553,45 +1270,42 @@ fn replay(
             loaded.config.rules_path.display()
         );
     }
-    let store = app::open_store(&loaded)?;
-    let cutoff = chrono::Utc::now() - chrono::Duration::from_std(since).unwrap_or_default();
-    let delivery = Delivery::Console(deliver::Console {
-        format,
-        timezone: loaded.config.schedule.timezone,
-    });
-    let mut matcher = loaded.rules.matcher();
-    let stories: Vec<Story> = store
-        .stories_since(cutoff)?
-        .into_iter()
-        .map(|stored| stored.story)
-        .collect();
-    let mut prepared = Prepared::new();
-    for (i, story) in stories.iter().enumerate() {
-        let matches: Vec<kkachi::rules::RuleMatch> = matcher
-            .match_doc(&kkachi::pipeline::doc(story))
-            .iter()
-            .filter(|m| rule.is_none_or(|r| m.rule == r))
-            .cloned()
-            .collect();
-        if matches.is_empty() {
-            continue;
+    let store = match store_or_daemon(&loaded)? {
+        Held::Here(store) => store,
+        Held::Daemon(base) => {
+            let mut url = url::Url::parse(&format!("{base}/control/replay"))?;
+            url.query_pairs_mut()
+                .append_pair("since", &since.as_secs().to_string())
+                .append_pair(
+                    "format",
+                    match format {
+                        Format::Json => "json",
+                        Format::Text => "text",
+                    },
+                );
+            if let Some(rule) = rule {
+                url.query_pairs_mut().append_pair("rule", rule);
+            }
+            let (_, body) = ask_daemon(reqwest::Method::GET, url, Duration::from_secs(300))?;
+            std::io::stdout()
+                .write_all(body.as_bytes())
+                .context("cannot write to stdout")?;
+            tracing::info!("replay done by the running daemon (nothing was sent)");
+            return Ok(ExitCode::SUCCESS);
         }
-        let summary =
-            kkachi::pipeline::summarize_story(story, None, loaded.config.summary.max_chars);
-        prepared.insert(i, Alert::matched(story, &matches, summary));
-    }
-    let count = delivery
-        .admit(
-            &store,
-            &loaded.rules,
-            "replay",
-            &stories,
-            &prepared,
-            Admission::Stored {
-                now: chrono::Utc::now(),
-            },
-        )?
-        .alerts;
+    };
+    let count = kkachi::replay::replay(
+        &store,
+        &loaded.config,
+        &loaded.rules,
+        kkachi::replay::Query {
+            since,
+            rule,
+            format,
+        },
+        chrono::Utc::now(),
+        &mut std::io::stdout().lock(),
+    )?;
     tracing::info!(alerts = count, "replay done (nothing was sent)");
     Ok(ExitCode::SUCCESS)
 }
@@ -687,10 +1401,16 @@ fn summarize(
     url: Option<String>,
     max_chars: Option<usize>,
     explain: bool,
+    query: Option<String>,
     config: ConfigArg,
 ) -> Result<ExitCode> {
     use kkachi::summary;
     let loaded = optional_config(config);
+    if let Some(q) = &query
+        && let Err(e) = rules::check_query(q)
+    {
+        anyhow::bail!("--query: {e}\n{}", e.caret(q));
+    }
     let max_chars = max_chars.unwrap_or_else(|| {
         loaded.as_ref().map_or_else(
             || config::SummaryConfig::default().max_chars,
@@ -755,7 +1475,15 @@ fn summarize(
             article: None,
         }
     };
-    let explanation = summary::explain(&input, max_chars);
+    let terms = match &query {
+        Some(q) => query_terms(q, &input, loaded.as_ref())?,
+        None => summary::Terms::new(),
+    };
+    let options = summary::Options {
+        terms,
+        ..Default::default()
+    };
+    let explanation = summary::explain_with(&input, max_chars, &options);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if explain {
@@ -773,9 +1501,13 @@ fn summarize(
         }
         writeln!(out, "sentences:")?;
         for s in &explanation.sentences {
+            let terms = match (&query, s.terms) {
+                (Some(_), n) if n > 0 => format!("  [{n} matched]"),
+                _ => String::new(),
+            };
             writeln!(
                 out,
-                "  {} {:.3}  {}",
+                "  {} {:.3}  {}{terms}",
                 if s.chosen { "*" } else { " " },
                 s.score,
                 s.text
@@ -789,6 +1521,45 @@ fn summarize(
     }
     writeln!(out, "{}", explanation.summary)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The terms `query` matches in the text to summarise, as an alert's rule hits give them; none
+/// (with a note) when the query does not match it.
+fn query_terms(
+    query: &str,
+    input: &kkachi::summary::SummaryInput,
+    loaded: Option<&config::Loaded>,
+) -> Result<kkachi::summary::Terms> {
+    let empty;
+    let aliases_from = match loaded {
+        Some(l) => &l.rules,
+        None => {
+            empty = rules::RuleSet::empty();
+            &empty
+        }
+    };
+    let doc = rules::Doc {
+        feed: "",
+        title: input.title,
+        summary: input.description,
+        content: input.article.unwrap_or(""),
+    };
+    let report = rules::test_query(query, aliases_from, &doc)
+        .map_err(|e| anyhow::anyhow!("--query: {e}\n{}", e.caret(query)))?;
+    let mut terms = kkachi::summary::Terms::new();
+    if !report.matched {
+        eprintln!("note: the query does not match this text; summarising without terms");
+        return Ok(terms);
+    }
+    for hit in &report.hits {
+        let via = (hit.source != rules::Source::Written).then(|| rules::Via {
+            term: hit.term.clone(),
+            form: hit.form.clone(),
+            source: hit.source,
+        });
+        terms.add(&hit.term, via.as_ref());
+    }
+    Ok(terms)
 }
 
 /// `kkachi cluster`: every line is read and checked before anything is printed, so bad input
@@ -919,4 +1690,70 @@ fn print_clusters(
         }
     }
     out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every command, and every command under it (`kkachi`, `kkachi rules`, `kkachi rules test`…).
+    fn commands(cmd: &clap::Command, path: String, out: &mut Vec<(String, clap::Command)>) {
+        out.push((path.clone(), cmd.clone()));
+        for sub in cmd.get_subcommands() {
+            commands(sub, format!("{path} {}", sub.get_name()), out);
+        }
+    }
+
+    /// `--help` explains every argument and ends with examples (issue 17): a new argument or
+    /// command without them fails here, naming it.
+    #[test]
+    fn every_argument_has_a_description_and_every_command_examples() {
+        let mut all = Vec::new();
+        commands(&Cli::command(), "kkachi".into(), &mut all);
+        let mut missing = Vec::new();
+        for (path, cmd) in &all {
+            if cmd.get_name() == "help" {
+                continue;
+            }
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if id == "help" || id == "version" {
+                    continue;
+                }
+                if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{path}: argument {id} has no description"));
+                }
+            }
+            let after = cmd
+                .get_after_help()
+                .map(|h| h.to_string())
+                .unwrap_or_default();
+            if !after.starts_with("Example") {
+                missing.push(format!("{path}: no examples after its help"));
+            }
+        }
+        assert!(missing.is_empty(), "{}", missing.join("\n"));
+    }
+
+    #[test]
+    fn a_duration_without_a_unit_suggests_days_and_hours() {
+        let e = duration("7").expect_err("no unit");
+        assert!(e.contains("7d (days)") && e.contains("7h (hours)"), "{e}");
+        assert!(!e.contains("sec"), "{e}");
+        assert_eq!(duration("7d"), Ok(Duration::from_secs(7 * 86400)));
+        assert_eq!(duration("1h30m"), Ok(Duration::from_secs(5400)));
+    }
+
+    #[test]
+    fn a_cause_already_in_the_message_is_not_repeated() {
+        let io = std::io::Error::from(std::io::ErrorKind::AddrInUse);
+        let text = io.to_string();
+        let e = anyhow::Error::new(io).context(format!("cannot listen on 127.0.0.1:9000: {text}"));
+        assert_eq!(
+            report(&e),
+            format!("cannot listen on 127.0.0.1:9000: {text}")
+        );
+        let e = anyhow::anyhow!("inner").context("outer");
+        assert_eq!(report(&e), "outer: inner");
+    }
 }

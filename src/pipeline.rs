@@ -289,7 +289,7 @@ fn feed_health(
 pub fn notify_admins(ctx: &Ctx, text: &str, now: DateTime<Utc>) {
     let admins = &ctx.config.telegram.admins;
     match &ctx.delivery {
-        Delivery::Outbox { wake } if !admins.is_empty() => {
+        Delivery::Outbox { wake, .. } if !admins.is_empty() => {
             let notices = crate::store::OutboxEntry::notices(admins.iter().copied(), text, now);
             match ctx.store.enqueue(&notices) {
                 Ok(()) => wake.notify_one(),
@@ -472,9 +472,11 @@ async fn prepare(
             } else {
                 backfill(&stories, &new, backfill_n)
             };
+            // One matcher for the poll: it reuses its scratch between stories.
+            let mut matcher = ctx2.rules.matcher();
             let matches: Vec<(usize, Vec<RuleMatch>)> = alerting
                 .iter()
-                .map(|&i| (i, ctx2.rules.match_doc(&doc(&stories[i]))))
+                .map(|&i| (i, matcher.match_doc(&doc(&stories[i])).to_vec()))
                 .filter(|(_, m)| !m.is_empty())
                 .collect();
             Ok::<_, PollError>((alerting, matches))
@@ -483,7 +485,8 @@ async fn prepare(
     };
     let mut alerts = Prepared::new();
     for (i, m) in matches {
-        let summary = alert_summary(ctx, feed, &stories[i]).await;
+        let terms = crate::summary::Terms::of_hits(m.iter().map(|r| (&r.matched[..], &r.via[..])));
+        let summary = alert_summary(ctx, feed, &stories[i], terms).await;
         alerts.insert(i, Alert::matched(&stories[i], &m, summary));
     }
     Ok(Candidates { alerting, alerts })
@@ -526,8 +529,14 @@ fn panic_text(e: tokio::task::JoinError) -> String {
 
 /// The summary an alert carries: an LLM's when `[summary.llm]` is set and it answers within
 /// the limits, else the extractive one over the article (when `full_text` fetched it) or the
-/// feed's own text. Never fails: every fallback ends at the extractive summary.
-async fn alert_summary(ctx: &Ctx, feed: &FeedConfig, story: &Story) -> String {
+/// feed's own text. Never fails: every fallback ends at the extractive summary. The extractive
+/// summary keeps the sentence carrying the matched `terms`.
+async fn alert_summary(
+    ctx: &Ctx,
+    feed: &FeedConfig,
+    story: &Story,
+    terms: crate::summary::Terms,
+) -> String {
     let max = ctx.config.summary.max_chars;
     let article = if feed.full_text {
         fetch_article(ctx, &feed.name, &story.url).await
@@ -536,7 +545,9 @@ async fn alert_summary(ctx: &Ctx, feed: &FeedConfig, story: &Story) -> String {
     };
     let extractive = {
         let (owned, article) = (story.clone(), article.clone());
-        off_reactor(ctx, move || summarize_story(&owned, article.as_deref(), max))
+        off_reactor(ctx, move || {
+            summarize_story(&owned, article.as_deref(), max, &terms)
+        })
             .await
             .unwrap_or_else(|e| {
                 tracing::error!(feed = %feed.name, url = %story.url, error = %e, "cannot summarise; the alert carries the feed's own text");
@@ -627,16 +638,26 @@ async fn fetch_article(ctx: &Ctx, feed: &str, url: &str) -> Option<String> {
     }
 }
 
-/// The extractive summary of a story (and of its article's main text, when fetched). Used by
-/// alerts, `feed test` and `replay` alike.
-pub fn summarize_story(story: &Story, article: Option<&str>, max_chars: usize) -> String {
+/// The extractive summary of a story (and of its article's main text, when fetched), keeping
+/// the sentence that carries the matched `terms` (none: `feed test`). Used by alerts,
+/// `feed test` and `replay` alike.
+pub fn summarize_story(
+    story: &Story,
+    article: Option<&str>,
+    max_chars: usize,
+    terms: &crate::summary::Terms,
+) -> String {
     let input = crate::summary::SummaryInput {
         title: &story.title,
         description: &story.summary,
         content: story.content.as_deref(),
         article,
     };
-    crate::summary::summarize(&input, max_chars)
+    let options = crate::summary::Options {
+        terms: terms.clone(),
+        ..Default::default()
+    };
+    crate::summary::explain_with(&input, max_chars, &options).summary
 }
 
 pub fn doc(story: &Story) -> Doc<'_> {

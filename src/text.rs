@@ -26,6 +26,15 @@ pub fn clean_summary(s: &str) -> String {
     text
 }
 
+/// At most `max` characters: cut ones end with `…` (counted).
+pub fn trim_chars(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let cut: String = s.chars().take(max.saturating_sub(1)).collect();
+    format!("{}…", cut.trim_end())
+}
+
 /// One line: [`clean_summary`] with paragraph breaks turned into spaces (for titles, names).
 pub fn one_line(s: &str) -> String {
     let text = clean_summary(s);

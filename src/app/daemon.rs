@@ -11,6 +11,7 @@
 //! Must not: stop the services (that is `App::stop` in `app`, through the shutdown token).
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -41,6 +42,10 @@ pub(super) struct Daemon {
     pub(super) ready: watch::Sender<Readiness>,
     /// The control channel's own sender: the file watcher sends its reloads on it.
     pub(super) control: mpsc::UnboundedSender<Control>,
+    /// What `kkachi status` reads of this run (last polls, reloads, the config in force).
+    pub(super) live: Arc<crate::status::Live>,
+    /// Polls asked for through the control API (taken by [`Daemon::run`]).
+    pub(super) polls: Option<mpsc::UnboundedReceiver<crate::status::PollNow>>,
 }
 
 /// What the scheduler loop keeps between ticks.
@@ -67,6 +72,7 @@ impl Daemon {
             due: self.enabled_feeds().map(|f| f.name.clone()).collect(),
             ..Sched::default()
         };
+        let mut polls = self.polls.take();
         let mut prune = tokio::time::interval(PRUNE_EVERY);
         let mut watchdog = crate::systemd::watchdog_interval().map(tokio::time::interval);
         loop {
@@ -91,10 +97,12 @@ impl Daemon {
                     Some(Control::Shutdown) | None => break,
                 },
                 _ = tokio::time::sleep(sleep) => sched.due = sched.plan.take_due(Utc::now()),
+                Some(asked) = next_poll(&mut polls) => self.poll_now(asked, &mut sched),
                 Some(joined) = sched.tasks.join_next(), if !sched.tasks.is_empty() => {
                     match joined {
                         Ok(report) => {
                             sched.running.remove(&report.feed);
+                            self.live.polled(&report, Utc::now());
                             crate::systemd::status(|| self.status());
                         }
                         Err(e) => tracing::error!(error = %e, "a poll task panicked"),
@@ -107,6 +115,49 @@ impl Daemon {
         drop(watch);
         self.ready.send_replace(Readiness::ShuttingDown);
         sched.tasks
+    }
+
+    /// `kkachi feeds poll NAME`: polls the feed now, ignoring its backoff (not its schedule:
+    /// the next tick stays where it is), and answers when it is done. A feed already polling,
+    /// disabled or unknown is answered at once with why.
+    fn poll_now(&self, asked: crate::status::PollNow, sched: &mut Sched) {
+        let crate::status::PollNow { feed: name, reply } = asked;
+        let Some(feed) = self.ctx.config.feeds.iter().find(|f| f.name == name) else {
+            let known: Vec<&str> = self
+                .ctx
+                .config
+                .feeds
+                .iter()
+                .map(|f| f.name.as_str())
+                .collect();
+            drop(reply.send(Err(format!(
+                "no feed named {name:?} in {} (feeds: {})",
+                self.ctx.config.path.display(),
+                known.join(", ")
+            ))));
+            return;
+        };
+        if !feed.enabled {
+            drop(reply.send(Err(format!(
+                "feed {name:?} is disabled (enabled = false in {})",
+                self.ctx.config.path.display()
+            ))));
+            return;
+        }
+        if !sched.running.insert(name.clone()) {
+            drop(reply.send(Err(format!(
+                "feed {name:?} is being polled right now; its result will be in `kkachi status`"
+            ))));
+            return;
+        }
+        tracing::info!(feed = %name, "polling now, as asked through the control API");
+        let ctx = self.ctx.clone();
+        let feed = feed.clone();
+        sched.tasks.spawn(async move {
+            let report = pipeline::poll_feed(&ctx, &feed, pipeline::Backoff::Ignore).await;
+            drop(reply.send(Ok(report.clone())));
+            report
+        });
     }
 
     pub(super) fn enabled_feeds(&self) -> impl Iterator<Item = &config::FeedConfig> {
@@ -180,6 +231,10 @@ impl Daemon {
             Ok::<_, crate::store::StoreError>((stats, fold))
         });
         match pruned.await {
+            // Nothing pruned is not news (it is every start of a young store).
+            Ok(Ok((stats, fold))) if stats.keys == 0 && stats.stories == 0 && fold == 0 => {
+                tracing::debug!("pruned nothing")
+            }
             Ok(Ok((stats, fold))) => {
                 tracing::info!(keys = stats.keys, stories = stats.stories, fold, "pruned")
             }
@@ -205,6 +260,16 @@ async fn tick(interval: &mut Option<tokio::time::Interval>) {
         Some(i) => {
             i.tick().await;
         }
+        None => std::future::pending().await,
+    }
+}
+
+/// The next poll asked for through the control API; never, without one.
+async fn next_poll(
+    polls: &mut Option<mpsc::UnboundedReceiver<crate::status::PollNow>>,
+) -> Option<crate::status::PollNow> {
+    match polls {
+        Some(rx) => rx.recv().await,
         None => std::future::pending().await,
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! - **start** opens the store, binds `[http] listen` (a taken port fails the start, before
 //!   systemd hears READY), builds the fetcher and the Telegram client, and spawns the services
-//!   (`services`: the control pump, the HTTP server, the delivery task, the bot).
+//!   (`services`: the control pump, the HTTP server, the delivery task, the digest task, the
+//!   bot).
 //! - **serve** runs the `daemon` loop (the schedule; reloads are in `reload`) until a
 //!   [`Control::Shutdown`], then gives the polls in flight until the shutdown deadline (and
 //!   abandons the rest: their stories were not marked seen and are polled again). With
@@ -180,11 +181,21 @@ async fn start(
         || {},
     );
     let (ready, ready_rx) = watch::channel(Readiness::Starting);
+    let live = Arc::new(crate::status::Live::new(
+        chrono::Utc::now(),
+        loaded.config.clone(),
+        loaded.rules.clone(),
+    ));
+    let (polls_tx, polls) = mpsc::unbounded_channel();
     if let Some(addr) = loaded.config.http.listen.filter(|_| !opts.once) {
         let state = http::State {
             metrics: metrics.clone(),
             store: store.clone(),
             ready: ready_rx,
+            control: Some(http::ControlApi {
+                live: live.clone(),
+                polls: polls_tx,
+            }),
         };
         spawn_http(&mut services, addr, state).await?;
     }
@@ -204,11 +215,29 @@ async fn start(
         delivery: match tg.as_ref() {
             Some(t) => Delivery::Outbox {
                 wake: t.outbox.clone(),
-            },
-            None => Delivery::Console(Console {
-                format: opts.format,
                 timezone: loaded.config.schedule.timezone,
-            }),
+            },
+            None => {
+                let console = Console {
+                    format: opts.format,
+                    timezone: loaded.config.schedule.timezone,
+                };
+                // Static routes with a digest mode: their digests are printed when due.
+                let (digest_store, sink) = (
+                    store.clone(),
+                    services::DigestSink::Console(console.clone()),
+                );
+                services.spawn(
+                    "digests",
+                    |stop| services::digests(digest_store, sink, chrono::Utc::now, stop),
+                    || {
+                        tracing::warn!(
+                            "the digest task still busy at the shutdown deadline; abandoning it"
+                        )
+                    },
+                );
+                Delivery::Console(console)
+            }
         },
         config: loaded.config.clone(),
         rules: loaded.rules.clone(),
@@ -234,6 +263,8 @@ async fn start(
         rejected: None,
         ready,
         control: control_tx,
+        live,
+        polls: Some(polls),
     };
     Ok(App {
         daemon,
@@ -299,6 +330,12 @@ fn spawn_telegram(
                 "telegram delivery still busy at the shutdown deadline; abandoning it (the outbox keeps what is left)"
             )
         },
+    );
+    let (digest_store, sink) = (store.clone(), services::DigestSink::Outbox(outbox.clone()));
+    services.spawn(
+        "digests",
+        |stop| services::digests(digest_store, sink, chrono::Utc::now, stop),
+        || tracing::warn!("the digest task still busy at the shutdown deadline; abandoning it (pending digests stay in the store)"),
     );
     let bot = with_bot.then(|| {
         let (ctx, live) = telegram_bot(loaded, store);

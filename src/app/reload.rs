@@ -38,6 +38,11 @@ impl Daemon {
             Err(e) => Err(vec![format!("the reload task failed: {e}")]),
         };
         self.ctx.metrics.reload(outcome.is_ok());
+        self.live.reloaded(
+            outcome
+                .is_ok()
+                .then(|| (self.ctx.config.clone(), self.ctx.rules.clone())),
+        );
         let rewatch = match outcome {
             Ok(rewatch) => {
                 self.rejected = None;

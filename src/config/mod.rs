@@ -23,11 +23,13 @@ use toml::de::{DeTable, DeValue};
 use crate::diag::{Diagnostic, line_col};
 use crate::rules::{self, RuleSet};
 
+mod delivery;
 mod feeds;
 mod fetch;
 mod fold;
 mod health;
 mod http;
+pub mod import;
 mod schedule;
 mod sink;
 mod store;
@@ -36,6 +38,7 @@ mod telegram;
 #[cfg(test)]
 mod tests;
 
+pub use delivery::DeliveryConfig;
 pub use feeds::{FeedConfig, FeedSource, FeedSourceError};
 pub use fetch::{FetchConfig, default_user_agent};
 pub use fold::FoldConfig;
@@ -64,6 +67,7 @@ pub struct Config {
     pub http: HttpConfig,
     pub health: HealthConfig,
     pub fold: FoldConfig,
+    pub delivery: DeliveryConfig,
 }
 
 /// `rules` when not set, relative to the config file's directory.
@@ -117,7 +121,17 @@ pub fn load(path: &Path) -> Result<Loaded, Vec<Diagnostic>> {
             path,
             1,
             1,
-            format!("cannot read config file: {e}"),
+            match e.kind() {
+                std::io::ErrorKind::NotFound => format!(
+                    "cannot read config file {}: {e} (name the file with --config PATH or \
+                     $KKACHI_CONFIG; without them kkachi reads config/kkachi.toml under the \
+                     current directory; `kkachi init DIR` writes a starter one)",
+                    std::path::absolute(path)
+                        .unwrap_or_else(|_| path.to_path_buf())
+                        .display()
+                ),
+                _ => format!("cannot read config file: {e}"),
+            },
         )]
     })?;
     let (mut config, rules_ref, mut diags) = parse(&src, path);
@@ -224,7 +238,8 @@ pub struct RulesRef {
 // ---- raw stage --------------------------------------------------------------------------------
 
 const TOP_KEYS: &[&str] = &[
-    "store", "schedule", "fetch", "feeds", "rules", "telegram", "summary", "http", "health", "fold",
+    "store", "schedule", "fetch", "feeds", "rules", "telegram", "summary", "http", "health",
+    "fold", "delivery",
 ];
 
 // Unknown keys are found by walking the table (so every one of them is reported, not only the
@@ -261,6 +276,7 @@ pub fn parse(src: &str, path: &Path) -> (Option<Config>, RulesRef, Vec<Diagnosti
         ("http", http::KEYS),
         ("health", health::KEYS),
         ("fold", fold::KEYS),
+        ("delivery", delivery::KEYS),
     ] {
         if let Some(v) = root.get(name) {
             match as_table(v) {
@@ -286,6 +302,7 @@ pub fn parse(src: &str, path: &Path) -> (Option<Config>, RulesRef, Vec<Diagnosti
     let raw_http: http::Raw = sink.section(root.get("http"), "[http]: ");
     let raw_health: health::Raw = sink.section(root.get("health"), "[health]: ");
     let raw_fold: fold::Raw = sink.section(root.get("fold"), "[fold]: ");
+    let raw_delivery: delivery::Raw = sink.section(root.get("delivery"), "[delivery]: ");
 
     // The sections, in this order so the diagnostics come out as they always did.
     let store = store::build(&mut sink, raw_store, &base);
@@ -296,6 +313,7 @@ pub fn parse(src: &str, path: &Path) -> (Option<Config>, RulesRef, Vec<Diagnosti
     let http = http::build(&mut sink, raw_http);
     let health = health::build(&mut sink, raw_health);
     let fold = fold::build(&mut sink, raw_fold);
+    let delivery = delivery::build(&mut sink, raw_delivery);
     let feeds = feeds::build_all(&mut sink, root.get("feeds"), &base, schedule.cron.as_ref());
 
     // rules = "rules.toml"
@@ -343,6 +361,7 @@ pub fn parse(src: &str, path: &Path) -> (Option<Config>, RulesRef, Vec<Diagnosti
             http,
             health,
             fold,
+            delivery,
         }),
         _ => None,
     };

@@ -58,7 +58,21 @@ impl Sink<'_> {
         match T::deserialize(value.clone().into_deserializer()) {
             Ok(v) => v,
             Err(e) => {
-                self.toml_error(&e, span, context);
+                // Name the key whose value is wrong (`[schedule] jitter: invalid type…`):
+                // serde's message names only the type.
+                let key = e.span().and_then(|at| {
+                    as_table(value)?
+                        .iter()
+                        .find(|(_, v)| v.span().start <= at.start && at.end <= v.span().end)
+                        .map(|(k, _)| k.get_ref().to_string())
+                });
+                match key {
+                    Some(key) => {
+                        let context = format!("{} {key}: ", context.trim_end_matches([':', ' ']));
+                        self.toml_error(&e, span, &context);
+                    }
+                    None => self.toml_error(&e, span, context),
+                }
                 T::default()
             }
         }

@@ -398,3 +398,17 @@ fn feed_source_errors_are_typed_and_keep_their_text() {
         "\"www.hani.co.kr/rss/\" looks like a mistyped web address, not a file path: did you mean \"https://www.hani.co.kr/rss/\"?"
     );
 }
+
+/// Issue 17: `jitter = 30` said `[schedule]: invalid type: integer` without the key.
+#[test]
+fn a_value_of_the_wrong_type_names_its_key() {
+    let (c, d) = parse_str(
+        "[schedule]\ncron = \"0 */5 * * * *\"\njitter = 30\n[[feeds]]\nname = \"a\"\nurl = \"https://e.com/rss\"\n",
+    );
+    assert!(c.is_none());
+    assert!(
+        d.iter()
+            .any(|m| m.contains("k.toml:3:10: [schedule] jitter: invalid type: integer `30`")),
+        "{d:?}"
+    );
+}

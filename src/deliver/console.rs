@@ -1,5 +1,7 @@
-//! The console sink: alerts on stdout, as text blocks or JSON lines (`--format`), and the text
-//! form of a story for `feed test`. Pure rendering plus one locked write per batch.
+//! The console sink: alerts on stdout, as text blocks or JSON lines (`--format`), digests at
+//! their due time (`digest::render::text` / `digest::render::json`, one JSON line
+//! `{"kind":"digest",..}`), and the text form of a story for `feed test`. Pure rendering plus
+//! one locked write per batch.
 //!
 //! Invariant: stdout carries only results (alerts, stories); logs go to stderr.
 
@@ -101,22 +103,58 @@ pub struct Console {
 impl Console {
     /// Writes a batch under one stdout lock so concurrent feeds do not interleave lines.
     pub fn deliver(&self, alerts: &[&Alert]) -> std::io::Result<()> {
-        let stdout = std::io::stdout();
-        let mut out = stdout.lock();
+        self.write_alerts(&mut std::io::stdout().lock(), alerts)
+    }
+
+    /// Writes the fold lines of a batch under one stdout lock.
+    pub fn deliver_folds(&self, lines: &[FoldLine<'_>]) -> std::io::Result<()> {
+        self.write_folds(&mut std::io::stdout().lock(), lines)
+    }
+
+    /// [`Console::deliver`] into any writer (the control API's replay answers with it).
+    pub fn write_alerts(&self, out: &mut dyn Write, alerts: &[&Alert]) -> std::io::Result<()> {
         for alert in alerts {
             out.write_all(self.render(alert).as_bytes())?;
         }
         out.flush()
     }
 
-    /// Writes the fold lines of a batch under one stdout lock.
-    pub fn deliver_folds(&self, lines: &[FoldLine<'_>]) -> std::io::Result<()> {
-        let stdout = std::io::stdout();
-        let mut out = stdout.lock();
+    /// [`Console::deliver_folds`] into any writer.
+    pub fn write_folds(&self, out: &mut dyn Write, lines: &[FoldLine<'_>]) -> std::io::Result<()> {
         for line in lines {
             out.write_all(self.render_fold(line).as_bytes())?;
         }
         out.flush()
+    }
+
+    /// Writes one digest (a text block, or one JSON line) under one stdout lock. A digest
+    /// without items prints nothing.
+    pub fn deliver_digest(&self, d: &crate::digest::Digest) -> std::io::Result<()> {
+        if d.items.is_empty() {
+            return Ok(());
+        }
+        let stdout = std::io::stdout();
+        let mut out = stdout.lock();
+        out.write_all(self.render_digest(d).as_bytes())?;
+        out.flush()
+    }
+
+    pub fn render_digest(&self, d: &crate::digest::Digest) -> String {
+        match self.format {
+            Format::Json => {
+                let mut line = crate::digest::render::json(d).to_string();
+                line.push('\n');
+                line
+            }
+            Format::Text => {
+                let mut text = crate::digest::render::text(d);
+                if !text.ends_with('\n') {
+                    text.push('\n');
+                }
+                text.push('\n');
+                text
+            }
+        }
     }
 
     pub fn render_fold(&self, f: &FoldLine<'_>) -> String {

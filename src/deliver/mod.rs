@@ -1,12 +1,15 @@
 //! Delivering alerts: the one [`Alert`] type from "a story matched" to "a message left", the
-//! routing of an alert to Telegram chats ([`route()`]), the console sink ([`console`]), and
+//! routing of an alert to Telegram chats ([`route()`]: now, in a digest, held for the end of
+//! quiet hours, or silently), the console sink ([`console`]), and
 //! [`Delivery`], the one way the daemon (`pipeline::poll`) and `kkachi replay` hand prepared
 //! alerts on: [`Delivery::admit`].
 //!
 //! ```text
 //! prepare (pipeline, replay) ─▶ Prepared ─▶ Delivery::admit
-//!     ├─ Outbox:  route ─▶ store: seen + outbox entries, one transaction per chunk
-//!     └─ Console: store: seen, per chunk ─▶ stdout, once the chunk is committed
+//!     ├─ Outbox:  route ─▶ store: seen + outbox entries + pending digest items, one
+//!     │           transaction per chunk
+//!     └─ Console: store: seen (+ pending items of static digest routes), per chunk ─▶ stdout,
+//!                 once the chunk is committed
 //! ```
 //!
 //! Owns: `Alert` and `RuleHit` (stored as they are in `store::outbox`'s entries: their serde
@@ -39,8 +42,8 @@ pub use console::{Console, FoldLine, Format, cluster_hex, render_story_text, ren
 pub use route::route;
 
 use crate::rules::{RuleMatch, RuleSet};
-use crate::store::outbox::{Body, OutboxEntry};
-use crate::store::{Store, StoreError};
+use crate::store::outbox::Body;
+use crate::store::{Queued, Store, StoreError};
 use crate::story::Story;
 
 /// One rule that matched, with the terms that hit.
@@ -180,8 +183,13 @@ impl Prepared {
 #[derive(Debug, Clone)]
 pub enum Delivery {
     /// Telegram: alerts are routed to chats and queued in the outbox in the transaction that
-    /// marks their stories seen; the delivery task is woken through `wake`.
-    Outbox { wake: Arc<tokio::sync::Notify> },
+    /// marks their stories seen (digest modes and quiet hours hold them as pending digest
+    /// items, due in the chat's zone, `timezone` when it has none); the delivery task is woken
+    /// through `wake`.
+    Outbox {
+        wake: Arc<tokio::sync::Notify>,
+        timezone: chrono_tz::Tz,
+    },
     /// No Telegram: alerts are printed to stdout once their stories are marked seen.
     Console(Console),
 }
@@ -222,8 +230,9 @@ pub enum DeliverError {
 impl Delivery {
     /// Follows a config reload (the console prints times in the schedule's zone).
     pub fn set_timezone(&mut self, tz: chrono_tz::Tz) {
-        if let Delivery::Console(console) = self {
-            console.timezone = tz;
+        match self {
+            Delivery::Console(console) => console.timezone = tz,
+            Delivery::Outbox { timezone, .. } => *timezone = tz,
         }
     }
 
@@ -241,22 +250,30 @@ impl Delivery {
     ) -> Result<Admitted, DeliverError> {
         match (self, admission) {
             // Telegram: dedup, routing and queueing in the same store transactions.
-            (Delivery::Outbox { wake }, admission) => {
+            (Delivery::Outbox { wake, timezone }, admission) => {
                 let subs = store.subscriptions()?;
+                let prefs = store.chats_prefs()?;
+                let chats = route::Chats {
+                    subs: &subs,
+                    prefs: &prefs,
+                    timezone: *timezone,
+                };
                 // Matches that reach no chat (no subscriber, no `chats = [..]`), per rule.
                 let unrouted = std::cell::RefCell::new(BTreeMap::<String, usize>::new());
-                let route = |i: usize| -> Vec<OutboxEntry> {
+                let route = |i: usize| -> Queued {
                     let Some(alert) = prepared.get(i) else {
-                        return Vec::new();
+                        return Queued::default();
                     };
                     let key = crate::story::dedup_keys(&stories[i]).guid;
-                    let entries = route::route(alert, &key, rules, &subs, admission.now());
-                    let routed: BTreeSet<&str> = entries
+                    let queued = route::route(alert, &key, rules, &chats, admission.now());
+                    let routed: BTreeSet<&str> = queued
+                        .entries
                         .iter()
                         .filter_map(|e| match &e.body {
                             Body::Alert(a) => Some(a),
-                            Body::Notice { .. } | Body::Fold(_) => None,
+                            Body::Notice { .. } | Body::Fold(_) | Body::Digest(_) => None,
                         })
+                        .chain(queued.pending.iter().map(|p| &p.item.alert))
                         .flat_map(|a| a.rules.iter().map(|h| h.rule.as_str()))
                         .collect();
                     for hit in &alert.rules {
@@ -264,7 +281,7 @@ impl Delivery {
                             *unrouted.borrow_mut().entry(hit.rule.clone()).or_default() += 1;
                         }
                     }
-                    entries
+                    queued
                 };
                 let alerting = |i: usize| rule_names(prepared, i);
                 let result = match admission {
@@ -280,12 +297,18 @@ impl Delivery {
                             .map(|alerts| Admitted { alerts, ..admitted })
                     }
                     Admission::Stored { .. } => {
-                        let entries: Vec<OutboxEntry> =
-                            prepared.indices().into_iter().flat_map(route).collect();
-                        store.enqueue(&entries).map(|()| Admitted {
-                            alerts: entries.len(),
-                            ..Admitted::default()
-                        })
+                        let mut all = Queued::default();
+                        for q in prepared.indices().into_iter().map(route) {
+                            all.entries.extend(q.entries);
+                            all.pending.extend(q.pending);
+                        }
+                        store
+                            .enqueue(&all.entries)
+                            .and_then(|()| store.enqueue_pending(&all.pending))
+                            .map(|()| Admitted {
+                                alerts: all.entries.len() + all.pending.len(),
+                                ..Admitted::default()
+                            })
                     }
                 };
                 // Even after a failed chunk, the chunks before it may have queued alerts.
@@ -305,11 +328,33 @@ impl Delivery {
             // seen.
             (Delivery::Console(console), Admission::Poll { now }) => {
                 let mut admitted = Admitted::default();
+                // Static routes with a digest mode collect their stories for a digest printed
+                // at its due time (the console has no subscribers); alerts print as always.
+                let (subs, prefs) = (BTreeMap::new(), store.chats_prefs()?);
+                let chats = route::Chats {
+                    subs: &subs,
+                    prefs: &prefs,
+                    timezone: console.timezone,
+                };
                 store.admit_chunks(
                     stories,
                     now,
                     |i| rule_names(prepared, i),
-                    |_| Vec::new(),
+                    |i| {
+                        let Some(alert) = prepared.get(i) else {
+                            return Queued::default();
+                        };
+                        let key = crate::story::dedup_keys(&stories[i]).guid;
+                        Queued {
+                            entries: Vec::new(),
+                            // Not the catch-ups of quiet hours: the alert is printed now.
+                            pending: route::route(alert, &key, rules, &chats, now)
+                                .pending
+                                .into_iter()
+                                .filter(|p| p.kind != crate::digest::Kind::CatchUp)
+                                .collect(),
+                        }
+                    },
                     |chunk, folded| {
                         log_folded(feed, stories, folded);
                         let (alerts, folds) = console_view(stories, prepared, chunk, folded);
@@ -330,76 +375,94 @@ impl Delivery {
             // `kkachi replay`: grouped by cluster (a story's cluster is in the store while it
             // is in the window): the first alert of a cluster, then its later members as fold
             // lines, or as alerts when they named a rule the cluster had not.
-            (Delivery::Console(console), Admission::Stored { .. }) => {
-                let mut groups: Vec<(Option<u64>, Vec<usize>)> = Vec::new();
-                for i in prepared.indices() {
-                    let cluster = store.cluster_of(&crate::story::dedup_keys(&stories[i]).guid)?;
-                    match groups
-                        .iter_mut()
-                        .find(|(c, _)| c.is_some() && *c == cluster)
-                    {
-                        Some((_, members)) => members.push(i),
-                        None => groups.push((cluster, vec![i])),
-                    }
-                }
-                let mut count = 0;
-                for (cluster, members) in groups {
-                    let record = match cluster {
-                        Some(id) => store.cluster(id)?,
-                        None => None,
-                    };
-                    let mut announced = BTreeSet::new();
-                    let mut joined = Vec::new();
-                    let mut alerts = Vec::new();
-                    for i in members {
-                        let Some(a) = prepared.get(i) else { continue };
-                        let fresh = a.rules.iter().any(|h| !announced.contains(&h.rule));
-                        match (&record, fresh) {
-                            (Some(c), false) => {
-                                let outlet = crate::store::fold::Outlet::of(
-                                    &stories[i],
-                                    &crate::story::dedup_keys(&stories[i]).guid,
-                                );
-                                joined.push((
-                                    i,
-                                    crate::store::fold::Joined {
-                                        lead: c.outlets[0].clone(),
-                                        new_outlet: !c.outlets[0].same_outlet(&outlet),
-                                        similarity: f32::NAN,
-                                        tier: crate::fold::Tier::Copy,
-                                        outlets: c.outlets.len(),
-                                        announced: announced.clone(),
-                                    },
-                                ));
-                            }
-                            _ => {
-                                announced.extend(a.rules.iter().map(|h| h.rule.clone()));
-                                let mut a = a.clone();
-                                a.cluster = cluster;
-                                alerts.push(a);
-                            }
-                        }
-                    }
-                    let refs: Vec<&Alert> = alerts.iter().collect();
-                    console.deliver(&refs)?;
-                    let lines: Vec<FoldLine<'_>> = joined
-                        .iter()
-                        .map(|(i, j)| FoldLine {
-                            story: &stories[*i],
-                            cluster: cluster.unwrap_or_default(),
-                            joined: j,
-                        })
-                        .collect();
-                    console.deliver_folds(&lines)?;
-                    count += alerts.len();
-                }
-                Ok(Admitted {
-                    alerts: count,
-                    ..Admitted::default()
-                })
-            }
+            (Delivery::Console(console), Admission::Stored { .. }) => replay_into(
+                console,
+                store,
+                stories,
+                prepared,
+                &mut std::io::stdout().lock(),
+            ),
         }
     }
+}
+
+/// `kkachi replay`'s printing: the alerts of stored stories into `out`, grouped by cluster (a
+/// story's cluster is in the store while it is in the window): the first alert of a cluster,
+/// then its later members as fold lines, or as alerts when they named a rule the cluster had
+/// not. Nothing is marked or queued. Returns the alerts written.
+pub fn replay_into(
+    console: &Console,
+    store: &Store,
+    stories: &[Story],
+    prepared: &Prepared,
+    out: &mut dyn std::io::Write,
+) -> Result<Admitted, DeliverError> {
+    let mut groups: Vec<(Option<u64>, Vec<usize>)> = Vec::new();
+    for i in prepared.indices() {
+        let cluster = store.cluster_of(&crate::story::dedup_keys(&stories[i]).guid)?;
+        match groups
+            .iter_mut()
+            .find(|(c, _)| c.is_some() && *c == cluster)
+        {
+            Some((_, members)) => members.push(i),
+            None => groups.push((cluster, vec![i])),
+        }
+    }
+    let mut count = 0;
+    for (cluster, members) in groups {
+        let record = match cluster {
+            Some(id) => store.cluster(id)?,
+            None => None,
+        };
+        let mut announced = BTreeSet::new();
+        let mut joined = Vec::new();
+        let mut alerts = Vec::new();
+        for i in members {
+            let Some(a) = prepared.get(i) else { continue };
+            let fresh = a.rules.iter().any(|h| !announced.contains(&h.rule));
+            match (&record, fresh) {
+                (Some(c), false) => {
+                    let outlet = crate::store::fold::Outlet::of(
+                        &stories[i],
+                        &crate::story::dedup_keys(&stories[i]).guid,
+                    );
+                    joined.push((
+                        i,
+                        crate::store::fold::Joined {
+                            lead: c.outlets[0].clone(),
+                            new_outlet: !c.outlets[0].same_outlet(&outlet),
+                            similarity: f32::NAN,
+                            tier: crate::fold::Tier::Copy,
+                            outlets: c.outlets.len(),
+                            announced: announced.clone(),
+                        },
+                    ));
+                }
+                _ => {
+                    announced.extend(a.rules.iter().map(|h| h.rule.clone()));
+                    let mut a = a.clone();
+                    a.cluster = cluster;
+                    alerts.push(a);
+                }
+            }
+        }
+        let refs: Vec<&Alert> = alerts.iter().collect();
+        console.write_alerts(out, &refs)?;
+        let lines: Vec<FoldLine<'_>> = joined
+            .iter()
+            .map(|(i, j)| FoldLine {
+                story: &stories[*i],
+                cluster: cluster.unwrap_or_default(),
+                joined: j,
+            })
+            .collect();
+        console.write_folds(out, &lines)?;
+        count += alerts.len();
+    }
+    Ok(Admitted {
+        alerts: count,
+        ..Admitted::default()
+    })
 }
 
 /// The rules a prepared story alerts for (none: it made no alert).
@@ -504,6 +567,7 @@ mod tests {
         prepared.insert(0, Alert::matched(&stories[0], &matches, "요약".into()));
         let delivery = Delivery::Outbox {
             wake: Arc::new(tokio::sync::Notify::new()),
+            timezone: chrono_tz::Tz::Asia__Seoul,
         };
         let now = Utc::now();
         let admit = |admission| {
@@ -528,7 +592,7 @@ mod tests {
             .iter()
             .map(|(_, e)| match &e.body {
                 Body::Alert(a) => (e.chat, a.summary.as_str()),
-                Body::Notice { .. } | Body::Fold(_) => (e.chat, ""),
+                Body::Notice { .. } | Body::Fold(_) | Body::Digest(_) => (e.chat, ""),
             })
             .collect();
         assert_eq!(

@@ -2,6 +2,10 @@
 //! weekly, or the catch-up at the end of quiet hours). Pure core: the types the store, the
 //! sender and the console share. No IO, no teloxide, no sled.
 
+pub mod render;
+pub mod schedule;
+pub mod zone;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 

@@ -16,10 +16,14 @@
 //! - [`parse()`] (`parse.rs`): the whole path, feed-rs with our date parser and id rule, entries
 //!   → [`Story`]s, and the warnings the user should hear ([`Parsed`]).
 //!
+//! - [`discover`]: the feeds an HTML page advertises (`<link rel="alternate">`) and the usual
+//!   feed paths of a site, for `kkachi feed find`.
+//!
 //! Errors are [`FeedError`]; their messages name the reason, lower-case.
 
 mod date;
 mod decode;
+pub mod discover;
 mod parse;
 mod repair;
 
@@ -68,6 +72,8 @@ fn xml_message(position: Option<(usize, usize)>, message: &str) -> String {
 /// warning with the feed's name; `feed test` prints them.
 #[derive(Debug, Clone, Default)]
 pub struct Parsed {
+    /// The feed's own title (`<channel><title>`, Atom `<title>`), when it has one.
+    pub title: Option<String>,
     pub stories: Vec<Story>,
     pub warnings: Vec<String>,
 }

@@ -173,7 +173,14 @@ pub fn parse_at(
             ));
         }
     }
-    Ok(Parsed { stories, warnings })
+    Ok(Parsed {
+        title: feed
+            .title
+            .map(|t| crate::html::collapse_whitespace(&t.content, crate::html::Profile::Feed))
+            .filter(|t| !t.is_empty()),
+        stories,
+        warnings,
+    })
 }
 
 /// `<item>` and `<entry>` start tags, with or without a prefix.

@@ -2,7 +2,8 @@
 //! its line and column.
 //!
 //! Owns the file format (`builtin_aliases`, `[aliases]`, `[[rules]]` with `name`, `query`,
-//! `description`, `feeds`, `chats`; unknown keys are errors) and the mapping from a position in
+//! `description`, `feeds`, `chats` (chat ids, or `{ id = .., delivery = ".." }` tables naming a
+//! delivery mode); unknown keys are errors) and the mapping from a position in
 //! a query to a position in the file, through TOML escapes. Collects every problem instead of
 //! stopping at the first. Must not read files itself.
 
@@ -20,6 +21,7 @@ use crate::diag::{Diagnostic, LineIndex};
 
 const TOP_KEYS: &[&str] = &["builtin_aliases", "transliterate", "aliases", "rules"];
 const RULE_KEYS: &[&str] = &["name", "query", "description", "feeds", "chats"];
+const CHAT_KEYS: &[&str] = &["id", "delivery"];
 
 struct Sink<'a> {
     src: &'a str,
@@ -274,7 +276,7 @@ fn rule(
         .and_then(|v| string_array(sink, v, &format!("{label}feeds")))
         .map(|f| f.into_iter().map(|(s, _)| s.to_string()).collect())
         .unwrap_or_default();
-    let chats = t
+    let (chats, delivery) = t
         .get("chats")
         .map(|v| chats(sink, v, &label))
         .unwrap_or_default();
@@ -307,6 +309,7 @@ fn rule(
         description,
         feeds,
         chats,
+        delivery,
         feed_terms: expr
             .as_ref()
             .map(super::parser::feed_names)
@@ -316,21 +319,82 @@ fn rule(
     Some((info, expr?))
 }
 
-fn chats(sink: &mut Sink<'_>, v: &Spanned<DeValue<'_>>, label: &str) -> Vec<i64> {
+/// The rule's static chats, and the delivery mode of those that name one (a chat not in the
+/// map is instant): `chats = [-100123, { id = -100456, delivery = "daily 09:00" }]`.
+fn chats(
+    sink: &mut Sink<'_>,
+    v: &Spanned<DeValue<'_>>,
+    label: &str,
+) -> (
+    Vec<i64>,
+    std::collections::BTreeMap<i64, crate::digest::schedule::Delivery>,
+) {
+    let mut out = Vec::new();
+    let mut modes = std::collections::BTreeMap::new();
     let DeValue::Array(items) = v.get_ref() else {
         sink.error(
             &v.span(),
             format!("{label}chats must be an array of chat ids"),
         );
-        return Vec::new();
+        return (out, modes);
     };
-    let mut out = Vec::new();
+    let integer = |v: &Spanned<DeValue<'_>>| match v.get_ref() {
+        DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix()).ok(),
+        _ => None,
+    };
     for item in items.iter() {
-        let id = match item.get_ref() {
-            DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix()).ok(),
-            _ => None,
-        };
-        match id {
+        if let DeValue::Table(t) = item.get_ref() {
+            let what = format!("a chats table ({})", label.trim_end_matches(": "));
+            sink.unknown_keys(t, CHAT_KEYS, &what);
+            let id = match t.get("id") {
+                Some(v) => {
+                    let id = integer(v);
+                    if id.is_none() {
+                        sink.error(
+                            &v.span(),
+                            format!("{label}chats: id must be a chat id (an integer)"),
+                        );
+                    }
+                    id
+                }
+                None => {
+                    sink.error(
+                        &item.span(),
+                        format!("{label}chats: a table needs id = <chat id>"),
+                    );
+                    None
+                }
+            };
+            let mode = match t.get("delivery") {
+                Some(v) => {
+                    match v.get_ref().as_str() {
+                        Some(text) => match text.parse::<crate::digest::schedule::Delivery>() {
+                            Ok(mode) => Some(mode),
+                            Err(e) => {
+                                sink.error(&v.span(), format!("{label}chats: {e}"));
+                                None
+                            }
+                        },
+                        None => {
+                            sink.error(
+                            &v.span(),
+                            format!("{label}chats: delivery must be a string such as \"daily 09:00\""),
+                        );
+                            None
+                        }
+                    }
+                }
+                None => None,
+            };
+            if let Some(id) = id {
+                out.push(id);
+                if let Some(mode) = mode {
+                    modes.insert(id, mode);
+                }
+            }
+            continue;
+        }
+        match integer(item) {
             Some(id) => out.push(id),
             None => sink.error(
                 &item.span(),
@@ -338,7 +402,7 @@ fn chats(sink: &mut Sink<'_>, v: &Spanned<DeValue<'_>>, label: &str) -> Vec<i64>
             ),
         }
     }
-    out
+    (out, modes)
 }
 
 /// Parses the query and reports errors and warnings at their place in the file.
@@ -478,5 +542,42 @@ mod tests {
         let o = char_offsets("'''\nab'''", "ab").unwrap_or_default();
         assert_eq!(o, vec![4, 5, 6]);
         assert_eq!(char_offsets("\"x\"", "y"), None);
+    }
+    #[test]
+    fn chats_tables_name_a_delivery_mode_and_errors_name_the_place() {
+        use crate::digest::schedule::Delivery;
+        let src = "[[rules]]\nname = \"ai\"\nquery = \"AI\"\n\
+                   chats = [-100123, { id = -100456, delivery = \"daily 09:00\" }]\n";
+        let loaded = crate::rules::load(src, Path::new("rules.toml")).expect("rules");
+        let rule = &loaded.rules.rules()[0];
+        assert_eq!(rule.chats, vec![-100123, -100456]);
+        assert_eq!(
+            rule.delivery
+                .get(&-100456)
+                .map(ToString::to_string)
+                .as_deref(),
+            Some("daily 09:00")
+        );
+        assert!(!rule.delivery.contains_key(&-100123));
+        assert_eq!(
+            rule.delivery.get(&-100456),
+            Some(&"daily 09:00".parse::<Delivery>().expect("mode"))
+        );
+
+        let bad = "[[rules]]\nname = \"ai\"\nquery = \"AI\"\n\
+                   chats = [{ id = 5, delivery = \"daily noon\" }, { delivery = \"hourly\" }, { id = 6, mode = \"x\" }]\n";
+        let e = crate::rules::load(bad, Path::new("rules.toml"))
+            .expect_err("bad chats")
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(e.contains("rules.toml:4:31"), "{e}");
+        assert!(e.contains("invalid delivery mode \"daily noon\""), "{e}");
+        assert!(e.contains("a table needs id"), "{e}");
+        assert!(
+            e.contains("rules.toml:4:82: unknown key `mode` in a chats table (rule \"ai\")"),
+            "{e}"
+        );
     }
 }

@@ -172,6 +172,8 @@ pub struct RuleInfo {
     pub description: String,
     pub feeds: Vec<String>,
     pub chats: Vec<i64>,
+    /// The delivery mode of static chats that name one (`{ id, delivery }`); others: instant.
+    pub delivery: std::collections::BTreeMap<i64, crate::digest::schedule::Delivery>,
     /// The feeds its `feed:NAME` terms name (checked against the config's feeds by `check`).
     pub feed_terms: Vec<String>,
     /// Where the rule's query is in the rules file (1-based line and column; 0 when the rule
@@ -429,6 +431,7 @@ impl RuleSet {
                         description: String::new(),
                         feeds: Vec::new(),
                         chats: Vec::new(),
+                        delivery: Default::default(),
                         feed_terms: parser::feed_names(&p.expr),
                         at: (0, 0),
                     },

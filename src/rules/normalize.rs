@@ -226,17 +226,34 @@ fn starts_chunk(c: char) -> bool {
 fn full(text: &str, mut map: Option<&mut Vec<(usize, usize)>>) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / 8);
     let mut start = 0;
-    let mut chunk = String::new();
+    // Reused between chunks: the chunk normalised and lower-cased, then normalised again.
+    let (mut folded, mut chunk) = (String::new(), String::new());
     let mut emit = |from: usize, to: usize, out: &mut String| {
-        chunk.clear();
         let piece = &text[from..to];
-        let folded: String = piece
-            .chars()
-            .filter(|c| !is_removed(*c))
-            .nfkc()
-            .flat_map(char::to_lowercase)
-            .collect();
+        let mut chars = piece.chars();
+        // A chunk of one character that is its own normal form (most of any text): pushed
+        // as it is, with no normalisation, lower-casing or copy in between.
+        if let (Some(c), None) = (chars.next(), chars.next())
+            && (c.is_ascii() || (!c.is_whitespace() && is_stable(c)))
+        {
+            let before = out.len();
+            if push_collapsed(out, c.to_ascii_lowercase())
+                && let Some(map) = map.as_deref_mut()
+            {
+                map.extend(std::iter::repeat_n((from, to), out.len() - before));
+            }
+            return;
+        }
+        folded.clear();
+        folded.extend(
+            piece
+                .chars()
+                .filter(|c| !is_removed(*c))
+                .nfkc()
+                .flat_map(char::to_lowercase),
+        );
         // Lower-casing can leave text that is not NFKC (rare): normalise once more.
+        chunk.clear();
         if is_nfkc_quick(folded.chars()) == IsNormalized::Yes {
             chunk.push_str(&folded);
         } else {
@@ -309,6 +326,71 @@ mod tests {
         let (s, _) = map[0];
         let (_, e) = map[5];
         assert_eq!(&text[s..e], "ＯｐｅｎＡＩ");
+    }
+
+    /// The definition [`full`] implements, without its shortcuts: each chunk normalised,
+    /// lower-cased and normalised again, through fresh strings.
+    fn reference(text: &str) -> String {
+        let mut out = String::new();
+        let mut chunks: Vec<&str> = Vec::new();
+        let mut start = 0;
+        for (i, c) in text.char_indices() {
+            if i > start && starts_chunk(c) {
+                chunks.push(&text[start..i]);
+                start = i;
+            }
+        }
+        chunks.push(&text[start..]);
+        for piece in chunks {
+            let folded: String = piece
+                .chars()
+                .filter(|c| !is_removed(*c))
+                .nfkc()
+                .flat_map(char::to_lowercase)
+                .collect();
+            let chunk: String = if is_nfkc_quick(folded.chars()) == IsNormalized::Yes {
+                folded
+            } else {
+                folded.nfkc().collect()
+            };
+            for c in chunk.chars() {
+                push_collapsed(&mut out, c);
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        /// Every shortcut (borrowed text, ASCII-only work, one-character chunks) gives what
+        /// the full definition gives: Hangul syllables and conjoining jamo, full-width forms,
+        /// combining marks, compatibility characters, removed characters and whitespace.
+        #[test]
+        fn fast_paths_are_the_definition(
+            parts in proptest::collection::vec(
+                proptest::prop_oneof![
+                    "[a-zA-Z0-9 .,]{0,8}",
+                    "[가-힣]{0,4}",
+                    "[\u{1100}-\u{1112}][\u{1161}-\u{1175}][\u{11A8}-\u{11C2}]?",
+                    "[\u{3131}-\u{318E}]{1,3}",
+                    "[\u{FF01}-\u{FF5E}]{1,4}",
+                    "[a-zA-Zİı][\u{0300}-\u{036F}]{0,3}",
+                    "[\u{2000}-\u{206F}\u{3000}\u{00A0}\u{00AD}\u{FEFF}\t\n\r\u{0B}]{1,3}",
+                    "[“”‘’…·ㆍ㈜①Ⅻﬁ№㎏ǄΣσς]{1,3}",
+                    "\\PC{0,4}",
+                ],
+                0..8,
+            )
+        ) {
+            let s: String = parts.concat();
+            let want = reference(&s);
+            let fast = normalize(&s);
+            proptest::prop_assert_eq!(fast.as_ref(), want.as_str(), "{:?}", s);
+            let mut buf = String::from("stale");
+            proptest::prop_assert_eq!(normalize_into(&s, &mut buf), want.as_str(), "{:?}", s);
+            let (mapped, map) = normalize_mapped(&s);
+            proptest::prop_assert_eq!(&mapped, &want, "{:?}", s);
+            proptest::prop_assert_eq!(map.len(), mapped.len());
+        }
     }
 
     #[test]

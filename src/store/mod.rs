@@ -9,9 +9,12 @@
 //! - `feeds.v1`: feed name → [`FeedState`] as JSON: conditional-GET validators, backoff,
 //!   whether the first poll happened.
 //! - `outbox.v1`, `sent.v1`, `subs.v1`, `chats.v1`: Telegram delivery, see [`outbox`].
+//! - `digest.v1` (stories waiting for a chat's digest), `prefs.v1` (a chat's zone and quiet
+//!   hours): see [`digest`].
 //! - `health.v1`: `heartbeat` → i64 BE unix seconds of the last [`Store::health_check`].
 //!
-//! Invariant: a story's keys, its record and its queued alerts are written in one transaction
+//! Invariant: a story's keys, its record, its queued alerts and its pending digest items are
+//! written in one transaction
 //! ([`Store::admit_and_enqueue`], in chunks of [`ADMIT_CHUNK`] stories), so a crash never
 //! leaves a story half-seen or seen but unannounced. Invariant: sled holds an exclusive file lock, so a second kkachi
 //! on the same store fails to open it with [`StoreError::Locked`].
@@ -28,9 +31,11 @@ use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 use crate::story::{Key, Story, dedup_keys};
 
+pub mod digest;
 pub mod fold;
 pub mod outbox;
 
+pub use digest::{Pending, Queued};
 pub use outbox::OutboxEntry;
 
 /// Keys older than this are refreshed when seen again, so a story that stays in a feed for
@@ -46,10 +51,17 @@ pub const ADMIT_CHUNK: usize = 64;
 /// Attempts (100 ms apart) to take sled's lock before reporting the store as in use.
 const LOCK_RETRIES: u32 = 10;
 
+/// A path as error messages show it: quoted, absolute when it can be made so.
+fn quoted(path: &Path) -> String {
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    format!("\"{}\"", abs.display())
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error(
-        "the store at {path} is in use by another kkachi process (only one may run on a store)"
+        "the store {} is in use by another kkachi process (one process per store): stop that one (e.g. systemctl stop kkachi), or give this one another [store] path",
+        quoted(path)
     )]
     Locked { path: PathBuf },
     #[error("cannot open the store at {path}: {source}")]
@@ -162,6 +174,7 @@ pub struct Store {
     feeds: sled::Tree,
     tg: outbox::Trees,
     fold: fold::Trees,
+    digest: digest::Trees,
 }
 
 impl Store {
@@ -203,6 +216,7 @@ impl Store {
             feeds: db.open_tree("feeds.v1")?,
             tg: outbox::Trees::open(&db)?,
             fold: fold::Trees::open(&db)?,
+            digest: digest::Trees::open(&db)?,
             health: db.open_tree("health.v1")?,
             path: path.to_path_buf(),
             probes: AtomicU64::new(0),
@@ -239,12 +253,13 @@ impl Store {
     /// counting earlier items of the same batch. All keys of all stories are marked seen, and
     /// new stories are kept, chunk by chunk (see [`Store::admit_and_enqueue`]).
     pub fn admit(&self, stories: &[Story], now: DateTime<Utc>) -> Result<Vec<usize>, StoreError> {
-        self.admit_and_enqueue(stories, now, |_| Vec::new())
+        self.admit_and_enqueue(stories, now, |_| Vec::<OutboxEntry>::new())
             .map(|(new, _)| new)
     }
 
-    /// [`Store::admit`], and queues the outbox entries that `enqueue` returns for a story
-    /// (given its index into `stories`) if it is new, in the transaction that marks it seen.
+    /// [`Store::admit`], and queues the outbox entries (and pending digest items, see
+    /// [`digest`]) that `enqueue` returns for a story (given its index into `stories`) if it
+    /// is new, in the transaction that marks it seen.
     /// Returns every new index, in feed order, and how many entries were queued.
     ///
     /// Invariant: the work is split into transactions of at most [`ADMIT_CHUNK`] stories, so
@@ -258,12 +273,15 @@ impl Store {
     /// read and write of the store waits for: records and entries are encoded before it, so
     /// the lock covers only the lookups and inserts, and other feeds' polls get the store
     /// between chunks.
-    pub fn admit_and_enqueue(
+    pub fn admit_and_enqueue<Q>(
         &self,
         stories: &[Story],
         now: DateTime<Utc>,
-        enqueue: impl Fn(usize) -> Vec<OutboxEntry>,
-    ) -> Result<(Vec<usize>, usize), StoreError> {
+        enqueue: impl Fn(usize) -> Q,
+    ) -> Result<(Vec<usize>, usize), StoreError>
+    where
+        Q: Into<Queued>,
+    {
         let mut new = Vec::new();
         let queued = self.admit_chunks(
             stories,
@@ -285,14 +303,17 @@ impl Store {
     /// the window becomes an edit of the chats' messages instead of a new one. Stories that
     /// alert nobody are not folded (nobody has a message a copy could edit), which keeps a big
     /// first poll as cheap as before.
-    pub fn admit_chunks(
+    pub fn admit_chunks<Q>(
         &self,
         stories: &[Story],
         now: DateTime<Utc>,
         alerting: impl Fn(usize) -> Vec<String>,
-        enqueue: impl Fn(usize) -> Vec<OutboxEntry>,
+        enqueue: impl Fn(usize) -> Q,
         mut committed: impl FnMut(&[usize], &[fold::Folded]),
-    ) -> Result<usize, StoreError> {
+    ) -> Result<usize, StoreError>
+    where
+        Q: Into<Queued>,
+    {
         let mut queued = 0;
         let boilerplate = if self.fold.on() {
             fold::boilerplate(stories)
@@ -314,13 +335,13 @@ impl Store {
     /// on, the new stories are folded first (under the fold index's lock, held until the
     /// transaction committed), their fold records and clusters are written in the same
     /// transaction, and a copy's alerts become edits of the chats' first messages.
-    fn admit_chunk(
+    fn admit_chunk<Q: Into<Queued>>(
         &self,
         stories: &[Story],
         range: std::ops::Range<usize>,
         now: DateTime<Utc>,
         alerting: &impl Fn(usize) -> Vec<String>,
-        enqueue: &impl Fn(usize) -> Vec<OutboxEntry>,
+        enqueue: &impl Fn(usize) -> Q,
         boilerplate: &std::collections::HashSet<&str>,
     ) -> Result<(Vec<usize>, usize, Vec<fold::Folded>), StoreError> {
         struct Prepared {
@@ -328,12 +349,16 @@ impl Store {
             keys: crate::story::DedupKeys,
             record: Vec<u8>,
             entries: Vec<Vec<u8>>,
+            /// (due ++ chat, record) of its pending digest items.
+            pending: Vec<([u8; 16], Vec<u8>)>,
         }
         let mut folding = fold::ChunkFold::begin(self);
         // Under the fold lock nothing else admits, so a key not in `seen.v1` now (nor earlier in
         // this chunk) is still unseen in the transaction: only those stories are folded.
         let mut chunk_keys: std::collections::HashSet<Key> = std::collections::HashSet::new();
         let mut prepared = Vec::with_capacity(range.len());
+        // The chunk's pending items so far: a folded copy may join a lead admitted before it.
+        let mut prepared_pending: Vec<Pending> = Vec::new();
         let mut edits_at = None;
         for index in range {
             let keys = dedup_keys(&stories[index]);
@@ -341,7 +366,10 @@ impl Store {
                 story: stories[index].clone(),
                 first_seen: now,
             };
-            let mut entries = enqueue(index);
+            let Queued {
+                mut entries,
+                mut pending,
+            } = enqueue(index).into();
             let rules = if folding.is_some() {
                 alerting(index)
             } else {
@@ -363,17 +391,35 @@ impl Store {
                     let story = (&stories[index], doc, &keys.guid, rules);
                     entries = f.story(self, index, story, entries, now)?;
                     edits_at = Some(index);
+                    if let Some(placed) = f.folded.last().filter(|p| p.index == index) {
+                        pending = self.fold_pending(pending, placed, &prepared_pending)?;
+                    }
                 }
             }
             let entries = entries
                 .iter()
                 .map(|e| encode(e, "outbox entry"))
                 .collect::<Result<Vec<_>, _>>()?;
+            prepared_pending.extend(pending.iter().cloned());
+            let pending = pending
+                .iter()
+                .map(|p| {
+                    let record = digest::PendingRecord {
+                        kind: p.kind,
+                        item: p.item.clone(),
+                    };
+                    Ok((
+                        digest::group_prefix(p.due, p.chat),
+                        encode(&record, "pending digest item")?,
+                    ))
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
             prepared.push(Prepared {
                 index,
                 keys,
                 record: encode(&record, "story")?,
                 entries,
+                pending,
             });
         }
         // The chunk's edits go out after its first messages, with the last story folded.
@@ -411,8 +457,9 @@ impl Store {
             &self.tg.outbox,
             &self.fold.prints,
             &self.fold.clusters,
+            &self.digest.pending,
         )
-            .transaction(|(seen, kept, outbox, prints, clusters)| {
+            .transaction(|(seen, kept, outbox, prints, clusters, digests)| {
                 let mut new = Vec::new();
                 let mut queued = 0;
                 for p in &prepared {
@@ -435,7 +482,12 @@ impl Store {
                         for entry in &p.entries {
                             outbox.insert(&outbox.generate_id()?.to_be_bytes()[..], &entry[..])?;
                         }
-                        queued += p.entries.len();
+                        for (group, record) in &p.pending {
+                            let mut k = group.to_vec();
+                            k.extend_from_slice(&digests.generate_id()?.to_be_bytes());
+                            digests.insert(k, &record[..])?;
+                        }
+                        queued += p.entries.len() + p.pending.len();
                         new.push(p.index);
                     }
                 }
@@ -448,6 +500,9 @@ impl Store {
                 Ok::<_, ConflictableTransactionError<Infallible>>((new, queued))
             });
         let (new, queued) = result.map_err(tx_error)?;
+        if prepared.iter().any(|p| !p.pending.is_empty()) {
+            self.digest.wake.notify_one();
+        }
         let folded = folding.map(fold::ChunkFold::commit).unwrap_or_default();
         Ok((new, queued, folded))
     }

@@ -23,8 +23,10 @@
 //!
 //! An alert entry's body is a [`crate::deliver::Alert`] (the one alert type; its serde shape is
 //! this tree's record shape and is pinned by `entries_encoded_before_the_one_alert_type_decode`).
-//! Routing an alert to chats is `deliver::route`'s; rendering and splitting into messages are
-//! `telegram`'s.
+//! A digest entry's body is a [`DigestBody`] (the items of one chat's digest, see
+//! `store::digest`), under its digest id as `story`. Routing an alert to chats is
+//! `deliver::route`'s; rendering and splitting into messages are `telegram`'s (a digest's
+//! through `digest::render`).
 //!
 //! Must not: know about teloxide, HTTP, rendering or the rule matcher. Records are plain data.
 
@@ -85,6 +87,37 @@ pub enum Body {
     /// A later copy of a story the chat already has: its message is edited to name the other
     /// outlets (issue 14, see `store::fold`).
     Fold(Box<Fold>),
+    /// One chat's digest for one due time (issue 15, see `store::digest`): the items collected
+    /// for it, rendered by `digest::render::html` when it is sent.
+    Digest(Box<DigestBody>),
+}
+
+/// A digest as queued: what `digest::Digest` needs, with the chat's zone by name (IANA).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DigestBody {
+    #[serde(rename = "digest")]
+    pub kind: crate::digest::Kind,
+    pub due: DateTime<Utc>,
+    /// The chat's IANA zone when the digest was made (`None`: the config's).
+    #[serde(default)]
+    pub tz: Option<String>,
+    pub items: Vec<crate::digest::Item>,
+}
+
+impl DigestBody {
+    /// The digest to render, in its zone (`default` when it has none or an unknown one).
+    pub fn digest(&self, default: chrono_tz::Tz) -> crate::digest::Digest {
+        crate::digest::Digest {
+            kind: self.kind,
+            due: self.due,
+            tz: self
+                .tz
+                .as_deref()
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(default),
+            items: self.items.clone(),
+        }
+    }
 }
 
 /// An edit of the message a chat got for a cluster: the message's own alert, rendered again
@@ -144,6 +177,10 @@ pub struct OutboxEntry {
     /// Failed attempts of any kind, for logs and `/status`.
     #[serde(default)]
     pub attempts: u32,
+    /// Sent with `disable_notification` (quiet hours in mode silent). Not written when false,
+    /// so entries encode as they did before it existed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub silent: bool,
 }
 
 impl OutboxEntry {
@@ -189,7 +226,19 @@ impl OutboxEntry {
             in_flight: false,
             ambiguous: 0,
             attempts: 0,
+            silent: false,
         }
+    }
+
+    /// A chat's digest, under its digest id (`story`: see `store::digest::digest_id`), so
+    /// `sent.v1` keeps it from ever being sent twice.
+    pub fn digest(chat: i64, id: &Key, body: DigestBody, now: DateTime<Utc>) -> OutboxEntry {
+        OutboxEntry::new(
+            chat,
+            Some(hex::encode(id)),
+            Body::Digest(Box::new(body)),
+            now,
+        )
     }
 }
 
@@ -213,6 +262,20 @@ pub struct Subscription {
     /// forbidden); nothing is queued for it until the chat talks to the bot again.
     #[serde(default)]
     pub ended: Option<Ended>,
+    /// Rule name → how its matches reach this chat; a rule not named here is instant (so
+    /// records written before digests decode and stay instant). Not written when empty.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub delivery: BTreeMap<String, crate::digest::schedule::Delivery>,
+}
+
+/// A chat's own delivery preferences (`prefs.v1`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChatPrefs {
+    /// IANA zone name; `None`: the config's `[schedule] timezone`.
+    #[serde(default)]
+    pub tz: Option<String>,
+    #[serde(default)]
+    pub quiet: Option<crate::digest::schedule::Quiet>,
 }
 
 impl Subscription {
@@ -534,6 +597,7 @@ impl Store {
         if let Some(sub) = self.subscription(old)? {
             let mut merged = self.subscription(new)?.unwrap_or_default();
             merged.rules.extend(sub.rules);
+            merged.delivery.extend(sub.delivery);
             merged.paused = sub.paused;
             self.set_subscription(new, &merged)?;
             self.tg.subs.remove(chat_key(old))?;

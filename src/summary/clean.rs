@@ -32,7 +32,7 @@ pub(crate) fn clean_sentence(
     strip_bracket_groups(&mut s, stripped);
     strip_leading_marks(&mut s, stripped);
     let s = s.trim();
-    if !s.chars().any(char::is_alphanumeric) {
+    if !has_alphanumeric(s) {
         return Cleaned::Drop("no text");
     }
     // A sentence that was only a byline once its dateline is gone.
@@ -44,21 +44,21 @@ pub(crate) fn clean_sentence(
 
 /// Why a whole sentence is boilerplate, if it is.
 fn drop_reason(s: &str) -> Option<&'static str> {
-    let lower = s.to_lowercase();
-    if COPYRIGHT.iter().any(|p| lower.contains(p)) {
-        return Some("copyright");
+    let phrase = phrase_class(s);
+    match phrase {
+        Some(Phrase::Copyright) => return Some("copyright"),
+        Some(Phrase::Furniture) => return Some("page furniture"),
+        _ => {}
     }
-    if FURNITURE.iter().any(|p| lower.contains(p)) {
-        return Some("page furniture");
-    }
-    if has_email(s) {
+    // Every e-mail address has an `@`.
+    if s.contains('@') && has_email(s) {
         return Some(if is_byline(&without_emails(s)) {
             "byline"
         } else {
             "e-mail"
         });
     }
-    if lower.contains("http://") || lower.contains("https://") || lower.contains("www.") {
+    if phrase == Some(Phrase::Link) {
         return Some("link");
     }
     if is_byline(s) {
@@ -67,10 +67,87 @@ fn drop_reason(s: &str) -> Option<&'static str> {
     if is_cut_off(s) {
         return Some("cut-off");
     }
-    if !s.chars().any(char::is_alphanumeric) {
+    if !has_alphanumeric(s) {
         return Some("no text");
     }
     None
+}
+
+/// What a phrase of [`COPYRIGHT`], [`FURNITURE`] or [`LINKS`] marks; ordered by precedence.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Phrase {
+    Copyright,
+    Furniture,
+    Link,
+}
+
+const LINKS: &[&str] = &["http://", "https://", "www."];
+
+/// One automaton over every phrase, matched ASCII-case-insensitively on the sentence as it
+/// is: the same as looking for each phrase in `s.to_lowercase()`, because the phrases are
+/// lower case and the only other characters whose lower case is in a phrase are `Ⓒ` (→ `ⓒ`,
+/// added as a phrase) and the Kelvin sign `K` (→ `k`, such sentences take the slow path).
+/// `İ` lower-cases to `i` plus a combining dot, which no phrase has after an `i`.
+struct Phrases {
+    automaton: aho_corasick::AhoCorasick,
+    /// Phrase → its class.
+    class: Vec<Phrase>,
+}
+
+static PHRASES: std::sync::LazyLock<Option<Phrases>> = std::sync::LazyLock::new(|| {
+    let mut class = Vec::new();
+    let mut patterns: Vec<&str> = Vec::new();
+    for (list, c) in [
+        (COPYRIGHT, Phrase::Copyright),
+        (&["Ⓒ"][..], Phrase::Copyright),
+        (FURNITURE, Phrase::Furniture),
+        (LINKS, Phrase::Link),
+    ] {
+        patterns.extend(list.iter().copied());
+        class.extend(std::iter::repeat_n(c, list.len()));
+    }
+    let automaton = aho_corasick::AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(&patterns)
+        .ok()?;
+    Some(Phrases { automaton, class })
+});
+
+/// The first class (by precedence) of the phrases `s.to_lowercase()` contains.
+fn phrase_class(s: &str) -> Option<Phrase> {
+    match &*PHRASES {
+        Some(p) if !s.contains('\u{212A}') => p
+            .automaton
+            .find_overlapping_iter(s)
+            .filter_map(|m| p.class.get(m.pattern().as_usize()).copied())
+            .min(),
+        _ => phrase_class_lowercased(s),
+    }
+}
+
+/// [`phrase_class`] by definition: each phrase looked for in the lower-cased sentence.
+fn phrase_class_lowercased(s: &str) -> Option<Phrase> {
+    let lower = s.to_lowercase();
+    [
+        (COPYRIGHT, Phrase::Copyright),
+        (FURNITURE, Phrase::Furniture),
+        (LINKS, Phrase::Link),
+    ]
+    .into_iter()
+    .find(|(list, _)| list.iter().any(|p| lower.contains(p)))
+    .map(|(_, c)| c)
+}
+
+/// Whether `s` has a letter or digit (`char::is_alphanumeric`), with ASCII and Hangul
+/// syllables decided without the Unicode tables.
+fn has_alphanumeric(s: &str) -> bool {
+    s.chars().any(|c| {
+        if c.is_ascii() {
+            c.is_ascii_alphanumeric()
+        } else {
+            ('\u{AC00}'..='\u{D7A3}').contains(&c) || c.is_alphanumeric()
+        }
+    })
 }
 
 const COPYRIGHT: &[&str] = &[
@@ -124,8 +201,12 @@ const FURNITURE: &[&str] = &[
 /// `글·사진=홍길동 기자`, `By Jane Doe`.
 fn is_byline(s: &str) -> bool {
     let s = s.trim().trim_end_matches(['.', ')', ']', '】']).trim();
+    // Most sentences are longer than any byline: no word list for them.
+    if s.split_whitespace().nth(6).is_some() {
+        return false;
+    }
     let words: Vec<&str> = s.split_whitespace().collect();
-    if words.is_empty() || words.len() > 6 {
+    if words.is_empty() {
         return false;
     }
     let last = words[words.len() - 1];
@@ -395,6 +476,7 @@ pub(crate) fn is_terminated(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Strategy;
 
     fn clean(s: &str) -> Result<String, &'static str> {
         match clean_sentence(s, &mut Vec::new()) {
@@ -482,6 +564,33 @@ mod tests {
                 want.map_err(|e| e),
                 "input: {input:?}"
             );
+        }
+    }
+
+    proptest::proptest! {
+        /// The automaton finds what looking for each phrase in the lower-cased text finds.
+        #[test]
+        fn phrases_as_if_lowercased(
+            parts in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::sample::select(
+                        COPYRIGHT.iter().chain(FURNITURE).chain(LINKS).copied().collect::<Vec<_>>()
+                    ).prop_map(str::to_uppercase),
+                    proptest::sample::select(
+                        COPYRIGHT.iter().chain(FURNITURE).chain(LINKS).copied().collect::<Vec<_>>()
+                    ).prop_map(str::to_string),
+                    proptest::sample::select(vec![
+                        "Ⓒ", "\u{212A}", "İ", "ı", "ẞ", "ＣＯＰＹ", " ", "기사", "제보", "http", "://",
+                    ]).prop_map(str::to_string),
+                    "\\PC{0,6}",
+                ],
+                0..6,
+            )
+        ) {
+            let s: String = parts.concat();
+            proptest::prop_assert!(phrase_class(&s) == phrase_class_lowercased(&s), "{:?}", s);
+            let alnum = s.chars().any(char::is_alphanumeric);
+            proptest::prop_assert_eq!(has_alphanumeric(&s), alnum, "{:?}", s);
         }
     }
 

@@ -4,8 +4,10 @@
 //!
 //! Owns: choosing the text source, HTML → text for summaries (`html`), sentence splitting
 //! (`split`), boilerplate removal (`clean`), ranking (`rank`), fitting the budget, and the pure
-//! halves of article fetching (`decode_html`, `extract_article`). It must not fetch pages,
-//! log, or know about feeds, rules or delivery.
+//! halves of article fetching (`decode_html`, `extract_article`), and finding a story's matched
+//! terms in its text (`query`). It must not fetch pages, log, or know about feeds or delivery;
+//! of rules it knows only the matched terms it is given, and finds them with the rules' own
+//! normalisation and word boundaries.
 //!
 //! How a summary is made:
 //! 1. Sources, best first: the extracted article text, `content:encoded`, the description,
@@ -18,6 +20,13 @@
 //!    best first while they fit the budget, skipping near-duplicates of one already taken; the
 //!    chosen ones are printed in their original order, joined by a space. Only a source's first
 //!    200 sentences are considered (ranking is quadratic in their number).
+//!    Query-aware ([`Options::terms`], the terms the story's rules matched): first the
+//!    sentence that carries the most distinct matched terms and fits the budget (ties: the
+//!    better ranked), then, while a term some fitting sentence carries is not shown yet, the
+//!    one carrying the most of those; then the others as above. So the summary shows why the
+//!    story matched. When no sentence carries a term (a title-only hit) nothing changes, and
+//!    when the ranking would have taken those sentences anyway the summary is the same as
+//!    without terms.
 //! 4. Fallbacks, so that any usable text gives a non-empty summary: when no sentence of the
 //!    source fits, a fitting sentence of a later source (not the title) is used; failing that,
 //!    the title if it fits; as a last resort, the source's best sentence cut at the last word
@@ -25,10 +34,12 @@
 
 mod clean;
 mod html;
+pub mod query;
 pub mod rank;
 mod split;
 
 pub use html::{Article, decode_html, extract_article, html_to_text};
+pub use query::Terms;
 pub use rank::{Rank, Tokens};
 pub use split::split_sentences;
 
@@ -48,6 +59,8 @@ pub struct ScoredSentence {
     pub text: String,
     pub score: f64,
     pub chosen: bool,
+    /// How many distinct matched terms ([`Options::terms`]) it carries.
+    pub terms: usize,
 }
 
 /// Text removed as boilerplate, and why (`"dateline"`, `"byline"`, `"e-mail"`, `"copyright"`,
@@ -74,11 +87,14 @@ pub struct Explanation {
 }
 
 /// Options beyond the budget; [`Default`] is what [`summarize`] uses.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Options {
     pub rank: Rank,
     /// A candidate whose similarity to an already chosen sentence exceeds this is skipped.
     pub redundancy: f64,
+    /// The terms the story's rules matched: the sentence carrying most of them is kept (see
+    /// the module docs, step 3). Empty (the default): the summary ignores the rules.
+    pub terms: Terms,
 }
 
 impl Default for Options {
@@ -86,6 +102,7 @@ impl Default for Options {
         Self {
             rank: Rank::default(),
             redundancy: 0.6,
+            terms: Terms::default(),
         }
     }
 }
@@ -140,7 +157,8 @@ pub fn explain_with(input: &SummaryInput, max_chars: usize, options: &Options) -
     };
     let refs: Vec<&str> = kept.iter().map(String::as_str).collect();
     let scores = rank::scores(&refs, &title, &options.rank);
-    let chosen = choose(&refs, &scores, max_chars, options);
+    let carried: Vec<Vec<usize>> = refs.iter().map(|s| options.terms.found_in(s)).collect();
+    let chosen = choose(&refs, &scores, &carried, max_chars, options);
     let mut summary = join(&refs, &chosen);
     let mut fallback_used = None;
     if summary.is_empty() {
@@ -156,6 +174,7 @@ pub fn explain_with(input: &SummaryInput, max_chars: usize, options: &Options) -
             text: (*text).to_owned(),
             score,
             chosen: chosen.contains(&i),
+            terms: carried[i].len(),
         })
         .collect();
     Explanation {
@@ -208,15 +227,49 @@ fn chars(s: &str) -> usize {
     s.chars().count()
 }
 
-/// Indices of the chosen sentences, ascending: best score first while the budget allows.
-fn choose(sentences: &[&str], scores: &[f64], max_chars: usize, options: &Options) -> Vec<usize> {
+/// Indices of the chosen sentences, ascending. First the sentences that show the matched
+/// terms (`carried`: each sentence's term indices): while some term is not shown yet, the
+/// sentence that still fits and carries the most terms not yet shown (ties: the better
+/// ranked). Then the others, best score first while the budget allows, skipping
+/// near-duplicates. When the ranking alone would have taken those first sentences, the result
+/// is the same as without terms (they fit with the others, and none is a near-duplicate).
+fn choose(
+    sentences: &[&str],
+    scores: &[f64],
+    carried: &[Vec<usize>],
+    max_chars: usize,
+    options: &Options,
+) -> Vec<usize> {
     let mut order: Vec<usize> = (0..sentences.len()).collect();
     order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
     let mut chosen: Vec<usize> = Vec::new();
     let mut used = 0;
+    let cost = |chosen: &[usize], i: usize| chars(sentences[i]) + usize::from(!chosen.is_empty());
+    let mut shown: Vec<usize> = Vec::new();
+    loop {
+        let mut best: Option<(usize, usize)> = None;
+        for &i in &order {
+            if chosen.contains(&i) || used + cost(&chosen, i) > max_chars {
+                continue;
+            }
+            let new = carried[i].iter().filter(|t| !shown.contains(t)).count();
+            // `order` is best first: a later sentence must carry strictly more.
+            if new > 0 && best.is_none_or(|(n, _)| new > n) {
+                best = Some((new, i));
+            }
+        }
+        let Some((_, i)) = best else {
+            break;
+        };
+        used += cost(&chosen, i);
+        chosen.push(i);
+        shown.extend(&carried[i]);
+    }
     for i in order {
-        let len = chars(sentences[i]);
-        let cost = if chosen.is_empty() { len } else { len + 1 };
+        if chosen.contains(&i) {
+            continue;
+        }
+        let cost = cost(&chosen, i);
         if used + cost > max_chars {
             continue;
         }

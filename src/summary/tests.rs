@@ -304,3 +304,173 @@ fn a_plain_title_with_angle_brackets_survives_as_the_summary() {
     let got = summarize(&input("History of the <blink> tag", ""), 280);
     assert_eq!(got, "History of the <blink> tag");
 }
+
+/// The seed story (`tests/data/summaries/seed/`): its title and text.
+fn seed_story() -> (&'static str, &'static str) {
+    let raw = include_str!("../../tests/data/summaries/seed/openai-korea.txt");
+    raw.split_once("\n\n").expect("title, blank line, text")
+}
+
+/// The terms `query` matched on a story, as the pipeline passes them.
+fn matched_terms(query: &str, title: &str, text: &str) -> Terms {
+    let rules = crate::rules::RuleSet::from_queries([("r", query)]).expect("query parses");
+    let doc = crate::rules::Doc {
+        feed: "yna",
+        title,
+        summary: text,
+        content: "",
+    };
+    let matches = rules.match_doc(&doc);
+    assert!(!matches.is_empty(), "{query} must match {title}");
+    Terms::of_hits(matches.iter().map(|m| (&m.matched[..], &m.via[..])))
+}
+
+const DEEPSEEK_SENTENCE: &str = "중국 딥시크가 저가 모델로 추격하는 가운데 업계는 한국 기업들과의 제휴가 승부를 가를 것으로 본다.";
+
+/// Issue 15: under `OpenAI AND "한국 기업"` the summary dropped the one sentence that says why
+/// the story matched (딥시크 … 한국 기업들과의).
+#[test]
+fn the_seed_story_keeps_the_sentence_with_the_matched_terms() {
+    let (title, text) = seed_story();
+    let i = input(title, text);
+    let plain = explain(&i, 280);
+    assert!(
+        !plain.summary.contains("딥시크"),
+        "the seed no longer shows the problem: {}",
+        plain.summary
+    );
+    let options = Options {
+        terms: matched_terms("OpenAI AND \"한국 기업\"", title, text),
+        ..Options::default()
+    };
+    let ex = explain_with(&i, 280, &options);
+    assert!(ex.summary.contains(DEEPSEEK_SENTENCE), "{}", ex.summary);
+    assert!(
+        ex.summary.starts_with("미국 인공지능(AI) 기업 오픈AI가"),
+        "{}",
+        ex.summary
+    );
+    assert_eq!(problems(&ex, 280), Vec::<String>::new(), "{}", ex.summary);
+    let carried: Vec<(usize, &str)> = ex
+        .sentences
+        .iter()
+        .filter(|s| s.terms > 0)
+        .map(|s| (s.terms, s.text.as_str()))
+        .collect();
+    assert_eq!(
+        carried.len(),
+        6,
+        "five 오픈AI sentences and the 딥시크 one: {carried:?}"
+    );
+    // A budget for two sentences: each term still shown, by its best-ranked sentence.
+    let budget = DEEPSEEK_SENTENCE.chars().count() + 60;
+    let ex = explain_with(&i, budget, &options);
+    assert_eq!(
+        ex.summary,
+        format!(
+            "미국 인공지능(AI) 기업 오픈AI가 서울에 아시아 첫 사무소를 열고 국내 시장 공략에 \
+             본격적으로 나섰다. {DEEPSEEK_SENTENCE}"
+        )
+    );
+}
+
+#[test]
+fn the_sentence_with_most_distinct_terms_wins() {
+    let text = "삼성전자가 새 칩을 공개했다. 애플도 새 칩을 공개했다. \
+                날씨는 맑았다. 삼성전자와 애플이 나란히 칩을 내놓아 경쟁이 붙었다.";
+    let mut terms = Terms::new();
+    terms.add("삼성전자", None);
+    terms.add("애플", None);
+    let options = Options {
+        terms,
+        ..Options::default()
+    };
+    let both = "삼성전자와 애플이 나란히 칩을 내놓아 경쟁이 붙었다.";
+    let ex = explain_with(&input("칩 공개", text), both.chars().count(), &options);
+    assert_eq!(ex.summary, both);
+}
+
+/// A hit in the title only needs nothing: no sentence carries the term, the summary is the
+/// plain one. And terms the ranking shows anyway change nothing.
+#[test]
+fn title_only_hits_and_terms_already_shown_change_nothing() {
+    let (title, text) = seed_story();
+    let i = input(title, text);
+    for (query, budget) in [
+        ("title:\"아시아 첫 사무소\"", 280),
+        ("오픈AI", 280),
+        ("오픈AI", 120),
+    ] {
+        let terms = matched_terms(query, title, text);
+        let ex = explain_with(
+            &i,
+            budget,
+            &Options {
+                terms,
+                ..Options::default()
+            },
+        );
+        assert_eq!(ex.summary, explain(&i, budget).summary, "{query}");
+    }
+}
+
+/// Every item of the real feeds under a rule drawn from its title (its longest word): clean
+/// summaries, and a sentence carrying the term whenever one fits.
+#[test]
+fn real_feeds_with_title_rules_give_clean_summaries_that_show_the_term() {
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for (name, bytes) in FEEDS {
+        for (title, description, content) in feed_items(bytes) {
+            let Some(word) = title
+                .split_whitespace()
+                .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
+                .filter(|w| w.chars().count() >= 2 && w.chars().all(char::is_alphanumeric))
+                .max_by_key(|w| w.chars().count())
+            else {
+                continue;
+            };
+            let query = format!("\"{word}\"");
+            let rules = crate::rules::RuleSet::from_queries([("r", query.as_str())])
+                .expect("a quoted word parses");
+            let doc = crate::rules::Doc {
+                feed: name,
+                title: &title,
+                summary: &description,
+                content: content.as_deref().unwrap_or(""),
+            };
+            let matches = rules.match_doc(&doc);
+            let options = Options {
+                terms: Terms::of_hits(matches.iter().map(|m| (&m.matched[..], &m.via[..]))),
+                ..Options::default()
+            };
+            let i = SummaryInput {
+                title: &title,
+                description: &description,
+                content: content.as_deref(),
+                article: None,
+            };
+            for max in [280, 120] {
+                let ex = explain_with(&i, max, &options);
+                checked += 1;
+                let p = problems(&ex, max);
+                if !p.is_empty() {
+                    failures.push(format!("{name} [{max}] {p:?}: {:?}", ex.summary));
+                }
+                let fits = ex
+                    .sentences
+                    .iter()
+                    .any(|s| s.terms > 0 && s.text.chars().count() <= max);
+                let shown = ex.sentences.iter().any(|s| s.terms > 0 && s.chosen);
+                if ex.fallback.is_none() && fits && !shown {
+                    failures.push(format!(
+                        "{name} [{max}] {word:?} not shown: {:?}",
+                        ex.summary
+                    ));
+                }
+            }
+        }
+    }
+    assert!(checked > 400, "{checked}");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -32,6 +32,18 @@ pub struct SendMessage<'a> {
     /// Telegram Stars paid broadcasts: up to 1000 messages/s, charged per message above 30/s.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub allow_paid_broadcast: bool,
+    /// Quiet hours in mode silent: the message arrives without a sound.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub disable_notification: bool,
+    /// Digests turn link previews off (a preview of the first link would hide the list).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link_preview_options: Option<LinkPreviewOptions>,
+}
+
+/// Bot API `LinkPreviewOptions`: only what kkachi sets.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct LinkPreviewOptions {
+    pub is_disabled: bool,
 }
 
 /// `editMessageText`'s body: only what kkachi sets.
@@ -143,12 +155,16 @@ fn network(e: reqwest::Error) -> Failure {
 }
 
 /// The error and its sources on one line (reqwest's own text is terse: "error sending request").
-fn error_text(e: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn error_text(e: &(dyn std::error::Error + 'static)) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
+        // Wrappers (teloxide's `RequestError::Network`) repeat their source's text.
+        let more = s.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
         source = s.source();
     }
     text
@@ -336,10 +352,21 @@ mod tests {
             text: "<b>x</b>",
             parse_mode: Some("HTML"),
             allow_paid_broadcast: false,
+            disable_notification: false,
+            link_preview_options: None,
         };
         assert_eq!(
             serde_json::to_string(&body).expect("json"),
             r#"{"chat_id":-5,"text":"<b>x</b>","parse_mode":"HTML"}"#
+        );
+        let digest = SendMessage {
+            disable_notification: true,
+            link_preview_options: Some(LinkPreviewOptions { is_disabled: true }),
+            ..body.clone()
+        };
+        assert_eq!(
+            serde_json::to_string(&digest).expect("json"),
+            r#"{"chat_id":-5,"text":"<b>x</b>","parse_mode":"HTML","disable_notification":true,"link_preview_options":{"is_disabled":true}}"#
         );
         let paid = SendMessage {
             parse_mode: None,
@@ -371,6 +398,8 @@ mod tests {
             text: "x",
             parse_mode: None,
             allow_paid_broadcast: false,
+            disable_notification: false,
+            link_preview_options: None,
         };
         match Api::new(&bot).send_message(&body).await {
             Err(Failure::Unreachable(text)) => assert!(!text.contains("SECRET"), "{text}"),

@@ -3,7 +3,11 @@
 //!
 //! Every piece of feed text is escaped (`&`, `<`, `>` and `"`, so the same function is safe in
 //! text and inside `href="…"`); the only tags are the template's own `b`, `i`, `a href` and
-//! `code`, all in Telegram's allowed set.
+//! `code`, all in Telegram's allowed set. In an alert's summary, the terms its rules matched
+//! (and the forms they hit through) are bold: found in the unescaped text with the rules' own
+//! normalisation and word boundaries (`summary::Terms`), then each piece escaped on its own, so
+//! a `<b>` never lands inside an entity or a tag. The title is bold and a link already, so
+//! nothing is marked in it.
 //!
 //! Lengths are counted in UTF-16 code units over the *raw* message (markup and entities
 //! included). Telegram counts the text after parsing, which is never longer, so a chunk within
@@ -20,6 +24,7 @@ use chrono_tz::Tz;
 use crate::deliver::Alert;
 use crate::store::fold::Outlet;
 use crate::store::outbox::{Body, Fold, OutboxEntry, Part};
+use crate::summary::Terms;
 
 /// Telegram's message length limit in UTF-16 code units.
 pub const MESSAGE_LIMIT: usize = 4096;
@@ -53,6 +58,7 @@ pub fn html(body: &Body, tz: Tz) -> String {
         Body::Alert(a) => alert_html(a, tz),
         Body::Notice { text } => escape(text),
         Body::Fold(f) => fold_html(f, tz),
+        Body::Digest(d) => crate::digest::render::html(&d.digest(tz)).join("\n\n"),
     }
 }
 
@@ -62,10 +68,11 @@ pub fn plain(body: &Body, tz: Tz) -> String {
         Body::Alert(a) => alert_plain(a, tz),
         Body::Notice { text } => text.clone(),
         Body::Fold(f) => fold_plain(f, tz),
+        Body::Digest(d) => crate::digest::render::text(&d.digest(tz)),
     }
 }
 
-fn linkable(url: &str) -> bool {
+pub(crate) fn linkable(url: &str) -> bool {
     let lower = url.to_ascii_lowercase();
     (lower.starts_with("https://") || lower.starts_with("http://")) && url.len() <= 2048
 }
@@ -76,7 +83,7 @@ fn when(a: &Alert, tz: Tz) -> String {
         .unwrap_or_else(|| "time unknown".to_string())
 }
 
-fn title(a: &Alert) -> &str {
+pub(crate) fn title(a: &Alert) -> &str {
     if a.title.trim().is_empty() {
         "(untitled)"
     } else {
@@ -92,6 +99,8 @@ fn title(a: &Alert) -> &str {
 ///
 /// 🔎 <b>RULE</b>: <code>TERM</code>, <code>TERM</code>
 /// ```
+///
+/// In SUMMARY, every occurrence of a matched term is `<b>…</b>`.
 pub fn alert_html(a: &Alert, tz: Tz) -> String {
     let mut s = String::new();
     if linkable(&a.url) {
@@ -110,8 +119,9 @@ pub fn alert_html(a: &Alert, tz: Tz) -> String {
     ));
     let summary = trim_words(a.summary.trim(), SUMMARY_MAX_CHARS);
     if !summary.is_empty() {
+        let terms = Terms::of_hits(a.rules.iter().map(|h| (&h.matched[..], &h.via[..])));
         s.push('\n');
-        s.push_str(&escape(&summary));
+        s.push_str(&bold_terms(&summary, &terms));
         s.push('\n');
     }
     if !a.rules.is_empty() {
@@ -140,6 +150,21 @@ pub fn alert_html(a: &Alert, tz: Tz) -> String {
     }
     s.truncate(s.trim_end().len());
     s
+}
+
+/// `text` escaped, with `<b>…</b>` around each occurrence of a term (overlapping ones merged).
+fn bold_terms(text: &str, terms: &Terms) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut at = 0;
+    for r in terms.find(text) {
+        out.push_str(&escape(&text[at..r.start]));
+        out.push_str("<b>");
+        out.push_str(&escape(&text[r.clone()]));
+        out.push_str("</b>");
+        at = r.end;
+    }
+    out.push_str(&escape(&text[at..]));
+    out
 }
 
 /// An edited message: the last part of the message as it was sent (an alert split in several
@@ -232,7 +257,7 @@ pub fn alert_plain(a: &Alert, tz: Tz) -> String {
 
 /// At most `max` characters, cut after a sentence end or at a space when one is in the last
 /// third, with `…` when something was cut.
-fn trim_words(s: &str, max: usize) -> String {
+pub(crate) fn trim_words(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         return s.to_string();
     }
@@ -695,6 +720,97 @@ mod tests {
                 assert!(["b", "i", "a", "code"].contains(&name), "tag {name}");
             }
         }
+    }
+
+    /// The summary line of an alert whose one rule matched `terms` (`via`: the forms they hit
+    /// through).
+    fn summary_line(summary: &str, terms: &[&str], via: Vec<crate::rules::Via>) -> String {
+        let mut a = record();
+        a.summary = summary.into();
+        a.rules = vec![RuleHit {
+            rule: "r".into(),
+            matched: terms.iter().map(|t| t.to_string()).collect(),
+            via,
+        }];
+        let html = alert_html(&a, chrono_tz::UTC);
+        html.lines().nth(3).unwrap_or_default().to_string()
+    }
+
+    #[test]
+    fn matched_terms_are_bold_in_the_summary() {
+        let cases: &[(&str, &[&str], &str)] = &[
+            // Korean: the term, not its particles; a phrase across a space
+            (
+                "딥시크가 한국 기업들과의 협력을 늘린다.",
+                &["\"한국 기업\"", "딥시크"],
+                "<b>딥시크</b>가 <b>한국 기업</b>들과의 협력을 늘린다.",
+            ),
+            // not inside another word
+            ("파인애플과 애플이", &["애플"], "파인애플과 <b>애플</b>이"),
+            // English, case-insensitive, as written in the text
+            (
+                "OpenAI and OPENAI, not OpenAIX.",
+                &["openai"],
+                "<b>OpenAI</b> and <b>OPENAI</b>, not OpenAIX.",
+            ),
+            // a term with `&` and `<`: escaped inside the bold, never split
+            (
+                "AT&T buys <Foo> & more",
+                &["AT&T", "<foo>"],
+                "<b>AT&amp;T</b> buys <b>&lt;Foo&gt;</b> &amp; more",
+            ),
+            // overlapping terms: one bold run
+            (
+                "한국 기업들이 온다",
+                &["한국", "\"한국 기업\"", "기업"],
+                "<b>한국 기업</b>들이 온다",
+            ),
+            // a term that is absent, and a feed term: nothing marked, text escaped
+            ("맑음 <3", &["태풍", "feed:yna"], "맑음 &lt;3"),
+        ];
+        for (summary, terms, want) in cases {
+            assert_eq!(summary_line(summary, terms, vec![]), *want, "{terms:?}");
+        }
+        // a term that hit through an alias: the form in the text is bold
+        let via = vec![crate::rules::Via {
+            term: "OpenAI".into(),
+            form: "오픈ai".into(),
+            source: crate::rules::Source::Dictionary,
+        }];
+        assert_eq!(
+            summary_line("오픈AI는 말했다.", &["OpenAI"], via),
+            "<b>오픈AI</b>는 말했다."
+        );
+    }
+
+    #[test]
+    fn plain_text_and_the_title_carry_no_marks() {
+        let mut a = record();
+        a.summary = "삼성전자가 실적을 냈다.".into();
+        let html = alert_html(&a, chrono_tz::UTC);
+        assert!(
+            html.contains("\n<b>삼성전자</b>가 실적을 냈다.\n"),
+            "{html}"
+        );
+        assert!(
+            html.contains("&quot;quotes&quot; 삼성전자 실적</a></b>"),
+            "{html}"
+        );
+        let plain = alert_plain(&a, chrono_tz::UTC);
+        assert!(plain.contains("\n삼성전자가 실적을 냈다.\n"), "{plain}");
+    }
+
+    #[test]
+    fn a_long_summary_with_bold_terms_splits_balanced() {
+        let mut a = record();
+        a.summary = "삼성전자가 실적을 냈다. ".repeat(40);
+        let html = alert_html(&a, chrono_tz::UTC);
+        let chunks = split(&html, 300, Markup::Html);
+        assert!(chunks.len() > 1);
+        for c in &chunks {
+            assert!(utf16_len(c) <= 300 && balanced(c), "{c:?}");
+        }
+        assert_eq!(visible(&chunks.concat()), visible(&html));
     }
 
     #[test]

@@ -4,6 +4,11 @@
 //! Must not: decide who gets what (that is [`crate::deliver::route()`], at admission), or sleep on a
 //! chat's flood wait in a way a restart would forget (`retry_at` is persisted).
 //!
+//! A digest (`Body::Digest`) is sent like an alert (the same in-flight marks, retries and
+//! ambiguity rules; `sent.v1` under its digest id), rendered by `digest::render::html` into
+//! its parts (split at rule boundaries) with link previews off; an entry marked `silent`
+//! (quiet hours, mode silent) goes with `disable_notification`.
+//!
 //! Several requests are in flight at once, across chats: each chat strictly in order with at
 //! most one request in flight, overall at most `max_in_flight` and within the rate limits.
 //! What may go next comes from an in-memory `Index` of the outbox (each chat's queue, the
@@ -57,11 +62,11 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::Failure;
-use super::api::{Api, EditMessageText, SendMessage};
+use super::api::{Api, EditMessageText, LinkPreviewOptions, SendMessage};
 use super::render::Split;
 use crate::config::TelegramConfig;
 use crate::metrics::Metrics;
-use crate::store::outbox::{Body, OutboxEntry, SentRecord};
+use crate::store::outbox::{Body, OutboxEntry, Part, SentRecord};
 use crate::store::{Store, StoreError};
 
 /// Message rates, from `[telegram]`.
@@ -792,6 +797,19 @@ impl Sender {
             return Ok(None);
         }
         let fresh = entry.parts.is_empty();
+        if fresh && let Body::Digest(d) = &entry.body {
+            // Split at rule boundaries by the digest renderer, not by the alert splitter.
+            entry.parts = crate::digest::render::html(&d.digest(self.settings.timezone))
+                .into_iter()
+                .map(|text| Part { text, plain: false })
+                .collect();
+            if entry.parts.is_empty() {
+                tracing::info!(chat, story = ?entry.story, "an empty digest; not sent");
+                self.store.drop_outbox_entry(seq)?;
+                self.index.remove(seq, now);
+                return Ok(None);
+            }
+        }
         entry.render_parts(self.settings.timezone);
         let k = entry.sent_parts.len();
         if k >= entry.parts.len() {
@@ -907,6 +925,9 @@ impl Sender {
                         text: &p.text,
                         parse_mode,
                         allow_paid_broadcast: paid,
+                        disable_notification: entry.silent,
+                        link_preview_options: matches!(entry.body, Body::Digest(_))
+                            .then_some(LinkPreviewOptions { is_disabled: true }),
                     };
                     api.send_message(&body).await
                 }

@@ -488,3 +488,181 @@ fn log_format_json_writes_one_object_per_line() {
         stdout(&out)
     );
 }
+
+/// Issue 17: `kkachi replay | head` printed "error: Broken pipe (os error 32)". A reader that
+/// stops early is not an error: the command exits quietly.
+#[test]
+fn replay_into_a_pipe_closed_early_exits_quietly() {
+    use std::io::BufRead;
+    let server = Server::start();
+    let items: Vec<(String, String, String)> = (0..1500)
+        .map(|i| {
+            (
+                format!("g{i}"),
+                format!("딥시크 소식 {i}번째: 모델 {i} 공개와 시장 반응 정리"),
+                format!("https://e.kr/{i}"),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, &str, &str)> = items
+        .iter()
+        .map(|(g, t, l)| (g.as_str(), t.as_str(), l.as_str()))
+        .collect();
+    server.feed("/f.xml", rss(&refs), "application/rss+xml");
+    let env = Env::new(
+        &[FeedSpec::new("f", server.url("/f.xml")).backfill(0)],
+        &rules(&[("deepseek", "DeepSeek")]),
+    );
+    let out = kkachi()
+        .args(["run", "--once", "--config"])
+        .arg(env.config())
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    let mut child = kkachi()
+        .args(["replay", "--since", "30d", "--format", "json", "--config"])
+        .arg(env.config())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("replay");
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut first)
+        .expect("a first line");
+    assert!(first.contains("\"rule\":\"deepseek\""), "{first}");
+    // The reader is dropped here, like `head -n 1` exiting: the pipe is closed.
+    let out = child.wait_with_output().expect("wait");
+    let err = stderr(&out);
+    assert!(
+        !err.contains("Broken pipe") && !err.contains("error"),
+        "{err}"
+    );
+    assert_eq!(out.status.code(), Some(0), "{err}");
+}
+
+/// Issue 17: `kkachi init DIR` writes a starter config and rules file that `check` accepts, and
+/// never overwrites.
+#[test]
+fn init_writes_a_starter_config_that_checks_and_refuses_to_overwrite() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let target = dir.path().join("kk");
+    let out = kkachi().arg("init").arg(&target).output().expect("init");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let config = target.join("kkachi.toml");
+    let rules = std::fs::read_to_string(target.join("rules.toml")).expect("rules.toml");
+    assert_eq!(rules.matches("[[rules]]").count(), 2, "{rules}");
+    assert!(rules.contains("name = \"deepseek\""), "{rules}");
+    let out = kkachi()
+        .args(["check", "--config"])
+        .arg(&config)
+        .output()
+        .expect("check");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(stdout(&out).contains("2 rules"), "{}", stdout(&out));
+
+    // A second init: an error naming the file, and the user's edit is still there.
+    std::fs::write(&config, "# mine\n").expect("edit");
+    let out = kkachi().arg("init").arg(&target).output().expect("init");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("kkachi.toml already exists"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read_to_string(&config).expect("read"), "# mine\n");
+}
+
+/// Issue 17: error wording a user can act on.
+#[test]
+fn errors_say_what_to_do() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // `check` where there is no config/kkachi.toml: name --config and $KKACHI_CONFIG.
+    let out = kkachi()
+        .arg("check")
+        .current_dir(dir.path())
+        .output()
+        .expect("check");
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(
+        text.contains("--config")
+            && text.contains("$KKACHI_CONFIG")
+            && text.contains("kkachi init"),
+        "{text}"
+    );
+    // `--since 7`: a unit a person would write, not "7sec".
+    let out = kkachi()
+        .args(["replay", "--since", "7"])
+        .output()
+        .expect("replay");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("7d (days)") && !stderr(&out).contains("7sec"),
+        "{}",
+        stderr(&out)
+    );
+    // Text that starts with a dash is text.
+    let out = kkachi()
+        .args([
+            "summarize",
+            "--text",
+            "- 배기량 3리터 엔진을 얹었다. 회사는 이같이 밝혔다.",
+        ])
+        .output()
+        .expect("summarize");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = kkachi()
+        .args(["rules", "test", "배기량", "--text", "- 배기량 3리터"])
+        .output()
+        .expect("rules test");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+}
+
+/// Issue 17: a taken port names `[http] listen` and says the OS error once.
+#[test]
+fn a_taken_port_names_the_setting_once() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port();
+    let env = Env::new(&[], &rules(&[("a", "딥시크")]));
+    let cfg = std::fs::read_to_string(env.config()).expect("config");
+    let cfg = cfg.replace(
+        "[http]\nenabled = false\n",
+        &format!("[http]\nlisten = \"127.0.0.1:{port}\"\n"),
+    );
+    std::fs::write(env.config(), cfg).expect("write");
+    // The daemon (not --once, which serves no HTTP) must fail at start; bounded wait.
+    let mut child = kkachi()
+        .args(["run", "--config"])
+        .arg(env.config())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run");
+    let start = std::time::Instant::now();
+    while child.try_wait().expect("try_wait").is_none() {
+        if start.elapsed() > Duration::from_secs(30) {
+            child.kill().ok();
+            panic!("the daemon kept running on a taken port");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("[http] listen"), "{err}");
+    assert_eq!(err.matches("os error 98").count(), 1, "{err}");
+}

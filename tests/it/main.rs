@@ -3,8 +3,10 @@
 //! the daemon as a child process, the waits) lives in `support/`.
 
 mod cli;
+mod control;
 mod cluster_cli;
 mod crash_loop;
+mod digest;
 mod fake_telegram;
 mod feed_classes;
 mod fold;
@@ -12,11 +14,13 @@ mod fold_eval;
 mod fuzz;
 mod hostile;
 mod metrics;
+mod opml;
 mod poll;
 mod rules_cli;
 mod server;
 mod service;
 mod summary_cli;
+mod summary_golden;
 mod support;
 mod telegram_bot;
 mod telegram_send;

@@ -38,6 +38,7 @@ impl Running {
             metrics,
             store,
             ready,
+            control: None,
         };
         let task = tokio::spawn(http::serve(listener, state, async {
             let _ = rx.await;
@@ -147,6 +148,7 @@ async fn metrics_after_polls_and_deliveries_has_every_series() {
         ),
         delivery: kkachi::deliver::Delivery::Outbox {
             wake: sender.waker(),
+            timezone: loaded.config.schedule.timezone,
         },
         config: loaded.config.clone(),
         rules: loaded.rules.clone(),
@@ -307,8 +309,11 @@ async fn a_taken_port_is_reported_with_its_address() {
     let err = http::bind(addr).await.expect_err("the port is taken");
     let text = err.to_string();
     assert!(
-        text.starts_with(&format!("cannot listen on {addr}: ")),
+        text.starts_with(&format!(
+            "cannot listen on {addr} (the config's [http] listen): "
+        )),
         "{text}"
     );
     assert!(text.to_lowercase().contains("in use"), "{text}");
+    assert!(text.contains("choose another [http] listen"), "{text}");
 }

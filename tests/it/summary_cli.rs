@@ -1,7 +1,9 @@
 //! Summaries end to end: article pages fetched for `full_text` feeds (and refused on private
 //! addresses unless allowed), the optional LLM with its fallback, and `kkachi summarize`.
 
+use crate::fake_telegram::FakeTelegram;
 use crate::server::{Route, Server};
+use crate::support::Daemon;
 use crate::support::text;
 use crate::{Env, FeedSpec, fixture, kkachi, rules};
 
@@ -218,5 +220,142 @@ fn summarize_command_on_text_files_pages_and_urls() {
         text(&out.stdout).contains("지카바이러스"),
         "{}",
         text(&out.stdout)
+    );
+}
+
+/// The seed story of issue 15 (`tests/data/summaries/seed/`): title and text.
+fn seed_story() -> (String, String) {
+    let raw = String::from_utf8(fixture("summaries/seed/openai-korea.txt")).expect("utf-8");
+    let (title, text) = raw.split_once("\n\n").expect("title, blank line, text");
+    (title.to_string(), text.trim().to_string())
+}
+
+const SEED_QUERY: &str = "OpenAI AND \"한국 기업\"";
+const DEEPSEEK_SENTENCE: &str = "중국 딥시크가 저가 모델로 추격하는 가운데 업계는 한국 기업들과의 제휴가 승부를 가를 것으로 본다.";
+
+/// The seed story as a one-item RSS feed.
+fn seed_feed() -> String {
+    let (title, text) = seed_story();
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>t</title>\
+         <item><guid>s1</guid><title><![CDATA[{title}]]></title><link>https://news.example.kr/a/1</link>\
+         <description><![CDATA[{text}]]></description>\
+         <pubDate>Tue, 01 Dec 2026 09:00:00 +0900</pubDate></item></channel></rss>"
+    )
+}
+
+/// Issue 15: the alert's summary keeps the sentence that says why the story matched.
+#[test]
+fn an_alert_summary_keeps_the_sentence_with_the_matched_terms() {
+    let server = Server::start();
+    server.feed("/f.xml", seed_feed(), "application/rss+xml");
+    let env = Env::new(
+        &[FeedSpec::new("yna", server.url("/f.xml")).backfill(5)],
+        &rules(&[("openai-korea", SEED_QUERY)]),
+    );
+    let summary = alert_summary(&env, &[]);
+    assert!(summary.contains(DEEPSEEK_SENTENCE), "{summary}");
+    assert!(summary.chars().count() <= 280, "{summary}");
+    assert!(
+        summary.starts_with("미국 인공지능(AI) 기업 오픈AI가"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn summarize_query_keeps_the_matched_sentence_and_explains_it() {
+    let (_, story) = seed_story();
+    let run = |extra: &[&str]| {
+        let out = kkachi()
+            .args(["summarize", "--text", &story])
+            .args(extra)
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let plain = run(&[]);
+    assert!(
+        !plain.contains("딥시크"),
+        "the seed shows the problem: {plain}"
+    );
+    let aware = run(&["--query", SEED_QUERY]);
+    assert!(aware.contains(DEEPSEEK_SENTENCE), "{aware}");
+    let explained = run(&["--query", SEED_QUERY, "--explain"]);
+    assert!(
+        explained.contains(&format!("{DEEPSEEK_SENTENCE}  [1 matched]")),
+        "{explained}"
+    );
+    // A query that does not match the text: the plain summary, and a note.
+    let out = kkachi()
+        .args(["summarize", "--text", &story, "--query", "삼성전자"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(text(&out.stdout), plain);
+    assert!(
+        text(&out.stderr).contains("does not match"),
+        "{}",
+        text(&out.stderr)
+    );
+    // A query that does not parse: an error naming the column.
+    let out = kkachi()
+        .args(["summarize", "--text", &story, "--query", "OpenAI AND ("])
+        .output()
+        .expect("run");
+    assert_ne!(out.status.code(), Some(0));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("--query: column") && err.contains('^'),
+        "{err}"
+    );
+}
+
+/// Issue 15 through the fake Bot API: the message carries the sentence, its matched terms bold
+/// (the forms in the text: 오픈AI for `OpenAI`; 한국 기업 of 한국 기업들과의), the title unmarked.
+#[test]
+fn the_telegram_alert_shows_the_matched_terms_in_bold() {
+    let fake = FakeTelegram::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let feed = dir.path().join("yna.xml");
+    std::fs::write(&feed, seed_feed()).expect("feed");
+    let config = format!(
+        "rules = \"rules.toml\"\n[store]\npath = \"store\"\n[schedule]\ncron = \"0 0 1 1 *\"\n\
+         jitter = \"0s\"\n[http]\nenabled = false\n\
+         [[feeds]]\nname = \"yna\"\nurl = \"{}\"\nbackfill = 10\n",
+        feed.display()
+    );
+    std::fs::write(dir.path().join("kkachi.toml"), config).expect("config");
+    std::fs::write(
+        dir.path().join("rules.toml"),
+        format!("[[rules]]\nname = \"openai-korea\"\nquery = '{SEED_QUERY}'\nchats = [1]\n"),
+    )
+    .expect("rules");
+    let mut d = Daemon::in_dir(dir);
+    d.spawn_with_telegram(&fake, &["--once"]);
+    assert_eq!(d.wait_exit().0, Some(0), "{}", d.log());
+    let sent: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "sendmessage" && r.accepted && r.chat() == Some(1))
+        .collect();
+    assert_eq!(sent.len(), 1, "{sent:#?}\n{}", d.log());
+    let message = sent[0].text();
+    assert_eq!(sent[0].parse_mode(), Some("HTML"));
+    assert!(
+        message.contains(
+            "중국 딥시크가 저가 모델로 추격하는 가운데 업계는 <b>한국 기업</b>들과의 제휴가 \
+             승부를 가를 것으로 본다."
+        ),
+        "{message}"
+    );
+    assert!(
+        message.contains("\n미국 인공지능(AI) 기업 <b>오픈AI</b>가 서울에"),
+        "{message}"
+    );
+    assert!(
+        message
+            .contains(">오픈AI, 서울에 아시아 첫 사무소…&quot;한국 시장 성장 빨라&quot;</a></b>"),
+        "{message}"
     );
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kkachi::config::Access;
+use kkachi::digest::schedule::Delivery;
 use kkachi::store::Store;
 use kkachi::store::outbox::Subscription;
 use kkachi::telegram::bot::{self, BotTask, Ctx, Settings};
@@ -229,6 +230,11 @@ struct Harness {
 
 impl Harness {
     fn start(access: Access, allow: &[i64], admins: &[i64]) -> Harness {
+        Harness::start_with(access, allow, admins, Delivery::Instant)
+    }
+
+    /// [`Harness::start`] with a `[delivery] default`.
+    fn start_with(access: Access, allow: &[i64], admins: &[i64], delivery: Delivery) -> Harness {
         let fake = FakeTelegram::start();
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Arc::new(Store::open(&dir.path().join("store")).expect("store"));
@@ -244,6 +250,7 @@ impl Harness {
                 allow: allow.to_vec(),
                 admins: admins.to_vec(),
                 timezone: chrono_tz::Asia::Seoul,
+                delivery,
                 feeds: vec!["yna".into()],
                 poll_timeout: Duration::from_secs(2),
             },
@@ -357,7 +364,8 @@ async fn commands_are_registered_and_unknown_ones_get_help() {
             "list",
             "pause",
             "resume",
-            "status"
+            "status",
+            "settings"
         ]
     );
     assert_eq!(h.rules_of(42), ["ai"]);
@@ -640,6 +648,237 @@ async fn in_a_group_only_administrators_and_kkachi_admins_change_subscriptions()
     h.stop().await;
 }
 
+// ---- /settings -------------------------------------------------------------------------------
+
+/// Waits until `method` has been called `n` times.
+async fn wait_count(fake: &FakeTelegram, method: &str, n: usize) -> bool {
+    fake.wait_for(WAIT, |r| {
+        r.iter().filter(|r| r.method == method).count() >= n
+    })
+    .await
+}
+
+/// Taps `data` on message `id` and returns the edit it caused (the `n`-th edit).
+async fn tap_and_edit(fake: &FakeTelegram, chat: i64, id: i64, data: &str, n: usize) -> Request {
+    fake.inject_update(tap(chat, chat, id, data));
+    assert!(
+        wait_count(fake, "editmessagetext", n).await,
+        "no edit after {data}"
+    );
+    assert!(
+        wait_count(fake, "answercallbackquery", n).await,
+        "{data} not answered"
+    );
+    let edit = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "editmessagetext")
+        .nth(n - 1)
+        .expect("edit");
+    assert_eq!(
+        edit.body["message_id"], id,
+        "{data}: another message was edited"
+    );
+    assert_eq!(edit.chat(), Some(chat));
+    assert_eq!(check_telegram_html(edit.text()), Ok(()), "{}", edit.text());
+    for b in buttons(&edit) {
+        assert!(b.len() <= 64, "{b}");
+    }
+    edit
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_taps_change_delivery_and_quiet_hours_by_editing_one_message() {
+    let h = Harness::start(Access::Open, &[], &[]);
+    let fake = &h.fake;
+    ask(fake, 42, 42, "/subscribe ai chips").await;
+    let reply = ask(fake, 42, 42, "/settings").await;
+    assert!(
+        reply.text().contains("• <b>chips</b> — instant"),
+        "{}",
+        reply.text()
+    );
+    let first = buttons(&reply);
+    for d in ["c:r:0", "c:r:1", "c:z:0", "c:z:5", "c:q:0", "c:q:1"] {
+        assert!(first.contains(&d.to_string()), "{d} missing from {first:?}");
+    }
+    assert!(first.iter().all(|b| b.len() <= 64), "{first:?}");
+    let id = fake.delivered().len() as i64;
+    let messages = sent_to(&fake.requests(), 42).len();
+    let mode = |h: &Harness| {
+        h.store
+            .subscription(42)
+            .expect("store")
+            .expect("subscription")
+            .delivery
+            .get("chips")
+            .map(ToString::to_string)
+    };
+
+    let edit = tap_and_edit(fake, 42, id, "c:r:1", 1).await;
+    assert!(edit.text().contains("Settings · chips"), "{}", edit.text());
+    assert!(buttons(&edit).contains(&"c:d:1:h".to_string()));
+    let edit = tap_and_edit(fake, 42, id, "c:d:1:d0900", 2).await;
+    assert_eq!(mode(&h).as_deref(), Some("daily 09:00"));
+    assert!(buttons(&edit).contains(&"c:d:1:d1800".to_string()));
+    tap_and_edit(fake, 42, id, "c:d:1:d1800", 3).await;
+    assert_eq!(mode(&h).as_deref(), Some("daily 18:00"));
+    let edit = tap_and_edit(fake, 42, id, "c:d:1:w01800", 4).await;
+    assert_eq!(mode(&h).as_deref(), Some("weekly mon 18:00"));
+    assert!(buttons(&edit).contains(&"c:d:1:w41800".to_string()));
+    tap_and_edit(fake, 42, id, "c:d:1:w41800", 5).await;
+    assert_eq!(mode(&h).as_deref(), Some("weekly fri 18:00"));
+    tap_and_edit(fake, 42, id, "c:d:1:o", 6).await;
+    assert_eq!(mode(&h).as_deref(), Some("off"));
+    tap_and_edit(fake, 42, id, "c:d:1:i", 7).await;
+    assert_eq!(mode(&h), None, "instant removes the entry");
+    let edit = tap_and_edit(fake, 42, id, "c:m", 8).await;
+    assert!(
+        edit.text().contains("<b>Quiet hours</b>: off"),
+        "{}",
+        edit.text()
+    );
+
+    let edit = tap_and_edit(fake, 42, id, "c:q:1", 9).await;
+    assert!(buttons(&edit).contains(&"c:h:s".to_string()));
+    let edit = tap_and_edit(fake, 42, id, "c:h:s", 10).await;
+    assert!(
+        edit.text().contains("23:00–07:00, silent"),
+        "{}",
+        edit.text()
+    );
+    let prefs = h.store.chat_prefs(42).expect("prefs");
+    let quiet = prefs.quiet.expect("quiet hours");
+    assert_eq!(
+        (quiet.from.to_string(), quiet.to.to_string()),
+        ("23:00:00".into(), "07:00:00".into())
+    );
+    assert_eq!(quiet.mode, kkachi::digest::schedule::QuietMode::Silent);
+    tap_and_edit(fake, 42, id, "c:z:5", 11).await;
+    assert_eq!(
+        h.store.chat_prefs(42).expect("prefs").tz.as_deref(),
+        Some("Europe/Berlin")
+    );
+
+    // Every tap edited the one message: no new message, and every callback was answered.
+    assert_eq!(sent_to(&fake.requests(), 42).len(), messages);
+    assert_eq!(count(fake, "answercallbackquery"), 11);
+    // A stale settings button is answered too.
+    fake.inject_update(tap(42, 42, id, "c:d:9:h"));
+    assert!(wait_count(fake, "answercallbackquery", 12).await);
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_tz_is_typed_and_validated_and_subscribe_stores_the_default_mode() {
+    let daily = "daily 08:00".parse::<Delivery>().expect("mode");
+    let h = Harness::start_with(Access::Open, &[], &[], daily);
+    let fake = &h.fake;
+    let reply = ask(fake, 42, 42, "/settings tz Europe/Berlin").await;
+    assert!(
+        reply
+            .text()
+            .starts_with("Time zone set to <b>Europe/Berlin</b>."),
+        "{}",
+        reply.text()
+    );
+    assert_eq!(
+        h.store.chat_prefs(42).expect("prefs").tz.as_deref(),
+        Some("Europe/Berlin")
+    );
+    let reply = ask(fake, 42, 42, "/settings tz Atlantis").await;
+    assert!(
+        reply
+            .text()
+            .contains("unknown time zone &quot;Atlantis&quot;"),
+        "{}",
+        reply.text()
+    );
+    assert_eq!(
+        h.store.chat_prefs(42).expect("prefs").tz.as_deref(),
+        Some("Europe/Berlin")
+    );
+    let reply = ask(fake, 42, 42, "/settings tz Seoul").await;
+    assert!(reply.text().contains("Asia/Seoul"), "{}", reply.text());
+
+    ask(fake, 42, 42, "/subscribe ai").await;
+    let sub = h.store.subscription(42).expect("store").expect("sub");
+    assert_eq!(sub.delivery.get("ai"), Some(&daily));
+
+    // A story already waiting for the Seoul 08:00 digest follows the chat to Berlin's 08:00.
+    let now = chrono::Utc::now();
+    let seoul =
+        kkachi::digest::schedule::next_due(&daily, chrono_tz::Asia::Seoul, now).expect("due");
+    let story = crate::support::alerts::story(
+        "f",
+        "1".into(),
+        "AI 소식".into(),
+        "https://e.kr/1".into(),
+        "요약.",
+    );
+    let hit = kkachi::deliver::RuleHit {
+        rule: "ai".into(),
+        matched: vec!["AI".into()],
+        via: vec![],
+    };
+    h.store
+        .enqueue_pending(&[kkachi::store::Pending {
+            chat: 42,
+            due: seoul,
+            kind: kkachi::digest::Kind::Daily,
+            item: kkachi::digest::Item {
+                alert: kkachi::deliver::Alert::new(&story, vec![hit]),
+                at: now,
+            },
+        }])
+        .expect("pending");
+    ask(fake, 42, 42, "/settings tz Europe/Berlin").await;
+    let berlin =
+        kkachi::digest::schedule::next_due(&daily, chrono_tz::Europe::Berlin, chrono::Utc::now())
+            .expect("due");
+    let dues: Vec<_> = h
+        .store
+        .pending_items()
+        .expect("pending")
+        .iter()
+        .map(|p| p.due)
+        .collect();
+    assert_eq!(dues, vec![berlin]);
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_group_only_administrators_change_settings() {
+    const GROUP: i64 = -100_600;
+    let h = Harness::start(Access::Open, &[], &[]);
+    let fake = &h.fake;
+    fake.set_admins(GROUP, &[1]);
+    let reply = ask(fake, GROUP, 2, "/settings@kkachi_test_bot").await;
+    assert_eq!(
+        reply.text(),
+        "Only this group's administrators can change its subscriptions."
+    );
+    assert!(buttons(&reply).is_empty());
+    let reply = ask(fake, GROUP, 2, "/settings@kkachi_test_bot tz Tokyo").await;
+    assert!(buttons(&reply).is_empty());
+    assert_eq!(h.store.chat_prefs(GROUP).expect("prefs").tz, None);
+
+    let reply = ask(fake, GROUP, 1, "/settings@kkachi_test_bot").await;
+    assert!(buttons(&reply).contains(&"c:z:1".to_string()));
+    let id = fake.delivered().len() as i64;
+    fake.inject_update(tap(GROUP, 2, id, "c:z:1"));
+    assert!(wait_count(fake, "answercallbackquery", 1).await);
+    let answer = fake
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "answercallbackquery")
+        .expect("answer");
+    assert_eq!(answer.body["show_alert"], true);
+    assert_eq!(h.store.chat_prefs(GROUP).expect("prefs").tz, None);
+    assert_eq!(count(fake, "editmessagetext"), 0);
+    h.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_is_for_kkachi_admins() {
     let h = Harness::start(Access::Open, &[], &[42]);
@@ -798,6 +1037,42 @@ async fn pause_stops_delivery_and_resume_restarts_it_through_the_binary() {
     let sub = store.subscription(42).expect("store").expect("kept");
     assert_eq!(sub.rules, ["ai".to_string(), "chips".to_string()].into());
     assert!(sub.active());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_through_the_binary_store_the_default_and_a_tapped_mode() {
+    let server = Server::start();
+    let s0 = ("g0", "오늘의 날씨", "https://news.example.kr/0");
+    server.feed("/f.xml", crate::rss(&[s0]), "application/rss+xml");
+    let fake = FakeTelegram::start();
+    let toml = format!(
+        "rules = \"rules.toml\"\n[store]\npath = \"store\"\n[schedule]\ncron = \"0 0 1 1 *\"\njitter = \"0s\"\n\
+         [http]\nlisten = \"127.0.0.1:0\"\n[delivery]\ndefault = \"daily 07:00\"\n\
+         [[feeds]]\nname = \"news\"\nurl = \"{}\"\ncron = \"0 0 1 1 *\"\n",
+        server.url("/f.xml")
+    );
+    let mut daemon = Daemon::new(&toml, RULES);
+    daemon.spawn_with_telegram(&fake, &[]);
+    ask(&fake, 42, 42, "/subscribe ai chips").await;
+    let reply = ask(&fake, 42, 42, "/settings").await;
+    assert!(
+        reply.text().contains("• <b>ai</b> — daily 07:00"),
+        "{}",
+        reply.text()
+    );
+    let id = fake.delivered().len() as i64;
+    let edit = tap_and_edit(&fake, 42, id, "c:r:0", 1).await;
+    assert!(buttons(&edit).contains(&"c:d:0:h".to_string()));
+    tap_and_edit(&fake, 42, id, "c:d:0:h", 2).await;
+    tap_and_edit(&fake, 42, id, "c:q:2", 3).await;
+    let (code, stderr) = terminate(&mut daemon);
+    assert_eq!(code, Some(0), "{stderr}");
+    let store = daemon.store();
+    let sub = store.subscription(42).expect("store").expect("kept");
+    let modes: Vec<String> = sub.delivery.values().map(ToString::to_string).collect();
+    assert_eq!(modes, ["hourly", "daily 07:00"]);
+    let quiet = store.chat_prefs(42).expect("prefs").quiet.expect("quiet");
+    assert_eq!(quiet.from.to_string(), "22:00:00");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

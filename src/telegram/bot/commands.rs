@@ -15,6 +15,7 @@ use teloxide::utils::command::BotCommands;
 use super::access::{Asker, Gate, gate, refusal};
 use super::keyboards::topics;
 use super::render;
+use super::settings::{Screen, set_zone, view};
 use super::status::status;
 use super::{BotError, Ctx, Reply, Settings, plural, trim_chars};
 use crate::rules::RuleSet;
@@ -43,6 +44,8 @@ pub enum Command {
     Resume,
     /// feeds, queue and subscribers (kkachi admins only)
     Status,
+    /// delivery per topic (instant, digests, off), time zone, quiet hours; tz NAME sets the zone
+    Settings(String),
 }
 
 /// The command list for `setMyCommands`: Telegram wants the names without the slash that
@@ -113,6 +116,35 @@ pub(super) async fn execute(
             }
             Ok(Reply::html(status(store, &rules, settings, Utc::now())?))
         }
+        Command::Settings(args) => {
+            let g = gate(bot, settings, who).await?;
+            if g != Gate::Open {
+                return Ok(Reply::html(refusal(g, who)));
+            }
+            let mut prefs = store.chat_prefs(who.chat)?;
+            let sub = store.subscription(who.chat)?.unwrap_or_default();
+            let args = args.trim();
+            let (word, rest) = args.split_once(char::is_whitespace).unwrap_or((args, ""));
+            if args.is_empty() {
+                return Ok(view(&rules, &sub, &prefs, settings.timezone, Screen::Main));
+            }
+            if !word.eq_ignore_ascii_case("tz") {
+                return Ok(Reply::html(
+                    "Send /settings for the settings buttons, or \
+                     <code>/settings tz CITY</code> to set this chat's time zone.",
+                ));
+            }
+            match set_zone(&mut prefs, rest) {
+                Ok(text) => {
+                    store.set_chat_prefs(who.chat, &prefs)?;
+                    super::settings::reschedule(store, who.chat, &sub, &prefs, settings.timezone)?;
+                    let mut reply = view(&rules, &sub, &prefs, settings.timezone, Screen::Main);
+                    reply.html = format!("{text}\n\n{}", reply.html);
+                    Ok(reply)
+                }
+                Err(text) => Ok(Reply::html(text)),
+            }
+        }
         change @ (Command::Subscribe(_)
         | Command::Unsubscribe(_)
         | Command::Pause
@@ -125,6 +157,7 @@ pub(super) async fn execute(
             let before = sub.clone();
             sub.ended = None;
             let mut text = apply(change, &rules, &mut sub);
+            default_delivery(&mut sub, &before, settings.delivery);
             if sub != before {
                 store.set_subscription(who.chat, &sub)?;
             }
@@ -135,6 +168,22 @@ pub(super) async fn execute(
             }
             Ok(Reply::html(text))
         }
+    }
+}
+
+/// Stores `[delivery] default` for each topic `sub` follows and `before` did not, unless it
+/// is instant (a topic without an entry is instant).
+pub(super) fn default_delivery(
+    sub: &mut Subscription,
+    before: &Subscription,
+    default: crate::digest::schedule::Delivery,
+) {
+    if default == crate::digest::schedule::Delivery::Instant {
+        return;
+    }
+    let added: Vec<String> = sub.rules.difference(&before.rules).cloned().collect();
+    for name in added {
+        sub.delivery.insert(name, default);
     }
 }
 
@@ -476,7 +525,7 @@ mod tests {
     #[test]
     fn every_command_has_a_valid_telegram_description() {
         let cmds = registered_commands();
-        assert_eq!(cmds.len(), 9);
+        assert_eq!(cmds.len(), 10);
         for c in cmds {
             assert!(
                 (1..=32).contains(&c.command.len())

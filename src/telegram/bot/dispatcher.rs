@@ -1,13 +1,14 @@
-//! The long-polling dispatcher: its lifecycle, the update tree, the two handlers (a message,
-//! a button tap) and the requests that answer them.
+//! The long-polling dispatcher: its lifecycle, the update tree, the handlers (a message, a
+//! `/topics` button tap, a `/settings` button tap) and the requests that answer them. Every
+//! tap is answered (`answerCallbackQuery`) and edits the message it came from.
 //!
 //! `getMe` is retried with a capped backoff instead of panicking, and the dispatcher stops
 //! through its own shutdown token when the caller's stop future resolves (`app` hands it the
 //! cancellation of the one shutdown token, so SIGTERM stops it as well as SIGINT;
 //! `enable_ctrlc_handler` is not used).
 //!
-//! Must not: word replies (that is [`super::commands`] and [`super::keyboards`]) or decide who
-//! may change a subscription (that is [`super::access`]).
+//! Must not: word replies (that is [`super::commands`], [`super::keyboards`] and
+//! [`super::settings`]) or decide who may change a subscription (that is [`super::access`]).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -23,11 +24,12 @@ use teloxide::{ApiError, Bot, RequestError, dptree};
 
 use super::access::{Asker, Gate, Kind, gate, kind};
 use super::commands::{
-    Command, execute, help, normalize, not_a_command, recent_matches, registered_commands,
-    unknown_command,
+    Command, default_delivery, execute, help, normalize, not_a_command, recent_matches,
+    registered_commands, unknown_command,
 };
 use super::keyboards::{Action, parse_callback, topics};
 use super::render::{self, MESSAGE_LIMIT, Markup};
+use super::settings::{self, Tap};
 use super::{BotError, Ctx, Reply};
 use crate::store::StoreError;
 use crate::store::outbox::Subscription;
@@ -73,7 +75,15 @@ pub async fn run(bot: Bot, ctx: Ctx, shutdown: impl Future<Output = ()>) {
         if !commands_set {
             match bot.set_my_commands(registered_commands()).await {
                 Ok(_) => commands_set = true,
-                Err(e) => tracing::warn!(error = %e, "cannot register the bot's commands"),
+                // Unreachable: the getMe failure below says so, once per retry.
+                Err(RequestError::Network(e)) => tracing::debug!(
+                    error = crate::telegram::api::error_text(&*e),
+                    "cannot register the bot's commands"
+                ),
+                Err(e) => tracing::warn!(
+                    error = crate::telegram::api::error_text(&e),
+                    "cannot register the bot's commands"
+                ),
             }
         }
         let mut dispatcher = Dispatcher::builder(bot.clone(), schema())
@@ -87,7 +97,10 @@ pub async fn run(bot: Bot, ctx: Ctx, shutdown: impl Future<Output = ()>) {
         let listener = Polling::builder(bot.clone()).timeout(poll_timeout).build();
         let outcome = {
             let on_listener_error = Arc::new(|e: RequestError| async move {
-                tracing::warn!(error = %e, "telegram getUpdates failed");
+                tracing::warn!(
+                    error = crate::telegram::api::error_text(&e),
+                    "telegram getUpdates failed"
+                );
             });
             let dispatch = dispatcher.try_dispatch_with_listener(listener, on_listener_error);
             tokio::pin!(dispatch);
@@ -106,7 +119,7 @@ pub async fn run(bot: Bot, ctx: Ctx, shutdown: impl Future<Output = ()>) {
         match outcome {
             Ok(()) => tracing::warn!("telegram polling ended; restarting it"),
             Err(e) => tracing::warn!(
-                error = %e,
+                error = crate::telegram::api::error_text(&e),
                 retry_in = ?backoff,
                 "cannot reach telegram (getMe); retrying"
             ),
@@ -158,6 +171,12 @@ async fn on_message(bot: Bot, msg: Message, me: Me, ctx: Arc<Ctx>) -> Result<(),
 }
 
 async fn on_callback(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Result<(), BotError> {
+    if q.data
+        .as_deref()
+        .is_some_and(|d| d.starts_with(settings::PREFIX))
+    {
+        return on_settings_tap(bot, q, ctx).await;
+    }
     let rules = ctx.rules();
     let parsed = q.data.as_deref().and_then(|d| parse_callback(d, &rules));
     let (Some(msg), Some((action, name))) = (q.regular_message(), parsed) else {
@@ -166,12 +185,7 @@ async fn on_callback(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Result<(), Bo
             .await?;
         return Ok(());
     };
-    let who = Asker {
-        chat: msg.chat.id.0,
-        kind: kind(&msg.chat),
-        user: i64::try_from(q.from.id.0).ok(),
-        anonymous_admin: false,
-    };
+    let who = tapper(msg, &q);
     let g = gate(&bot, &ctx.settings(), &who).await?;
     if g != Gate::Open {
         let text = match g {
@@ -193,6 +207,7 @@ async fn on_callback(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Result<(), Bo
             Action::Subscribe if !known => format!("The topic {name} is gone from the rules."),
             Action::Subscribe => {
                 sub.rules.insert(name.clone());
+                default_delivery(&mut sub, &before, ctx.settings().delivery);
                 format!("Subscribed to {name}")
             }
             Action::Unsubscribe => {
@@ -227,6 +242,79 @@ async fn on_callback(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Result<(), Bo
         }
     }
     Ok(())
+}
+
+/// Who tapped a button: the chat of the button's message and the user who tapped.
+fn tapper(msg: &teloxide::types::Message, q: &CallbackQuery) -> Asker {
+    Asker {
+        chat: msg.chat.id.0,
+        kind: kind(&msg.chat),
+        user: i64::try_from(q.from.id.0).ok(),
+        anonymous_admin: false,
+    }
+}
+
+/// A tap on a `/settings` button: checked like a `/topics` tap, applied to the chat's
+/// subscription and preferences, answered, and the same message edited to the next screen.
+async fn on_settings_tap(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Result<(), BotError> {
+    let tap = q.data.as_deref().and_then(Tap::decode);
+    let (Some(msg), Some(tap)) = (q.regular_message(), tap) else {
+        bot.answer_callback_query(q.id.clone())
+            .text("This button is out of date: send /settings again.")
+            .await?;
+        return Ok(());
+    };
+    let who = tapper(msg, &q);
+    let config = ctx.settings();
+    let g = gate(&bot, &config, &who).await?;
+    if g != Gate::Open {
+        let text = match g {
+            Gate::NotAdmin => "Only this group's administrators can change its settings.",
+            _ => "Sorry, this chat is not allowed to subscribe.",
+        };
+        bot.answer_callback_query(q.id.clone())
+            .text(text)
+            .show_alert(true)
+            .await?;
+        return Ok(());
+    }
+    let rules = ctx.rules();
+    let result = (|| {
+        let mut sub = ctx.store.subscription(who.chat)?.unwrap_or_default();
+        let mut prefs = ctx.store.chat_prefs(who.chat)?;
+        let (sub_before, prefs_before) = (sub.clone(), prefs.clone());
+        let (answer, screen) = settings::apply(tap, &rules, &mut sub, &mut prefs);
+        if sub != sub_before {
+            ctx.store.set_subscription(who.chat, &sub)?;
+        }
+        if prefs != prefs_before {
+            ctx.store.set_chat_prefs(who.chat, &prefs)?;
+        }
+        if sub != sub_before || prefs != prefs_before {
+            settings::reschedule(&ctx.store, who.chat, &sub, &prefs, config.timezone)?;
+        }
+        Ok::<_, StoreError>((
+            answer,
+            settings::view(&rules, &sub, &prefs, config.timezone, screen),
+        ))
+    })();
+    let (answer, reply) = match result {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(chat = who.chat, error = %e, "settings button failed on the store");
+            bot.answer_callback_query(q.id.clone())
+                .text("Sorry, kkachi could not do that just now.")
+                .await?;
+            return Ok(());
+        }
+    };
+    let req = bot.answer_callback_query(q.id.clone());
+    if answer.is_empty() {
+        req.await?;
+    } else {
+        req.text(answer).await?;
+    }
+    edit(&bot, who.chat, msg.id, reply).await
 }
 
 async fn send(bot: &Bot, chat: i64, reply: Reply) -> Result<(), BotError> {

@@ -1,7 +1,10 @@
-//! The bot people talk to: commands, the `/topics` keyboard, and the subscriptions they change.
+//! The bot people talk to: commands, the `/topics` and `/settings` keyboards, and the
+//! subscriptions and chat preferences they change.
 //!
 //! - `commands`: the command set, what each does, every reply's wording;
 //! - `keyboards`: the `/topics` message and its buttons' callback data;
+//! - `settings`: the `/settings` message (delivery per topic, time zone, quiet hours), its
+//!   buttons' callback data and what a tap changes;
 //! - `status`: `/status` for kkachi admins;
 //! - `access`: who may change a chat's subscriptions (access mode, group administrators,
 //!   kkachi admins);
@@ -23,6 +26,7 @@ mod access;
 mod commands;
 mod dispatcher;
 mod keyboards;
+mod settings;
 mod status;
 
 use std::sync::Arc;
@@ -35,6 +39,7 @@ use tokio::sync::watch;
 
 use super::render;
 use crate::config::{Access, Config};
+use crate::digest::schedule::Delivery;
 use crate::rules::RuleSet;
 use crate::store::{Store, StoreError};
 
@@ -59,6 +64,8 @@ pub struct Settings {
     /// User ids that may use `/status` and change any chat's subscriptions.
     pub admins: Vec<i64>,
     pub timezone: Tz,
+    /// `[delivery] default`: the mode `/subscribe` stores for a newly subscribed topic.
+    pub delivery: Delivery,
     /// Enabled feeds, by name, for `/start` and `/status`.
     pub feeds: Vec<String>,
     /// Long-poll timeout; keep it below the HTTP client's timeout.
@@ -73,6 +80,7 @@ impl Settings {
             allow: tg.allow.clone(),
             admins: tg.admins.clone(),
             timezone: config.schedule.timezone,
+            delivery: config.delivery.default,
             feeds: config
                 .feeds
                 .iter()
@@ -141,7 +149,7 @@ pub enum BotError {
     Store(#[from] StoreError),
 }
 
-/// A reply: HTML text and, for `/topics`, its keyboard.
+/// A reply: HTML text and, for `/topics` and `/settings`, its keyboard.
 #[derive(Debug, Clone, PartialEq)]
 struct Reply {
     html: String,
@@ -161,13 +169,7 @@ fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-fn trim_chars(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let cut: String = s.chars().take(max.saturating_sub(1)).collect();
-    format!("{}…", cut.trim_end())
-}
+use crate::text::trim_chars;
 
 #[cfg(test)]
 mod testing {

@@ -1,0 +1,677 @@
+//! `/settings`: one message with an inline keyboard that every tap edits in place — per
+//! subscribed topic its delivery mode (instant · hourly · daily · weekly · off, with a time and
+//! a day), the chat's time zone, and its quiet hours (with hold ↔ silent).
+//!
+//! Pure: the screens ([`view`]), the buttons' callback codec ([`Tap::encode`],
+//! [`Tap::decode`]; `c:`-prefixed, never over Telegram's 64 bytes) and what a tap changes
+//! ([`apply`]). The dispatcher reads and writes the store and edits the message.
+//!
+//! Must not: touch the store or Telegram, or decide who may change a chat's settings (that is
+//! [`super::access`]).
+
+use chrono::{NaiveTime, Weekday};
+use chrono_tz::Tz;
+use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
+
+use super::{Reply, render, trim_chars};
+use crate::digest::schedule::{Delivery, Quiet, QuietMode};
+use crate::digest::zone::COMMON;
+use crate::rules::RuleSet;
+use crate::store::outbox::{ChatPrefs, Subscription};
+
+/// Every settings button's callback data starts with this (`/topics` uses `s:`, `u:`, `S#`,
+/// `U#`).
+pub(super) const PREFIX: &str = "c:";
+
+/// Telegram allows at most 64 bytes of callback data.
+const CALLBACK_DATA_MAX: usize = 64;
+
+/// At most this many topics get a button on the main screen (Telegram caps a keyboard at 100
+/// buttons; the zone and quiet rows take 13).
+const MAX_RULE_BUTTONS: usize = 60;
+
+/// The times offered for daily and weekly digests.
+pub(super) const TIMES: &[Hm] = &[(7, 0), (8, 0), (9, 0), (12, 0), (18, 0), (21, 0)];
+
+/// A new daily or weekly mode starts at this time (and a weekly one on Monday).
+const DEFAULT_TIME: Hm = (9, 0);
+
+/// An hour and a minute.
+type Hm = (u32, u32);
+
+/// The quiet hours offered (from, to); index 0 is "off".
+pub(super) const QUIET: &[Option<(Hm, Hm)>] = &[
+    None,
+    Some(((23, 0), (7, 0))),
+    Some(((22, 0), (8, 0))),
+    Some(((0, 0), (6, 0))),
+];
+
+const DAYS: [Weekday; 7] = [
+    Weekday::Mon,
+    Weekday::Tue,
+    Weekday::Wed,
+    Weekday::Thu,
+    Weekday::Fri,
+    Weekday::Sat,
+    Weekday::Sun,
+];
+
+/// Which screen of the settings message is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Screen {
+    /// Every subscribed topic's mode, the time zone and quiet hours.
+    Main,
+    /// One topic (its index in the rules) with its mode, time and day buttons.
+    Rule(usize),
+}
+
+/// One button of the settings message. Rules are named by their index in the current rules,
+/// so the data stays short; a tap after a reload that moved the rule is refused by [`apply`]
+/// unless the index still names a subscribed rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Tap {
+    /// Back to the main screen: `c:m`.
+    Main,
+    /// Open a topic: `c:r:IDX`.
+    Rule(usize),
+    /// Set a topic's mode: `c:d:IDX:CODE`, CODE `i` `h` `o` `dHHMM` `wDHHMM` (D: 0 = Monday).
+    Mode(usize, Delivery),
+    /// The chat's time zone, an index into [`COMMON`]: `c:z:I`.
+    Zone(usize),
+    /// Quiet hours, an index into [`QUIET`]: `c:q:I`.
+    Quiet(usize),
+    /// Quiet-hours mode: `c:h:h` (hold) or `c:h:s` (silent).
+    QuietMode(QuietMode),
+}
+
+fn hhmm(t: NaiveTime) -> String {
+    t.format("%H%M").to_string()
+}
+
+fn parse_hhmm(s: &str) -> Option<NaiveTime> {
+    if s.len() != 4 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    NaiveTime::from_hms_opt(s[..2].parse().ok()?, s[2..].parse().ok()?, 0)
+}
+
+fn time(hm: Hm) -> NaiveTime {
+    NaiveTime::from_hms_opt(hm.0, hm.1, 0).unwrap_or(NaiveTime::MIN)
+}
+
+impl Tap {
+    pub(super) fn encode(&self) -> String {
+        match self {
+            Tap::Main => format!("{PREFIX}m"),
+            Tap::Rule(i) => format!("{PREFIX}r:{i}"),
+            Tap::Mode(i, mode) => {
+                let code = match mode {
+                    Delivery::Instant => "i".to_string(),
+                    Delivery::Hourly => "h".to_string(),
+                    Delivery::Off => "o".to_string(),
+                    Delivery::Daily(t) => format!("d{}", hhmm(*t)),
+                    Delivery::Weekly(d, t) => format!("w{}{}", d.num_days_from_monday(), hhmm(*t)),
+                };
+                format!("{PREFIX}d:{i}:{code}")
+            }
+            Tap::Zone(i) => format!("{PREFIX}z:{i}"),
+            Tap::Quiet(i) => format!("{PREFIX}q:{i}"),
+            Tap::QuietMode(QuietMode::Hold) => format!("{PREFIX}h:h"),
+            Tap::QuietMode(QuietMode::Silent) => format!("{PREFIX}h:s"),
+        }
+    }
+
+    /// The tap a button's data stands for; `None` for anything else (not ours, or malformed).
+    pub(super) fn decode(data: &str) -> Option<Tap> {
+        let rest = data.strip_prefix(PREFIX)?;
+        let mut parts = rest.split(':');
+        let tag = parts.next()?;
+        let a = parts.next();
+        let b = parts.next();
+        if parts.next().is_some() {
+            return None;
+        }
+        let idx = |s: Option<&str>| s?.parse::<usize>().ok();
+        let tap = match (tag, a, b) {
+            ("m", None, None) => Tap::Main,
+            ("r", Some(_), None) => Tap::Rule(idx(a)?),
+            ("d", Some(_), Some(code)) => {
+                let mode = match code {
+                    "i" => Delivery::Instant,
+                    "h" => Delivery::Hourly,
+                    "o" => Delivery::Off,
+                    _ if code.starts_with('d') => Delivery::Daily(parse_hhmm(&code[1..])?),
+                    _ if code.starts_with('w') && code.len() == 6 => {
+                        let day = Weekday::try_from(code[1..2].parse::<u8>().ok()?).ok()?;
+                        Delivery::Weekly(day, parse_hhmm(&code[2..])?)
+                    }
+                    _ => return None,
+                };
+                Tap::Mode(idx(a)?, mode)
+            }
+            ("z", Some(_), None) => Tap::Zone(idx(a).filter(|&i| i < COMMON.len())?),
+            ("q", Some(_), None) => Tap::Quiet(idx(a).filter(|&i| i < QUIET.len())?),
+            ("h", Some("h"), None) => Tap::QuietMode(QuietMode::Hold),
+            ("h", Some("s"), None) => Tap::QuietMode(QuietMode::Silent),
+            _ => return None,
+        };
+        Some(tap)
+    }
+}
+
+/// After a change of the chat's settings: its pending digest items move to the due times the
+/// new settings give them (`deliver::route::pending_due`), so a new zone or mode applies to
+/// what already waits, not only to what comes next.
+pub(super) fn reschedule(
+    store: &crate::store::Store,
+    chat: i64,
+    sub: &Subscription,
+    prefs: &ChatPrefs,
+    default_tz: Tz,
+) -> Result<(), crate::store::StoreError> {
+    let tz = zone_of(prefs, default_tz);
+    let now = chrono::Utc::now();
+    let moved = store.reschedule_pending(chat, |r| {
+        crate::deliver::route::pending_due(r, sub, tz, prefs.quiet.as_ref(), now)
+    })?;
+    if moved > 0 {
+        tracing::info!(
+            chat,
+            moved,
+            "pending digest items follow the chat's new settings"
+        );
+    }
+    Ok(())
+}
+
+fn button(label: impl Into<String>, tap: Tap) -> InlineKeyboardButton {
+    let data = tap.encode();
+    debug_assert!(data.len() <= CALLBACK_DATA_MAX, "{data}");
+    InlineKeyboardButton::callback(label, data)
+}
+
+fn mark(on: bool, label: &str) -> String {
+    if on {
+        format!("✅ {label}")
+    } else {
+        label.to_string()
+    }
+}
+
+/// A rule's mode in this chat (instant unless the subscription names another).
+pub(super) fn mode_of(sub: &Subscription, rule: &str) -> Delivery {
+    sub.delivery.get(rule).copied().unwrap_or_default()
+}
+
+/// The chat's zone: its own, else the config's.
+pub(super) fn zone_of(prefs: &ChatPrefs, default: Tz) -> Tz {
+    prefs
+        .tz
+        .as_deref()
+        .and_then(|n| n.parse::<Tz>().ok())
+        .unwrap_or(default)
+}
+
+fn quiet_text(q: Option<&Quiet>) -> String {
+    match q {
+        None => "off".into(),
+        Some(q) => format!(
+            "{}–{}, {}",
+            q.from.format("%H:%M"),
+            q.to.format("%H:%M"),
+            match q.mode {
+                QuietMode::Hold => "hold (alerts wait and come as one catch-up when they end)",
+                QuietMode::Silent => "silent (alerts come without a sound)",
+            }
+        ),
+    }
+}
+
+/// The settings message on `screen`.
+pub(super) fn view(
+    rules: &RuleSet,
+    sub: &Subscription,
+    prefs: &ChatPrefs,
+    default_tz: Tz,
+    screen: Screen,
+) -> Reply {
+    match screen {
+        Screen::Rule(i) => match rules.rules().get(i) {
+            Some(r) if sub.rules.contains(&r.name) => rule_view(i, &r.name, mode_of(sub, &r.name)),
+            _ => main_view(rules, sub, prefs, default_tz),
+        },
+        Screen::Main => main_view(rules, sub, prefs, default_tz),
+    }
+}
+
+fn main_view(rules: &RuleSet, sub: &Subscription, prefs: &ChatPrefs, default_tz: Tz) -> Reply {
+    let tz = zone_of(prefs, default_tz);
+    let mut html = String::from("<b>Settings</b>\n");
+    let mut rows: Vec<Vec<InlineKeyboardButton>> = Vec::new();
+    let mut topic_buttons = Vec::new();
+    let subscribed: Vec<(usize, &str)> = rules
+        .rules()
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| sub.rules.contains(&r.name))
+        .map(|(i, r)| (i, r.name.as_str()))
+        .collect();
+    if subscribed.is_empty() {
+        html.push_str("\nThis chat follows no topics yet: /topics to pick some.\n");
+    } else {
+        html.push_str("\n<b>Delivery</b> (tap a topic to change it)\n");
+        for &(i, name) in &subscribed {
+            let mode = mode_of(sub, name);
+            html.push_str(&format!(
+                "• <b>{}</b> — {}\n",
+                render::escape(name),
+                render::escape(&mode.to_string())
+            ));
+            if topic_buttons.len() < MAX_RULE_BUTTONS {
+                topic_buttons.push(button(
+                    trim_chars(&format!("{name}: {mode}"), 40),
+                    Tap::Rule(i),
+                ));
+            }
+        }
+        if subscribed.len() > MAX_RULE_BUTTONS {
+            html.push_str(&format!(
+                "(buttons for the first {MAX_RULE_BUTTONS} topics)\n"
+            ));
+        }
+    }
+    rows.extend(topic_buttons.chunks(2).map(<[_]>::to_vec));
+    html.push_str(&format!(
+        "\n<b>Time zone</b>: {}{}\nOr type <code>/settings tz CITY</code> (a city or an IANA name).\n",
+        render::escape(tz.name()),
+        if prefs.tz.is_none() {
+            " (kkachi's default)"
+        } else {
+            ""
+        }
+    ));
+    let zones: Vec<InlineKeyboardButton> = COMMON
+        .iter()
+        .enumerate()
+        .map(|(i, (label, z))| button(mark(*z == tz, label), Tap::Zone(i)))
+        .collect();
+    rows.extend(zones.chunks(4).map(<[_]>::to_vec));
+    html.push_str(&format!(
+        "\n<b>Quiet hours</b>: {}",
+        render::escape(&quiet_text(prefs.quiet.as_ref()))
+    ));
+    let current = prefs.quiet.map(|q| (q.from, q.to));
+    let quiet: Vec<InlineKeyboardButton> = QUIET
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let (label, on) = match p {
+                None => ("off".to_string(), current.is_none()),
+                Some((f, t)) => (
+                    format!("{}–{}", time(*f).format("%H:%M"), time(*t).format("%H:%M")),
+                    current == Some((time(*f), time(*t))),
+                ),
+            };
+            button(mark(on, &label), Tap::Quiet(i))
+        })
+        .collect();
+    rows.push(quiet);
+    if let Some(q) = prefs.quiet {
+        rows.push(vec![
+            button(
+                mark(q.mode == QuietMode::Hold, "hold"),
+                Tap::QuietMode(QuietMode::Hold),
+            ),
+            button(
+                mark(q.mode == QuietMode::Silent, "silent"),
+                Tap::QuietMode(QuietMode::Silent),
+            ),
+        ]);
+    }
+    Reply {
+        html,
+        keyboard: Some(InlineKeyboardMarkup::new(rows)),
+    }
+}
+
+fn rule_view(i: usize, name: &str, mode: Delivery) -> Reply {
+    let html = format!(
+        "<b>Settings · {}</b>\n\nDelivery: <b>{}</b>\n\n\
+         instant: each match at once · hourly, daily, weekly: one digest message · off: nothing.",
+        render::escape(name),
+        render::escape(&mode.to_string())
+    );
+    let at = match mode {
+        Delivery::Daily(t) | Delivery::Weekly(_, t) => t,
+        _ => time(DEFAULT_TIME),
+    };
+    let day = match mode {
+        Delivery::Weekly(d, _) => d,
+        _ => Weekday::Mon,
+    };
+    let mut rows = vec![
+        vec![
+            button(
+                mark(mode == Delivery::Instant, "instant"),
+                Tap::Mode(i, Delivery::Instant),
+            ),
+            button(
+                mark(mode == Delivery::Hourly, "hourly"),
+                Tap::Mode(i, Delivery::Hourly),
+            ),
+            button(
+                mark(matches!(mode, Delivery::Daily(_)), "daily"),
+                Tap::Mode(i, Delivery::Daily(at)),
+            ),
+        ],
+        vec![
+            button(
+                mark(matches!(mode, Delivery::Weekly(..)), "weekly"),
+                Tap::Mode(i, Delivery::Weekly(day, at)),
+            ),
+            button(
+                mark(mode == Delivery::Off, "off"),
+                Tap::Mode(i, Delivery::Off),
+            ),
+        ],
+    ];
+    if let Delivery::Daily(t) | Delivery::Weekly(_, t) = mode {
+        let times: Vec<InlineKeyboardButton> = TIMES
+            .iter()
+            .map(|&hm| {
+                let choice = time(hm);
+                let new = match mode {
+                    Delivery::Weekly(d, _) => Delivery::Weekly(d, choice),
+                    _ => Delivery::Daily(choice),
+                };
+                button(
+                    mark(choice == t, &choice.format("%H:%M").to_string()),
+                    Tap::Mode(i, new),
+                )
+            })
+            .collect();
+        rows.extend(times.chunks(3).map(<[_]>::to_vec));
+    }
+    if let Delivery::Weekly(d, t) = mode {
+        let days: Vec<InlineKeyboardButton> = DAYS
+            .iter()
+            .map(|&choice| {
+                button(
+                    mark(choice == d, &choice.to_string()),
+                    Tap::Mode(i, Delivery::Weekly(choice, t)),
+                )
+            })
+            .collect();
+        rows.extend(days.chunks(4).map(<[_]>::to_vec));
+    }
+    rows.push(vec![button("« all settings", Tap::Main)]);
+    Reply {
+        html,
+        keyboard: Some(InlineKeyboardMarkup::new(rows)),
+    }
+}
+
+/// Applies a tap to a chat's subscription and preferences: the answer to show (the callback
+/// answer's text) and the screen to show next. Pure.
+pub(super) fn apply(
+    tap: Tap,
+    rules: &RuleSet,
+    sub: &mut Subscription,
+    prefs: &mut ChatPrefs,
+) -> (String, Screen) {
+    let subscribed = |i: usize| {
+        rules
+            .rules()
+            .get(i)
+            .map(|r| r.name.clone())
+            .filter(|n| sub.rules.contains(n))
+    };
+    match tap {
+        Tap::Main => (String::new(), Screen::Main),
+        Tap::Rule(i) => match subscribed(i) {
+            Some(_) => (String::new(), Screen::Rule(i)),
+            None => (
+                "This topic is not subscribed here any more.".into(),
+                Screen::Main,
+            ),
+        },
+        Tap::Mode(i, mode) => match subscribed(i) {
+            Some(name) => {
+                if mode == Delivery::Instant {
+                    sub.delivery.remove(&name);
+                } else {
+                    sub.delivery.insert(name.clone(), mode);
+                }
+                (format!("{name}: {mode}"), Screen::Rule(i))
+            }
+            None => (
+                "This topic is not subscribed here any more.".into(),
+                Screen::Main,
+            ),
+        },
+        Tap::Zone(i) => {
+            let (_, tz) = COMMON[i.min(COMMON.len() - 1)];
+            prefs.tz = Some(tz.name().to_string());
+            (format!("Time zone: {}", tz.name()), Screen::Main)
+        }
+        Tap::Quiet(i) => {
+            let mode = prefs.quiet.map_or(QuietMode::Hold, |q| q.mode);
+            prefs.quiet = QUIET.get(i).copied().flatten().map(|(f, t)| Quiet {
+                from: time(f),
+                to: time(t),
+                mode,
+            });
+            (
+                format!("Quiet hours: {}", quiet_text(prefs.quiet.as_ref())),
+                Screen::Main,
+            )
+        }
+        Tap::QuietMode(mode) => match prefs.quiet.as_mut() {
+            Some(q) => {
+                q.mode = mode;
+                (
+                    format!("Quiet hours: {}", quiet_text(Some(q))),
+                    Screen::Main,
+                )
+            }
+            None => ("Quiet hours are off.".into(), Screen::Main),
+        },
+    }
+}
+
+/// `/settings tz NAME`: sets the chat's zone; the resolver's error text (escaped) on a bad
+/// name. `Ok` carries the confirmation.
+pub(super) fn set_zone(prefs: &mut ChatPrefs, name: &str) -> Result<String, String> {
+    match crate::digest::zone::resolve(name) {
+        Ok(tz) => {
+            prefs.tz = Some(tz.name().to_string());
+            Ok(format!(
+                "Time zone set to <b>{}</b>.",
+                render::escape(tz.name())
+            ))
+        }
+        Err(e) => Err(format!(
+            "{}\n\nSend <code>/settings tz CITY</code>, e.g. <code>/settings tz Seoul</code>.",
+            render::escape(&e.to_string())
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use teloxide::types::InlineKeyboardButtonKind;
+
+    use super::*;
+    use crate::telegram::bot::testing::{RULES, rules};
+
+    fn datas(reply: &Reply) -> Vec<String> {
+        reply
+            .keyboard
+            .as_ref()
+            .expect("keyboard")
+            .inline_keyboard
+            .iter()
+            .flatten()
+            .map(|b| match &b.kind {
+                InlineKeyboardButtonKind::CallbackData(d) => d.clone(),
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_tap_round_trips_within_64_bytes() {
+        let mut taps = vec![
+            Tap::Main,
+            Tap::Rule(usize::MAX),
+            Tap::QuietMode(QuietMode::Hold),
+            Tap::QuietMode(QuietMode::Silent),
+        ];
+        taps.extend((0..COMMON.len()).map(Tap::Zone));
+        taps.extend((0..QUIET.len()).map(Tap::Quiet));
+        for mode in [Delivery::Instant, Delivery::Hourly, Delivery::Off] {
+            taps.push(Tap::Mode(usize::MAX, mode));
+        }
+        for &hm in TIMES {
+            taps.push(Tap::Mode(7, Delivery::Daily(time(hm))));
+            for d in DAYS {
+                taps.push(Tap::Mode(usize::MAX, Delivery::Weekly(d, time(hm))));
+            }
+        }
+        for tap in taps {
+            let data = tap.encode();
+            assert!(data.len() <= CALLBACK_DATA_MAX, "{data}");
+            assert_eq!(Tap::decode(&data), Some(tap), "{data}");
+        }
+        assert_eq!(
+            Tap::Mode(3, Delivery::Weekly(Weekday::Wed, time((18, 0)))).encode(),
+            "c:d:3:w21800"
+        );
+        for bad in [
+            "c:",
+            "c:x",
+            "c:m:1",
+            "c:r:",
+            "c:r:a",
+            "c:d:1",
+            "c:d:1:w7",
+            "c:d:1:w71800",
+            "c:d:1:d2500",
+            "c:z:99",
+            "c:q:4",
+            "c:h:x",
+            "s:ai",
+            "c:d:1:i:2",
+        ] {
+            assert_eq!(Tap::decode(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn every_button_of_every_screen_decodes_and_fits() {
+        let rules = rules(RULES);
+        let mut sub = Subscription {
+            rules: ["ai".to_string(), "chips".to_string()].into(),
+            ..Default::default()
+        };
+        let mut prefs = ChatPrefs::default();
+        let mut screens = vec![view(&rules, &sub, &prefs, Tz::Asia__Seoul, Screen::Main)];
+        for mode in [
+            Delivery::Instant,
+            Delivery::Daily(time((9, 0))),
+            Delivery::Weekly(Weekday::Sun, time((21, 0))),
+        ] {
+            let (answer, screen) = apply(Tap::Mode(1, mode), &rules, &mut sub, &mut prefs);
+            assert_eq!(answer, format!("chips: {mode}"));
+            screens.push(view(&rules, &sub, &prefs, Tz::Asia__Seoul, screen));
+        }
+        let weekly = datas(screens.last().expect("screen"));
+        // modes 5, times 6, days 7, back 1.
+        assert_eq!(weekly.len(), 19, "{weekly:?}");
+        assert!(weekly.contains(&"c:d:1:w60700".to_string()), "{weekly:?}");
+        for s in &screens {
+            for d in datas(s) {
+                assert!(
+                    d.len() <= CALLBACK_DATA_MAX && Tap::decode(&d).is_some(),
+                    "{d}"
+                );
+            }
+        }
+        let main = view(&rules, &sub, &prefs, Tz::Asia__Seoul, Screen::Main);
+        assert!(
+            main.html.contains("• <b>chips</b> — weekly sun 21:00"),
+            "{}",
+            main.html
+        );
+        assert!(main.html.contains("Asia/Seoul (kkachi's default)"));
+    }
+
+    #[test]
+    fn taps_change_modes_zone_and_quiet_hours() {
+        let rules = rules(RULES);
+        let mut sub = Subscription {
+            rules: ["ai".to_string()].into(),
+            ..Default::default()
+        };
+        let mut prefs = ChatPrefs::default();
+        let (_, screen) = apply(Tap::Rule(0), &rules, &mut sub, &mut prefs);
+        assert_eq!(screen, Screen::Rule(0));
+        apply(Tap::Mode(0, Delivery::Hourly), &rules, &mut sub, &mut prefs);
+        assert_eq!(mode_of(&sub, "ai"), Delivery::Hourly);
+        apply(
+            Tap::Mode(0, Delivery::Instant),
+            &rules,
+            &mut sub,
+            &mut prefs,
+        );
+        assert!(sub.delivery.is_empty(), "instant removes the entry");
+        // chips (index 1) is not subscribed: nothing changes.
+        let (answer, screen) = apply(Tap::Mode(1, Delivery::Off), &rules, &mut sub, &mut prefs);
+        assert!(
+            sub.delivery.is_empty() && screen == Screen::Main,
+            "{answer}"
+        );
+
+        apply(Tap::Zone(5), &rules, &mut sub, &mut prefs);
+        assert_eq!(prefs.tz.as_deref(), Some("Europe/Berlin"));
+        apply(
+            Tap::QuietMode(QuietMode::Silent),
+            &rules,
+            &mut sub,
+            &mut prefs,
+        );
+        assert_eq!(prefs.quiet, None);
+        apply(Tap::Quiet(1), &rules, &mut sub, &mut prefs);
+        apply(
+            Tap::QuietMode(QuietMode::Silent),
+            &rules,
+            &mut sub,
+            &mut prefs,
+        );
+        let (answer, _) = apply(Tap::Quiet(3), &rules, &mut sub, &mut prefs);
+        assert_eq!(
+            prefs.quiet,
+            Some(Quiet {
+                from: time((0, 0)),
+                to: time((6, 0)),
+                mode: QuietMode::Silent
+            })
+        );
+        assert!(
+            answer.starts_with("Quiet hours: 00:00–06:00, silent"),
+            "{answer}"
+        );
+        apply(Tap::Quiet(0), &rules, &mut sub, &mut prefs);
+        assert_eq!(prefs.quiet, None);
+
+        assert_eq!(
+            set_zone(&mut prefs, "Asia/Tokyo").as_deref(),
+            Ok("Time zone set to <b>Asia/Tokyo</b>.")
+        );
+        let err = set_zone(&mut prefs, "Atlantis<b>").expect_err("bad zone");
+        assert!(err.contains("unknown time zone"), "{err}");
+        assert!(!err.contains("<b>\""), "escaped: {err}");
+        assert_eq!(prefs.tz.as_deref(), Some("Asia/Tokyo"));
+    }
+}
