@@ -1,10 +1,12 @@
 //! The in-memory LSH index of the stories in the window: band keys and a lede sketch per story
 //! (prints live in the caller's store). One flat table for all bands: entry `slot * per + band`
-//! holds the low 32 bits of that band's key and its neighbours in its bucket's chain (doubly
-//! linked, so a pruned story leaves its chains in constant time however long they are), so a
-//! story costs `per` × 12 bytes of entries, its slot, its 64-byte sketch and its share of the
-//! bucket heads — no allocation per band value. Pruned slots are reused; the heads grow (by
-//! doubling and relinking) as the window grows.
+//! holds the low 32 bits of that band's key and the next entry of its bucket's chain, so a story
+//! costs `per` × 8 bytes of entries, its slot, its 64-byte sketch and its share of the bucket
+//! heads — no allocation per band value, and one random write per band to insert it. Chains
+//! are singly linked: pruning removes its stories together, walking each chain they were in
+//! once (a chain that a template phrase made long is walked once per prune, not once per story
+//! leaving it). Pruned slots are reused; the heads grow (by doubling and relinking) as the
+//! window grows.
 //!
 //! A bucket is the low bits of a key, and an entry keeps only the key's low 32 bits, so two keys
 //! that differ only above them look alike (for a window of 100,000 at about one entry in 500
@@ -15,11 +17,12 @@ use std::collections::HashMap;
 use std::fmt;
 
 use super::hash::{BANDS, EVENT_BANDS, PREFIX_BANDS};
-use super::{Id, Join, Print, Settings, Sketch, may_copy, verify};
+use super::{Id, Join, Keys, Print, Settings, Sketch, may_copy, verify};
 
+/// The end of a chain (`next` of its last entry, an empty bucket's head).
 const NIL: u32 = u32::MAX;
-/// `prev` of an entry that heads its bucket's chain.
-const HEAD: u32 = u32::MAX - 1;
+/// `next` of an entry in no chain (a print without that band set, a free slot).
+const UNLINKED: u32 = u32::MAX - 1;
 /// The most entries a slot has (all three band sets).
 const MAX_PER: usize = BANDS + PREFIX_BANDS + EVENT_BANDS;
 /// At most this many candidates are verified per decision, best-banded first: a template that
@@ -40,19 +43,17 @@ struct Slot {
     at: i64,
 }
 
-/// One band value of one story in its bucket's chain. `prev` is [`HEAD`] for the chain's first
-/// entry and [`NIL`] for an entry in no chain (a print without that band set, a free slot).
+/// One band value of one story in its bucket's chain (`next`: [`NIL`] at the end, [`UNLINKED`]
+/// when in no chain).
 #[derive(Clone, Copy)]
 struct Entry {
     key: u32,
     next: u32,
-    prev: u32,
 }
 
-const UNLINKED: Entry = Entry {
+const FREE: Entry = Entry {
     key: 0,
-    next: NIL,
-    prev: NIL,
+    next: UNLINKED,
 };
 
 pub struct Index {
@@ -83,11 +84,6 @@ impl fmt::Debug for Index {
             .field("buckets", &self.heads.len())
             .finish()
     }
-}
-
-/// What an entry keeps of a band key.
-fn short_key(key: u64) -> u32 {
-    key as u32
 }
 
 impl Index {
@@ -121,15 +117,11 @@ impl Index {
     /// on); a print without bands gives empty entries. The lede-start bands offer the copies
     /// that share most of one side and little of the union (1보 ⊂ 종합, a lede cut at ~120
     /// chars), which 32 × 4 over all shingles misses; `verify` stays exact.
-    fn keys_of<'p>(&self, print: &'p Print) -> impl Iterator<Item = (usize, u32)> + 'p {
+    fn keys_of<'p>(&self, keys: &'p Keys) -> impl Iterator<Item = (usize, u32)> + 'p {
         let events = self.settings.events;
-        let copy = print.bands().iter().map(|k| short_key(*k));
-        let start = print.prefix_bands().iter().map(|k| short_key(*k));
-        let ev = print
-            .event_bands()
-            .iter()
-            .map(|k| short_key(*k))
-            .filter(move |_| events);
+        let copy = keys.bands().iter().copied();
+        let start = keys.prefix_bands().iter().copied();
+        let ev = keys.event_bands().iter().copied().filter(move |_| events);
         copy.enumerate()
             .chain(start.enumerate().map(|(i, k)| (BANDS + i, k)))
             .chain(ev.enumerate().map(|(i, k)| (BANDS + PREFIX_BANDS + i, k)))
@@ -137,56 +129,73 @@ impl Index {
 
     fn link(&mut self, e: usize, key: u32) {
         let b = self.bucket(key);
-        let head = self.heads[b];
-        if head != NIL {
-            self.entries[head as usize].prev = e as u32;
-        }
         self.entries[e] = Entry {
             key,
-            next: head,
-            prev: HEAD,
+            next: self.heads[b],
         };
         self.heads[b] = e as u32;
-    }
-
-    fn unlink(&mut self, e: usize) {
-        let Entry { key, next, prev } = self.entries[e];
-        if prev == NIL {
-            return;
-        }
-        if prev == HEAD {
-            let b = self.bucket(key);
-            self.heads[b] = next;
-        } else {
-            self.entries[prev as usize].next = next;
-        }
-        if next != NIL {
-            self.entries[next as usize].prev = prev;
-        }
-        self.entries[e] = UNLINKED;
     }
 
     fn grow(&mut self) {
         let len = self.heads.len() * 2;
         self.heads = vec![NIL; len];
         for e in 0..self.entries.len() {
-            let Entry { key, prev, .. } = self.entries[e];
-            if prev != NIL {
+            let Entry { key, next } = self.entries[e];
+            if next != UNLINKED {
                 self.link(e, key);
             }
         }
     }
 
+    /// Takes the stories of `gone` (live slots) out of the index: each chain one of their
+    /// entries is in is walked once, whatever the number of them in it.
+    fn remove(&mut self, gone: &[usize]) {
+        let mut buckets = Vec::with_capacity(gone.len() * self.per);
+        for &slot in gone {
+            for e in slot * self.per..(slot + 1) * self.per {
+                let Entry { key, next } = self.entries[e];
+                if next != UNLINKED {
+                    buckets.push(self.bucket(key) as u32);
+                }
+            }
+            self.by_id.remove(&self.slots[slot].id);
+            // Marks the slot's entries as going (below) and the slot free.
+            self.slots[slot].id = 0;
+        }
+        buckets.sort_unstable();
+        buckets.dedup();
+        for b in buckets {
+            let (mut prev, mut e) = (NIL, self.heads[b as usize]);
+            while e != NIL {
+                let next = self.entries[e as usize].next;
+                // Only the slots of `gone` have a linked entry and id 0.
+                if self.slots[self.slot_of(e) as usize].id == 0 {
+                    if prev == NIL {
+                        self.heads[b as usize] = next;
+                    } else {
+                        self.entries[prev as usize].next = next;
+                    }
+                    self.entries[e as usize] = FREE;
+                } else {
+                    prev = e;
+                }
+                e = next;
+            }
+        }
+        self.free.extend(gone.iter().map(|&s| s as u32));
+        self.live -= gone.len();
+    }
+
     /// The candidates: slots sharing at least one copy or events band with `print`, or at
     /// least [`MIN_START_HITS`] lede-start bands, with how many bands they share, most first
     /// (ties: lower slot first).
-    fn ranked(&self, print: &Print) -> Vec<(u32, u32)> {
+    fn ranked(&self, keys: &Keys) -> Vec<(u32, u32)> {
         // The chains are walked side by side, one step of each per round, so their (random)
         // memory reads overlap instead of waiting on each other.
         let mut want = [(0u32, 0u32); MAX_PER];
         let mut at = [NIL; MAX_PER];
         let mut n = 0;
-        for (band, key) in self.keys_of(print) {
+        for (band, key) in self.keys_of(keys) {
             want[n] = (band as u32, key);
             at[n] = self.heads[self.bucket(key)];
             n += 1;
@@ -254,9 +263,10 @@ impl Index {
     ) -> Option<Join> {
         let mut best: Option<Join> = None;
         let mut best_hits = 0;
-        let sketched = !self.settings.events && !print.is_strict();
-        let own = (print.sketch(), print.text_len());
-        for (slot, hits) in self.ranked(print).into_iter().take(MAX_VERIFIED) {
+        let keys = print.keys();
+        let sketched = !self.settings.events && !keys.is_strict();
+        let own = (keys.sketch(), keys.text_len());
+        for (slot, hits) in self.ranked(keys).into_iter().take(MAX_VERIFIED) {
             // Candidates come most shared bands first, and shared bands grow with similarity:
             // once a copy is found, one sharing fewer bands is not checked.
             if best
@@ -298,7 +308,7 @@ impl Index {
 
     /// The ids of the candidates (see `ranked`), most shared bands first.
     pub fn candidates(&self, print: &Print) -> Vec<Id> {
-        self.ranked(print)
+        self.ranked(print.keys())
             .into_iter()
             .map(|(s, _)| self.slots[s as usize].id)
             .collect()
@@ -307,8 +317,13 @@ impl Index {
     /// Adds a story (replacing an earlier entry with the same id). `cluster` = the id of the
     /// cluster's first story (its own id for a new cluster).
     pub fn insert(&mut self, id: Id, cluster: Id, at: i64, print: &Print) {
+        self.insert_keys(id, cluster, at, print.keys());
+    }
+
+    /// [`Index::insert`] from the keys alone ([`Print::decode_keys`]: a start-up rebuild).
+    pub fn insert_keys(&mut self, id: Id, cluster: Id, at: i64, keys: &Keys) {
         if let Some(&old) = self.by_id.get(&id) {
-            self.remove(old as usize);
+            self.remove(&[old as usize]);
         }
         let slot = match self.free.pop() {
             Some(s) => s as usize,
@@ -320,39 +335,29 @@ impl Index {
                 });
                 self.sketches.push(Sketch::default());
                 self.meta.push(0);
-                self.entries.resize(self.slots.len() * self.per, UNLINKED);
+                self.entries.resize(self.slots.len() * self.per, FREE);
                 self.slots.len() - 1
             }
         };
         self.slots[slot] = Slot { id, cluster, at };
-        self.sketches[slot] = *print.sketch();
-        self.meta[slot] = print.text_len().min(usize::from(!STRICT)) as u16
-            | if print.is_strict() { STRICT } else { 0 };
+        self.sketches[slot] = *keys.sketch();
+        self.meta[slot] = keys.text_len().min(usize::from(!STRICT)) as u16
+            | if keys.is_strict() { STRICT } else { 0 };
         self.by_id.insert(id, slot as u32);
         self.live += 1;
         if self.live * self.per > self.heads.len() {
             self.grow();
         }
-        let mut keys = [(0, 0); MAX_PER];
+        let mut entries = [(0, 0); MAX_PER];
         let mut n = 0;
-        for k in self.keys_of(print) {
-            keys[n] = k;
+        for k in self.keys_of(keys) {
+            entries[n] = k;
             n += 1;
         }
         let base = slot * self.per;
-        for &(band, key) in &keys[..n] {
+        for &(band, key) in &entries[..n] {
             self.link(base + band, key);
         }
-    }
-
-    fn remove(&mut self, slot: usize) {
-        for e in slot * self.per..(slot + 1) * self.per {
-            self.unlink(e);
-        }
-        self.by_id.remove(&self.slots[slot].id);
-        self.slots[slot].id = 0;
-        self.free.push(slot as u32);
-        self.live -= 1;
     }
 
     pub fn cluster_of(&self, id: Id) -> Option<Id> {
@@ -364,9 +369,7 @@ impl Index {
         let old: Vec<usize> = (0..self.slots.len())
             .filter(|&s| self.slots[s].id != 0 && self.slots[s].at < before)
             .collect();
-        for &s in &old {
-            self.remove(s);
-        }
+        self.remove(&old);
         old.len()
     }
 
@@ -409,5 +412,33 @@ mod tests {
                 assert_eq!(index.slot_of(e), e / per as u32, "{e} / {per}");
             }
         }
+    }
+
+    #[test]
+    fn pruning_and_replacing_keep_shared_chains_whole() {
+        // One print under many ids: every band chain holds all of them, so removals from the
+        // middle, the head and the tail of a chain all happen.
+        let p = Print::of(&super::super::Doc {
+            title: "폭염 대비 무더위쉼터 밤 9시까지 연장",
+            text: "정부가 올여름 폭염에 대비해 전국 무더위쉼터 운영 시간을 오후 9시까지 \
+                   연장하기로 했다. 행정안전부는 30일 이런 내용을 담은 대책을 발표했다.",
+        });
+        let mut index = Index::new(Settings { events: true });
+        for id in 1..=40u64 {
+            index.insert(id, id, (id % 4) as i64, &p);
+        }
+        // at 0 and 1 go; then id 7 (at 3) is replaced (same id, at 10).
+        assert_eq!(index.prune(2), 20);
+        index.insert(7, 7, 10, &p);
+        let mut left = index.candidates(&p);
+        left.sort_unstable();
+        let want: Vec<Id> = (1..=40).filter(|id| id % 4 >= 2).collect();
+        assert_eq!(left, want);
+        assert_eq!(index.len(), want.len());
+        assert_eq!(index.prune(3), 10);
+        assert_eq!(index.prune(4), 9, "at 3, all but id 7");
+        assert_eq!(index.candidates(&p), [7]);
+        assert_eq!(index.prune(i64::MAX), 1);
+        assert!(index.is_empty() && index.candidates(&p).is_empty());
     }
 }
