@@ -1,12 +1,10 @@
 //! The in-memory LSH index of the stories in the window: band keys and a lede sketch per story
 //! (prints live in the caller's store). One flat table for all bands: entry `slot * per + band`
-//! holds the low 32 bits of that band's key and the next entry of its bucket's chain, so a story
-//! costs `per` × 8 bytes of entries, its slot, its 64-byte sketch and its share of the bucket
-//! heads — no allocation per band value, and one random write per band to insert it. Chains
-//! are singly linked: pruning removes its stories together, walking each chain they were in
-//! once (a chain that a template phrase made long is walked once per prune, not once per story
-//! leaving it). Pruned slots are reused; the heads grow (by doubling and relinking) as the
-//! window grows.
+//! holds the low 32 bits of that band's key and its neighbours in its bucket's chain (doubly
+//! linked, so a pruned story leaves its chains in constant time however long they are), so a
+//! story costs `per` × 12 bytes of entries, its slot, its 64-byte sketch and its share of the
+//! bucket heads — no allocation per band value. Pruned slots are reused; the heads grow (by
+//! doubling and relinking) as the window grows.
 //!
 //! A bucket is the low bits of a key, and an entry keeps only the key's low 32 bits, so two keys
 //! that differ only above them look alike (for a window of 100,000 at about one entry in 500
@@ -19,10 +17,9 @@ use std::fmt;
 use super::hash::{BANDS, EVENT_BANDS, PREFIX_BANDS};
 use super::{Id, Join, Keys, Print, Settings, Sketch, may_copy, verify};
 
-/// The end of a chain (`next` of its last entry, an empty bucket's head).
 const NIL: u32 = u32::MAX;
-/// `next` of an entry in no chain (a print without that band set, a free slot).
-const UNLINKED: u32 = u32::MAX - 1;
+/// `prev` of an entry that heads its bucket's chain.
+const HEAD: u32 = u32::MAX - 1;
 /// The most entries a slot has (all three band sets).
 const MAX_PER: usize = BANDS + PREFIX_BANDS + EVENT_BANDS;
 /// At most this many candidates are verified per decision, best-banded first: a template that
@@ -43,17 +40,19 @@ struct Slot {
     at: i64,
 }
 
-/// One band value of one story in its bucket's chain (`next`: [`NIL`] at the end, [`UNLINKED`]
-/// when in no chain).
+/// One band value of one story in its bucket's chain. `prev` is [`HEAD`] for the chain's first
+/// entry and [`NIL`] for an entry in no chain (a print without that band set, a free slot).
 #[derive(Clone, Copy)]
 struct Entry {
     key: u32,
     next: u32,
+    prev: u32,
 }
 
-const FREE: Entry = Entry {
+const UNLINKED: Entry = Entry {
     key: 0,
-    next: UNLINKED,
+    next: NIL,
+    prev: NIL,
 };
 
 pub struct Index {
@@ -129,61 +128,44 @@ impl Index {
 
     fn link(&mut self, e: usize, key: u32) {
         let b = self.bucket(key);
+        let head = self.heads[b];
+        if head != NIL {
+            self.entries[head as usize].prev = e as u32;
+        }
         self.entries[e] = Entry {
             key,
-            next: self.heads[b],
+            next: head,
+            prev: HEAD,
         };
         self.heads[b] = e as u32;
+    }
+
+    fn unlink(&mut self, e: usize) {
+        let Entry { key, next, prev } = self.entries[e];
+        if prev == NIL {
+            return;
+        }
+        if prev == HEAD {
+            let b = self.bucket(key);
+            self.heads[b] = next;
+        } else {
+            self.entries[prev as usize].next = next;
+        }
+        if next != NIL {
+            self.entries[next as usize].prev = prev;
+        }
+        self.entries[e] = UNLINKED;
     }
 
     fn grow(&mut self) {
         let len = self.heads.len() * 2;
         self.heads = vec![NIL; len];
         for e in 0..self.entries.len() {
-            let Entry { key, next } = self.entries[e];
-            if next != UNLINKED {
+            let Entry { key, prev, .. } = self.entries[e];
+            if prev != NIL {
                 self.link(e, key);
             }
         }
-    }
-
-    /// Takes the stories of `gone` (live slots) out of the index: each chain one of their
-    /// entries is in is walked once, whatever the number of them in it.
-    fn remove(&mut self, gone: &[usize]) {
-        let mut buckets = Vec::with_capacity(gone.len() * self.per);
-        for &slot in gone {
-            for e in slot * self.per..(slot + 1) * self.per {
-                let Entry { key, next } = self.entries[e];
-                if next != UNLINKED {
-                    buckets.push(self.bucket(key) as u32);
-                }
-            }
-            self.by_id.remove(&self.slots[slot].id);
-            // Marks the slot's entries as going (below) and the slot free.
-            self.slots[slot].id = 0;
-        }
-        buckets.sort_unstable();
-        buckets.dedup();
-        for b in buckets {
-            let (mut prev, mut e) = (NIL, self.heads[b as usize]);
-            while e != NIL {
-                let next = self.entries[e as usize].next;
-                // Only the slots of `gone` have a linked entry and id 0.
-                if self.slots[self.slot_of(e) as usize].id == 0 {
-                    if prev == NIL {
-                        self.heads[b as usize] = next;
-                    } else {
-                        self.entries[prev as usize].next = next;
-                    }
-                    self.entries[e as usize] = FREE;
-                } else {
-                    prev = e;
-                }
-                e = next;
-            }
-        }
-        self.free.extend(gone.iter().map(|&s| s as u32));
-        self.live -= gone.len();
     }
 
     /// The candidates: slots sharing at least one copy or events band with `print`, or at
@@ -323,7 +305,7 @@ impl Index {
     /// [`Index::insert`] from the keys alone ([`Print::decode_keys`]: a start-up rebuild).
     pub fn insert_keys(&mut self, id: Id, cluster: Id, at: i64, keys: &Keys) {
         if let Some(&old) = self.by_id.get(&id) {
-            self.remove(&[old as usize]);
+            self.remove(old as usize);
         }
         let slot = match self.free.pop() {
             Some(s) => s as usize,
@@ -335,7 +317,7 @@ impl Index {
                 });
                 self.sketches.push(Sketch::default());
                 self.meta.push(0);
-                self.entries.resize(self.slots.len() * self.per, FREE);
+                self.entries.resize(self.slots.len() * self.per, UNLINKED);
                 self.slots.len() - 1
             }
         };
@@ -360,6 +342,16 @@ impl Index {
         }
     }
 
+    fn remove(&mut self, slot: usize) {
+        for e in slot * self.per..(slot + 1) * self.per {
+            self.unlink(e);
+        }
+        self.by_id.remove(&self.slots[slot].id);
+        self.slots[slot].id = 0;
+        self.free.push(slot as u32);
+        self.live -= 1;
+    }
+
     pub fn cluster_of(&self, id: Id) -> Option<Id> {
         self.by_id.get(&id).map(|s| self.slots[*s as usize].cluster)
     }
@@ -369,7 +361,9 @@ impl Index {
         let old: Vec<usize> = (0..self.slots.len())
             .filter(|&s| self.slots[s].id != 0 && self.slots[s].at < before)
             .collect();
-        self.remove(&old);
+        for &s in &old {
+            self.remove(s);
+        }
         old.len()
     }
 

@@ -383,10 +383,14 @@ static LISTS: std::sync::LazyLock<Lists> = std::sync::LazyLock::new(|| Lists {
         .collect(),
 });
 
-fn tokens_of(s: &str, numbers: &[String]) -> Vec<u32> {
+/// The word tokens of the texts (title and lede: as if joined by a space) and the numbers.
+fn tokens_of(texts: [&str; 2], numbers: &[String]) -> Vec<u32> {
     let Lists { stop, particles } = &*LISTS;
-    let mut out = Vec::new();
-    for word in s.split(|c: char| !normal::is_alnum(c)) {
+    let mut out = Vec::with_capacity(64 + numbers.len());
+    let words = texts
+        .into_iter()
+        .flat_map(|s| s.split(|c: char| !normal::is_alnum(c)));
+    for word in words {
         if word.is_empty() || word.starts_with(|c: char| c.is_ascii_digit()) {
             continue;
         }
@@ -396,8 +400,8 @@ fn tokens_of(s: &str, numbers: &[String]) -> Vec<u32> {
         } else {
             word
         };
-        let len = stem.chars().count();
-        let h = hash::hash32(hash::SEED_TOKEN, stem.chars());
+        let mut len = 0;
+        let h = hash::hash32(hash::SEED_TOKEN, stem.chars().inspect(|_| len += 1));
         if len < 2 || stop.binary_search(&h).is_ok() {
             continue;
         }
@@ -434,10 +438,7 @@ impl Print {
                 .map(|n| hash::hash32(hash::SEED_NUMBER, n.chars()))
                 .collect(),
         );
-        let mut words = title.text.clone();
-        words.push(' ');
-        words.push_str(lede);
-        let tokens = tokens_of(&words, &nums);
+        let tokens = tokens_of([&title.text, lede], &nums);
         let short = text.len() < SHORT_TEXT;
         let lede_chars = lede.chars().count();
         let dated = nums.iter().any(|n| n.matches('.').count() == 2);
@@ -823,10 +824,10 @@ fn overlap(a: &[u32], b: &[u32]) -> Overlap {
 /// char after the digits (`66.1%` and `66%` → `66%`; `8만` of `8만2천`, `282명`; no unit for a
 /// bare number). The unit's hash is the top 8 bits, the rest hashes the integer part with it.
 fn rounded(n: &str) -> u32 {
-    let int: String = n.chars().take_while(char::is_ascii_digit).collect();
+    let int = n.chars().take_while(char::is_ascii_digit);
     let unit = n.chars().find(|c| !c.is_ascii_digit() && *c != '.');
     let u = hash::hash32(hash::SEED_NUMBER, unit) >> 24;
-    let v = hash::hash32(hash::SEED_NUMBER, int.chars().chain(unit)) >> 8;
+    let v = hash::hash32(hash::SEED_NUMBER, int.chain(unit)) >> 8;
     u << 24 | v
 }
 
