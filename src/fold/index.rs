@@ -4,7 +4,7 @@
 //! linked, so a pruned story leaves its chains in constant time however long they are), so a
 //! story costs `per` × 12 bytes of entries, its slot, its 64-byte sketch and its share of the
 //! bucket heads — no allocation per band value. Pruned slots are reused; the heads grow (by
-//! doubling and relinking) as the window grows.
+//! doubling and relinking) as the window grows, to keep at most two entries a bucket.
 //!
 //! A bucket is the low bits of a key, and an entry keeps only the key's low 32 bits, so two keys
 //! that differ only above them look alike (for a window of 100,000 at about one entry in 500
@@ -327,7 +327,9 @@ impl Index {
             | if keys.is_strict() { STRICT } else { 0 };
         self.by_id.insert(id, slot as u32);
         self.live += 1;
-        if self.live * self.per > self.heads.len() {
+        // Up to two entries a bucket: the heads cost 2–4 bytes an entry, and a chain walk
+        // meets one or two entries of other keys on average.
+        if self.live * self.per > 2 * self.heads.len() {
             self.grow();
         }
         let mut entries = [(0, 0); MAX_PER];

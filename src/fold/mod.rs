@@ -199,8 +199,10 @@ impl Keys {
     }
 }
 
-/// 64 bins of 8 bits of MinHash over a print's lede shingles (see `hash::sketch`).
+/// 64 bins of 8 bits of MinHash over a print's lede shingles (see `hash::sketch`). Aligned to
+/// a cache line: the index reads one candidate's sketch with one memory access.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(align(64))]
 pub(crate) struct Sketch(pub(crate) [u8; hash::SKETCH_BINS]);
 
 impl Default for Sketch {
