@@ -1,7 +1,7 @@
 //! Folding through the store (issue 14): admitting 100,000 matched stories with folding on
 //! (print, LSH query, exact check on prints read back from sled, fold records and clusters in
 //! the admission transactions) against the same admission with folding off, and the start-up
-//! rebuild of the fold index from `fold.v1` (open the store, `Store::set_fold`) with its RSS.
+//! rebuild of the fold index from `fold.v2` (open the store, `Store::set_fold`) with its RSS.
 //!
 //! Run: `cargo bench --locked --bench foldstore` (release; `taskset -c 1` for one core). Does
 //! nothing without `--bench`. Stories: the real fixture stories of `tests/data/feeds`, their

@@ -9,8 +9,12 @@
 //! - MinHash: one-permutation MinHash with optimal densification over the 32-bit element
 //!   hashes (see `minhash` below for the exact steps), 128 bins for copies, 64 for the lede's
 //!   start and 32 for events.
-//! - A band key is `fmix64` chained over the band's rows: `h = fmix64(SEED_BAND ^ band)`, then
-//!   for each row value `v`: `h = fmix64(h.wrapping_mul(FNV_PRIME) ^ v)`.
+//! - The lede sketch (stored in the print's head since version 2): the same MinHash, 64 bins
+//!   with [`SEED_SKETCH`], each value cut to its low 8 bits (b-bit MinHash).
+//! - A band key is the low 32 bits of `fmix64` chained over the band's rows:
+//!   `h = fmix64(SEED_BAND ^ band)`, then for each row value `v`:
+//!   `h = fmix64(h.wrapping_mul(FNV_PRIME) ^ v)` (version 1 stored all 64 bits; the index only
+//!   ever compared the low 32).
 
 /// Seed of the shingle hashes ("kkachi" + 01).
 pub const SEED_SHINGLE: u64 = 0x6b6b_6163_6869_0001;
@@ -31,6 +35,9 @@ pub const SEED_PREFIX_MINHASH: u64 = 0x6b6b_6163_6869_0008;
 /// Seed of the lede-start band keys.
 pub const SEED_PREFIX_BAND: u64 = 0x6b6b_6163_6869_0009;
 
+/// Seed of the lede sketch (64 bins of 8 bits).
+pub const SEED_SKETCH: u64 = 0x6b6b_6163_6869_000a;
+
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 
@@ -50,6 +57,9 @@ pub const EVENT_ROWS: usize = EVENT_HASHES / EVENT_BANDS;
 pub const PREFIX_HASHES: usize = 64;
 pub const PREFIX_BANDS: usize = 10;
 pub const PREFIX_ROWS: usize = 6;
+
+/// Bins of the lede sketch ([`sketch`]).
+pub const SKETCH_BINS: usize = 64;
 
 /// The splitmix64 finaliser (Stafford's mix 13, as in `SplitMix64`).
 pub const fn fmix64(mut z: u64) -> u64 {
@@ -110,40 +120,44 @@ fn minhash<const N: usize>(seed: u64, set: &[u32]) -> [u32; N] {
     out
 }
 
-fn band_keys<const N: usize>(seed: u64, mins: &[u32; N], rows: usize) -> Vec<u64> {
-    mins.chunks(rows)
-        .enumerate()
-        .map(|(band, values)| {
-            let mut h = fmix64(seed ^ band as u64);
-            for &v in values {
-                h = fmix64(h.wrapping_mul(FNV_PRIME) ^ u64::from(v));
-            }
-            h
-        })
-        .collect()
+/// The first `B` band keys of `mins` (`rows` values each), each cut to its low 32 bits.
+fn band_keys<const N: usize, const B: usize>(seed: u64, mins: &[u32; N], rows: usize) -> [u32; B] {
+    let mut out = [0u32; B];
+    for (band, (key, values)) in out.iter_mut().zip(mins.chunks(rows)).enumerate() {
+        let mut h = fmix64(seed ^ band as u64);
+        for &v in values {
+            h = fmix64(h.wrapping_mul(FNV_PRIME) ^ u64::from(v));
+        }
+        *key = h as u32;
+    }
+    out
 }
 
 /// The copy tier's 32 band keys of a shingle set.
-pub fn copy_bands(set: &[u32]) -> Vec<u64> {
+pub fn copy_bands(set: &[u32]) -> [u32; BANDS] {
     band_keys(SEED_BAND, &minhash::<HASHES>(SEED_MINHASH, set), ROWS)
 }
 
 /// The 10 lede-start band keys of the set of a lede's first shingles.
-pub fn prefix_bands(set: &[u32]) -> Vec<u64> {
-    let mut keys = band_keys(
+pub fn prefix_bands(set: &[u32]) -> [u32; PREFIX_BANDS] {
+    band_keys(
         SEED_PREFIX_BAND,
         &minhash::<PREFIX_HASHES>(SEED_PREFIX_MINHASH, set),
         PREFIX_ROWS,
-    );
-    keys.truncate(PREFIX_BANDS);
-    keys
+    )
 }
 
 /// The events tier's 16 band keys of a token set.
-pub fn event_bands(set: &[u32]) -> Vec<u64> {
+pub fn event_bands(set: &[u32]) -> [u32; EVENT_BANDS] {
     band_keys(
         SEED_EVENT_BAND,
         &minhash::<EVENT_HASHES>(SEED_EVENT_MINHASH, set),
         EVENT_ROWS,
     )
+}
+
+/// The lede sketch: 64 bins of one-permutation MinHash over `set`, each cut to its low 8 bits.
+/// Two sets agree on a bin with probability J + (1 − J)/256 (J their Jaccard similarity).
+pub fn sketch(set: &[u32]) -> [u8; SKETCH_BINS] {
+    minhash::<SKETCH_BINS>(SEED_SKETCH, set).map(|v| v as u8)
 }

@@ -1,19 +1,27 @@
-//! The in-memory LSH index of the stories in the window: band keys only (prints live in the
-//! caller's store). One flat table for all bands: entry `slot * per + band` holds that band's
-//! key and the next entry in its bucket's chain, so a story costs `per` × 12 bytes of entries,
-//! one slot and its share of the bucket heads — no allocation per band value. Pruned slots are
-//! reused; the heads grow (by doubling and relinking) as the window grows.
+//! The in-memory LSH index of the stories in the window: band keys and a lede sketch per story
+//! (prints live in the caller's store). One flat table for all bands: entry `slot * per + band`
+//! holds the low 32 bits of that band's key and its neighbours in its bucket's chain (doubly
+//! linked, so a pruned story leaves its chains in constant time however long they are), so a
+//! story costs `per` × 12 bytes of entries, its slot, its 64-byte sketch and its share of the
+//! bucket heads — no allocation per band value. Pruned slots are reused; the heads grow (by
+//! doubling and relinking) as the window grows, to keep at most two entries a bucket.
+//!
+//! A bucket is the low bits of a key, and an entry keeps only the key's low 32 bits, so two keys
+//! that differ only above them look alike (for a window of 100,000 at about one entry in 500
+//! of a bucket): an extra candidate now and then, which the sketch or `verify` rejects.
 
 use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::fmt;
 
 use super::hash::{BANDS, EVENT_BANDS, PREFIX_BANDS};
-use super::{Id, Join, Print, Settings, verify};
+use super::{Id, Join, Keys, Print, Settings, Sketch, may_copy, verify};
 
 const NIL: u32 = u32::MAX;
-/// A key of 0 marks an empty entry; a real key of 0 (odds 2⁻⁶⁴) is stored as 1.
-const EMPTY: u64 = 0;
+/// `prev` of an entry that heads its bucket's chain.
+const HEAD: u32 = u32::MAX - 1;
+/// The most entries a slot has (all three band sets).
+const MAX_PER: usize = BANDS + PREFIX_BANDS + EVENT_BANDS;
 /// At most this many candidates are verified per decision, best-banded first: a template that
 /// puts thousands of stories in one bucket cannot make a decision slow.
 pub const MAX_VERIFIED: usize = 64;
@@ -21,6 +29,8 @@ pub const MAX_VERIFIED: usize = 64;
 /// ledes that start alike for a few words (a shared template phrase) share one or two, a first
 /// report and its roundup most (P ≈ 0.93 at J = 0.9 of the starts, 0.02 at 0.7).
 pub const MIN_START_HITS: u32 = 4;
+/// `Slot::meta`: the story takes the strict path (short or photo).
+const STRICT: u16 = 1 << 15;
 
 #[derive(Clone, Copy)]
 struct Slot {
@@ -30,16 +40,36 @@ struct Slot {
     at: i64,
 }
 
+/// One band value of one story in its bucket's chain. `prev` is [`HEAD`] for the chain's first
+/// entry and [`NIL`] for an entry in no chain (a print without that band set, a free slot).
+#[derive(Clone, Copy)]
+struct Entry {
+    key: u32,
+    next: u32,
+    prev: u32,
+}
+
+const UNLINKED: Entry = Entry {
+    key: 0,
+    next: NIL,
+    prev: NIL,
+};
+
 pub struct Index {
     settings: Settings,
     /// Entries per slot: the copy bands, the lede-start bands, plus the events bands when they
     /// are on.
     per: usize,
+    /// `u64::MAX / per + 1`: `e / per` as a multiply (Lemire et al., "Faster remainder by
+    /// direct computation", exact for every u32 `e` when `per` ≥ 2).
+    per_magic: u64,
     slots: Vec<Slot>,
+    /// Per slot: the lede sketch, and the lede's shingle count (saturated) | [`STRICT`].
+    sketches: Vec<Sketch>,
+    meta: Vec<u16>,
     free: Vec<u32>,
     by_id: HashMap<Id, u32>,
-    keys: Vec<u64>,
-    next: Vec<u32>,
+    entries: Vec<Entry>,
     /// Bucket heads, a power of two long.
     heads: Vec<u32>,
     live: usize,
@@ -55,85 +85,84 @@ impl fmt::Debug for Index {
     }
 }
 
-fn real(key: u64) -> u64 {
-    if key == EMPTY { 1 } else { key }
-}
-
 impl Index {
     pub fn new(settings: Settings) -> Index {
         let per = BANDS + PREFIX_BANDS + if settings.events { EVENT_BANDS } else { 0 };
         Index {
             settings,
             per,
+            per_magic: u64::MAX / per as u64 + 1,
             slots: Vec::new(),
+            sketches: Vec::new(),
+            meta: Vec::new(),
             free: Vec::new(),
             by_id: HashMap::new(),
-            keys: Vec::new(),
-            next: Vec::new(),
+            entries: Vec::new(),
             heads: vec![NIL; 1024],
             live: 0,
         }
     }
 
-    fn bucket(&self, key: u64) -> usize {
+    fn bucket(&self, key: u32) -> usize {
         (key as usize) & (self.heads.len() - 1)
+    }
+
+    /// The slot of entry `e` (`e / per`).
+    fn slot_of(&self, e: u32) -> u32 {
+        ((u128::from(self.per_magic) * u128::from(e)) >> 64) as u32
     }
 
     /// The print's keys in entry order (copy bands, lede-start bands, then events bands when
     /// on); a print without bands gives empty entries. The lede-start bands offer the copies
     /// that share most of one side and little of the union (1보 ⊂ 종합, a lede cut at ~120
     /// chars), which 32 × 4 over all shingles misses; `verify` stays exact.
-    fn keys_of<'p>(&self, print: &'p Print) -> impl Iterator<Item = (usize, u64)> + 'p {
+    fn keys_of<'p>(&self, keys: &'p Keys) -> impl Iterator<Item = (usize, u32)> + 'p {
         let events = self.settings.events;
-        let copy = print.bands().iter().map(|k| real(*k));
-        let start = print.prefix_bands().iter().map(|k| real(*k));
-        let ev = print
-            .event_bands()
-            .iter()
-            .map(|k| real(*k))
-            .filter(move |_| events);
+        let copy = keys.bands().iter().copied();
+        let start = keys.prefix_bands().iter().copied();
+        let ev = keys.event_bands().iter().copied().filter(move |_| events);
         copy.enumerate()
             .chain(start.enumerate().map(|(i, k)| (BANDS + i, k)))
             .chain(ev.enumerate().map(|(i, k)| (BANDS + PREFIX_BANDS + i, k)))
     }
 
-    fn link(&mut self, e: usize, key: u64) {
-        self.keys[e] = key;
+    fn link(&mut self, e: usize, key: u32) {
         let b = self.bucket(key);
-        self.next[e] = self.heads[b];
+        let head = self.heads[b];
+        if head != NIL {
+            self.entries[head as usize].prev = e as u32;
+        }
+        self.entries[e] = Entry {
+            key,
+            next: head,
+            prev: HEAD,
+        };
         self.heads[b] = e as u32;
     }
 
     fn unlink(&mut self, e: usize) {
-        let key = self.keys[e];
-        if key == EMPTY {
+        let Entry { key, next, prev } = self.entries[e];
+        if prev == NIL {
             return;
         }
-        let b = self.bucket(key);
-        let e32 = e as u32;
-        if self.heads[b] == e32 {
-            self.heads[b] = self.next[e];
+        if prev == HEAD {
+            let b = self.bucket(key);
+            self.heads[b] = next;
         } else {
-            let mut p = self.heads[b];
-            while p != NIL {
-                let n = self.next[p as usize];
-                if n == e32 {
-                    self.next[p as usize] = self.next[e];
-                    break;
-                }
-                p = n;
-            }
+            self.entries[prev as usize].next = next;
         }
-        self.keys[e] = EMPTY;
-        self.next[e] = NIL;
+        if next != NIL {
+            self.entries[next as usize].prev = prev;
+        }
+        self.entries[e] = UNLINKED;
     }
 
     fn grow(&mut self) {
         let len = self.heads.len() * 2;
         self.heads = vec![NIL; len];
-        for e in 0..self.keys.len() {
-            let key = self.keys[e];
-            if key != EMPTY {
+        for e in 0..self.entries.len() {
+            let Entry { key, prev, .. } = self.entries[e];
+            if prev != NIL {
                 self.link(e, key);
             }
         }
@@ -142,18 +171,37 @@ impl Index {
     /// The candidates: slots sharing at least one copy or events band with `print`, or at
     /// least [`MIN_START_HITS`] lede-start bands, with how many bands they share, most first
     /// (ties: lower slot first).
-    fn ranked(&self, print: &Print) -> Vec<(u32, u32)> {
+    fn ranked(&self, keys: &Keys) -> Vec<(u32, u32)> {
+        // The chains are walked side by side, one step of each per round, so their (random)
+        // memory reads overlap instead of waiting on each other.
+        let mut want = [(0u32, 0u32); MAX_PER];
+        let mut at = [NIL; MAX_PER];
+        let mut n = 0;
+        for (band, key) in self.keys_of(keys) {
+            want[n] = (band as u32, key);
+            at[n] = self.heads[self.bucket(key)];
+            n += 1;
+        }
         // Slot × 2, + 1 for a lede-start band.
-        let mut hits: Vec<u32> = Vec::new();
-        for (band, key) in self.keys_of(print) {
-            let start = u32::from((BANDS..BANDS + PREFIX_BANDS).contains(&band));
-            let mut e = self.heads[self.bucket(key)];
-            while e != NIL {
-                let i = e as usize;
-                if self.keys[i] == key && i % self.per == band {
-                    hits.push((i / self.per) as u32 * 2 + start);
+        let mut hits: Vec<u32> = Vec::with_capacity(4 * n);
+        let per = self.per as u32;
+        let starts = BANDS as u32..(BANDS + PREFIX_BANDS) as u32;
+        let mut walking = true;
+        while walking {
+            walking = false;
+            for (&(band, key), e) in want[..n].iter().zip(&mut at[..n]) {
+                if *e == NIL {
+                    continue;
                 }
-                e = self.next[i];
+                walking = true;
+                let entry = self.entries[*e as usize];
+                if entry.key == key {
+                    let slot = self.slot_of(*e);
+                    if *e - slot * per == band {
+                        hits.push(slot * 2 + u32::from(starts.contains(&band)));
+                    }
+                }
+                *e = entry.next;
             }
         }
         hits.sort_unstable();
@@ -181,7 +229,9 @@ impl Index {
     /// The best existing story `print` folds into, checking candidates exactly (at most
     /// [`MAX_VERIFIED`], most shared bands first; once a copy is found, candidates sharing fewer
     /// bands than it are not checked). `lookup` returns a candidate's stored print (None if the
-    /// caller no longer has it: skip it).
+    /// caller no longer has it: skip it). With the events tier off, a candidate whose lede
+    /// sketch rules out a copy ([`super::may_copy`]; both on the normal path) is skipped
+    /// without a lookup: most candidates are.
     pub fn decide(&self, print: &Print, lookup: impl FnMut(Id) -> Option<Print>) -> Option<Join> {
         self.decide_with(print, lookup)
     }
@@ -195,7 +245,10 @@ impl Index {
     ) -> Option<Join> {
         let mut best: Option<Join> = None;
         let mut best_hits = 0;
-        for (slot, hits) in self.ranked(print).into_iter().take(MAX_VERIFIED) {
+        let keys = print.keys();
+        let sketched = !self.settings.events && !keys.is_strict();
+        let own = (keys.sketch(), keys.text_len());
+        for (slot, hits) in self.ranked(keys).into_iter().take(MAX_VERIFIED) {
             // Candidates come most shared bands first, and shared bands grow with similarity:
             // once a copy is found, one sharing fewer bands is not checked.
             if best
@@ -204,6 +257,16 @@ impl Index {
                 && hits < best_hits
             {
                 break;
+            }
+            let meta = self.meta[slot as usize];
+            if sketched
+                && meta & STRICT == 0
+                && !may_copy(
+                    own,
+                    (&self.sketches[slot as usize], usize::from(meta & !STRICT)),
+                )
+            {
+                continue;
             }
             let s = self.slots[slot as usize];
             let Some(old) = lookup(s.id) else { continue };
@@ -227,7 +290,7 @@ impl Index {
 
     /// The ids of the candidates (see `ranked`), most shared bands first.
     pub fn candidates(&self, print: &Print) -> Vec<Id> {
-        self.ranked(print)
+        self.ranked(print.keys())
             .into_iter()
             .map(|(s, _)| self.slots[s as usize].id)
             .collect()
@@ -236,6 +299,11 @@ impl Index {
     /// Adds a story (replacing an earlier entry with the same id). `cluster` = the id of the
     /// cluster's first story (its own id for a new cluster).
     pub fn insert(&mut self, id: Id, cluster: Id, at: i64, print: &Print) {
+        self.insert_keys(id, cluster, at, print.keys());
+    }
+
+    /// [`Index::insert`] from the keys alone ([`Print::decode_keys`]: a start-up rebuild).
+    pub fn insert_keys(&mut self, id: Id, cluster: Id, at: i64, keys: &Keys) {
         if let Some(&old) = self.by_id.get(&id) {
             self.remove(old as usize);
         }
@@ -247,20 +315,32 @@ impl Index {
                     cluster: 0,
                     at: 0,
                 });
-                self.keys.resize(self.slots.len() * self.per, EMPTY);
-                self.next.resize(self.slots.len() * self.per, NIL);
+                self.sketches.push(Sketch::default());
+                self.meta.push(0);
+                self.entries.resize(self.slots.len() * self.per, UNLINKED);
                 self.slots.len() - 1
             }
         };
         self.slots[slot] = Slot { id, cluster, at };
+        self.sketches[slot] = *keys.sketch();
+        self.meta[slot] = keys.text_len().min(usize::from(!STRICT)) as u16
+            | if keys.is_strict() { STRICT } else { 0 };
         self.by_id.insert(id, slot as u32);
         self.live += 1;
-        if self.live * self.per > self.heads.len() {
+        // Up to two entries a bucket: the heads cost 2–4 bytes an entry, and a chain walk
+        // meets one or two entries of other keys on average.
+        if self.live * self.per > 2 * self.heads.len() {
             self.grow();
         }
-        let keys: Vec<(usize, u64)> = self.keys_of(print).collect();
-        for (band, key) in keys {
-            self.link(slot * self.per + band, key);
+        let mut entries = [(0, 0); MAX_PER];
+        let mut n = 0;
+        for k in self.keys_of(keys) {
+            entries[n] = k;
+            n += 1;
+        }
+        let base = slot * self.per;
+        for &(band, key) in &entries[..n] {
+            self.link(base + band, key);
         }
     }
 
@@ -303,9 +383,58 @@ impl Index {
         use std::mem::size_of;
         self.slots.capacity() * size_of::<Slot>()
             + self.free.capacity() * 4
-            + self.keys.capacity() * 8
-            + self.next.capacity() * 4
+            + self.sketches.capacity() * size_of::<Sketch>()
+            + self.meta.capacity() * 2
+            + self.entries.capacity() * size_of::<Entry>()
             + self.heads.capacity() * 4
             + self.by_id.capacity() * (size_of::<(Id, u32)>() + 1) * 8 / 7
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slot_of_divides_exactly() {
+        for per in [BANDS + PREFIX_BANDS, MAX_PER, 2, 7] {
+            let index = Index {
+                per,
+                per_magic: u64::MAX / per as u64 + 1,
+                ..Index::new(Settings::default())
+            };
+            let probes = (0..100_000u32).chain((0..64).map(|i| u32::MAX - i));
+            for e in probes.chain((0..1000).map(|i| i * 4_294_967)) {
+                assert_eq!(index.slot_of(e), e / per as u32, "{e} / {per}");
+            }
+        }
+    }
+
+    #[test]
+    fn pruning_and_replacing_keep_shared_chains_whole() {
+        // One print under many ids: every band chain holds all of them, so removals from the
+        // middle, the head and the tail of a chain all happen.
+        let p = Print::of(&super::super::Doc {
+            title: "폭염 대비 무더위쉼터 밤 9시까지 연장",
+            text: "정부가 올여름 폭염에 대비해 전국 무더위쉼터 운영 시간을 오후 9시까지 \
+                   연장하기로 했다. 행정안전부는 30일 이런 내용을 담은 대책을 발표했다.",
+        });
+        let mut index = Index::new(Settings { events: true });
+        for id in 1..=40u64 {
+            index.insert(id, id, (id % 4) as i64, &p);
+        }
+        // at 0 and 1 go; then id 7 (at 3) is replaced (same id, at 10).
+        assert_eq!(index.prune(2), 20);
+        index.insert(7, 7, 10, &p);
+        let mut left = index.candidates(&p);
+        left.sort_unstable();
+        let want: Vec<Id> = (1..=40).filter(|id| id % 4 >= 2).collect();
+        assert_eq!(left, want);
+        assert_eq!(index.len(), want.len());
+        assert_eq!(index.prune(3), 10);
+        assert_eq!(index.prune(4), 9, "at 3, all but id 7");
+        assert_eq!(index.candidates(&p), [7]);
+        assert_eq!(index.prune(i64::MAX), 1);
+        assert!(index.is_empty() && index.candidates(&p).is_empty());
     }
 }

@@ -1,7 +1,10 @@
 //! Folding: deciding that two stories are the same story (issue 14). Pure: no IO, no `.await`,
 //! no global mutable state (the word lists are read once into a read-only static). The caller
 //! assigns ids, stores the [`Print`]s (through [`Print::encode`]) and passes them back to
-//! [`Index::decide`]; the index keeps only LSH band keys.
+//! [`Index::decide`]; the index keeps only a print's [`Keys`] (LSH band keys and a 64-byte
+//! sketch of the lede), with which it rejects most candidates before asking for their print.
+//! The keys lead the encoding, so a start-up rebuild reads them alone
+//! ([`Print::decode_keys`]).
 //!
 //! How a story becomes a [`Print`]:
 //! 1. Title and text are cleaned (module `normal`): NFKC, lowercase, bracket tags (`[속보]`,
@@ -25,6 +28,12 @@
 //! All hashing is our own with fixed seeds (module `hash` documents the functions and the
 //! seeds), so stored prints survive restarts, platforms and crate upgrades; a golden test pins
 //! exact values.
+//!
+//! Before [`verify`], with the events tier off, [`Index::decide`] drops a candidate whose lede
+//! sketch (64 × 8 bits of MinHash over the lede shingles, stored in the print's head) agrees
+//! with the new story's far less than any pair the copy rules accept would (`may_copy`, 4
+//! standard deviations of margin): most candidates only share a lede's start or a template
+//! phrase.
 //!
 //! [`verify`] decides exactly, on the stored sets:
 //! - **copy**: lede Jaccard ≥ 0.5, or lede containment (shared / smaller) ≥ 0.7 with at least
@@ -51,7 +60,7 @@ use std::fmt;
 pub use index::{Index, MAX_VERIFIED};
 
 /// Goes into the store's tree names: bump when [`Print`] or its encoding changes.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// A story's fold id, assigned by the caller (unique, > 0).
 pub type Id = u64;
@@ -79,6 +88,8 @@ pub const PREFIX_SHINGLES: usize = 40;
 const MIN_BANDED: usize = 5;
 /// Fewer word tokens than this: no events band keys.
 const MIN_TOKENS: usize = 6;
+/// Band keys of a print, at most (all three sets).
+const MAX_KEYS: usize = hash::BANDS + hash::PREFIX_BANDS + hash::EVENT_BANDS;
 
 const PARTICLES: &str = include_str!("particles.txt");
 /// Sorted (bytewise), one per line; a test checks the order.
@@ -115,14 +126,89 @@ pub struct Print {
     /// Word token hashes for the events tier: the class in the top two bits (0 plain, 1 strong,
     /// 2 number), sorted, deduplicated.
     tokens: Vec<u32>,
-    /// 32 copy band keys, or none (too few shingles).
-    bands: Vec<u64>,
-    /// 10 band keys of the lede's first [`PREFIX_SHINGLES`] shingles, or none (too few).
-    prefix_bands: Vec<u64>,
-    /// 16 events band keys, or none (too few tokens).
-    event_bands: Vec<u64>,
+    /// What the index keeps: band keys, lede sketch, lede size, strict path.
+    keys: Keys,
     short: bool,
     photo: bool,
+}
+
+/// What the in-memory index keeps of a [`Print`], and all a start-up rebuild reads of a stored
+/// one ([`Print::decode_keys`] reads only the head of the encoding): the band keys (the low 32
+/// bits of each, which is what the index compares), the lede sketch, the lede's shingle count
+/// and whether the story takes the strict path. No allocation: fixed arrays.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Keys {
+    /// 32 copy band keys, when `sets & COPY_SET`.
+    bands: [u32; hash::BANDS],
+    /// 10 band keys of the lede's first [`PREFIX_SHINGLES`] shingles, when `sets & PREFIX_SET`.
+    prefix_bands: [u32; hash::PREFIX_BANDS],
+    /// 16 events band keys, when `sets & EVENT_SET`.
+    event_bands: [u32; hash::EVENT_BANDS],
+    /// Which band sets the print has (too few shingles or tokens: none of that set).
+    sets: u8,
+    /// The lede sketch (`hash::sketch` of the lede set): the index rejects most candidates
+    /// with it before their print is looked up ([`may_copy`]).
+    sketch: Sketch,
+    /// Lede shingles, saturated.
+    text_len: u16,
+    /// Short or photo: the strict path, where [`may_copy`] does not apply.
+    strict: bool,
+}
+
+const COPY_SET: u8 = 1;
+const PREFIX_SET: u8 = 2;
+const EVENT_SET: u8 = 4;
+
+impl Keys {
+    pub(crate) fn bands(&self) -> &[u32] {
+        if self.sets & COPY_SET != 0 {
+            &self.bands
+        } else {
+            &[]
+        }
+    }
+
+    pub(crate) fn prefix_bands(&self) -> &[u32] {
+        if self.sets & PREFIX_SET != 0 {
+            &self.prefix_bands
+        } else {
+            &[]
+        }
+    }
+
+    pub(crate) fn event_bands(&self) -> &[u32] {
+        if self.sets & EVENT_SET != 0 {
+            &self.event_bands
+        } else {
+            &[]
+        }
+    }
+
+    pub(crate) fn sketch(&self) -> &Sketch {
+        &self.sketch
+    }
+
+    /// Lede shingles (saturated at `u16::MAX`).
+    pub(crate) fn text_len(&self) -> usize {
+        usize::from(self.text_len)
+    }
+
+    /// The story takes the strict path (short or photo), where [`may_copy`] does not apply.
+    pub(crate) fn is_strict(&self) -> bool {
+        self.strict
+    }
+}
+
+/// 64 bins of 8 bits of MinHash over a print's lede shingles (see `hash::sketch`). Aligned to
+/// a cache line: the index reads one candidate's sketch with one memory access.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(align(64))]
+pub(crate) struct Sketch(pub(crate) [u8; hash::SKETCH_BINS]);
+
+impl Default for Sketch {
+    fn default() -> Sketch {
+        Sketch([u8::MAX; hash::SKETCH_BINS])
+    }
 }
 
 /// Why [`Print::decode`] refused its input.
@@ -145,6 +231,32 @@ fn sort_dedup(mut v: Vec<u32>) -> Vec<u32> {
     v.sort_unstable();
     v.dedup();
     v
+}
+
+/// The union of two sorted, deduplicated sets, sorted and deduplicated.
+fn union(a: &[u32], b: &[u32]) -> Vec<u32> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => {
+                out.push(a[i]);
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                out.push(b[j]);
+                j += 1;
+            }
+            std::cmp::Ordering::Equal => {
+                out.push(a[i]);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
 }
 
 /// The chars that are shingled, each with its char index in `s`: for Korean text the letters
@@ -183,6 +295,36 @@ fn shingles_of(st: &[(usize, char)], korean: bool) -> Vec<(usize, u32)> {
         .enumerate()
         .map(|(i, w)| (i, hash::hash32(hash::SEED_SHINGLE, w.iter().map(|p| p.1))))
         .collect()
+}
+
+/// The shingle hashes of `s` in text order: `shingles_of(&stream(s, korean), korean)` without
+/// the positions, into `out`; `buf` is scratch.
+fn shingle_hashes(s: &str, korean: bool, buf: &mut Vec<char>, out: &mut Vec<u32>) {
+    buf.clear();
+    let mut gap = false;
+    for c in s.chars() {
+        if normal::is_alnum(c) {
+            if gap && !korean && !buf.is_empty() {
+                buf.push(' ');
+            }
+            gap = false;
+            buf.push(c);
+        } else {
+            gap = true;
+        }
+    }
+    let k = shingle_width(korean);
+    if buf.is_empty() {
+        return;
+    }
+    if buf.len() < k {
+        out.push(hash::hash32(hash::SEED_SHINGLE, buf.iter().copied()));
+        return;
+    }
+    out.extend(
+        buf.windows(k)
+            .map(|w| hash::hash32(hash::SEED_SHINGLE, w.iter().copied())),
+    );
 }
 
 fn is_korean(title: &str, lede: &str) -> bool {
@@ -243,10 +385,14 @@ static LISTS: std::sync::LazyLock<Lists> = std::sync::LazyLock::new(|| Lists {
         .collect(),
 });
 
-fn tokens_of(s: &str, numbers: &[String]) -> Vec<u32> {
+/// The word tokens of the texts (title and lede: as if joined by a space) and the numbers.
+fn tokens_of(texts: [&str; 2], numbers: &[String]) -> Vec<u32> {
     let Lists { stop, particles } = &*LISTS;
-    let mut out = Vec::new();
-    for word in s.split(|c: char| !normal::is_alnum(c)) {
+    let mut out = Vec::with_capacity(64 + numbers.len());
+    let words = texts
+        .into_iter()
+        .flat_map(|s| s.split(|c: char| !normal::is_alnum(c)));
+    for word in words {
         if word.is_empty() || word.starts_with(|c: char| c.is_ascii_digit()) {
             continue;
         }
@@ -256,8 +402,8 @@ fn tokens_of(s: &str, numbers: &[String]) -> Vec<u32> {
         } else {
             word
         };
-        let len = stem.chars().count();
-        let h = hash::hash32(hash::SEED_TOKEN, stem.chars());
+        let mut len = 0;
+        let h = hash::hash32(hash::SEED_TOKEN, stem.chars().inspect(|_| len += 1));
         if len < 2 || stop.binary_search(&h).is_ok() {
             continue;
         }
@@ -277,16 +423,14 @@ impl Print {
         let body = normal::clean(doc.text, TEXT_WINDOW);
         let lede = normal::prefix(&body.text, LEDE_CHARS);
         let korean = is_korean(&title.text, lede);
-        let title_sh = shingles_of(&stream(&title.text, korean), korean);
-        let lede_sh: Vec<u32> = shingles_of(&stream(lede, korean), korean)
-            .into_iter()
-            .map(|p| p.1)
-            .collect();
+        let mut buf = Vec::with_capacity(title.text.len().max(lede.len()));
+        let mut lede_sh = Vec::with_capacity(lede.len());
+        shingle_hashes(lede, korean, &mut buf, &mut lede_sh);
         let start = sort_dedup(lede_sh[..lede_sh.len().min(PREFIX_SHINGLES)].to_vec());
         let text = sort_dedup(lede_sh);
-        let mut shingles: Vec<u32> = title_sh.into_iter().map(|p| p.1).collect();
-        shingles.extend_from_slice(&text);
-        let shingles = sort_dedup(shingles);
+        let mut title_sh = Vec::with_capacity(title.text.len());
+        shingle_hashes(&title.text, korean, &mut buf, &mut title_sh);
+        let shingles = union(&sort_dedup(title_sh), &text);
         let mut nums = normal::numbers(&title.text);
         let title_numbers = sort_dedup(nums.iter().map(|n| rounded(n)).collect());
         nums.extend(normal::numbers(&body.text));
@@ -296,30 +440,30 @@ impl Print {
                 .map(|n| hash::hash32(hash::SEED_NUMBER, n.chars()))
                 .collect(),
         );
-        let mut words = title.text.clone();
-        words.push(' ');
-        words.push_str(lede);
-        let tokens = tokens_of(&words, &nums);
+        let tokens = tokens_of([&title.text, lede], &nums);
         let short = text.len() < SHORT_TEXT;
         let lede_chars = lede.chars().count();
         let dated = nums.iter().any(|n| n.matches('.').count() == 2);
         let photo =
             title.photo_marker || (lede_chars < 200 && (body.photo_marker || (body.mail && dated)));
-        let bands = if shingles.len() >= MIN_BANDED {
-            hash::copy_bands(&shingles)
-        } else {
-            Vec::new()
+        let mut keys = Keys {
+            sketch: Sketch(hash::sketch(&text)),
+            text_len: text.len().min(usize::from(u16::MAX)) as u16,
+            strict: short || photo,
+            ..Keys::default()
         };
-        let prefix_bands = if start.len() >= MIN_BANDED {
-            hash::prefix_bands(&start)
-        } else {
-            Vec::new()
-        };
-        let event_bands = if tokens.len() >= MIN_TOKENS {
-            hash::event_bands(&tokens)
-        } else {
-            Vec::new()
-        };
+        if shingles.len() >= MIN_BANDED {
+            keys.bands = hash::copy_bands(&shingles);
+            keys.sets |= COPY_SET;
+        }
+        if start.len() >= MIN_BANDED {
+            keys.prefix_bands = hash::prefix_bands(&start);
+            keys.sets |= PREFIX_SET;
+        }
+        if tokens.len() >= MIN_TOKENS {
+            keys.event_bands = hash::event_bands(&tokens);
+            keys.sets |= EVENT_SET;
+        }
         Print {
             shingles,
             text,
@@ -327,25 +471,36 @@ impl Print {
             title_numbers,
             rounded,
             tokens,
-            bands,
-            prefix_bands,
-            event_bands,
+            keys,
             short,
             photo,
         }
     }
 
-    /// Version byte, flags, then the sets as delta varints, the lede as a bitmap over the
-    /// shingles, and the band keys as little-endian u64s.
+    /// The head, which is all [`Print::decode_keys`] reads: version byte, flags, the lede
+    /// sketch (64 bytes), the lede's shingle count (varint) and the band keys present (u32
+    /// little-endian: copy, events, lede-start). Then the sets as delta varints, the lede as a
+    /// bitmap over the shingles.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(8 + self.shingles.len() * 3 + 8 * 48);
+        let k = &self.keys;
+        let mut out = Vec::with_capacity(80 + self.shingles.len() * 3 + 4 * MAX_KEYS);
         out.push(VERSION as u8);
         let flags = u8::from(self.short)
             | u8::from(self.photo) << 1
-            | u8::from(!self.bands.is_empty()) << 2
-            | u8::from(!self.event_bands.is_empty()) << 3
-            | u8::from(!self.prefix_bands.is_empty()) << 4;
+            | u8::from(k.sets & COPY_SET != 0) << 2
+            | u8::from(k.sets & EVENT_SET != 0) << 3
+            | u8::from(k.sets & PREFIX_SET != 0) << 4;
         out.push(flags);
+        out.extend_from_slice(&k.sketch.0);
+        put_varint(&mut out, self.text.len() as u32);
+        for key in k
+            .bands()
+            .iter()
+            .chain(k.event_bands())
+            .chain(k.prefix_bands())
+        {
+            out.extend_from_slice(&key.to_le_bytes());
+        }
         put_set(&mut out, &self.shingles);
         let mut bits = vec![0u8; self.shingles.len().div_ceil(8)];
         let mut t = self.text.iter().peekable();
@@ -360,19 +515,18 @@ impl Print {
         put_set(&mut out, &self.title_numbers);
         put_set(&mut out, &self.rounded);
         put_set(&mut out, &self.tokens);
-        for k in self
-            .bands
-            .iter()
-            .chain(&self.event_bands)
-            .chain(&self.prefix_bands)
-        {
-            out.extend_from_slice(&k.to_le_bytes());
-        }
         out
     }
 
-    pub fn decode(bytes: &[u8]) -> Result<Print, DecodeError> {
+    /// The [`Keys`] of an encoded print, from its head alone (the sets after it are not read,
+    /// so a damaged tail shows only when the whole print is decoded).
+    pub fn decode_keys(bytes: &[u8]) -> Result<Keys, DecodeError> {
         let mut r = Reader { bytes, at: 0 };
+        Ok(Self::head(&mut r)?.0)
+    }
+
+    /// Reads the head: the keys, the flags and the lede's shingle count as stored.
+    fn head(r: &mut Reader<'_>) -> Result<(Keys, u8, usize), DecodeError> {
         let version = r.byte("version")?;
         if u32::from(version) != VERSION {
             return Err(DecodeError(format!(
@@ -383,41 +537,58 @@ impl Print {
         if flags & !0b1_1111 != 0 {
             return Err(DecodeError(format!("unknown flags {flags:#04x}")));
         }
+        let mut keys = Keys {
+            strict: flags & 3 != 0,
+            ..Keys::default()
+        };
+        keys.sketch
+            .0
+            .copy_from_slice(r.take(hash::SKETCH_BINS, "lede sketch")?);
+        let text_len = r.varint("lede size")? as usize;
+        keys.text_len = text_len.min(usize::from(u16::MAX)) as u16;
+        let mut fill = |out: &mut [u32], what: &str| -> Result<(), DecodeError> {
+            let b = r.take(4 * out.len(), what)?;
+            for (k, b) in out.iter_mut().zip(b.chunks_exact(4)) {
+                *k = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+            }
+            Ok(())
+        };
+        if flags & 4 != 0 {
+            fill(&mut keys.bands, "bands")?;
+            keys.sets |= COPY_SET;
+        }
+        if flags & 8 != 0 {
+            fill(&mut keys.event_bands, "event bands")?;
+            keys.sets |= EVENT_SET;
+        }
+        if flags & 16 != 0 {
+            fill(&mut keys.prefix_bands, "lede-start bands")?;
+            keys.sets |= PREFIX_SET;
+        }
+        Ok((keys, flags, text_len))
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Print, DecodeError> {
+        let mut r = Reader { bytes, at: 0 };
+        let (keys, flags, text_len) = Self::head(&mut r)?;
         let shingles = r.set("shingles")?;
         let bits = r.take(shingles.len().div_ceil(8), "lede bitmap")?;
-        let text = shingles
+        let text: Vec<u32> = shingles
             .iter()
             .enumerate()
             .filter(|(i, _)| bits[i / 8] & (1 << (i % 8)) != 0)
             .map(|(_, s)| *s)
             .collect();
+        if text.len() != text_len {
+            return Err(DecodeError(format!(
+                "lede bitmap: {} shingles, the head says {text_len}",
+                text.len()
+            )));
+        }
         let numbers = r.set("numbers")?;
         let title_numbers = r.set("title numbers")?;
         let rounded = r.set("rounded numbers")?;
         let tokens = r.set("tokens")?;
-        let mut keys = |n: usize, what: &str| -> Result<Vec<u64>, DecodeError> {
-            (0..n)
-                .map(|_| {
-                    let b = r.take(8, what)?;
-                    Ok(u64::from_le_bytes(b.try_into().map_err(|_| {
-                        DecodeError(format!("{what}: short band key"))
-                    })?))
-                })
-                .collect()
-        };
-        let bands = keys(if flags & 4 != 0 { hash::BANDS } else { 0 }, "bands")?;
-        let event_bands = keys(
-            if flags & 8 != 0 { hash::EVENT_BANDS } else { 0 },
-            "event bands",
-        )?;
-        let prefix_bands = keys(
-            if flags & 16 != 0 {
-                hash::PREFIX_BANDS
-            } else {
-                0
-            },
-            "lede-start bands",
-        )?;
         if r.at != bytes.len() {
             return Err(DecodeError(format!(
                 "{} bytes after the end at offset {}",
@@ -432,12 +603,15 @@ impl Print {
             title_numbers,
             rounded,
             tokens,
-            bands,
-            prefix_bands,
-            event_bands,
+            keys,
             short: flags & 1 != 0,
             photo: flags & 2 != 0,
         })
+    }
+
+    /// What the index keeps of this print.
+    pub fn keys(&self) -> &Keys {
+        &self.keys
     }
 
     pub fn shingle_count(&self) -> usize {
@@ -452,18 +626,6 @@ impl Print {
     /// The story looks like a photo item (caption template).
     pub fn is_photo(&self) -> bool {
         self.photo
-    }
-
-    pub(crate) fn bands(&self) -> &[u64] {
-        &self.bands
-    }
-
-    pub(crate) fn prefix_bands(&self) -> &[u64] {
-        &self.prefix_bands
-    }
-
-    pub(crate) fn event_bands(&self) -> &[u64] {
-        &self.event_bands
     }
 }
 
@@ -664,10 +826,10 @@ fn overlap(a: &[u32], b: &[u32]) -> Overlap {
 /// char after the digits (`66.1%` and `66%` → `66%`; `8만` of `8만2천`, `282명`; no unit for a
 /// bare number). The unit's hash is the top 8 bits, the rest hashes the integer part with it.
 fn rounded(n: &str) -> u32 {
-    let int: String = n.chars().take_while(char::is_ascii_digit).collect();
+    let int = n.chars().take_while(char::is_ascii_digit);
     let unit = n.chars().find(|c| !c.is_ascii_digit() && *c != '.');
     let u = hash::hash32(hash::SEED_NUMBER, unit) >> 24;
-    let v = hash::hash32(hash::SEED_NUMBER, int.chars().chain(unit)) >> 8;
+    let v = hash::hash32(hash::SEED_NUMBER, int.chain(unit)) >> 8;
     u << 24 | v
 }
 
@@ -716,6 +878,35 @@ fn cosine(a: &[u32], b: &[u32]) -> (f32, usize) {
         }
     }
     (dot / (na * nb), strong)
+}
+
+/// How far below the expected agreement (in standard deviations) the sketches of a pair that
+/// just meets a copy rule may fall before [`may_copy`] rules it out: P(a copy is ruled out)
+/// < 10⁻⁴ at the boundary, less above it.
+const SKETCH_SIGMAS: f32 = 4.0;
+
+/// Whether two stories on the normal path (neither short nor photo) can be copies by the lede
+/// rules of [`verify`], judged from their lede sketches and set sizes alone: false only when the
+/// bins that agree are far fewer than a pair with the least Jaccard similarity either rule
+/// accepts would show (J ≥ [`COPY_JACCARD`]; containment ≥ [`COPY_CONTAINMENT`] means
+/// J ≥ 0.7m / (a + b − 0.7m), m the smaller side). The spread is that of a binomial over at
+/// most `min(a, b)` bins (a small set fills fewer bins and densification repeats them), so a
+/// pair near a rule is never ruled out, while a candidate that only shares a lede's start or a
+/// template phrase (J ≈ 0.1) almost always is. Not for the events tier.
+pub(crate) fn may_copy(a: (&Sketch, usize), b: (&Sketch, usize)) -> bool {
+    let (na, nb) = (a.1 as f32, b.1 as f32);
+    let small = na.min(nb);
+    let mut j = COPY_JACCARD;
+    if a.1.min(b.1) >= MIN_CONTAINED {
+        let s = COPY_CONTAINMENT * small;
+        j = j.min(s / (na + nb - s));
+    }
+    let p = j + (1.0 - j) / 256.0;
+    let bins = hash::SKETCH_BINS as f32;
+    let spread = (p * (1.0 - p) / small.clamp(1.0, bins)).sqrt();
+    let floor = bins * (p - SKETCH_SIGMAS * spread);
+    let agree = a.0.0.iter().zip(&b.0.0).filter(|(x, y)| x == y).count();
+    agree as f32 >= floor
 }
 
 /// Exact check of two prints (the new one first). None = not the same story.

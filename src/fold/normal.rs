@@ -41,6 +41,49 @@ fn lower(c: char, out: &mut Vec<char>) {
     }
 }
 
+/// ASCII, a Hangul syllable, or a curly quote or middle dot: NFKC leaves the char as it is, and
+/// none of them combines with a neighbour (a test checks the list against the normaliser).
+fn is_nfkc_plain(c: char) -> bool {
+    c.is_ascii() || is_hangul(c) || matches!(c, '‘' | '’' | '“' | '”' | '·')
+}
+
+/// NFKC, then lowercase, into `out`. Most feed text is NFKC already (Hangul syllables, ASCII):
+/// only the runs of other chars go through the normaliser, each with the plain char before it
+/// (a plain char starts a segment that normalises on its own: it is a starter that NFKC leaves
+/// as it is, UAX #15's boundary; a combining mark or jamo after it joins its segment), so one
+/// `…` in a title does not send the whole text through it. A test checks this against NFKC of
+/// the whole text.
+fn nfkc_lower(s: &str, out: &mut Vec<char>) {
+    // The last plain char, not yet written (it may compose with what follows), and the run
+    // of other chars after it (with it in front).
+    let mut last: Option<char> = None;
+    let mut run = String::new();
+    fn flush(last: &mut Option<char>, run: &mut String, out: &mut Vec<char>) {
+        if run.is_empty() {
+            if let Some(p) = last.take() {
+                lower(p, out);
+            }
+        } else {
+            run.nfkc().for_each(|c| lower(c, out));
+            run.clear();
+        }
+    }
+    for c in s.chars() {
+        if is_nfkc_plain(c) {
+            flush(&mut last, &mut run, out);
+            last = Some(c);
+        } else {
+            if run.is_empty()
+                && let Some(p) = last.take()
+            {
+                run.push(p);
+            }
+            run.push(c);
+        }
+    }
+    flush(&mut last, &mut run, out);
+}
+
 fn is_name_char(c: char) -> bool {
     is_hangul(c) || c == '○' || c == '◯'
 }
@@ -143,13 +186,7 @@ fn is_mail_char(c: char) -> bool {
 pub fn clean(s: &str, limit: usize) -> Cleaned {
     let cut = prefix(s, limit);
     let mut cs: Vec<char> = Vec::with_capacity(cut.len());
-    // Most feed text is already NFKC (Hangul syllables, ASCII): skip the rewrite then.
-    if unicode_normalization::is_nfkc_quick(cut.chars()) == unicode_normalization::IsNormalized::Yes
-    {
-        cut.chars().for_each(|c| lower(c, &mut cs));
-    } else {
-        cut.nfkc().for_each(|c| lower(c, &mut cs));
-    }
+    nfkc_lower(cut, &mut cs);
     let n = cs.len();
     let mut drop = vec![false; n];
     let mut photo_marker = false;
@@ -198,6 +235,11 @@ pub fn clean(s: &str, limit: usize) -> Cleaned {
         {
             mark(&mut drop, i, end);
             i = end;
+            continue;
+        }
+        // The patterns below each start with one of these chars.
+        if !matches!(c, '재' | '무' | 's' | '@' | '사') {
+            i += 1;
             continue;
         }
         // `*재판매 및 DB 금지`
@@ -303,34 +345,45 @@ pub fn clean(s: &str, limit: usize) -> Cleaned {
 
 /// The first `max` chars of `s` (at a char boundary).
 pub fn prefix(s: &str, max: usize) -> &str {
-    match s.char_indices().nth(max) {
-        Some((at, _)) => &s[..at],
-        None => s,
+    if s.len() <= max {
+        return s;
     }
+    // Counts char starts (bytes that are not UTF-8 continuation bytes, 0b10xx_xxxx).
+    let mut n = 0;
+    for (at, &b) in s.as_bytes().iter().enumerate() {
+        if (b as i8) >= -0x40 {
+            if n == max {
+                return &s[..at];
+            }
+            n += 1;
+        }
+    }
+    s
 }
 
 /// Number tokens: a run of digits (with `.`/`,` between digits; commas dropped) and up to two
 /// Hangul syllables or a `%` right after it (`14억`, `8000만원`, `30일`, `3.5%`).
 pub fn numbers(s: &str) -> Vec<String> {
-    let cs: Vec<char> = s.chars().collect();
+    // Digits, `.` and `,` are ASCII: the scan is over bytes (a byte of a multi-byte char is
+    // never one of them, nor ASCII alphanumeric), the unit is read as chars.
+    let b = s.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
-    while i < cs.len() {
-        if !cs[i].is_ascii_digit() || (i > 0 && cs[i - 1].is_ascii_alphanumeric()) {
+    while i < b.len() {
+        if !b[i].is_ascii_digit() || (i > 0 && b[i - 1].is_ascii_alphanumeric()) {
             i += 1;
             continue;
         }
-        let mut tok = String::new();
-        while i < cs.len() {
-            let c = cs[i];
+        let mut tok = String::with_capacity(16);
+        while i < b.len() {
+            let c = b[i];
             if c.is_ascii_digit() {
-                tok.push(c);
-            } else if matches!(c, '.' | ',')
-                && cs.get(i + 1).is_some_and(char::is_ascii_digit)
-                && i > 0
-                && cs[i - 1].is_ascii_digit()
+                tok.push(char::from(c));
+            } else if matches!(c, b'.' | b',')
+                && b.get(i + 1).is_some_and(u8::is_ascii_digit)
+                && b[i - 1].is_ascii_digit()
             {
-                if c == '.' {
+                if c == b'.' {
                     tok.push('.');
                 }
             } else {
@@ -338,11 +391,12 @@ pub fn numbers(s: &str) -> Vec<String> {
             }
             i += 1;
         }
-        let mut unit = 0;
-        while i < cs.len() && unit < 2 && (is_hangul(cs[i]) || (unit == 0 && cs[i] == '%')) {
-            tok.push(cs[i]);
-            unit += 1;
-            i += 1;
+        for (unit, c) in s[i..].chars().take(2).enumerate() {
+            if !(is_hangul(c) || (unit == 0 && c == '%')) {
+                break;
+            }
+            tok.push(c);
+            i += c.len_utf8();
         }
         out.push(tok);
     }
@@ -409,6 +463,50 @@ mod tests {
             "[뉴욕증시] 상승",
         ] {
             assert_eq!(clean(s, 700).text, s);
+        }
+    }
+
+    #[test]
+    fn plain_chars_are_nfkc_alone_and_together() {
+        use unicode_normalization::UnicodeNormalization;
+        let plain: String = (0..128u8)
+            .map(char::from)
+            .chain(['‘', '’', '“', '”', '·', '가', '각', '힣', '한'])
+            .collect();
+        assert!(plain.chars().all(is_nfkc_plain));
+        assert_eq!(plain.nfkc().collect::<String>(), plain);
+        for c in plain.chars() {
+            for d in plain.chars() {
+                let pair: String = [c, d].into_iter().collect();
+                assert_eq!(pair.nfkc().collect::<String>(), pair);
+            }
+        }
+        assert!(!is_nfkc_plain('…') && !is_nfkc_plain('\u{a0}') && !is_nfkc_plain('ㄱ'));
+    }
+
+    #[test]
+    fn nfkc_by_runs_is_nfkc_of_the_whole() {
+        use unicode_normalization::UnicodeNormalization;
+        // Plain chars next to ones that compose with them or change under NFKC.
+        let parts = [
+            "가", "각", "a", "e", "Z", " ", "·", "’", "\u{301}", "\u{11a8}", "\u{1161}",
+            "\u{1100}", "…", "ＡＢ", "①", "ﬁ", "\u{a0}", "㈜", "ㄱ", "\u{327}", "Å", "ǅ",
+            "\u{3099}", "か", "\u{fb01}",
+        ];
+        let mut rng = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..3000 {
+            let mut s = String::new();
+            for _ in 0..6 {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                s.push_str(parts[(rng % parts.len() as u64) as usize]);
+            }
+            let mut got = Vec::new();
+            nfkc_lower(&s, &mut got);
+            let mut want = Vec::new();
+            s.nfkc().for_each(|c| lower(c, &mut want));
+            assert_eq!(got, want, "{s:?}");
         }
     }
 

@@ -32,17 +32,25 @@ fn golden_hashes_are_pinned() {
         "(서울=연합뉴스) 김민수 기자 = 무더위쉼터를 연장한다.",
     );
     let en = print("Heat shelters open late", "Shelters stay open until 9 p.m.");
+    // Band keys are kept as their low 32 bits since VERSION 2 (the full keys are pinned: the
+    // hashing did not change).
+    let low = |keys: [u64; 4]| keys.map(|k| k as u32);
     assert_eq!(ko.shingles, GOLDEN_KO_SHINGLES);
-    assert_eq!(ko.bands[..4], GOLDEN_KO_BANDS);
+    assert_eq!(ko.keys.bands()[..4], low(GOLDEN_KO_BANDS));
     assert_eq!(en.shingles[..8], GOLDEN_EN_SHINGLES);
-    assert_eq!(en.bands[..4], GOLDEN_EN_BANDS);
+    assert_eq!(en.keys.bands()[..4], low(GOLDEN_EN_BANDS));
     assert_eq!(hash::hash_chars(0, "폭염".chars()), GOLDEN_HASH);
     // The lede-start bands: values from this implementation (same functions as above, seeds
     // SEED_PREFIX_*), pinned so a change shows.
     assert_eq!(
-        ko.prefix_bands[..2],
-        [5826474877991193009, 13385555399532124543]
+        ko.keys.prefix_bands()[..2],
+        [
+            5826474877991193009u64 as u32,
+            13385555399532124543u64 as u32
+        ]
     );
+    // The lede sketch, stored since VERSION 2: its first bins, pinned so a change shows.
+    assert_eq!(ko.keys.sketch().0[..8], GOLDEN_KO_SKETCH);
 }
 
 const GOLDEN_KO_SHINGLES: [u32; 12] = [
@@ -64,6 +72,8 @@ const GOLDEN_EN_BANDS: [u64; 4] = [
     2216739070098563331,
     8497349878115133533,
 ];
+/// Densified: 12 shingles fill few of the 64 bins, so values repeat.
+const GOLDEN_KO_SKETCH: [u8; 8] = [43, 133, 133, 43, 43, 43, 119, 43];
 /// FNV-1a over the scalar values, then the splitmix64 finaliser (checked by hand in Python).
 const GOLDEN_HASH: u64 = 518325398896409549;
 
@@ -217,6 +227,8 @@ fn prints_round_trip_and_bad_bytes_say_why() {
         let bytes = p.encode();
         assert_eq!(bytes[0] as u32, VERSION);
         assert_eq!(Print::decode(&bytes).as_ref(), Ok(&p));
+        // The head alone gives the index's keys.
+        assert_eq!(Print::decode_keys(&bytes).as_ref(), Ok(p.keys()));
         let cut = Print::decode(&bytes[..bytes.len() - 1]).unwrap_err();
         assert!(cut.to_string().contains("unexpected end"), "{cut}");
     }
@@ -224,9 +236,9 @@ fn prints_round_trip_and_bad_bytes_say_why() {
     bytes[0] = 9;
     assert_eq!(
         Print::decode(&bytes).unwrap_err().to_string(),
-        "fold print: version 9, this build reads version 1"
+        "fold print: version 9, this build reads version 2"
     );
-    bytes[0] = 1;
+    bytes[0] = VERSION as u8;
     bytes.push(0);
     assert!(
         Print::decode(&bytes)

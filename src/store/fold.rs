@@ -1,16 +1,19 @@
 //! Folding's state: which stories of the window are one story (see [`crate::fold`]).
 //!
 //! Owns two sled trees and the in-memory index rebuilt from them:
-//! - `fold.v1`: fold id (u64 BE, the first 8 bytes of the story's GUID key, see [`fold_id`]) →
+//! - `fold.v2`: fold id (u64 BE, the first 8 bytes of the story's GUID key, see [`fold_id`]) →
 //!   `[1][at: i64 BE][cluster: u64 BE][Print::encode]`: when the story was admitted, the
-//!   cluster it joined (its own id when it opened one) and its print (shingle hashes and LSH
-//!   band keys, stable across restarts: `fold`'s hashing has fixed seeds). The tree name carries
-//!   `fold::VERSION`'s value: a new print format is a new tree, rebuilt as stories arrive.
+//!   cluster it joined (its own id when it opened one) and its print (shingle hashes, LSH band
+//!   keys and the lede sketch, stable across restarts: `fold`'s hashing has fixed seeds). The
+//!   tree name carries `fold::VERSION`'s value: a new print format is a new tree. A tree of an
+//!   older format (`fold.v1`) is dropped at open, with a warning naming it and its records:
+//!   folding starts empty and refills as stories arrive (copies of the stories it held alert
+//!   as new stories once).
 //! - `clusters.v1`: cluster id (u64 BE) → [`Cluster`] as JSON: its outlets, the message each
 //!   chat got for it, and the rules its alerts named.
 //!
 //! The LSH bands live in memory only ([`FoldState`]); [`Store::set_fold`] rebuilds them from
-//! `fold.v1` (at start, and when `[fold]` changes). Records are written in the admission
+//! the heads of the `fold.v2` records ([`Print::decode_keys`]; at start, and when `[fold]` changes). Records are written in the admission
 //! transaction that marks their story seen ([`Store::admit_and_enqueue`]), and the in-memory
 //! index learns a story only after that transaction committed, so what survives a restart is
 //! exactly what the index knew.
@@ -246,15 +249,38 @@ impl Trees {
     }
 
     pub(super) fn open(db: &sled::Db) -> Result<Trees, sled::Error> {
+        let current = prints_tree();
+        for name in db.tree_names() {
+            let older = std::str::from_utf8(&name).ok().and_then(|n| {
+                let v: u32 = n.strip_prefix("fold.v")?.parse().ok()?;
+                (v < fold::VERSION).then_some(n)
+            });
+            if let Some(older) = older {
+                let records = db.open_tree(&name)?.len();
+                db.drop_tree(&name)?;
+                tracing::warn!(
+                    tree = older,
+                    records,
+                    now = %current,
+                    "fold prints of an older format dropped: folding starts empty (the stories they \
+                     held no longer fold their later copies)"
+                );
+            }
+        }
         Ok(Trees {
-            prints: db.open_tree(format!("fold.v{}", fold::VERSION))?,
+            prints: db.open_tree(current)?,
             clusters: db.open_tree("clusters.v1")?,
             state: Mutex::new(FoldState::default()),
         })
     }
 }
 
-/// A `fold.v1` value.
+/// The prints tree's name: `fold.v` + [`fold::VERSION`].
+fn prints_tree() -> String {
+    format!("fold.v{}", fold::VERSION)
+}
+
+/// A `fold.v2` value.
 pub(super) fn encode_print(at: i64, cluster: u64, print: &Print) -> Vec<u8> {
     let p = print.encode();
     let mut v = Vec::with_capacity(17 + p.len());
@@ -265,14 +291,27 @@ pub(super) fn encode_print(at: i64, cluster: u64, print: &Print) -> Vec<u8> {
     v
 }
 
-/// (at, cluster, print) of a `fold.v1` value; `None` for one this version cannot read.
-pub(super) fn decode_print(v: &[u8]) -> Option<(i64, u64, Print)> {
+/// (at, cluster) of a `fold.v2` value, and its encoded print; `None` for one this version
+/// cannot read.
+fn decode_record(v: &[u8]) -> Option<(i64, u64, &[u8])> {
     if v.len() < 17 || v[0] != 1 {
         return None;
     }
     let at = i64::from_be_bytes(v[1..9].try_into().ok()?);
     let cluster = u64::from_be_bytes(v[9..17].try_into().ok()?);
-    Some((at, cluster, Print::decode(&v[17..]).ok()?))
+    Some((at, cluster, &v[17..]))
+}
+
+/// (at, cluster, print) of a `fold.v2` value; `None` for one this version cannot read.
+pub(super) fn decode_print(v: &[u8]) -> Option<(i64, u64, Print)> {
+    let (at, cluster, p) = decode_record(v)?;
+    Some((at, cluster, Print::decode(p).ok()?))
+}
+
+/// (at, cluster, keys) of a `fold.v2` value, from the head of its print alone.
+fn decode_keys(v: &[u8]) -> Option<(i64, u64, fold::Keys)> {
+    let (at, cluster, p) = decode_record(v)?;
+    Some((at, cluster, Print::decode_keys(p).ok()?))
 }
 
 /// What [`Store::set_fold`] did.
@@ -284,8 +323,9 @@ pub struct Rebuilt {
 }
 
 impl Store {
-    /// Sets how folding works (`None`: off) and rebuilds the in-memory index from `fold.v1`
-    /// when that changes. Blocks on the store (one full read of `fold.v1`).
+    /// Sets how folding works (`None`: off) and rebuilds the in-memory index from `fold.v2`
+    /// when that changes. Blocks on the store (one full read of `fold.v2`; of each print, only
+    /// its head is decoded).
     pub fn set_fold(
         &self,
         settings: Option<FoldSettings>,
@@ -307,15 +347,15 @@ impl Store {
         for kv in self.fold.prints.iter() {
             let (k, v) = kv?;
             let id = <[u8; 8]>::try_from(&k[..]).map(u64::from_be_bytes);
-            match (id, decode_print(&v)) {
-                (Ok(id), Some((at, cluster, print))) if at >= before => {
-                    state.index.insert(id, cluster, at, &print);
+            match (id, decode_keys(&v)) {
+                (Ok(id), Some((at, cluster, keys))) if at >= before => {
+                    state.index.insert_keys(id, cluster, at, &keys);
                     out.stories += 1;
                 }
                 (_, decoded) => {
                     if decoded.is_none() {
                         tracing::warn!(
-                            tree = "fold.v1",
+                            tree = %prints_tree(),
                             key = %hex::encode(&k),
                             "a fold record does not decode; removed (its story no longer folds later copies)"
                         );
@@ -340,8 +380,7 @@ impl Store {
             .fold
             .prints
             .get(fold_id(guid).to_be_bytes())?
-            .and_then(|v| decode_print(&v))
-            .map(|(_, cluster, _)| cluster))
+            .and_then(|v| decode_record(&v).map(|(_, cluster, _)| cluster)))
     }
 
     pub fn cluster(&self, id: u64) -> Result<Option<Cluster>, StoreError> {
@@ -362,7 +401,7 @@ impl Store {
         let mut removed = state.index.prune(before);
         for kv in self.fold.prints.iter() {
             let (k, v) = kv?;
-            if decode_print(&v).is_none_or(|(at, _, _)| at < before) {
+            if decode_keys(&v).is_none_or(|(at, _, _)| at < before) {
                 self.fold.prints.remove(&k)?;
             }
         }
@@ -623,5 +662,36 @@ impl<'a> ChunkFold<'a> {
             self.state.index.insert(id, cluster, at, &print);
         }
         self.folded
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prints_of_an_older_format_are_dropped_at_open() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let db = sled::open(dir.path()).expect("sled");
+            let old = db.open_tree("fold.v1").expect("tree");
+            old.insert(7u64.to_be_bytes(), &[1u8, 0, 0][..])
+                .expect("insert");
+            db.flush().expect("flush");
+        }
+        let store = Store::open(dir.path()).expect("open");
+        let names: Vec<Vec<u8>> = store.db.tree_names().iter().map(|n| n.to_vec()).collect();
+        assert!(!names.contains(&b"fold.v1".to_vec()));
+        assert!(names.contains(&prints_tree().into_bytes()));
+        let rebuilt = store
+            .set_fold(
+                Some(FoldSettings {
+                    events: false,
+                    window: Duration::from_secs(3600),
+                }),
+                Utc::now(),
+            )
+            .expect("rebuild");
+        assert_eq!(rebuilt, Rebuilt::default());
     }
 }
