@@ -14,10 +14,10 @@ cmd-pause = stop alerts to this chat, keeping its subscriptions
 cmd-resume = alerts again after /pause
 cmd-status = feeds, queue and subscribers (kkachi admins only)
 cmd-settings = delivery per topic (instant, digests, off), time zone, quiet hours, language; tz NAME sets the zone
-cmd-watch = [NAME:] QUERY: alerts for your own query, e.g. /watch DeepSeek
+cmd-watch = QUERY (or NAME: QUERY): alerts for your own query, e.g. /watch DeepSeek
 cmd-rules = your own rules (/watch), with buttons to pause, delete or test each
 cmd-unwatch = NAME: stop one of your own rules
-cmd-search = QUERY [7d]: the newest stored stories that match, without watching
+cmd-search = QUERY (a window such as 7d at the end): the newest stored stories that match
 help-head = kkachi understands these commands:
 help-groups = In a group, add @ and the bot's name to a command; only the group's administrators can change its subscriptions.
 

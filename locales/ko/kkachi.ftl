@@ -14,10 +14,10 @@ cmd-pause = 구독은 그대로 두고 이 대화방 알림 멈추기
 cmd-resume = /pause 뒤에 알림 다시 받기
 cmd-status = 피드, 대기열, 구독자 (kkachi 관리자 전용)
 cmd-settings = 주제별 전달 방식(즉시, 요약, 끔), 시간대, 방해 금지 시간, 언어; tz 이름으로 시간대 설정
-cmd-watch = [이름:] 검색식: 나만의 검색식으로 알림 받기, 예: /watch DeepSeek
+cmd-watch = 검색식 (또는 이름: 검색식): 나만의 검색식으로 알림 받기, 예: /watch DeepSeek
 cmd-rules = 내 규칙(/watch) 목록과 일시 중지·삭제·테스트 버튼
 cmd-unwatch = 이름: 내 규칙 하나 그만 보기
-cmd-search = 검색식 [7d]: 저장된 기사 중 최근 일치하는 것 보기(저장하지 않음)
+cmd-search = 검색식 (끝에 7d 같은 기간): 저장된 기사 중 최근 일치하는 것 보기(저장하지 않음)
 help-head = kkachi가 알아듣는 명령이에요:
 help-groups = 그룹에서는 명령 뒤에 @와 봇 이름을 붙여 주세요. 그룹의 구독은 그룹 관리자만 바꿀 수 있어요.
 

@@ -131,7 +131,7 @@ impl Daemon {
         self.ctx.fetcher = fetcher;
         self.ctx.delivery.set_timezone(config.schedule.timezone);
         if config.fold != old.fold {
-            // Off the async threads (a rebuild reads `fold.v1`); polls wait for it on the index.
+            // Off the async threads (a rebuild reads `fold.v2`); polls wait for it on the index.
             let (store, fold) = (self.ctx.store.clone(), config.fold.clone());
             tokio::task::spawn_blocking(move || match super::set_fold(&store, &fold) {
                 Ok(()) => tracing::info!(

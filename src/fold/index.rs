@@ -230,7 +230,7 @@ impl Index {
     /// [`MAX_VERIFIED`], most shared bands first; once a copy is found, candidates sharing fewer
     /// bands than it are not checked). `lookup` returns a candidate's stored print (None if the
     /// caller no longer has it: skip it). With the events tier off, a candidate whose lede
-    /// sketch rules out a copy ([`super::may_copy`]; both on the normal path) is skipped
+    /// sketch rules out a copy (`fold::may_copy`; both on the normal path) is skipped
     /// without a lookup: most candidates are.
     pub fn decide(&self, print: &Print, lookup: impl FnMut(Id) -> Option<Print>) -> Option<Join> {
         self.decide_with(print, lookup)

@@ -51,13 +51,13 @@ pub enum Command {
     Status,
     /// delivery per topic (instant, digests, off), time zone, quiet hours, language; tz NAME sets the zone
     Settings(String),
-    /// [NAME:] QUERY: alerts for your own query, e.g. /watch DeepSeek
+    /// QUERY (or NAME: QUERY): alerts for your own query, e.g. /watch DeepSeek
     Watch(String),
     /// your own rules (/watch), with buttons to pause, delete or test each
     Rules,
     /// NAME: stop one of your own rules
     Unwatch(String),
-    /// QUERY [7d]: the newest stored stories that match, without watching
+    /// QUERY (a window such as 7d at the end): the newest stored stories that match
     Search(String),
 }
 
