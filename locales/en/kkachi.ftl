@@ -279,3 +279,14 @@ search-found = { $count ->
 search-newer = ◀ Newer
 search-older = Older ▶
 search-page-answer = Page { $page }
+
+## Time zone buttons in /settings (the cities of digest::zone::COMMON)
+
+city-seoul = Seoul
+city-tokyo = Tokyo
+city-shanghai = Shanghai
+city-singapore = Singapore
+city-london = London
+city-berlin = Berlin
+city-new-york = New York
+city-los-angeles = Los Angeles

@@ -241,3 +241,14 @@ search-found = { $count }건 (최신순, { $from }–{ $to })
 search-newer = ◀ 최신
 search-older = 이전 ▶
 search-page-answer = { $page }쪽
+
+## Time zone buttons in /settings (the cities of digest::zone::COMMON)
+
+city-seoul = 서울
+city-tokyo = 도쿄
+city-shanghai = 상하이
+city-singapore = 싱가포르
+city-london = 런던
+city-berlin = 베를린
+city-new-york = 뉴욕
+city-los-angeles = 로스앤젤레스

@@ -246,6 +246,15 @@ fn quiet_text(lang: Lang, q: Option<&Quiet>) -> String {
 }
 
 /// A language's own name (`English`, `한국어`), the same whatever the chat's language.
+/// A zone button's city in the chat's language (`city-seoul` = Seoul, 서울).
+fn city(lang: Lang, label: &str) -> String {
+    t(
+        lang,
+        &format!("city-{}", label.to_lowercase().replace(' ', "-")),
+        &[],
+    )
+}
+
 fn lang_name(l: Lang) -> String {
     t(
         l,
@@ -337,7 +346,7 @@ fn main_view(
     let zones: Vec<InlineKeyboardButton> = COMMON
         .iter()
         .enumerate()
-        .map(|(i, (label, z))| button(mark(*z == tz, label), Tap::Zone(i)))
+        .map(|(i, (label, z))| button(mark(*z == tz, &city(lang, label)), Tap::Zone(i)))
         .collect();
     rows.extend(zones.chunks(4).map(<[_]>::to_vec));
     html.push('\n');
@@ -814,6 +823,19 @@ mod tests {
         assert!(main.html.starts_with("<b>설정</b>"), "{}", main.html);
         assert!(main.html.contains("<b>언어</b>: 한국어"), "{}", main.html);
         assert!(datas(&main).contains(&"c:l:en".to_string()));
+        // The zone buttons name their cities in the chat's language too.
+        let labels: Vec<String> = main
+            .keyboard
+            .as_ref()
+            .expect("buttons")
+            .inline_keyboard
+            .iter()
+            .flatten()
+            .map(|b| b.text.clone())
+            .collect();
+        assert!(labels.iter().any(|l| l == "서울"), "{labels:?}");
+        assert!(labels.iter().any(|l| l.contains("도쿄")), "{labels:?}");
+        assert!(!labels.iter().any(|l| l.contains("Tokyo")), "{labels:?}");
         let rule = view(
             Lang::Ko,
             &rules,
