@@ -94,6 +94,7 @@ tap-unsubscribed = Unsubscribed from { $name }
 settings-head = <b>Settings</b>
 settings-no-topics = This chat follows no topics yet: /topics to pick some.
 settings-delivery = <b>Delivery</b> (tap a topic to change it)
+settings-personal = <b>Your rules</b> (/watch; tap one to change how it is delivered)
 settings-first-buttons = (buttons for the first { $n } topics)
 settings-zone = <b>Time zone</b>: { $zone }
 settings-zone-default = <b>Time zone</b>: { $zone } (kkachi's default)

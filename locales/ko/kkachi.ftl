@@ -85,6 +85,7 @@ tap-unsubscribed = { $name } 구독을 해지했어요
 settings-head = <b>설정</b>
 settings-no-topics = 이 대화방은 아직 구독한 주제가 없어요. /topics에서 골라 보세요.
 settings-delivery = <b>전달 방식</b> (주제를 눌러 바꿔요)
+settings-personal = <b>내 규칙</b> (/watch, 눌러서 전달 방식을 바꿔요)
 settings-first-buttons = (처음 { $n }개 주제만 버튼이 있어요)
 settings-zone = <b>시간대</b>: { $zone }
 settings-zone-default = <b>시간대</b>: { $zone } (kkachi 기본값)

@@ -354,6 +354,78 @@ async fn rules_buttons_pause_test_and_delete_search_pages_and_limits_apply() {
     assert!(daemon.store().personal_rules(42).expect("rules").is_empty());
 }
 
+/// `/settings` lists a chat's personal rules beside its topics, and a mode chosen there is the
+/// one routing uses: a rule set to "off" gets nothing while the file topic's subscriber gets
+/// the same story.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_choose_a_personal_rules_delivery() {
+    let server = Server::start();
+    server.feed("/f.xml", rss(&[]), "application/rss+xml");
+    let fake = FakeTelegram::start();
+    let mut daemon = daemon(&fake, &server.url("/f.xml"), 20);
+    daemon.wait_log(COMPILED, 1);
+    watch(&fake, &daemon, 42, "chips: 반도체", 2).await;
+    ask(&fake, 44, 44, "/subscribe ai").await;
+
+    let settings = ask(&fake, 42, 42, "/settings").await;
+    assert!(
+        settings.text().contains("<b>Your rules</b>")
+            && settings.text().contains("• <b>chips</b> — instant"),
+        "{}",
+        settings.text()
+    );
+    let open = buttons(&settings)
+        .into_iter()
+        .find(|b| b.starts_with("c:r:p"))
+        .unwrap_or_else(|| panic!("no button for the personal rule: {}", settings.text()));
+    let id = message_id(&fake, &settings);
+    let rule = tap_edit(&fake, 42, 42, id, &open).await;
+    assert!(
+        rule.text().contains("Settings · chips</b>"),
+        "{}",
+        rule.text()
+    );
+    let off = format!("c:d:{}:o", &open["c:r:".len()..]);
+    assert!(buttons(&rule).contains(&off), "{:?}", buttons(&rule));
+    let after = tap_edit(&fake, 42, 42, id, &off).await;
+    assert!(buttons(&after).contains(&off), "{:?}", buttons(&after));
+    let again = ask(&fake, 42, 42, "/settings").await;
+    assert!(
+        again.text().contains("• <b>chips</b> — off"),
+        "{}",
+        again.text()
+    );
+
+    // One story for both: chat 44's topic alerts, chat 42's rule (off) does not.
+    let story = ("g1", "AI 반도체 수출 급증", "https://news.example.kr/1");
+    server.feed("/f.xml", rss(&[story]), "application/rss+xml");
+    assert!(
+        fake.wait_for(WAIT, |_| !alerts_to(&fake, 44).is_empty())
+            .await,
+        "no alert for the file topic"
+    );
+    two_more_polls(&server, "/f.xml");
+    daemon.wait_outbox_empty();
+    assert!(
+        alerts_to(&fake, 42).is_empty(),
+        "{:?}",
+        alerts_to(&fake, 42)
+    );
+    daemon.terminate();
+    let sub = daemon
+        .store()
+        .subscription(kkachi::deliver::Dest::chat(42))
+        .expect("store")
+        .expect("a subscription");
+    assert_eq!(
+        sub.delivery
+            .get("@42/chips")
+            .map(ToString::to_string)
+            .as_deref(),
+        Some("off")
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_a_group_only_administrators_add_rules() {
     const GROUP: i64 = -100_555;

@@ -19,7 +19,7 @@ use teloxide::utils::command::BotCommands;
 use super::access::{Asker, Gate, gate, refusal};
 use super::keyboards::topics;
 use super::render;
-use super::settings::{Screen, set_zone, view};
+use super::settings::{Mine, Screen, set_zone, view};
 use super::status::status;
 use super::{BotError, Ctx, Reply, Settings, trim_chars};
 use crate::i18n::{Lang, n, s, t};
@@ -162,12 +162,18 @@ pub(super) async fn execute(
             }
             let mut prefs = store.chat_prefs(who.chat)?;
             let sub = store.subscription(who.dest())?.unwrap_or_default();
+            let own = super::watch::mine_of(store, who)?;
+            let mine = Mine {
+                chat: who.chat,
+                rules: &own,
+            };
             let args = args.trim();
             let (word, rest) = args.split_once(char::is_whitespace).unwrap_or((args, ""));
             if args.is_empty() {
                 return Ok(view(
                     lang,
                     &rules,
+                    mine,
                     &sub,
                     &prefs,
                     settings.timezone,
@@ -187,8 +193,15 @@ pub(super) async fn execute(
                         &prefs,
                         settings.timezone,
                     )?;
-                    let mut reply =
-                        view(lang, &rules, &sub, &prefs, settings.timezone, Screen::Main);
+                    let mut reply = view(
+                        lang,
+                        &rules,
+                        mine,
+                        &sub,
+                        &prefs,
+                        settings.timezone,
+                        Screen::Main,
+                    );
                     reply.html = format!("{text}\n\n{}", reply.html);
                     Ok(reply)
                 }

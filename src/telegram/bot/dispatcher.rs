@@ -337,8 +337,13 @@ async fn on_settings_tap(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Result<()
     let result = (|| {
         let mut sub = ctx.store.subscription(who.dest())?.unwrap_or_default();
         let mut prefs = ctx.store.chat_prefs(who.chat)?;
+        let own = super::watch::mine_of(&ctx.store, &who)?;
+        let mine = settings::Mine {
+            chat: who.chat,
+            rules: &own,
+        };
         let (sub_before, prefs_before) = (sub.clone(), prefs.clone());
-        let (answer, screen) = settings::apply(lang, tap, &rules, &mut sub, &mut prefs);
+        let (answer, screen) = settings::apply(lang, tap, &rules, mine, &mut sub, &mut prefs);
         // A language tap answers, and shows the screen, in the new language.
         let lang = match tap {
             Tap::Lang(chosen) => chosen,
@@ -355,7 +360,7 @@ async fn on_settings_tap(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Result<()
         }
         Ok::<_, StoreError>((
             answer,
-            settings::view(lang, &rules, &sub, &prefs, config.timezone, screen),
+            settings::view(lang, &rules, mine, &sub, &prefs, config.timezone, screen),
         ))
     })();
     let (answer, reply) = match result {

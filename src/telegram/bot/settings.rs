@@ -1,7 +1,8 @@
 //! `/settings`: one message with an inline keyboard that every tap edits in place — per
-//! subscribed topic its delivery mode (instant · hourly · daily · weekly · off, with a time and
-//! a day), the chat's time zone, its quiet hours (with hold ↔ silent) and its language
-//! (한국어 · English). Every screen is worded in the chat's language.
+//! subscribed topic and per personal rule (`/watch`) its delivery mode (instant · hourly ·
+//! daily · weekly · off, with a time and a day), the chat's time zone, its quiet hours (with
+//! hold ↔ silent) and its language (한국어 · English). Every screen is worded in the chat's
+//! language.
 //!
 //! Pure: the screens ([`view`]), the buttons' callback codec ([`Tap::encode`],
 //! [`Tap::decode`]; `c:`-prefixed, never over Telegram's 64 bytes) and what a tap changes
@@ -20,6 +21,7 @@ use crate::digest::zone::COMMON;
 use crate::i18n::{Lang, delivery, n, s, t, weekday};
 use crate::rules::RuleSet;
 use crate::store::outbox::{ChatPrefs, Subscription};
+use crate::store::personal::PersonalRule;
 
 /// Every settings button's callback data starts with this (`/topics` uses `s:`, `u:`, `S#`,
 /// `U#`).
@@ -28,8 +30,8 @@ pub(super) const PREFIX: &str = "c:";
 /// Telegram allows at most 64 bytes of callback data.
 const CALLBACK_DATA_MAX: usize = 64;
 
-/// At most this many topics get a button on the main screen (Telegram caps a keyboard at 100
-/// buttons; the zone and quiet rows take 13).
+/// At most this many topics and personal rules together get a button on the main screen
+/// (Telegram caps a keyboard at 100 buttons; the zone, quiet and language rows take 17).
 const MAX_RULE_BUTTONS: usize = 60;
 
 /// The times offered for daily and weekly digests.
@@ -62,23 +64,99 @@ const DAYS: [Weekday; 7] = [
 /// Which screen of the settings message is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Screen {
-    /// Every subscribed topic's mode, the time zone and quiet hours.
+    /// Every subscribed topic's and personal rule's mode, the time zone and quiet hours.
     Main,
-    /// One topic (its index in the rules) with its mode, time and day buttons.
-    Rule(usize),
+    /// One topic or personal rule with its mode, time and day buttons.
+    Rule(Topic),
 }
 
-/// One button of the settings message. Rules are named by their index in the current rules,
-/// so the data stays short; a tap after a reload that moved the rule is refused by [`apply`]
-/// unless the index still names a subscribed rule.
+/// What a mode button is about: a rules-file topic, by its index in the current rules (so the
+/// data stays short; a tap after a reload that moved the rule is refused by [`apply`] unless
+/// the index still names a subscribed rule), or one of the chat's personal rules, by the hash
+/// of its name that `/rules` buttons use ([`super::watch::name_hash`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Topic {
+    /// `IDX`.
+    File(usize),
+    /// `pHASH` (ten lower-case hex digits).
+    Personal(u64),
+}
+
+impl Topic {
+    fn encode(self) -> String {
+        match self {
+            Topic::File(i) => i.to_string(),
+            Topic::Personal(h) => format!("p{h:010x}"),
+        }
+    }
+
+    fn decode(s: &str) -> Option<Topic> {
+        match s.strip_prefix('p') {
+            Some(hex) => {
+                let ok = hex.len() == 10
+                    && hex
+                        .bytes()
+                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+                ok.then(|| u64::from_str_radix(hex, 16).ok().map(Topic::Personal))
+                    .flatten()
+            }
+            None => s.parse().ok().map(Topic::File),
+        }
+    }
+}
+
+/// The chat's personal rules, as `/settings` lists them: those of the whole chat (`chat`), none
+/// inside a forum topic (a personal rule is delivered to the chat that owns it, so its mode is
+/// the whole chat's setting).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Mine<'a> {
+    pub chat: i64,
+    pub rules: &'a [PersonalRule],
+}
+
+#[cfg(test)]
+impl Mine<'_> {
+    pub(super) fn none(chat: i64) -> Self {
+        Mine { chat, rules: &[] }
+    }
+}
+
+/// A topic's name as shown and the key of its mode in the subscription's `delivery`; `None`
+/// when it is not this chat's any more (unsubscribed, moved by a reload, deleted).
+fn resolve(
+    topic: Topic,
+    rules: &RuleSet,
+    mine: Mine<'_>,
+    sub: &Subscription,
+) -> Option<(String, String)> {
+    match topic {
+        Topic::File(i) => rules
+            .rules()
+            .get(i)
+            .filter(|r| sub.rules.contains(&r.name))
+            .map(|r| (r.name.clone(), r.name.clone())),
+        Topic::Personal(h) => mine
+            .rules
+            .iter()
+            .find(|r| super::watch::name_hash(&r.name) == h)
+            .map(|r| {
+                (
+                    r.name.clone(),
+                    crate::rules::personal::internal(mine.chat, &r.name),
+                )
+            }),
+    }
+}
+
+/// One button of the settings message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Tap {
     /// Back to the main screen: `c:m`.
     Main,
-    /// Open a topic: `c:r:IDX`.
-    Rule(usize),
-    /// Set a topic's mode: `c:d:IDX:CODE`, CODE `i` `h` `o` `dHHMM` `wDHHMM` (D: 0 = Monday).
-    Mode(usize, Delivery),
+    /// Open a topic: `c:r:TOPIC` (TOPIC: [`Topic`]'s `IDX` or `pHASH`).
+    Rule(Topic),
+    /// Set a topic's mode: `c:d:TOPIC:CODE`, CODE `i` `h` `o` `dHHMM` `wDHHMM` (D: 0 = Monday).
+    Mode(Topic, Delivery),
     /// The chat's time zone, an index into [`COMMON`]: `c:z:I`.
     Zone(usize),
     /// Quiet hours, an index into [`QUIET`]: `c:q:I`.
@@ -108,7 +186,7 @@ impl Tap {
     pub(super) fn encode(&self) -> String {
         match self {
             Tap::Main => format!("{PREFIX}m"),
-            Tap::Rule(i) => format!("{PREFIX}r:{i}"),
+            Tap::Rule(i) => format!("{PREFIX}r:{}", i.encode()),
             Tap::Mode(i, mode) => {
                 let code = match mode {
                     Delivery::Instant => "i".to_string(),
@@ -117,7 +195,7 @@ impl Tap {
                     Delivery::Daily(t) => format!("d{}", hhmm(*t)),
                     Delivery::Weekly(d, t) => format!("w{}{}", d.num_days_from_monday(), hhmm(*t)),
                 };
-                format!("{PREFIX}d:{i}:{code}")
+                format!("{PREFIX}d:{}:{code}", i.encode())
             }
             Tap::Zone(i) => format!("{PREFIX}z:{i}"),
             Tap::Quiet(i) => format!("{PREFIX}q:{i}"),
@@ -140,7 +218,7 @@ impl Tap {
         let idx = |s: Option<&str>| s?.parse::<usize>().ok();
         let tap = match (tag, a, b) {
             ("m", None, None) => Tap::Main,
-            ("r", Some(_), None) => Tap::Rule(idx(a)?),
+            ("r", Some(topic), None) => Tap::Rule(Topic::decode(topic)?),
             ("d", Some(_), Some(code)) => {
                 let mode = match code {
                     "i" => Delivery::Instant,
@@ -153,7 +231,7 @@ impl Tap {
                     }
                     _ => return None,
                 };
-                Tap::Mode(idx(a)?, mode)
+                Tap::Mode(Topic::decode(a?)?, mode)
             }
             ("z", Some(_), None) => Tap::Zone(idx(a).filter(|&i| i < COMMON.len())?),
             ("q", Some(_), None) => Tap::Quiet(idx(a).filter(|&i| i < QUIET.len())?),
@@ -270,25 +348,25 @@ fn lang_name(l: Lang) -> String {
 pub(super) fn view(
     lang: Lang,
     rules: &RuleSet,
+    mine: Mine<'_>,
     sub: &Subscription,
     prefs: &ChatPrefs,
     default_tz: Tz,
     screen: Screen,
 ) -> Reply {
     match screen {
-        Screen::Rule(i) => match rules.rules().get(i) {
-            Some(r) if sub.rules.contains(&r.name) => {
-                rule_view(lang, i, &r.name, mode_of(sub, &r.name))
-            }
-            _ => main_view(lang, rules, sub, prefs, default_tz),
+        Screen::Rule(topic) => match resolve(topic, rules, mine, sub) {
+            Some((name, key)) => rule_view(lang, topic, &name, mode_of(sub, &key)),
+            None => main_view(lang, rules, mine, sub, prefs, default_tz),
         },
-        Screen::Main => main_view(lang, rules, sub, prefs, default_tz),
+        Screen::Main => main_view(lang, rules, mine, sub, prefs, default_tz),
     }
 }
 
 fn main_view(
     lang: Lang,
     rules: &RuleSet,
+    mine: Mine<'_>,
     sub: &Subscription,
     prefs: &ChatPrefs,
     default_tz: Tz,
@@ -298,39 +376,66 @@ fn main_view(
     html.push('\n');
     let mut rows: Vec<Vec<InlineKeyboardButton>> = Vec::new();
     let mut topic_buttons = Vec::new();
-    let subscribed: Vec<(usize, &str)> = rules
+    // (topic, its name as shown, the key of its mode, paused)
+    let file: Vec<(Topic, &str, String, bool)> = rules
         .rules()
         .iter()
         .enumerate()
         .filter(|(_, r)| sub.rules.contains(&r.name))
-        .map(|(i, r)| (i, r.name.as_str()))
+        .map(|(i, r)| (Topic::File(i), r.name.as_str(), r.name.clone(), false))
         .collect();
-    if subscribed.is_empty() {
+    let personal: Vec<(Topic, &str, String, bool)> = mine
+        .rules
+        .iter()
+        .map(|r| {
+            (
+                Topic::Personal(super::watch::name_hash(&r.name)),
+                r.name.as_str(),
+                crate::rules::personal::internal(mine.chat, &r.name),
+                r.paused,
+            )
+        })
+        .collect();
+    if file.is_empty() && personal.is_empty() {
         html.push_str(&format!("\n{}\n", t(lang, "settings-no-topics", &[])));
-    } else {
-        html.push_str(&format!("\n{}\n", t(lang, "settings-delivery", &[])));
-        for &(i, name) in &subscribed {
-            let mode = delivery(lang, mode_of(sub, name));
+    }
+    let mut listed = 0;
+    for (head, list) in [
+        ("settings-delivery", &file),
+        ("settings-personal", &personal),
+    ] {
+        if list.is_empty() {
+            continue;
+        }
+        html.push_str(&format!("\n{}\n", t(lang, head, &[])));
+        for (topic, name, key, paused) in list {
+            let mode = delivery(lang, mode_of(sub, key));
+            let paused = if *paused {
+                format!(" {}", t(lang, "rules-paused", &[]))
+            } else {
+                String::new()
+            };
             html.push_str(&format!(
-                "• <b>{}</b> — {}\n",
+                "• <b>{}</b>{paused} — {}\n",
                 render::escape(name),
                 render::escape(&mode)
             ));
             if topic_buttons.len() < MAX_RULE_BUTTONS {
                 topic_buttons.push(button(
                     trim_chars(&format!("{name}: {mode}"), 40),
-                    Tap::Rule(i),
+                    Tap::Rule(*topic),
                 ));
             }
+            listed += 1;
         }
-        if subscribed.len() > MAX_RULE_BUTTONS {
-            html.push_str(&t(
-                lang,
-                "settings-first-buttons",
-                &[("n", n(MAX_RULE_BUTTONS))],
-            ));
-            html.push('\n');
-        }
+    }
+    if listed > MAX_RULE_BUTTONS {
+        html.push_str(&t(
+            lang,
+            "settings-first-buttons",
+            &[("n", n(MAX_RULE_BUTTONS))],
+        ));
+        html.push('\n');
     }
     rows.extend(topic_buttons.chunks(2).map(<[_]>::to_vec));
     let zone = [("zone", s(render::escape(tz.name())))];
@@ -405,7 +510,7 @@ fn main_view(
     }
 }
 
-fn rule_view(lang: Lang, i: usize, name: &str, mode: Delivery) -> Reply {
+fn rule_view(lang: Lang, i: Topic, name: &str, mode: Delivery) -> Reply {
     let html = t(
         lang,
         "settings-rule",
@@ -495,28 +600,26 @@ pub(super) fn apply(
     lang: Lang,
     tap: Tap,
     rules: &RuleSet,
+    mine: Mine<'_>,
     sub: &mut Subscription,
     prefs: &mut ChatPrefs,
 ) -> (String, Screen) {
-    let subscribed = |i: usize| {
-        rules
-            .rules()
-            .get(i)
-            .map(|r| r.name.clone())
-            .filter(|n| sub.rules.contains(n))
+    let gone = |topic: Topic| match topic {
+        Topic::File(_) => t(lang, "tap-not-subscribed", &[]),
+        Topic::Personal(_) => t(lang, "rules-gone-answer", &[]),
     };
     match tap {
         Tap::Main => (String::new(), Screen::Main),
-        Tap::Rule(i) => match subscribed(i) {
-            Some(_) => (String::new(), Screen::Rule(i)),
-            None => (t(lang, "tap-not-subscribed", &[]), Screen::Main),
+        Tap::Rule(topic) => match resolve(topic, rules, mine, sub) {
+            Some(_) => (String::new(), Screen::Rule(topic)),
+            None => (gone(topic), Screen::Main),
         },
-        Tap::Mode(i, mode) => match subscribed(i) {
-            Some(name) => {
+        Tap::Mode(topic, mode) => match resolve(topic, rules, mine, sub) {
+            Some((name, key)) => {
                 if mode == Delivery::Instant {
-                    sub.delivery.remove(&name);
+                    sub.delivery.remove(&key);
                 } else {
-                    sub.delivery.insert(name.clone(), mode);
+                    sub.delivery.insert(key, mode);
                 }
                 (
                     t(
@@ -524,10 +627,10 @@ pub(super) fn apply(
                         "tap-mode",
                         &[("name", s(name)), ("mode", s(delivery(lang, mode)))],
                     ),
-                    Screen::Rule(i),
+                    Screen::Rule(topic),
                 )
             }
-            None => (t(lang, "tap-not-subscribed", &[]), Screen::Main),
+            None => (gone(topic), Screen::Main),
         },
         Tap::Zone(i) => {
             let (_, tz) = COMMON[i.min(COMMON.len() - 1)];
@@ -617,7 +720,7 @@ mod tests {
     fn every_tap_round_trips_within_64_bytes() {
         let mut taps = vec![
             Tap::Main,
-            Tap::Rule(usize::MAX),
+            Tap::Rule(Topic::File(usize::MAX)),
             Tap::QuietMode(QuietMode::Hold),
             Tap::QuietMode(QuietMode::Silent),
             Tap::Lang(Lang::En),
@@ -626,12 +729,15 @@ mod tests {
         taps.extend((0..COMMON.len()).map(Tap::Zone));
         taps.extend((0..QUIET.len()).map(Tap::Quiet));
         for mode in [Delivery::Instant, Delivery::Hourly, Delivery::Off] {
-            taps.push(Tap::Mode(usize::MAX, mode));
+            taps.push(Tap::Mode(Topic::File(usize::MAX), mode));
         }
         for &hm in TIMES {
-            taps.push(Tap::Mode(7, Delivery::Daily(time(hm))));
+            taps.push(Tap::Mode(Topic::File(7), Delivery::Daily(time(hm))));
             for d in DAYS {
-                taps.push(Tap::Mode(usize::MAX, Delivery::Weekly(d, time(hm))));
+                taps.push(Tap::Mode(
+                    Topic::File(usize::MAX),
+                    Delivery::Weekly(d, time(hm)),
+                ));
             }
         }
         for tap in taps {
@@ -640,7 +746,11 @@ mod tests {
             assert_eq!(Tap::decode(&data), Some(tap), "{data}");
         }
         assert_eq!(
-            Tap::Mode(3, Delivery::Weekly(Weekday::Wed, time((18, 0)))).encode(),
+            Tap::Mode(
+                Topic::File(3),
+                Delivery::Weekly(Weekday::Wed, time((18, 0)))
+            )
+            .encode(),
             "c:d:3:w21800"
         );
         for bad in [
@@ -676,6 +786,7 @@ mod tests {
         let mut screens = vec![view(
             Lang::En,
             &rules,
+            Mine::none(7),
             &sub,
             &prefs,
             Tz::Asia__Seoul,
@@ -686,12 +797,19 @@ mod tests {
             Delivery::Daily(time((9, 0))),
             Delivery::Weekly(Weekday::Sun, time((21, 0))),
         ] {
-            let (answer, screen) =
-                apply(Lang::En, Tap::Mode(1, mode), &rules, &mut sub, &mut prefs);
+            let (answer, screen) = apply(
+                Lang::En,
+                Tap::Mode(Topic::File(1), mode),
+                &rules,
+                Mine::none(7),
+                &mut sub,
+                &mut prefs,
+            );
             assert_eq!(answer, format!("chips: {mode}"));
             screens.push(view(
                 Lang::En,
                 &rules,
+                Mine::none(7),
                 &sub,
                 &prefs,
                 Tz::Asia__Seoul,
@@ -713,6 +831,7 @@ mod tests {
         let main = view(
             Lang::En,
             &rules,
+            Mine::none(7),
             &sub,
             &prefs,
             Tz::Asia__Seoul,
@@ -734,20 +853,29 @@ mod tests {
             ..Default::default()
         };
         let mut prefs = ChatPrefs::default();
-        let (_, screen) = apply(Lang::En, Tap::Rule(0), &rules, &mut sub, &mut prefs);
-        assert_eq!(screen, Screen::Rule(0));
+        let (_, screen) = apply(
+            Lang::En,
+            Tap::Rule(Topic::File(0)),
+            &rules,
+            Mine::none(7),
+            &mut sub,
+            &mut prefs,
+        );
+        assert_eq!(screen, Screen::Rule(Topic::File(0)));
         apply(
             Lang::En,
-            Tap::Mode(0, Delivery::Hourly),
+            Tap::Mode(Topic::File(0), Delivery::Hourly),
             &rules,
+            Mine::none(7),
             &mut sub,
             &mut prefs,
         );
         assert_eq!(mode_of(&sub, "ai"), Delivery::Hourly);
         apply(
             Lang::En,
-            Tap::Mode(0, Delivery::Instant),
+            Tap::Mode(Topic::File(0), Delivery::Instant),
             &rules,
+            Mine::none(7),
             &mut sub,
             &mut prefs,
         );
@@ -755,8 +883,9 @@ mod tests {
         // chips (index 1) is not subscribed: nothing changes.
         let (answer, screen) = apply(
             Lang::En,
-            Tap::Mode(1, Delivery::Off),
+            Tap::Mode(Topic::File(1), Delivery::Off),
             &rules,
+            Mine::none(7),
             &mut sub,
             &mut prefs,
         );
@@ -765,25 +894,48 @@ mod tests {
             "{answer}"
         );
 
-        apply(Lang::En, Tap::Zone(5), &rules, &mut sub, &mut prefs);
+        apply(
+            Lang::En,
+            Tap::Zone(5),
+            &rules,
+            Mine::none(7),
+            &mut sub,
+            &mut prefs,
+        );
         assert_eq!(prefs.tz.as_deref(), Some("Europe/Berlin"));
         apply(
             Lang::En,
             Tap::QuietMode(QuietMode::Silent),
             &rules,
+            Mine::none(7),
             &mut sub,
             &mut prefs,
         );
         assert_eq!(prefs.quiet, None);
-        apply(Lang::En, Tap::Quiet(1), &rules, &mut sub, &mut prefs);
+        apply(
+            Lang::En,
+            Tap::Quiet(1),
+            &rules,
+            Mine::none(7),
+            &mut sub,
+            &mut prefs,
+        );
         apply(
             Lang::En,
             Tap::QuietMode(QuietMode::Silent),
             &rules,
+            Mine::none(7),
             &mut sub,
             &mut prefs,
         );
-        let (answer, _) = apply(Lang::En, Tap::Quiet(3), &rules, &mut sub, &mut prefs);
+        let (answer, _) = apply(
+            Lang::En,
+            Tap::Quiet(3),
+            &rules,
+            Mine::none(7),
+            &mut sub,
+            &mut prefs,
+        );
         assert_eq!(
             prefs.quiet,
             Some(Quiet {
@@ -796,7 +948,14 @@ mod tests {
             answer.starts_with("Quiet hours: 00:00–06:00, silent"),
             "{answer}"
         );
-        apply(Lang::En, Tap::Quiet(0), &rules, &mut sub, &mut prefs);
+        apply(
+            Lang::En,
+            Tap::Quiet(0),
+            &rules,
+            Mine::none(7),
+            &mut sub,
+            &mut prefs,
+        );
         assert_eq!(prefs.quiet, None);
 
         assert_eq!(
@@ -809,12 +968,20 @@ mod tests {
         assert_eq!(prefs.tz.as_deref(), Some("Asia/Tokyo"));
 
         // The language row: a tap stores the choice and answers in the new language.
-        let (answer, screen) = apply(Lang::En, Tap::Lang(Lang::Ko), &rules, &mut sub, &mut prefs);
+        let (answer, screen) = apply(
+            Lang::En,
+            Tap::Lang(Lang::Ko),
+            &rules,
+            Mine::none(7),
+            &mut sub,
+            &mut prefs,
+        );
         assert_eq!((answer.as_str(), screen), ("언어: 한국어", Screen::Main));
         assert_eq!(prefs.lang, Some(Lang::Ko));
         let main = view(
             Lang::Ko,
             &rules,
+            Mine::none(7),
             &sub,
             &prefs,
             Tz::Asia__Seoul,
@@ -839,15 +1006,147 @@ mod tests {
         let rule = view(
             Lang::Ko,
             &rules,
+            Mine::none(7),
             &sub,
             &prefs,
             Tz::Asia__Seoul,
-            Screen::Rule(0),
+            Screen::Rule(Topic::File(0)),
         );
         assert!(
             rule.html.contains("전달 방식: <b>즉시</b>"),
             "{}",
             rule.html
         );
+    }
+
+    #[test]
+    fn personal_rules_get_their_own_mode_buttons() {
+        let rules = rules(RULES);
+        let own = [
+            PersonalRule {
+                name: "딥시크".to_string(),
+                query: "DeepSeek".to_string(),
+                paused: false,
+                created: chrono::Utc::now(),
+            },
+            PersonalRule {
+                name: "chips".to_string(),
+                query: "TSMC".to_string(),
+                paused: true,
+                created: chrono::Utc::now(),
+            },
+        ];
+        let mine = Mine {
+            chat: 7,
+            rules: &own,
+        };
+        // No rules-file topic, two personal rules: both listed, each with a button.
+        let mut sub = Subscription::default();
+        let mut prefs = ChatPrefs::default();
+        let main = view(
+            Lang::En,
+            &rules,
+            mine,
+            &sub,
+            &prefs,
+            Tz::Asia__Seoul,
+            Screen::Main,
+        );
+        assert!(main.html.contains("<b>Your rules</b>"), "{}", main.html);
+        assert!(!main.html.contains("no topics"), "{}", main.html);
+        assert!(
+            main.html.contains("• <b>딥시크</b> — instant"),
+            "{}",
+            main.html
+        );
+        assert!(
+            main.html.contains("• <b>chips</b> (paused) — instant"),
+            "{}",
+            main.html
+        );
+        let code = format!("c:r:p{:010x}", super::super::watch::name_hash("딥시크"));
+        assert!(datas(&main).contains(&code), "{:?}", datas(&main));
+
+        // A daily mode for the personal rule lands under its internal name, where routing
+        // reads it; the file topic of the same display name is untouched.
+        let topic = Topic::Personal(super::super::watch::name_hash("딥시크"));
+        let (_, screen) = apply(
+            Lang::En,
+            Tap::Rule(topic),
+            &rules,
+            mine,
+            &mut sub,
+            &mut prefs,
+        );
+        assert_eq!(screen, Screen::Rule(topic));
+        let daily = Delivery::Daily(time((8, 0)));
+        let (answer, screen) = apply(
+            Lang::En,
+            Tap::Mode(topic, daily),
+            &rules,
+            mine,
+            &mut sub,
+            &mut prefs,
+        );
+        assert_eq!(answer, "딥시크: daily 08:00");
+        assert_eq!(screen, Screen::Rule(topic));
+        assert_eq!(sub.delivery.get("@7/딥시크"), Some(&daily));
+        let rule = view(
+            Lang::En,
+            &rules,
+            mine,
+            &sub,
+            &prefs,
+            Tz::Asia__Seoul,
+            screen,
+        );
+        for d in datas(&rule) {
+            assert!(d.len() <= CALLBACK_DATA_MAX, "{d}");
+            assert_eq!(Tap::decode(&d).map(|t| t.encode()), Some(d.clone()), "{d}");
+        }
+        apply(
+            Lang::En,
+            Tap::Mode(topic, Delivery::Instant),
+            &rules,
+            mine,
+            &mut sub,
+            &mut prefs,
+        );
+        assert!(sub.delivery.is_empty(), "instant removes the entry");
+
+        // A deleted rule's button, or one of another chat's rule, changes nothing.
+        let gone = Topic::Personal(super::super::watch::name_hash("gone"));
+        let (answer, screen) = apply(
+            Lang::En,
+            Tap::Mode(gone, Delivery::Off),
+            &rules,
+            mine,
+            &mut sub,
+            &mut prefs,
+        );
+        assert_eq!(
+            (answer.as_str(), screen),
+            ("That rule is gone", Screen::Main)
+        );
+        assert!(sub.delivery.is_empty());
+        let (_, screen) = apply(
+            Lang::En,
+            Tap::Mode(topic, Delivery::Off),
+            &rules,
+            Mine::none(7),
+            &mut sub,
+            &mut prefs,
+        );
+        assert_eq!(screen, Screen::Main);
+        assert!(sub.delivery.is_empty());
+        for bad in [
+            "c:r:p",
+            "c:r:p12345",
+            "c:r:pABCDEF0123",
+            "c:r:p0123456789a",
+            "c:d:pzz:i",
+        ] {
+            assert_eq!(Tap::decode(bad), None, "{bad}");
+        }
     }
 }

@@ -142,9 +142,29 @@ impl Tap {
 }
 
 /// A rule's name in 10 hex digits (callback data is at most 64 bytes; names are up to 32
-/// characters of any script).
+/// characters of any script): [`name_hash`] in hex.
 fn name_code(name: &str) -> String {
-    hex::encode(&Sha256::digest(name.as_bytes())[..5])
+    format!("{:010x}", name_hash(name))
+}
+
+/// The first 40 bits of the name's SHA-256: how `/rules` and `/settings` buttons name a
+/// personal rule.
+pub(super) fn name_hash(name: &str) -> u64 {
+    Sha256::digest(name.as_bytes())[..5]
+        .iter()
+        .fold(0, |h, &b| h << 8 | u64::from(b))
+}
+
+/// The chat's personal rules as `/settings` shows them: the whole chat's, none inside a forum
+/// topic (see [`super::settings::Mine`]).
+pub(super) fn mine_of(
+    store: &crate::store::Store,
+    who: &Asker,
+) -> Result<Vec<PersonalRule>, crate::store::StoreError> {
+    match who.thread {
+        None => store.personal_rules(who.chat),
+        Some(_) => Ok(Vec::new()),
+    }
 }
 
 fn button(label: impl Into<String>, tap: &Tap) -> InlineKeyboardButton {
