@@ -701,6 +701,25 @@ mod tests {
     use super::*;
     use crate::telegram::bot::testing::{RULES, rules};
 
+    /// A screen of a chat with no personal rules, in Seoul.
+    fn show(
+        lang: Lang,
+        rules: &RuleSet,
+        sub: &Subscription,
+        prefs: &ChatPrefs,
+        screen: Screen,
+    ) -> Reply {
+        view(
+            lang,
+            rules,
+            Mine::none(7),
+            sub,
+            prefs,
+            Tz::Asia__Seoul,
+            screen,
+        )
+    }
+
     fn datas(reply: &Reply) -> Vec<String> {
         reply
             .keyboard
@@ -783,15 +802,7 @@ mod tests {
             ..Default::default()
         };
         let mut prefs = ChatPrefs::default();
-        let mut screens = vec![view(
-            Lang::En,
-            &rules,
-            Mine::none(7),
-            &sub,
-            &prefs,
-            Tz::Asia__Seoul,
-            Screen::Main,
-        )];
+        let mut screens = vec![show(Lang::En, &rules, &sub, &prefs, Screen::Main)];
         for mode in [
             Delivery::Instant,
             Delivery::Daily(time((9, 0))),
@@ -806,15 +817,7 @@ mod tests {
                 &mut prefs,
             );
             assert_eq!(answer, format!("chips: {mode}"));
-            screens.push(view(
-                Lang::En,
-                &rules,
-                Mine::none(7),
-                &sub,
-                &prefs,
-                Tz::Asia__Seoul,
-                screen,
-            ));
+            screens.push(show(Lang::En, &rules, &sub, &prefs, screen));
         }
         let weekly = datas(screens.last().expect("screen"));
         // modes 5, times 6, days 7, back 1.
@@ -828,15 +831,7 @@ mod tests {
                 );
             }
         }
-        let main = view(
-            Lang::En,
-            &rules,
-            Mine::none(7),
-            &sub,
-            &prefs,
-            Tz::Asia__Seoul,
-            Screen::Main,
-        );
+        let main = show(Lang::En, &rules, &sub, &prefs, Screen::Main);
         assert!(
             main.html.contains("• <b>chips</b> — weekly sun 21:00"),
             "{}",
@@ -978,15 +973,7 @@ mod tests {
         );
         assert_eq!((answer.as_str(), screen), ("언어: 한국어", Screen::Main));
         assert_eq!(prefs.lang, Some(Lang::Ko));
-        let main = view(
-            Lang::Ko,
-            &rules,
-            Mine::none(7),
-            &sub,
-            &prefs,
-            Tz::Asia__Seoul,
-            Screen::Main,
-        );
+        let main = show(Lang::Ko, &rules, &sub, &prefs, Screen::Main);
         assert!(main.html.starts_with("<b>설정</b>"), "{}", main.html);
         assert!(main.html.contains("<b>언어</b>: 한국어"), "{}", main.html);
         assert!(datas(&main).contains(&"c:l:en".to_string()));
@@ -1003,15 +990,7 @@ mod tests {
         assert!(labels.iter().any(|l| l == "서울"), "{labels:?}");
         assert!(labels.iter().any(|l| l.contains("도쿄")), "{labels:?}");
         assert!(!labels.iter().any(|l| l.contains("Tokyo")), "{labels:?}");
-        let rule = view(
-            Lang::Ko,
-            &rules,
-            Mine::none(7),
-            &sub,
-            &prefs,
-            Tz::Asia__Seoul,
-            Screen::Rule(Topic::File(0)),
-        );
+        let rule = show(Lang::Ko, &rules, &sub, &prefs, Screen::Rule(Topic::File(0)));
         assert!(
             rule.html.contains("전달 방식: <b>즉시</b>"),
             "{}",
