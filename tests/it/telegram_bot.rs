@@ -214,6 +214,16 @@ async fn ask_with(fake: &FakeTelegram, chat: i64, update: Value, text: &str) -> 
 }
 
 /// The callback data of every button of a message or edit, in order.
+/// How `/settings` buttons name a rules-file topic: `t` and the first 5 bytes of the SHA-256 of
+/// its name in hex (stable across reloads that reorder the rules).
+fn topic_code(name: &str) -> String {
+    use sha2::Digest;
+    format!(
+        "t{}",
+        hex::encode(&sha2::Sha256::digest(name.as_bytes())[..5])
+    )
+}
+
 pub(crate) fn buttons(r: &Request) -> Vec<String> {
     r.body["reply_markup"]["inline_keyboard"]
         .as_array()
@@ -711,9 +721,19 @@ async fn settings_taps_change_delivery_and_quiet_hours_by_editing_one_message() 
         reply.text()
     );
     let first = buttons(&reply);
-    for d in ["c:r:0", "c:r:1", "c:z:0", "c:z:5", "c:q:0", "c:q:1"] {
+    let (ai, chips) = (topic_code("ai"), topic_code("chips"));
+    let (open_ai, open_chips) = (format!("c:r:{ai}"), format!("c:r:{chips}"));
+    for d in [
+        open_ai.as_str(),
+        &open_chips,
+        "c:z:0",
+        "c:z:5",
+        "c:q:0",
+        "c:q:1",
+    ] {
         assert!(first.contains(&d.to_string()), "{d} missing from {first:?}");
     }
+    let mode_tap = |code: &str| format!("c:d:{chips}:{code}");
     assert!(first.iter().all(|b| b.len() <= 64), "{first:?}");
     let id = fake.delivered().len() as i64;
     let messages = sent_to(&fake.requests(), 42).len();
@@ -727,22 +747,22 @@ async fn settings_taps_change_delivery_and_quiet_hours_by_editing_one_message() 
             .map(ToString::to_string)
     };
 
-    let edit = tap_and_edit(fake, 42, id, "c:r:1", 1).await;
+    let edit = tap_and_edit(fake, 42, id, &open_chips, 1).await;
     assert!(edit.text().contains("Settings · chips"), "{}", edit.text());
-    assert!(buttons(&edit).contains(&"c:d:1:h".to_string()));
-    let edit = tap_and_edit(fake, 42, id, "c:d:1:d0900", 2).await;
+    assert!(buttons(&edit).contains(&mode_tap("h")));
+    let edit = tap_and_edit(fake, 42, id, &mode_tap("d0900"), 2).await;
     assert_eq!(mode(&h).as_deref(), Some("daily 09:00"));
-    assert!(buttons(&edit).contains(&"c:d:1:d1800".to_string()));
-    tap_and_edit(fake, 42, id, "c:d:1:d1800", 3).await;
+    assert!(buttons(&edit).contains(&mode_tap("d1800")));
+    tap_and_edit(fake, 42, id, &mode_tap("d1800"), 3).await;
     assert_eq!(mode(&h).as_deref(), Some("daily 18:00"));
-    let edit = tap_and_edit(fake, 42, id, "c:d:1:w01800", 4).await;
+    let edit = tap_and_edit(fake, 42, id, &mode_tap("w01800"), 4).await;
     assert_eq!(mode(&h).as_deref(), Some("weekly mon 18:00"));
-    assert!(buttons(&edit).contains(&"c:d:1:w41800".to_string()));
-    tap_and_edit(fake, 42, id, "c:d:1:w41800", 5).await;
+    assert!(buttons(&edit).contains(&mode_tap("w41800")));
+    tap_and_edit(fake, 42, id, &mode_tap("w41800"), 5).await;
     assert_eq!(mode(&h).as_deref(), Some("weekly fri 18:00"));
-    tap_and_edit(fake, 42, id, "c:d:1:o", 6).await;
+    tap_and_edit(fake, 42, id, &mode_tap("o"), 6).await;
     assert_eq!(mode(&h).as_deref(), Some("off"));
-    tap_and_edit(fake, 42, id, "c:d:1:i", 7).await;
+    tap_and_edit(fake, 42, id, &mode_tap("i"), 7).await;
     assert_eq!(mode(&h), None, "instant removes the entry");
     let edit = tap_and_edit(fake, 42, id, "c:m", 8).await;
     assert!(
@@ -776,7 +796,7 @@ async fn settings_taps_change_delivery_and_quiet_hours_by_editing_one_message() 
     assert_eq!(sent_to(&fake.requests(), 42).len(), messages);
     assert_eq!(count(fake, "answercallbackquery"), 11);
     // A stale settings button is answered too.
-    fake.inject_update(tap(42, 42, id, "c:d:9:h"));
+    fake.inject_update(tap(42, 42, id, "c:d:t00000000ff:h"));
     assert!(wait_count(fake, "answercallbackquery", 12).await);
     h.stop().await;
 }
@@ -1075,9 +1095,11 @@ async fn settings_through_the_binary_store_the_default_and_a_tapped_mode() {
         reply.text()
     );
     let id = fake.delivered().len() as i64;
-    let edit = tap_and_edit(&fake, 42, id, "c:r:0", 1).await;
-    assert!(buttons(&edit).contains(&"c:d:0:h".to_string()));
-    tap_and_edit(&fake, 42, id, "c:d:0:h", 2).await;
+    let ai = topic_code("ai");
+    let edit = tap_and_edit(&fake, 42, id, &format!("c:r:{ai}"), 1).await;
+    let hourly = format!("c:d:{ai}:h");
+    assert!(buttons(&edit).contains(&hourly));
+    tap_and_edit(&fake, 42, id, &hourly, 2).await;
     tap_and_edit(&fake, 42, id, "c:q:2", 3).await;
     let (code, stderr) = terminate(&mut daemon);
     assert_eq!(code, Some(0), "{stderr}");

@@ -70,37 +70,42 @@ pub(super) enum Screen {
     Rule(Topic),
 }
 
-/// What a mode button is about: a rules-file topic, by its index in the current rules (so the
-/// data stays short; a tap after a reload that moved the rule is refused by [`apply`] unless
-/// the index still names a subscribed rule), or one of the chat's personal rules, by the hash
-/// of its name that `/rules` buttons use ([`super::watch::name_hash`]).
+/// What a mode button is about: a rules-file topic or one of the chat's personal rules, each by
+/// the hash of its name that `/rules` buttons use ([`super::watch::name_hash`]), so a reload
+/// that reorders, adds or removes rules never makes an old button change another topic (a
+/// button of a topic that is gone, or no longer subscribed, is refused by [`apply`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Topic {
-    /// `IDX`.
-    File(usize),
-    /// `pHASH` (ten lower-case hex digits).
+    /// `tHASH` (ten lower-case hex digits).
+    File(u64),
+    /// `pHASH`.
     Personal(u64),
 }
 
 impl Topic {
+    fn of_file(name: &str) -> Topic {
+        Topic::File(super::watch::name_hash(name))
+    }
+
     fn encode(self) -> String {
         match self {
-            Topic::File(i) => i.to_string(),
+            Topic::File(h) => format!("t{h:010x}"),
             Topic::Personal(h) => format!("p{h:010x}"),
         }
     }
 
     fn decode(s: &str) -> Option<Topic> {
-        match s.strip_prefix('p') {
-            Some(hex) => {
-                let ok = hex.len() == 10
-                    && hex
-                        .bytes()
-                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-                ok.then(|| u64::from_str_radix(hex, 16).ok().map(Topic::Personal))
-                    .flatten()
-            }
-            None => s.parse().ok().map(Topic::File),
+        let hash = |hex: &str| {
+            let ok = hex.len() == 10
+                && hex
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            ok.then(|| u64::from_str_radix(hex, 16).ok()).flatten()
+        };
+        match s.split_at_checked(1)? {
+            ("t", hex) => hash(hex).map(Topic::File),
+            ("p", hex) => hash(hex).map(Topic::Personal),
+            _ => None,
         }
     }
 }
@@ -130,10 +135,11 @@ fn resolve(
     sub: &Subscription,
 ) -> Option<(String, String)> {
     match topic {
-        Topic::File(i) => rules
+        Topic::File(h) => rules
             .rules()
-            .get(i)
+            .iter()
             .filter(|r| sub.rules.contains(&r.name))
+            .find(|r| super::watch::name_hash(&r.name) == h)
             .map(|r| (r.name.clone(), r.name.clone())),
         Topic::Personal(h) => mine
             .rules
@@ -380,9 +386,15 @@ fn main_view(
     let file: Vec<(Topic, &str, String, bool)> = rules
         .rules()
         .iter()
-        .enumerate()
-        .filter(|(_, r)| sub.rules.contains(&r.name))
-        .map(|(i, r)| (Topic::File(i), r.name.as_str(), r.name.clone(), false))
+        .filter(|r| sub.rules.contains(&r.name))
+        .map(|r| {
+            (
+                Topic::of_file(&r.name),
+                r.name.as_str(),
+                r.name.clone(),
+                false,
+            )
+        })
         .collect();
     let personal: Vec<(Topic, &str, String, bool)> = mine
         .rules
@@ -739,7 +751,7 @@ mod tests {
     fn every_tap_round_trips_within_64_bytes() {
         let mut taps = vec![
             Tap::Main,
-            Tap::Rule(Topic::File(usize::MAX)),
+            Tap::Rule(Topic::File(0xff_ffff_ffff)),
             Tap::QuietMode(QuietMode::Hold),
             Tap::QuietMode(QuietMode::Silent),
             Tap::Lang(Lang::En),
@@ -748,13 +760,13 @@ mod tests {
         taps.extend((0..COMMON.len()).map(Tap::Zone));
         taps.extend((0..QUIET.len()).map(Tap::Quiet));
         for mode in [Delivery::Instant, Delivery::Hourly, Delivery::Off] {
-            taps.push(Tap::Mode(Topic::File(usize::MAX), mode));
+            taps.push(Tap::Mode(Topic::File(0xff_ffff_ffff), mode));
         }
         for &hm in TIMES {
             taps.push(Tap::Mode(Topic::File(7), Delivery::Daily(time(hm))));
             for d in DAYS {
                 taps.push(Tap::Mode(
-                    Topic::File(usize::MAX),
+                    Topic::File(0xff_ffff_ffff),
                     Delivery::Weekly(d, time(hm)),
                 ));
             }
@@ -770,7 +782,7 @@ mod tests {
                 Delivery::Weekly(Weekday::Wed, time((18, 0)))
             )
             .encode(),
-            "c:d:3:w21800"
+            "c:d:t0000000003:w21800"
         );
         for bad in [
             "c:",
@@ -810,7 +822,7 @@ mod tests {
         ] {
             let (answer, screen) = apply(
                 Lang::En,
-                Tap::Mode(Topic::File(1), mode),
+                Tap::Mode(Topic::of_file("chips"), mode),
                 &rules,
                 Mine::none(7),
                 &mut sub,
@@ -822,7 +834,11 @@ mod tests {
         let weekly = datas(screens.last().expect("screen"));
         // modes 5, times 6, days 7, back 1.
         assert_eq!(weekly.len(), 19, "{weekly:?}");
-        assert!(weekly.contains(&"c:d:1:w60700".to_string()), "{weekly:?}");
+        let chips = Topic::of_file("chips").encode();
+        assert!(
+            weekly.contains(&format!("c:d:{chips}:w60700")),
+            "{weekly:?}"
+        );
         for s in &screens {
             for d in datas(s) {
                 assert!(
@@ -850,16 +866,16 @@ mod tests {
         let mut prefs = ChatPrefs::default();
         let (_, screen) = apply(
             Lang::En,
-            Tap::Rule(Topic::File(0)),
+            Tap::Rule(Topic::of_file("ai")),
             &rules,
             Mine::none(7),
             &mut sub,
             &mut prefs,
         );
-        assert_eq!(screen, Screen::Rule(Topic::File(0)));
+        assert_eq!(screen, Screen::Rule(Topic::of_file("ai")));
         apply(
             Lang::En,
-            Tap::Mode(Topic::File(0), Delivery::Hourly),
+            Tap::Mode(Topic::of_file("ai"), Delivery::Hourly),
             &rules,
             Mine::none(7),
             &mut sub,
@@ -868,17 +884,17 @@ mod tests {
         assert_eq!(mode_of(&sub, "ai"), Delivery::Hourly);
         apply(
             Lang::En,
-            Tap::Mode(Topic::File(0), Delivery::Instant),
+            Tap::Mode(Topic::of_file("ai"), Delivery::Instant),
             &rules,
             Mine::none(7),
             &mut sub,
             &mut prefs,
         );
         assert!(sub.delivery.is_empty(), "instant removes the entry");
-        // chips (index 1) is not subscribed: nothing changes.
+        // chips is not subscribed: nothing changes.
         let (answer, screen) = apply(
             Lang::En,
-            Tap::Mode(Topic::File(1), Delivery::Off),
+            Tap::Mode(Topic::of_file("chips"), Delivery::Off),
             &rules,
             Mine::none(7),
             &mut sub,
@@ -990,7 +1006,13 @@ mod tests {
         assert!(labels.iter().any(|l| l == "서울"), "{labels:?}");
         assert!(labels.iter().any(|l| l.contains("도쿄")), "{labels:?}");
         assert!(!labels.iter().any(|l| l.contains("Tokyo")), "{labels:?}");
-        let rule = show(Lang::Ko, &rules, &sub, &prefs, Screen::Rule(Topic::File(0)));
+        let rule = show(
+            Lang::Ko,
+            &rules,
+            &sub,
+            &prefs,
+            Screen::Rule(Topic::of_file("ai")),
+        );
         assert!(
             rule.html.contains("전달 방식: <b>즉시</b>"),
             "{}",
@@ -1127,5 +1149,37 @@ mod tests {
         ] {
             assert_eq!(Tap::decode(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn a_button_keeps_naming_its_topic_after_a_reload_reorders_the_rules() {
+        let before = rules(RULES);
+        let mut sub = Subscription {
+            rules: ["ai".to_string(), "chips".to_string()].into(),
+            ..Default::default()
+        };
+        let mut prefs = ChatPrefs::default();
+        let main = show(Lang::En, &before, &sub, &prefs, Screen::Main);
+        let open = format!("c:r:{}", Topic::of_file("chips").encode());
+        assert!(datas(&main).contains(&open), "{:?}", datas(&main));
+        let names: Vec<&str> = before.rules().iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(&names[..2], ["ai", "chips"]);
+        // The reload puts chips first and adds a rule before ai.
+        let after = rules(
+            "[[rules]]\nname = \"chips\"\nquery = \"반도체\"\n\
+             [[rules]]\nname = \"new\"\nquery = \"NEW\"\n\
+             [[rules]]\nname = \"ai\"\nquery = \"AI\"\n",
+        );
+        let tap = Tap::decode(&format!("c:d:{}:h", Topic::of_file("chips").encode())).expect("tap");
+        let (answer, _) = apply(Lang::En, tap, &after, Mine::none(7), &mut sub, &mut prefs);
+        assert_eq!(answer, "chips: hourly");
+        assert_eq!(mode_of(&sub, "chips"), Delivery::Hourly);
+        assert_eq!(mode_of(&sub, "ai"), Delivery::Instant);
+        // A topic that left the rules: refused, nothing changes.
+        let gone = rules("[[rules]]\nname = \"ai\"\nquery = \"AI\"\n");
+        let tap = Tap::decode(&format!("c:d:{}:o", Topic::of_file("chips").encode())).expect("tap");
+        let (answer, screen) = apply(Lang::En, tap, &gone, Mine::none(7), &mut sub, &mut prefs);
+        assert_eq!(screen, Screen::Main, "{answer}");
+        assert_eq!(mode_of(&sub, "chips"), Delivery::Hourly);
     }
 }
