@@ -386,6 +386,31 @@ impl Index {
             + self.always.capacity() * 4
     }
 
+    /// (part, heap bytes, allocations) of the index, for the benchmarks.
+    pub fn heap_parts(&self) -> Vec<(&'static str, usize, usize)> {
+        let rows = |r: &Rows| (r.heap_bytes(), 2);
+        let (t, p) = (rows(&self.triggers), rows(&self.pair_a));
+        let b = rows(&self.pair_b);
+        vec![
+            ("index: automaton", self.scanner.heap_bytes(), 3),
+            (
+                "index: pattern literals and values",
+                self.pattern_lits.heap_bytes() + self.values.capacity() * 4,
+                3,
+            ),
+            (
+                "index: literal info",
+                self.lit_info.capacity() * std::mem::size_of::<LitInfo>(),
+                1,
+            ),
+            (
+                "index: triggers, pairs, always",
+                t.0 + p.0 + b.0 + self.always.capacity() * 4,
+                t.1 + p.1 + b.1 + 1,
+            ),
+        ]
+    }
+
     /// Scans the fields into `s`: which literals hit in which fields, the word spans of NEAR
     /// literals (sorted), and the rules worth evaluating (ascending, in `s.candidates`).
     pub fn scan(&self, texts: [&str; 3], rule_count: usize, s: &mut ScanScratch) {

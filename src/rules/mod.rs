@@ -999,3 +999,97 @@ impl<'m> MatchRef<'m> {
 fn feed_allowed(rule: &CompiledRule, feed: &str) -> bool {
     rule.feeds.is_empty() || rule.feeds.iter().any(|f| **f == *feed)
 }
+
+/// Heap bytes and allocations of a part of a [`RuleSet`] ([`RuleSet::heap_parts`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HeapPart {
+    pub name: &'static str,
+    /// Bytes asked of the allocator (capacities; the allocator's own overhead not included).
+    pub bytes: usize,
+    /// Allocations (each costs the allocator ≈ 8–16 bytes more, and rounds up to 16).
+    pub allocs: usize,
+}
+
+/// `(bytes, allocations)` of a heap buffer of `cap` elements of `T`.
+fn buf<T>(cap: usize) -> (usize, usize) {
+    (cap * std::mem::size_of::<T>(), usize::from(cap > 0))
+}
+
+fn add(a: (usize, usize), b: (usize, usize)) -> (usize, usize) {
+    (a.0 + b.0, a.1 + b.1)
+}
+
+fn node_heap(node: &compile::Node) -> (usize, usize) {
+    use compile::Node;
+    match node {
+        Node::Leaf(_) => (0, 0),
+        Node::Not(x) => add(buf::<Node>(1), node_heap(x)),
+        Node::And(xs) | Node::Or(xs) => xs.iter().map(node_heap).fold(buf::<Node>(xs.len()), add),
+        Node::Near(a, b, _) => add(buf::<u32>(a.len()), buf::<u32>(b.len())),
+    }
+}
+
+impl RuleSet {
+    /// Where the heap bytes of the rule set are, part by part, for the benchmarks.
+    pub fn heap_parts(&self) -> Vec<HeapPart> {
+        let part = |name, (bytes, allocs): (usize, usize)| HeapPart {
+            name,
+            bytes,
+            allocs,
+        };
+        let s = |x: &str| buf::<u8>(x.len());
+        let mut infos = buf::<RuleInfo>(self.infos.capacity());
+        for i in &self.infos {
+            infos = add(infos, buf::<u8>(i.name.capacity()));
+            infos = add(infos, buf::<u8>(i.query.capacity()));
+            infos = add(infos, buf::<u8>(i.description.capacity()));
+            infos = add(infos, buf::<String>(i.feeds.capacity()));
+            infos = add(infos, buf::<String>(i.feed_terms.capacity()));
+            for f in i.feeds.iter().chain(&i.feed_terms) {
+                infos = add(infos, buf::<u8>(f.capacity()));
+            }
+            infos = add(infos, buf::<crate::deliver::Dest>(i.chats.capacity()));
+        }
+        let mut leaves = (0, 0);
+        let mut written = (0, 0);
+        let mut trees = buf::<CompiledRule>(self.rules.capacity());
+        for r in &self.rules {
+            trees = add(trees, buf::<Box<str>>(r.feeds.len()));
+            leaves = add(leaves, buf::<compile::Leaf>(r.compiled.leaves.len()));
+            for l in r.compiled.leaves.iter() {
+                written = add(written, s(&l.written));
+                match &l.kind {
+                    LeafKind::Text { lits, .. } => leaves = add(leaves, buf::<u32>(lits.len())),
+                    LeafKind::Feed(f) => leaves = add(leaves, s(f)),
+                }
+            }
+            trees = add(trees, node_heap(&r.compiled.root));
+        }
+        let lits = self
+            .lits
+            .iter()
+            .map(|(t, _)| s(t))
+            .fold(buf::<(Box<str>, Bounds)>(self.lits.capacity()), add);
+        let mut parts = vec![
+            part("rule infos (names, queries)", infos),
+            part("compiled: rules and trees", trees),
+            part("compiled: leaves and their literal ids", leaves),
+            part("compiled: leaf terms as written", written),
+            part("literal table", lits),
+            part(
+                "aliased flags, feed flags",
+                add(
+                    buf::<bool>(self.aliased.capacity()),
+                    buf::<bool>(self.feed_limited.capacity()),
+                ),
+            ),
+        ];
+        for (name, bytes, allocs) in self.index.heap_parts() {
+            parts.push(part(name, (bytes, allocs)));
+        }
+        for (name, bytes, allocs) in self.prog.heap_parts() {
+            parts.push(part(name, (bytes, allocs)));
+        }
+        parts
+    }
+}

@@ -153,6 +153,28 @@ impl Program {
             + self.terms.iter().map(|t| t.len() + 16).sum::<usize>()
     }
 
+    /// (part, heap bytes, allocations) of the programs, for the benchmarks.
+    pub fn heap_parts(&self) -> Vec<(&'static str, usize, usize)> {
+        vec![
+            (
+                "programs: code",
+                (self.starts.capacity() + self.code.capacity() + self.near_leaves.capacity()) * 4
+                    + self.nears.capacity() * std::mem::size_of::<NearOp>(),
+                4,
+            ),
+            (
+                "programs: terms and feeds",
+                self.feeds
+                    .iter()
+                    .chain(&self.terms)
+                    .map(|t| t.len())
+                    .sum::<usize>()
+                    + (self.feeds.capacity() + self.terms.capacity()) * 16,
+                2 + self.feeds.len() + self.terms.len(),
+            ),
+        ]
+    }
+
     /// How many distinct terms: every term id is below this.
     pub fn term_count(&self) -> usize {
         self.terms.len()
