@@ -362,16 +362,10 @@ impl Index {
         }
     }
 
-    /// The automaton's patterns: the text of each pattern's first literal in `lits` (the table
-    /// the index was built from; the index keeps no copy of the texts).
-    pub fn patterns<'a>(
-        &'a self,
-        lits: &'a [(Box<str>, Bounds)],
-    ) -> impl Iterator<Item = &'a str> + 'a {
-        (0..self.values.len()).filter_map(move |p| {
-            let &l = self.pattern_lits.row(p).first()?;
-            lits.get(l as usize).map(|(text, _)| &**text)
-        })
+    /// The automaton's patterns, as the literal whose text each one is (its first; the index
+    /// keeps no copy of the texts).
+    pub fn pattern_literals(&self) -> impl Iterator<Item = u32> + '_ {
+        (0..self.values.len()).filter_map(move |p| self.pattern_lits.row(p).first().copied())
     }
 
     /// Heap bytes of the index (the automaton and the maps), for the benchmarks.
