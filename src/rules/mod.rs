@@ -685,7 +685,8 @@ impl RuleSet {
     }
 
     /// The reference: every rule evaluated directly on the story. Same results as
-    /// [`RuleSet::match_doc`], much slower with many rules.
+    /// [`RuleSet::match_doc`], much slower with many rules. The first call compiles every rule
+    /// again from its query (the set keeps only the index's form), and keeps the result.
     pub fn match_doc_naive(&self, doc: &Doc) -> Vec<RuleMatch> {
         let mut found = Vec::new();
         self.naive_into(doc, &mut found);
