@@ -319,6 +319,7 @@ fn main() {
     );
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut sets = Vec::new();
+    let mut parts = Vec::new();
     // KKACHI_BENCH_SIZES=10000,100000 runs only those sizes (for profiling).
     let sizes: Vec<usize> = std::env::var("KKACHI_BENCH_SIZES")
         .ok()
@@ -432,8 +433,27 @@ fn main() {
             fmt_rate(slow_full),
         );
         if n >= 10_000 && !rare {
+            parts.push((n, live, set.heap_parts()));
             sets.push((n, set));
         }
+    }
+
+    for (n, live, parts) in &parts {
+        println!();
+        println!(
+            "Where the live set of {n} rules is ({} counted by the allocator):",
+            mib(*live)
+        );
+        println!();
+        println!("| part | heap | allocations |");
+        println!("|---|---:|---:|");
+        for p in parts {
+            println!("| {} | {} | {} |", p.name, mib(p.bytes), p.allocs);
+        }
+        let (bytes, allocs) = parts
+            .iter()
+            .fold((0, 0), |a, p| (a.0 + p.bytes, a.1 + p.allocs));
+        println!("| total | {} | {allocs} |", mib(bytes));
     }
 
     println!();

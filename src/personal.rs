@@ -149,6 +149,7 @@ pub fn compile_stored(store: &Store, base: &RuleSet) -> Result<RuleSet, StoreErr
             "a personal rule does not compile and is not matched (the chat can /unwatch it)"
         );
     }
+    crate::app::release_freed_memory("personal rules");
     tracing::info!(
         rules = set.len(),
         paused,

@@ -31,7 +31,12 @@ impl Daemon {
         crate::systemd::reloading();
         tracing::info!("reloading ({why})");
         let path = self.ctx.config.path.clone();
-        let loaded = tokio::task::spawn_blocking(move || config::load(&path)).await;
+        let loaded = tokio::task::spawn_blocking(move || {
+            let loaded = config::load(&path);
+            super::release_freed_memory("rules file");
+            loaded
+        })
+        .await;
         let outcome = match loaded {
             Ok(Ok(loaded)) => self.apply(loaded, sched),
             Ok(Err(diags)) => Err(diags.iter().map(ToString::to_string).collect()),

@@ -362,16 +362,10 @@ impl Index {
         }
     }
 
-    /// The automaton's patterns: the text of each pattern's first literal in `lits` (the table
-    /// the index was built from; the index keeps no copy of the texts).
-    pub fn patterns<'a>(
-        &'a self,
-        lits: &'a [(Box<str>, Bounds)],
-    ) -> impl Iterator<Item = &'a str> + 'a {
-        (0..self.values.len()).filter_map(move |p| {
-            let &l = self.pattern_lits.row(p).first()?;
-            lits.get(l as usize).map(|(text, _)| &**text)
-        })
+    /// The automaton's patterns, as the literal whose text each one is (its first; the index
+    /// keeps no copy of the texts).
+    pub fn pattern_literals(&self) -> impl Iterator<Item = u32> + '_ {
+        (0..self.values.len()).filter_map(move |p| self.pattern_lits.row(p).first().copied())
     }
 
     /// Heap bytes of the index (the automaton and the maps), for the benchmarks.
@@ -384,6 +378,31 @@ impl Index {
             + self.values.capacity() * 4
             + self.lit_info.capacity() * std::mem::size_of::<LitInfo>()
             + self.always.capacity() * 4
+    }
+
+    /// (part, heap bytes, allocations) of the index, for the benchmarks.
+    pub fn heap_parts(&self) -> Vec<(&'static str, usize, usize)> {
+        let rows = |r: &Rows| (r.heap_bytes(), 2);
+        let (t, p) = (rows(&self.triggers), rows(&self.pair_a));
+        let b = rows(&self.pair_b);
+        vec![
+            ("index: automaton", self.scanner.heap_bytes(), 3),
+            (
+                "index: pattern literals and values",
+                self.pattern_lits.heap_bytes() + self.values.capacity() * 4,
+                3,
+            ),
+            (
+                "index: literal info",
+                self.lit_info.capacity() * std::mem::size_of::<LitInfo>(),
+                1,
+            ),
+            (
+                "index: triggers, pairs, always",
+                t.0 + p.0 + b.0 + self.always.capacity() * 4,
+                t.1 + p.1 + b.1 + 1,
+            ),
+        ]
     }
 
     /// Scans the fields into `s`: which literals hit in which fields, the word spans of NEAR

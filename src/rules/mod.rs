@@ -226,18 +226,73 @@ fn display_width(c: char) -> usize {
     if wide { 2 } else { 1 }
 }
 
-struct CompiledRule {
-    /// Normalised `feeds = [..]`; empty = every feed.
-    feeds: Box<[Box<str>]>,
-    compiled: Compiled,
+/// The texts of a literal table in one buffer: one allocation instead of one per literal
+/// (231,000 at 100,000 rules).
+#[derive(Debug, Default)]
+struct LitTexts {
+    text: String,
+    /// End of each literal's text in `text` (its start is the previous one's end).
+    ends: Vec<u32>,
+}
+
+impl LitTexts {
+    fn new(lits: &[(Box<str>, Bounds)]) -> LitTexts {
+        let mut t = LitTexts {
+            text: String::with_capacity(lits.iter().map(|(x, _)| x.len()).sum()),
+            ends: Vec::with_capacity(lits.len()),
+        };
+        for (x, _) in lits {
+            t.text.push_str(x);
+            t.ends.push(count(t.text.len()));
+        }
+        t
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn get(&self, l: u32) -> &str {
+        let l = l as usize;
+        let start = match l.checked_sub(1) {
+            Some(prev) => self.ends.get(prev).copied().unwrap_or(0),
+            None => 0,
+        };
+        self.ends
+            .get(l)
+            .and_then(|&end| self.text.get(start as usize..end as usize))
+            .unwrap_or("")
+    }
+}
+
+/// The literal table a leaf's literal ids point into, for [`RuleSet::source`].
+#[derive(Clone, Copy)]
+enum LitsOf<'a> {
+    /// The rule set's own.
+    Set,
+    /// Another table (a query compiled apart, the naive evaluator's).
+    Other(&'a [(Box<str>, Bounds)]),
+}
+
+/// The rules compiled for the naive evaluator, with their own literal table.
+struct NaiveRules {
+    rules: Vec<Compiled>,
+    lits: Vec<(Box<str>, Bounds)>,
 }
 
 /// A compiled, immutable set of rules. `Send + Sync`; share it in an `Arc` and swap the `Arc`
 /// on reload.
 pub struct RuleSet {
     infos: Vec<RuleInfo>,
-    rules: Vec<CompiledRule>,
-    lits: Vec<(Box<str>, Bounds)>,
+    /// Rule → its normalised `feeds = [..]`; empty = every feed.
+    feeds: Vec<Box<[Box<str>]>>,
+    /// The rules' trees for [`RuleSet::match_doc_naive`], compiled again from the queries
+    /// the first time it is called (the indexed matcher needs only `index` and `prog`, so the
+    /// set does not keep them: at 100,000 rules they were 28 MiB in 620,000 allocations).
+    /// Set at build time when the index is incomplete (the naive evaluator is then the matcher).
+    naive: std::sync::OnceLock<NaiveRules>,
+    /// The text of each literal (their bounds are in `index`).
+    lits: LitTexts,
     aliases: Aliases,
     /// Whether Latin terms without an alias get transliterated spellings ([`translit`]).
     translit: bool,
@@ -344,7 +399,7 @@ pub fn test_query(
             let hit = Hit {
                 term: leaf.written.to_string(),
                 form: lits[ids[k] as usize].0.to_string(),
-                source: aliases_from.source(ids, k, &lits),
+                source: aliases_from.source(ids, k, LitsOf::Other(&lits)),
                 field: name,
                 found: originals[i][os..oe].to_string(),
                 context: context(originals[i], os, oe),
@@ -501,21 +556,21 @@ impl RuleSet {
         table.translit = translit;
         let mut infos = Vec::with_capacity(rules.len());
         let mut compiled = Vec::with_capacity(rules.len());
+        let mut feeds = Vec::with_capacity(rules.len());
         for (info, expr) in rules {
-            compiled.push(CompiledRule {
-                feeds: info
-                    .feeds
+            feeds.push(
+                info.feeds
                     .iter()
                     .map(|f| normalize(f).trim().into())
-                    .collect(),
-                compiled: compile(&expr, &aliases, &mut table),
-            });
+                    .collect::<Box<[Box<str>]>>(),
+            );
+            compiled.push(compile(&expr, &aliases, &mut table));
             infos.push(info);
         }
         let lits = table.into_lits();
         let mut aliased: Vec<Option<bool>> = vec![None; lits.len()];
         for rule in &compiled {
-            for leaf in rule.compiled.leaves.iter() {
+            for leaf in rule.leaves.iter() {
                 if let LeafKind::Text { lits: ids, .. } = &leaf.kind
                     && ids.len() > 1
                     && let Some(&first) = ids.first()
@@ -527,15 +582,24 @@ impl RuleSet {
             }
         }
         let aliased = aliased.into_iter().map(|a| a.unwrap_or(false)).collect();
-        let refs: Vec<&Compiled> = compiled.iter().map(|r| &r.compiled).collect();
+        let refs: Vec<&Compiled> = compiled.iter().collect();
         let index = index::Index::build(&refs, &lits);
         let prog = prog::Program::build(refs.iter().copied());
-        let feed_limited = compiled.iter().map(|r| !r.feeds.is_empty()).collect();
+        drop(refs);
+        let feed_limited = feeds.iter().map(|f| !f.is_empty()).collect();
+        let naive = std::sync::OnceLock::new();
+        if !index.complete {
+            let _ = naive.set(NaiveRules {
+                rules: compiled,
+                lits: lits.clone(),
+            });
+        }
         RuleSet {
             feed_limited,
             infos,
-            rules: compiled,
-            lits,
+            feeds,
+            naive,
+            lits: LitTexts::new(&lits),
             aliases,
             translit,
             aliased,
@@ -602,14 +666,14 @@ impl RuleSet {
         let feed = normalize(doc.feed);
         let feed = feed.trim();
         self.index
-            .scan([title, summary, content], self.rules.len(), &mut s.scan);
+            .scan([title, summary, content], self.infos.len(), &mut s.scan);
         std::hint::black_box(self.prog.touch(&s.scan.candidates));
         for &r in &s.scan.candidates {
             if self.feed_limited.get(r as usize) != Some(&false)
                 && !self
-                    .rules
+                    .feeds
                     .get(r as usize)
-                    .is_some_and(|rule| feed_allowed(rule, feed))
+                    .is_some_and(|feeds| feed_allowed(feeds, feed))
             {
                 continue;
             }
@@ -621,7 +685,8 @@ impl RuleSet {
     }
 
     /// The reference: every rule evaluated directly on the story. Same results as
-    /// [`RuleSet::match_doc`], much slower with many rules.
+    /// [`RuleSet::match_doc`], much slower with many rules. The first call compiles every rule
+    /// again from its query (the set keeps only the index's form), and keeps the result.
     pub fn match_doc_naive(&self, doc: &Doc) -> Vec<RuleMatch> {
         let mut found = Vec::new();
         self.naive_into(doc, &mut found);
@@ -646,32 +711,44 @@ impl RuleSet {
     /// [`RuleSet::via`] into `out`, reusing its strings (the [`Matcher`] allocates nothing once
     /// warm).
     fn via_into(&self, r: u32, hit: impl Fn(u32, u8) -> bool, out: &mut Vec<Via>) {
+        let leaves = self
+            .prog
+            .text_leaves(r)
+            .map(|(fields, positive, term, lits)| (fields, positive, self.prog.term(term), lits));
+        self.via_leaves(leaves, LitsOf::Set, hit, out);
+    }
+
+    /// [`RuleSet::via_into`] over the text leaves `(fields, positive, term as written,
+    /// literal ids into lits)` of a rule.
+    fn via_leaves<'l>(
+        &self,
+        leaves: impl Iterator<Item = (u8, bool, &'l str, &'l [u32])>,
+        lits_table: LitsOf<'_>,
+        hit: impl Fn(u32, u8) -> bool,
+        out: &mut Vec<Via>,
+    ) {
         let mut len = 0;
-        let Some(rule) = self.rules.get(r as usize) else {
-            out.clear();
-            return;
-        };
-        for leaf in rule.compiled.leaves.iter().filter(|l| l.positive) {
-            let LeafKind::Text { fields, lits } = &leaf.kind else {
+        for (fields, _, written, lits) in leaves.filter(|l| l.1) {
+            let Some(k) = lits.iter().position(|&l| hit(l, fields)) else {
                 continue;
             };
-            let Some(k) = lits.iter().position(|&l| hit(l, *fields)) else {
-                continue;
-            };
-            if k == 0 || out[..len].iter().any(|v| *v.term == *leaf.written) {
+            if k == 0 || out[..len].iter().any(|v| *v.term == *written) {
                 continue;
             }
-            let form = &self.lits[lits[k] as usize].0;
-            let source = self.source(lits, k, &self.lits);
+            let form = match lits_table {
+                LitsOf::Set => self.lits.get(lits[k]),
+                LitsOf::Other(table) => table.get(lits[k] as usize).map_or("", |(t, _)| &**t),
+            };
+            let source = self.source(lits, k, lits_table);
             if let Some(v) = out.get_mut(len) {
                 v.term.clear();
-                v.term.push_str(&leaf.written);
+                v.term.push_str(written);
                 v.form.clear();
                 v.form.push_str(form);
                 v.source = source;
             } else {
                 out.push(Via {
-                    term: leaf.written.to_string(),
+                    term: written.to_string(),
                     form: form.to_string(),
                     source,
                 });
@@ -683,7 +760,7 @@ impl RuleSet {
 
     /// Where the `k`-th literal of a leaf with literals `ids` comes from: the first is the term
     /// as written, the others its aliases or, for a term without any, its transliterations.
-    fn source(&self, ids: &[u32], k: usize, lits: &[(Box<str>, Bounds)]) -> Source {
+    fn source(&self, ids: &[u32], k: usize, lits: LitsOf<'_>) -> Source {
         if k == 0 {
             return Source::Written;
         }
@@ -691,11 +768,11 @@ impl RuleSet {
             return Source::Dictionary;
         };
         // The rule set's own literals were classified when it was built.
-        let aliased = if std::ptr::eq(lits, &self.lits[..]) {
-            self.aliased.get(first as usize).copied().unwrap_or(true)
-        } else {
-            lits.get(first as usize)
-                .is_none_or(|(text, _)| self.aliases.expand(text).len() > 1)
+        let aliased = match lits {
+            LitsOf::Set => self.aliased.get(first as usize).copied().unwrap_or(true),
+            LitsOf::Other(lits) => lits
+                .get(first as usize)
+                .is_none_or(|(text, _)| self.aliases.expand(text).len() > 1),
         };
         if aliased || !self.translit {
             Source::Dictionary
@@ -716,19 +793,51 @@ impl RuleSet {
             texts: [&texts[0], &texts[1], &texts[2]],
             feed: feed.trim(),
         };
-        for (r, rule) in self.rules.iter().enumerate() {
-            if !feed_allowed(rule, fields.feed) {
+        let naive = self.naive.get_or_init(|| self.compile_naive());
+        for (r, (rule, feeds)) in naive.rules.iter().zip(&self.feeds).enumerate() {
+            if !feed_allowed(feeds, fields.feed) {
                 continue;
             }
-            if let Some(matched) = naive::match_rule(&rule.compiled, &self.lits, &fields) {
-                let via = self.via(count(r), |l, mask| {
-                    let (text, bounds) = &self.lits[l as usize];
+            if let Some(matched) = naive::match_rule(rule, &naive.lits, &fields) {
+                let leaves = rule.leaves.iter().filter_map(|leaf| match &leaf.kind {
+                    LeafKind::Text { fields, lits } => {
+                        Some((*fields, leaf.positive, &*leaf.written, &**lits))
+                    }
+                    LeafKind::Feed(_) => None,
+                });
+                let mut via = Vec::new();
+                let hit = |l: u32, mask: u8| {
+                    let (text, bounds) = &naive.lits[l as usize];
                     FIELD_NAMES.iter().zip(fields.texts).any(|((bit, _), t)| {
                         mask & bit != 0 && naive::occurrences(t, text, *bounds).next().is_some()
                     })
-                });
+                };
+                self.via_leaves(leaves, LitsOf::Other(&naive.lits), hit, &mut via);
                 out.push((count(r), matched, via));
             }
+        }
+    }
+
+    /// Every rule compiled again from its query, with a literal table of its own, for the
+    /// naive evaluator. Every query of a built set parses (the set was built from its parse);
+    /// one that did not would match nothing.
+    fn compile_naive(&self) -> NaiveRules {
+        let mut table = LiteralTable::default();
+        table.translit = self.translit;
+        let rules = self
+            .infos
+            .iter()
+            .map(|info| match parser::parse(&info.query) {
+                Ok(p) => compile(&p.expr, &self.aliases, &mut table),
+                Err(_) => Compiled {
+                    leaves: Box::new([]),
+                    root: compile::Node::Or(Box::new([])),
+                },
+            })
+            .collect();
+        NaiveRules {
+            rules,
+            lits: table.into_lits(),
         }
     }
 
@@ -739,7 +848,10 @@ impl RuleSet {
 
     /// The automaton's patterns (normalised literals), for benchmarks.
     pub fn automaton_patterns(&self) -> Vec<&str> {
-        self.index.patterns(&self.lits).collect()
+        self.index
+            .pattern_literals()
+            .map(|l| self.lits.get(l))
+            .collect()
     }
 
     /// Heap bytes of the index alone (automaton, maps and flat rule programs), for benchmarks.
@@ -996,6 +1108,78 @@ impl<'m> MatchRef<'m> {
     }
 }
 
-fn feed_allowed(rule: &CompiledRule, feed: &str) -> bool {
-    rule.feeds.is_empty() || rule.feeds.iter().any(|f| **f == *feed)
+fn feed_allowed(feeds: &[Box<str>], feed: &str) -> bool {
+    feeds.is_empty() || feeds.iter().any(|f| **f == *feed)
+}
+
+/// Heap bytes and allocations of a part of a [`RuleSet`] ([`RuleSet::heap_parts`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HeapPart {
+    pub name: &'static str,
+    /// Bytes asked of the allocator (capacities; the allocator's own overhead not included).
+    pub bytes: usize,
+    /// Allocations (each costs the allocator ≈ 8–16 bytes more, and rounds up to 16).
+    pub allocs: usize,
+}
+
+/// `(bytes, allocations)` of a heap buffer of `cap` elements of `T`.
+fn buf<T>(cap: usize) -> (usize, usize) {
+    (cap * std::mem::size_of::<T>(), usize::from(cap > 0))
+}
+
+fn add(a: (usize, usize), b: (usize, usize)) -> (usize, usize) {
+    (a.0 + b.0, a.1 + b.1)
+}
+
+impl RuleSet {
+    /// Where the heap bytes of the rule set are, part by part, for the benchmarks.
+    pub fn heap_parts(&self) -> Vec<HeapPart> {
+        let part = |name, (bytes, allocs): (usize, usize)| HeapPart {
+            name,
+            bytes,
+            allocs,
+        };
+        let s = |x: &str| buf::<u8>(x.len());
+        let mut infos = buf::<RuleInfo>(self.infos.capacity());
+        for i in &self.infos {
+            infos = add(infos, buf::<u8>(i.name.capacity()));
+            infos = add(infos, buf::<u8>(i.query.capacity()));
+            infos = add(infos, buf::<u8>(i.description.capacity()));
+            infos = add(infos, buf::<String>(i.feeds.capacity()));
+            infos = add(infos, buf::<String>(i.feed_terms.capacity()));
+            for f in i.feeds.iter().chain(&i.feed_terms) {
+                infos = add(infos, buf::<u8>(f.capacity()));
+            }
+            infos = add(infos, buf::<crate::deliver::Dest>(i.chats.capacity()));
+        }
+        let feeds = self
+            .feeds
+            .iter()
+            .flat_map(|f| f.iter())
+            .map(|f| s(f))
+            .fold(buf::<Box<[Box<str>]>>(self.feeds.capacity()), add);
+        let lits = add(
+            buf::<u8>(self.lits.text.capacity()),
+            buf::<u32>(self.lits.ends.capacity()),
+        );
+        let mut parts = vec![
+            part("rule infos (names, queries)", infos),
+            part("rule feeds", feeds),
+            part("literal table", lits),
+            part(
+                "aliased flags, feed flags",
+                add(
+                    buf::<bool>(self.aliased.capacity()),
+                    buf::<bool>(self.feed_limited.capacity()),
+                ),
+            ),
+        ];
+        for (name, bytes, allocs) in self.index.heap_parts() {
+            parts.push(part(name, (bytes, allocs)));
+        }
+        for (name, bytes, allocs) in self.prog.heap_parts() {
+            parts.push(part(name, (bytes, allocs)));
+        }
+        parts
+    }
 }

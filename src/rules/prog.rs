@@ -49,7 +49,10 @@ pub struct Program {
     nears: Vec<NearOp>,
     near_leaves: Vec<u32>,
     feeds: Vec<Box<str>>,
-    terms: Vec<Box<str>>,
+    /// Every term's text, one after the other (one allocation, not one per term): term `t` is
+    /// `term_text[term_ends[t - 1]..term_ends[t]]`.
+    term_text: String,
+    term_ends: Vec<u32>,
 }
 
 /// Evaluation scratch, reused between candidate rules and stories.
@@ -72,7 +75,7 @@ fn range(r: (u32, u32)) -> std::ops::Range<usize> {
 impl Program {
     pub fn build<'a>(rules: impl IntoIterator<Item = &'a Compiled>) -> Program {
         let mut p = Program::default();
-        let mut term_ids: foldhash::HashMap<Box<str>, u32> = foldhash::HashMap::default();
+        let mut term_ids: foldhash::HashMap<&str, u32> = foldhash::HashMap::default();
         let mut ops = Vec::new();
         for rule in rules {
             p.starts.push(id(p.code.len()));
@@ -81,9 +84,10 @@ impl Program {
             p.code.push(id(rule.leaves.len()));
             p.code.push(id(ops.len()));
             for leaf in rule.leaves.iter() {
-                let term = *term_ids.entry(leaf.written.clone()).or_insert_with(|| {
-                    p.terms.push(leaf.written.clone());
-                    id(p.terms.len() - 1)
+                let term = *term_ids.entry(&leaf.written).or_insert_with(|| {
+                    p.term_text.push_str(&leaf.written);
+                    p.term_ends.push(id(p.term_text.len()));
+                    id(p.term_ends.len() - 1)
                 });
                 let positive = u32::from(leaf.positive) << 3;
                 match &leaf.kind {
@@ -109,7 +113,8 @@ impl Program {
         p.nears.shrink_to_fit();
         p.near_leaves.shrink_to_fit();
         p.feeds.shrink_to_fit();
-        p.terms.shrink_to_fit();
+        p.term_text.shrink_to_fit();
+        p.term_ends.shrink_to_fit();
         p
     }
 
@@ -150,17 +155,46 @@ impl Program {
             + self.nears.capacity() * std::mem::size_of::<NearOp>()
             + self.near_leaves.capacity() * 4
             + self.feeds.iter().map(|f| f.len() + 16).sum::<usize>()
-            + self.terms.iter().map(|t| t.len() + 16).sum::<usize>()
+            + self.term_text.capacity()
+            + self.term_ends.capacity() * 4
+    }
+
+    /// (part, heap bytes, allocations) of the programs, for the benchmarks.
+    pub fn heap_parts(&self) -> Vec<(&'static str, usize, usize)> {
+        vec![
+            (
+                "programs: code",
+                (self.starts.capacity() + self.code.capacity() + self.near_leaves.capacity()) * 4
+                    + self.nears.capacity() * std::mem::size_of::<NearOp>(),
+                4,
+            ),
+            (
+                "programs: terms and feeds",
+                self.feeds.iter().map(|t| t.len()).sum::<usize>()
+                    + self.feeds.capacity() * 16
+                    + self.term_text.capacity()
+                    + self.term_ends.capacity() * 4,
+                3 + self.feeds.len(),
+            ),
+        ]
     }
 
     /// How many distinct terms: every term id is below this.
     pub fn term_count(&self) -> usize {
-        self.terms.len()
+        self.term_ends.len()
     }
 
     /// The term string of a term id from [`Program::eval`].
     pub fn term(&self, t: u32) -> &str {
-        self.terms.get(t as usize).map_or("", |t| &**t)
+        let t = t as usize;
+        let start = match t.checked_sub(1) {
+            Some(prev) => self.term_ends.get(prev).copied().unwrap_or(0),
+            None => 0,
+        };
+        self.term_ends
+            .get(t)
+            .and_then(|&end| self.term_text.get(start as usize..end as usize))
+            .unwrap_or("")
     }
 
     /// Reads the first and last word of each rule's code, with no dependency between the
@@ -179,6 +213,23 @@ impl Program {
             }
         }
         acc
+    }
+
+    /// The text leaves of rule `r`, in leaf order: (fields, positive, term id, literal ids).
+    /// Feed leaves are left out.
+    pub fn text_leaves(&self, r: u32) -> impl Iterator<Item = (u8, bool, u32, &[u32])> + '_ {
+        let code = self.rule(r);
+        let n_leaves = code.first().copied().unwrap_or(0);
+        let mut at = 2usize;
+        (0..n_leaves).filter_map(move |_| {
+            let hdr = *code.get(at)?;
+            let term = *code.get(at + 1)?;
+            let n = (hdr >> 4) as usize;
+            let lits = code.get(at + 2..at + 2 + n)?;
+            at += 2 + n;
+            let fields = (hdr & 7) as u8;
+            (fields != 0).then_some((fields, hdr & 8 != 0, term, lits))
+        })
     }
 
     /// The code of rule `r`.
