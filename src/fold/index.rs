@@ -314,22 +314,34 @@ impl Index {
                 *e = entry.next;
             }
         }
-        hits.sort_unstable();
-        // (slot, bands, lede-start bands)
-        let mut all: Vec<(u32, u32, u32)> = Vec::new();
+        // Counted per slot in an open-addressed table (at most half full) instead of sorting
+        // the hits: (slot, bands, lede-start bands).
+        let bits = (2 * hits.len())
+            .next_power_of_two()
+            .max(16)
+            .trailing_zeros();
+        let mask = (1usize << bits) - 1;
+        let mut table = vec![(NIL, 0u32, 0u32); mask + 1];
         for h in hits {
             let (s, start) = (h / 2, h % 2);
-            match all.last_mut() {
-                Some((last, n, st)) if *last == s => {
-                    *n += 1;
-                    *st += start;
+            let mut i = (s.wrapping_mul(0x9E37_79B1) >> (32 - bits)) as usize;
+            loop {
+                let t = &mut table[i];
+                if t.0 == s {
+                    t.1 += 1;
+                    t.2 += start;
+                    break;
                 }
-                _ => all.push((s, 1, start)),
+                if t.0 == NIL {
+                    *t = (s, 1, start);
+                    break;
+                }
+                i = (i + 1) & mask;
             }
         }
-        let mut ranked: Vec<(u32, u32)> = all
+        let mut ranked: Vec<(u32, u32)> = table
             .into_iter()
-            .filter(|&(_, n, start)| n > start || start >= MIN_START_HITS)
+            .filter(|&(s, n, start)| s != NIL && (n > start || start >= MIN_START_HITS))
             .map(|(s, n, _)| (s, n))
             .collect();
         ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));

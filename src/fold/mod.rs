@@ -332,6 +332,8 @@ fn is_korean(title: &str, lede: &str) -> bool {
     for c in title.chars().chain(lede.chars()) {
         if normal::is_hangul(c) {
             hangul += 1;
+        } else if c.is_ascii() {
+            latin += usize::from(c.is_ascii_alphabetic());
         } else if c.is_alphabetic() {
             latin += 1;
         }
@@ -339,14 +341,19 @@ fn is_korean(title: &str, lede: &str) -> bool {
     hangul > 0 && hangul * 4 >= latin
 }
 
-/// `particles`: (last char, particle).
+/// `particles`: (last char, particle), sorted by the last char.
 fn strip_particle<'w>(word: &'w str, particles: &[(char, &str)]) -> &'w str {
-    let len = word.chars().count();
     let Some(last) = word.chars().next_back() else {
         return word;
     };
+    let from = particles.partition_point(|(c, _)| *c < last);
+    let to = from + particles[from..].partition_point(|(c, _)| *c == last);
+    if from == to {
+        return word;
+    }
+    let len = word.chars().count();
     let mut best: Option<&str> = None;
-    for &(_, p) in particles.iter().filter(|(c, _)| *c == last) {
+    for &(_, p) in &particles[from..to] {
         if word.ends_with(p)
             && len - p.chars().count() >= 2
             && best.is_none_or(|b| p.len() > b.len())
@@ -366,7 +373,8 @@ fn token(class: u32, s: &str) -> u32 {
 }
 
 /// The word lists in the form `tokens_of` reads them: the stopwords' token hashes (sorted) and
-/// the particles as (last char, particle). Computed once, read-only after.
+/// the particles as (last char, particle), sorted by the last char. Computed once, read-only
+/// after.
 struct Lists {
     stop: Vec<u32>,
     particles: Vec<(char, &'static str)>,
@@ -379,10 +387,14 @@ static LISTS: std::sync::LazyLock<Lists> = std::sync::LazyLock::new(|| Lists {
             .map(|w| hash::hash32(hash::SEED_TOKEN, w.chars()))
             .collect(),
     ),
-    particles: PARTICLES
-        .lines()
-        .filter_map(|p| Some((p.chars().next_back()?, p)))
-        .collect(),
+    particles: {
+        let mut ps: Vec<(char, &str)> = PARTICLES
+            .lines()
+            .filter_map(|p| Some((p.chars().next_back()?, p)))
+            .collect();
+        ps.sort_by_key(|(c, _)| *c);
+        ps
+    },
 });
 
 /// The word tokens of the texts (title and lede: as if joined by a space) and the numbers.
@@ -790,10 +802,17 @@ fn can_share(a: &[u32], b: &[u32], need: usize) -> bool {
 
 /// `a` without the elements of `b` (both sorted).
 fn minus(a: &[u32], b: &[u32]) -> Vec<u32> {
-    a.iter()
-        .filter(|x| b.binary_search(x).is_err())
-        .copied()
-        .collect()
+    let mut out = Vec::with_capacity(a.len());
+    let mut j = 0;
+    for &x in a {
+        while j < b.len() && b[j] < x {
+            j += 1;
+        }
+        if j == b.len() || b[j] != x {
+            out.push(x);
+        }
+    }
+    out
 }
 
 fn overlap(a: &[u32], b: &[u32]) -> Overlap {
@@ -916,17 +935,25 @@ pub fn verify(new: &Print, old: &Print, settings: &Settings) -> Option<Verdict> 
     }
     let strict = new.short || old.short || new.photo || old.photo;
     if strict {
+        // Jaccard ≥ 0.75 needs 3/7 of a + b shared (less one for rounding): below it the exact
+        // overlap is not worth computing.
+        let need = (3 * (new.shingles.len() + old.shingles.len()) / 7).max(STRICT_SHARED);
+        if !can_share(&new.shingles, &old.shingles, need.saturating_sub(1)) {
+            return None;
+        }
         let all = overlap(&new.shingles, &old.shingles);
         // Photo items of one event share the caption and differ in the title (who is in the
         // picture): their titles must agree too.
-        let titles_agree = !(new.photo || old.photo) || {
-            let (ta, tb) = (
-                minus(&new.shingles, &new.text),
-                minus(&old.shingles, &old.text),
-            );
-            ta.is_empty() || tb.is_empty() || overlap(&ta, &tb).jaccard >= PHOTO_TITLE_JACCARD
+        let titles_agree = || {
+            !(new.photo || old.photo) || {
+                let (ta, tb) = (
+                    minus(&new.shingles, &new.text),
+                    minus(&old.shingles, &old.text),
+                );
+                ta.is_empty() || tb.is_empty() || overlap(&ta, &tb).jaccard >= PHOTO_TITLE_JACCARD
+            }
         };
-        if all.jaccard >= STRICT_JACCARD && all.shared >= STRICT_SHARED && titles_agree {
+        if all.jaccard >= STRICT_JACCARD && all.shared >= STRICT_SHARED && titles_agree() {
             return Some(Verdict {
                 tier: Tier::Copy,
                 overlap: all,

@@ -104,11 +104,13 @@ fn close_of(c: char) -> Option<char> {
 }
 
 fn is_tag(content: &[char]) -> bool {
-    let key: String = content
-        .iter()
-        .filter(|c| !c.is_ascii_digit() && !c.is_whitespace() && **c != '·')
-        .collect();
-    !key.is_empty() && TAGS.lines().any(|t| t.trim() == key)
+    let key = || {
+        content
+            .iter()
+            .copied()
+            .filter(|c| !c.is_ascii_digit() && !c.is_whitespace() && *c != '·')
+    };
+    key().next().is_some() && TAGS.lines().any(|t| t.trim().chars().eq(key()))
 }
 
 fn starts_with(cs: &[char], at: usize, word: &str) -> bool {
