@@ -44,6 +44,12 @@ const TEXT_LEN: u16 = STARTS - 1;
 /// A posting value with this bit set is an index into `Index::lists`; without, the one slot.
 const LIST: u32 = 1 << 31;
 
+/// The buckets of a hash table (`std`'s: a power of two, 7/8 of them usable) with this
+/// `capacity`.
+fn buckets(capacity: usize) -> usize {
+    (capacity * 8).div_ceil(7).next_power_of_two()
+}
+
 /// The posting-list key of lede-start band `band` with key `key`.
 fn start_key(band: usize, key: u32) -> u64 {
     (band as u64) << 32 | u64::from(key)
@@ -114,8 +120,11 @@ pub struct Index {
     /// the empty ones, for reuse.
     lists: Vec<Vec<u32>>,
     free_lists: Vec<u32>,
+    /// The most buckets `postings` and `by_id` have had (for `heap_bytes`: a table never
+    /// shrinks, while its `capacity` falls as deleted cells take the place of free ones).
+    buckets: (usize, usize),
     free: Vec<u32>,
-    by_id: HashMap<Id, u32>,
+    by_id: HashMap<Id, u32, std::hash::BuildHasherDefault<KeyHasher>>,
     entries: Vec<Entry>,
     /// Bucket heads, a power of two long.
     heads: Vec<u32>,
@@ -146,8 +155,9 @@ impl Index {
             postings: Postings::default(),
             lists: Vec::new(),
             free_lists: Vec::new(),
+            buckets: (0, 0),
             free: Vec::new(),
-            by_id: HashMap::new(),
+            by_id: HashMap::default(),
             entries: Vec::new(),
             heads: vec![NIL; 1024],
             live: 0,
@@ -314,9 +324,10 @@ impl Index {
                 *e = entry.next;
             }
         }
-        // Counted per slot in an open-addressed table (at most half full) instead of sorting
-        // the hits: (slot, bands, lede-start bands).
-        let bits = (2 * hits.len())
+        // Counted per slot in an open-addressed table instead of sorting the hits: (slot,
+        // bands, lede-start bands). Sized by the hits, a power of two above their number: a
+        // cell stays free (the probes end), and the distinct slots are far fewer than the hits.
+        let bits = (hits.len() + 1)
             .next_power_of_two()
             .max(16)
             .trailing_zeros();
@@ -452,8 +463,10 @@ impl Index {
             self.meta[slot] |= STARTS;
             self.starts[slot] = *bands;
             self.post(slot as u32, bands);
+            self.buckets.0 = self.buckets.0.max(buckets(self.postings.capacity()));
         }
         self.by_id.insert(id, slot as u32);
+        self.buckets.1 = self.buckets.1.max(buckets(self.by_id.capacity()));
         self.live += 1;
         // Up to two entries a bucket: the heads cost 2–4 bytes an entry, and a chain walk
         // meets one or two entries of other keys on average.
@@ -510,7 +523,7 @@ impl Index {
         self.live == 0
     }
 
-    /// An estimate of the heap the index holds (capacities, and the id map's table at one
+    /// An estimate of the heap the index holds (capacities, and the maps' tables at one
     /// control byte per bucket).
     pub fn heap_bytes(&self) -> usize {
         use std::mem::size_of;
@@ -519,13 +532,13 @@ impl Index {
             + self.sketches.capacity() * size_of::<Sketch>()
             + self.meta.capacity() * 2
             + self.starts.capacity() * size_of::<[u32; PREFIX_BANDS]>()
-            + self.postings.capacity() * (size_of::<(u64, u32)>() + 1) * 8 / 7
+            + self.buckets.0.max(buckets(self.postings.capacity())) * (size_of::<(u64, u32)>() + 1)
             + self.lists.capacity() * size_of::<Vec<u32>>()
             + self.lists.iter().map(|l| l.capacity() * 4).sum::<usize>()
             + self.free_lists.capacity() * 4
             + self.entries.capacity() * size_of::<Entry>()
             + self.heads.capacity() * 4
-            + self.by_id.capacity() * (size_of::<(Id, u32)>() + 1) * 8 / 7
+            + self.buckets.1.max(buckets(self.by_id.capacity())) * (size_of::<(Id, u32)>() + 1)
     }
 }
 

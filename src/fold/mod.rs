@@ -329,13 +329,15 @@ fn shingle_hashes(s: &str, korean: bool, buf: &mut Vec<char>, out: &mut Vec<u32>
 
 fn is_korean(title: &str, lede: &str) -> bool {
     let (mut hangul, mut latin) = (0usize, 0usize);
-    for c in title.chars().chain(lede.chars()) {
-        if normal::is_hangul(c) {
-            hangul += 1;
-        } else if c.is_ascii() {
-            latin += usize::from(c.is_ascii_alphabetic());
-        } else if c.is_alphabetic() {
-            latin += 1;
+    for s in [title, lede] {
+        for c in s.chars() {
+            if normal::is_hangul(c) {
+                hangul += 1;
+            } else if c.is_ascii() {
+                latin += usize::from(c.is_ascii_alphabetic());
+            } else if c.is_alphabetic() {
+                latin += 1;
+            }
         }
     }
     hangul > 0 && hangul * 4 >= latin
@@ -429,35 +431,67 @@ fn tokens_of(texts: [&str; 2], numbers: &[String]) -> Vec<u32> {
     sort_dedup(out)
 }
 
-impl Print {
-    pub fn of(doc: &Doc) -> Print {
-        let title = normal::clean(doc.title, LEDE_CHARS);
-        let body = normal::clean(doc.text, TEXT_WINDOW);
-        let lede = normal::prefix(&body.text, LEDE_CHARS);
-        let korean = is_korean(&title.text, lede);
-        let mut buf = Vec::with_capacity(title.text.len().max(lede.len()));
+/// Computes [`Print`]s with scratch buffers reused from one story to the next (the cleaned
+/// texts, the chars, the title's and the lede start's shingles): [`Print::of`] with fewer
+/// allocations, for a caller that prints many stories. The same prints as [`Print::of`].
+#[derive(Debug, Default)]
+pub struct Printer {
+    chars: Vec<char>,
+    drop: Vec<bool>,
+    title: String,
+    body: String,
+    buf: Vec<char>,
+    title_sh: Vec<u32>,
+    start: Vec<u32>,
+}
+
+impl Printer {
+    pub fn new() -> Printer {
+        Printer::default()
+    }
+
+    /// The print of `doc` (what [`Print::of`] returns).
+    pub fn print(&mut self, doc: &Doc) -> Print {
+        let Printer {
+            chars,
+            drop,
+            title,
+            body,
+            buf,
+            title_sh,
+            start,
+        } = self;
+        let title_marks = normal::clean_into(doc.title, LEDE_CHARS, chars, drop, title);
+        let body_marks = normal::clean_into(doc.text, TEXT_WINDOW, chars, drop, body);
+        let lede = normal::prefix(body, LEDE_CHARS);
+        let korean = is_korean(title, lede);
         let mut lede_sh = Vec::with_capacity(lede.len());
-        shingle_hashes(lede, korean, &mut buf, &mut lede_sh);
-        let start = sort_dedup(lede_sh[..lede_sh.len().min(PREFIX_SHINGLES)].to_vec());
+        shingle_hashes(lede, korean, buf, &mut lede_sh);
+        start.clear();
+        start.extend_from_slice(&lede_sh[..lede_sh.len().min(PREFIX_SHINGLES)]);
+        start.sort_unstable();
+        start.dedup();
         let text = sort_dedup(lede_sh);
-        let mut title_sh = Vec::with_capacity(title.text.len());
-        shingle_hashes(&title.text, korean, &mut buf, &mut title_sh);
-        let shingles = union(&sort_dedup(title_sh), &text);
-        let mut nums = normal::numbers(&title.text);
+        title_sh.clear();
+        shingle_hashes(title, korean, buf, title_sh);
+        title_sh.sort_unstable();
+        title_sh.dedup();
+        let shingles = union(title_sh, &text);
+        let mut nums = normal::numbers(title);
         let title_numbers = sort_dedup(nums.iter().map(|n| rounded(n)).collect());
-        nums.extend(normal::numbers(&body.text));
+        nums.extend(normal::numbers(body));
         let rounded = sort_dedup(nums.iter().map(|n| rounded(n)).collect());
         let numbers = sort_dedup(
             nums.iter()
                 .map(|n| hash::hash32(hash::SEED_NUMBER, n.chars()))
                 .collect(),
         );
-        let tokens = tokens_of([&title.text, lede], &nums);
+        let tokens = tokens_of([title, lede], &nums);
         let short = text.len() < SHORT_TEXT;
         let lede_chars = lede.chars().count();
         let dated = nums.iter().any(|n| n.matches('.').count() == 2);
-        let photo =
-            title.photo_marker || (lede_chars < 200 && (body.photo_marker || (body.mail && dated)));
+        let photo = title_marks.photo_marker
+            || (lede_chars < 200 && (body_marks.photo_marker || (body_marks.mail && dated)));
         let mut keys = Keys {
             sketch: Sketch(hash::sketch(&text)),
             text_len: text.len().min(usize::from(u16::MAX)) as u16,
@@ -469,7 +503,7 @@ impl Print {
             keys.sets |= COPY_SET;
         }
         if start.len() >= MIN_BANDED {
-            keys.prefix_bands = hash::prefix_bands(&start);
+            keys.prefix_bands = hash::prefix_bands(start);
             keys.sets |= PREFIX_SET;
         }
         if tokens.len() >= MIN_TOKENS {
@@ -487,6 +521,13 @@ impl Print {
             short,
             photo,
         }
+    }
+}
+
+impl Print {
+    /// The print of `doc` (see the module's steps); [`Printer`] reuses its buffers.
+    pub fn of(doc: &Doc) -> Print {
+        Printer::new().print(doc)
     }
 
     /// The head, which is all [`Print::decode_keys`] reads: version byte, flags, the lede

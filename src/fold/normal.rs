@@ -184,13 +184,42 @@ fn is_mail_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '%' | '+' | '-')
 }
 
+/// What [`clean_into`] saw.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct Marks {
+    /// See [`Cleaned::photo_marker`].
+    pub photo_marker: bool,
+    /// See [`Cleaned::mail`].
+    pub mail: bool,
+}
+
 /// NFKC, lowercase and the removals, on at most `limit` chars of `s`.
 pub fn clean(s: &str, limit: usize) -> Cleaned {
+    let mut text = String::new();
+    let m = clean_into(s, limit, &mut Vec::new(), &mut Vec::new(), &mut text);
+    Cleaned {
+        text,
+        photo_marker: m.photo_marker,
+        mail: m.mail,
+    }
+}
+
+/// [`clean`] into `text` (cleared first), with `cs` and `drop` as scratch: a caller that
+/// cleans many texts reuses the three buffers.
+pub fn clean_into(
+    s: &str,
+    limit: usize,
+    cs: &mut Vec<char>,
+    drop: &mut Vec<bool>,
+    text: &mut String,
+) -> Marks {
     let cut = prefix(s, limit);
-    let mut cs: Vec<char> = Vec::with_capacity(cut.len());
-    nfkc_lower(cut, &mut cs);
+    cs.clear();
+    cs.reserve(cut.len());
+    nfkc_lower(cut, cs);
     let n = cs.len();
-    let mut drop = vec![false; n];
+    drop.clear();
+    drop.resize(n, false);
     let mut photo_marker = false;
     let mut mail = false;
     let mark = |drop: &mut Vec<bool>, from: usize, to: usize| {
@@ -221,10 +250,10 @@ pub fn clean(s: &str, limit: usize) -> Cleaned {
                 if drop_it {
                     photo_marker |= photo;
                     let mut end = j + 1;
-                    if dateline && let Some(e) = byline(&cs, end, true) {
+                    if dateline && let Some(e) = byline(cs, end, true) {
                         end = e;
                     }
-                    mark(&mut drop, i, end);
+                    mark(&mut *drop, i, end);
                     i = end;
                     continue;
                 }
@@ -233,9 +262,9 @@ pub fn clean(s: &str, limit: usize) -> Cleaned {
         // A byline standing alone (`홍길동 기자 =`, `○○○ 기자`), at a word start.
         if is_name_char(c)
             && (i == 0 || !is_alnum(cs[i - 1]))
-            && let Some(end) = byline(&cs, i, false)
+            && let Some(end) = byline(cs, i, false)
         {
-            mark(&mut drop, i, end);
+            mark(&mut *drop, i, end);
             i = end;
             continue;
         }
@@ -245,20 +274,20 @@ pub fn clean(s: &str, limit: usize) -> Cleaned {
             continue;
         }
         // `*재판매 및 DB 금지`
-        if starts_with(&cs, i, "재판매")
-            && let Some(k) = find(&cs, i + 3, i + 16, "금지")
+        if starts_with(cs, i, "재판매")
+            && let Some(k) = find(cs, i + 3, i + 16, "금지")
         {
             let from = if i > 0 && cs[i - 1] == '*' { i - 1 } else { i };
-            mark(&mut drop, from, k + 2);
+            mark(&mut *drop, from, k + 2);
             i = k + 2;
             continue;
         }
         // `ⓒ 경향신문 & 경향닷컴, 무단전재 및 재배포 금지` (NFKC turns ⓒ into `c`).
-        if starts_with(&cs, i, "무단") {
-            let k = skip_spaces(&cs, i + 2);
+        if starts_with(cs, i, "무단") {
+            let k = skip_spaces(cs, i + 2);
             if ["전재", "복제", "배포", "수집", "사용"]
                 .iter()
-                .any(|w| starts_with(&cs, k, w))
+                .any(|w| starts_with(cs, k, w))
             {
                 let back = i.saturating_sub(60);
                 let from = (back..i)
@@ -269,21 +298,21 @@ pub fn clean(s: &str, limit: usize) -> Cleaned {
                             && cs.get(q + 1).is_none_or(|c| !c.is_ascii_alphanumeric());
                         cs[q] == '©'
                             || lone_c
-                            || starts_with(&cs, q, "저작권")
-                            || starts_with(&cs, q, "copyright")
+                            || starts_with(cs, q, "저작권")
+                            || starts_with(cs, q, "copyright")
                     })
                     .unwrap_or(i);
-                let to = find(&cs, k, k + 30, "금지").map_or(k + 2, |e| e + 2);
-                mark(&mut drop, from, to);
+                let to = find(cs, k, k + 30, "금지").map_or(k + 2, |e| e + 2);
+                mark(&mut *drop, from, to);
                 i = to;
                 continue;
             }
         }
         // Reddit's item footer: `submitted by /u/name [link] [comments]`.
-        if starts_with(&cs, i, "submitted by")
-            && let Some(k) = find(&cs, i + 12, i + 80, "[comments]")
+        if starts_with(cs, i, "submitted by")
+            && let Some(k) = find(cs, i + 12, i + 80, "[comments]")
         {
-            mark(&mut drop, i, k + 10);
+            mark(&mut *drop, i, k + 10);
             i = k + 10;
             continue;
         }
@@ -299,16 +328,16 @@ pub fn clean(s: &str, limit: usize) -> Cleaned {
             }
             if l < i && cs[i + 1..r].contains(&'.') {
                 mail = true;
-                mark(&mut drop, l, r);
+                mark(&mut *drop, l, r);
                 i = r;
                 continue;
             }
         }
         // Photo credits outside brackets: `/사진=연합뉴스`, `▲사진 = 뉴시스`.
-        if starts_with(&cs, i, "사진") {
-            let k = skip_spaces(&cs, i + 2);
+        if starts_with(cs, i, "사진") {
+            let k = skip_spaces(cs, i + 2);
             if cs.get(k).is_some_and(|c| matches!(c, '=' | ':')) {
-                let mut end = skip_spaces(&cs, k + 1);
+                let mut end = skip_spaces(cs, k + 1);
                 while end < n && !cs[end].is_whitespace() && cs[end] != ')' && cs[end] != ']' {
                     end += 1;
                 }
@@ -318,16 +347,17 @@ pub fn clean(s: &str, limit: usize) -> Cleaned {
                 } else {
                     i
                 };
-                mark(&mut drop, from, end);
+                mark(&mut *drop, from, end);
                 i = end;
                 continue;
             }
         }
         i += 1;
     }
-    let mut text = String::with_capacity(n * 3);
+    text.clear();
+    text.reserve(n * 3);
     let mut space = false;
-    for (c, d) in cs.iter().zip(&drop) {
+    for (c, d) in cs.iter().zip(drop.iter()) {
         if *d || c.is_whitespace() {
             space = !text.is_empty();
             continue;
@@ -338,11 +368,7 @@ pub fn clean(s: &str, limit: usize) -> Cleaned {
         }
         text.push(*c);
     }
-    Cleaned {
-        text,
-        photo_marker,
-        mail,
-    }
+    Marks { photo_marker, mail }
 }
 
 /// The first `max` chars of `s` (at a char boundary).

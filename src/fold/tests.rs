@@ -348,3 +348,55 @@ fn the_word_lists_are_well_formed() {
     );
     assert!(PARTICLES.lines().all(|p| !p.trim().is_empty()));
 }
+
+#[test]
+fn a_reused_printer_gives_the_prints_of_print_of() {
+    // Long then short then long again: nothing of one story's buffers leaks into the next.
+    let docs = [
+        ("[속보] 폭염 쉼터 연장", WIRE),
+        ("", ""),
+        ("짧은 제목", "(서울=뉴스1) 박철수 기자 = 짧다."),
+        ("[포토] 분수대 물놀이", "시민들이 걷고 있다. /사진=뉴시스"),
+        (
+            "Heat shelters open late",
+            "Shelters stay open until 9 p.m. submitted by /u/x [link] [comments]",
+        ),
+        ("폭염 대비 무더위쉼터", REPOST),
+    ];
+    let mut printer = Printer::new();
+    for _ in 0..2 {
+        for (title, text) in docs {
+            assert_eq!(
+                printer.print(&Doc { title, text }),
+                print(title, text),
+                "{title}"
+            );
+        }
+    }
+}
+
+#[test]
+fn can_share_is_intersect_at_least_need() {
+    let mut rng = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    for _ in 0..2000 {
+        let mut set = |n: u64| {
+            let len = next() % n;
+            sort_dedup((0..len).map(|_| (next() % 64) as u32).collect())
+        };
+        let (a, b) = (set(60), set(60));
+        let n = intersect(&a, &b);
+        let naive = a.iter().filter(|x| b.contains(x)).count();
+        assert_eq!(n, naive);
+        for need in 0..=a.len().max(b.len()) + 1 {
+            assert_eq!(can_share(&a, &b, need), n >= need, "{a:?} {b:?} {need}");
+        }
+        let m: Vec<u32> = a.iter().filter(|x| !b.contains(x)).copied().collect();
+        assert_eq!(minus(&a, &b), m);
+    }
+}
