@@ -355,7 +355,8 @@ impl Index {
             .filter(|&(s, n, start)| s != NIL && (n > start || start >= MIN_START_HITS))
             .map(|(s, n, _)| (s, n))
             .collect();
-        ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        // Slots are distinct: the order is total, an unstable sort gives the same.
+        ranked.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         ranked
     }
 

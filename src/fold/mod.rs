@@ -379,29 +379,52 @@ fn token(class: u32, s: &str) -> u32 {
 /// after.
 struct Lists {
     stop: Vec<u32>,
+    /// Bit `h % 1024` set for each stopword hash `h`: most words are looked up no further.
+    stop_bits: [u64; 16],
     particles: Vec<(char, &'static str)>,
 }
 
-static LISTS: std::sync::LazyLock<Lists> = std::sync::LazyLock::new(|| Lists {
-    stop: sort_dedup(
+fn stop_bit(h: u32) -> (usize, u64) {
+    ((h as usize >> 6) & 15, 1 << (h & 63))
+}
+
+static LISTS: std::sync::LazyLock<Lists> = std::sync::LazyLock::new(|| {
+    let stop = sort_dedup(
         STOPWORDS
             .lines()
             .map(|w| hash::hash32(hash::SEED_TOKEN, w.chars()))
             .collect(),
-    ),
-    particles: {
-        let mut ps: Vec<(char, &str)> = PARTICLES
-            .lines()
-            .filter_map(|p| Some((p.chars().next_back()?, p)))
-            .collect();
-        ps.sort_by_key(|(c, _)| *c);
-        ps
-    },
+    );
+    let mut stop_bits = [0u64; 16];
+    for &h in &stop {
+        let (word, bit) = stop_bit(h);
+        stop_bits[word] |= bit;
+    }
+    Lists {
+        stop,
+        stop_bits,
+        particles: {
+            let mut ps: Vec<(char, &str)> = PARTICLES
+                .lines()
+                .filter_map(|p| Some((p.chars().next_back()?, p)))
+                .collect();
+            ps.sort_by_key(|(c, _)| *c);
+            ps
+        },
+    }
 });
 
 /// The word tokens of the texts (title and lede: as if joined by a space) and the numbers.
 fn tokens_of(texts: [&str; 2], numbers: &[String]) -> Vec<u32> {
-    let Lists { stop, particles } = &*LISTS;
+    let Lists {
+        stop,
+        stop_bits,
+        particles,
+    } = &*LISTS;
+    let is_stop = |h: u32| {
+        let (word, bit) = stop_bit(h);
+        stop_bits[word] & bit != 0 && stop.binary_search(&h).is_ok()
+    };
     let mut out = Vec::with_capacity(64 + numbers.len());
     let words = texts
         .into_iter()
@@ -418,7 +441,7 @@ fn tokens_of(texts: [&str; 2], numbers: &[String]) -> Vec<u32> {
         };
         let mut len = 0;
         let h = hash::hash32(hash::SEED_TOKEN, stem.chars().inspect(|_| len += 1));
-        if len < 2 || stop.binary_search(&h).is_ok() {
+        if len < 2 || is_stop(h) {
             continue;
         }
         let strong = if hangul { len >= 3 } else { len >= 4 };
@@ -942,6 +965,23 @@ fn cosine(a: &[u32], b: &[u32]) -> (f32, usize) {
 /// < 10⁻⁴ at the boundary, less above it.
 const SKETCH_SIGMAS: f32 = 4.0;
 
+/// How many bins of two sketches are equal: the zero bytes of their xor, 8 at a time (a byte's
+/// high bit is set in `z` when the byte is 0: its low 7 bits plus 0x7f carry into bit 7 unless
+/// they are 0).
+fn agreeing(a: &Sketch, b: &Sketch) -> u32 {
+    const LOW: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    a.0.chunks_exact(8)
+        .zip(b.0.chunks_exact(8))
+        .map(|(x, y)| {
+            let x = u64::from_le_bytes(x.try_into().unwrap_or_default());
+            let y = u64::from_le_bytes(y.try_into().unwrap_or_default());
+            let d = x ^ y;
+            let z = !(((d & LOW) + LOW) | d | LOW);
+            z.count_ones()
+        })
+        .sum()
+}
+
 /// Whether two stories on the normal path (neither short nor photo) can be copies by the lede
 /// rules of [`verify`], judged from their lede sketches and set sizes alone: false only when the
 /// bins that agree are far fewer than a pair with the least Jaccard similarity either rule
@@ -962,7 +1002,7 @@ pub(crate) fn may_copy(a: (&Sketch, usize), b: (&Sketch, usize)) -> bool {
     let bins = hash::SKETCH_BINS as f32;
     let spread = (p * (1.0 - p) / small.clamp(1.0, bins)).sqrt();
     let floor = bins * (p - SKETCH_SIGMAS * spread);
-    let agree = a.0.0.iter().zip(&b.0.0).filter(|(x, y)| x == y).count();
+    let agree = agreeing(a.0, b.0);
     agree as f32 >= floor
 }
 

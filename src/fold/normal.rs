@@ -220,6 +220,11 @@ pub fn clean_into(
     let n = cs.len();
     drop.clear();
     drop.resize(n, false);
+    // A byline holds `기자`, `특파원` or `통신원` (`byline` finds none without): a text
+    // without their first two chars is not searched for one.
+    let titled = cs
+        .windows(2)
+        .any(|w| matches!(w, ['기', '자'] | ['특', '파'] | ['통', '신']));
     let mut photo_marker = false;
     let mut mail = false;
     let mark = |drop: &mut Vec<bool>, from: usize, to: usize| {
@@ -230,6 +235,17 @@ pub fn clean_into(
     let mut i = 0;
     while i < n {
         let c = cs[i];
+        // Most chars start none of the patterns below (a bracket, a byline at a word start,
+        // one of the chars the footers, credits and addresses start with): step over them.
+        let plain = if is_hangul(c) {
+            !matches!(c, '재' | '무' | '사') && !(titled && (i == 0 || !is_alnum(cs[i - 1])))
+        } else {
+            (c.is_ascii_alphanumeric() && c != 's') || c == ' '
+        };
+        if plain {
+            i += 1;
+            continue;
+        }
         // Brackets: tags, datelines, photo credits, copyright notices.
         if let Some(close) = close_of(c) {
             let reach = if c == '<' { 80 } else { 40 };
@@ -260,7 +276,8 @@ pub fn clean_into(
             }
         }
         // A byline standing alone (`홍길동 기자 =`, `○○○ 기자`), at a word start.
-        if is_name_char(c)
+        if titled
+            && is_name_char(c)
             && (i == 0 || !is_alnum(cs[i - 1]))
             && let Some(end) = byline(cs, i, false)
         {

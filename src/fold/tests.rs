@@ -400,3 +400,21 @@ fn can_share_is_intersect_at_least_need() {
         assert_eq!(minus(&a, &b), m);
     }
 }
+
+#[test]
+fn agreeing_counts_equal_bins() {
+    let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+    for _ in 0..2000 {
+        let (mut a, mut b) = (Sketch::default(), Sketch::default());
+        for (x, y) in a.0.iter_mut().zip(&mut b.0) {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            // Few distinct values, so that many bins agree; 0x00, 0x80 and 0xff included.
+            *x = [0, 1, 0x7f, 0x80, 0xff][(rng % 5) as usize];
+            *y = [0, 1, 0x7f, 0x80, 0xff][((rng >> 8) % 5) as usize];
+        }
+        let naive = a.0.iter().zip(&b.0).filter(|(x, y)| x == y).count();
+        assert_eq!(agreeing(&a, &b) as usize, naive);
+    }
+}
