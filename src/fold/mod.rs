@@ -484,10 +484,13 @@ impl Printer {
             title_sh,
             start,
         } = self;
-        let title_marks = normal::clean_into(doc.title, LEDE_CHARS, chars, drop, title);
-        let body_marks = normal::clean_into(doc.text, TEXT_WINDOW, chars, drop, body);
-        let lede = normal::prefix(body, LEDE_CHARS);
-        let korean = is_korean(title, lede);
+        // The title is counted whole, the text's first LEDE_CHARS chars (the lede).
+        let title_marks = normal::clean_into(doc.title, LEDE_CHARS, usize::MAX, chars, drop, title);
+        let body_marks = normal::clean_into(doc.text, TEXT_WINDOW, LEDE_CHARS, chars, drop, body);
+        let lede = &body[..body_marks.lede_len];
+        // `is_korean(title, lede)`, from the counts the cleaning took.
+        let hangul = title_marks.hangul + body_marks.hangul;
+        let korean = hangul > 0 && hangul * 4 >= title_marks.latin + body_marks.latin;
         let mut lede_sh = Vec::with_capacity(lede.len());
         shingle_hashes(lede, korean, buf, &mut lede_sh);
         start.clear();
@@ -511,7 +514,7 @@ impl Printer {
         );
         let tokens = tokens_of([title, lede], &nums);
         let short = text.len() < SHORT_TEXT;
-        let lede_chars = lede.chars().count();
+        let lede_chars = body_marks.lede_chars;
         let dated = nums.iter().any(|n| n.matches('.').count() == 2);
         let photo = title_marks.photo_marker
             || (lede_chars < 200 && (body_marks.photo_marker || (body_marks.mail && dated)));

@@ -191,12 +191,19 @@ pub struct Marks {
     pub photo_marker: bool,
     /// See [`Cleaned::mail`].
     pub mail: bool,
+    /// Of the first `lede` chars of the text (`clean_into`'s argument): their length in
+    /// bytes (`prefix(text, lede).len()`), how many there are, and how many are Hangul
+    /// syllables and other letters.
+    pub lede_len: usize,
+    pub lede_chars: usize,
+    pub hangul: usize,
+    pub latin: usize,
 }
 
 /// NFKC, lowercase and the removals, on at most `limit` chars of `s`.
 pub fn clean(s: &str, limit: usize) -> Cleaned {
     let mut text = String::new();
-    let m = clean_into(s, limit, &mut Vec::new(), &mut Vec::new(), &mut text);
+    let m = clean_into(s, limit, 0, &mut Vec::new(), &mut Vec::new(), &mut text);
     Cleaned {
         text,
         photo_marker: m.photo_marker,
@@ -205,10 +212,12 @@ pub fn clean(s: &str, limit: usize) -> Cleaned {
 }
 
 /// [`clean`] into `text` (cleared first), with `cs` and `drop` as scratch: a caller that
-/// cleans many texts reuses the three buffers.
+/// cleans many texts reuses the three buffers. The [`Marks`] also measure the text's first
+/// `lede` chars.
 pub fn clean_into(
     s: &str,
     limit: usize,
+    lede: usize,
     cs: &mut Vec<char>,
     drop: &mut Vec<bool>,
     text: &mut String,
@@ -374,6 +383,24 @@ pub fn clean_into(
     text.clear();
     text.reserve(n * 3);
     let mut space = false;
+    let mut m = Marks {
+        photo_marker,
+        mail,
+        ..Marks::default()
+    };
+    let mut count = |c: char, text: &String| {
+        if m.lede_chars < lede {
+            m.lede_chars += 1;
+            m.lede_len = text.len();
+            if is_hangul(c) {
+                m.hangul += 1;
+            } else if c.is_ascii() {
+                m.latin += usize::from(c.is_ascii_alphabetic());
+            } else if c.is_alphabetic() {
+                m.latin += 1;
+            }
+        }
+    };
     for (c, d) in cs.iter().zip(drop.iter()) {
         if *d || c.is_whitespace() {
             space = !text.is_empty();
@@ -381,11 +408,13 @@ pub fn clean_into(
         }
         if space {
             text.push(' ');
+            count(' ', text);
             space = false;
         }
         text.push(*c);
+        count(*c, text);
     }
-    Marks { photo_marker, mail }
+    m
 }
 
 /// The first `max` chars of `s` (at a char boundary).

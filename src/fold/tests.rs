@@ -418,3 +418,39 @@ fn agreeing_counts_equal_bins() {
         assert_eq!(agreeing(&a, &b) as usize, naive);
     }
 }
+
+#[test]
+fn the_cleanings_counts_are_those_of_its_text() {
+    let texts = [
+        WIRE,
+        REPOST,
+        "",
+        "  ",
+        "Heat shelters open late, says Seoul’s mayor · 폭염 …",
+        "ＡＢＣ 뉴스 ① ﬁ ㈜ 가나다 (서울=뉴스1) 홍길동 기자 = 30일",
+    ];
+    let (mut cs, mut drop, mut text) = (Vec::new(), Vec::new(), String::new());
+    for s in texts {
+        for lede in [0, 1, 5, 30, LEDE_CHARS, usize::MAX] {
+            let m = normal::clean_into(s, TEXT_WINDOW, lede, &mut cs, &mut drop, &mut text);
+            assert_eq!(text, normal::clean(s, TEXT_WINDOW).text);
+            let want = if lede == usize::MAX {
+                text.as_str()
+            } else {
+                normal::prefix(&text, lede)
+            };
+            assert_eq!(m.lede_len, want.len(), "{s} {lede}");
+            assert_eq!(m.lede_chars, want.chars().count());
+            assert_eq!(is_korean(want, ""), m.hangul > 0 && m.hangul * 4 >= m.latin);
+            assert_eq!(
+                m.hangul,
+                want.chars().filter(|c| normal::is_hangul(*c)).count()
+            );
+            let latin = want
+                .chars()
+                .filter(|c| !normal::is_hangul(*c) && c.is_alphabetic())
+                .count();
+            assert_eq!(m.latin, latin, "{s} {lede}");
+        }
+    }
+}
