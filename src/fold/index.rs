@@ -333,6 +333,8 @@ impl Index {
             .trailing_zeros();
         let mask = (1usize << bits) - 1;
         let mut table = vec![(NIL, 0u32, 0u32); mask + 1];
+        // The cells taken, in the order they were: read back instead of scanning the table.
+        let mut taken: Vec<u32> = Vec::with_capacity(64);
         for h in hits {
             let (s, start) = (h / 2, h % 2);
             let mut i = (s.wrapping_mul(0x9E37_79B1) >> (32 - bits)) as usize;
@@ -345,14 +347,16 @@ impl Index {
                 }
                 if t.0 == NIL {
                     *t = (s, 1, start);
+                    taken.push(i as u32);
                     break;
                 }
                 i = (i + 1) & mask;
             }
         }
-        let mut ranked: Vec<(u32, u32)> = table
+        let mut ranked: Vec<(u32, u32)> = taken
             .into_iter()
-            .filter(|&(s, n, start)| s != NIL && (n > start || start >= MIN_START_HITS))
+            .map(|i| table[i as usize])
+            .filter(|&(_, n, start)| n > start || start >= MIN_START_HITS)
             .map(|(s, n, _)| (s, n))
             .collect();
         // Slots are distinct: the order is total, an unstable sort gives the same.

@@ -455,8 +455,9 @@ fn tokens_of(texts: [&str; 2], numbers: &[String]) -> Vec<u32> {
 }
 
 /// Computes [`Print`]s with scratch buffers reused from one story to the next (the cleaned
-/// texts, the chars, the title's and the lede start's shingles): [`Print::of`] with fewer
-/// allocations, for a caller that prints many stories. The same prints as [`Print::of`].
+/// texts, the chars, the title's and the lede start's shingles, the number tokens):
+/// [`Print::of`] with fewer allocations, for a caller that prints many stories. The same
+/// prints as [`Print::of`].
 #[derive(Debug, Default)]
 pub struct Printer {
     chars: Vec<char>,
@@ -466,6 +467,7 @@ pub struct Printer {
     buf: Vec<char>,
     title_sh: Vec<u32>,
     start: Vec<u32>,
+    nums: Vec<String>,
 }
 
 impl Printer {
@@ -483,6 +485,7 @@ impl Printer {
             buf,
             title_sh,
             start,
+            nums,
         } = self;
         // The title is counted whole, the text's first LEDE_CHARS chars (the lede).
         let title_marks = normal::clean_into(doc.title, LEDE_CHARS, usize::MAX, chars, drop, title);
@@ -503,16 +506,18 @@ impl Printer {
         title_sh.sort_unstable();
         title_sh.dedup();
         let shingles = union(title_sh, &text);
-        let mut nums = normal::numbers(title);
-        let title_numbers = sort_dedup(nums.iter().map(|n| rounded(n)).collect());
-        nums.extend(normal::numbers(body));
+        let mut used = 0;
+        normal::numbers_into(title, nums, &mut used);
+        let title_numbers = sort_dedup(nums[..used].iter().map(|n| rounded(n)).collect());
+        normal::numbers_into(body, nums, &mut used);
+        let nums = &nums[..used];
         let rounded = sort_dedup(nums.iter().map(|n| rounded(n)).collect());
         let numbers = sort_dedup(
             nums.iter()
                 .map(|n| hash::hash32(hash::SEED_NUMBER, n.chars()))
                 .collect(),
         );
-        let tokens = tokens_of([title, lede], &nums);
+        let tokens = tokens_of([title, lede], nums);
         let short = text.len() < SHORT_TEXT;
         let lede_chars = body_marks.lede_chars;
         let dated = nums.iter().any(|n| n.matches('.').count() == 2);

@@ -435,20 +435,36 @@ pub fn prefix(s: &str, max: usize) -> &str {
     s
 }
 
-/// Number tokens: a run of digits (with `.`/`,` between digits; commas dropped) and up to two
-/// Hangul syllables or a `%` right after it (`14억`, `8000만원`, `30일`, `3.5%`).
+/// The number tokens of `s` (see [`numbers_into`]), for the tests.
+#[cfg(test)]
 pub fn numbers(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut used = 0;
+    numbers_into(s, &mut out, &mut used);
+    out.truncate(used);
+    out
+}
+
+/// Number tokens: a run of digits (with `.`/`,` between digits; commas dropped) and up to two
+/// Hangul syllables or a `%` right after it (`14억`, `8000만원`, `30일`, `3.5%`), into
+/// `out[*used..]` (`*used` advanced past them), reusing the strings already there (cleared
+/// first) before adding new ones.
+pub fn numbers_into(s: &str, out: &mut Vec<String>, used: &mut usize) {
     // Digits, `.` and `,` are ASCII: the scan is over bytes (a byte of a multi-byte char is
     // never one of them, nor ASCII alphanumeric), the unit is read as chars.
     let b = s.as_bytes();
-    let mut out = Vec::new();
     let mut i = 0;
     while i < b.len() {
         if !b[i].is_ascii_digit() || (i > 0 && b[i - 1].is_ascii_alphanumeric()) {
             i += 1;
             continue;
         }
-        let mut tok = String::with_capacity(16);
+        if *used == out.len() {
+            out.push(String::with_capacity(16));
+        }
+        let tok = &mut out[*used];
+        tok.clear();
+        *used += 1;
         while i < b.len() {
             let c = b[i];
             if c.is_ascii_digit() {
@@ -472,9 +488,7 @@ pub fn numbers(s: &str) -> Vec<String> {
             tok.push(c);
             i += c.len_utf8();
         }
-        out.push(tok);
     }
-    out
 }
 
 #[cfg(test)]
