@@ -16,7 +16,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use kkachi::feed::parse_feed;
-use kkachi::fold::{Doc, Id, Index, Print, Settings};
+use kkachi::fold::{Doc, Id, Index, Print, Printer, Settings};
 
 #[path = "common/workload.rs"]
 mod workload;
@@ -276,19 +276,22 @@ fn main() {
     // Returns the cluster the story went into. `clone`: the lookup hands over a copy of the
     // stored print (`decide`, as a store that decodes does) instead of lending it
     // (`decide_with`).
-    let fold = |index: &mut Index, store: &mut HashMap<Id, Print>, i: usize, clone: bool| -> Id {
-        let id = i as Id + 1;
-        let p = Print::of(&doc(&all[i]));
-        let join = if clone {
-            index.decide(&p, |c| store.get(&c).cloned())
-        } else {
-            index.decide_with(&p, |c| store.get(&c))
+    // The prints come from one `Printer` (its buffers reused; the same prints as `Print::of`).
+    let mut printer = Printer::new();
+    let mut fold =
+        |index: &mut Index, store: &mut HashMap<Id, Print>, i: usize, clone: bool| -> Id {
+            let id = i as Id + 1;
+            let p = printer.print(&doc(&all[i]));
+            let join = if clone {
+                index.decide(&p, |c| store.get(&c).cloned())
+            } else {
+                index.decide_with(&p, |c| store.get(&c))
+            };
+            let cluster = join.as_ref().map_or(id, |j| j.cluster);
+            index.insert(id, cluster, i as i64, &p);
+            store.insert(id, p);
+            cluster
         };
-        let cluster = join.as_ref().map_or(id, |j| j.cluster);
-        index.insert(id, cluster, i as i64, &p);
-        store.insert(id, p);
-        cluster
-    };
     let mut clusters: Vec<Id> = Vec::with_capacity(WINDOW);
     let t = Instant::now();
     for i in 0..WINDOW {

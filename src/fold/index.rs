@@ -1,10 +1,16 @@
 //! The in-memory LSH index of the stories in the window: band keys and a lede sketch per story
-//! (prints live in the caller's store). One flat table for all bands: entry `slot * per + band`
-//! holds the low 32 bits of that band's key and its neighbours in its bucket's chain (doubly
-//! linked, so a pruned story leaves its chains in constant time however long they are), so a
-//! story costs `per` × 12 bytes of entries, its slot, its 64-byte sketch and its share of the
-//! bucket heads — no allocation per band value. Pruned slots are reused; the heads grow (by
-//! doubling and relinking) as the window grows, to keep at most two entries a bucket.
+//! (prints live in the caller's store). One flat table for the copy (and events) bands: entry
+//! `slot * per + band` holds the low 32 bits of that band's key and its neighbours in its
+//! bucket's chain (doubly linked, so a pruned story leaves its chains in constant time however
+//! long they are), so a story costs `per` × 12 bytes of entries, its slot, its 64-byte sketch
+//! and its share of the bucket heads — no allocation per band value. Pruned slots are reused;
+//! the heads grow (by doubling and relinking) as the window grows, to keep at most two entries
+//! a bucket.
+//!
+//! The lede-start bands are posting lists instead: (band, key) → the slots holding it, one slot
+//! inline in the map, more in a list of their own. Many stories share a lede start (a template
+//! phrase, a wire's opening words), so these keys are shared by tens of stories, and a chain
+//! of them is a walk of dependent random reads; a list is read in one pass.
 //!
 //! A bucket is the low bits of a key, and an entry keeps only the key's low 32 bits, so two keys
 //! that differ only above them look alike (for a window of 100,000 at about one entry in 500
@@ -21,7 +27,7 @@ const NIL: u32 = u32::MAX;
 /// `prev` of an entry that heads its bucket's chain.
 const HEAD: u32 = u32::MAX - 1;
 /// The most entries a slot has (all three band sets).
-const MAX_PER: usize = BANDS + PREFIX_BANDS + EVENT_BANDS;
+const MAX_PER: usize = BANDS + EVENT_BANDS;
 /// At most this many candidates are verified per decision, best-banded first: a template that
 /// puts thousands of stories in one bucket cannot make a decision slow.
 pub const MAX_VERIFIED: usize = 64;
@@ -31,6 +37,44 @@ pub const MAX_VERIFIED: usize = 64;
 pub const MIN_START_HITS: u32 = 4;
 /// `Slot::meta`: the story takes the strict path (short or photo).
 const STRICT: u16 = 1 << 15;
+/// `Slot::meta`: the story's lede-start bands are in the posting lists (`Index::starts`).
+const STARTS: u16 = 1 << 14;
+/// `Slot::meta`: the lede's shingle count (saturated).
+const TEXT_LEN: u16 = STARTS - 1;
+/// A posting value with this bit set is an index into `Index::lists`; without, the one slot.
+const LIST: u32 = 1 << 31;
+
+/// The buckets of a hash table (`std`'s: a power of two, 7/8 of them usable) with this
+/// `capacity`.
+fn buckets(capacity: usize) -> usize {
+    (capacity * 8).div_ceil(7).next_power_of_two()
+}
+
+/// The posting-list key of lede-start band `band` with key `key`.
+fn start_key(band: usize, key: u32) -> u64 {
+    (band as u64) << 32 | u64::from(key)
+}
+
+/// Hashes a posting key (already a hash in its low 32 bits) with one multiply: the table needs
+/// its top bits spread as well as its low ones.
+#[derive(Default, Clone, Copy)]
+struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    fn write_u64(&mut self, x: u64) {
+        self.0 = (self.0 ^ x).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+type Postings = HashMap<u64, u32, std::hash::BuildHasherDefault<KeyHasher>>;
 
 #[derive(Clone, Copy)]
 struct Slot {
@@ -57,18 +101,30 @@ const UNLINKED: Entry = Entry {
 
 pub struct Index {
     settings: Settings,
-    /// Entries per slot: the copy bands, the lede-start bands, plus the events bands when they
-    /// are on.
+    /// Entries per slot: the copy bands, plus the events bands when they are on.
     per: usize,
     /// `u64::MAX / per + 1`: `e / per` as a multiply (Lemire et al., "Faster remainder by
     /// direct computation", exact for every u32 `e` when `per` ≥ 2).
     per_magic: u64,
     slots: Vec<Slot>,
-    /// Per slot: the lede sketch, and the lede's shingle count (saturated) | [`STRICT`].
+    /// Per slot: the lede sketch, and the lede's shingle count (saturated) | [`STRICT`] |
+    /// [`STARTS`].
     sketches: Vec<Sketch>,
     meta: Vec<u16>,
+    /// Per slot: the lede-start band keys (valid when its meta has [`STARTS`]).
+    starts: Vec<[u32; PREFIX_BANDS]>,
+    /// (band, key) of a lede-start band → the one slot holding it, or [`LIST`] | an index
+    /// into `lists`.
+    postings: Postings,
+    /// The posting lists of the keys held by two slots or more (unordered); `free_lists` are
+    /// the empty ones, for reuse.
+    lists: Vec<Vec<u32>>,
+    free_lists: Vec<u32>,
+    /// The most buckets `postings` and `by_id` have had (for `heap_bytes`: a table never
+    /// shrinks, while its `capacity` falls as deleted cells take the place of free ones).
+    buckets: (usize, usize),
     free: Vec<u32>,
-    by_id: HashMap<Id, u32>,
+    by_id: HashMap<Id, u32, std::hash::BuildHasherDefault<KeyHasher>>,
     entries: Vec<Entry>,
     /// Bucket heads, a power of two long.
     heads: Vec<u32>,
@@ -87,7 +143,7 @@ impl fmt::Debug for Index {
 
 impl Index {
     pub fn new(settings: Settings) -> Index {
-        let per = BANDS + PREFIX_BANDS + if settings.events { EVENT_BANDS } else { 0 };
+        let per = BANDS + if settings.events { EVENT_BANDS } else { 0 };
         Index {
             settings,
             per,
@@ -95,8 +151,13 @@ impl Index {
             slots: Vec::new(),
             sketches: Vec::new(),
             meta: Vec::new(),
+            starts: Vec::new(),
+            postings: Postings::default(),
+            lists: Vec::new(),
+            free_lists: Vec::new(),
+            buckets: (0, 0),
             free: Vec::new(),
-            by_id: HashMap::new(),
+            by_id: HashMap::default(),
             entries: Vec::new(),
             heads: vec![NIL; 1024],
             live: 0,
@@ -112,18 +173,71 @@ impl Index {
         ((u128::from(self.per_magic) * u128::from(e)) >> 64) as u32
     }
 
-    /// The print's keys in entry order (copy bands, lede-start bands, then events bands when
-    /// on); a print without bands gives empty entries. The lede-start bands offer the copies
-    /// that share most of one side and little of the union (1보 ⊂ 종합, a lede cut at ~120
-    /// chars), which 32 × 4 over all shingles misses; `verify` stays exact.
+    /// The print's chained keys in entry order (copy bands, then events bands when on); a
+    /// print without bands gives empty entries. (The lede-start bands, in the posting lists,
+    /// offer the copies that share most of one side and little of the union (1보 ⊂ 종합, a
+    /// lede cut at ~120 chars), which 32 × 4 over all shingles misses; `verify` stays exact.)
     fn keys_of<'p>(&self, keys: &'p Keys) -> impl Iterator<Item = (usize, u32)> + 'p {
         let events = self.settings.events;
         let copy = keys.bands().iter().copied();
-        let start = keys.prefix_bands().iter().copied();
         let ev = keys.event_bands().iter().copied().filter(move |_| events);
         copy.enumerate()
-            .chain(start.enumerate().map(|(i, k)| (BANDS + i, k)))
-            .chain(ev.enumerate().map(|(i, k)| (BANDS + PREFIX_BANDS + i, k)))
+            .chain(ev.enumerate().map(|(i, k)| (BANDS + i, k)))
+    }
+
+    /// Adds `slot` to the posting of each lede-start band.
+    fn post(&mut self, slot: u32, bands: &[u32; PREFIX_BANDS]) {
+        use std::collections::hash_map::Entry as E;
+        for (band, &key) in bands.iter().enumerate() {
+            match self.postings.entry(start_key(band, key)) {
+                E::Vacant(v) => {
+                    v.insert(slot);
+                }
+                E::Occupied(mut o) => {
+                    let v = *o.get();
+                    if v & LIST != 0 {
+                        self.lists[(v & !LIST) as usize].push(slot);
+                    } else {
+                        let l = match self.free_lists.pop() {
+                            Some(l) => l,
+                            None => {
+                                self.lists.push(Vec::new());
+                                (self.lists.len() - 1) as u32
+                            }
+                        };
+                        self.lists[l as usize].extend([v, slot]);
+                        o.insert(LIST | l);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Takes `slot` out of the posting of each lede-start band.
+    fn unpost(&mut self, slot: u32, bands: &[u32; PREFIX_BANDS]) {
+        use std::collections::hash_map::Entry as E;
+        for (band, &key) in bands.iter().enumerate() {
+            let E::Occupied(mut o) = self.postings.entry(start_key(band, key)) else {
+                continue;
+            };
+            let v = *o.get();
+            if v & LIST == 0 {
+                if v == slot {
+                    o.remove();
+                }
+                continue;
+            }
+            let l = (v & !LIST) as usize;
+            let list = &mut self.lists[l];
+            if let Some(at) = list.iter().position(|&s| s == slot) {
+                list.swap_remove(at);
+            }
+            if list.len() == 1 {
+                o.insert(list[0]);
+                list.clear();
+                self.free_lists.push(l as u32);
+            }
+        }
     }
 
     fn link(&mut self, e: usize, key: u32) {
@@ -183,9 +297,15 @@ impl Index {
             n += 1;
         }
         // Slot × 2, + 1 for a lede-start band.
-        let mut hits: Vec<u32> = Vec::with_capacity(4 * n);
+        let mut hits: Vec<u32> = Vec::with_capacity(4 * n + 64);
+        for (band, &key) in keys.prefix_bands().iter().enumerate() {
+            match self.postings.get(&start_key(band, key)) {
+                None => {}
+                Some(&v) if v & LIST == 0 => hits.push(v * 2 + 1),
+                Some(&v) => hits.extend(self.lists[(v & !LIST) as usize].iter().map(|s| s * 2 + 1)),
+            }
+        }
         let per = self.per as u32;
-        let starts = BANDS as u32..(BANDS + PREFIX_BANDS) as u32;
         let mut walking = true;
         while walking {
             walking = false;
@@ -198,31 +318,49 @@ impl Index {
                 if entry.key == key {
                     let slot = self.slot_of(*e);
                     if *e - slot * per == band {
-                        hits.push(slot * 2 + u32::from(starts.contains(&band)));
+                        hits.push(slot * 2);
                     }
                 }
                 *e = entry.next;
             }
         }
-        hits.sort_unstable();
-        // (slot, bands, lede-start bands)
-        let mut all: Vec<(u32, u32, u32)> = Vec::new();
+        // Counted per slot in an open-addressed table instead of sorting the hits: (slot,
+        // bands, lede-start bands). Sized by the hits, a power of two above their number: a
+        // cell stays free (the probes end), and the distinct slots are far fewer than the hits.
+        let bits = (hits.len() + 1)
+            .next_power_of_two()
+            .max(16)
+            .trailing_zeros();
+        let mask = (1usize << bits) - 1;
+        let mut table = vec![(NIL, 0u32, 0u32); mask + 1];
+        // The cells taken, in the order they were: read back instead of scanning the table.
+        let mut taken: Vec<u32> = Vec::with_capacity(64);
         for h in hits {
             let (s, start) = (h / 2, h % 2);
-            match all.last_mut() {
-                Some((last, n, st)) if *last == s => {
-                    *n += 1;
-                    *st += start;
+            let mut i = (s.wrapping_mul(0x9E37_79B1) >> (32 - bits)) as usize;
+            loop {
+                let t = &mut table[i];
+                if t.0 == s {
+                    t.1 += 1;
+                    t.2 += start;
+                    break;
                 }
-                _ => all.push((s, 1, start)),
+                if t.0 == NIL {
+                    *t = (s, 1, start);
+                    taken.push(i as u32);
+                    break;
+                }
+                i = (i + 1) & mask;
             }
         }
-        let mut ranked: Vec<(u32, u32)> = all
+        let mut ranked: Vec<(u32, u32)> = taken
             .into_iter()
+            .map(|i| table[i as usize])
             .filter(|&(_, n, start)| n > start || start >= MIN_START_HITS)
             .map(|(s, n, _)| (s, n))
             .collect();
-        ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        // Slots are distinct: the order is total, an unstable sort gives the same.
+        ranked.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         ranked
     }
 
@@ -263,7 +401,7 @@ impl Index {
                 && meta & STRICT == 0
                 && !may_copy(
                     own,
-                    (&self.sketches[slot as usize], usize::from(meta & !STRICT)),
+                    (&self.sketches[slot as usize], usize::from(meta & TEXT_LEN)),
                 )
             {
                 continue;
@@ -317,15 +455,23 @@ impl Index {
                 });
                 self.sketches.push(Sketch::default());
                 self.meta.push(0);
+                self.starts.push([0; PREFIX_BANDS]);
                 self.entries.resize(self.slots.len() * self.per, UNLINKED);
                 self.slots.len() - 1
             }
         };
         self.slots[slot] = Slot { id, cluster, at };
         self.sketches[slot] = *keys.sketch();
-        self.meta[slot] = keys.text_len().min(usize::from(!STRICT)) as u16
+        self.meta[slot] = keys.text_len().min(usize::from(TEXT_LEN)) as u16
             | if keys.is_strict() { STRICT } else { 0 };
+        if let Some(bands) = keys.prefix_bands().first_chunk::<PREFIX_BANDS>() {
+            self.meta[slot] |= STARTS;
+            self.starts[slot] = *bands;
+            self.post(slot as u32, bands);
+            self.buckets.0 = self.buckets.0.max(buckets(self.postings.capacity()));
+        }
         self.by_id.insert(id, slot as u32);
+        self.buckets.1 = self.buckets.1.max(buckets(self.by_id.capacity()));
         self.live += 1;
         // Up to two entries a bucket: the heads cost 2–4 bytes an entry, and a chain walk
         // meets one or two entries of other keys on average.
@@ -347,6 +493,11 @@ impl Index {
     fn remove(&mut self, slot: usize) {
         for e in slot * self.per..(slot + 1) * self.per {
             self.unlink(e);
+        }
+        if self.meta[slot] & STARTS != 0 {
+            self.meta[slot] &= !STARTS;
+            let bands = self.starts[slot];
+            self.unpost(slot as u32, &bands);
         }
         self.by_id.remove(&self.slots[slot].id);
         self.slots[slot].id = 0;
@@ -377,7 +528,7 @@ impl Index {
         self.live == 0
     }
 
-    /// An estimate of the heap the index holds (capacities, and the id map's table at one
+    /// An estimate of the heap the index holds (capacities, and the maps' tables at one
     /// control byte per bucket).
     pub fn heap_bytes(&self) -> usize {
         use std::mem::size_of;
@@ -385,9 +536,14 @@ impl Index {
             + self.free.capacity() * 4
             + self.sketches.capacity() * size_of::<Sketch>()
             + self.meta.capacity() * 2
+            + self.starts.capacity() * size_of::<[u32; PREFIX_BANDS]>()
+            + self.buckets.0.max(buckets(self.postings.capacity())) * (size_of::<(u64, u32)>() + 1)
+            + self.lists.capacity() * size_of::<Vec<u32>>()
+            + self.lists.iter().map(|l| l.capacity() * 4).sum::<usize>()
+            + self.free_lists.capacity() * 4
             + self.entries.capacity() * size_of::<Entry>()
             + self.heads.capacity() * 4
-            + self.by_id.capacity() * (size_of::<(Id, u32)>() + 1) * 8 / 7
+            + self.buckets.1.max(buckets(self.by_id.capacity())) * (size_of::<(Id, u32)>() + 1)
     }
 }
 
@@ -397,7 +553,7 @@ mod tests {
 
     #[test]
     fn slot_of_divides_exactly() {
-        for per in [BANDS + PREFIX_BANDS, MAX_PER, 2, 7] {
+        for per in [BANDS, MAX_PER, 2, 7] {
             let index = Index {
                 per,
                 per_magic: u64::MAX / per as u64 + 1,

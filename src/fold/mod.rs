@@ -329,24 +329,33 @@ fn shingle_hashes(s: &str, korean: bool, buf: &mut Vec<char>, out: &mut Vec<u32>
 
 fn is_korean(title: &str, lede: &str) -> bool {
     let (mut hangul, mut latin) = (0usize, 0usize);
-    for c in title.chars().chain(lede.chars()) {
-        if normal::is_hangul(c) {
-            hangul += 1;
-        } else if c.is_alphabetic() {
-            latin += 1;
+    for s in [title, lede] {
+        for c in s.chars() {
+            if normal::is_hangul(c) {
+                hangul += 1;
+            } else if c.is_ascii() {
+                latin += usize::from(c.is_ascii_alphabetic());
+            } else if c.is_alphabetic() {
+                latin += 1;
+            }
         }
     }
     hangul > 0 && hangul * 4 >= latin
 }
 
-/// `particles`: (last char, particle).
+/// `particles`: (last char, particle), sorted by the last char.
 fn strip_particle<'w>(word: &'w str, particles: &[(char, &str)]) -> &'w str {
-    let len = word.chars().count();
     let Some(last) = word.chars().next_back() else {
         return word;
     };
+    let from = particles.partition_point(|(c, _)| *c < last);
+    let to = from + particles[from..].partition_point(|(c, _)| *c == last);
+    if from == to {
+        return word;
+    }
+    let len = word.chars().count();
     let mut best: Option<&str> = None;
-    for &(_, p) in particles.iter().filter(|(c, _)| *c == last) {
+    for &(_, p) in &particles[from..to] {
         if word.ends_with(p)
             && len - p.chars().count() >= 2
             && best.is_none_or(|b| p.len() > b.len())
@@ -366,28 +375,56 @@ fn token(class: u32, s: &str) -> u32 {
 }
 
 /// The word lists in the form `tokens_of` reads them: the stopwords' token hashes (sorted) and
-/// the particles as (last char, particle). Computed once, read-only after.
+/// the particles as (last char, particle), sorted by the last char. Computed once, read-only
+/// after.
 struct Lists {
     stop: Vec<u32>,
+    /// Bit `h % 1024` set for each stopword hash `h`: most words are looked up no further.
+    stop_bits: [u64; 16],
     particles: Vec<(char, &'static str)>,
 }
 
-static LISTS: std::sync::LazyLock<Lists> = std::sync::LazyLock::new(|| Lists {
-    stop: sort_dedup(
+fn stop_bit(h: u32) -> (usize, u64) {
+    ((h as usize >> 6) & 15, 1 << (h & 63))
+}
+
+static LISTS: std::sync::LazyLock<Lists> = std::sync::LazyLock::new(|| {
+    let stop = sort_dedup(
         STOPWORDS
             .lines()
             .map(|w| hash::hash32(hash::SEED_TOKEN, w.chars()))
             .collect(),
-    ),
-    particles: PARTICLES
-        .lines()
-        .filter_map(|p| Some((p.chars().next_back()?, p)))
-        .collect(),
+    );
+    let mut stop_bits = [0u64; 16];
+    for &h in &stop {
+        let (word, bit) = stop_bit(h);
+        stop_bits[word] |= bit;
+    }
+    Lists {
+        stop,
+        stop_bits,
+        particles: {
+            let mut ps: Vec<(char, &str)> = PARTICLES
+                .lines()
+                .filter_map(|p| Some((p.chars().next_back()?, p)))
+                .collect();
+            ps.sort_by_key(|(c, _)| *c);
+            ps
+        },
+    }
 });
 
 /// The word tokens of the texts (title and lede: as if joined by a space) and the numbers.
 fn tokens_of(texts: [&str; 2], numbers: &[String]) -> Vec<u32> {
-    let Lists { stop, particles } = &*LISTS;
+    let Lists {
+        stop,
+        stop_bits,
+        particles,
+    } = &*LISTS;
+    let is_stop = |h: u32| {
+        let (word, bit) = stop_bit(h);
+        stop_bits[word] & bit != 0 && stop.binary_search(&h).is_ok()
+    };
     let mut out = Vec::with_capacity(64 + numbers.len());
     let words = texts
         .into_iter()
@@ -404,7 +441,7 @@ fn tokens_of(texts: [&str; 2], numbers: &[String]) -> Vec<u32> {
         };
         let mut len = 0;
         let h = hash::hash32(hash::SEED_TOKEN, stem.chars().inspect(|_| len += 1));
-        if len < 2 || stop.binary_search(&h).is_ok() {
+        if len < 2 || is_stop(h) {
             continue;
         }
         let strong = if hangul { len >= 3 } else { len >= 4 };
@@ -417,35 +454,75 @@ fn tokens_of(texts: [&str; 2], numbers: &[String]) -> Vec<u32> {
     sort_dedup(out)
 }
 
-impl Print {
-    pub fn of(doc: &Doc) -> Print {
-        let title = normal::clean(doc.title, LEDE_CHARS);
-        let body = normal::clean(doc.text, TEXT_WINDOW);
-        let lede = normal::prefix(&body.text, LEDE_CHARS);
-        let korean = is_korean(&title.text, lede);
-        let mut buf = Vec::with_capacity(title.text.len().max(lede.len()));
+/// Computes [`Print`]s with scratch buffers reused from one story to the next (the cleaned
+/// texts, the chars, the title's and the lede start's shingles, the number tokens):
+/// [`Print::of`] with fewer allocations, for a caller that prints many stories. The same
+/// prints as [`Print::of`].
+#[derive(Debug, Default)]
+pub struct Printer {
+    chars: Vec<char>,
+    drop: Vec<bool>,
+    title: String,
+    body: String,
+    buf: Vec<char>,
+    title_sh: Vec<u32>,
+    start: Vec<u32>,
+    nums: Vec<String>,
+}
+
+impl Printer {
+    pub fn new() -> Printer {
+        Printer::default()
+    }
+
+    /// The print of `doc` (what [`Print::of`] returns).
+    pub fn print(&mut self, doc: &Doc) -> Print {
+        let Printer {
+            chars,
+            drop,
+            title,
+            body,
+            buf,
+            title_sh,
+            start,
+            nums,
+        } = self;
+        // The title is counted whole, the text's first LEDE_CHARS chars (the lede).
+        let title_marks = normal::clean_into(doc.title, LEDE_CHARS, usize::MAX, chars, drop, title);
+        let body_marks = normal::clean_into(doc.text, TEXT_WINDOW, LEDE_CHARS, chars, drop, body);
+        let lede = &body[..body_marks.lede_len];
+        // `is_korean(title, lede)`, from the counts the cleaning took.
+        let hangul = title_marks.hangul + body_marks.hangul;
+        let korean = hangul > 0 && hangul * 4 >= title_marks.latin + body_marks.latin;
         let mut lede_sh = Vec::with_capacity(lede.len());
-        shingle_hashes(lede, korean, &mut buf, &mut lede_sh);
-        let start = sort_dedup(lede_sh[..lede_sh.len().min(PREFIX_SHINGLES)].to_vec());
+        shingle_hashes(lede, korean, buf, &mut lede_sh);
+        start.clear();
+        start.extend_from_slice(&lede_sh[..lede_sh.len().min(PREFIX_SHINGLES)]);
+        start.sort_unstable();
+        start.dedup();
         let text = sort_dedup(lede_sh);
-        let mut title_sh = Vec::with_capacity(title.text.len());
-        shingle_hashes(&title.text, korean, &mut buf, &mut title_sh);
-        let shingles = union(&sort_dedup(title_sh), &text);
-        let mut nums = normal::numbers(&title.text);
-        let title_numbers = sort_dedup(nums.iter().map(|n| rounded(n)).collect());
-        nums.extend(normal::numbers(&body.text));
+        title_sh.clear();
+        shingle_hashes(title, korean, buf, title_sh);
+        title_sh.sort_unstable();
+        title_sh.dedup();
+        let shingles = union(title_sh, &text);
+        let mut used = 0;
+        normal::numbers_into(title, nums, &mut used);
+        let title_numbers = sort_dedup(nums[..used].iter().map(|n| rounded(n)).collect());
+        normal::numbers_into(body, nums, &mut used);
+        let nums = &nums[..used];
         let rounded = sort_dedup(nums.iter().map(|n| rounded(n)).collect());
         let numbers = sort_dedup(
             nums.iter()
                 .map(|n| hash::hash32(hash::SEED_NUMBER, n.chars()))
                 .collect(),
         );
-        let tokens = tokens_of([&title.text, lede], &nums);
+        let tokens = tokens_of([title, lede], nums);
         let short = text.len() < SHORT_TEXT;
-        let lede_chars = lede.chars().count();
+        let lede_chars = body_marks.lede_chars;
         let dated = nums.iter().any(|n| n.matches('.').count() == 2);
-        let photo =
-            title.photo_marker || (lede_chars < 200 && (body.photo_marker || (body.mail && dated)));
+        let photo = title_marks.photo_marker
+            || (lede_chars < 200 && (body_marks.photo_marker || (body_marks.mail && dated)));
         let mut keys = Keys {
             sketch: Sketch(hash::sketch(&text)),
             text_len: text.len().min(usize::from(u16::MAX)) as u16,
@@ -457,7 +534,7 @@ impl Print {
             keys.sets |= COPY_SET;
         }
         if start.len() >= MIN_BANDED {
-            keys.prefix_bands = hash::prefix_bands(&start);
+            keys.prefix_bands = hash::prefix_bands(start);
             keys.sets |= PREFIX_SET;
         }
         if tokens.len() >= MIN_TOKENS {
@@ -475,6 +552,13 @@ impl Print {
             short,
             photo,
         }
+    }
+}
+
+impl Print {
+    /// The print of `doc` (see the module's steps); [`Printer`] reuses its buffers.
+    pub fn of(doc: &Doc) -> Print {
+        Printer::new().print(doc)
     }
 
     /// The head, which is all [`Print::decode_keys`] reads: version byte, flags, the lede
@@ -752,51 +836,55 @@ impl Verdict {
 }
 
 fn intersect(a: &[u32], b: &[u32]) -> usize {
+    // Branch-free steps: which side advances is data, not a jump (a merge of two random sets
+    // mispredicts a branch on every other element).
     let (mut i, mut j, mut n) = (0, 0, 0);
     while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                n += 1;
-                i += 1;
-                j += 1;
-            }
-        }
+        let (x, y) = (a[i], b[j]);
+        n += usize::from(x == y);
+        i += usize::from(x <= y);
+        j += usize::from(y <= x);
     }
     n
 }
 
-/// Whether two sorted sets can share at least `need` elements: the merge stops as soon as the
-/// elements left cannot make up the difference (most candidates are far from a copy).
+/// Whether two sorted sets share at least `need` elements (`intersect(a, b) >= need`): the merge
+/// stops as soon as the elements left cannot make up the difference (most candidates are far
+/// from a copy), checked every 16 steps.
 fn can_share(a: &[u32], b: &[u32], need: usize) -> bool {
     let (mut i, mut j, mut n) = (0, 0, 0);
-    while i < a.len() && j < b.len() {
+    loop {
         if n >= need {
             return true;
         }
         if n + (a.len() - i).min(b.len() - j) < need {
             return false;
         }
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                n += 1;
-                i += 1;
-                j += 1;
+        for _ in 0..16 {
+            if i >= a.len() || j >= b.len() {
+                return n >= need;
             }
+            let (x, y) = (a[i], b[j]);
+            n += usize::from(x == y);
+            i += usize::from(x <= y);
+            j += usize::from(y <= x);
         }
     }
-    n >= need
 }
 
 /// `a` without the elements of `b` (both sorted).
 fn minus(a: &[u32], b: &[u32]) -> Vec<u32> {
-    a.iter()
-        .filter(|x| b.binary_search(x).is_err())
-        .copied()
-        .collect()
+    let mut out = Vec::with_capacity(a.len());
+    let mut j = 0;
+    for &x in a {
+        while j < b.len() && b[j] < x {
+            j += 1;
+        }
+        if j == b.len() || b[j] != x {
+            out.push(x);
+        }
+    }
+    out
 }
 
 fn overlap(a: &[u32], b: &[u32]) -> Overlap {
@@ -885,6 +973,23 @@ fn cosine(a: &[u32], b: &[u32]) -> (f32, usize) {
 /// < 10⁻⁴ at the boundary, less above it.
 const SKETCH_SIGMAS: f32 = 4.0;
 
+/// How many bins of two sketches are equal: the zero bytes of their xor, 8 at a time (a byte's
+/// high bit is set in `z` when the byte is 0: its low 7 bits plus 0x7f carry into bit 7 unless
+/// they are 0).
+fn agreeing(a: &Sketch, b: &Sketch) -> u32 {
+    const LOW: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    a.0.chunks_exact(8)
+        .zip(b.0.chunks_exact(8))
+        .map(|(x, y)| {
+            let x = u64::from_le_bytes(x.try_into().unwrap_or_default());
+            let y = u64::from_le_bytes(y.try_into().unwrap_or_default());
+            let d = x ^ y;
+            let z = !(((d & LOW) + LOW) | d | LOW);
+            z.count_ones()
+        })
+        .sum()
+}
+
 /// Whether two stories on the normal path (neither short nor photo) can be copies by the lede
 /// rules of [`verify`], judged from their lede sketches and set sizes alone: false only when the
 /// bins that agree are far fewer than a pair with the least Jaccard similarity either rule
@@ -905,7 +1010,7 @@ pub(crate) fn may_copy(a: (&Sketch, usize), b: (&Sketch, usize)) -> bool {
     let bins = hash::SKETCH_BINS as f32;
     let spread = (p * (1.0 - p) / small.clamp(1.0, bins)).sqrt();
     let floor = bins * (p - SKETCH_SIGMAS * spread);
-    let agree = a.0.0.iter().zip(&b.0.0).filter(|(x, y)| x == y).count();
+    let agree = agreeing(a.0, b.0);
     agree as f32 >= floor
 }
 
@@ -919,17 +1024,25 @@ pub fn verify(new: &Print, old: &Print, settings: &Settings) -> Option<Verdict> 
     }
     let strict = new.short || old.short || new.photo || old.photo;
     if strict {
+        // Jaccard ≥ 0.75 needs 3/7 of a + b shared (less one for rounding): below it the exact
+        // overlap is not worth computing.
+        let need = (3 * (new.shingles.len() + old.shingles.len()) / 7).max(STRICT_SHARED);
+        if !can_share(&new.shingles, &old.shingles, need.saturating_sub(1)) {
+            return None;
+        }
         let all = overlap(&new.shingles, &old.shingles);
         // Photo items of one event share the caption and differ in the title (who is in the
         // picture): their titles must agree too.
-        let titles_agree = !(new.photo || old.photo) || {
-            let (ta, tb) = (
-                minus(&new.shingles, &new.text),
-                minus(&old.shingles, &old.text),
-            );
-            ta.is_empty() || tb.is_empty() || overlap(&ta, &tb).jaccard >= PHOTO_TITLE_JACCARD
+        let titles_agree = || {
+            !(new.photo || old.photo) || {
+                let (ta, tb) = (
+                    minus(&new.shingles, &new.text),
+                    minus(&old.shingles, &old.text),
+                );
+                ta.is_empty() || tb.is_empty() || overlap(&ta, &tb).jaccard >= PHOTO_TITLE_JACCARD
+            }
         };
-        if all.jaccard >= STRICT_JACCARD && all.shared >= STRICT_SHARED && titles_agree {
+        if all.jaccard >= STRICT_JACCARD && all.shared >= STRICT_SHARED && titles_agree() {
             return Some(Verdict {
                 tier: Tier::Copy,
                 overlap: all,

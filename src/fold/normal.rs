@@ -104,11 +104,13 @@ fn close_of(c: char) -> Option<char> {
 }
 
 fn is_tag(content: &[char]) -> bool {
-    let key: String = content
-        .iter()
-        .filter(|c| !c.is_ascii_digit() && !c.is_whitespace() && **c != '·')
-        .collect();
-    !key.is_empty() && TAGS.lines().any(|t| t.trim() == key)
+    let key = || {
+        content
+            .iter()
+            .copied()
+            .filter(|c| !c.is_ascii_digit() && !c.is_whitespace() && *c != '·')
+    };
+    key().next().is_some() && TAGS.lines().any(|t| t.trim().chars().eq(key()))
 }
 
 fn starts_with(cs: &[char], at: usize, word: &str) -> bool {
@@ -182,13 +184,56 @@ fn is_mail_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '%' | '+' | '-')
 }
 
+/// What [`clean_into`] saw.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct Marks {
+    /// See [`Cleaned::photo_marker`].
+    pub photo_marker: bool,
+    /// See [`Cleaned::mail`].
+    pub mail: bool,
+    /// Of the first `lede` chars of the text (`clean_into`'s argument): their length in
+    /// bytes (`prefix(text, lede).len()`), how many there are, and how many are Hangul
+    /// syllables and other letters.
+    pub lede_len: usize,
+    pub lede_chars: usize,
+    pub hangul: usize,
+    pub latin: usize,
+}
+
 /// NFKC, lowercase and the removals, on at most `limit` chars of `s`.
 pub fn clean(s: &str, limit: usize) -> Cleaned {
+    let mut text = String::new();
+    let m = clean_into(s, limit, 0, &mut Vec::new(), &mut Vec::new(), &mut text);
+    Cleaned {
+        text,
+        photo_marker: m.photo_marker,
+        mail: m.mail,
+    }
+}
+
+/// [`clean`] into `text` (cleared first), with `cs` and `drop` as scratch: a caller that
+/// cleans many texts reuses the three buffers. The [`Marks`] also measure the text's first
+/// `lede` chars.
+pub fn clean_into(
+    s: &str,
+    limit: usize,
+    lede: usize,
+    cs: &mut Vec<char>,
+    drop: &mut Vec<bool>,
+    text: &mut String,
+) -> Marks {
     let cut = prefix(s, limit);
-    let mut cs: Vec<char> = Vec::with_capacity(cut.len());
-    nfkc_lower(cut, &mut cs);
+    cs.clear();
+    cs.reserve(cut.len());
+    nfkc_lower(cut, cs);
     let n = cs.len();
-    let mut drop = vec![false; n];
+    drop.clear();
+    drop.resize(n, false);
+    // A byline holds `기자`, `특파원` or `통신원` (`byline` finds none without): a text
+    // without their first two chars is not searched for one.
+    let titled = cs
+        .windows(2)
+        .any(|w| matches!(w, ['기', '자'] | ['특', '파'] | ['통', '신']));
     let mut photo_marker = false;
     let mut mail = false;
     let mark = |drop: &mut Vec<bool>, from: usize, to: usize| {
@@ -199,6 +244,17 @@ pub fn clean(s: &str, limit: usize) -> Cleaned {
     let mut i = 0;
     while i < n {
         let c = cs[i];
+        // Most chars start none of the patterns below (a bracket, a byline at a word start,
+        // one of the chars the footers, credits and addresses start with): step over them.
+        let plain = if is_hangul(c) {
+            !matches!(c, '재' | '무' | '사') && !(titled && (i == 0 || !is_alnum(cs[i - 1])))
+        } else {
+            (c.is_ascii_alphanumeric() && c != 's') || c == ' '
+        };
+        if plain {
+            i += 1;
+            continue;
+        }
         // Brackets: tags, datelines, photo credits, copyright notices.
         if let Some(close) = close_of(c) {
             let reach = if c == '<' { 80 } else { 40 };
@@ -219,21 +275,22 @@ pub fn clean(s: &str, limit: usize) -> Cleaned {
                 if drop_it {
                     photo_marker |= photo;
                     let mut end = j + 1;
-                    if dateline && let Some(e) = byline(&cs, end, true) {
+                    if dateline && let Some(e) = byline(cs, end, true) {
                         end = e;
                     }
-                    mark(&mut drop, i, end);
+                    mark(&mut *drop, i, end);
                     i = end;
                     continue;
                 }
             }
         }
         // A byline standing alone (`홍길동 기자 =`, `○○○ 기자`), at a word start.
-        if is_name_char(c)
+        if titled
+            && is_name_char(c)
             && (i == 0 || !is_alnum(cs[i - 1]))
-            && let Some(end) = byline(&cs, i, false)
+            && let Some(end) = byline(cs, i, false)
         {
-            mark(&mut drop, i, end);
+            mark(&mut *drop, i, end);
             i = end;
             continue;
         }
@@ -243,20 +300,20 @@ pub fn clean(s: &str, limit: usize) -> Cleaned {
             continue;
         }
         // `*재판매 및 DB 금지`
-        if starts_with(&cs, i, "재판매")
-            && let Some(k) = find(&cs, i + 3, i + 16, "금지")
+        if starts_with(cs, i, "재판매")
+            && let Some(k) = find(cs, i + 3, i + 16, "금지")
         {
             let from = if i > 0 && cs[i - 1] == '*' { i - 1 } else { i };
-            mark(&mut drop, from, k + 2);
+            mark(&mut *drop, from, k + 2);
             i = k + 2;
             continue;
         }
         // `ⓒ 경향신문 & 경향닷컴, 무단전재 및 재배포 금지` (NFKC turns ⓒ into `c`).
-        if starts_with(&cs, i, "무단") {
-            let k = skip_spaces(&cs, i + 2);
+        if starts_with(cs, i, "무단") {
+            let k = skip_spaces(cs, i + 2);
             if ["전재", "복제", "배포", "수집", "사용"]
                 .iter()
-                .any(|w| starts_with(&cs, k, w))
+                .any(|w| starts_with(cs, k, w))
             {
                 let back = i.saturating_sub(60);
                 let from = (back..i)
@@ -267,21 +324,21 @@ pub fn clean(s: &str, limit: usize) -> Cleaned {
                             && cs.get(q + 1).is_none_or(|c| !c.is_ascii_alphanumeric());
                         cs[q] == '©'
                             || lone_c
-                            || starts_with(&cs, q, "저작권")
-                            || starts_with(&cs, q, "copyright")
+                            || starts_with(cs, q, "저작권")
+                            || starts_with(cs, q, "copyright")
                     })
                     .unwrap_or(i);
-                let to = find(&cs, k, k + 30, "금지").map_or(k + 2, |e| e + 2);
-                mark(&mut drop, from, to);
+                let to = find(cs, k, k + 30, "금지").map_or(k + 2, |e| e + 2);
+                mark(&mut *drop, from, to);
                 i = to;
                 continue;
             }
         }
         // Reddit's item footer: `submitted by /u/name [link] [comments]`.
-        if starts_with(&cs, i, "submitted by")
-            && let Some(k) = find(&cs, i + 12, i + 80, "[comments]")
+        if starts_with(cs, i, "submitted by")
+            && let Some(k) = find(cs, i + 12, i + 80, "[comments]")
         {
-            mark(&mut drop, i, k + 10);
+            mark(&mut *drop, i, k + 10);
             i = k + 10;
             continue;
         }
@@ -297,16 +354,16 @@ pub fn clean(s: &str, limit: usize) -> Cleaned {
             }
             if l < i && cs[i + 1..r].contains(&'.') {
                 mail = true;
-                mark(&mut drop, l, r);
+                mark(&mut *drop, l, r);
                 i = r;
                 continue;
             }
         }
         // Photo credits outside brackets: `/사진=연합뉴스`, `▲사진 = 뉴시스`.
-        if starts_with(&cs, i, "사진") {
-            let k = skip_spaces(&cs, i + 2);
+        if starts_with(cs, i, "사진") {
+            let k = skip_spaces(cs, i + 2);
             if cs.get(k).is_some_and(|c| matches!(c, '=' | ':')) {
-                let mut end = skip_spaces(&cs, k + 1);
+                let mut end = skip_spaces(cs, k + 1);
                 while end < n && !cs[end].is_whitespace() && cs[end] != ')' && cs[end] != ']' {
                     end += 1;
                 }
@@ -316,31 +373,48 @@ pub fn clean(s: &str, limit: usize) -> Cleaned {
                 } else {
                     i
                 };
-                mark(&mut drop, from, end);
+                mark(&mut *drop, from, end);
                 i = end;
                 continue;
             }
         }
         i += 1;
     }
-    let mut text = String::with_capacity(n * 3);
+    text.clear();
+    text.reserve(n * 3);
     let mut space = false;
-    for (c, d) in cs.iter().zip(&drop) {
+    let mut m = Marks {
+        photo_marker,
+        mail,
+        ..Marks::default()
+    };
+    let mut count = |c: char, text: &String| {
+        if m.lede_chars < lede {
+            m.lede_chars += 1;
+            m.lede_len = text.len();
+            if is_hangul(c) {
+                m.hangul += 1;
+            } else if c.is_ascii() {
+                m.latin += usize::from(c.is_ascii_alphabetic());
+            } else if c.is_alphabetic() {
+                m.latin += 1;
+            }
+        }
+    };
+    for (c, d) in cs.iter().zip(drop.iter()) {
         if *d || c.is_whitespace() {
             space = !text.is_empty();
             continue;
         }
         if space {
             text.push(' ');
+            count(' ', text);
             space = false;
         }
         text.push(*c);
+        count(*c, text);
     }
-    Cleaned {
-        text,
-        photo_marker,
-        mail,
-    }
+    m
 }
 
 /// The first `max` chars of `s` (at a char boundary).
@@ -361,20 +435,36 @@ pub fn prefix(s: &str, max: usize) -> &str {
     s
 }
 
-/// Number tokens: a run of digits (with `.`/`,` between digits; commas dropped) and up to two
-/// Hangul syllables or a `%` right after it (`14억`, `8000만원`, `30일`, `3.5%`).
+/// The number tokens of `s` (see [`numbers_into`]), for the tests.
+#[cfg(test)]
 pub fn numbers(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut used = 0;
+    numbers_into(s, &mut out, &mut used);
+    out.truncate(used);
+    out
+}
+
+/// Number tokens: a run of digits (with `.`/`,` between digits; commas dropped) and up to two
+/// Hangul syllables or a `%` right after it (`14억`, `8000만원`, `30일`, `3.5%`), into
+/// `out[*used..]` (`*used` advanced past them), reusing the strings already there (cleared
+/// first) before adding new ones.
+pub fn numbers_into(s: &str, out: &mut Vec<String>, used: &mut usize) {
     // Digits, `.` and `,` are ASCII: the scan is over bytes (a byte of a multi-byte char is
     // never one of them, nor ASCII alphanumeric), the unit is read as chars.
     let b = s.as_bytes();
-    let mut out = Vec::new();
     let mut i = 0;
     while i < b.len() {
         if !b[i].is_ascii_digit() || (i > 0 && b[i - 1].is_ascii_alphanumeric()) {
             i += 1;
             continue;
         }
-        let mut tok = String::with_capacity(16);
+        if *used == out.len() {
+            out.push(String::with_capacity(16));
+        }
+        let tok = &mut out[*used];
+        tok.clear();
+        *used += 1;
         while i < b.len() {
             let c = b[i];
             if c.is_ascii_digit() {
@@ -398,9 +488,7 @@ pub fn numbers(s: &str) -> Vec<String> {
             tok.push(c);
             i += c.len_utf8();
         }
-        out.push(tok);
     }
-    out
 }
 
 #[cfg(test)]

@@ -348,3 +348,109 @@ fn the_word_lists_are_well_formed() {
     );
     assert!(PARTICLES.lines().all(|p| !p.trim().is_empty()));
 }
+
+#[test]
+fn a_reused_printer_gives_the_prints_of_print_of() {
+    // Long then short then long again: nothing of one story's buffers leaks into the next.
+    let docs = [
+        ("[속보] 폭염 쉼터 연장", WIRE),
+        ("", ""),
+        ("짧은 제목", "(서울=뉴스1) 박철수 기자 = 짧다."),
+        ("[포토] 분수대 물놀이", "시민들이 걷고 있다. /사진=뉴시스"),
+        (
+            "Heat shelters open late",
+            "Shelters stay open until 9 p.m. submitted by /u/x [link] [comments]",
+        ),
+        ("폭염 대비 무더위쉼터", REPOST),
+    ];
+    let mut printer = Printer::new();
+    for _ in 0..2 {
+        for (title, text) in docs {
+            assert_eq!(
+                printer.print(&Doc { title, text }),
+                print(title, text),
+                "{title}"
+            );
+        }
+    }
+}
+
+#[test]
+fn can_share_is_intersect_at_least_need() {
+    let mut rng = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    for _ in 0..2000 {
+        let mut set = |n: u64| {
+            let len = next() % n;
+            sort_dedup((0..len).map(|_| (next() % 64) as u32).collect())
+        };
+        let (a, b) = (set(60), set(60));
+        let n = intersect(&a, &b);
+        let naive = a.iter().filter(|x| b.contains(x)).count();
+        assert_eq!(n, naive);
+        for need in 0..=a.len().max(b.len()) + 1 {
+            assert_eq!(can_share(&a, &b, need), n >= need, "{a:?} {b:?} {need}");
+        }
+        let m: Vec<u32> = a.iter().filter(|x| !b.contains(x)).copied().collect();
+        assert_eq!(minus(&a, &b), m);
+    }
+}
+
+#[test]
+fn agreeing_counts_equal_bins() {
+    let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+    for _ in 0..2000 {
+        let (mut a, mut b) = (Sketch::default(), Sketch::default());
+        for (x, y) in a.0.iter_mut().zip(&mut b.0) {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            // Few distinct values, so that many bins agree; 0x00, 0x80 and 0xff included.
+            *x = [0, 1, 0x7f, 0x80, 0xff][(rng % 5) as usize];
+            *y = [0, 1, 0x7f, 0x80, 0xff][((rng >> 8) % 5) as usize];
+        }
+        let naive = a.0.iter().zip(&b.0).filter(|(x, y)| x == y).count();
+        assert_eq!(agreeing(&a, &b) as usize, naive);
+    }
+}
+
+#[test]
+fn the_cleanings_counts_are_those_of_its_text() {
+    let texts = [
+        WIRE,
+        REPOST,
+        "",
+        "  ",
+        "Heat shelters open late, says Seoul’s mayor · 폭염 …",
+        "ＡＢＣ 뉴스 ① ﬁ ㈜ 가나다 (서울=뉴스1) 홍길동 기자 = 30일",
+    ];
+    let (mut cs, mut drop, mut text) = (Vec::new(), Vec::new(), String::new());
+    for s in texts {
+        for lede in [0, 1, 5, 30, LEDE_CHARS, usize::MAX] {
+            let m = normal::clean_into(s, TEXT_WINDOW, lede, &mut cs, &mut drop, &mut text);
+            assert_eq!(text, normal::clean(s, TEXT_WINDOW).text);
+            let want = if lede == usize::MAX {
+                text.as_str()
+            } else {
+                normal::prefix(&text, lede)
+            };
+            assert_eq!(m.lede_len, want.len(), "{s} {lede}");
+            assert_eq!(m.lede_chars, want.chars().count());
+            assert_eq!(is_korean(want, ""), m.hangul > 0 && m.hangul * 4 >= m.latin);
+            assert_eq!(
+                m.hangul,
+                want.chars().filter(|c| normal::is_hangul(*c)).count()
+            );
+            let latin = want
+                .chars()
+                .filter(|c| !normal::is_hangul(*c) && c.is_alphabetic())
+                .count();
+            assert_eq!(m.latin, latin, "{s} {lede}");
+        }
+    }
+}

@@ -432,6 +432,8 @@ pub(super) struct ChunkFold<'a> {
     pub(super) edits:
         BTreeMap<(u64, crate::deliver::Dest), (String, Option<crate::deliver::Alert>)>,
     pub(super) folded: Vec<Folded>,
+    /// Prints the chunk's stories with its buffers reused (the prints of `Print::of`).
+    printer: fold::Printer,
 }
 
 impl<'a> ChunkFold<'a> {
@@ -445,6 +447,7 @@ impl<'a> ChunkFold<'a> {
             inserts: Vec::new(),
             edits: BTreeMap::new(),
             folded: Vec::new(),
+            printer: fold::Printer::new(),
         })
     }
 
@@ -466,7 +469,7 @@ impl<'a> ChunkFold<'a> {
     ) -> Result<Vec<crate::store::OutboxEntry>, StoreError> {
         use crate::store::outbox::Body;
         let id = fold_id(guid);
-        let print = Print::of(&doc);
+        let print = self.printer.print(&doc);
         let at = now.timestamp();
         let outlet = Outlet::of(story, guid);
         let lifetime = self.settings.lifetime_secs();
