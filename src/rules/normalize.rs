@@ -58,7 +58,8 @@ pub fn normalize_into<'a>(text: &'a str, buf: &'a mut String) -> &'a str {
             buf
         }
         Work::Full => {
-            *buf = full(text, None);
+            buf.clear();
+            full_into(text, None, buf);
             buf
         }
     }
@@ -238,8 +239,15 @@ fn starts_chunk(c: char) -> bool {
     canonical_combining_class(c) == 0 && is_nfkc_quick(std::iter::once(c)) == IsNormalized::Yes
 }
 
-fn full(text: &str, mut map: Option<&mut Vec<(usize, usize)>>) -> String {
+fn full(text: &str, map: Option<&mut Vec<(usize, usize)>>) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / 8);
+    full_into(text, map, &mut out);
+    out
+}
+
+/// [`full`], appending to `out` (a [`normalize_into`] buffer, reused between stories).
+fn full_into(text: &str, mut map: Option<&mut Vec<(usize, usize)>>, out: &mut String) {
+    out.reserve(text.len() + text.len() / 8);
     let mut start = 0;
     // Reused between chunks: the chunk normalised and lower-cased, then normalised again.
     let (mut folded, mut chunk) = (String::new(), String::new());
@@ -285,14 +293,13 @@ fn full(text: &str, mut map: Option<&mut Vec<(usize, usize)>>) -> String {
     };
     for (i, c) in text.char_indices() {
         if i > start && starts_chunk(c) {
-            emit(start, i, &mut out);
+            emit(start, i, out);
             start = i;
         }
     }
     if start < text.len() {
-        emit(start, text.len(), &mut out);
+        emit(start, text.len(), out);
     }
-    out
 }
 
 #[cfg(test)]
