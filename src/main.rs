@@ -1325,7 +1325,7 @@ fn rules_match(config: ConfigArg, input: &str) -> Result<ExitCode> {
     let mut bad = 0usize;
     // One matcher for the whole input: it reuses its scratch between stories.
     let mut matcher = loaded.rules.matcher();
-    // One line buffer, read as bytes: the JSON parser checks the UTF-8 of what it reads.
+    // One line buffer, read as bytes (a line that is not UTF-8 is a bad line, not an IO error).
     let mut line = Vec::new();
     let mut head = Vec::new();
     // Each rule's `],"rule":NAME}` line end, escaped the first time the rule matches and kept
@@ -1343,13 +1343,25 @@ fn rules_match(config: ConfigArg, input: &str) -> Result<ExitCode> {
             break;
         }
         let text = line.trim_ascii();
-        // Blank, or (never in practice) only Unicode whitespace: skipped, as `str::trim` did.
-        if text.is_empty()
-            || (text[0] >= 0x80 && std::str::from_utf8(text).is_ok_and(|t| t.trim().is_empty()))
-        {
+        if text.is_empty() {
             continue;
         }
-        let story: StoryLine = match serde_json::from_slice(&line) {
+        // The line's UTF-8 is checked once here (SIMD), and the parser then reads it as a
+        // `str` (serde_json's `StrRead` does not check each string again, as `from_slice`
+        // does with std's byte-at-a-time check of multi-byte text).
+        // A line that is not UTF-8 goes through `from_slice`, for the error message it gave.
+        let parsed = match simdutf8::basic::from_utf8(&line) {
+            Ok(json) => {
+                // Blank but for Unicode whitespace (never in practice): skipped, as
+                // `str::trim` did.
+                if text[0] >= 0x80 && json.trim().is_empty() {
+                    continue;
+                }
+                serde_json::from_str::<StoryLine>(json)
+            }
+            Err(_) => serde_json::from_slice::<StoryLine>(&line),
+        };
+        let story = match parsed {
             Ok(s) => s,
             Err(e) => {
                 eprintln!("{input}:{n}: not a story JSON line: {e}");

@@ -58,7 +58,8 @@ pub fn normalize_into<'a>(text: &'a str, buf: &'a mut String) -> &'a str {
             buf
         }
         Work::Full => {
-            *buf = full(text, None);
+            buf.clear();
+            full_into(text, None, buf);
             buf
         }
     }
@@ -171,6 +172,10 @@ fn work_needed(text: &str) -> Work {
 /// A non-ASCII character that is its own normal form whatever surrounds it: a starter that
 /// NFKC keeps and that has no lower-case mapping.
 fn is_stable(c: char) -> bool {
+    // Hangul syllables (most of Korean text) without the table look-ups.
+    if is_hangul_syllable(c) {
+        return true;
+    }
     if c.is_whitespace() || is_removed(c) || canonical_combining_class(c) != 0 {
         return false;
     }
@@ -179,6 +184,11 @@ fn is_stable(c: char) -> bool {
     }
     let mut lower = c.to_lowercase();
     lower.next() == Some(c) && lower.next().is_none()
+}
+
+/// U+AC00..=U+D7A3: starters of canonical combining class 0, NFKC quick-check yes, no case.
+fn is_hangul_syllable(c: char) -> bool {
+    ('\u{AC00}'..='\u{D7A3}').contains(&c)
 }
 
 fn push_collapsed(out: &mut String, c: char) -> bool {
@@ -220,11 +230,24 @@ fn ascii_into(text: &str, out: &mut String) {
 /// chunk by chunk gives the same result as normalising the whole text, and each output byte
 /// knows its chunk.
 fn starts_chunk(c: char) -> bool {
+    // ASCII and Hangul syllables are starters that NFKC keeps: no table look-ups for them. (A
+    // syllable still takes a following conjoining jamo into its chunk: that jamo does not
+    // start one.)
+    if c.is_ascii() || is_hangul_syllable(c) {
+        return true;
+    }
     canonical_combining_class(c) == 0 && is_nfkc_quick(std::iter::once(c)) == IsNormalized::Yes
 }
 
-fn full(text: &str, mut map: Option<&mut Vec<(usize, usize)>>) -> String {
+fn full(text: &str, map: Option<&mut Vec<(usize, usize)>>) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / 8);
+    full_into(text, map, &mut out);
+    out
+}
+
+/// [`full`], appending to `out` (a [`normalize_into`] buffer, reused between stories).
+fn full_into(text: &str, mut map: Option<&mut Vec<(usize, usize)>>, out: &mut String) {
+    out.reserve(text.len() + text.len() / 8);
     let mut start = 0;
     // Reused between chunks: the chunk normalised and lower-cased, then normalised again.
     let (mut folded, mut chunk) = (String::new(), String::new());
@@ -270,14 +293,13 @@ fn full(text: &str, mut map: Option<&mut Vec<(usize, usize)>>) -> String {
     };
     for (i, c) in text.char_indices() {
         if i > start && starts_chunk(c) {
-            emit(start, i, &mut out);
+            emit(start, i, out);
             start = i;
         }
     }
     if start < text.len() {
-        emit(start, text.len(), &mut out);
+        emit(start, text.len(), out);
     }
-    out
 }
 
 #[cfg(test)]
@@ -390,6 +412,27 @@ mod tests {
             let (mapped, map) = normalize_mapped(&s);
             proptest::prop_assert_eq!(&mapped, &want, "{:?}", s);
             proptest::prop_assert_eq!(map.len(), mapped.len());
+        }
+    }
+
+    /// The look-up-free answers for ASCII and Hangul syllables are the tables' answers.
+    #[test]
+    fn shortcut_characters_are_what_the_tables_say() {
+        let tables = |c: char| {
+            canonical_combining_class(c) == 0
+                && is_nfkc_quick(std::iter::once(c)) == IsNormalized::Yes
+        };
+        for c in ('\0'..='\u{7F}').chain('\u{AC00}'..='\u{D7A3}') {
+            assert_eq!(starts_chunk(c), tables(c), "{c:?}");
+        }
+        for c in '\u{AC00}'..='\u{D7A3}' {
+            let mut lower = c.to_lowercase();
+            let table = !c.is_whitespace()
+                && !is_removed(c)
+                && tables(c)
+                && lower.next() == Some(c)
+                && lower.next().is_none();
+            assert!(is_stable(c) && table, "{c:?}");
         }
     }
 

@@ -136,13 +136,14 @@ fn rules_match_reads_story_json_lines() {
         lines[1]
     );
 
-    // A broken line is reported with its line number; the others still match.
+    // A broken line is reported with its line number; the others still match. A line that
+    // is not UTF-8 gets the parser's message with its column, as when the parser checked it.
     let env_file = env.path("stories.jsonl");
-    std::fs::write(
-        &env_file,
-        format!("{}\nnot json\n", input.lines().next().unwrap_or_default()),
-    )
-    .expect("write");
+    let mut broken = format!("{}\nnot json\n", input.lines().next().unwrap_or_default());
+    broken.push_str(r#"{"id":"3","feed":"f","title":"a"#);
+    let mut broken = broken.into_bytes();
+    broken.extend_from_slice(b"\xffb\",\"url\":\"u\"}\n");
+    std::fs::write(&env_file, broken).expect("write");
     let out = kkachi()
         .args(["rules", "match", "--input"])
         .arg(&env_file)
@@ -154,6 +155,13 @@ fn rules_match_reads_story_json_lines() {
     assert_eq!(text(&out.stdout).lines().count(), 1);
     assert!(
         text(&out.stderr).contains("stories.jsonl:2: not a story JSON line"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stderr).contains(
+            "stories.jsonl:3: not a story JSON line: invalid unicode code point at line 1 column 32"
+        ),
         "{}",
         text(&out.stderr)
     );
