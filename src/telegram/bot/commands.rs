@@ -24,7 +24,7 @@ use super::status::status;
 use super::{BotError, Ctx, Reply, Settings, trim_chars};
 use crate::i18n::{Lang, n, s, t};
 use crate::rules::RuleSet;
-use crate::store::outbox::Subscription;
+use crate::store::outbox::{ChatPrefs, Subscription};
 use crate::store::{Store, StoreError};
 
 /// kkachi understands these commands:
@@ -167,18 +167,21 @@ pub(super) async fn execute(
                 chat: who.chat,
                 rules: &own,
             };
-            let args = args.trim();
-            let (word, rest) = args.split_once(char::is_whitespace).unwrap_or((args, ""));
-            if args.is_empty() {
-                return Ok(view(
+            let main = |prefs: &ChatPrefs| {
+                view(
                     lang,
                     &rules,
                     mine,
                     &sub,
-                    &prefs,
+                    prefs,
                     settings.timezone,
                     Screen::Main,
-                ));
+                )
+            };
+            let args = args.trim();
+            let (word, rest) = args.split_once(char::is_whitespace).unwrap_or((args, ""));
+            if args.is_empty() {
+                return Ok(main(&prefs));
             }
             if !word.eq_ignore_ascii_case("tz") {
                 return Ok(Reply::html(t(lang, "settings-usage", &[])));
@@ -193,15 +196,7 @@ pub(super) async fn execute(
                         &prefs,
                         settings.timezone,
                     )?;
-                    let mut reply = view(
-                        lang,
-                        &rules,
-                        mine,
-                        &sub,
-                        &prefs,
-                        settings.timezone,
-                        Screen::Main,
-                    );
+                    let mut reply = main(&prefs);
                     reply.html = format!("{text}\n\n{}", reply.html);
                     Ok(reply)
                 }
