@@ -224,15 +224,7 @@ async fn on_callback(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Result<(), Bo
     let lang = ctx.lang_of(&who);
     let g = gate(&bot, &ctx.settings(), &who).await?;
     if g != Gate::Open {
-        let text = match g {
-            Gate::NotAdmin => t(lang, "refuse-not-admin", &[]),
-            _ => t(lang, "tap-not-allowed", &[]),
-        };
-        bot.answer_callback_query(q.id.clone())
-            .text(text)
-            .show_alert(true)
-            .await?;
-        return Ok(());
+        return refuse_tap(&bot, &q, lang, g, "refuse-not-admin").await;
     }
     let known = rules.rules().iter().any(|r| r.name == name);
     let result: Result<(String, Subscription), StoreError> = (|| {
@@ -307,6 +299,26 @@ fn tap_lang(ctx: &Ctx, q: &CallbackQuery) -> Lang {
     }
 }
 
+/// Answers a button tap that the gate refused, as an alert: `not_admin` (a message id) for a
+/// group member who is not an administrator, else "not allowed".
+pub(super) async fn refuse_tap(
+    bot: &Bot,
+    q: &CallbackQuery,
+    lang: Lang,
+    g: Gate,
+    not_admin: &str,
+) -> Result<(), BotError> {
+    let text = match g {
+        Gate::NotAdmin => t(lang, not_admin, &[]),
+        _ => t(lang, "tap-not-allowed", &[]),
+    };
+    bot.answer_callback_query(q.id.clone())
+        .text(text)
+        .show_alert(true)
+        .await?;
+    Ok(())
+}
+
 /// A tap on a `/settings` button: checked like a `/topics` tap, applied to the chat's
 /// subscription and preferences, answered, and the same message edited to the next screen.
 async fn on_settings_tap(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Result<(), BotError> {
@@ -323,15 +335,7 @@ async fn on_settings_tap(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Result<()
     let config = ctx.settings();
     let g = gate(&bot, &config, &who).await?;
     if g != Gate::Open {
-        let text = match g {
-            Gate::NotAdmin => t(lang, "tap-not-admin-settings", &[]),
-            _ => t(lang, "tap-not-allowed", &[]),
-        };
-        bot.answer_callback_query(q.id.clone())
-            .text(text)
-            .show_alert(true)
-            .await?;
-        return Ok(());
+        return refuse_tap(&bot, &q, lang, g, "tap-not-admin-settings").await;
     }
     let rules = ctx.rules();
     let result = (|| {

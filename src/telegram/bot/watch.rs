@@ -672,15 +672,7 @@ pub(super) async fn on_tap(
         Gate::NotAllowed
     };
     if g != Gate::Open {
-        let answer = match g {
-            Gate::NotAdmin => t(lang, "watch-tap-not-admin", &[]),
-            _ => t(lang, "tap-not-allowed", &[]),
-        };
-        bot.answer_callback_query(q.id.clone())
-            .text(answer)
-            .show_alert(true)
-            .await?;
-        return Ok(());
+        return super::dispatcher::refuse_tap(&bot, &q, lang, g, "watch-tap-not-admin").await;
     }
     let (answer, reply, extra) = match tapped(&ctx, lang, &who, tap, &settings).await {
         Ok(r) => r,
