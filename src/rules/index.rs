@@ -121,14 +121,15 @@ pub struct Index {
     /// Pattern → what the scanner reports for it: its literal when it has one alone (most
     /// patterns), else [`MANY`] | the pattern, whose literals are in `pattern_lits`.
     values: Vec<u32>,
-    /// Literal → its boundary rules and whether NEAR needs its positions.
+    /// Literal → its boundary rules, whether NEAR needs its positions, and where its rules are
+    /// in `rules`.
     lit_info: Vec<LitInfo>,
-    /// Literal → rules it triggers (ascending).
-    triggers: Rows,
-    /// Literal → rules that need it or another literal of the same first trigger set, and also
-    /// one of their second set (`pair_b`): rules with two necessary operands.
-    pair_a: Rows,
-    pair_b: Rows,
+    /// Per literal, at its `LitInfo::rules`: `[t, a, b]`, then the `t` rules it triggers, the
+    /// `a` rules of its first pair side and the `b` of its second (each ascending). A pair
+    /// rule (two necessary operands) is a candidate when a literal of its first side and one
+    /// of its second occurred. One place a literal, found from the `LitInfo` the scan reads
+    /// anyway: one cache miss per literal that hit, where three row tables cost up to six.
+    rules: Vec<u32>,
     /// Rules evaluated on every story (their trigger includes `feed:`).
     always: Vec<u32>,
 }
@@ -136,9 +137,11 @@ pub struct Index {
 /// The tag of a scanner value that names a pattern with several literals.
 const MANY: u32 = 1 << 31;
 
-/// What the scan needs of one literal, in one place (one cache line holds ten).
+/// What the scan needs of one literal, in one place (one cache line holds five).
 #[derive(Debug, Clone, Copy)]
 struct LitInfo {
+    /// Where its rules start in `Index::rules`.
+    rules: u32,
     bounds: Bounds,
     /// NEAR needs every occurrence's position.
     positional: bool,
@@ -340,10 +343,26 @@ impl Index {
             })
             .collect();
         let scanner = Scanner::build(&patterns, &values);
+        // Literals that trigger nothing share the empty entry at 0.
+        let mut rule_lists = vec![0u32, 0, 0];
+        let mut at = Vec::with_capacity(lits.len());
+        for ((t, a), b) in triggers.iter().zip(&pair_a).zip(&pair_b) {
+            if t.is_empty() && a.is_empty() && b.is_empty() {
+                at.push(0);
+                continue;
+            }
+            at.push(count(rule_lists.len()));
+            rule_lists.extend([count(t.len()), count(a.len()), count(b.len())]);
+            rule_lists.extend(t.iter().chain(a).chain(b));
+        }
+        rule_lists.shrink_to_fit();
+        drop((triggers, pair_a, pair_b));
         let lit_info = lits
             .iter()
             .zip(positional)
-            .map(|((_, bounds), positional)| LitInfo {
+            .zip(at)
+            .map(|(((_, bounds), positional), rules)| LitInfo {
+                rules,
                 bounds: *bounds,
                 positional,
                 free: bounds.left == Left::Free && bounds.right == Right::Free && bounds.veto == 0,
@@ -355,9 +374,7 @@ impl Index {
             pattern_lits: Rows::from_lists(pattern_lits),
             values,
             lit_info,
-            triggers: Rows::from_lists(triggers),
-            pair_a: Rows::from_lists(pair_a),
-            pair_b: Rows::from_lists(pair_b),
+            rules: rule_lists,
             always,
         }
     }
@@ -372,9 +389,7 @@ impl Index {
     pub fn heap_bytes(&self) -> usize {
         self.scanner.heap_bytes()
             + self.pattern_lits.heap_bytes()
-            + self.triggers.heap_bytes()
-            + self.pair_a.heap_bytes()
-            + self.pair_b.heap_bytes()
+            + self.rules.capacity() * 4
             + self.values.capacity() * 4
             + self.lit_info.capacity() * std::mem::size_of::<LitInfo>()
             + self.always.capacity() * 4
@@ -382,9 +397,6 @@ impl Index {
 
     /// (part, heap bytes, allocations) of the index, for the benchmarks.
     pub fn heap_parts(&self) -> Vec<(&'static str, usize, usize)> {
-        let rows = |r: &Rows| (r.heap_bytes(), 2);
-        let (t, p) = (rows(&self.triggers), rows(&self.pair_a));
-        let b = rows(&self.pair_b);
         vec![
             ("index: automaton", self.scanner.heap_bytes(), 3),
             (
@@ -399,8 +411,8 @@ impl Index {
             ),
             (
                 "index: triggers, pairs, always",
-                t.0 + p.0 + b.0 + self.always.capacity() * 4,
-                t.1 + p.1 + b.1 + 1,
+                (self.rules.capacity() + self.always.capacity()) * 4,
+                2,
             ),
         ]
     }
@@ -467,9 +479,10 @@ impl Index {
             b.reset(words);
         }
         for &l in &s.hits.hit {
-            s.bits.set_all(self.triggers.row(l as usize));
-            s.bits_a.set_all(self.pair_a.row(l as usize));
-            s.bits_b.set_all(self.pair_b.row(l as usize));
+            let (t, a, b) = self.rules_of(l);
+            s.bits.set_all(t);
+            s.bits_a.set_all(a);
+            s.bits_b.set_all(b);
         }
         s.bits.set_all(&self.always);
         // A pair rule is a candidate when both of its sides hit: the words of `bits_a`, ANDed
@@ -482,15 +495,43 @@ impl Index {
         }
         s.bits_a.touched.clear();
         s.bits_b.clear();
-        s.bits.touched.sort_unstable();
-        for &w in &s.bits.touched {
-            let mut v = std::mem::take(&mut s.bits.words[w as usize]);
-            while v != 0 {
-                s.candidates.push(w * 64 + v.trailing_zeros());
-                v &= v - 1;
+        // In rule order, through the summary (a bit per word): no sort of the touched words.
+        let bits = &mut s.bits;
+        for (i, sum) in bits.summary.iter_mut().enumerate() {
+            let mut sv = std::mem::take(sum);
+            while sv != 0 {
+                let w = i * 64 + sv.trailing_zeros() as usize;
+                sv &= sv - 1;
+                let mut v = bits.words.get_mut(w).map_or(0, std::mem::take);
+                while v != 0 {
+                    s.candidates.push(count(w) * 64 + v.trailing_zeros());
+                    v &= v - 1;
+                }
             }
         }
-        s.bits.touched.clear();
+        bits.touched.clear();
+    }
+
+    /// The rules literal `l` triggers, and its pair sides' rules (see `Index::rules`).
+    #[inline]
+    fn rules_of(&self, l: u32) -> (&[u32], &[u32], &[u32]) {
+        let at = self
+            .lit_info
+            .get(l as usize)
+            .map_or(0, |i| i.rules as usize);
+        let Some(&[t, a, b]) = self.rules.get(at..at + 3) else {
+            return (&[], &[], &[]);
+        };
+        let rest = self.rules.get(at + 3..).unwrap_or(&[]);
+        let (t, a, b) = (t as usize, a as usize, b as usize);
+        match (
+            rest.get(..t),
+            rest.get(t..t + a),
+            rest.get(t + a..t + a + b),
+        ) {
+            (Some(t), Some(a), Some(b)) => (t, a, b),
+            _ => (&[], &[], &[]),
+        }
     }
 }
 
@@ -501,6 +542,8 @@ struct SparseBits {
     words: Vec<u64>,
     /// The indexes of the non-zero words, each once, in the order they were first set.
     touched: Vec<u32>,
+    /// A bit per word of `words`, set when the word is: the non-zero words in order.
+    summary: Vec<u64>,
 }
 
 impl SparseBits {
@@ -512,6 +555,8 @@ impl SparseBits {
         } else {
             self.words.clear();
             self.words.resize(n, 0);
+            self.summary.clear();
+            self.summary.resize(n.div_ceil(64), 0);
             self.touched.clear();
         }
     }
@@ -519,6 +564,9 @@ impl SparseBits {
     fn clear(&mut self) {
         for &w in &self.touched {
             if let Some(x) = self.words.get_mut(w as usize) {
+                *x = 0;
+            }
+            if let Some(x) = self.summary.get_mut(w as usize / 64) {
                 *x = 0;
             }
         }
@@ -533,6 +581,9 @@ impl SparseBits {
         if let Some(x) = self.words.get_mut(w) {
             if *x == 0 {
                 self.touched.push(count(w));
+                if let Some(s) = self.summary.get_mut(w / 64) {
+                    *s |= 1 << (w % 64);
+                }
             }
             *x |= v;
         }

@@ -846,6 +846,11 @@ impl RuleSet {
         self.prog.term_count()
     }
 
+    /// The text of term `t` (below [`RuleSet::term_count`]), as [`MatchRef::terms`] gives it.
+    pub fn term(&self, t: u32) -> &str {
+        self.prog.term(t)
+    }
+
     /// The automaton's patterns (normalised literals), for benchmarks.
     pub fn automaton_patterns(&self) -> Vec<&str> {
         self.index
