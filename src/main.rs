@@ -1471,18 +1471,26 @@ impl MatchPieces {
         Self::piece(&self.terms, &self.term_ends, t as usize)
     }
 
-    /// Reads the first byte of every piece the story's matches will write, with no dependency
-    /// between the reads, so that their cache misses overlap instead of stalling each write in
-    /// turn.
+    /// Prefetches every piece the story's matches will write, first the offsets, then the
+    /// bytes, so that their cache misses overlap instead of stalling each write in turn.
     fn touch(&self, matches: &kkachi::rules::Matches<'_>) {
-        let mut acc = 0u8;
+        use kkachi::rules::prefetch;
         for m in matches.iter() {
-            acc ^= self.tail(m.rule_index()).first().copied().unwrap_or(0);
+            prefetch(&self.tail_ends, m.rule_index().wrapping_sub(1));
             if let Some(&t) = m.term_ids().first() {
-                acc ^= self.term(t).first().copied().unwrap_or(0);
+                prefetch(&self.term_ends, (t as usize).wrapping_sub(1));
             }
         }
-        std::hint::black_box(acc);
+        for m in matches.iter() {
+            let at = |ends: &[usize], i: usize| {
+                i.checked_sub(1)
+                    .map_or(0, |j| ends.get(j).copied().unwrap_or(0))
+            };
+            prefetch(&self.tails, at(&self.tail_ends, m.rule_index()));
+            if let Some(&t) = m.term_ids().first() {
+                prefetch(&self.terms, at(&self.term_ends, t as usize));
+            }
+        }
     }
 }
 

@@ -446,6 +446,8 @@ impl Index {
                     return;
                 }
                 hits.insert(l, bit);
+                // Its rules are read after the scan (`rules_of`): start loading them now.
+                super::prefetch(&self.rules, info.rules as usize);
                 if info.positional {
                     let bytes = text.as_bytes();
                     if end >= cursor.0 {

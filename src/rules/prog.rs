@@ -8,7 +8,7 @@
 //! [`super::compile::eval`] on the tree (a pure function of the leaves and NEAR answers), which
 //! the property test against the naive evaluator checks.
 
-use super::compile::{Compiled, FIELD_NAMES, LeafKind, Node, word_distance};
+use super::compile::{ALL_FIELDS, Compiled, FIELD_NAMES, LeafKind, Node, word_distance};
 use super::index::ScanScratch;
 
 /// Op tags (top 3 bits of an op word; the low 29 bits are the argument).
@@ -45,6 +45,11 @@ struct NearOp {
 pub struct Program {
     /// Start of each rule in `code`.
     starts: Vec<u32>,
+    /// Per rule: its term id + 1 when the rule is one positive term searched in every field
+    /// (most rules), else 0. Such a rule is a candidate only when one of its literals hit
+    /// (its trigger set is its literals), so it matches with that term: see
+    /// [`Program::single_term`].
+    single: Vec<u32>,
     code: Vec<u32>,
     nears: Vec<NearOp>,
     near_leaves: Vec<u32>,
@@ -79,6 +84,17 @@ impl Program {
         let mut ops = Vec::new();
         for rule in rules {
             p.starts.push(id(p.code.len()));
+            p.single.push(match (&rule.root, &rule.leaves[..]) {
+                (Node::Leaf(0), [leaf])
+                    if leaf.positive
+                        && matches!(leaf.kind, LeafKind::Text { fields, .. } if fields == ALL_FIELDS) =>
+                {
+                    // The term id is the one the loop below gives this leaf.
+                    let next = id(term_ids.len());
+                    term_ids.get(&*leaf.written).copied().unwrap_or(next) + 1
+                }
+                _ => 0,
+            });
             ops.clear();
             p.emit(&rule.root, &mut ops);
             p.code.push(id(rule.leaves.len()));
@@ -109,6 +125,7 @@ impl Program {
         }
         p.starts.push(id(p.code.len()));
         p.starts.shrink_to_fit();
+        p.single.shrink_to_fit();
         p.code.shrink_to_fit();
         p.nears.shrink_to_fit();
         p.near_leaves.shrink_to_fit();
@@ -151,6 +168,7 @@ impl Program {
 
     pub fn heap_bytes(&self) -> usize {
         self.starts.capacity() * 4
+            + self.single.capacity() * 4
             + self.code.capacity() * 4
             + self.nears.capacity() * std::mem::size_of::<NearOp>()
             + self.near_leaves.capacity() * 4
@@ -164,9 +182,13 @@ impl Program {
         vec![
             (
                 "programs: code",
-                (self.starts.capacity() + self.code.capacity() + self.near_leaves.capacity()) * 4
+                (self.starts.capacity()
+                    + self.single.capacity()
+                    + self.code.capacity()
+                    + self.near_leaves.capacity())
+                    * 4
                     + self.nears.capacity() * std::mem::size_of::<NearOp>(),
-                4,
+                5,
             ),
             (
                 "programs: terms and feeds",
@@ -197,22 +219,27 @@ impl Program {
             .unwrap_or("")
     }
 
-    /// Reads the first and last word of each rule's code, with no dependency between the
-    /// reads, so that the cache misses of a thousand scattered candidates overlap instead of
-    /// stalling [`Program::eval`] one by one. Returns a value only to keep the reads.
-    pub fn touch(&self, rules: &[u32]) -> u32 {
-        let mut acc = 0u32;
-        for &r in rules {
+    /// The term of rule `r` when it is a single positive term searched in every field: then,
+    /// being a candidate of [`super::index::Index::scan`] (one of its literals hit, boundaries
+    /// checked, in some field), it matches with that term, and [`Program::eval`] would say so
+    /// after reading the rule's code (a cache miss per candidate at 100,000 rules).
+    #[inline]
+    pub fn single_term(&self, r: u32) -> Option<u32> {
+        self.single.get(r as usize).and_then(|&t| t.checked_sub(1))
+    }
+
+    /// Prefetches the first and last word of each rule's code, so that the cache misses of a
+    /// thousand scattered candidates overlap instead of stalling [`Program::eval`] one by one.
+    pub fn touch(&self, rules: impl Iterator<Item = u32>) {
+        for r in rules {
             let r = r as usize;
             if let (Some(&a), Some(&b)) = (self.starts.get(r), self.starts.get(r + 1))
                 && a < b
             {
-                let first = self.code.get(a as usize).copied().unwrap_or(0);
-                let last = self.code.get(b as usize - 1).copied().unwrap_or(0);
-                acc = acc.wrapping_add(first ^ last);
+                super::prefetch(&self.code, a as usize);
+                super::prefetch(&self.code, b as usize - 1);
             }
         }
-        acc
     }
 
     /// The text leaves of rule `r`, in leaf order: (fields, positive, term id, literal ids).
