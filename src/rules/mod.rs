@@ -108,7 +108,7 @@ pub use normalize::normalize;
 pub use parser::{Expr, Term, Warning, feed_names};
 
 use aliases::Aliases;
-use compile::{Compiled, FIELD_NAMES, LeafKind, LiteralTable, compile};
+use compile::{ALL_FIELDS, Compiled, FIELD_NAMES, LeafKind, LiteralTable, Node, compile};
 use literal::Bounds;
 use naive::Fields;
 
@@ -301,8 +301,13 @@ pub struct RuleSet {
     aliased: Vec<bool>,
     index: index::Index,
     prog: prog::Program,
-    /// Rule → whether it has `feeds = [..]` (so candidates skip the rule struct otherwise).
-    feed_limited: Vec<bool>,
+    /// Rule → what a candidate needs first, in one word (one cache miss a candidate at
+    /// 100,000 rules): [`FEED_LIMITED`] when it has `feeds = [..]`, and in the low bits its
+    /// term id + 1 when the rule is one positive term searched in every field (most rules),
+    /// else 0. Such a rule is a candidate only when one of its literals hit, boundaries
+    /// checked (its trigger set is its literals), so it matches with that term, and
+    /// [`prog::Program::eval`] would only say so after reading the rule's code.
+    quick: Vec<u32>,
 }
 
 impl fmt::Debug for RuleSet {
@@ -586,7 +591,26 @@ impl RuleSet {
         let index = index::Index::build(&refs, &lits);
         let prog = prog::Program::build(refs.iter().copied());
         drop(refs);
-        let feed_limited = feeds.iter().map(|f| !f.is_empty()).collect();
+        let quick = compiled
+            .iter()
+            .zip(&feeds)
+            .enumerate()
+            .map(|(r, (rule, feeds))| {
+                let single = match (&rule.root, &rule.leaves[..]) {
+                    (Node::Leaf(0), [leaf])
+                        if leaf.positive
+                            && matches!(leaf.kind, LeafKind::Text { fields, .. } if fields == ALL_FIELDS) =>
+                    {
+                        prog.text_leaves(count(r))
+                            .next()
+                            .map_or(0, |(_, _, term, _)| term + 1)
+                    }
+                    _ => 0,
+                };
+                let single = if single < FEED_LIMITED { single } else { 0 };
+                single | if feeds.is_empty() { 0 } else { FEED_LIMITED }
+            })
+            .collect();
         let naive = std::sync::OnceLock::new();
         if !index.complete {
             let _ = naive.set(NaiveRules {
@@ -595,7 +619,7 @@ impl RuleSet {
             });
         }
         RuleSet {
-            feed_limited,
+            quick,
             infos,
             feeds,
             naive,
@@ -667,11 +691,13 @@ impl RuleSet {
         let feed = feed.trim();
         self.index
             .scan([title, summary, content], self.infos.len(), &mut s.scan);
-        let single = |r: u32| self.prog.single_term(r);
+        let quick = |r: u32| self.quick.get(r as usize).copied().unwrap_or(FEED_LIMITED);
         let evaluated = s.scan.candidates.iter().copied();
-        self.prog.touch(evaluated.filter(|&r| single(r).is_none()));
+        self.prog
+            .touch(evaluated.filter(|&r| quick(r) & !FEED_LIMITED == 0));
         for &r in &s.scan.candidates {
-            if self.feed_limited.get(r as usize) != Some(&false)
+            let q = quick(r);
+            if q & FEED_LIMITED != 0
                 && !self
                     .feeds
                     .get(r as usize)
@@ -680,7 +706,7 @@ impl RuleSet {
                 continue;
             }
             let start = s.terms.len();
-            if let Some(term) = single(r) {
+            if let Some(term) = (q & !FEED_LIMITED).checked_sub(1) {
                 s.terms.push(term);
                 s.found.push((r, count(start), count(s.terms.len())));
                 continue;
@@ -838,7 +864,7 @@ impl RuleSet {
                 Ok(p) => compile(&p.expr, &self.aliases, &mut table),
                 Err(_) => Compiled {
                     leaves: Box::new([]),
-                    root: compile::Node::Or(Box::new([])),
+                    root: Node::Or(Box::new([])),
                 },
             })
             .collect();
@@ -875,6 +901,9 @@ impl RuleSet {
 fn count(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
+
+/// The flag of [`RuleSet::quick`] for a rule with `feeds = [..]`.
+const FEED_LIMITED: u32 = 1 << 31;
 
 /// Asks the CPU to start loading the cache line of `at[i]` (nothing when `i` is out of
 /// range): the matcher's reads of per-rule and per-literal tables at 100,000 rules miss the
@@ -1200,10 +1229,10 @@ impl RuleSet {
             part("rule feeds", feeds),
             part("literal table", lits),
             part(
-                "aliased flags, feed flags",
+                "aliased flags, per-rule quick words",
                 add(
                     buf::<bool>(self.aliased.capacity()),
-                    buf::<bool>(self.feed_limited.capacity()),
+                    buf::<u32>(self.quick.capacity()),
                 ),
             ),
         ];

@@ -8,7 +8,7 @@
 //! [`super::compile::eval`] on the tree (a pure function of the leaves and NEAR answers), which
 //! the property test against the naive evaluator checks.
 
-use super::compile::{ALL_FIELDS, Compiled, FIELD_NAMES, LeafKind, Node, word_distance};
+use super::compile::{Compiled, FIELD_NAMES, LeafKind, Node, word_distance};
 use super::index::ScanScratch;
 
 /// Op tags (top 3 bits of an op word; the low 29 bits are the argument).
@@ -45,11 +45,6 @@ struct NearOp {
 pub struct Program {
     /// Start of each rule in `code`.
     starts: Vec<u32>,
-    /// Per rule: its term id + 1 when the rule is one positive term searched in every field
-    /// (most rules), else 0. Such a rule is a candidate only when one of its literals hit
-    /// (its trigger set is its literals), so it matches with that term: see
-    /// [`Program::single_term`].
-    single: Vec<u32>,
     code: Vec<u32>,
     nears: Vec<NearOp>,
     near_leaves: Vec<u32>,
@@ -84,17 +79,6 @@ impl Program {
         let mut ops = Vec::new();
         for rule in rules {
             p.starts.push(id(p.code.len()));
-            p.single.push(match (&rule.root, &rule.leaves[..]) {
-                (Node::Leaf(0), [leaf])
-                    if leaf.positive
-                        && matches!(leaf.kind, LeafKind::Text { fields, .. } if fields == ALL_FIELDS) =>
-                {
-                    // The term id is the one the loop below gives this leaf.
-                    let next = id(term_ids.len());
-                    term_ids.get(&*leaf.written).copied().unwrap_or(next) + 1
-                }
-                _ => 0,
-            });
             ops.clear();
             p.emit(&rule.root, &mut ops);
             p.code.push(id(rule.leaves.len()));
@@ -125,7 +109,6 @@ impl Program {
         }
         p.starts.push(id(p.code.len()));
         p.starts.shrink_to_fit();
-        p.single.shrink_to_fit();
         p.code.shrink_to_fit();
         p.nears.shrink_to_fit();
         p.near_leaves.shrink_to_fit();
@@ -168,7 +151,6 @@ impl Program {
 
     pub fn heap_bytes(&self) -> usize {
         self.starts.capacity() * 4
-            + self.single.capacity() * 4
             + self.code.capacity() * 4
             + self.nears.capacity() * std::mem::size_of::<NearOp>()
             + self.near_leaves.capacity() * 4
@@ -182,13 +164,9 @@ impl Program {
         vec![
             (
                 "programs: code",
-                (self.starts.capacity()
-                    + self.single.capacity()
-                    + self.code.capacity()
-                    + self.near_leaves.capacity())
-                    * 4
+                (self.starts.capacity() + self.code.capacity() + self.near_leaves.capacity()) * 4
                     + self.nears.capacity() * std::mem::size_of::<NearOp>(),
-                5,
+                4,
             ),
             (
                 "programs: terms and feeds",
@@ -217,15 +195,6 @@ impl Program {
             .get(t)
             .and_then(|&end| self.term_text.get(start as usize..end as usize))
             .unwrap_or("")
-    }
-
-    /// The term of rule `r` when it is a single positive term searched in every field: then,
-    /// being a candidate of [`super::index::Index::scan`] (one of its literals hit, boundaries
-    /// checked, in some field), it matches with that term, and [`Program::eval`] would say so
-    /// after reading the rule's code (a cache miss per candidate at 100,000 rules).
-    #[inline]
-    pub fn single_term(&self, r: u32) -> Option<u32> {
-        self.single.get(r as usize).and_then(|&t| t.checked_sub(1))
     }
 
     /// Prefetches the first and last word of each rule's code, so that the cache misses of a
