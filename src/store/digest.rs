@@ -277,15 +277,21 @@ impl Store {
         if moves.is_empty() {
             return Ok(0);
         }
-        self.digest
+        // An item gone since the scan was released by the digest task (it is in the outbox):
+        // moving it would queue it a second time.
+        let moved = self
+            .digest
             .pending
             .transaction(|t| {
+                let mut moved = 0;
                 for (old, new, v) in &moves {
-                    t.remove(old)?;
-                    t.insert(new.as_slice(), v.clone())?;
+                    if t.remove(old)?.is_some() {
+                        t.insert(new.as_slice(), v.clone())?;
+                        moved += 1;
+                    }
                 }
                 Ok::<_, sled::transaction::ConflictableTransactionError<std::convert::Infallible>>(
-                    (),
+                    moved,
                 )
             })
             .map_err(|e| match e {
@@ -293,7 +299,7 @@ impl Store {
                 sled::transaction::TransactionError::Abort(never) => match never {},
             })?;
         self.digest.wake.notify_one();
-        Ok(moves.len())
+        Ok(moved)
     }
 
     /// The group (due, kind) of `dest` (a chat or one topic of it) that holds an item of
@@ -569,6 +575,37 @@ mod tests {
     /// Topics (issue 17): a chat's due group with items for two of its forum topics and for
     /// the whole chat makes three digests, each entry naming its topic; a settings change in
     /// one topic moves only that topic's items; records before topics decode as the chat's.
+    /// The digest task may release an item between `reschedule_pending`'s scan and its
+    /// transaction: the item is then in the outbox, and moving it must not queue it again
+    /// (it would be sent twice, in the digest of its new due time).
+    #[test]
+    fn an_item_released_while_rescheduling_is_not_queued_again() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        let nine = at("2026-12-01T09:00:00Z");
+        let ten = at("2026-12-01T10:00:00Z");
+        store
+            .enqueue_pending(&[Pending {
+                chat: 42,
+                thread: None,
+                due: nine,
+                kind: Kind::Daily,
+                item: item(1),
+            }])
+            .expect("pending");
+        let moved = store
+            .reschedule_pending(42, |_| {
+                // The digest task, in between.
+                let released = store.release_digests(nine, |_| None).expect("release");
+                assert_eq!(released.len(), 1);
+                Some(ten)
+            })
+            .expect("move");
+        assert_eq!(moved, 0, "the released item was moved");
+        assert_eq!(store.pending_len(), 0, "the released item is pending again");
+        assert_eq!(store.outbox().expect("outbox").len(), 1);
+    }
+
     #[test]
     fn a_due_group_makes_one_digest_per_topic() {
         let dir = tempfile::tempdir().expect("tempdir");
