@@ -253,6 +253,21 @@ impl Store {
         dest: impl Into<crate::deliver::Dest>,
         due_of: impl Fn(&PendingRecord) -> Option<DateTime<Utc>>,
     ) -> Result<usize, StoreError> {
+        self.save_settings(dest, None, None, due_of)
+    }
+
+    /// A change of a chat's settings, in one transaction: `dest`'s subscription (when given),
+    /// the chat's preferences (when given), and its pending items moved to the due times
+    /// `due_of` gives them under the new settings (as [`Store::reschedule_pending`]). A crash
+    /// leaves either the old settings with the items where they were, or all of it new.
+    /// Returns how many items moved.
+    pub fn save_settings(
+        &self,
+        dest: impl Into<crate::deliver::Dest>,
+        sub: Option<&super::outbox::Subscription>,
+        prefs: Option<&ChatPrefs>,
+        due_of: impl Fn(&PendingRecord) -> Option<DateTime<Utc>>,
+    ) -> Result<usize, StoreError> {
         let dest = dest.into();
         let chat = dest.chat;
         let mut moves: Vec<(sled::IVec, Vec<u8>, sled::IVec)> = Vec::new();
@@ -274,31 +289,41 @@ impl Store {
                 moves.push((k, key, v));
             }
         }
-        if moves.is_empty() {
+        if moves.is_empty() && sub.is_none() && prefs.is_none() {
             return Ok(0);
         }
+        let sub = sub
+            .map(|s| {
+                Ok::<_, StoreError>((super::outbox::dest_key(dest), encode(s, "subscription")?))
+            })
+            .transpose()?;
+        let prefs = prefs.map(|p| encode(p, "chat prefs")).transpose()?;
         // An item gone since the scan was released by the digest task (it is in the outbox):
         // moving it would queue it a second time.
-        let moved = self
-            .digest
-            .pending
-            .transaction(|t| {
+        let moved = (&self.tg.subs, &self.digest.prefs, &self.digest.pending)
+            .transaction(|(subs, prefs_t, pending)| {
+                if let Some((k, v)) = &sub {
+                    subs.insert(k.as_slice(), v.as_slice())?;
+                }
+                if let Some(v) = &prefs {
+                    prefs_t.insert(&chat.to_be_bytes(), v.as_slice())?;
+                }
                 let mut moved = 0;
                 for (old, new, v) in &moves {
-                    if t.remove(old)?.is_some() {
-                        t.insert(new.as_slice(), v.clone())?;
+                    if pending.remove(old)?.is_some() {
+                        pending.insert(new.as_slice(), v.clone())?;
                         moved += 1;
                     }
                 }
-                Ok::<_, sled::transaction::ConflictableTransactionError<std::convert::Infallible>>(
-                    moved,
-                )
+                Ok::<_, ConflictableTransactionError<Infallible>>(moved)
             })
             .map_err(|e| match e {
                 sled::transaction::TransactionError::Storage(e) => StoreError::Sled(e),
                 sled::transaction::TransactionError::Abort(never) => match never {},
             })?;
-        self.digest.wake.notify_one();
+        if moved > 0 {
+            self.digest.wake.notify_one();
+        }
         Ok(moved)
     }
 
@@ -604,6 +629,55 @@ mod tests {
         assert_eq!(moved, 0, "the released item was moved");
         assert_eq!(store.pending_len(), 0, "the released item is pending again");
         assert_eq!(store.outbox().expect("outbox").len(), 1);
+    }
+
+    /// A `/settings` change is one write: the subscription, the preferences and the moved
+    /// items, read back together (and a store reopened after it holds all three).
+    #[test]
+    fn settings_subscription_prefs_and_moved_items_are_saved_together() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let nine = at("2026-12-01T09:00:00Z");
+        let ten = at("2026-12-01T10:00:00Z");
+        let sub = crate::store::outbox::Subscription {
+            rules: ["chips".to_string()].into(),
+            ..Default::default()
+        };
+        let prefs = ChatPrefs {
+            tz: Some("Europe/Berlin".into()),
+            ..Default::default()
+        };
+        {
+            let store = Store::open(dir.path()).expect("open");
+            store
+                .enqueue_pending(&[Pending {
+                    chat: 42,
+                    thread: None,
+                    due: nine,
+                    kind: Kind::Daily,
+                    item: item(1),
+                }])
+                .expect("pending");
+            let moved = store
+                .save_settings(42, Some(&sub), Some(&prefs), |_| Some(ten))
+                .expect("save");
+            assert_eq!(moved, 1);
+            // Nothing to write, nothing to move: no transaction at all.
+            assert_eq!(
+                store.save_settings(42, None, None, |_| None).expect("none"),
+                0
+            );
+            store.flush().expect("flush");
+        }
+        let store = Store::open(dir.path()).expect("reopen");
+        assert_eq!(store.subscription(42).expect("sub"), Some(sub));
+        assert_eq!(store.chat_prefs(42).expect("prefs"), prefs);
+        let due: Vec<_> = store
+            .pending_items()
+            .expect("items")
+            .into_iter()
+            .map(|p| p.due)
+            .collect();
+        assert_eq!(due, vec![ten]);
     }
 
     #[test]

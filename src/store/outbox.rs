@@ -349,7 +349,7 @@ fn decode_chat(k: &[u8]) -> Option<i64> {
 
 /// A destination's key in `subs.v1` (and the head of its `sent.v1` keys): the chat's 8 bytes,
 /// then the topic's 4 when it is one. The whole chat keeps the 8-byte key it always had.
-fn dest_key(dest: Dest) -> Vec<u8> {
+pub(super) fn dest_key(dest: Dest) -> Vec<u8> {
     let mut k = chat_key(dest.chat).to_vec();
     if let Some(t) = dest.thread {
         k.extend_from_slice(&t.to_be_bytes());

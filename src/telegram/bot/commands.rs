@@ -188,12 +188,11 @@ pub(super) async fn execute(
             }
             match set_zone(lang, &mut prefs, rest) {
                 Ok(text) => {
-                    store.set_chat_prefs(who.chat, &prefs)?;
-                    super::settings::reschedule(
+                    super::settings::save(
                         store,
                         who.dest(),
-                        &sub,
-                        &prefs,
+                        (&sub, false),
+                        (&prefs, true),
                         settings.timezone,
                     )?;
                     let mut reply = main(&prefs);

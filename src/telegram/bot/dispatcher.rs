@@ -353,14 +353,14 @@ async fn on_settings_tap(bot: Bot, q: CallbackQuery, ctx: Arc<Ctx>) -> Result<()
             Tap::Lang(chosen) => chosen,
             _ => lang,
         };
-        if sub != sub_before {
-            ctx.store.set_subscription(who.dest(), &sub)?;
-        }
-        if prefs != prefs_before {
-            ctx.store.set_chat_prefs(who.chat, &prefs)?;
-        }
         if sub != sub_before || prefs != prefs_before {
-            settings::reschedule(&ctx.store, who.dest(), &sub, &prefs, config.timezone)?;
+            settings::save(
+                &ctx.store,
+                who.dest(),
+                (&sub, sub != sub_before),
+                (&prefs, prefs != prefs_before),
+                config.timezone,
+            )?;
         }
         Ok::<_, StoreError>((
             answer,

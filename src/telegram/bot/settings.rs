@@ -250,21 +250,26 @@ impl Tap {
     }
 }
 
-/// After a change of the chat's settings: the pending digest items of `dest` (the forum topic
-/// the change came from, else the whole chat) move to the due times the new settings give them (`deliver::route::pending_due`), so a new zone or mode applies to
-/// what already waits, not only to what comes next.
-pub(super) fn reschedule(
+/// Saves a change of the chat's settings: the subscription of `dest` (the forum topic the
+/// change came from, else the whole chat) when `sub_changed`, the chat's preferences when
+/// `prefs_changed`, and its pending digest items moved to the due times the new settings give
+/// them (`deliver::route::pending_due`), so a new zone or mode applies to what already waits,
+/// not only to what comes next. One store transaction (`Store::save_settings`).
+pub(super) fn save(
     store: &crate::store::Store,
     dest: crate::deliver::Dest,
-    sub: &Subscription,
-    prefs: &ChatPrefs,
+    (sub, sub_changed): (&Subscription, bool),
+    (prefs, prefs_changed): (&ChatPrefs, bool),
     default_tz: Tz,
 ) -> Result<(), crate::store::StoreError> {
     let tz = zone_of(prefs, default_tz);
     let now = chrono::Utc::now();
-    let moved = store.reschedule_pending(dest, |r| {
-        crate::deliver::route::pending_due(r, sub, tz, prefs.quiet.as_ref(), now)
-    })?;
+    let moved = store.save_settings(
+        dest,
+        sub_changed.then_some(sub),
+        prefs_changed.then_some(prefs),
+        |r| crate::deliver::route::pending_due(r, sub, tz, prefs.quiet.as_ref(), now),
+    )?;
     if moved > 0 {
         tracing::info!(
             chat = dest.chat,
