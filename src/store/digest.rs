@@ -600,6 +600,18 @@ mod tests {
     /// Topics (issue 17): a chat's due group with items for two of its forum topics and for
     /// the whole chat makes three digests, each entry naming its topic; a settings change in
     /// one topic moves only that topic's items; records before topics decode as the chat's.
+    fn one_daily_item(store: &Store, chat: i64, due: DateTime<Utc>) {
+        store
+            .enqueue_pending(&[Pending {
+                chat,
+                thread: None,
+                due,
+                kind: Kind::Daily,
+                item: item(1),
+            }])
+            .expect("pending");
+    }
+
     /// The digest task may release an item between `reschedule_pending`'s scan and its
     /// transaction: the item is then in the outbox, and moving it must not queue it again
     /// (it would be sent twice, in the digest of its new due time).
@@ -609,15 +621,7 @@ mod tests {
         let store = Store::open(dir.path()).expect("open");
         let nine = at("2026-12-01T09:00:00Z");
         let ten = at("2026-12-01T10:00:00Z");
-        store
-            .enqueue_pending(&[Pending {
-                chat: 42,
-                thread: None,
-                due: nine,
-                kind: Kind::Daily,
-                item: item(1),
-            }])
-            .expect("pending");
+        one_daily_item(&store, 42, nine);
         let moved = store
             .reschedule_pending(42, |_| {
                 // The digest task, in between.
@@ -648,15 +652,7 @@ mod tests {
         };
         {
             let store = Store::open(dir.path()).expect("open");
-            store
-                .enqueue_pending(&[Pending {
-                    chat: 42,
-                    thread: None,
-                    due: nine,
-                    kind: Kind::Daily,
-                    item: item(1),
-                }])
-                .expect("pending");
+            one_daily_item(&store, 42, nine);
             let moved = store
                 .save_settings(42, Some(&sub), Some(&prefs), |_| Some(ten))
                 .expect("save");
