@@ -597,9 +597,6 @@ mod tests {
         assert_eq!(store.pending_len(), 3);
     }
 
-    /// Topics (issue 17): a chat's due group with items for two of its forum topics and for
-    /// the whole chat makes three digests, each entry naming its topic; a settings change in
-    /// one topic moves only that topic's items; records before topics decode as the chat's.
     fn one_daily_item(store: &Store, chat: i64, due: DateTime<Utc>) {
         store
             .enqueue_pending(&[Pending {
@@ -676,6 +673,9 @@ mod tests {
         assert_eq!(due, vec![ten]);
     }
 
+    /// Topics (issue 17): a chat's due group with items for two of its forum topics and for
+    /// the whole chat makes three digests, each entry naming its topic; a settings change in
+    /// one topic moves only that topic's items; records before topics decode as the chat's.
     #[test]
     fn a_due_group_makes_one_digest_per_topic() {
         let dir = tempfile::tempdir().expect("tempdir");
