@@ -1423,72 +1423,53 @@ fn rules_match(config: ConfigArg, input: &str) -> Result<ExitCode> {
 }
 
 /// What `rules match` writes for each match, escaped once for the whole run: each rule's
-/// `],"rule":NAME}` line end and each term's JSON string, each kind in one buffer with end
-/// offsets. A story's hundreds of lines at 100,000 rules then read a few megabytes of two
-/// buffers, not a heap allocation per rule and term (whose cache misses were most of the
+/// `],"rule":NAME}` line end and each term's JSON string, each kind in one buffer
+/// (`rules::Texts`). A story's hundreds of lines at 100,000 rules then read a few megabytes of
+/// two buffers, not a heap allocation per rule and term (whose cache misses were most of the
 /// writing's cost).
 struct MatchPieces {
-    tails: Vec<u8>,
-    tail_ends: Vec<usize>,
-    terms: Vec<u8>,
-    term_ends: Vec<usize>,
+    tails: kkachi::rules::Texts,
+    terms: kkachi::rules::Texts,
 }
 
 impl MatchPieces {
     fn new(rules: &kkachi::rules::RuleSet) -> Result<MatchPieces> {
         let mut p = MatchPieces {
-            tails: Vec::new(),
-            tail_ends: Vec::with_capacity(rules.len()),
-            terms: Vec::new(),
-            term_ends: Vec::with_capacity(rules.term_count()),
+            tails: kkachi::rules::Texts::default(),
+            terms: kkachi::rules::Texts::default(),
         };
         for rule in rules.rules() {
-            p.tails.extend_from_slice(b"],\"rule\":");
-            serde_json::to_writer(&mut p.tails, &rule.name)?;
-            p.tails.extend_from_slice(b"}\n");
-            p.tail_ends.push(p.tails.len());
+            let name = serde_json::to_string(&rule.name)?;
+            p.tails.push(&format!("],\"rule\":{name}}}\n"));
         }
         for t in 0..rules.term_count() {
-            serde_json::to_writer(&mut p.terms, rules.term(u32::try_from(t)?))?;
-            p.term_ends.push(p.terms.len());
+            p.terms
+                .push(&serde_json::to_string(rules.term(u32::try_from(t)?))?);
         }
         Ok(p)
     }
 
-    fn piece<'a>(text: &'a [u8], ends: &[usize], i: usize) -> &'a [u8] {
-        let start = i
-            .checked_sub(1)
-            .map_or(0, |j| ends.get(j).copied().unwrap_or(0));
-        let end = ends.get(i).copied().unwrap_or(start);
-        text.get(start..end).unwrap_or_default()
-    }
-
     fn tail(&self, rule: usize) -> &[u8] {
-        Self::piece(&self.tails, &self.tail_ends, rule)
+        self.tails.get_bytes(rule)
     }
 
     fn term(&self, t: u32) -> &[u8] {
-        Self::piece(&self.terms, &self.term_ends, t as usize)
+        self.terms.get_bytes(t as usize)
     }
 
     /// Prefetches every piece the story's matches will write, first the offsets, then the
     /// bytes, so that their cache misses overlap instead of stalling each write in turn.
     fn touch(&self, matches: &kkachi::rules::Matches<'_>) {
-        use kkachi::rules::prefetch;
         for m in matches.iter() {
-            prefetch(&self.tail_ends, m.rule_index().wrapping_sub(1));
+            self.tails.prefetch_offset(m.rule_index());
             if let Some(&t) = m.term_ids().first() {
-                prefetch(&self.term_ends, (t as usize).wrapping_sub(1));
+                self.terms.prefetch_offset(t as usize);
             }
         }
         for m in matches.iter() {
-            let at = |ends: &[usize], i: usize| {
-                i.checked_sub(1)
-                    .map_or(0, |j| ends.get(j).copied().unwrap_or(0))
-            };
-            prefetch(&self.tails, at(&self.tail_ends, m.rule_index()));
+            self.tails.prefetch_text(m.rule_index());
             if let Some(&t) = m.term_ids().first() {
-                prefetch(&self.terms, at(&self.term_ends, t as usize));
+                self.terms.prefetch_text(t as usize);
             }
         }
     }

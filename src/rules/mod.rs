@@ -226,42 +226,87 @@ fn display_width(c: char) -> usize {
     if wide { 2 } else { 1 }
 }
 
-/// The texts of a literal table in one buffer: one allocation instead of one per literal
-/// (231,000 at 100,000 rules).
+/// Many short texts in one buffer, by index: one allocation instead of one per text (the
+/// rule set's 231,000 literals at 100,000 rules, its terms, `rules match`'s escaped pieces).
 #[derive(Debug, Default)]
-struct LitTexts {
+pub struct Texts {
     text: String,
-    /// End of each literal's text in `text` (its start is the previous one's end).
+    /// End of each text in `text` (its start is the previous one's end).
     ends: Vec<u32>,
 }
 
-impl LitTexts {
-    fn new(lits: &[(Box<str>, Bounds)]) -> LitTexts {
-        let mut t = LitTexts {
-            text: String::with_capacity(lits.iter().map(|(x, _)| x.len()).sum()),
-            ends: Vec::with_capacity(lits.len()),
-        };
-        for (x, _) in lits {
-            t.text.push_str(x);
-            t.ends.push(count(t.text.len()));
-        }
-        t
+impl Texts {
+    /// Appends `t`; it is [`Texts::get`]`(len before)`. The buffer is bounded by `u32` offsets
+    /// (4 GiB: far past any rule set).
+    pub fn push(&mut self, t: &str) {
+        self.text.push_str(t);
+        self.ends.push(count(self.text.len()));
     }
 
-    fn len(&self) -> usize {
+    #[inline]
+    pub fn len(&self) -> usize {
         self.ends.len()
     }
 
-    fn get(&self, l: u32) -> &str {
-        let l = l as usize;
-        let start = match l.checked_sub(1) {
-            Some(prev) => self.ends.get(prev).copied().unwrap_or(0),
-            None => 0,
-        };
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Text `i` (empty when out of range).
+    #[inline]
+    pub fn get(&self, i: usize) -> &str {
         self.ends
-            .get(l)
-            .and_then(|&end| self.text.get(start as usize..end as usize))
+            .get(i)
+            .and_then(|&end| self.text.get(self.start(i)..end as usize))
             .unwrap_or("")
+    }
+
+    /// Text `i` as bytes: [`Texts::get`] without the slice's check of char boundaries (for a
+    /// hot loop that writes the bytes out).
+    #[inline]
+    pub fn get_bytes(&self, i: usize) -> &[u8] {
+        self.ends
+            .get(i)
+            .and_then(|&end| self.text.as_bytes().get(self.start(i)..end as usize))
+            .unwrap_or_default()
+    }
+
+    #[inline]
+    fn start(&self, i: usize) -> usize {
+        i.checked_sub(1)
+            .and_then(|prev| self.ends.get(prev))
+            .map_or(0, |&e| e as usize)
+    }
+
+    /// Starts loading where text `i` is: its offset, for a later [`Texts::prefetch_text`].
+    #[inline]
+    pub fn prefetch_offset(&self, i: usize) {
+        prefetch(&self.ends, i.wrapping_sub(1));
+    }
+
+    /// Starts loading text `i`'s first bytes.
+    #[inline]
+    pub fn prefetch_text(&self, i: usize) {
+        prefetch(self.text.as_bytes(), self.start(i));
+    }
+
+    pub fn shrink_to_fit(&mut self) {
+        self.text.shrink_to_fit();
+        self.ends.shrink_to_fit();
+    }
+
+    /// (heap bytes, allocations).
+    fn heap(&self) -> (usize, usize) {
+        add(
+            buf::<u8>(self.text.capacity()),
+            buf::<u32>(self.ends.capacity()),
+        )
+    }
+
+    /// Heap bytes.
+    pub fn heap_bytes(&self) -> usize {
+        self.heap().0
     }
 }
 
@@ -292,7 +337,8 @@ pub struct RuleSet {
     /// Set at build time when the index is incomplete (the naive evaluator is then the matcher).
     naive: std::sync::OnceLock<NaiveRules>,
     /// The text of each literal (their bounds are in `index`).
-    lits: LitTexts,
+    /// The literal table's texts (the bounds are in the index).
+    lits: Texts,
     aliases: Aliases,
     /// Whether Latin terms without an alias get transliterated spellings ([`translit`]).
     translit: bool,
@@ -623,7 +669,11 @@ impl RuleSet {
             infos,
             feeds,
             naive,
-            lits: LitTexts::new(&lits),
+            lits: {
+                let mut t = Texts::default();
+                lits.iter().for_each(|(x, _)| t.push(x));
+                t
+            },
             aliases,
             translit,
             aliased,
@@ -769,7 +819,7 @@ impl RuleSet {
                 continue;
             }
             let form = match lits_table {
-                LitsOf::Set => self.lits.get(lits[k]),
+                LitsOf::Set => self.lits.get(lits[k] as usize),
                 LitsOf::Other(table) => table.get(lits[k] as usize).map_or("", |(t, _)| &**t),
             };
             let source = self.source(lits, k, lits_table);
@@ -888,7 +938,7 @@ impl RuleSet {
     pub fn automaton_patterns(&self) -> Vec<&str> {
         self.index
             .pattern_literals()
-            .map(|l| self.lits.get(l))
+            .map(|l| self.lits.get(l as usize))
             .collect()
     }
 
@@ -1220,10 +1270,7 @@ impl RuleSet {
             .flat_map(|f| f.iter())
             .map(|f| s(f))
             .fold(buf::<Box<[Box<str>]>>(self.feeds.capacity()), add);
-        let lits = add(
-            buf::<u8>(self.lits.text.capacity()),
-            buf::<u32>(self.lits.ends.capacity()),
-        );
+        let lits = self.lits.heap();
         let mut parts = vec![
             part("rule infos (names, queries)", infos),
             part("rule feeds", feeds),

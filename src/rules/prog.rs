@@ -49,10 +49,8 @@ pub struct Program {
     nears: Vec<NearOp>,
     near_leaves: Vec<u32>,
     feeds: Vec<Box<str>>,
-    /// Every term's text, one after the other (one allocation, not one per term): term `t` is
-    /// `term_text[term_ends[t - 1]..term_ends[t]]`.
-    term_text: String,
-    term_ends: Vec<u32>,
+    /// Every term's text, by term id.
+    terms: super::Texts,
 }
 
 /// Evaluation scratch, reused between candidate rules and stories.
@@ -85,9 +83,8 @@ impl Program {
             p.code.push(id(ops.len()));
             for leaf in rule.leaves.iter() {
                 let term = *term_ids.entry(&leaf.written).or_insert_with(|| {
-                    p.term_text.push_str(&leaf.written);
-                    p.term_ends.push(id(p.term_text.len()));
-                    id(p.term_ends.len() - 1)
+                    p.terms.push(&leaf.written);
+                    id(p.terms.len() - 1)
                 });
                 let positive = u32::from(leaf.positive) << 3;
                 match &leaf.kind {
@@ -113,8 +110,7 @@ impl Program {
         p.nears.shrink_to_fit();
         p.near_leaves.shrink_to_fit();
         p.feeds.shrink_to_fit();
-        p.term_text.shrink_to_fit();
-        p.term_ends.shrink_to_fit();
+        p.terms.shrink_to_fit();
         p
     }
 
@@ -155,8 +151,7 @@ impl Program {
             + self.nears.capacity() * std::mem::size_of::<NearOp>()
             + self.near_leaves.capacity() * 4
             + self.feeds.iter().map(|f| f.len() + 16).sum::<usize>()
-            + self.term_text.capacity()
-            + self.term_ends.capacity() * 4
+            + self.terms.heap_bytes()
     }
 
     /// (part, heap bytes, allocations) of the programs, for the benchmarks.
@@ -172,8 +167,7 @@ impl Program {
                 "programs: terms and feeds",
                 self.feeds.iter().map(|t| t.len()).sum::<usize>()
                     + self.feeds.capacity() * 16
-                    + self.term_text.capacity()
-                    + self.term_ends.capacity() * 4,
+                    + self.terms.heap_bytes(),
                 3 + self.feeds.len(),
             ),
         ]
@@ -181,20 +175,12 @@ impl Program {
 
     /// How many distinct terms: every term id is below this.
     pub fn term_count(&self) -> usize {
-        self.term_ends.len()
+        self.terms.len()
     }
 
     /// The term string of a term id from [`Program::eval`].
     pub fn term(&self, t: u32) -> &str {
-        let t = t as usize;
-        let start = match t.checked_sub(1) {
-            Some(prev) => self.term_ends.get(prev).copied().unwrap_or(0),
-            None => 0,
-        };
-        self.term_ends
-            .get(t)
-            .and_then(|&end| self.term_text.get(start as usize..end as usize))
-            .unwrap_or("")
+        self.terms.get(t as usize)
     }
 
     /// Prefetches the first and last word of each rule's code, so that the cache misses of a
